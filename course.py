@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Set up and run the course with one command; needs only Python 3.11, 3.12 or 3.13.
+
+    python3 course.py start    # make .venv, install, open Jupyter on the notebooks
+    python3 course.py test     # make .venv, install, run every test (pytest + nbval)
+
+Extra arguments go to Jupyter or pytest, e.g. ``python3 course.py test -k data``.
+The virtual environment lives in .venv next to this file; it is reinstalled only when a
+requirements file changes.
+"""
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+REQUIREMENTS = [ROOT / "requirements.txt", ROOT / "requirements-dev.txt"]
+STAMP = VENV / "installed-requirements.sha256"
+OLDEST, NEWEST = (3, 11), (3, 13)
+
+
+def check_python():
+    """Stop with a clear message on a Python version the course does not support."""
+    found = sys.version_info[:2]
+    if not OLDEST <= found <= NEWEST:
+        sys.exit(
+            f"This course needs Python 3.11, 3.12 or 3.13; this is Python {found[0]}.{found[1]} "
+            f"({sys.executable}). Run this file with a supported Python, e.g. python3.13 course.py start"
+        )
+
+
+def venv_python():
+    """Path of the Python inside .venv."""
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def requirements_fingerprint():
+    """sha256 of the requirement files, to know when to reinstall."""
+    digest = hashlib.sha256()
+    for path in REQUIREMENTS:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_environment():
+    """Create .venv with this Python and install the requirements, unless already done."""
+    if not venv_python().exists():
+        print(f"Creating the virtual environment {VENV} with Python {sys.version.split()[0]} ...")
+        venv.create(VENV, with_pip=True)
+    if STAMP.exists() and STAMP.read_text().strip() == requirements_fingerprint():
+        return
+    print("Installing the course's packages (the first time takes a few minutes) ...")
+    pip = [str(venv_python()), "-m", "pip", "install", "--disable-pip-version-check"]
+    subprocess.run([*pip, "--quiet", "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "-r", str(ROOT / "requirements-dev.txt")], check=True)
+    STAMP.write_text(requirements_fingerprint())
+
+
+def main(arguments):
+    """Run ``start`` or ``test`` with the remaining arguments."""
+    if not arguments or arguments[0] not in ("start", "test"):
+        sys.exit(__doc__)
+    check_python()
+    ensure_environment()
+    command, extra = arguments[0], arguments[1:]
+    if command == "start":
+        run = [str(venv_python()), "-m", "notebook", f"--ServerApp.root_dir={ROOT / 'notebooks'}", *extra]
+    else:
+        run = [str(venv_python()), "-m", "pytest", *extra]
+    return subprocess.run(run, cwd=ROOT).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,82 @@
+"""A classical pixel classifier: the idea of Fiji's Trainable Weka Segmentation.
+
+Each pixel is described by a few numbers computed around it (intensity, edges and texture
+at several scales: ``skimage.feature.multiscale_basic_features``) and a random forest learns
+which numbers mean "membrane". No deep learning; the U-Net has to beat it.
+"""
+
+import numpy as np
+
+
+def pixel_features(image):
+    """Describe every pixel by intensity, edge and texture features at scales 1 to 16.
+
+    Parameters
+    ----------
+    image : ndarray, shape (height, width) or (height, width, 1)
+        A grey image with values in [0, 1].
+
+    Returns
+    -------
+    ndarray, shape (height, width, n_features)
+    """
+    from skimage.feature import multiscale_basic_features
+
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    if image.ndim != 2:
+        raise ValueError(f"pixel_features expects one grey image (height, width); got shape {image.shape}.")
+    return multiscale_basic_features(image, sigma_min=1, sigma_max=16)
+
+
+def train_pixel_classifier(images, masks, pixels_per_image=20000, seed=0):
+    """Train a random forest on randomly sampled pixels of the training images.
+
+    Parameters
+    ----------
+    images : ndarray, shape (count, height, width, 1)
+    masks : ndarray, shape (count, height, width, 1), values 0/1
+    pixels_per_image : int
+        How many pixels of each image to learn from (all pixels would be slow and add little).
+    seed : int
+
+    Returns
+    -------
+    sklearn.ensemble.RandomForestClassifier
+    """
+    from sklearn.ensemble import RandomForestClassifier
+
+    if len(images) != len(masks):
+        raise ValueError(f"Got {len(images)} images but {len(masks)} masks; give one mask per image.")
+    rng = np.random.default_rng(seed)
+    features, labels = [], []
+    for image, mask in zip(images, masks):
+        described = pixel_features(image)
+        described = described.reshape(-1, described.shape[-1])
+        chosen = rng.choice(len(described), size=min(pixels_per_image, len(described)), replace=False)
+        features.append(described[chosen])
+        labels.append(np.asarray(mask).reshape(-1)[chosen] > 0.5)
+    forest = RandomForestClassifier(n_estimators=50, max_depth=12, n_jobs=-1, random_state=seed)
+    return forest.fit(np.concatenate(features), np.concatenate(labels))
+
+
+def predict_pixel_classifier(forest, images):
+    """Return the forest's membrane probability for every pixel of every image.
+
+    Parameters
+    ----------
+    forest : sklearn.ensemble.RandomForestClassifier
+        From ``train_pixel_classifier``.
+    images : ndarray, shape (count, height, width, 1)
+
+    Returns
+    -------
+    ndarray, shape (count, height, width, 1), values in [0, 1]
+    """
+    probabilities = []
+    for image in images:
+        described = pixel_features(image)
+        flat = forest.predict_proba(described.reshape(-1, described.shape[-1]))[:, 1]
+        probabilities.append(flat.reshape(described.shape[:2]))
+    return np.stack(probabilities)[..., None].astype(np.float32)

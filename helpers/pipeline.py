@@ -1,0 +1,97 @@
+"""``tf.data`` input for training: random crops with the same flip and rotation for image and mask.
+
+The image and its mask are stacked into one array before any geometric change, so one
+random draw moves both: they cannot fall out of step (the pitfall of using two separate
+random layers, one for the image and one for the mask).
+"""
+
+import numpy as np
+
+
+def _check_images_and_masks(images, masks, crop_size):
+    """Raise a clear error when images and masks cannot be cropped together."""
+    images, masks = np.asarray(images), np.asarray(masks)
+    if images.ndim != 4 or masks.ndim != 4:
+        raise ValueError(
+            f"images and masks must be 4-D (count, height, width, channels); "
+            f"got images {images.shape} and masks {masks.shape}."
+        )
+    if images.shape[:3] != masks.shape[:3]:
+        raise ValueError(
+            f"Each image needs a mask of the same size: images {images.shape[:3]}, masks {masks.shape[:3]}."
+        )
+    height, width = images.shape[1:3]
+    if crop_size > min(height, width):
+        raise ValueError(
+            f"crop_size {crop_size} is larger than the images ({height}x{width}). "
+            f"Use a crop_size of at most {min(height, width)}."
+        )
+    return images.astype(np.float32), masks.astype(np.float32)
+
+
+def joint_flip_and_rotate(image, mask, seed):
+    """Flip and rotate image and mask by the same random multiple of 90 degrees.
+
+    Parameters
+    ----------
+    image, mask : tf.Tensor, shape (height, width, channels)
+    seed : tf.Tensor of shape (2,)
+        Seed of the random draw (``tf.random.stateless_*``): the same seed, the same change.
+
+    Returns
+    -------
+    (tf.Tensor, tf.Tensor)
+    """
+    import tensorflow as tf
+
+    both = tf.concat([image, mask], axis=-1)
+    draws = tf.random.stateless_uniform([2], seed=seed, maxval=4, dtype=tf.int32)
+    both = tf.cond(draws[0] >= 2, lambda: tf.reverse(both, axis=[1]), lambda: both)
+    both = tf.image.rot90(both, k=draws[1])
+    channels = tf.shape(image)[-1]
+    return both[..., :channels], both[..., channels:]
+
+
+def training_batches(images, masks, crop_size=128, batch_size=8, augment=True, seed=0):
+    """Return an endless ``tf.data.Dataset`` of random crops for ``model.fit``.
+
+    Each sample picks an image at random, cuts a random ``crop_size`` square from it and
+    its mask and, with ``augment``, flips/rotates both the same way. Use it with
+    ``model.fit(batches, steps_per_epoch=...)``. The same seed gives the same batches.
+
+    Parameters
+    ----------
+    images : ndarray, shape (count, height, width, channels)
+    masks : ndarray, shape (count, height, width, 1 or classes)
+    crop_size : int
+        Side of the square crops (a multiple of 2**depth of the model).
+    batch_size : int
+    augment : bool
+        Random flips and 90-degree rotations, the same for image and mask.
+    seed : int
+
+    Returns
+    -------
+    tf.data.Dataset
+        Batches of (images, masks), shapes (batch_size, crop_size, crop_size, channels).
+    """
+    import tensorflow as tf
+
+    images, masks = _check_images_and_masks(images, masks, crop_size)
+    count, height, width = images.shape[:3]
+    image_channels = images.shape[-1]
+    stacked = tf.constant(np.concatenate([images, masks], axis=-1))
+
+    def sample(step):
+        seeds = tf.random.experimental.stateless_split(tf.stack([tf.cast(seed, tf.int64), step]), 4)
+        which = tf.random.stateless_uniform([], seeds[0], maxval=count, dtype=tf.int32)
+        top = tf.random.stateless_uniform([], seeds[1], maxval=height - crop_size + 1, dtype=tf.int32)
+        left = tf.random.stateless_uniform([], seeds[2], maxval=width - crop_size + 1, dtype=tf.int32)
+        crop = stacked[which, top:top + crop_size, left:left + crop_size, :]
+        image, mask = crop[..., :image_channels], crop[..., image_channels:]
+        if augment:
+            image, mask = joint_flip_and_rotate(image, mask, seeds[3])
+        return image, mask
+
+    dataset = tf.data.Dataset.counter().map(sample, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)

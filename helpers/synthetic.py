@@ -1,0 +1,88 @@
+"""Generated look-alike images, so the course and its tests run with no download.
+
+``membrane_section`` draws a small picture that looks like a section of the ISBI 2012
+electron-microscopy stack: cells separated by thin dark membranes, grainy texture inside
+the cells, a few dark organelles that are *not* membranes (so a plain threshold fails),
+blur and noise. It returns the picture with its membrane mask.
+"""
+
+import numpy as np
+from scipy import ndimage
+
+
+def _wobbly_cell_labels(rng, size, n_cells):
+    """Label every pixel with the nearest of ``n_cells`` random seeds, measured on a warped grid."""
+    seeds = rng.uniform(0, size, (n_cells, 2))
+    rows, cols = np.mgrid[0:size, 0:size].astype(np.float64)
+    warp = [ndimage.gaussian_filter(rng.normal(0, 1, (size, size)), size / 14) for _ in range(2)]
+    warp = [w / (np.abs(w).max() + 1e-9) * size / 10 for w in warp]
+    rows, cols = rows + warp[0], cols + warp[1]
+    distances = (rows[..., None] - seeds[:, 0]) ** 2 + (cols[..., None] - seeds[:, 1]) ** 2
+    return np.argmin(distances, axis=-1)
+
+
+def _membranes(labels, thickness):
+    """Return a boolean mask of the borders between labelled cells, ``thickness`` pixels wide."""
+    border = np.zeros(labels.shape, dtype=bool)
+    border[:-1, :] |= labels[:-1, :] != labels[1:, :]
+    border[:, :-1] |= labels[:, :-1] != labels[:, 1:]
+    if thickness > 1:
+        border = ndimage.binary_dilation(border, iterations=thickness // 2)
+    return border
+
+
+def _organelles(rng, size, count, inside):
+    """Return a boolean mask of ``count`` small dark ellipses lying inside the cells."""
+    rows, cols = np.mgrid[0:size, 0:size]
+    found = np.zeros((size, size), dtype=bool)
+    for _ in range(count):
+        r, c = rng.uniform(0, size, 2)
+        a, b = rng.uniform(size / 60, size / 25, 2)
+        angle = rng.uniform(0, np.pi)
+        dr, dc = rows - r, cols - c
+        u = dr * np.cos(angle) + dc * np.sin(angle)
+        v = -dr * np.sin(angle) + dc * np.cos(angle)
+        found |= (u / a) ** 2 + (v / b) ** 2 <= 1
+    return found & inside
+
+
+def membrane_section(seed, size=128, n_cells=None, membrane_thickness=3):
+    """Draw one EM-like section and its membrane mask.
+
+    Parameters
+    ----------
+    seed : int
+        The same seed always gives the same picture.
+    size : int
+        Side of the square picture in pixels (at least 32).
+    n_cells : int, optional
+        How many cells to draw; by default about one per 24x24 pixels.
+    membrane_thickness : int
+        Width of the membranes in pixels.
+
+    Returns
+    -------
+    image : ndarray of uint8, shape (size, size)
+        The grey picture.
+    mask : ndarray of uint8, shape (size, size)
+        255 on membranes, 0 elsewhere (the course's convention: 255 = what we segment).
+    """
+    if size < 32:
+        raise ValueError(f"size must be at least 32 pixels, got {size}.")
+    rng = np.random.default_rng(seed)
+    n_cells = n_cells or max(4, (size // 24) ** 2)
+    labels = _wobbly_cell_labels(rng, size, n_cells)
+    membrane = _membranes(labels, membrane_thickness)
+
+    brightness = rng.uniform(0.5, 0.8, n_cells)[labels]
+    grain = ndimage.gaussian_filter(rng.normal(0, 1, (size, size)), 0.7)
+    blotches = ndimage.gaussian_filter(rng.normal(0, 1, (size, size)), 3)
+    picture = brightness + 0.05 * grain / grain.std() + 0.05 * blotches / blotches.std()
+    inside = ~ndimage.binary_dilation(membrane, iterations=2)
+    organelles = _organelles(rng, size, count=n_cells, inside=inside)
+    picture[organelles] = 0.3 + 0.08 * rng.normal(size=organelles.sum())
+    darkness = ndimage.gaussian_filter(rng.normal(0, 1, (size, size)), 4)
+    picture[membrane] = 0.18 + 0.08 * (darkness / darkness.std())[membrane]
+    picture = ndimage.gaussian_filter(picture, 0.8) + rng.normal(0, 0.04, picture.shape)
+    image = np.clip(picture * 255, 0, 255).astype(np.uint8)
+    return image, membrane.astype(np.uint8) * 255

@@ -1,0 +1,5 @@
+"""Unit tests draw figures without a screen."""
+
+import matplotlib
+
+matplotlib.use("Agg")

@@ -1,0 +1,159 @@
+"""The check_...() functions: right answers, hinted mistakes, and agreement with Keras."""
+
+import keras
+import numpy as np
+import pytest
+
+from helpers import exercises
+
+
+def printed(capsys):
+    """The one line a check printed."""
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1
+    return lines[0]
+
+
+# --- the expected answers agree with Keras and with hand computation ---------------------
+
+def test_convolution_answer_by_hand():
+    # top-left: left column of the first 3x3 patch (3+1+0) minus its right column (0+2+5)
+    np.testing.assert_array_equal(exercises.EXPECTED_CONVOLUTION, [[-3, 4], [-5, 2]])
+
+
+def test_convolution_answer_equals_keras_conv2d():
+    layer = keras.layers.Conv2D(1, 3, padding="valid", use_bias=False)
+    layer.build((1, 4, 4, 1))
+    layer.set_weights([exercises.CONVOLUTION_KERNEL.reshape(3, 3, 1, 1).astype("float32")])
+    result = layer(exercises.CONVOLUTION_IMAGE.reshape(1, 4, 4, 1).astype("float32"))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(result)[0, ..., 0], exercises.EXPECTED_CONVOLUTION)
+
+
+def test_flipping_the_kernel_changes_the_answer():
+    flipped = exercises.CONVOLUTION_KERNEL[::-1, ::-1]
+    assert not np.array_equal(flipped, exercises.CONVOLUTION_KERNEL)
+
+
+def test_max_pooling_answer_equals_keras():
+    pooled = keras.layers.MaxPooling2D(2)(exercises.POOLING_IMAGE.reshape(1, 4, 4, 1).astype("float32"))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(pooled)[0, ..., 0], [[4, 5], [6, 3]])
+    np.testing.assert_array_equal(exercises.EXPECTED_MAX_POOLING, [[4, 5], [6, 3]])
+
+
+def test_unet_output_size_facts():
+    assert exercises.unet_valid_output_size(572) == 388  # Ronneberger et al. 2015, figure 1
+    assert exercises.unet_valid_output_size(252) == 68
+
+
+@pytest.mark.parametrize("size, message", [
+    (250, "level 2 the feature map is 119 pixels wide.*nearest sizes that work: 236 and 252"),
+    (100, "smallest size that works: 188"),
+])
+def test_unet_output_size_refuses_sizes_that_do_not_fit(size, message):
+    with pytest.raises(ValueError, match=message):
+        exercises.unet_valid_output_size(size)
+
+
+def test_unet_output_size_refuses_non_integers():
+    with pytest.raises(ValueError, match="whole number"):
+        exercises.unet_valid_output_size(252.5)
+
+
+def test_dice_exercise_values_by_hand():
+    # truth 6 pixels, prediction 5 pixels, overlap 4
+    assert exercises.DICE_TRUTH.sum() == 6
+    assert exercises.DICE_PREDICTION.sum() == 5
+    assert np.sum(exercises.DICE_TRUTH * exercises.DICE_PREDICTION) == 4
+
+
+# --- check_convolution ------------------------------------------------------------------
+
+@pytest.mark.parametrize("answer, expected_line", [
+    (None, "Replace None with your answer."),
+    (np.zeros((4, 4)), "the output is smaller than the input"),
+    (np.zeros((3, 3)), "got shape (3, 3)"),
+    ([[3, -4], [5, -2]], "Did you flip the kernel? Keras does not"),
+    ([[-3, -5], [4, 2]], "Rows and columns are swapped"),
+    ([[-3, 4], [0, 0]], "Not yet: 2 of 4 numbers are right"),
+    ("four", "should be numbers"),
+])
+def test_check_convolution_mistakes(capsys, answer, expected_line):
+    assert exercises.check_convolution(answer) is False
+    assert expected_line in printed(capsys)
+
+
+@pytest.mark.parametrize("answer", [[[-3, 4], [-5, 2]], np.array([[-3.0, 4.0], [-5.0, 2.0]]).reshape(1, 2, 2, 1)])
+def test_check_convolution_right(capsys, answer):
+    assert exercises.check_convolution(answer) is True
+    assert printed(capsys).startswith("Correct!")
+
+
+# --- check_max_pooling ------------------------------------------------------------------
+
+@pytest.mark.parametrize("answer, expected_line", [
+    (None, "Replace None with your answer."),
+    (np.zeros((3, 3)), "the 2x2 windows do not overlap"),
+    (np.zeros((4, 4)), "Expected a 2 x 2 array"),
+    ([[2.5, 2], [2.25, 1.5]], "That is average pooling"),
+    ([[1, 0], [0, 0]], "smallest number"),
+    ([[4, 5], [6, 0]], "Not yet: 3 of 4 numbers are right"),
+])
+def test_check_max_pooling_mistakes(capsys, answer, expected_line):
+    assert exercises.check_max_pooling(answer) is False
+    assert expected_line in printed(capsys)
+
+
+def test_check_max_pooling_right(capsys):
+    assert exercises.check_max_pooling([[4, 5], [6, 3]]) is True
+    assert printed(capsys).startswith("Correct!")
+
+
+# --- check_unet_output_size -------------------------------------------------------------
+
+@pytest.mark.parametrize("answer, expected_line", [
+    (None, "Replace None with your answer."),
+    ((68, 68), "Give one number"),
+    (252, "the output is smaller than the input"),
+    (500, "cannot be larger than the input"),
+    (60, "Follow the side down: 252 -> 250 -> 248 -> pool -> 124"),
+])
+def test_check_unet_output_size_mistakes(capsys, answer, expected_line):
+    assert exercises.check_unet_output_size(answer) is False
+    assert expected_line in printed(capsys)
+
+
+def test_check_unet_output_size_right(capsys):
+    assert exercises.check_unet_output_size(68) is True
+    assert printed(capsys).startswith("Correct!")
+    assert exercises.check_unet_output_size(388, input_size=572) is True
+    assert "572 pixels in, 388 out" in printed(capsys)
+
+
+# --- check_dice -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("answer, expected_line", [
+    (None, "Replace None with your answer."),
+    ([0.7, 0.3], "Give one number"),
+    (4 / 7, "That is the IoU"),
+    (3 / 11, "Dice loss"),
+    (13 / 16, "pixel accuracy"),
+    (0.8, "divided the overlap by one mask only"),
+    (72.73, "as a percentage"),
+    (3.0, "between 0 (no overlap) and 1"),
+    (0.1, "Not yet"),
+])
+def test_check_dice_mistakes(capsys, answer, expected_line):
+    assert exercises.check_dice(answer) is False
+    assert expected_line in printed(capsys)
+
+
+@pytest.mark.parametrize("answer", [8 / 11, 0.727, 0.7275, np.float32(0.72727)])
+def test_check_dice_right_within_a_thousandth(capsys, answer):
+    assert exercises.check_dice(answer) is True
+    assert printed(capsys).startswith("Correct!")
+
+
+def test_check_dice_agrees_with_the_metrics_module():
+    from helpers import metrics
+
+    assert metrics.dice_score(exercises.DICE_TRUTH, exercises.DICE_PREDICTION) == pytest.approx(8 / 11)

@@ -1,0 +1,71 @@
+"""Training batches: crops of the right size, image and mask moved together, repeatable."""
+
+import numpy as np
+import pytest
+
+from helpers.pipeline import joint_flip_and_rotate, training_batches
+
+
+def _images_with_masks_that_follow_a_rule(count=3, size=48):
+    """Random images whose mask is a fixed rule of the image (pixel > 0.5), so any shift shows."""
+    images = np.random.default_rng(1).random((count, size, size, 1)).astype(np.float32)
+    return images, (images > 0.5).astype(np.float32)
+
+
+def test_batches_have_the_requested_shape():
+    images, masks = _images_with_masks_that_follow_a_rule()
+    x, y = next(iter(training_batches(images, masks, crop_size=16, batch_size=5)))
+    assert x.shape == (5, 16, 16, 1) and y.shape == (5, 16, 16, 1)
+
+
+def test_mask_stays_aligned_with_image_under_crops_flips_and_rotations():
+    images, masks = _images_with_masks_that_follow_a_rule()
+    for x, y in training_batches(images, masks, crop_size=16, batch_size=8).take(10):
+        np.testing.assert_array_equal(y.numpy(), (x.numpy() > 0.5).astype(np.float32))
+
+
+def test_crops_are_pieces_of_the_original_images():
+    images, masks = _images_with_masks_that_follow_a_rule(count=1)
+    x, _ = next(iter(training_batches(images, masks, crop_size=48, batch_size=4, augment=False)))
+    for crop in x.numpy():
+        np.testing.assert_array_equal(crop, images[0])
+
+
+def test_flip_and_rotation_are_the_same_for_image_and_mask():
+    import tensorflow as tf
+
+    image = tf.reshape(tf.range(16, dtype=tf.float32), (4, 4, 1))
+    for seed in range(8):
+        moved_image, moved_mask = joint_flip_and_rotate(image, image * 10, tf.constant([seed, 7]))
+        np.testing.assert_array_equal(moved_mask.numpy(), moved_image.numpy() * 10)
+        # a flip or a rotation only moves pixels around
+        assert sorted(moved_image.numpy().ravel()) == list(range(16))
+
+
+def test_augmentation_shows_the_image_in_several_orientations():
+    images, masks = _images_with_masks_that_follow_a_rule(count=1)
+    x, _ = next(iter(training_batches(images, masks, crop_size=48, batch_size=16)))
+    orientations = {crop.tobytes() for crop in x.numpy()}
+    # 2 flips x 4 rotations = 8 possible orientations; 16 draws show at least 4 of them
+    assert len(orientations) >= 4
+
+
+def test_same_seed_gives_the_same_batches_and_another_seed_others():
+    images, masks = _images_with_masks_that_follow_a_rule()
+    first = next(iter(training_batches(images, masks, 16, 4, seed=3)))[0].numpy()
+    again = next(iter(training_batches(images, masks, 16, 4, seed=3)))[0].numpy()
+    other = next(iter(training_batches(images, masks, 16, 4, seed=4)))[0].numpy()
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+
+
+def test_crop_larger_than_the_images_is_refused_with_the_largest_possible():
+    images, masks = _images_with_masks_that_follow_a_rule(size=32)
+    with pytest.raises(ValueError, match="at most 32"):
+        training_batches(images, masks, crop_size=64)
+
+
+def test_masks_of_another_size_are_refused():
+    images, masks = _images_with_masks_that_follow_a_rule()
+    with pytest.raises(ValueError, match="same size"):
+        training_batches(images, masks[:, :40], crop_size=16)

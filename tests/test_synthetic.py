@@ -1,0 +1,57 @@
+"""The generated EM-like sections and the bundled copies of them in data/membranes."""
+
+import numpy as np
+import pytest
+from skimage import io
+
+from helpers.course import course_root
+from helpers.synthetic import membrane_section
+
+
+def test_same_seed_same_section_other_seed_other_section():
+    image, mask = membrane_section(seed=5, size=64)
+    again_image, again_mask = membrane_section(seed=5, size=64)
+    other_image, _ = membrane_section(seed=6, size=64)
+    np.testing.assert_array_equal(image, again_image)
+    np.testing.assert_array_equal(mask, again_mask)
+    assert not np.array_equal(image, other_image)
+
+
+def test_section_is_a_grey_uint8_image_with_a_0_255_mask():
+    image, mask = membrane_section(seed=0, size=96)
+    assert image.shape == mask.shape == (96, 96)
+    assert image.dtype == mask.dtype == np.uint8
+    assert set(np.unique(mask)) == {0, 255}
+
+
+def test_membranes_cover_about_a_fifth_like_isbi_and_are_darker():
+    image, mask = membrane_section(seed=1, size=128)
+    membrane = mask == 255
+    # ISBI 2012: about 22% of pixels are membrane
+    assert 0.12 < membrane.mean() < 0.3
+    assert image[membrane].mean() < image[~membrane].mean() - 40
+
+
+def test_a_plain_threshold_cannot_find_the_membranes():
+    # dark organelles inside the cells are not membrane: the best global threshold still errs
+    image, mask = membrane_section(seed=2, size=128)
+    best_iou = max(
+        ((image < t) & (mask == 255)).sum() / ((image < t) | (mask == 255)).sum() for t in range(20, 200, 5)
+    )
+    assert best_iou < 0.8
+
+
+def test_too_small_size_is_refused():
+    with pytest.raises(ValueError, match="at least 32"):
+        membrane_section(seed=0, size=16)
+
+
+def test_bundled_pngs_are_what_the_generator_makes():
+    folder = course_root() / "data" / "membranes"
+    names = sorted(p.name for p in (folder / "images").glob("*.png"))
+    assert len(names) == 24
+    for number in (0, 23):
+        image, mask = membrane_section(seed=number, size=128)
+        np.testing.assert_array_equal(io.imread(folder / "masks" / f"{number:02d}.png"), mask)
+        stored = io.imread(folder / "images" / f"{number:02d}.png").astype(int)
+        assert np.abs(stored - image).max() <= 1  # a grey level of tolerance across library versions
