@@ -187,10 +187,29 @@ EXPECTED_MAX_POOLING = _pool_2x2(POOLING_IMAGE, np.max)
 # --- reading and judging answers ------------------------------------------------------
 
 
+class Verdict:
+    """What a check returns: true when the answer is right.
+
+    It shows nothing when it ends a notebook cell: the check has already printed its feedback.
+    """
+
+    def __init__(self, correct):
+        self.correct = bool(correct)
+
+    def __bool__(self):
+        return self.correct
+
+    def __repr__(self):
+        return f"Verdict(correct={self.correct})"
+
+    def _ipython_display_(self):
+        """Display nothing in Jupyter."""
+
+
 def _say(correct, message):
-    """Print the one line of feedback and return whether the answer is right."""
+    """Print the one line of feedback and return a Verdict (true when the answer is right)."""
     print(message)
-    return correct
+    return Verdict(correct)
 
 
 def _as_array(answer, expected_shape):
@@ -245,8 +264,8 @@ def check_convolution(answer):
 
     Returns
     -------
-    bool
-        True if the answer is right. A line of feedback is printed either way.
+    Verdict
+        True when the answer is right. A line of feedback is printed either way.
     """
     expected = EXPECTED_CONVOLUTION
     array, problem = _as_array(answer, expected.shape)
@@ -279,8 +298,8 @@ def check_max_pooling(answer):
 
     Returns
     -------
-    bool
-        True if the answer is right. A line of feedback is printed either way.
+    Verdict
+        True when the answer is right. A line of feedback is printed either way.
     """
     expected = EXPECTED_MAX_POOLING
     array, problem = _as_array(answer, expected.shape)
@@ -315,8 +334,8 @@ def check_unet_output_size(answer, input_size=252):
 
     Returns
     -------
-    bool
-        True if the answer is right. A line of feedback is printed either way.
+    Verdict
+        True when the answer is right. A line of feedback is printed either way.
     """
     expected = unet_valid_output_size(input_size)
     number, problem = _as_number(answer)
@@ -347,8 +366,8 @@ def check_dice(answer):
 
     Returns
     -------
-    bool
-        True if the answer is right. A line of feedback is printed either way.
+    Verdict
+        True when the answer is right. A line of feedback is printed either way.
     """
     number, problem = _as_number(answer)
     if problem:

@@ -5,7 +5,13 @@ random draw moves both: they cannot fall out of step (the pitfall of using two s
 random layers, one for the image and one for the mask).
 """
 
+import warnings
+
 import numpy as np
+
+# model.fit warns that its shuffle=True is ignored for a tf.data.Dataset: these batches are
+# random crops already, so the warning would only puzzle students.
+warnings.filterwarnings("ignore", message="`shuffle=True` was passed", category=UserWarning)
 
 
 def _check_images_and_masks(images, masks, crop_size):

@@ -78,13 +78,13 @@ def test_dice_exercise_values_by_hand():
     ("four", "should be numbers"),
 ])
 def test_check_convolution_mistakes(capsys, answer, expected_line):
-    assert exercises.check_convolution(answer) is False
+    assert exercises.check_convolution(answer).correct is False
     assert expected_line in printed(capsys)
 
 
 @pytest.mark.parametrize("answer", [[[-3, 4], [-5, 2]], np.array([[-3.0, 4.0], [-5.0, 2.0]]).reshape(1, 2, 2, 1)])
 def test_check_convolution_right(capsys, answer):
-    assert exercises.check_convolution(answer) is True
+    assert exercises.check_convolution(answer).correct is True
     assert printed(capsys).startswith("Correct!")
 
 
@@ -99,12 +99,12 @@ def test_check_convolution_right(capsys, answer):
     ([[4, 5], [6, 0]], "Not yet: 3 of 4 numbers are right"),
 ])
 def test_check_max_pooling_mistakes(capsys, answer, expected_line):
-    assert exercises.check_max_pooling(answer) is False
+    assert exercises.check_max_pooling(answer).correct is False
     assert expected_line in printed(capsys)
 
 
 def test_check_max_pooling_right(capsys):
-    assert exercises.check_max_pooling([[4, 5], [6, 3]]) is True
+    assert exercises.check_max_pooling([[4, 5], [6, 3]]).correct is True
     assert printed(capsys).startswith("Correct!")
 
 
@@ -118,14 +118,14 @@ def test_check_max_pooling_right(capsys):
     (60, "Follow the side down: 252 -> 250 -> 248 -> pool -> 124"),
 ])
 def test_check_unet_output_size_mistakes(capsys, answer, expected_line):
-    assert exercises.check_unet_output_size(answer) is False
+    assert exercises.check_unet_output_size(answer).correct is False
     assert expected_line in printed(capsys)
 
 
 def test_check_unet_output_size_right(capsys):
-    assert exercises.check_unet_output_size(68) is True
+    assert exercises.check_unet_output_size(68).correct is True
     assert printed(capsys).startswith("Correct!")
-    assert exercises.check_unet_output_size(388, input_size=572) is True
+    assert exercises.check_unet_output_size(388, input_size=572).correct is True
     assert "572 pixels in, 388 out" in printed(capsys)
 
 
@@ -143,13 +143,13 @@ def test_check_unet_output_size_right(capsys):
     (0.1, "Not yet"),
 ])
 def test_check_dice_mistakes(capsys, answer, expected_line):
-    assert exercises.check_dice(answer) is False
+    assert exercises.check_dice(answer).correct is False
     assert expected_line in printed(capsys)
 
 
 @pytest.mark.parametrize("answer", [8 / 11, 0.727, 0.7275, np.float32(0.72727)])
 def test_check_dice_right_within_a_thousandth(capsys, answer):
-    assert exercises.check_dice(answer) is True
+    assert exercises.check_dice(answer).correct is True
     assert printed(capsys).startswith("Correct!")
 
 
@@ -157,3 +157,12 @@ def test_check_dice_agrees_with_the_metrics_module():
     from helpers import metrics
 
     assert metrics.dice_score(exercises.DICE_TRUTH, exercises.DICE_PREDICTION) == pytest.approx(8 / 11)
+
+
+def test_verdict_is_true_only_for_a_right_answer_and_shows_nothing_in_a_notebook(capsys):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    right, wrong = exercises.check_dice(8 / 11), exercises.check_dice(0.5)
+    assert bool(right) and not bool(wrong)
+    formatted, _ = InteractiveShell.instance().display_formatter.format(right)
+    assert formatted == {}

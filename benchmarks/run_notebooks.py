@@ -1,0 +1,104 @@
+"""Run notebooks top to bottom and report each one's wall time and peak memory.
+
+    python benchmarks/run_notebooks.py --mode smoke
+    python benchmarks/run_notebooks.py --mode default --mirror ../shared/realdata --save
+
+``--mirror FOLDER`` serves a local copy of the real datasets (laid out like the download
+addresses) on 127.0.0.1 and points the course at it, so default mode runs without internet.
+``--save`` writes the executed notebook, with its outputs, back into notebooks/: that is how
+the committed outputs are made. Results are added to benchmarks/results/notebook_times.json,
+which the README's table quotes.
+"""
+
+import argparse
+import contextlib
+import functools
+import http.server
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results" / "notebook_times.json"
+
+
+@contextlib.contextmanager
+def serve_folder(folder):
+    """Serve ``folder`` over HTTP on 127.0.0.1 (a free port) and yield its address."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        server.shutdown()
+
+
+def run_one(path, save):
+    """Execute one notebook in a fresh kernel; print a JSON line with seconds and peak MB."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    NotebookClient(notebook, timeout=900, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    seconds = time.perf_counter() - start
+    # the kernel is a child of this process: its peak resident memory, in kB on Linux
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    if save:
+        nbformat.write(notebook, path)
+    print(json.dumps({"seconds": round(seconds, 1), "peak_mb": round(peak_mb)}))
+
+
+def machine():
+    """One line describing where the figures were measured."""
+    cores = os.cpu_count()
+    return f"{platform.machine()}, {cores} CPU cores, no GPU, Python {platform.python_version()}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mode", choices=["smoke", "default"], required=True)
+    parser.add_argument("--mirror", type=Path, help="local folder mirroring the real datasets")
+    parser.add_argument("--save", action="store_true", help="write executed notebooks back")
+    parser.add_argument("--label", default=machine(), help="where this was measured")
+    parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("notebooks", nargs="*", type=Path)
+    arguments = parser.parse_args()
+    if arguments.one:
+        return run_one(arguments.one, arguments.save)
+
+    paths = arguments.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    with contextlib.ExitStack() as stack:
+        env = {**os.environ, "UNET_COURSE_MODE": arguments.mode}
+        if arguments.mirror:
+            env["UNET_COURSE_DATA_URL"] = stack.enter_context(serve_folder(arguments.mirror.resolve()))
+            # a fresh download folder, so the run includes the first download like a student's
+            env["UNET_COURSE_DATA_DIR"] = stack.enter_context(tempfile.TemporaryDirectory())
+        for path in paths:
+            command = [sys.executable, __file__, "--mode", arguments.mode, "--one", str(path.resolve())]
+            finished = subprocess.run(command + (["--save"] if arguments.save else []),
+                                      env=env, capture_output=True, text=True)
+            if finished.returncode:
+                print(finished.stdout[-3000:], finished.stderr[-3000:], sep="\n")
+                sys.exit(f"{path.name} failed in {arguments.mode} mode")
+            measured = json.loads(finished.stdout.strip().splitlines()[-1])
+            print(f"{path.name:32} {arguments.mode:8} {measured['seconds']:7.1f} s  {measured['peak_mb']:6} MB peak")
+            entry = results.setdefault(path.stem, {}).setdefault(arguments.mode, {})
+            entry[arguments.label] = {**measured, "date": date.today().isoformat()}
+    RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    main()
