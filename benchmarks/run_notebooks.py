@@ -30,11 +30,17 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "notebook_times.json"
 
 
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves files without printing a line per request."""
+
+    def log_message(self, *args):
+        pass
+
+
 @contextlib.contextmanager
 def serve_folder(folder):
     """Serve ``folder`` over HTTP on 127.0.0.1 (a free port) and yield its address."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    handler.log_message = lambda *args: None
+    handler = functools.partial(QuietHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

@@ -80,3 +80,16 @@ def test_unknown_mode_is_refused_with_the_choices(monkeypatch):
 def test_versions_line_names_python_and_tensorflow():
     line = course.versions_line()
     assert line.startswith("Python 3.") and "tensorflow" in line
+
+
+def test_readme_times_are_the_benchmark_figures():
+    # benchmarks/run_notebooks.py writes what it measures; the README table must quote it
+    results = json.loads((ROOT / "benchmarks" / "results" / "notebook_times.json").read_text())
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for notebook, modes in results.items():
+        row = next((line for line in readme.splitlines() if f"notebooks/{notebook}.ipynb)" in line), "")
+        assert row, f"README has no table row for {notebook}"
+        for mode, machines in modes.items():
+            measured = next(m for label, m in machines.items() if "2 CPU cores" in label)
+            assert f"{round(measured['seconds'])} s" in row, f"README time for {notebook} {mode} is not the measured one"
+            assert f"{measured['peak_mb'] / 1024:.1f} GB" in row, f"README memory for {notebook} {mode}"

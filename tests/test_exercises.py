@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from helpers import exercises
+from helpers.exercises import intro
 
 
 def printed(capsys):
@@ -18,7 +19,7 @@ def printed(capsys):
 
 def test_convolution_answer_by_hand():
     # top-left: left column of the first 3x3 patch (3+1+0) minus its right column (0+2+5)
-    np.testing.assert_array_equal(exercises.EXPECTED_CONVOLUTION, [[-3, 4], [-5, 2]])
+    np.testing.assert_array_equal(intro.EXPECTED_CONVOLUTION, [[-3, 4], [-5, 2]])
 
 
 def test_convolution_answer_equals_keras_conv2d():
@@ -26,7 +27,7 @@ def test_convolution_answer_equals_keras_conv2d():
     layer.build((1, 4, 4, 1))
     layer.set_weights([exercises.CONVOLUTION_KERNEL.reshape(3, 3, 1, 1).astype("float32")])
     result = layer(exercises.CONVOLUTION_IMAGE.reshape(1, 4, 4, 1).astype("float32"))
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(result)[0, ..., 0], exercises.EXPECTED_CONVOLUTION)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(result)[0, ..., 0], intro.EXPECTED_CONVOLUTION)
 
 
 def test_flipping_the_kernel_changes_the_answer():
@@ -37,7 +38,7 @@ def test_flipping_the_kernel_changes_the_answer():
 def test_max_pooling_answer_equals_keras():
     pooled = keras.layers.MaxPooling2D(2)(exercises.POOLING_IMAGE.reshape(1, 4, 4, 1).astype("float32"))
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(pooled)[0, ..., 0], [[4, 5], [6, 3]])
-    np.testing.assert_array_equal(exercises.EXPECTED_MAX_POOLING, [[4, 5], [6, 3]])
+    np.testing.assert_array_equal(intro.EXPECTED_MAX_POOLING, [[4, 5], [6, 3]])
 
 
 def test_unet_output_size_facts():

@@ -1,4 +1,4 @@
-"""Small exercises with a ``check_...()`` function each.
+"""Exercises of notebook 01 (introduction to U-Net), each with a ``check_...()`` function.
 
 In the notebook you compute an answer by hand (or with numpy), then call for example
 ``check_convolution(my_answer)``. The check prints one short line and returns ``True`` or
@@ -15,6 +15,8 @@ import itertools
 import numbers
 
 import numpy as np
+
+from helpers.exercises.common import as_array, as_number, count_right, say, shape_words
 
 __all__ = [
     "CONVOLUTION_IMAGE",
@@ -184,69 +186,6 @@ EXPECTED_CONVOLUTION = _cross_correlate_valid(CONVOLUTION_IMAGE, CONVOLUTION_KER
 EXPECTED_MAX_POOLING = _pool_2x2(POOLING_IMAGE, np.max)
 
 
-# --- reading and judging answers ------------------------------------------------------
-
-
-class Verdict:
-    """What a check returns: true when the answer is right.
-
-    It shows nothing when it ends a notebook cell: the check has already printed its feedback.
-    """
-
-    def __init__(self, correct):
-        self.correct = bool(correct)
-
-    def __bool__(self):
-        return self.correct
-
-    def __repr__(self):
-        return f"Verdict(correct={self.correct})"
-
-    def _ipython_display_(self):
-        """Display nothing in Jupyter."""
-
-
-def _say(correct, message):
-    """Print the one line of feedback and return a Verdict (true when the answer is right)."""
-    print(message)
-    return Verdict(correct)
-
-
-def _as_array(answer, expected_shape):
-    """Return (array, None) or (None, feedback line) for an answer that should be an array."""
-    if answer is None:
-        return None, "Replace None with your answer."
-    try:
-        array = np.asarray(answer, dtype=np.float64)
-    except (TypeError, ValueError):
-        return None, f"Your answer should be numbers in a {_shape_words(expected_shape)} array, e.g. [[1, 2], [3, 4]]."
-    if array.ndim > len(expected_shape):  # e.g. a Keras output of shape (1, 2, 2, 1)
-        array = np.squeeze(array)
-    return array, None
-
-
-def _shape_words(shape):
-    return " x ".join(str(side) for side in shape)
-
-
-def _as_number(answer):
-    """Return (float, None) or (None, feedback line) for an answer that should be one number."""
-    if answer is None:
-        return None, "Replace None with your answer."
-    array = np.asarray(answer)
-    if array.size != 1:
-        return None, f"Give one number, not an array of shape {array.shape}."
-    try:
-        return float(array.reshape(())), None
-    except (TypeError, ValueError):
-        return None, f"Give one number, not {answer!r}."
-
-
-def _count_right(array, expected):
-    right = int(np.sum(np.isclose(array, expected)))
-    return f"{right} of {expected.size} numbers are right"
-
-
 # --- the checks -----------------------------------------------------------------------
 
 
@@ -268,23 +207,23 @@ def check_convolution(answer):
         True when the answer is right. A line of feedback is printed either way.
     """
     expected = EXPECTED_CONVOLUTION
-    array, problem = _as_array(answer, expected.shape)
+    array, problem = as_array(answer, expected.shape)
     if problem:
-        return _say(False, problem)
+        return say(False, problem)
     if array.shape == CONVOLUTION_IMAGE.shape:
-        return _say(False, "Expected a 2 x 2 array: with 'valid' padding the kernel must fit inside the image, "
+        return say(False, "Expected a 2 x 2 array: with 'valid' padding the kernel must fit inside the image, "
                            "so the output is smaller than the input (4 - 3 + 1 = 2).")
     if array.shape != expected.shape:
-        return _say(False, f"Expected a 2 x 2 array (4 - 3 + 1 = 2 positions each way), got shape {array.shape}.")
+        return say(False, f"Expected a 2 x 2 array (4 - 3 + 1 = 2 positions each way), got shape {array.shape}.")
     if np.allclose(array, expected):
-        return _say(True, "Correct! A Conv2D layer does exactly this at every position, "
+        return say(True, "Correct! A Conv2D layer does exactly this at every position, "
                           "with kernel numbers it learns during training.")
     flipped = _cross_correlate_valid(CONVOLUTION_IMAGE, CONVOLUTION_KERNEL[::-1, ::-1])
     if np.allclose(array, flipped):
-        return _say(False, "Did you flip the kernel? Keras does not: lay it on the image as printed.")
+        return say(False, "Did you flip the kernel? Keras does not: lay it on the image as printed.")
     if np.allclose(array, expected.T):
-        return _say(False, "Rows and columns are swapped: the first row of the output comes from the top of the image.")
-    return _say(False, f"Not yet: {_count_right(array, expected)}. For each position multiply the 3x3 patch "
+        return say(False, "Rows and columns are swapped: the first row of the output comes from the top of the image.")
+    return say(False, f"Not yet: {count_right(array, expected)}. For each position multiply the 3x3 patch "
                        "by the kernel, number by number, and add the 9 products.")
 
 
@@ -302,23 +241,23 @@ def check_max_pooling(answer):
         True when the answer is right. A line of feedback is printed either way.
     """
     expected = EXPECTED_MAX_POOLING
-    array, problem = _as_array(answer, expected.shape)
+    array, problem = as_array(answer, expected.shape)
     if problem:
-        return _say(False, problem)
+        return say(False, problem)
     if array.shape == (3, 3):
-        return _say(False, "Expected a 2 x 2 array: with stride 2 the 2x2 windows do not overlap, "
+        return say(False, "Expected a 2 x 2 array: with stride 2 the 2x2 windows do not overlap, "
                            "they jump 2 pixels at a time.")
     if array.shape != expected.shape:
-        return _say(False, f"Expected a 2 x 2 array (pooling 2x2 halves each side of the 4 x 4 image), "
+        return say(False, f"Expected a 2 x 2 array (pooling 2x2 halves each side of the 4 x 4 image), "
                            f"got shape {array.shape}.")
     if np.allclose(array, expected):
-        return _say(True, "Correct! Pooling halves the image and keeps the strongest response, "
+        return say(True, "Correct! Pooling halves the image and keeps the strongest response, "
                           "so deeper layers see a wider area.")
     if np.allclose(array, _pool_2x2(POOLING_IMAGE, np.mean)):
-        return _say(False, "That is average pooling; max pooling keeps the largest number of each 2x2 block.")
+        return say(False, "That is average pooling; max pooling keeps the largest number of each 2x2 block.")
     if np.allclose(array, _pool_2x2(POOLING_IMAGE, np.min)):
-        return _say(False, "That is the smallest number of each block; max pooling keeps the largest.")
-    return _say(False, f"Not yet: {_count_right(array, expected)}. Split the image into four 2x2 blocks "
+        return say(False, "That is the smallest number of each block; max pooling keeps the largest.")
+    return say(False, f"Not yet: {count_right(array, expected)}. Split the image into four 2x2 blocks "
                        "and keep the largest number of each.")
 
 
@@ -338,21 +277,21 @@ def check_unet_output_size(answer, input_size=252):
         True when the answer is right. A line of feedback is printed either way.
     """
     expected = unet_valid_output_size(input_size)
-    number, problem = _as_number(answer)
+    number, problem = as_number(answer)
     if problem:
         if answer is not None and np.size(answer) == 2:
             problem = "Give one number: the side of the square output in pixels."
-        return _say(False, problem)
+        return say(False, problem)
     if number == expected:
-        return _say(True, f"Correct! {input_size} pixels in, {expected} out: a valid-padding U-Net predicts only "
+        return say(True, f"Correct! {input_size} pixels in, {expected} out: a valid-padding U-Net predicts only "
                           "the centre of each tile, so tiles must overlap to cover a whole image.")
     if number == input_size:
-        return _say(False, "With 'valid' padding every 3x3 convolution trims 2 pixels, so the output is smaller "
+        return say(False, "With 'valid' padding every 3x3 convolution trims 2 pixels, so the output is smaller "
                            "than the input.")
     if number > input_size:
-        return _say(False, "The output cannot be larger than the input: convolutions trim, pooling halves and "
+        return say(False, "The output cannot be larger than the input: convolutions trim, pooling halves and "
                            "the up-convolutions only undo the poolings.")
-    return _say(False, f"Not yet. Follow the side down: {input_size} -> {input_size - 2} -> {input_size - 4} "
+    return say(False, f"Not yet. Follow the side down: {input_size} -> {input_size - 2} -> {input_size - 4} "
                        f"-> pool -> {(input_size - 4) // 2} -> ..., then up: double, then trim 4.")
 
 
@@ -369,30 +308,30 @@ def check_dice(answer):
     Verdict
         True when the answer is right. A line of feedback is printed either way.
     """
-    number, problem = _as_number(answer)
+    number, problem = as_number(answer)
     if problem:
-        return _say(False, problem)
+        return say(False, problem)
     scores = _dice_and_friends(DICE_TRUTH, DICE_PREDICTION)
     def close(value):
         return abs(number - value) <= 1e-3
 
     if close(scores["dice"]):
-        return _say(True, "Correct! Dice counts the overlap twice against both mask sizes; unlike pixel accuracy "
+        return say(True, "Correct! Dice counts the overlap twice against both mask sizes; unlike pixel accuracy "
                           "it ignores the easy background.")
     if abs(number / 100 - scores["dice"]) <= 1e-3:
-        return _say(False, "Right number, as a percentage: give it as a fraction between 0 and 1.")
+        return say(False, "Right number, as a percentage: give it as a fraction between 0 and 1.")
     if close(scores["iou"]):
-        return _say(False, "That is the IoU (overlap / union). Dice is 2 x overlap / (pixels in truth + pixels "
+        return say(False, "That is the IoU (overlap / union). Dice is 2 x overlap / (pixels in truth + pixels "
                            "in prediction).")
     if close(1 - scores["dice"]):
-        return _say(False, "That is 1 - Dice, the Dice loss; the score is the other part.")
+        return say(False, "That is 1 - Dice, the Dice loss; the score is the other part.")
     if close(scores["accuracy"]):
-        return _say(False, "That is pixel accuracy, which also counts the background. Dice looks only at the "
+        return say(False, "That is pixel accuracy, which also counts the background. Dice looks only at the "
                            "foreground pixels.")
     if close(scores["precision"]) or close(scores["recall"]):
-        return _say(False, "You divided the overlap by one mask only. Dice divides twice the overlap by both "
+        return say(False, "You divided the overlap by one mask only. Dice divides twice the overlap by both "
                            "masks together.")
     if not 0 <= number <= 1:
-        return _say(False, "Dice is always between 0 (no overlap) and 1 (identical masks).")
-    return _say(False, "Not yet: count the pixels that are 1 in both masks (the overlap), then compute "
+        return say(False, "Dice is always between 0 (no overlap) and 1 (identical masks).")
+    return say(False, "Not yet: count the pixels that are 1 in both masks (the overlap), then compute "
                        "2 x overlap / (pixels in truth + pixels in prediction).")

@@ -1,0 +1,68 @@
+"""Reading and judging students' answers: what every exercise module shares.
+
+A check prints one short line of feedback and returns a :class:`Verdict`, true when the
+answer is right. Exercise modules use :func:`say`, :func:`as_array` and :func:`as_number`
+so that every check reacts the same way to ``None``, a wrong shape or a non-number.
+"""
+
+import numpy as np
+
+
+class Verdict:
+    """What a check returns: true when the answer is right.
+
+    It shows nothing when it ends a notebook cell: the check has already printed its feedback.
+    """
+
+    def __init__(self, correct):
+        self.correct = bool(correct)
+
+    def __bool__(self):
+        return self.correct
+
+    def __repr__(self):
+        return f"Verdict(correct={self.correct})"
+
+    def _ipython_display_(self):
+        """Display nothing in Jupyter."""
+
+
+def say(correct, message):
+    """Print the one line of feedback and return a Verdict (true when the answer is right)."""
+    print(message)
+    return Verdict(correct)
+
+
+def as_array(answer, expected_shape):
+    """Return (array, None) or (None, feedback line) for an answer that should be an array."""
+    if answer is None:
+        return None, "Replace None with your answer."
+    try:
+        array = np.asarray(answer, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None, f"Your answer should be numbers in a {shape_words(expected_shape)} array, e.g. [[1, 2], [3, 4]]."
+    if array.ndim > len(expected_shape):  # e.g. a Keras output of shape (1, 2, 2, 1)
+        array = np.squeeze(array)
+    return array, None
+
+
+def shape_words(shape):
+    return " x ".join(str(side) for side in shape)
+
+
+def as_number(answer):
+    """Return (float, None) or (None, feedback line) for an answer that should be one number."""
+    if answer is None:
+        return None, "Replace None with your answer."
+    array = np.asarray(answer)
+    if array.size != 1:
+        return None, f"Give one number, not an array of shape {array.shape}."
+    try:
+        return float(array.reshape(())), None
+    except (TypeError, ValueError):
+        return None, f"Give one number, not {answer!r}."
+
+
+def count_right(array, expected):
+    right = int(np.sum(np.isclose(array, expected)))
+    return f"{right} of {expected.size} numbers are right"
