@@ -85,7 +85,6 @@ def main():
         return run_one(arguments.one, arguments.save)
 
     paths = arguments.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     with contextlib.ExitStack() as stack:
         env = {**os.environ, "UNET_COURSE_MODE": arguments.mode}
         if arguments.mirror:
@@ -101,8 +100,14 @@ def main():
                 sys.exit(f"{path.name} failed in {arguments.mode} mode")
             measured = json.loads(finished.stdout.strip().splitlines()[-1])
             print(f"{path.name:32} {arguments.mode:8} {measured['seconds']:7.1f} s  {measured['peak_mb']:6} MB peak")
-            entry = results.setdefault(path.stem, {}).setdefault(arguments.mode, {})
-            entry[arguments.label] = {**measured, "date": date.today().isoformat()}
+            record(path.stem, arguments.mode, arguments.label, measured)
+
+
+def record(notebook, mode, label, measured):
+    """Add one measurement to the results file, keeping what other runs wrote meanwhile."""
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    entry = results.setdefault(notebook, {}).setdefault(mode, {})
+    entry[label] = {**measured, "date": date.today().isoformat()}
     RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
 
 
