@@ -69,6 +69,8 @@ def main(arguments):
     command, extra = arguments[0], arguments[1:]
     if command == "start":
         run = [str(venv_python()), "-m", "notebook", f"--ServerApp.root_dir={ROOT / 'notebooks'}", *extra]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers often run as root; Jupyter refuses unless told
+            run.append("--allow-root")
     else:
         run = [str(venv_python()), "-m", "pytest", *extra]
     return subprocess.run(run, cwd=ROOT).returncode
