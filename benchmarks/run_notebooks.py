@@ -7,7 +7,7 @@
 addresses) on 127.0.0.1 and points the course at it, so default mode runs without internet.
 ``--save`` writes the executed notebook, with its outputs, back into notebooks/: that is how
 the committed outputs are made. Results are added to benchmarks/results/notebook_times.json,
-which the README's table quotes.
+which the README's table and slides/INSTRUCTOR_GUIDE.md quote (the guide's table is refreshed here).
 """
 
 import argparse
@@ -101,6 +101,8 @@ def main():
             measured = json.loads(finished.stdout.strip().splitlines()[-1])
             print(f"{path.name:32} {arguments.mode:8} {measured['seconds']:7.1f} s  {measured['peak_mb']:6} MB peak")
             record(path.stem, arguments.mode, arguments.label, measured)
+    # the instructor guide quotes these figures: refresh its timing table
+    subprocess.run([sys.executable, str(ROOT / "slides" / "build.py"), "--guide-only"], check=True)
 
 
 def record(notebook, mode, label, measured):

@@ -86,3 +86,67 @@ def membrane_section(seed, size=128, n_cells=None, membrane_thickness=3):
     picture = ndimage.gaussian_filter(picture, 0.8) + rng.normal(0, 0.04, picture.shape)
     image = np.clip(picture * 255, 0, 255).astype(np.uint8)
     return image, membrane.astype(np.uint8) * 255
+
+
+#: Class ids of :func:`kidney_section`, in order.
+KIDNEY_CLASS_NAMES = ("background", "stroma", "cap mesenchyme", "ureteric tree")
+
+
+def _ureteric_tree(rng, size, n_branches):
+    """Return a boolean tree of thick branching lines and the coordinates of its tips."""
+    tree = np.zeros((size, size), dtype=bool)
+    tips = []
+    starts = [(size / 2 + rng.uniform(-size / 8, size / 8), size / 2 + rng.uniform(-size / 8, size / 8))]
+    for _ in range(n_branches):
+        row, col = starts[rng.integers(len(starts))]
+        angle, length = rng.uniform(0, 2 * np.pi), rng.uniform(size / 6, size / 3)
+        for step in np.linspace(0, length, int(length) * 2):
+            r, c = int(row + step * np.sin(angle)), int(col + step * np.cos(angle))
+            if 0 <= r < size and 0 <= c < size:
+                tree[r, c] = True
+        end = (row + length * np.sin(angle), col + length * np.cos(angle))
+        starts.append(end)
+        tips.append(end)
+    return ndimage.binary_dilation(tree, iterations=max(1, size // 40)), tips
+
+
+def kidney_section(seed, size=64):
+    """Draw one picture that looks like a developing kidney section, with 4 classes.
+
+    A branching ureteric tree (bright tubes), caps of mesenchyme around its tips (grainy,
+    medium grey), stroma filling the rest of the tissue (dim), and background outside the
+    tissue (dark), with blur and noise. Made for the smoke mode of notebook 05.
+
+    Parameters
+    ----------
+    seed : int
+        The same seed always gives the same picture.
+    size : int
+        Side of the square picture in pixels (at least 32).
+
+    Returns
+    -------
+    image : ndarray of uint8, shape (size, size)
+    labels : ndarray of uint8, shape (size, size)
+        Class ids 0..3 in the order of :data:`KIDNEY_CLASS_NAMES`.
+    """
+    if size < 32:
+        raise ValueError(f"size must be at least 32 pixels, got {size}.")
+    rng = np.random.default_rng(seed)
+    blob = ndimage.gaussian_filter(rng.normal(0, 1, (size, size)), size / 8)
+    rows, cols = np.mgrid[0:size, 0:size]
+    centre = 1 - ((rows - size / 2) ** 2 + (cols - size / 2) ** 2) / (size / 2) ** 2
+    tissue = centre + 0.5 * blob / (np.abs(blob).max() + 1e-9) > 0.15
+    tree, tips = _ureteric_tree(rng, size, n_branches=rng.integers(3, 6))
+    caps = np.zeros((size, size), dtype=bool)
+    radius = size / 9
+    for row, col in tips:
+        caps |= (rows - row) ** 2 + (cols - col) ** 2 <= radius**2
+    labels = np.where(tissue, 1, 0)
+    labels[caps & tissue] = 2
+    labels[tree & tissue] = 3
+    brightness = np.array([0.08, 0.35, 0.55, 0.85])[labels]
+    grain = ndimage.gaussian_filter(rng.normal(0, 1, (size, size)), 0.8)
+    picture = brightness + np.where(labels == 2, 0.12, 0.04) * grain / grain.std()
+    picture = ndimage.gaussian_filter(picture, 0.7) + rng.normal(0, 0.03, picture.shape)
+    return np.clip(picture * 255, 0, 255).astype(np.uint8), labels.astype(np.uint8)

@@ -69,3 +69,19 @@ def test_masks_of_another_size_are_refused():
     images, masks = _images_with_masks_that_follow_a_rule()
     with pytest.raises(ValueError, match="same size"):
         training_batches(images, masks[:, :40], crop_size=16)
+
+
+def test_full_augmentation_keeps_masks_binary_and_images_in_range():
+    images = np.random.default_rng(0).random((3, 40, 40, 1)).astype(np.float32)
+    masks = (images > 0.5).astype(np.float32)
+    batch_images, batch_masks = next(iter(training_batches(images, masks, crop_size=32, batch_size=4,
+                                                                     augment="full", seed=1)))
+    assert batch_images.shape == (4, 32, 32, 1) and batch_masks.shape == (4, 32, 32, 1)
+    assert set(np.unique(batch_masks.numpy())) <= {0.0, 1.0}
+    assert 0.0 <= batch_images.numpy().min() and batch_images.numpy().max() <= 1.0
+
+
+def test_unknown_augment_choice_is_refused():
+    images = np.zeros((2, 16, 16, 1), np.float32)
+    with pytest.raises(ValueError, match="augment must be"):
+        training_batches(images, images, crop_size=16, augment="strong")

@@ -12,3 +12,10 @@ for judging answers are in :mod:`helpers.exercises.common`.
 
 from helpers.exercises.common import Verdict  # noqa: F401
 from helpers.exercises.intro import *  # noqa: F401,F403  (notebook 01)
+from helpers.exercises.augmentation import *  # noqa: F401,F403  (notebook 02)
+from helpers.exercises.tiling import *  # noqa: F401,F403  (notebook 03)
+from helpers.exercises.losses import *  # noqa: F401,F403  (notebook 04)
+from helpers.exercises.multiclass import *  # noqa: F401,F403  (notebook 05)
+from helpers.exercises.volumes import *  # noqa: F401,F403  (notebook 06)
+from helpers.exercises.instances import *  # noqa: F401,F403  (notebook 07)
+from helpers.exercises.own_data import *  # noqa: F401,F403  (notebook 08)

@@ -1,0 +1,116 @@
+"""Tiled prediction of large images: time, peak memory and error, the course's tiler vs keras-unet.
+
+For each image size and method a fresh Python process predicts one random image with the same
+random-weight U-Net (``build_unet``, 8 filters, 4 poolings) and reports its wall time, its peak
+memory (resident set size) and the largest difference to whole-image prediction, measured inside
+the image (a 64-pixel border band excluded: whole-image prediction pads with zeros, the tilers mirror).
+
+    python benchmarks/tiled_prediction.py [--sizes 2048 8192] [--methods ...]
+
+Methods: ``whole`` (the whole image at once), ``keras-unet`` (``get_patches`` + predict +
+``reconstruct_from_patches``, tile 256, stride 128), ``gaussian`` (tile 256, overlap 128, as
+keras-unet), ``overlap-tile`` (tile 512, margin 48: only the context the receptive field needs).
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+import numpy as np  # noqa: E402
+
+BORDER = 64
+METHODS = ("whole", "keras-unet", "gaussian", "overlap-tile")
+
+
+def _model():
+    import keras
+
+    from helpers import models
+
+    keras.utils.set_random_seed(0)
+    return models.build_unet(input_shape=(None, None, 1), filters=8, depth=4, batch_norm=False, dropout=0.0)
+
+
+def _image(size):
+    from scipy import ndimage
+
+    rng = np.random.default_rng(0)
+    return ndimage.gaussian_filter(rng.random((size, size)), 2).astype(np.float32)
+
+
+def run_one(method, size, reference_path):
+    """Predict in this process; return a dict of seconds, peak MB and error."""
+    import contextlib
+    import io
+
+    from helpers import tiling
+
+    model, image = _model(), _image(size)
+    start = time.perf_counter()
+    if method == "whole":
+        prediction = np.asarray(model(image[np.newaxis, ..., np.newaxis], training=False))[0, ..., 0]
+    elif method == "keras-unet":
+        with contextlib.redirect_stdout(io.StringIO()):
+            from keras_unet.utils import get_patches, reconstruct_from_patches
+        patches = get_patches(image[..., np.newaxis], size=256, stride=128)
+        predicted = model.predict(patches, batch_size=8, verbose=0)
+        prediction = reconstruct_from_patches(predicted, (size, size), stride=128, size=256)[0, ..., 0]
+    elif method == "gaussian":
+        prediction = tiling.predict_tiled(model, image, tile=256, overlap=128, blending="gaussian")[..., 0]
+    else:
+        prediction = tiling.predict_tiled(model, image, tile=512, overlap=48, blending="overlap-tile",
+                                          batch_size=4)[..., 0]
+    seconds = time.perf_counter() - start
+    result = {"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    if method == "whole":
+        np.save(reference_path, prediction)
+    elif os.path.exists(reference_path):
+        reference = np.load(reference_path)
+        inside = (slice(BORDER, -BORDER),) * 2
+        result["max_error"] = float(np.abs(prediction[inside] - reference[inside]).max())
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2048])
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--one", nargs=3, help=argparse.SUPPRESS)  # method size reference (child process)
+    arguments = parser.parse_args()
+    if arguments.one:
+        method, size, reference = arguments.one
+        print(json.dumps(run_one(method, int(size), reference)))
+        return
+    print(f"tiled prediction, random-weight U-Net (8 filters, depth 4), {os.cpu_count()} CPU cores")
+    for size in arguments.sizes:
+        reference = f"/tmp/tiled_prediction_reference_{size}.npy"
+        results = {}
+        for method in arguments.methods:
+            child = subprocess.run([sys.executable, __file__, "--one", method, str(size), reference],
+                                   capture_output=True, text=True)
+            if child.returncode:
+                print(f"  {size} {method}: failed ({child.stderr.strip().splitlines()[-1]})")
+                continue
+            results[method] = json.loads(child.stdout.strip().splitlines()[-1])
+            r = results[method]
+            error = f"{r['max_error']:.1e}" if "max_error" in r else ("reference" if method == "whole" else "n/a")
+            print(f"  {size}x{size} {method:13} {r['seconds']:7.1f} s  peak {r['peak_mb']:7.0f} MB  "
+                  f"max error inside {error}", flush=True)
+        if "keras-unet" in results:
+            base = results["keras-unet"]
+            for method in ("gaussian", "overlap-tile"):
+                if method in results:
+                    print(f"  {size}: {method} is {base['seconds'] / results[method]['seconds']:.1f}x faster than "
+                          f"keras-unet, peak memory {results[method]['peak_mb'] / base['peak_mb']:.2f}x")
+        if os.path.exists(reference):
+            os.remove(reference)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,297 @@
+"""Data augmentation for segmentation: move image and mask together, change colours on the image only.
+
+Two kinds of change:
+
+- **geometric** (flips, 90-degree rotations, small rotations, shear, zoom, shifts, elastic
+  deformation) move pixels, so the mask must move with the image: one random draw, applied to
+  both. Here all affine changes are composed into ONE matrix and each sample is resampled once:
+  the image with bilinear interpolation, the mask with nearest neighbour (a mask pixel stays 0
+  or 1, never 0.5).
+- **photometric** (brightness, contrast, gamma, noise, saturation of RGB images) change values,
+  not positions: the mask stays as it is.
+
+The functions take TensorFlow tensors and stateless seeds (shape (2,)), so they run inside
+``tf.data`` (see ``helpers.pipeline.training_batches(augment="full")``); ``augment_pair`` is the
+numpy version for looking at single examples.
+"""
+
+import math
+
+import numpy as np
+
+#: Ranges of the random geometric changes used by default (small, realistic ones for microscopy).
+GEOMETRIC_DEFAULTS = {"rotation": 15.0, "shear": 0.1, "zoom": 0.1, "shift": 0.05, "flips": True}
+#: Ranges of the random photometric changes used by default (images scaled to 0..1).
+PHOTOMETRIC_DEFAULTS = {"brightness": 0.1, "contrast": 0.2, "gamma": 0.2, "noise": 0.02, "saturation": 0.2}
+
+
+def affine_matrix(height, width, rotation=0.0, shear=0.0, zoom=1.0, shift=(0.0, 0.0),
+                  flip=False, quarter_turns=0):
+    """Return the 3x3 matrix that maps an output pixel (x, y, 1) to where it is read in the input.
+
+    All changes turn about the centre of the image: flip left-right, then ``quarter_turns``
+    times 90 degrees, then ``rotation`` degrees, shear, zoom (>1 enlarges), shift (pixels).
+
+    Parameters
+    ----------
+    height, width : int
+    rotation : float
+        Degrees, counter-clockwise.
+    shear : float
+        Horizontal shear factor.
+    zoom : float
+        Scale factor, > 0.
+    shift : (float, float)
+        (x, y) shift in pixels.
+    flip : bool
+    quarter_turns : int
+
+    Returns
+    -------
+    ndarray, shape (3, 3)
+    """
+    if zoom <= 0:
+        raise ValueError(f"zoom must be positive, got {zoom}.")
+    centre_x, centre_y = (width - 1) / 2, (height - 1) / 2
+    angle = math.radians(rotation + 90 * quarter_turns)
+    cos, sin = round(math.cos(angle), 12), round(math.sin(angle), 12)
+    to_centre = np.array([[1, 0, -centre_x], [0, 1, -centre_y], [0, 0, 1]], float)
+    back = np.array([[1, 0, centre_x], [0, 1, centre_y], [0, 0, 1]], float)
+    flip_matrix = np.diag([-1.0 if flip else 1.0, 1.0, 1.0])
+    turn = np.array([[cos, -sin, 0], [sin, cos, 0], [0, 0, 1]], float)
+    shear_matrix = np.array([[1, shear, 0], [0, 1, 0], [0, 0, 1]], float)
+    scale = np.diag([1 / zoom, 1 / zoom, 1.0])
+    move = np.array([[1, 0, -shift[0]], [0, 1, -shift[1]], [0, 0, 1]], float)
+    return back @ flip_matrix @ turn @ shear_matrix @ scale @ to_centre @ move
+
+
+def _random_matrix(height, width, seed, rotation, shear, zoom, shift, flips):
+    """Draw one random affine matrix (TensorFlow, stateless) as the 8 numbers TF expects."""
+    import tensorflow as tf
+
+    draws = tf.random.stateless_uniform([6], seed=seed, minval=-1.0, maxval=1.0)
+    turns = tf.random.stateless_uniform([2], seed=seed + 1, maxval=4, dtype=tf.int32)
+    height_f, width_f = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
+    flip = tf.cast(turns[0] >= 2, tf.float32) if flips else 0.0
+    quarter = tf.cast(turns[1], tf.float32) if flips else 0.0
+    angle = draws[0] * rotation * math.pi / 180 + quarter * math.pi / 2
+    cos, sin = tf.cos(angle), tf.sin(angle)
+    cos, sin = tf.round(cos * 1e6) / 1e6, tf.round(sin * 1e6) / 1e6  # exact for quarter turns
+    shear_value = draws[1] * shear
+    scale = 1.0 / (1.0 + draws[2] * zoom)
+    shift_x, shift_y = draws[3] * shift * width_f, draws[4] * shift * height_f
+    centre_x, centre_y = (width_f - 1) / 2, (height_f - 1) / 2
+    sign = 1.0 - 2.0 * flip
+    # input = centre + F R Sh S (output - centre - shift), written out
+    a00, a01 = sign * cos * scale, sign * (cos * shear_value - sin) * scale
+    a10, a11 = sin * scale, (sin * shear_value + cos) * scale
+    x0, y0 = -centre_x - shift_x, -centre_y - shift_y
+    return tf.stack([a00, a01, a00 * x0 + a01 * y0 + centre_x,
+                     a10, a11, a10 * x0 + a11 * y0 + centre_y, 0.0, 0.0])
+
+
+def _resample(array, transform, interpolation):
+    """Resample a (height, width, channels) tensor through an 8-number transform."""
+    import tensorflow as tf
+
+    shape = tf.shape(array)[:2]
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=array[tf.newaxis], transforms=transform[tf.newaxis], output_shape=shape,
+        fill_value=0.0, interpolation=interpolation, fill_mode="REFLECT")[0]
+
+
+def joint_augment(image, mask, seed, rotation=15.0, shear=0.1, zoom=0.1, shift=0.05, flips=True,
+                  image_interpolation="BILINEAR"):
+    """Move image and mask by the same random affine change, resampled once.
+
+    Parameters
+    ----------
+    image : tf.Tensor, shape (height, width, channels), float
+    mask : tf.Tensor, shape (height, width, classes), float
+    seed : tf.Tensor of shape (2,), int
+        The same seed gives the same change.
+    rotation : float
+        Largest rotation, degrees (drawn in [-rotation, rotation]).
+    shear : float
+        Largest shear factor.
+    zoom : float
+        Largest zoom change (0.1: 0.9x to 1.1x).
+    shift : float
+        Largest shift, as a fraction of the image side.
+    flips : bool
+        Also flip left-right and turn by a random multiple of 90 degrees.
+    image_interpolation : {"BILINEAR", "NEAREST"}
+        The mask is always resampled with nearest neighbour.
+
+    Returns
+    -------
+    (tf.Tensor, tf.Tensor)
+    """
+    import tensorflow as tf
+
+    image = tf.convert_to_tensor(image, tf.float32)
+    mask = tf.convert_to_tensor(mask, tf.float32)
+    seed = tf.cast(seed, tf.int64)
+    shape = tf.shape(image)
+    transform = _random_matrix(shape[0], shape[1], seed, rotation, shear, zoom, shift, flips)
+    return _resample(image, transform, image_interpolation), _resample(mask, transform, "NEAREST")
+
+
+def photometric_augment(image, seed, brightness=0.1, contrast=0.2, gamma=0.2, noise=0.02, saturation=0.2):
+    """Change brightness, contrast, gamma, noise (and saturation of RGB) of an image in 0..1.
+
+    The mask is not touched: these changes move no pixel. Values are clipped back to 0..1.
+
+    Parameters
+    ----------
+    image : tf.Tensor, shape (height, width, channels), values in 0..1
+    seed : tf.Tensor of shape (2,), int
+    brightness : float
+        Largest value added or subtracted.
+    contrast : float
+        Largest relative change of the contrast about the image mean.
+    gamma : float
+        Largest relative change of the gamma exponent (values ** gamma).
+    noise : float
+        Standard deviation of the Gaussian noise added to each pixel.
+    saturation : float
+        Largest relative change of colour saturation (RGB images only).
+
+    Returns
+    -------
+    tf.Tensor
+    """
+    import tensorflow as tf
+
+    image = tf.convert_to_tensor(image, tf.float32)
+    seed = tf.cast(seed, tf.int64)
+    draws = tf.random.stateless_uniform([3], seed=seed, minval=-1.0, maxval=1.0)
+    mean = tf.reduce_mean(image)
+    image = (image - mean) * (1.0 + draws[1] * contrast) + mean + draws[0] * brightness
+    image = tf.clip_by_value(image, 0.0, 1.0) ** (1.0 + draws[2] * gamma)
+    if image.shape[-1] == 3 and saturation:
+        image = tf.image.stateless_random_saturation(image, 1 - saturation, 1 + saturation, seed + 2)
+    if noise:
+        image = image + tf.random.stateless_normal(tf.shape(image), seed + 1, stddev=noise)
+    return tf.clip_by_value(image, 0.0, 1.0)
+
+
+def augment_pair(image, mask, seed=0, geometric=True, photometric=True, **ranges):
+    """Augment one numpy image/mask pair (for looking at examples; training uses tf.data).
+
+    Parameters
+    ----------
+    image : ndarray, shape (height, width) or (height, width, channels), values in 0..1
+    mask : ndarray, the same height and width
+    seed : int
+    geometric, photometric : bool
+        Which kinds of change to apply.
+    **ranges
+        Overrides of ``GEOMETRIC_DEFAULTS`` / ``PHOTOMETRIC_DEFAULTS`` (e.g. ``rotation=30``).
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        The same shapes as the inputs.
+    """
+    import tensorflow as tf
+
+    image, mask = np.asarray(image, np.float32), np.asarray(mask, np.float32)
+    if image.shape[:2] != mask.shape[:2]:
+        raise ValueError(f"image {image.shape[:2]} and mask {mask.shape[:2]} must have the same height and width.")
+    unknown = set(ranges) - set(GEOMETRIC_DEFAULTS) - set(PHOTOMETRIC_DEFAULTS)
+    if unknown:
+        raise ValueError(f"Unknown augmentation setting(s) {sorted(unknown)}; "
+                         f"use {sorted(GEOMETRIC_DEFAULTS) + sorted(PHOTOMETRIC_DEFAULTS)}.")
+    image_3d, mask_3d = image.reshape(image.shape[:2] + (-1,)), mask.reshape(mask.shape[:2] + (-1,))
+    seed_pair = tf.constant([seed, 0], tf.int64)
+    out_image, out_mask = tf.constant(image_3d), tf.constant(mask_3d)
+    if geometric:
+        options = {key: ranges.get(key, value) for key, value in GEOMETRIC_DEFAULTS.items()}
+        out_image, out_mask = joint_augment(out_image, out_mask, seed_pair, **options)
+    if photometric:
+        options = {key: ranges.get(key, value) for key, value in PHOTOMETRIC_DEFAULTS.items()}
+        out_image = photometric_augment(out_image, seed_pair + 7, **options)
+    return out_image.numpy().reshape(image.shape), out_mask.numpy().reshape(mask.shape)
+
+
+def elastic_deform(image, mask, seed=0, alpha=30.0, sigma=6.0):
+    """Bend image and mask by the same smooth random displacement field (elastic deformation).
+
+    Every pixel is displaced by a random field smoothed with a Gaussian of ``sigma`` pixels and
+    scaled to about ``alpha`` pixels; the image is read with linear interpolation, the mask with
+    nearest neighbour (the U-Net paper's favourite augmentation for EM images).
+
+    Parameters
+    ----------
+    image : ndarray, shape (height, width) or (height, width, channels)
+    mask : ndarray, the same height and width
+    seed : int
+    alpha : float
+        Strength of the displacement, pixels.
+    sigma : float
+        Smoothness of the displacement, pixels (small: crumpled, large: gentle waves).
+
+    Returns
+    -------
+    (ndarray, ndarray)
+    """
+    from scipy import ndimage
+
+    image, mask = np.asarray(image, np.float32), np.asarray(mask, np.float32)
+    if image.shape[:2] != mask.shape[:2]:
+        raise ValueError(f"image {image.shape[:2]} and mask {mask.shape[:2]} must have the same height and width.")
+    if sigma <= 0:
+        raise ValueError(f"sigma must be positive, got {sigma}.")
+    rng = np.random.default_rng(seed)
+    height, width = image.shape[:2]
+    fields = [ndimage.gaussian_filter(rng.uniform(-1, 1, (height, width)), sigma, mode="reflect")
+              for _ in range(2)]
+    fields = [alpha * field / (np.abs(field).max() + 1e-12) for field in fields]
+    rows, cols = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
+    where = [rows + fields[0], cols + fields[1]]
+
+    def warp(array, order):
+        if array.ndim == 2:
+            return ndimage.map_coordinates(array, where, order=order, mode="reflect")
+        return np.stack([warp(array[..., c], order) for c in range(array.shape[-1])], axis=-1)
+
+    return warp(image, 1).astype(np.float32), warp(mask, 0).astype(np.float32)
+
+
+#: keras-unet ``get_augmented`` settings close to ``GEOMETRIC_DEFAULTS`` (shear in degrees there).
+KERAS_UNET_AUGMENTATION = dict(rotation_range=15.0, width_shift_range=0.05, height_shift_range=0.05,
+                               shear_range=5.7, zoom_range=0.1, horizontal_flip=True, vertical_flip=True,
+                               fill_mode="reflect")
+
+
+def keras_unet_batches(images, masks, batch_size=8, seed=0, **data_gen_args):
+    """Yield (images, masks) batches from keras-unet's ``get_augmented``, repaired for Keras 3.
+
+    keras-unet's ``get_augmented`` (used by the seed workshop) returns a ``zip`` of two Keras
+    ``ImageDataGenerator`` flows, which Keras 3's ``model.fit`` rejects, and it interpolates the
+    masks like images, so a mask pixel can come out as 0.37. This generator yields the same
+    batches with the masks thresholded back to 0/1; ``model.fit`` accepts it.
+
+    Parameters
+    ----------
+    images, masks : ndarray, shape (count, height, width, channels)
+    batch_size, seed : int
+    **data_gen_args
+        ``ImageDataGenerator`` settings; default ``KERAS_UNET_AUGMENTATION``.
+
+    Yields
+    ------
+    (ndarray, ndarray)
+    """
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):  # keras-unet prints a banner on import
+        from keras_unet.utils import get_augmented
+
+    settings = data_gen_args or KERAS_UNET_AUGMENTATION
+    pairs = get_augmented(np.asarray(images, np.float32), np.asarray(masks, np.float32),
+                          batch_size=batch_size, seed=seed, data_gen_args=settings)
+    for batch_images, batch_masks in pairs:
+        yield batch_images, (batch_masks > 0.5).astype(np.float32)

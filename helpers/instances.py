@@ -1,0 +1,376 @@
+"""From a semantic mask to objects: count, separate, match and measure them.
+
+A U-Net answers "is this pixel a nucleus?"; a biologist asks "how many nuclei, and how big is
+each?". A *label image* answers that: 0 is background and every object has its own number
+1, 2, 3, ... This module turns masks into label images (connected components; distance
+transform + watershed for touching objects), matches predicted objects to true ones at
+IoU >= 0.5 and measures every object. scikit-image does the work; these functions check the
+inputs and put the steps together.
+
+Example
+-------
+>>> import numpy as np
+>>> from helpers import instances
+>>> mask = np.zeros((5, 7), bool); mask[1:4, 1:3] = mask[1:4, 4:6] = True
+>>> int(instances.label_objects(mask).max())
+2
+"""
+
+import numpy as np
+import scipy.ndimage
+import skimage.color
+import skimage.feature
+import skimage.measure
+import skimage.segmentation
+
+#: Objects count as found when their IoU with a true object is at least this (DSB 2018 lowest).
+MATCH_IOU = 0.5
+
+
+def _as_2d(array, name):
+    """Return a 2-D array; a trailing channel axis of size 1 is dropped."""
+    array = np.asarray(array)
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim != 2:
+        raise ValueError(
+            f"{name} must be one 2-D image (height, width) or (height, width, 1); got shape "
+            f"{array.shape}. Pass one image at a time, e.g. {name}[0]."
+        )
+    return array
+
+
+def _as_mask(mask, name="mask"):
+    mask = _as_2d(mask, name)
+    values = np.unique(mask)
+    if not set(values.tolist()) <= {0, 1}:
+        raise ValueError(
+            f"{name} must hold only 0 and 1 (or False/True); it holds {values[:5].tolist()}. "
+            f"Threshold probabilities first, e.g. {name} > 0.5."
+        )
+    return mask.astype(bool)
+
+
+def _as_labels(labels, name):
+    labels = _as_2d(labels, name)
+    if labels.dtype.kind not in "iub" or (labels.size and labels.min() < 0):
+        raise ValueError(
+            f"{name} must be a label image of whole numbers >= 0 (0 = background, 1, 2, ... = "
+            f"objects); got type {labels.dtype}. Use label_objects() or separate_touching() to make one."
+        )
+    return labels.astype(np.int64)
+
+
+def label_objects(mask, connectivity=1, min_area=0):
+    """Give every connected group of foreground pixels its own number.
+
+    Parameters
+    ----------
+    mask : array_like of bool or 0/1, shape (H, W) or (H, W, 1)
+    connectivity : {1, 2}
+        1: pixels touch through a side (4 neighbours); 2: sides or corners (8 neighbours).
+    min_area : int
+        Groups with fewer pixels are dropped (specks of noise are not nuclei); 0 keeps all.
+
+    Returns
+    -------
+    labels : ndarray of int32, shape (H, W)
+        0 for background, 1..n for the n objects.
+    """
+    if connectivity not in (1, 2):
+        raise ValueError(f"connectivity must be 1 (sides) or 2 (sides and corners); got {connectivity!r}.")
+    if not (isinstance(min_area, (int, np.integer)) and min_area >= 0):
+        raise ValueError(f"min_area must be a whole number of pixels >= 0; got {min_area!r}.")
+    labels = skimage.measure.label(_as_mask(mask), connectivity=connectivity)
+    if min_area > 0:
+        areas = np.bincount(labels.ravel())
+        labels[areas[labels] < min_area] = 0
+        labels = skimage.segmentation.relabel_sequential(labels)[0]
+    return labels.astype(np.int32)
+
+
+def distance_to_background(mask):
+    """Return, for each foreground pixel, its distance in pixels to the nearest background pixel.
+
+    Parameters
+    ----------
+    mask : array_like of bool or 0/1, shape (H, W) or (H, W, 1)
+
+    Returns
+    -------
+    distance : ndarray of float64, shape (H, W)
+        0 on background; the centres of round objects have the largest values.
+    """
+    return scipy.ndimage.distance_transform_edt(_as_mask(mask))
+
+
+def separate_touching(mask, min_distance=5, connectivity=1, min_area=0):
+    """Split touching objects of a mask: distance transform, one seed per centre, watershed.
+
+    Each object's centre is far from the background. The local maxima of the distance (at
+    least ``min_distance`` pixels apart) become seeds; the watershed grows them over the
+    inverted distance until they meet, so two round nuclei that touch are cut at their neck.
+
+    Parameters
+    ----------
+    mask : array_like of bool or 0/1, shape (H, W) or (H, W, 1)
+    min_distance : int
+        Smallest distance in pixels between two seeds: about the radius of the smallest
+        object. Smaller values cut more (also elongated single objects), larger values fewer.
+    connectivity : {1, 2}
+        Used for objects without any seed (they keep their connected-component label).
+    min_area : int
+        Connected groups with fewer pixels are dropped first (see :func:`label_objects`).
+
+    Returns
+    -------
+    labels : ndarray of int32, shape (H, W)
+        0 for background, 1..n for the objects.
+    """
+    if not (isinstance(min_distance, (int, np.integer)) and min_distance >= 1):
+        raise ValueError(f"min_distance must be a whole number of pixels >= 1; got {min_distance!r}.")
+    components = label_objects(mask, connectivity, min_area)
+    mask = components > 0
+    distance = scipy.ndimage.distance_transform_edt(mask)
+    peaks = skimage.feature.peak_local_max(
+        distance, min_distance=int(min_distance), labels=components, exclude_border=False
+    )
+    markers = np.zeros(mask.shape, np.int32)
+    markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
+    # a component whose maximum is a plateau may get no peak: give it one seed anyway
+    seeded = np.unique(components[markers > 0])
+    for missing in np.setdiff1d(np.arange(1, components.max() + 1), seeded):
+        markers[components == missing] = 0
+        row, col = np.argwhere(components == missing)[0]
+        markers[row, col] = markers.max() + 1
+    labels = skimage.segmentation.watershed(-distance, markers, mask=mask)
+    return skimage.segmentation.relabel_sequential(labels)[0].astype(np.int32)
+
+
+def iou_matrix(true_labels, predicted_labels):
+    """Return the IoU of every true object with every predicted object.
+
+    Parameters
+    ----------
+    true_labels, predicted_labels : array_like of int, shape (H, W)
+        Label images (0 = background). Object ids need not be consecutive.
+
+    Returns
+    -------
+    iou : ndarray of float64, shape (n_true, n_predicted)
+        Row i is the i-th true id in increasing order, column j the j-th predicted id.
+    true_ids, predicted_ids : ndarray of int
+    """
+    truth = _as_labels(true_labels, "true_labels")
+    prediction = _as_labels(predicted_labels, "predicted_labels")
+    if truth.shape != prediction.shape:
+        raise ValueError(
+            f"true_labels has shape {truth.shape} but predicted_labels has {prediction.shape}; "
+            f"compare label images of the same image."
+        )
+    true_ids = np.unique(truth[truth > 0])
+    predicted_ids = np.unique(prediction[prediction > 0])
+    t = np.searchsorted(true_ids, truth[(truth > 0) & (prediction > 0)])
+    p = np.searchsorted(predicted_ids, prediction[(truth > 0) & (prediction > 0)])
+    overlap = np.zeros((len(true_ids), len(predicted_ids)))
+    np.add.at(overlap, (t, p), 1)
+    true_area = np.array([np.sum(truth == i) for i in true_ids], float)
+    predicted_area = np.array([np.sum(prediction == j) for j in predicted_ids], float)
+    union = true_area[:, None] + predicted_area[None, :] - overlap
+    iou = np.divide(overlap, union, out=np.zeros_like(overlap), where=union > 0)
+    return iou, true_ids, predicted_ids
+
+
+def match_objects(true_labels, predicted_labels, iou_threshold=MATCH_IOU):
+    """Pair predicted objects with true objects and count what was found, missed and invented.
+
+    Pairs are made one to one, best IoU first, and only at IoU >= ``iou_threshold``.
+
+    Parameters
+    ----------
+    true_labels, predicted_labels : array_like of int, shape (H, W)
+    iou_threshold : float
+        In (0, 1]; 0.5 is the usual choice.
+
+    Returns
+    -------
+    dict
+        ``true_objects``, ``predicted_objects``, ``matched`` (true positives), ``missed``
+        (false negatives), ``extra`` (false positives), ``precision`` = matched / predicted,
+        ``recall`` = matched / true, ``f1`` = 2 matched / (true + predicted) (1.0 when both
+        are empty), ``mean_matched_iou``, and ``pairs``: list of (true id, predicted id, IoU).
+    """
+    if not 0 < iou_threshold <= 1:
+        raise ValueError(f"iou_threshold must be in (0, 1]; got {iou_threshold!r}.")
+    iou, true_ids, predicted_ids = iou_matrix(true_labels, predicted_labels)
+    pairs, used_true, used_predicted = [], set(), set()
+    for row, col in zip(*np.unravel_index(np.argsort(-iou, axis=None), iou.shape)):
+        if iou[row, col] < iou_threshold:
+            break
+        if row in used_true or col in used_predicted:
+            continue
+        used_true.add(row)
+        used_predicted.add(col)
+        pairs.append((int(true_ids[row]), int(predicted_ids[col]), float(iou[row, col])))
+    n_true, n_predicted, matched = len(true_ids), len(predicted_ids), len(pairs)
+    return {
+        "true_objects": n_true,
+        "predicted_objects": n_predicted,
+        "matched": matched,
+        "missed": n_true - matched,
+        "extra": n_predicted - matched,
+        "precision": matched / n_predicted if n_predicted else float(n_true == 0),
+        "recall": matched / n_true if n_true else float(n_predicted == 0),
+        "f1": 2 * matched / (n_true + n_predicted) if n_true + n_predicted else 1.0,
+        "mean_matched_iou": float(np.mean([pair[2] for pair in pairs])) if pairs else 0.0,
+        "pairs": pairs,
+    }
+
+
+def match_many(true_label_images, predicted_label_images, iou_threshold=MATCH_IOU):
+    """Match objects image by image and add up the counts (see :func:`match_objects`).
+
+    Returns
+    -------
+    dict
+        The same keys as :func:`match_objects` without ``pairs``, from the summed counts.
+    """
+    if len(true_label_images) != len(predicted_label_images):
+        raise ValueError(
+            f"Got {len(true_label_images)} true and {len(predicted_label_images)} predicted "
+            f"label images; give one prediction per image."
+        )
+    results = [match_objects(t, p, iou_threshold) for t, p in zip(true_label_images, predicted_label_images)]
+    n_true = sum(r["true_objects"] for r in results)
+    n_predicted = sum(r["predicted_objects"] for r in results)
+    matched = sum(r["matched"] for r in results)
+    ious = [pair[2] for r in results for pair in r["pairs"]]
+    return {
+        "true_objects": n_true,
+        "predicted_objects": n_predicted,
+        "matched": matched,
+        "missed": n_true - matched,
+        "extra": n_predicted - matched,
+        "precision": matched / n_predicted if n_predicted else float(n_true == 0),
+        "recall": matched / n_true if n_true else float(n_predicted == 0),
+        "f1": 2 * matched / (n_true + n_predicted) if n_true + n_predicted else 1.0,
+        "mean_matched_iou": float(np.mean(ious)) if ious else 0.0,
+    }
+
+
+def measure_objects(labels, image):
+    """Measure every object: the table a scientist exports to a spreadsheet.
+
+    Parameters
+    ----------
+    labels : array_like of int, shape (H, W)
+        A label image (0 = background).
+    image : array_like, shape (H, W) or (H, W, 1)
+        The intensities to measure (e.g. the original grey image).
+
+    Returns
+    -------
+    dict of ndarray
+        One entry per object, sorted by id: ``label``, ``area`` (pixels), ``mean_intensity``,
+        ``max_intensity``, ``centroid_row``, ``centroid_column``, ``eccentricity`` (0 = circle).
+    """
+    labels = _as_labels(labels, "labels")
+    image = _as_2d(image, "image").astype(np.float64)
+    if image.shape != labels.shape:
+        raise ValueError(f"labels has shape {labels.shape} but image has {image.shape}; measure the image they come from.")
+    table = skimage.measure.regionprops_table(
+        labels,
+        intensity_image=image,
+        properties=("label", "area", "intensity_mean", "intensity_max", "centroid", "eccentricity"),
+    )
+    return {
+        "label": table["label"].astype(int),
+        "area": table["area"].astype(int),
+        "mean_intensity": table["intensity_mean"],
+        "max_intensity": table["intensity_max"],
+        "centroid_row": table["centroid-0"],
+        "centroid_column": table["centroid-1"],
+        "eccentricity": table["eccentricity"],
+    }
+
+
+def format_table(table, rows=10):
+    """Return the first ``rows`` rows of a :func:`measure_objects` table as aligned text."""
+    names = list(table)
+    count = len(table[names[0]]) if names else 0
+    lines = ["".join(f"{name:>16}" for name in names)]
+    for index in range(min(rows, count)):
+        cells = []
+        for name in names:
+            value = table[name][index]
+            cells.append(f"{value:>16d}" if np.issubdtype(type(value), np.integer) else f"{value:>16.3f}")
+        lines.append("".join(cells))
+    if count > rows:
+        lines.append(f"... {count - rows} more objects")
+    return "\n".join(lines)
+
+
+def save_table_csv(table, path):
+    """Write a :func:`measure_objects` table as a CSV file; refuses to overwrite an existing file."""
+    from pathlib import Path
+
+    path = Path(path)
+    if path.exists():
+        raise FileExistsError(f"{path} already exists; choose a new file name (nothing was overwritten).")
+    names = list(table)
+    rows = zip(*(table[name] for name in names))
+    text = ",".join(names) + "\n" + "".join(",".join(f"{value:g}" for value in row) + "\n" for row in rows)
+    path.write_text(text)
+    return path
+
+
+def color_objects(labels, image=None):
+    """Return an RGB picture with one colour per object (over the grey image, if given).
+
+    Parameters
+    ----------
+    labels : array_like of int, shape (H, W)
+    image : array_like, shape (H, W) or (H, W, 1), optional
+        Values in [0, 1].
+
+    Returns
+    -------
+    ndarray of float, shape (H, W, 3)
+    """
+    labels = _as_labels(labels, "labels")
+    grey = None if image is None else _as_2d(image, "image")
+    return skimage.color.label2rgb(labels, image=grey, bg_label=0, alpha=0.35 if grey is not None else 1.0,
+                                   image_alpha=1.0)
+
+
+def show_objects(image, label_images, titles, *, show=True):
+    """Show an image, then each label image in colour over it, with its object count in the title.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W) or (H, W, 1)
+    label_images : list of array_like of int
+    titles : list of str
+        One per label image.
+    show : bool
+        True: draw and return None; False: return the matplotlib Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    if len(label_images) != len(titles):
+        raise ValueError(f"Got {len(label_images)} label images but {len(titles)} titles; give one title each.")
+    grey = _as_2d(image, "image")
+    fig, axes = plt.subplots(1, len(label_images) + 1, figsize=(3.2 * (len(label_images) + 1), 3.4))
+    axes[0].imshow(grey, cmap="gray")
+    axes[0].set_title("image")
+    for ax, labels, title in zip(axes[1:], label_images, titles):
+        labels = _as_labels(labels, "label_images")
+        ax.imshow(color_objects(labels, grey))
+        ax.set_title(f"{title}: {len(np.unique(labels[labels > 0]))} objects")
+    for ax in axes:
+        ax.axis("off")
+    fig.tight_layout()
+    if show:
+        plt.show()
+        return None
+    return fig

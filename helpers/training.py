@@ -1,0 +1,365 @@
+"""Training that survives a disconnect: checkpoints and history written during training.
+
+Colab sessions end without warning (idle time-out, lost connection, the 12-hour limit). A
+training run that keeps its state only in memory then starts again from zero, and its
+history is lost. :func:`fit_resumable` writes into a folder of yours (on Google Drive in
+Colab), at the end of every epoch:
+
+- ``history.csv``: one row per finished epoch (loss, metrics, validation loss and metrics);
+- ``checkpoints/latest.weights.h5`` and ``checkpoints/latest.optimizer.npz``: the weights and
+  the optimizer's state after the last finished epoch;
+- ``checkpoints/best-epoch-NNN.weights.h5``: the weights of the epoch with the best value of
+  the monitored validation metric, chosen from the logged history;
+- ``checkpoints/state.json``: written last, it says how many epochs are finished. A run killed
+  while writing the other files is therefore never mistaken for a finished epoch.
+
+Running the same cell again after a disconnect restores the weights and the optimizer and
+continues at the next epoch (what ``keras.callbacks.BackupAndRestore`` does, plus the
+optimizer, the history and the best model). At most the epoch in progress is lost. When all
+epochs are done, running it again trains nothing and returns the history.
+"""
+
+import csv
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+#: Files and folders written into the run folder.
+HISTORY_FILE = "history.csv"
+CHECKPOINT_FOLDER = "checkpoints"
+STATE_FILE = "state.json"
+LATEST_WEIGHTS = "latest.weights.h5"
+LATEST_OPTIMIZER = "latest.optimizer.npz"
+BEST_PATTERN = "best-epoch-{:03d}.weights.h5"
+
+
+def _replace_atomically(write, final_path):
+    """Write a file through ``write(temporary_path)`` and move it into place in one step."""
+    final_path = Path(final_path)
+    temporary = final_path.with_name("unfinished-" + final_path.name)
+    write(temporary)
+    os.replace(temporary, final_path)
+
+
+def _check_mode(mode):
+    if mode not in ("min", "max"):
+        raise ValueError(f"mode should be 'min' (for a loss) or 'max' (for Dice, IoU), got {mode!r}.")
+
+
+def is_better(value, best, mode):
+    """Tell whether ``value`` improves on ``best`` (``None`` = nothing yet).
+
+    Parameters
+    ----------
+    value : float
+    best : float or None
+    mode : {"min", "max"}
+        ``"min"`` when smaller is better (a loss), ``"max"`` when larger is (Dice, IoU).
+
+    Returns
+    -------
+    bool
+        False for a value that is not a finite number.
+    """
+    _check_mode(mode)
+    if value is None or not math.isfinite(value):
+        return False
+    if best is None:
+        return True
+    return value < best if mode == "min" else value > best
+
+
+def best_epoch(history, monitor="val_loss", mode="min"):
+    """Return the epoch with the best logged value of ``monitor``.
+
+    Parameters
+    ----------
+    history : dict of lists, or str / pathlib.Path of a ``history.csv``
+        Must have an ``epoch`` column (0-based) and a ``monitor`` column.
+    monitor : str
+        The logged validation metric, e.g. ``"val_loss"`` or ``"val_dice"``.
+    mode : {"min", "max"}
+
+    Returns
+    -------
+    (int, float) or (None, None)
+        The epoch (0-based) and its value; the first one on ties; ``(None, None)`` for an
+        empty history.
+
+    Raises
+    ------
+    KeyError
+        If the history has no column ``monitor``.
+    """
+    if isinstance(history, (str, os.PathLike)):
+        history = read_history(history)
+    if not history or not history.get("epoch"):
+        return None, None
+    if monitor not in history:
+        raise KeyError(
+            f"The history has no column {monitor!r}; it has {', '.join(history)}. Pass one of "
+            f"those as monitor=..., and give model.fit validation data for 'val_' columns."
+        )
+    best, best_value = None, None
+    for epoch, value in zip(history["epoch"], history[monitor]):
+        if is_better(value, best_value, mode):
+            best, best_value = int(epoch), float(value)
+    return best, best_value
+
+
+def read_history(path):
+    """Read a ``history.csv`` into ``{column: list of numbers}`` (``epoch`` as int).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+
+    Returns
+    -------
+    dict
+        Empty when the file does not exist.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    with open(path, newline="", encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    return _rows_to_history(rows)
+
+
+def _rows_to_history(rows):
+    history = {}
+    for row in rows:
+        for key, value in row.items():
+            number = int(value) if key == "epoch" else float(value)
+            history.setdefault(key, []).append(number)
+    return history
+
+
+def _write_history_csv(rows, path):
+    columns = ["epoch"] + sorted({key for row in rows for key in row} - {"epoch"})
+
+    def write(temporary):
+        with open(temporary, "w", newline="", encoding="utf-8") as file:
+            writer = csv.DictWriter(file, fieldnames=columns)
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({key: row.get(key, "") for key in columns})
+            file.flush()
+            os.fsync(file.fileno())
+
+    _replace_atomically(write, path)
+
+
+class ResumableTraining:
+    """The files of one resumable training run in ``folder`` and the callback that writes them.
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+        The run folder; created if missing. One folder per training run (per model).
+    monitor : str
+        Logged validation metric that chooses the best model, e.g. ``"val_loss"``.
+    mode : {"min", "max"}
+        ``"min"`` for a loss, ``"max"`` for Dice or IoU.
+    """
+
+    def __init__(self, folder, monitor="val_loss", mode="min"):
+        _check_mode(mode)
+        self.folder = Path(folder).expanduser()
+        self.monitor = monitor
+        self.mode = mode
+        self.checkpoints = self.folder / CHECKPOINT_FOLDER
+        self.history_path = self.folder / HISTORY_FILE
+        self.state_path = self.checkpoints / STATE_FILE
+        self._check_folder()
+        self.state = self._read_state()
+
+    # -- the state on disk ----------------------------------------------------------------
+
+    def _check_folder(self):
+        if self.folder.exists() and not self.folder.is_dir():
+            raise FileExistsError(
+                f"{self.folder} is a file, not a folder. Choose another run folder name."
+            )
+        if self.history_path.exists() and not self.state_path.exists():
+            raise FileExistsError(
+                f"{self.history_path} exists but {self.state_path} does not, so this folder was "
+                f"not written by a resumable run and its files would be overwritten. Choose a "
+                f"new run folder (e.g. add the date to its name) or move those files away."
+            )
+
+    def _read_state(self):
+        if not self.state_path.is_file():
+            return {"finished_epochs": 0, "rows": [], "best_epoch": None, "best_value": None}
+        try:
+            state = json.loads(self.state_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise ValueError(
+                f"{self.state_path} cannot be read ({error}). Choose a new run folder, or "
+                f"delete the folder {self.checkpoints} to start this run again from zero."
+            ) from error
+        if state.get("monitor", self.monitor) != self.monitor:
+            raise ValueError(
+                f"This run folder chose its best model with monitor={state['monitor']!r}, not "
+                f"{self.monitor!r}. Use monitor={state['monitor']!r} or a new run folder."
+            )
+        return state
+
+    @property
+    def finished_epochs(self):
+        """Number of epochs finished and saved (the next epoch to train, 0-based)."""
+        return int(self.state["finished_epochs"])
+
+    @property
+    def best_weights_path(self):
+        """Path of the best model's weights, or None before the first finished epoch."""
+        if self.state["best_epoch"] is None:
+            return None
+        return self.checkpoints / BEST_PATTERN.format(self.state["best_epoch"])
+
+    def history(self):
+        """Return the history of all finished epochs, ``{column: list}``, over every session."""
+        return _rows_to_history(self.state["rows"])
+
+    # -- restore --------------------------------------------------------------------------
+
+    def restore(self, model):
+        """Load the last saved weights and optimizer state into ``model``; return the next epoch.
+
+        The model must be built and compiled exactly as in the run that wrote the folder.
+        Also rewrites ``history.csv`` from the saved state, which removes a row of an epoch
+        whose checkpoint was not finished, and removes best-model files of such epochs.
+        """
+        if self.finished_epochs == 0:
+            return 0
+        if model.optimizer is None:
+            raise ValueError("Compile the model (model.compile(...)) before resuming its training.")
+        if not model.optimizer.built:  # the weights file holds the optimizer's variables too
+            model.optimizer.build(model.trainable_variables)
+        try:
+            model.load_weights(self.checkpoints / LATEST_WEIGHTS)
+        except Exception as error:
+            raise ValueError(
+                f"The checkpoint in {self.checkpoints} does not fit this model ({error}). "
+                f"It was written by a different model (other filters, depth or input). "
+                f"Build the same model as before, or choose a new run folder."
+            ) from error
+        self._restore_optimizer(model)
+        _write_history_csv(self.state["rows"], self.history_path)
+        self._remove_other_best_files()
+        return self.finished_epochs
+
+    def _restore_optimizer(self, model):
+        optimizer = model.optimizer
+        with np.load(self.checkpoints / LATEST_OPTIMIZER) as saved:
+            values = [saved[f"arr_{index}"] for index in range(len(saved.files))]
+        if len(values) != len(optimizer.variables):
+            raise ValueError(
+                f"The optimizer state in {self.checkpoints} has {len(values)} variables, this "
+                f"optimizer {len(optimizer.variables)}. Compile with the same optimizer as "
+                f"before, or choose a new run folder."
+            )
+        for variable, value in zip(optimizer.variables, values):
+            variable.assign(value)
+
+    def _remove_other_best_files(self):
+        keep = self.best_weights_path
+        for path in self.checkpoints.glob(BEST_PATTERN.replace("{:03d}", "*")):
+            if path != keep:
+                path.unlink()
+
+    # -- save at the end of an epoch ------------------------------------------------------
+
+    def save_epoch(self, model, epoch, logs):
+        """Save weights, optimizer, best model, state and history after ``epoch`` (0-based)."""
+        self.checkpoints.mkdir(parents=True, exist_ok=True)
+        row = {"epoch": int(epoch)}
+        row.update({key: float(value) for key, value in (logs or {}).items()})
+        if self.monitor not in row:
+            raise KeyError(
+                f"Training logged no {self.monitor!r} (it logged {', '.join(sorted(row))}). Give "
+                f"validation data to the training, or choose monitor= from those names."
+            )
+        _replace_atomically(lambda path: model.save_weights(path), self.checkpoints / LATEST_WEIGHTS)
+        _replace_atomically(lambda path: _save_optimizer(model, path), self.checkpoints / LATEST_OPTIMIZER)
+        state = dict(self.state, rows=self.state["rows"] + [row], finished_epochs=int(epoch) + 1)
+        state["monitor"] = self.monitor
+        if is_better(row[self.monitor], self.state["best_value"], self.mode):
+            best = self.checkpoints / BEST_PATTERN.format(int(epoch))
+            _replace_atomically(lambda path: model.save_weights(path), best)
+            state["best_epoch"], state["best_value"] = int(epoch), row[self.monitor]
+        text = json.dumps(state, indent=1)
+        _replace_atomically(lambda path: Path(path).write_text(text, encoding="utf-8"), self.state_path)
+        self.state = state  # the epoch counts as finished from here on
+        _write_history_csv(state["rows"], self.history_path)
+        self._remove_other_best_files()
+
+    def callback(self):
+        """Return the Keras callback that calls :meth:`save_epoch` at the end of every epoch."""
+        import keras
+
+        run = self
+
+        class SaveEveryEpoch(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                run.save_epoch(self.model, epoch, logs)
+
+        return SaveEveryEpoch()
+
+
+def _save_optimizer(model, path):
+    with open(path, "wb") as file:
+        np.savez(file, *[np.asarray(variable) for variable in model.optimizer.variables])
+
+
+def fit_resumable(model, training_data, targets=None, *, folder, epochs, validation_data=None,
+                  steps_per_epoch=None, batch_size=None, monitor="val_loss", mode="min", callbacks=(),
+                  verbose=2):
+    """Train ``model`` for ``epochs`` epochs in all, resuming where an earlier run in ``folder`` stopped.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Built and compiled; after a disconnect, build and compile it the same way again.
+    training_data
+        What ``model.fit`` takes as ``x`` (e.g. :func:`helpers.pipeline.training_batches`).
+    targets : optional
+        What ``model.fit`` takes as ``y`` when ``training_data`` is an array.
+    folder : str or pathlib.Path
+        The run folder (see the module text); on Google Drive in Colab.
+    epochs : int
+        Total number of epochs, counting those of earlier sessions.
+    validation_data, steps_per_epoch, batch_size, verbose
+        Passed to ``model.fit``.
+    monitor : str
+        Logged validation metric that chooses the best model.
+    mode : {"min", "max"}
+    callbacks : sequence of keras.callbacks.Callback
+        Extra callbacks.
+
+    Returns
+    -------
+    ResumableTraining
+        ``.history()`` has every finished epoch; ``.best_weights_path`` the best model.
+    """
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs should be a whole number of at least 1, got {epochs!r}.")
+    run = ResumableTraining(folder, monitor=monitor, mode=mode)
+    start = run.restore(model)
+    if start >= epochs:
+        print(f"All {epochs} epochs are already trained in {run.folder}; nothing to do. "
+              f"To train longer, raise epochs; to start again, use a new run folder.")
+        return run
+    if start:
+        print(f"Resuming at epoch {start + 1} of {epochs}: {start} finished epochs found in {run.folder}.")
+    else:
+        print(f"Starting a new training run; checkpoints and history go to {run.folder}.")
+    model.fit(training_data, targets, validation_data=validation_data, epochs=epochs, initial_epoch=start,
+              steps_per_epoch=steps_per_epoch, batch_size=batch_size, callbacks=[*callbacks, run.callback()], verbose=verbose)
+    epoch, value = run.state["best_epoch"], run.state["best_value"]
+    print(f"Best epoch: {epoch + 1} ({monitor} = {value:.4f}); weights in {run.best_weights_path}.")
+    return run

@@ -1,0 +1,49 @@
+"""The fair-comparison runner: same seed gives the same run; scores come from the test split."""
+
+import numpy as np
+import pytest
+
+from helpers import comparison, losses, metrics
+from helpers.synthetic import membrane_section
+
+
+@pytest.fixture(scope="module")
+def tiny_set():
+    pairs = [membrane_section(seed, size=32) for seed in range(5)]
+    images = np.stack([image for image, _ in pairs])[..., None].astype(np.float32) / 255
+    masks = (np.stack([mask for _, mask in pairs])[..., None] > 0).astype(np.float32)
+    return images, masks, (np.array([0, 1, 2]), np.array([3]), np.array([4]))
+
+
+def run(tiny_set, **options):
+    images, masks, split = tiny_set
+    settings = dict(steps=2, epochs=1, crop_size=32, batch_size=2, filters=2, depth=1, seed=0)
+    return comparison.train_and_score(losses.training_loss("bce"), images, masks, split, **{**settings, **options})
+
+
+def test_same_seed_same_result_and_scores_from_the_test_split(tiny_set):
+    first, second = run(tiny_set), run(tiny_set)
+    np.testing.assert_allclose(first["probabilities"], second["probabilities"], atol=1e-5)
+    images, masks, (_, _, test) = tiny_set
+    expected = metrics.evaluate_segmentation(masks[test], first["probabilities"], first["threshold"])
+    assert first["dice"] == pytest.approx(expected["dice"])
+    assert first["recall"] == pytest.approx(expected["recall"])
+    assert len(first["history"].history["loss"]) == 1
+
+
+def test_results_table_and_bad_settings(tiny_set):
+    row = {"threshold": 0.35, "dice": 0.5, "iou": 1 / 3, "precision": 0.25, "recall": 1.0, "seconds": 2.04}
+    table = comparison.results_table({"bce": row})
+    assert table.splitlines()[1].split() == ["bce", "0.35", "0.500", "0.333", "0.250", "1.000", "2.0"]
+    with pytest.raises(ValueError, match="results is empty"):
+        comparison.results_table({})
+    with pytest.raises(ValueError, match="optimizer must be 'adam' or 'sgd'"):
+        run(tiny_set, optimizer="rmsprop")
+    with pytest.raises(ValueError, match=r"steps \(1\) must be at least epochs \(2\)"):
+        run(tiny_set, steps=1, epochs=2)
+
+
+def test_small_foreground_smoke_set_is_the_bundled_one():
+    assert "bundled" in comparison.load_small_foreground("smoke").source
+    with pytest.raises(ValueError, match="Unknown mode 'fast'"):
+        comparison.load_small_foreground("fast")

@@ -1,0 +1,121 @@
+"""Resumable training: a run killed mid-epoch resumes at the next epoch with its history intact."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from helpers import training
+from helpers.course import course_root
+
+# A tiny training run in its own Python process. With KILL_AT="epoch,batch" it kills itself
+# (SIGKILL, as when Colab drops the session) in the middle of that epoch.
+SCRIPT = textwrap.dedent(
+    """
+    import json, os, signal, sys
+    sys.path.insert(0, sys.argv[1])
+    import keras, numpy as np
+    from helpers import training
+
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).normal(size=(16, 3)).astype("float32")
+    y = x @ np.array([[1.0], [-2.0], [0.5]], dtype="float32")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.Adam(0.01), loss="mse")
+
+    class Spy(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            first = [w.tolist() for w in self.model.get_weights()]
+            with open(sys.argv[2] + "/start.json", "w") as f:
+                json.dump({"weights": first, "iterations": int(self.model.optimizer.iterations)}, f)
+        def on_train_batch_end(self, batch, logs=None):
+            kill_at = os.environ.get("KILL_AT")
+            if kill_at and [self.epoch, batch] == [int(v) for v in kill_at.split(",")]:
+                os.kill(os.getpid(), signal.SIGKILL)
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+        def on_epoch_end(self, epoch, logs=None):
+            with open(sys.argv[2] + f"/weights-after-epoch-{epoch}.json", "w") as f:
+                json.dump([w.tolist() for w in self.model.get_weights()], f)
+
+    training.fit_resumable(model, x, y, batch_size=2, folder=sys.argv[2] + "/run", epochs=5, validation_data=(x, y),
+                           callbacks=[Spy()], verbose=0, monitor="val_loss")
+    """
+)
+
+
+def run_training(tmp_path, kill_at=None):
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
+    env.pop("KILL_AT", None)
+    if kill_at:
+        env["KILL_AT"] = kill_at
+    return subprocess.run([sys.executable, str(script), str(course_root()), str(tmp_path)],
+                          env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_run_killed_mid_epoch_resumes_at_next_epoch_with_history_intact(tmp_path):
+
+    killed = run_training(tmp_path, kill_at="2,3")  # killed during the third epoch (index 2)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    history_before = training.read_history(tmp_path / "run" / "history.csv")
+    assert history_before["epoch"] == [0, 1]  # two finished epochs were saved, the third was lost
+    saved_after_epoch_1 = json.loads((tmp_path / "weights-after-epoch-1.json").read_text())
+
+    resumed = run_training(tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "Resuming at epoch 3 of 5" in resumed.stdout
+    start = json.loads((tmp_path / "start.json").read_text())
+    for restored, saved in zip(start["weights"], saved_after_epoch_1):
+        np.testing.assert_allclose(restored, saved)  # the weights of the last finished epoch
+    assert start["iterations"] == 2 * 8  # Adam resumed too: 2 epochs x 8 steps (16 samples, batch 2)
+
+    history = training.read_history(tmp_path / "run" / "history.csv")
+    assert history["epoch"] == [0, 1, 2, 3, 4]  # no gap, no duplicate
+    assert history["loss"][:2] == history_before["loss"][:2]  # the old rows are kept as they were
+    state = json.loads((tmp_path / "run" / "checkpoints" / "state.json").read_text())
+    assert state["finished_epochs"] == 5
+    best, value = training.best_epoch(history, "val_loss", "min")
+    assert value == min(history["val_loss"]) and state["best_epoch"] == best
+    best_files = sorted(p.name for p in (tmp_path / "run" / "checkpoints").glob("best-*"))
+    assert best_files == [f"best-epoch-{best:03d}.weights.h5"]
+
+    finished = run_training(tmp_path)  # all epochs done: running again trains nothing
+    assert "already trained" in finished.stdout
+    assert training.read_history(tmp_path / "run" / "history.csv") == history
+
+
+def test_best_epoch_from_logged_history(tmp_path):
+    history = {"epoch": [0, 1, 2, 3], "val_loss": [0.5, 0.3, 0.3, 0.4], "val_dice": [0.1, 0.6, 0.7, 0.65]}
+    assert training.best_epoch(history, "val_loss", "min") == (1, 0.3)  # first of the tie
+    assert training.best_epoch(history, "val_dice", "max") == (2, 0.7)
+    assert training.best_epoch({}, "val_loss") == (None, None)
+    with pytest.raises(KeyError, match="val_iou"):
+        training.best_epoch(history, "val_iou")
+    assert not training.is_better(float("nan"), None, "min")
+    with pytest.raises(ValueError, match="mode"):
+        training.is_better(1.0, 2.0, "lowest")
+
+
+def test_refuses_a_folder_with_a_history_it_did_not_write(tmp_path):
+    (tmp_path / "history.csv").write_text("epoch,loss\n0,1.0\n")
+    with pytest.raises(FileExistsError, match="new run folder"):
+        training.ResumableTraining(tmp_path)
+    assert (tmp_path / "history.csv").read_text() == "epoch,loss\n0,1.0\n"
+
+
+def test_save_epoch_needs_the_monitored_metric(tmp_path):
+    import keras
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("adam", loss="mse")
+    run = training.ResumableTraining(tmp_path / "run")
+    with pytest.raises(KeyError, match="validation data"):
+        run.save_epoch(model, 0, {"loss": 1.0})
+    assert not (tmp_path / "run" / "history.csv").exists()
