@@ -212,7 +212,13 @@ def match_objects(true_labels, predicted_labels, iou_threshold=MATCH_IOU):
         used_true.add(row)
         used_predicted.add(col)
         pairs.append((int(true_ids[row]), int(predicted_ids[col]), float(iou[row, col])))
-    n_true, n_predicted, matched = len(true_ids), len(predicted_ids), len(pairs)
+    summary = _match_summary(len(true_ids), len(predicted_ids), [pair[2] for pair in pairs])
+    return {**summary, "pairs": pairs}
+
+
+def _match_summary(n_true, n_predicted, matched_ious):
+    """Counts, precision, recall, F1 and mean IoU from the IoUs of the matched pairs."""
+    matched = len(matched_ious)
     return {
         "true_objects": n_true,
         "predicted_objects": n_predicted,
@@ -222,8 +228,7 @@ def match_objects(true_labels, predicted_labels, iou_threshold=MATCH_IOU):
         "precision": matched / n_predicted if n_predicted else float(n_true == 0),
         "recall": matched / n_true if n_true else float(n_predicted == 0),
         "f1": 2 * matched / (n_true + n_predicted) if n_true + n_predicted else 1.0,
-        "mean_matched_iou": float(np.mean([pair[2] for pair in pairs])) if pairs else 0.0,
-        "pairs": pairs,
+        "mean_matched_iou": float(np.mean(matched_ious)) if matched_ious else 0.0,
     }
 
 
@@ -241,21 +246,11 @@ def match_many(true_label_images, predicted_label_images, iou_threshold=MATCH_IO
             f"label images; give one prediction per image."
         )
     results = [match_objects(t, p, iou_threshold) for t, p in zip(true_label_images, predicted_label_images)]
-    n_true = sum(r["true_objects"] for r in results)
-    n_predicted = sum(r["predicted_objects"] for r in results)
-    matched = sum(r["matched"] for r in results)
-    ious = [pair[2] for r in results for pair in r["pairs"]]
-    return {
-        "true_objects": n_true,
-        "predicted_objects": n_predicted,
-        "matched": matched,
-        "missed": n_true - matched,
-        "extra": n_predicted - matched,
-        "precision": matched / n_predicted if n_predicted else float(n_true == 0),
-        "recall": matched / n_true if n_true else float(n_predicted == 0),
-        "f1": 2 * matched / (n_true + n_predicted) if n_true + n_predicted else 1.0,
-        "mean_matched_iou": float(np.mean(ious)) if ious else 0.0,
-    }
+    return _match_summary(
+        sum(r["true_objects"] for r in results),
+        sum(r["predicted_objects"] for r in results),
+        [pair[2] for r in results for pair in r["pairs"]],
+    )
 
 
 def measure_objects(labels, image):
