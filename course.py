@@ -3,8 +3,9 @@
 
     python3 course.py start    # make .venv, install, open Jupyter on the notebooks
     python3 course.py test     # make .venv, install, run every test (pytest + nbval)
+    python3 course.py slides   # make .venv, install, build the workshop slides (HTML + PDF)
 
-Extra arguments go to Jupyter or pytest, e.g. ``python3 course.py test -k data``.
+Extra arguments go to Jupyter, pytest or slides/build.py, e.g. ``python3 course.py test -k data``.
 The virtual environment lives in .venv next to this file; it is reinstalled only when a
 requirements file changes.
 """
@@ -61,8 +62,8 @@ def ensure_environment():
 
 
 def main(arguments):
-    """Run ``start`` or ``test`` with the remaining arguments."""
-    if not arguments or arguments[0] not in ("start", "test"):
+    """Run ``start``, ``test`` or ``slides`` with the remaining arguments."""
+    if not arguments or arguments[0] not in ("start", "test", "slides"):
         sys.exit(__doc__)
     check_python()
     ensure_environment()
@@ -71,6 +72,8 @@ def main(arguments):
         run = [str(venv_python()), "-m", "notebook", f"--ServerApp.root_dir={ROOT / 'notebooks'}", *extra]
         if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers often run as root; Jupyter refuses unless told
             run.append("--allow-root")
+    elif command == "slides":
+        run = [str(venv_python()), str(ROOT / "slides" / "build.py"), *extra]
     else:
         run = [str(venv_python()), "-m", "pytest", *extra]
     return subprocess.run(run, cwd=ROOT).returncode
