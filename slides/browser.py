@@ -8,6 +8,7 @@ import contextlib
 import itertools
 import json
 import os
+import signal
 import shutil
 import subprocess
 import tempfile
@@ -107,8 +108,10 @@ def open_page(url, timeout=60):
 
     browser = find_browser()
     with tempfile.TemporaryDirectory(prefix="unet-slides-chromium-") as profile:
+        # its own process group: Debian's chromium is a shell script that starts the real browser
         process = subprocess.Popen([browser, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   start_new_session=hasattr(os, "killpg"))
         try:
             port_file = Path(profile) / "DevToolsActivePort"
             deadline = time.monotonic() + timeout
@@ -131,9 +134,28 @@ def open_page(url, timeout=60):
             finally:
                 socket.close()
         finally:
-            process.terminate()
+            stop_browser(process)
+
+
+def stop_browser(process, timeout=10):
+    """Stop the browser and every process it started, and wait until they are gone.
+
+    Stopping only the launcher would leave the browser writing into its profile folder
+    while that folder is being deleted.
+    """
+    if not hasattr(os, "killpg"):  # Windows: no process groups
+        process.terminate()
+        process.wait(timeout=timeout)
+        return
+    for signal_number in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal_number)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=timeout)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
             try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+                os.killpg(process.pid, 0)  # is any process of the group left?
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
