@@ -197,6 +197,12 @@ def bundled_membranes():
     return pairs._replace(source="bundled synthetic membranes (data/membranes)")
 
 
+def _fallback_message(what, error, bundled):
+    """Say which download failed and why, and that the notebook goes on with bundled data."""
+    return (f"Could not get {what}.\n{error}\nThe notebook continues with the bundled {bundled}. "
+            f"For the real data, fix the problem above and run this cell again.")
+
+
 def load_membranes(mode):
     """Return the membrane images and masks for a notebook mode.
 
@@ -224,12 +230,8 @@ def load_membranes(mode):
     try:
         root = download.fetch_dataset("isbi2012", files_under=ISBI_TRAIN_FOLDER)
     except download.DatasetUnavailable as error:
-        print(
-            f"Could not get the ISBI 2012 membranes.\n{error}\n"
-            f"The notebook continues with the bundled synthetic membranes (data/membranes), "
-            f"which are smaller and easier. For the real data, fix the problem above and run "
-            f"this cell again."
-        )
+        print(_fallback_message("the ISBI 2012 membranes", error,
+                                "synthetic membranes (data/membranes), which are smaller and easier"))
         return bundled_membranes()
     train = root / ISBI_TRAIN_FOLDER
     # ISBI labels are 255 = cell interior, 0 = membrane; the course segments the membranes.
@@ -506,10 +508,7 @@ def load_nuclei(mode, size=256):
     try:
         root = download.fetch_dataset("dsb2018_subset", files_under=DSB_FOLDER)
     except download.DatasetUnavailable as error:
-        print(
-            f"Could not get the DSB 2018 nuclei.\n{error}\nThe notebook continues with the bundled "
-            f"synthetic nuclei (data/nuclei). For the real data, fix the problem above and run this cell again."
-        )
+        print(_fallback_message("the DSB 2018 nuclei", error, "synthetic nuclei (data/nuclei)"))
         return bundled_nuclei()
     images, labels, names = [], [], []
     for folder in sorted((root / DSB_FOLDER).iterdir()):
@@ -577,10 +576,7 @@ def load_volumes(mode, shrink=4):
     try:
         stack = load_drosophila_vnc(target="membrane", downscale=shrink)
     except download.DatasetUnavailable as error:
-        print(
-            f"Could not get the Drosophila VNC stack.\n{error}\nThe notebook continues with the bundled "
-            f"synthetic volumes (data/volumes). For the real data, fix the problem above and run this cell again."
-        )
+        print(_fallback_message("the Drosophila VNC stack", error, "synthetic volumes (data/volumes)"))
         return bundled_volumes()
     volume = stack.images[np.newaxis].astype(np.float32)  # the 20 sections as one volume
     mask = stack.masks[np.newaxis].astype(np.float32)
