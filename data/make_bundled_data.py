@@ -1,8 +1,13 @@
-"""Make the tiny bundled dataset in data/membranes/ (run from anywhere: python data/make_bundled_data.py).
+"""Make the tiny bundled image/mask sets (run from anywhere: python data/make_bundled_data.py).
 
-24 generated EM-like sections of 128x128 pixels with their membrane masks, written as PNG:
-data/membranes/images/NN.png (grey, uint8) and data/membranes/masks/NN.png (255 = membrane).
-The same script always writes the same pictures (one fixed seed per picture).
+Two sets of 24 generated EM-like sections of 128x128 pixels, written as PNG
+(images/NN.png grey uint8, masks/NN.png with 255 = what is segmented):
+
+- data/membranes/: cell membranes, about a fifth of the pixels (notebooks 01-03 in smoke mode);
+- data/mitochondria/: mitochondria only, about 5% of the pixels, among membranes and vesicles
+  that are not foreground (notebook 04 in smoke mode: a small-foreground task).
+
+The same script always writes the same pictures (one fixed seed per picture), over the old ones.
 """
 
 import sys
@@ -13,21 +18,24 @@ from skimage import io
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from helpers.synthetic import membrane_section  # noqa: E402
+from helpers.synthetic import membrane_section, mitochondria_section  # noqa: E402
 
 COUNT = 24
 SIZE = 128
+SETS = {"membranes": membrane_section, "mitochondria": mitochondria_section}
 
 
-def main(folder=ROOT / "data" / "membranes"):
-    """Write the bundled pictures and masks into ``folder``."""
-    for sub in ("images", "masks"):
-        (folder / sub).mkdir(parents=True, exist_ok=True)
-    for number in range(COUNT):
-        image, mask = membrane_section(seed=number, size=SIZE)
-        io.imsave(folder / "images" / f"{number:02d}.png", image, check_contrast=False)
-        io.imsave(folder / "masks" / f"{number:02d}.png", mask, check_contrast=False)
-    print(f"wrote {COUNT} images and masks to {folder}")
+def main(data_folder=ROOT / "data"):
+    """Write every bundled set of ``SETS`` into ``data_folder/<name>/images`` and ``.../masks``."""
+    for name, draw in SETS.items():
+        folder = data_folder / name
+        for sub in ("images", "masks"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        for number in range(COUNT):
+            image, mask = draw(seed=number, size=SIZE)
+            io.imsave(folder / "images" / f"{number:02d}.png", image, check_contrast=False)
+            io.imsave(folder / "masks" / f"{number:02d}.png", mask, check_contrast=False)
+        print(f"wrote {COUNT} images and masks to {folder}")
 
 
 if __name__ == "__main__":

@@ -108,9 +108,9 @@ def load_small_foreground(mode):
     ----------
     mode : {"smoke", "default"}
         ``"default"``: mitochondria of the Drosophila VNC stack (about 5% of the pixels),
-        shrunk 2x to 512x512 (downloaded once). ``"smoke"``: the bundled synthetic membranes
-        (data/membranes), small and quick. If the download fails, a message says why and
-        the bundled set is returned.
+        shrunk 2x to 512x512 (downloaded once). ``"smoke"``: the bundled synthetic
+        mitochondria (data/mitochondria, about 5% too), small and quick. If the download
+        fails, a message says why and the bundled set is returned.
 
     Returns
     -------
@@ -119,12 +119,11 @@ def load_small_foreground(mode):
     from helpers import data, download
 
     if mode == "smoke":
-        return data.bundled_membranes()
+        return data.bundled_mitochondria()
     if mode != "default":
         raise ValueError(f"Unknown mode {mode!r}; use 'smoke' or 'default'.")
     try:
         return data.load_drosophila_vnc("mitochondria", downscale=2)
     except download.DatasetUnavailable as error:
-        print(f"Could not get the Drosophila VNC stack.\n{error}\nThe notebook continues with the bundled "
-              "synthetic membranes (data/membranes). For the real data, fix the problem and run this cell again.")
-        return data.bundled_membranes()
+        print(data.fallback_message("the Drosophila VNC stack", error, "synthetic mitochondria (data/mitochondria)"))
+        return data.bundled_mitochondria()

@@ -184,6 +184,50 @@ def split_indices(n, n_validation, n_test, seed=0):
     return train, validation, test
 
 
+def split_consecutive(n, n_validation, n_test):
+    """Split ``range(n)`` into consecutive blocks: training first, then validation, then test.
+
+    Use it for the sections of one stack (serial sections, time-lapse frames): neighbours look
+    alike, so a random split would put near-twins of the test images into training and make
+    the test scores too good. Consecutive blocks touch only at their two borders.
+
+    Parameters
+    ----------
+    n : int
+        Number of images, in stack order.
+    n_validation, n_test : int
+        How many go to validation and to test; the rest (at least one) is for training.
+
+    Returns
+    -------
+    train, validation, test : ndarray of int
+
+    Examples
+    --------
+    >>> [part.tolist() for part in split_consecutive(6, 1, 2)]
+    [[0, 1, 2], [3], [4, 5]]
+    """
+    if min(n, n_validation, n_test) < 0:
+        raise ValueError(
+            f"Counts must not be negative; got n={n}, n_validation={n_validation}, n_test={n_test}."
+        )
+    n_train = n - n_validation - n_test
+    if n_train < 1:
+        raise ValueError(
+            f"n_validation + n_test = {n_validation} + {n_test} leaves no image for training "
+            f"out of n = {n}. Use fewer validation or test images, or add images."
+        )
+    order = np.arange(n)
+    return order[:n_train], order[n_train:n_train + n_validation], order[n_train + n_validation:]
+
+
+def _bundled_pairs(name):
+    """Read the bundled set data/<name>/images + masks; its source says it is synthetic."""
+    folder = course_root() / "data" / name
+    pairs = load_pairs(folder / "images", folder / "masks")
+    return pairs._replace(source=f"bundled synthetic {name} (data/{name})")
+
+
 def bundled_membranes():
     """Return the small synthetic EM-like membrane set that comes with the course.
 
@@ -192,12 +236,22 @@ def bundled_membranes():
     SegmentationSet
         From ``data/membranes/images`` and ``data/membranes/masks``; mask 1 = membrane.
     """
-    folder = course_root() / "data" / "membranes"
-    pairs = load_pairs(folder / "images", folder / "masks")
-    return pairs._replace(source="bundled synthetic membranes (data/membranes)")
+    return _bundled_pairs("membranes")
 
 
-def _fallback_message(what, error, bundled):
+def bundled_mitochondria():
+    """Return the small synthetic EM-like mitochondria set (about 5% foreground) of the course.
+
+    Returns
+    -------
+    SegmentationSet
+        From ``data/mitochondria/images`` and ``.../masks`` (made by data/make_mitochondria.py);
+        mask 1 = mitochondrion.
+    """
+    return _bundled_pairs("mitochondria")
+
+
+def fallback_message(what, error, bundled):
     """Say which download failed and why, and that the notebook goes on with bundled data."""
     return (f"Could not get {what}.\n{error}\nThe notebook continues with the bundled {bundled}. "
             f"For the real data, fix the problem above and run this cell again.")
@@ -230,7 +284,7 @@ def load_membranes(mode):
     try:
         root = download.fetch_dataset("isbi2012", files_under=ISBI_TRAIN_FOLDER)
     except download.DatasetUnavailable as error:
-        print(_fallback_message("the ISBI 2012 membranes", error,
+        print(fallback_message("the ISBI 2012 membranes", error,
                                 "synthetic membranes (data/membranes), which are smaller and easier"))
         return bundled_membranes()
     train = root / ISBI_TRAIN_FOLDER
@@ -508,7 +562,7 @@ def load_nuclei(mode, size=256):
     try:
         root = download.fetch_dataset("dsb2018_subset", files_under=DSB_FOLDER)
     except download.DatasetUnavailable as error:
-        print(_fallback_message("the DSB 2018 nuclei", error, "synthetic nuclei (data/nuclei)"))
+        print(fallback_message("the DSB 2018 nuclei", error, "synthetic nuclei (data/nuclei)"))
         return bundled_nuclei()
     images, labels, names = [], [], []
     for folder in sorted((root / DSB_FOLDER).iterdir()):
@@ -576,7 +630,7 @@ def load_volumes(mode, shrink=4):
     try:
         stack = load_drosophila_vnc(target="membrane", downscale=shrink)
     except download.DatasetUnavailable as error:
-        print(_fallback_message("the Drosophila VNC stack", error, "synthetic volumes (data/volumes)"))
+        print(fallback_message("the Drosophila VNC stack", error, "synthetic volumes (data/volumes)"))
         return bundled_volumes()
     volume = stack.images[np.newaxis].astype(np.float32)  # the 20 sections as one volume
     mask = stack.masks[np.newaxis].astype(np.float32)
@@ -663,8 +717,7 @@ def load_drosophila_vnc(target="classes", downscale=1):
         raise ValueError(f"target must be 'classes' or one of {', '.join(VNC_CLASS_NAMES)}; got {target!r}.")
     if not (isinstance(downscale, (int, np.integer)) and downscale >= 1):
         raise ValueError(f"downscale must be a whole number >= 1, got {downscale!r}.")
-    download.fetch_dataset("drosophila_vnc", files_under="stack1/raw/")
-    root = download.fetch_dataset("drosophila_vnc", files_under="stack1/labels/")
+    root = download.fetch_dataset("drosophila_vnc", files_under=("stack1/raw/", "stack1/labels/"))
     images, masks, names = [], [], []
     for raw in natural_sorted(p.name for p in (root / "stack1" / "raw").glob("*.tif")):
         name = Path(raw).stem

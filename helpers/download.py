@@ -142,9 +142,10 @@ def fetch_dataset(name, *, files_under="", folder=None):
     ----------
     name : str
         A name from :func:`dataset_names`, e.g. ``"isbi2012"``.
-    files_under : str, optional
-        Download only the files whose relative path starts with this, e.g.
-        ``"data/membrane/train/"``. By default every file of the dataset.
+    files_under : str or tuple of str, optional
+        Download only the files whose relative path starts with this (or with one of these),
+        e.g. ``"data/membrane/train/"``. By default every file of the dataset. Ask for all the
+        parts you need in one call: the license and citation are printed once per download.
     folder : str or pathlib.Path, optional
         Folder that keeps the downloads; the dataset goes in ``folder / name``. By default
         see :func:`download_folder`.
@@ -176,8 +177,12 @@ def fetch_dataset(name, *, files_under="", folder=None):
 
 
 def _files_under(info, files_under):
-    """Return ``{path: sha256}`` for the registered files whose path starts with ``files_under``."""
-    wanted = {path: sha256 for path, sha256 in info["files"].items() if path.startswith(files_under)}
+    """Return ``{path: sha256}`` for the registered files whose path starts with ``files_under``.
+
+    ``files_under`` is a string or a list/tuple of strings.
+    """
+    prefixes = (files_under,) if isinstance(files_under, str) else tuple(files_under)
+    wanted = {path: sha256 for path, sha256 in info["files"].items() if path.startswith(prefixes)}
     if not wanted:
         folders = sorted({path.split("/")[0] + "/" for path in info["files"]})
         raise ValueError(

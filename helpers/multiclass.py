@@ -25,6 +25,7 @@ __all__ = [
     "confusion_matrix",
     "per_class_scores",
     "multiclass_dice_loss",
+    "cross_entropy_dice_loss",
     "label_colors",
     "color_labels",
     "show_label_overlays",
@@ -227,6 +228,38 @@ def multiclass_dice_loss(y_true, y_pred, smooth=1e-7):
     return ops.mean(1.0 - 2.0 * overlap / (total + smooth))
 
 
+def cross_entropy_dice_loss(n_classes, dice_weight=1.0):
+    """Return a training loss for label maps: sparse categorical cross-entropy plus multi-class Dice.
+
+    The other remedy for rare classes, instead of per-pixel class weights: the Dice part
+    counts every class the same however few pixels it has, the cross-entropy part keeps
+    every pixel's gradient alive. Use it with ``model.compile(loss=...)`` and label maps of
+    shape (N, H, W, 1) as the masks.
+
+    Parameters
+    ----------
+    n_classes : int
+    dice_weight : float
+        Weight of the Dice part (cross-entropy has weight 1).
+
+    Returns
+    -------
+    callable
+        ``loss(label_maps, softmax_probabilities)`` -> scalar tensor.
+    """
+    import keras
+    from keras import ops
+
+    cross_entropy = keras.losses.SparseCategoricalCrossentropy()
+
+    def cross_entropy_dice(y_true, y_pred):
+        class_ids = ops.cast(ops.reshape(y_true, ops.shape(y_pred)[:-1]), "int32")
+        one_hot = ops.one_hot(class_ids, n_classes, dtype=y_pred.dtype)
+        return cross_entropy(y_true, y_pred) + dice_weight * multiclass_dice_loss(one_hot, y_pred)
+
+    return cross_entropy_dice
+
+
 def label_colors(n_classes):
     """Return K distinct RGB colours in 0..1 (matplotlib's ``tab10``), shape (K, 3)."""
     import matplotlib
@@ -328,8 +361,7 @@ def load_multiclass(mode):
         try:
             return data.load_drosophila_vnc("classes", downscale=4), data.VNC_CLASS_NAMES
         except download.DatasetUnavailable as error:
-            print(f"Could not get the Drosophila VNC stack.\n{error}\nThe notebook continues with the bundled "
-                  "kidney look-alike (data/kidney).")
+            print(data.fallback_message("the Drosophila VNC stack", error, "kidney look-alike (data/kidney)"))
     elif mode != "smoke":
         raise ValueError(f"Unknown mode {mode!r}; use 'smoke' or 'default'.")
     return bundled_kidney(), KIDNEY_CLASS_NAMES

@@ -72,11 +72,13 @@ def training_batches(images, masks, crop_size=128, batch_size=8, augment=True, s
     crop_size : int
         Side of the square crops (a multiple of 2**depth of the model).
     batch_size : int
-    augment : bool or "full"
+    augment : bool, "geometric" or "full"
         ``True``: random flips and 90-degree rotations, the same for image and mask.
-        ``"full"``: also small rotations, shear, zoom and shifts (one affine resampling per
-        sample, mask by nearest neighbour) and brightness/contrast/gamma/noise on the image only
-        (``helpers.augmentation`` with its default ranges). ``False``: crops only.
+        ``"geometric"``: also small rotations, shear, zoom and shifts (one affine resampling per
+        sample, mask by nearest neighbour; ``helpers.augmentation`` with its default ranges).
+        ``"full"``: ``"geometric"`` plus brightness/contrast/gamma/noise on the image only (leave
+        these out, with ``"geometric"``, when intensities are measurements you will compare).
+        ``False``: crops only.
     seed : int
 
     Returns
@@ -86,8 +88,8 @@ def training_batches(images, masks, crop_size=128, batch_size=8, augment=True, s
     """
     import tensorflow as tf
 
-    if augment not in (True, False, "full"):
-        raise ValueError(f"augment must be True, False or 'full', got {augment!r}.")
+    if augment not in (True, False, "geometric", "full"):
+        raise ValueError(f"augment must be True, False, 'geometric' or 'full', got {augment!r}.")
     images, masks = _check_images_and_masks(images, masks, crop_size)
     count, height, width = images.shape[:3]
     image_channels = images.shape[-1]
@@ -100,11 +102,12 @@ def training_batches(images, masks, crop_size=128, batch_size=8, augment=True, s
         left = tf.random.stateless_uniform([], seeds[2], maxval=width - crop_size + 1, dtype=tf.int32)
         crop = stacked[which, top:top + crop_size, left:left + crop_size, :]
         image, mask = crop[..., :image_channels], crop[..., image_channels:]
-        if augment == "full":
+        if augment in ("geometric", "full"):
             from helpers import augmentation
 
             image, mask = augmentation.joint_augment(image, mask, seeds[3])
-            image = augmentation.photometric_augment(image, seeds[3] + 11)
+            if augment == "full":
+                image = augmentation.photometric_augment(image, seeds[3] + 11)
         elif augment:
             image, mask = joint_flip_and_rotate(image, mask, seeds[3])
         return image, mask

@@ -18,6 +18,8 @@ width (non-square, not divisible by the tile, smaller than a tile).
 import numpy as np
 
 BLENDING_MODES = ("mean", "gaussian", "overlap-tile")
+#: ``numpy.pad`` modes that :func:`predict_tiled` can apply at the image border, tile by tile.
+PADDING_MODES = ("reflect", "symmetric", "edge", "wrap", "constant")
 
 
 def _as_image(image):
@@ -83,16 +85,16 @@ def gaussian_weights(tile, sigma_fraction=1 / 8):
 
 
 def _predictor(model):
-    """Return a function batch -> predictions from a Keras model or a plain function."""
-    if hasattr(model, "predict") and callable(model):
-        return lambda batch: np.asarray(model(batch, training=False))
+    """Return a function batch -> predictions from a Keras model or a plain function.
+
+    A Keras model predicts through ``predict_on_batch`` (one compiled graph): on a CPU that is
+    about twice as fast as calling the model eagerly, and it holds far less memory.
+    """
+    if hasattr(model, "predict_on_batch"):
+        return lambda batch: np.asarray(model.predict_on_batch(batch))
     if callable(model):
         return lambda batch: np.asarray(model(batch))
     raise TypeError(f"model must be a Keras model or a function of a batch of tiles, got {type(model).__name__}.")
-
-
-def _predict_in_batches(predict, tiles, batch_size):
-    return np.concatenate([predict(tiles[i:i + batch_size]) for i in range(0, len(tiles), batch_size)])
 
 
 def tile_grid(height, width, tile=256, overlap=64, blending="gaussian"):
@@ -132,13 +134,16 @@ def predict_tiled(model, image, tile=256, overlap=64, blending="gaussian", batch
         2**depth of the U-Net (16 for 4 poolings); tiles (and, for overlap-tile, tile centres)
         must be multiples of it.
     padding : str
-        ``numpy.pad`` mode at the image border ("reflect" mirrors, as the U-Net paper).
+        ``numpy.pad`` mode at the image border, one of ``PADDING_MODES`` ("reflect" mirrors, as
+        the U-Net paper).
 
     Returns
     -------
     ndarray, shape (height, width, classes), float32
     """
     _check_tiles(tile, overlap, divisible_by, blending)
+    if padding not in PADDING_MODES:
+        raise ValueError(f"padding must be one of {PADDING_MODES}, got {padding!r}.")
     picture, _ = _as_image(image)
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
@@ -147,7 +152,8 @@ def predict_tiled(model, image, tile=256, overlap=64, blending="gaussian", batch
         return _overlap_tile(predict, picture, tile, overlap, batch_size, divisible_by, padding)
     height, width = picture.shape[:2]
     # an image smaller than a tile is padded up to one tile
-    picture = np.pad(picture, ((0, max(0, tile - height)), (0, max(0, tile - width)), (0, 0)), mode=padding)
+    if height < tile or width < tile:
+        picture = np.pad(picture, ((0, max(0, tile - height)), (0, max(0, tile - width)), (0, 0)), mode=padding)
     boxes = [(top, left) for top in tile_starts(picture.shape[0], tile, tile - overlap)
              for left in tile_starts(picture.shape[1], tile, tile - overlap)]
     weight = gaussian_weights(tile) if blending == "gaussian" else np.ones((tile, tile), np.float32)
@@ -165,7 +171,12 @@ def predict_tiled(model, image, tile=256, overlap=64, blending="gaussian", batch
 
 
 def _overlap_tile(predict, picture, tile, margin, batch_size, divisible_by, padding):
-    """The U-Net paper's overlap-tile strategy: mirror-padded context, centres kept."""
+    """The U-Net paper's overlap-tile strategy: mirror-padded context, centres kept.
+
+    Each tile is read straight from the image, its context outside the image filled as
+    ``numpy.pad(mode=padding)`` would: no padded copy of the whole image is made, so memory
+    grows with the batch of tiles and the result, not with a second copy of the image.
+    """
     core = tile - 2 * margin
     if core < 1:
         raise ValueError(f"With overlap-tile the margin ({margin}) is thrown away on both sides: the tile "
@@ -174,19 +185,62 @@ def _overlap_tile(predict, picture, tile, margin, batch_size, divisible_by, padd
         raise ValueError(f"tile - 2 * overlap = {core} is not divisible by {divisible_by}: tile origins would fall "
                          f"off the pooling grid. Use an overlap that is a multiple of {divisible_by // 2 or 1}.")
     height, width = picture.shape[:2]
-    rows, cols = -(-height // core), -(-width // core)
-    padded = pad_for_overlap_tile(picture, tile, margin, padding)
-    boxes = [(r * core, c * core) for r in range(rows) for c in range(cols)]
+    boxes = [(top, left) for top in range(0, height, core) for left in range(0, width, core)]
     result = None
     for first in range(0, len(boxes), batch_size):
         batch_boxes = boxes[first:first + batch_size]
-        tiles = np.stack([padded[t:t + tile, s:s + tile] for t, s in batch_boxes])
+        tiles = np.stack([_read_padded(picture, top - margin, left - margin, tile, padding)
+                          for top, left in batch_boxes])
         predictions = predict(tiles)
         if result is None:
-            result = np.zeros((rows * core, cols * core, predictions.shape[-1]), np.float32)
-        for (t, s), prediction in zip(batch_boxes, predictions):
-            result[t:t + core, s:s + core] = prediction[margin:margin + core, margin:margin + core]
-    return result[:height, :width]
+            result = np.zeros((height, width, predictions.shape[-1]), np.float32)
+        for (top, left), prediction in zip(batch_boxes, predictions):
+            kept_height, kept_width = min(core, height - top), min(core, width - left)
+            result[top:top + kept_height, left:left + kept_width] = \
+                prediction[margin:margin + kept_height, margin:margin + kept_width]
+    return result
+
+
+def padded_indices(start, length, size, padding="reflect"):
+    """Return which pixels of a side of ``size`` pixels fill positions ``start .. start + length - 1``.
+
+    Positions outside ``0 .. size - 1`` are mapped as ``numpy.pad(mode=padding)`` fills them,
+    however far outside they are. Also returns a boolean array, False where ``"constant"``
+    padding puts a zero.
+
+    Examples
+    --------
+    >>> padded_indices(-2, 6, 3)[0].tolist()
+    [2, 1, 0, 1, 2, 1]
+    """
+    if padding not in PADDING_MODES:
+        raise ValueError(f"padding must be one of {PADDING_MODES}, got {padding!r}.")
+    positions = np.arange(start, start + length)
+    inside = (positions >= 0) & (positions < size)
+    if padding == "reflect":
+        period = max(2 * (size - 1), 1)
+        folded = np.abs(positions) % period
+        indices = np.where(folded > size - 1, period - folded, folded)
+    elif padding == "symmetric":
+        folded = positions % (2 * size)
+        indices = np.where(folded >= size, 2 * size - 1 - folded, folded)
+    elif padding == "wrap":
+        indices = positions % size
+    else:  # "edge", and "constant" where the zeros are put in by the caller
+        indices = np.clip(positions, 0, size - 1)
+    return indices, inside if padding == "constant" else np.ones(length, bool)
+
+
+def _read_padded(picture, top, left, tile, padding):
+    """Cut a (tile, tile, channels) square at (top, left) that may reach outside the picture."""
+    if 0 <= top and top + tile <= picture.shape[0] and 0 <= left and left + tile <= picture.shape[1]:
+        return picture[top:top + tile, left:left + tile]
+    rows, row_inside = padded_indices(top, tile, picture.shape[0], padding)
+    cols, col_inside = padded_indices(left, tile, picture.shape[1], padding)
+    square = picture[np.ix_(rows, cols)]
+    if padding == "constant":
+        square[~(row_inside[:, np.newaxis] & col_inside[np.newaxis, :])] = 0
+    return square
 
 
 def pad_for_overlap_tile(image, tile, margin, padding="reflect"):

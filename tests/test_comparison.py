@@ -44,6 +44,6 @@ def test_results_table_and_bad_settings(tiny_set):
 
 
 def test_small_foreground_smoke_set_is_the_bundled_one():
-    assert "bundled" in comparison.load_small_foreground("smoke").source
+    assert comparison.load_small_foreground("smoke").source == "bundled synthetic mitochondria (data/mitochondria)"
     with pytest.raises(ValueError, match="Unknown mode 'fast'"):
         comparison.load_small_foreground("fast")

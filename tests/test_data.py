@@ -389,6 +389,17 @@ def test_split_indices_refuses_negative_counts():
         data.split_indices(10, -1, 2)
 
 
+def test_split_consecutive_keeps_stack_neighbours_together():
+    train, validation, test = data.split_consecutive(20, 3, 4)
+    assert train.tolist() == list(range(13))
+    assert validation.tolist() == [13, 14, 15]
+    assert test.tolist() == [16, 17, 18, 19]
+    with pytest.raises(ValueError, match="leaves no image for training"):
+        data.split_consecutive(7, 3, 4)
+    with pytest.raises(ValueError, match="negative"):
+        data.split_consecutive(10, 2, -1)
+
+
 # --- bundled membranes and modes ----------------------------------------------------------
 
 
@@ -416,3 +427,27 @@ def test_the_bundled_membranes_load():
     assert 0 <= pairs.images.min() < pairs.images.max() <= 1
     assert set(np.unique(pairs.masks).tolist()) == {0.0, 1.0}
     assert 0.02 < pairs.masks.mean() < 0.5  # membranes are the thin minority class
+
+
+def test_the_bundled_mitochondria_are_a_small_foreground_that_a_threshold_cannot_find():
+    pairs = data.bundled_mitochondria()
+    assert pairs.source == "bundled synthetic mitochondria (data/mitochondria)"
+    assert pairs.images.shape == (24, 128, 128, 1) and pairs.masks.shape == (24, 128, 128, 1)
+    assert set(np.unique(pairs.masks).tolist()) == {0.0, 1.0}
+    assert 0.03 < pairs.masks.mean() < 0.07  # about 5%, as the real VNC mitochondria
+    truth = pairs.masks > 0.5
+    best_dice = max(2 * (truth & (pairs.images < t)).sum() / (truth.sum() + (pairs.images < t).sum())
+                    for t in np.linspace(0.05, 0.95, 19))
+    assert best_dice < 0.5  # dark membranes and vesicles fool a plain threshold
+
+
+def test_the_bundled_sets_are_what_the_committed_script_draws():
+    from skimage import io
+
+    from helpers.synthetic import membrane_section, mitochondria_section
+
+    for name, draw in [("membranes", membrane_section), ("mitochondria", mitochondria_section)]:
+        image, mask = draw(seed=5, size=128)
+        folder = data.course_root() / "data" / name
+        np.testing.assert_array_equal(io.imread(folder / "images" / "05.png"), image)
+        np.testing.assert_array_equal(io.imread(folder / "masks" / "05.png"), mask)

@@ -131,6 +131,15 @@ def test_fetch_only_files_under(mirror):
     assert len(mirror.requests) == 2
 
 
+def test_fetch_several_parts_at_once_prints_the_license_once(mirror, capsys):
+    register(mirror, "fake", {**FILES, "d/four.txt": b"4"})
+    root = download.fetch_dataset("fake", files_under=("a/b/", "c/"))
+    assert (root / "a/b/two.bin").is_file() and (root / "c/three.txt").is_file()
+    assert not (root / "a/one.txt").exists() and not (root / "d").exists()
+    assert len(mirror.requests) == 2
+    assert capsys.readouterr().out.count("License of fake") == 1
+
+
 def test_fetch_into_given_folder(mirror, tmp_path):
     register(mirror, "fake", FILES)
     root = download.fetch_dataset("fake", files_under="c/", folder=tmp_path / "elsewhere")

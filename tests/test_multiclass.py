@@ -172,3 +172,36 @@ def test_class_explorer_redraws_when_a_class_is_hidden():
     assert [box.description for box in boxes] == ["a", "b"] and first[:4] == b"\x89PNG"
     boxes[1].value = False
     assert picture.value != first
+
+
+def test_cross_entropy_dice_loss_is_the_sum_of_its_parts_on_label_maps():
+    import keras
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, (2, 5, 4, 1))
+    logits = rng.normal(size=(2, 5, 4, 3))
+    probabilities = (np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)).astype(np.float32)
+    expected = (float(keras.losses.SparseCategoricalCrossentropy()(labels, probabilities))
+                + 0.5 * float(multiclass.multiclass_dice_loss(multiclass.to_one_hot(labels, 3), probabilities)))
+    loss = multiclass.cross_entropy_dice_loss(3, dice_weight=0.5)
+    assert float(loss(labels.astype(np.float32), probabilities)) == pytest.approx(expected, rel=1e-5)
+    # a class absent from the batch gives no NaN
+    only_zero = np.zeros((1, 4, 4, 1), np.float32)
+    assert np.isfinite(float(loss(only_zero, np.full((1, 4, 4, 3), 1 / 3, np.float32))))
+
+
+def test_a_unet_trains_with_cross_entropy_dice_on_label_maps():
+    import keras
+
+    from helpers import models
+
+    keras.utils.set_random_seed(0)
+    labels = np.zeros((4, 16, 16, 1), np.float32)
+    labels[:, 4:12, 4:12] = 1
+    labels[:, 6:8, 6:8] = 2
+    images = labels / 2
+    model = models.build_unet(input_shape=(16, 16, 1), filters=4, depth=2, n_classes=3, output_activation="softmax")
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=multiclass.cross_entropy_dice_loss(3))
+    history = model.fit(images, labels, epochs=15, batch_size=4, verbose=0)
+    losses = history.history["loss"]
+    assert np.all(np.isfinite(losses)) and losses[-1] < losses[0]

@@ -81,6 +81,20 @@ def test_full_augmentation_keeps_masks_binary_and_images_in_range():
     assert 0.0 <= batch_images.numpy().min() and batch_images.numpy().max() <= 1.0
 
 
+def test_geometric_augmentation_moves_pixels_but_changes_no_value():
+    # a constant image stays constant under any resampling; photometric changes would alter it
+    images = np.full((2, 40, 40, 1), 0.5, np.float32)
+    masks = np.zeros((2, 40, 40, 1), np.float32)
+    masks[:, :20] = 1.0
+    geometric = next(iter(training_batches(images, masks, crop_size=32, batch_size=8, augment="geometric")))
+    full = next(iter(training_batches(images, masks, crop_size=32, batch_size=8, augment="full")))
+    assert np.allclose(geometric[0].numpy(), 0.5)
+    assert not np.allclose(full[0].numpy(), 0.5)
+    # the masks moved: their half-and-half pattern points in several directions across the batch
+    first_rows = geometric[1].numpy()[:, 0, :, 0].mean(axis=1)
+    assert len(np.unique(np.round(first_rows, 2))) > 1
+
+
 def test_unknown_augment_choice_is_refused():
     images = np.zeros((2, 16, 16, 1), np.float32)
     with pytest.raises(ValueError, match="augment must be"):

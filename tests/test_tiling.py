@@ -36,18 +36,43 @@ def test_gaussian_weights_peak_in_the_middle_and_are_never_zero():
     assert centre > weights[0, 32]
 
 
-def test_overlap_tile_equals_whole_image_prediction_of_a_real_unet():
+@pytest.mark.parametrize("padding", tiling.PADDING_MODES)
+@pytest.mark.parametrize("shape", [(90, 70), (21, 13)])  # (21, 13): context reaches past the far side
+def test_overlap_tile_equals_whole_image_prediction_of_a_real_unet(padding, shape):
     import keras
 
     keras.utils.set_random_seed(0)
     model = models.build_unet(input_shape=(None, None, 1), filters=4, depth=2, dropout=0.0)
-    image = np.random.default_rng(1).random((90, 70)).astype(np.float32)
+    image = np.random.default_rng(1).random(shape).astype(np.float32)
     tile, margin = 96, 32  # tile centres of 32 px: origins on the 4-pixel pooling grid
     tiled = tiling.predict_tiled(model, image, tile=tile, overlap=margin, blending="overlap-tile",
-                                 divisible_by=4, batch_size=4)
-    padded = tiling.pad_for_overlap_tile(image, tile, margin)
-    whole = np.asarray(model(padded[np.newaxis], training=False))[0, margin:margin + 90, margin:margin + 70]
+                                 divisible_by=4, batch_size=4, padding=padding)
+    padded = tiling.pad_for_overlap_tile(image, tile, margin, padding)
+    height, width = shape
+    whole = np.asarray(model(padded[np.newaxis], training=False))[0, margin:margin + height, margin:margin + width]
     assert np.abs(tiled - whole).max() <= 1e-5
+
+
+@pytest.mark.parametrize("padding", tiling.PADDING_MODES)
+@pytest.mark.parametrize("size", [1, 2, 5])
+def test_padded_indices_fill_as_numpy_pad_does_even_far_outside(padding, size):
+    side = np.arange(1, size + 1)
+    expected = np.pad(side, (11, 13), mode=padding)
+    indices, inside = tiling.padded_indices(-11, size + 24, size, padding)
+    assert (np.where(inside, side[indices], 0) == expected).all()
+
+
+def test_overlap_tile_holds_no_second_copy_of_the_image():
+    import tracemalloc
+
+    image = np.random.default_rng(0).random((1024, 1024)).astype(np.float32)
+    tracemalloc.start()
+    result = tiling.predict_tiled(identity, image, tile=128, overlap=16, blending="overlap-tile", batch_size=4)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    # the result is one image's worth; a padded copy of the image would add another
+    assert result.nbytes == image.nbytes
+    assert peak < 1.2 * image.nbytes
 
 
 def test_bad_arguments_get_clear_errors():
@@ -56,6 +81,8 @@ def test_bad_arguments_get_clear_errors():
         tiling.predict_tiled(identity, image, tile=32, overlap=32)
     with pytest.raises(ValueError, match="not divisible by 16"):
         tiling.predict_tiled(identity, image, tile=40, overlap=8)
+    with pytest.raises(ValueError, match="padding must be one of"):
+        tiling.predict_tiled(identity, image, tile=32, overlap=8, padding="mirror")
     with pytest.raises(ValueError, match="2 \\* margin"):
         tiling.predict_tiled(identity, image, tile=32, overlap=16, blending="overlap-tile")
     with pytest.raises(ValueError, match="pooling grid"):
