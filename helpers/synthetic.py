@@ -38,18 +38,22 @@ def _membranes(labels, thickness):
     return border
 
 
+def _ellipse(rows, cols, centre, half_axes, angle):
+    """Return where an ellipse lies on the (rows, cols) grid, and each pixel's position along its first axis."""
+    dr, dc = rows - centre[0], cols - centre[1]
+    along = dr * np.cos(angle) + dc * np.sin(angle)
+    across = -dr * np.sin(angle) + dc * np.cos(angle)
+    return (along / half_axes[0]) ** 2 + (across / half_axes[1]) ** 2 <= 1, along
+
+
 def _organelles(rng, size, count, inside):
     """Return a boolean mask of ``count`` small dark ellipses lying inside the cells."""
     rows, cols = np.mgrid[0:size, 0:size]
     found = np.zeros((size, size), dtype=bool)
     for _ in range(count):
-        r, c = rng.uniform(0, size, 2)
-        a, b = rng.uniform(size / 60, size / 25, 2)
-        angle = rng.uniform(0, np.pi)
-        dr, dc = rows - r, cols - c
-        u = dr * np.cos(angle) + dc * np.sin(angle)
-        v = -dr * np.sin(angle) + dc * np.cos(angle)
-        found |= (u / a) ** 2 + (v / b) ** 2 <= 1
+        centre = rng.uniform(0, size, 2)
+        half_axes = rng.uniform(size / 60, size / 25, 2)
+        found |= _ellipse(rows, cols, centre, half_axes, rng.uniform(0, np.pi))[0]
     return found & inside
 
 
@@ -101,14 +105,9 @@ def _mitochondria(rng, size, count, inside):
     found = np.zeros((size, size), dtype=bool)
     stripes = np.zeros((size, size))
     for _ in range(count):
-        r, c = rng.uniform(0, size, 2)
-        length = rng.uniform(size / 22, size / 12)
-        width = rng.uniform(size / 50, size / 32)
-        angle = rng.uniform(0, np.pi)
-        dr, dc = rows - r, cols - c
-        along = dr * np.cos(angle) + dc * np.sin(angle)
-        across = -dr * np.sin(angle) + dc * np.cos(angle)
-        one = (along / length) ** 2 + (across / width) ** 2 <= 1
+        centre = rng.uniform(0, size, 2)
+        half_axes = rng.uniform(size / 22, size / 12), rng.uniform(size / 50, size / 32)
+        one, along = _ellipse(rows, cols, centre, half_axes, rng.uniform(0, np.pi))
         found |= one
         stripes[one] = np.cos(along[one] * 2.2)  # cristae: bands across the long axis
     return found & inside, stripes

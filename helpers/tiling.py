@@ -244,7 +244,10 @@ def _read_padded(picture, top, left, tile, padding):
 
 
 def pad_for_overlap_tile(image, tile, margin, padding="reflect"):
-    """Pad an image as ``predict_tiled(blending="overlap-tile")`` does before cutting it.
+    """Pad an image the way ``predict_tiled(blending="overlap-tile")`` fills its tiles' context.
+
+    (The tiler itself reads each tile and its context straight from the image and never
+    makes this padded copy; this function is for checking it against whole-image prediction.)
 
     ``margin`` pixels on top and left; on bottom and right ``margin`` plus what completes the
     last tile centre. Predicting this padded image whole and cutting ``[margin:margin + height,
