@@ -245,7 +245,7 @@ def bundled_mitochondria():
     Returns
     -------
     SegmentationSet
-        From ``data/mitochondria/images`` and ``.../masks`` (made by data/make_mitochondria.py);
+        From ``data/mitochondria/images`` and ``.../masks`` (made by data/make_bundled_data.py);
         mask 1 = mitochondrion.
     """
     return _bundled_pairs("mitochondria")
@@ -285,7 +285,7 @@ def load_membranes(mode):
         root = download.fetch_dataset("isbi2012", files_under=ISBI_TRAIN_FOLDER)
     except download.DatasetUnavailable as error:
         print(fallback_message("the ISBI 2012 membranes", error,
-                                "synthetic membranes (data/membranes), which are smaller and easier"))
+                               "synthetic membranes (data/membranes), which are smaller and easier"))
         return bundled_membranes()
     train = root / ISBI_TRAIN_FOLDER
     # ISBI labels are 255 = cell interior, 0 = membrane; the course segments the membranes.

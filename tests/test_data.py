@@ -447,6 +447,8 @@ def test_the_bundled_sets_are_what_the_committed_script_draws():
     from helpers.synthetic import membrane_section, mitochondria_section
 
     for name, draw in [("membranes", membrane_section), ("mitochondria", mitochondria_section)]:
+        with pytest.raises(ValueError, match="at least 32 pixels"):
+            draw(seed=5, size=16)
         image, mask = draw(seed=5, size=128)
         folder = data.course_root() / "data" / name
         np.testing.assert_array_equal(io.imread(folder / "images" / "05.png"), image)
