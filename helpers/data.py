@@ -221,6 +221,33 @@ def split_consecutive(n, n_validation, n_test):
     return order[:n_train], order[n_train:n_train + n_validation], order[n_train + n_validation:]
 
 
+#: The ways :func:`split_images` can divide images into training, validation and test.
+SPLIT_CHOICES = ("in stack order", "at random")
+
+
+def split_images(n, n_validation, n_test, how, seed=0):
+    """Split ``range(n)`` with :func:`split_consecutive` or :func:`split_indices`, as ``how`` says.
+
+    Parameters
+    ----------
+    n, n_validation, n_test : int
+    how : {"in stack order", "at random"}
+        ``"in stack order"`` for sections of one stack or frames of one movie (neighbours look
+        alike); ``"at random"`` for independent images.
+    seed : int
+        Used by ``"at random"`` only.
+
+    Returns
+    -------
+    train, validation, test : ndarray of int
+    """
+    if how == "in stack order":
+        return split_consecutive(n, n_validation, n_test)
+    if how == "at random":
+        return split_indices(n, n_validation, n_test, seed=seed)
+    raise ValueError(f"how must be one of {SPLIT_CHOICES}, got {how!r}.")
+
+
 def _bundled_pairs(name):
     """Read the bundled set data/<name>/images + masks; its source says it is synthetic."""
     folder = course_root() / "data" / name

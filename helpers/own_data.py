@@ -479,7 +479,8 @@ def methods_paragraph(*, data, model, training, evaluation):
     Parameters
     ----------
     data : dict
-        e.g. ``{"description": ..., "n_train": ..., "n_validation": ..., "n_test": ..., "size": "512x512"}``.
+        e.g. ``{"description": ..., "n_train": ..., "n_validation": ..., "n_test": ...,
+        "split": "in stack order"}`` (``split`` is optional: how the images were divided).
     model : dict
         e.g. ``{"filters": 16, "depth": 4, "parameters": 1_940_000, "batch_norm": True}``.
     training : dict
@@ -494,6 +495,7 @@ def methods_paragraph(*, data, model, training, evaluation):
     str
     """
     versions = course.package_versions(("tensorflow", "keras", "numpy", "scikit-image"))
+    split = data.get("split")
     need = {"data": ("description", "n_train", "n_validation", "n_test"),
             "model": ("filters", "depth", "parameters"),
             "training": ("epochs", "best_epoch", "monitor", "crop_size", "batch_size", "optimizer",
@@ -511,7 +513,7 @@ def methods_paragraph(*, data, model, training, evaluation):
         f"{versions['keras']} (numpy {versions['numpy']}, scikit-image {versions['scikit-image']}) with the "
         f"U-Net image segmentation course ({course.REPOSITORY_URL}). Data: {data['description']}; "
         f"{data['n_train']} images for training, {data['n_validation']} for validation and {data['n_test']} "
-        f"for testing. The network was trained on random {training['crop_size']}x{training['crop_size']} crops "
+        f"for testing{f' (split {split})' if split else ''}. The network was trained on random {training['crop_size']}x{training['crop_size']} crops "
         f"({training.get('augmentation', 'no augmentation')}), batch size {training['batch_size']}, "
         f"{training['optimizer']} with learning rate {training['learning_rate']:g}, loss "
         f"{training['loss']}, for {training['epochs']} epochs; the weights of epoch {training['best_epoch']}, "

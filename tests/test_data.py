@@ -400,6 +400,15 @@ def test_split_consecutive_keeps_stack_neighbours_together():
         data.split_consecutive(10, 2, -1)
 
 
+def test_split_images_dispatches_and_refuses_unknown_choices():
+    for part, expected in zip(data.split_images(20, 3, 4, "in stack order"), data.split_consecutive(20, 3, 4)):
+        assert part.tolist() == expected.tolist()
+    for part, expected in zip(data.split_images(20, 3, 4, "at random", seed=5), data.split_indices(20, 3, 4, seed=5)):
+        assert part.tolist() == expected.tolist()
+    with pytest.raises(ValueError, match="how must be one of"):
+        data.split_images(20, 3, 4, "shuffled")
+
+
 # --- bundled membranes and modes ----------------------------------------------------------
 
 

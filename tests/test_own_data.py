@@ -250,14 +250,17 @@ def test_predict_folder_writes_a_new_folder_and_never_overwrites(tmp_path):
 def test_methods_paragraph_names_versions_and_parameters(tmp_path):
     import keras
 
-    text = own_data.methods_paragraph(
-        data={"description": "ISBI 2012", "n_train": 20, "n_validation": 5, "n_test": 5},
-        model={"filters": 16, "depth": 4, "parameters": 1940817},
-        training={"epochs": 10, "best_epoch": 8, "monitor": "val_loss", "crop_size": 128, "batch_size": 8,
-                  "optimizer": "Adam", "learning_rate": 0.001, "loss": "BCE + Dice"},
-        evaluation={"threshold": 0.45, "dice": 0.81234, "iou": 0.7})
+    data = {"description": "ISBI 2012", "n_train": 20, "n_validation": 5, "n_test": 5}
+    rest = dict(model={"filters": 16, "depth": 4, "parameters": 1940817},
+                training={"epochs": 10, "best_epoch": 8, "monitor": "val_loss", "crop_size": 128, "batch_size": 8,
+                          "optimizer": "Adam", "learning_rate": 0.001, "loss": "BCE + Dice"},
+                evaluation={"threshold": 0.45, "dice": 0.81234, "iou": 0.7})
+    text = own_data.methods_paragraph(data=data, **rest)
     assert f"Keras {keras.__version__}" in text and "1,940,817 parameters" in text
     assert "epoch 8" in text and "0.812" in text and "20 images for training" in text
+    assert "split" not in text
+    with_split = own_data.methods_paragraph(data={**data, "split": "in stack order"}, **rest)
+    assert "5 for testing (split in stack order)." in with_split
     with pytest.raises(KeyError, match="threshold"):
         own_data.methods_paragraph(data={"description": "", "n_train": 1, "n_validation": 1, "n_test": 1},
                                    model={"filters": 1, "depth": 1, "parameters": 1},
