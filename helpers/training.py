@@ -9,7 +9,8 @@ Colab), at the end of every epoch:
 - ``checkpoints/latest.weights.h5`` and ``checkpoints/latest.optimizer.npz``: the weights and
   the optimizer's state after the last finished epoch;
 - ``checkpoints/best-epoch-NNN.weights.h5``: the weights of the epoch with the best value of
-  the monitored validation metric, chosen from the logged history;
+  the monitored validation metric, chosen from the logged history (NNN counts from 0, like the
+  ``epoch`` column of ``history.csv`` and Keras; messages count from 1);
 - ``checkpoints/state.json``: written last, it says how many epochs are finished. A run killed
   while writing the other files is therefore never mistaken for a finished epoch.
 
@@ -361,5 +362,6 @@ def fit_resumable(model, training_data, targets=None, *, folder, epochs, validat
     model.fit(training_data, targets, validation_data=validation_data, epochs=epochs, initial_epoch=start,
               steps_per_epoch=steps_per_epoch, batch_size=batch_size, callbacks=[*callbacks, run.callback()], verbose=verbose)
     epoch, value = run.state["best_epoch"], run.state["best_value"]
-    print(f"Best epoch: {epoch + 1} ({monitor} = {value:.4f}); weights in {run.best_weights_path}.")
+    print(f"Best epoch: {epoch + 1} ({monitor} = {value:.4f}); weights in {run.best_weights_path} "
+          f"(file names and history.csv count epochs from 0, as Keras does).")
     return run

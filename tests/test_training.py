@@ -85,6 +85,9 @@ def test_run_killed_mid_epoch_resumes_at_next_epoch_with_history_intact(tmp_path
     assert value == min(history["val_loss"]) and state["best_epoch"] == best
     best_files = sorted(p.name for p in (tmp_path / "run" / "checkpoints").glob("best-*"))
     assert best_files == [f"best-epoch-{best:03d}.weights.h5"]
+    # the message counts from 1 and says that the file name counts from 0
+    assert f"Best epoch: {best + 1} " in resumed.stdout and f"best-epoch-{best:03d}" in resumed.stdout
+    assert "count epochs from 0" in resumed.stdout
 
     finished = run_training(tmp_path)  # all epochs done: running again trains nothing
     assert "already trained" in finished.stdout
