@@ -7,7 +7,8 @@ Two sets of 24 generated EM-like sections of 128x128 pixels, written as PNG
 - data/mitochondria/: mitochondria only, about 5% of the pixels, among membranes and vesicles
   that are not foreground (notebook 04 in smoke mode: a small-foreground task).
 
-The same script always writes the same pictures (one fixed seed per picture), over the old ones.
+The same script always writes the same pictures (one fixed seed per picture), over the old ones,
+as every data/make_*.py script does.
 """
 
 import sys

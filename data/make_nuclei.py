@@ -2,13 +2,12 @@
 
 Fluorescence look-alikes: bright oval nuclei on a dark background, many of them in touching
 pairs, with a label image per picture (0 = background, 1, 2, ... = one number per nucleus).
-The set is made from a fixed seed, so running this script again writes the same files. It
-refuses to overwrite existing files unless given ``--force``.
+The set is made from a fixed seed, so running this script again writes the same files (over
+the old ones, as every data/make_*.py script does).
 
 Run from the course folder: ``python data/make_nuclei.py``.
 """
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +59,7 @@ def nucleus_picture(seed, size=SIZE):
     return (image * 255).round().astype(np.uint8), labels
 
 
-def main(force=False):
+def main():
     folder = Path(__file__).resolve().parent / "nuclei"
     for sub in ("images", "labels"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
@@ -68,12 +67,9 @@ def main(force=False):
         image, labels = nucleus_picture(SEED + index)
         for sub, array in (("images", image), ("labels", labels)):
             path = folder / sub / f"{index:02d}.png"
-            if path.exists() and not force:
-                print(f"{path} exists; not overwritten (use --force to write the set again).")
-                continue
             skimage.io.imsave(path, array, check_contrast=False)
     print(f"{COUNT} images with label images in {folder}")
 
 
 if __name__ == "__main__":
-    main(force="--force" in sys.argv[1:])
+    main()

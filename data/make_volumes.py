@@ -4,12 +4,12 @@ Each volume is a stack of 8 sections of 64x64 pixels with 2 channels, like a two
 stack: channel 0 stains the surface of round cells (a membrane dye), channel 1 fills their inside
 weakly (a cytoplasm dye), both with noise. The mask (0/1) marks the inside of the cells. Sections
 are "thicker" than pixels: the cells are flattened along z, as in anisotropic microscopy.
-The set is made from a fixed seed; existing files are kept unless ``--force`` is given.
+The set is made from a fixed seed, so running this script again writes the same files (over
+the old ones, as every data/make_*.py script does).
 
 Run from the course folder: ``python data/make_volumes.py``.
 """
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +42,7 @@ def cell_volume(seed, shape=SHAPE):
     return (image * 255).round().astype(np.uint8), inside.astype(np.uint8)
 
 
-def main(force=False):
+def main():
     folder = Path(__file__).resolve().parent / "volumes"
     for sub in ("images", "masks"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
@@ -50,12 +50,9 @@ def main(force=False):
         image, mask = cell_volume(SEED + index)
         for sub, array in (("images", image), ("masks", mask)):
             path = folder / sub / f"{index:02d}.tif"
-            if path.exists() and not force:
-                print(f"{path} exists; not overwritten (use --force to write the set again).")
-                continue
             tifffile.imwrite(path, array, compression="zlib")
     print(f"{COUNT} volumes of {SHAPE} with 2 channels, and their masks, in {folder}")
 
 
 if __name__ == "__main__":
-    main(force="--force" in sys.argv[1:])
+    main()

@@ -462,3 +462,35 @@ def test_the_bundled_sets_are_what_the_committed_script_draws():
         folder = data.course_root() / "data" / name
         np.testing.assert_array_equal(io.imread(folder / "images" / "05.png"), image)
         np.testing.assert_array_equal(io.imread(folder / "masks" / "05.png"), mask)
+
+
+def _data_script(name):
+    """Import one of the data/make_*.py scripts as a module (without running its main)."""
+    import importlib.util
+
+    path = data.course_root() / "data" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_bundled_nuclei_volumes_and_kidney_are_what_their_scripts_draw():
+    import tifffile
+    from skimage import io
+
+    from helpers.synthetic import kidney_section
+
+    folder = data.course_root() / "data"
+    nuclei = _data_script("make_nuclei")
+    image, labels = nuclei.nucleus_picture(nuclei.SEED + 3)
+    np.testing.assert_array_equal(io.imread(folder / "nuclei" / "images" / "03.png"), image)
+    np.testing.assert_array_equal(io.imread(folder / "nuclei" / "labels" / "03.png"), labels)
+    volumes = _data_script("make_volumes")
+    volume, mask = volumes.cell_volume(volumes.SEED + 2)
+    np.testing.assert_array_equal(tifffile.imread(folder / "volumes" / "images" / "02.tif"), volume)
+    np.testing.assert_array_equal(tifffile.imread(folder / "volumes" / "masks" / "02.tif"), mask)
+    kidney = _data_script("make_kidney_data")
+    image, labels = kidney_section(seed=1000 + 5, size=kidney.SIZE)
+    np.testing.assert_array_equal(io.imread(folder / "kidney" / "images" / "05.png"), image)
+    np.testing.assert_array_equal(io.imread(folder / "kidney" / "labels" / "05.png"), labels)
