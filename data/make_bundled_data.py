@@ -14,12 +14,10 @@ as every data/make_*.py script does.
 import sys
 from pathlib import Path
 
-from skimage import io
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from helpers.synthetic import membrane_section, mitochondria_section  # noqa: E402
+from helpers.synthetic import membrane_section, mitochondria_section, write_numbered_pairs  # noqa: E402
 
 COUNT = 24
 SIZE = 128
@@ -29,15 +27,9 @@ SETS = {"membranes": membrane_section, "mitochondria": mitochondria_section}
 def main(data_folder=ROOT / "data"):
     """Write every bundled set of ``SETS`` into ``data_folder/<name>/images`` and ``.../masks``."""
     for name, draw in SETS.items():
-        folder = data_folder / name
-        for sub in ("images", "masks"):
-            (folder / sub).mkdir(parents=True, exist_ok=True)
-        for number in range(COUNT):
-            image, mask = draw(seed=number, size=SIZE)
-            io.imsave(folder / "images" / f"{number:02d}.png", image, check_contrast=False)
-            io.imsave(folder / "masks" / f"{number:02d}.png", mask, check_contrast=False)
-        print(f"wrote {COUNT} images and masks to {folder}")
-
+        pairs = (draw(seed=number, size=SIZE) for number in range(COUNT))
+        write_numbered_pairs(data_folder / name, pairs)
+        print(f"wrote {COUNT} images and masks to {data_folder / name}")
 
 if __name__ == "__main__":
     main()

@@ -9,12 +9,10 @@ written over the old ones, as every data/make_*.py script does.
 import sys
 from pathlib import Path
 
-from skimage import io
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from helpers.synthetic import kidney_section  # noqa: E402
+from helpers.synthetic import kidney_section, write_numbered_pairs  # noqa: E402
 
 COUNT = 16
 SIZE = 64
@@ -22,13 +20,8 @@ SIZE = 64
 
 def main(folder=ROOT / "data" / "kidney"):
     """Write the pictures and label maps into ``folder``."""
-    for sub in ("images", "labels"):
-        (folder / sub).mkdir(parents=True, exist_ok=True)
-    for number in range(COUNT):
-        image, labels = kidney_section(seed=1000 + number, size=SIZE)
-        for sub, array in (("images", image), ("labels", labels)):
-            path = folder / sub / f"{number:02d}.png"
-            io.imsave(path, array, check_contrast=False)
+    pairs = (kidney_section(seed=1000 + number, size=SIZE) for number in range(COUNT))
+    write_numbered_pairs(folder, pairs, subfolders=("images", "labels"))
     print(f"wrote {COUNT} images and label maps to {folder}")
 
 

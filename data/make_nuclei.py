@@ -8,12 +8,17 @@ the old ones, as every data/make_*.py script does).
 Run from the course folder: ``python data/make_nuclei.py``.
 """
 
+import sys
 from pathlib import Path
 
 import numpy as np
 import scipy.ndimage
 import skimage.draw
-import skimage.io
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from helpers.synthetic import write_numbered_pairs  # noqa: E402
 
 COUNT = 12
 SIZE = 128
@@ -60,14 +65,9 @@ def nucleus_picture(seed, size=SIZE):
 
 
 def main():
-    folder = Path(__file__).resolve().parent / "nuclei"
-    for sub in ("images", "labels"):
-        (folder / sub).mkdir(parents=True, exist_ok=True)
-    for index in range(COUNT):
-        image, labels = nucleus_picture(SEED + index)
-        for sub, array in (("images", image), ("labels", labels)):
-            path = folder / sub / f"{index:02d}.png"
-            skimage.io.imsave(path, array, check_contrast=False)
+    folder = ROOT / "data" / "nuclei"
+    pictures = (nucleus_picture(SEED + index) for index in range(COUNT))
+    write_numbered_pairs(folder, pictures, subfolders=("images", "labels"))
     print(f"{COUNT} images with label images in {folder}")
 
 

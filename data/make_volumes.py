@@ -10,11 +10,16 @@ the old ones, as every data/make_*.py script does).
 Run from the course folder: ``python data/make_volumes.py``.
 """
 
+import sys
 from pathlib import Path
 
 import numpy as np
 import scipy.ndimage
-import tifffile
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from helpers.synthetic import write_numbered_pairs  # noqa: E402
 
 COUNT = 6
 SHAPE = (8, 64, 64)  # sections (z), rows (y), columns (x)
@@ -43,14 +48,9 @@ def cell_volume(seed, shape=SHAPE):
 
 
 def main():
-    folder = Path(__file__).resolve().parent / "volumes"
-    for sub in ("images", "masks"):
-        (folder / sub).mkdir(parents=True, exist_ok=True)
-    for index in range(COUNT):
-        image, mask = cell_volume(SEED + index)
-        for sub, array in (("images", image), ("masks", mask)):
-            path = folder / sub / f"{index:02d}.tif"
-            tifffile.imwrite(path, array, compression="zlib")
+    folder = ROOT / "data" / "volumes"
+    volumes = (cell_volume(SEED + index) for index in range(COUNT))
+    write_numbered_pairs(folder, volumes, suffix=".tif")
     print(f"{COUNT} volumes of {SHAPE} with 2 channels, and their masks, in {folder}")
 
 

@@ -27,7 +27,8 @@ def train_and_score(loss, images, masks, split, *, optimizer="adam", learning_ra
     images, masks : ndarray
         ``(N, H, W, 1)`` images in [0, 1] and 0/1 masks.
     split : tuple of three index arrays
-        ``(train, validation, test)`` from :func:`helpers.data.split_indices`.
+        ``(train, validation, test)`` from :func:`helpers.data.split_consecutive` or
+        :func:`helpers.data.split_indices`.
     optimizer : {"adam", "sgd"}
         Adam, or SGD with Nesterov momentum 0.9.
     learning_rate : float

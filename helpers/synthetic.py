@@ -11,6 +11,9 @@ and round vesicles that are not foreground (a small-foreground task, as the real
 of the Drosophila VNC stack).
 
 ``kidney_section`` draws a developing-kidney look-alike with four classes.
+
+``write_numbered_pairs`` writes such pictures as the bundled sets in data/ (the
+data/make_*.py scripts use it).
 """
 
 import numpy as np
@@ -217,3 +220,34 @@ def kidney_section(seed, size=64):
     picture = brightness + np.where(labels == 2, 0.12, 0.04) * grain / grain.std()
     picture = ndimage.gaussian_filter(picture, 0.7) + rng.normal(0, 0.03, picture.shape)
     return np.clip(picture * 255, 0, 255).astype(np.uint8), labels.astype(np.uint8)
+
+
+def write_numbered_pairs(folder, pairs, subfolders=("images", "masks"), suffix=".png"):
+    """Write (picture, mask) pairs as folder/<subfolder>/NN<suffix>, over files already there.
+
+    The bundled sets are drawn from fixed seeds, so writing them again gives the same files.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+    pairs : iterable of (ndarray, ndarray)
+        Picture and mask (or label image) number 0, 1, 2, ...
+    subfolders : (str, str)
+        Where the pictures and the masks go.
+    suffix : {".png", ".tif"}
+        PNG through scikit-image, or zlib-compressed TIFF (for volumes) through tifffile.
+    """
+    import skimage.io
+    import tifffile
+
+    if suffix not in (".png", ".tif"):
+        raise ValueError(f"suffix must be '.png' or '.tif', got {suffix!r}.")
+    for sub in subfolders:
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    for number, pair in enumerate(pairs):
+        for sub, array in zip(subfolders, pair):
+            path = folder / sub / f"{number:02d}{suffix}"
+            if suffix == ".tif":
+                tifffile.imwrite(path, array, compression="zlib")
+            else:
+                skimage.io.imsave(path, array, check_contrast=False)

@@ -55,3 +55,23 @@ def test_bundled_pngs_are_what_the_generator_makes():
         np.testing.assert_array_equal(io.imread(folder / "masks" / f"{number:02d}.png"), mask)
         stored = io.imread(folder / "images" / f"{number:02d}.png").astype(int)
         assert np.abs(stored - image).max() <= 1  # a grey level of tolerance across library versions
+
+
+def test_write_numbered_pairs_writes_png_and_tiff_over_old_files(tmp_path):
+    import tifffile
+
+    from helpers.synthetic import write_numbered_pairs
+
+    first = np.full((4, 5), 7, np.uint8)
+    pairs = [(first, first * 0), (first + 1, first * 0 + 1)]
+    (tmp_path / "png" / "images").mkdir(parents=True)
+    (tmp_path / "png" / "images" / "00.png").write_bytes(b"old")
+    write_numbered_pairs(tmp_path / "png", pairs)
+    assert sorted(p.name for p in (tmp_path / "png" / "masks").iterdir()) == ["00.png", "01.png"]
+    np.testing.assert_array_equal(io.imread(tmp_path / "png" / "images" / "00.png"), first)
+    np.testing.assert_array_equal(io.imread(tmp_path / "png" / "masks" / "01.png"), first * 0 + 1)
+    volume = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    write_numbered_pairs(tmp_path / "tif", [(volume, volume)], subfolders=("images", "labels"), suffix=".tif")
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "tif" / "labels" / "00.tif"), volume)
+    with pytest.raises(ValueError, match="suffix must be"):
+        write_numbered_pairs(tmp_path, pairs, suffix=".jpg")
