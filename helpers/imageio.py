@@ -1,0 +1,623 @@
+"""The one reader of image and mask files, and the one place where folders are listed and paired.
+
+Every notebook reads files through this module, so one file loads the same way everywhere.
+
+Images: :func:`read_image` returns float32 ``(height, width, channels)`` in [0, 1]; grey files
+give 1 channel and colour files 3 (never converted silently). The rescale policy, stated once
+(:data:`RESCALE_POLICY`):
+
+- 8-bit: divided by 255;
+- 16-bit: divided by 65535, **unless every value fits 12 bits** (largest value < 4096, the
+  range of 12-bit cameras): then divided by 4095;
+- floats already in [0, 1]: kept as they are; other floats (and signed or 32-bit integers):
+  stretched from the image's own minimum (0) to its own maximum (1), so brightness is **not**
+  comparable between such images;
+- 1-bit / bool: 0 and 1;
+- palette PNGs: their colours (RGB), or grey (1 channel) when every colour used is grey;
+- an alpha (transparency) channel is dropped: RGBA gives RGB, grey + alpha gives grey.
+
+Masks: :func:`read_mask` returns the label values as they are stored (palette PNGs give their
+palette *indices*, which are the classes); :func:`read_binary_mask` reads a 0/1 mask for the
+course's binary data sets. :func:`load_pairs` reads an image folder and a mask folder of the
+same file names, strictly.
+"""
+
+import collections
+import re
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "IMAGE_EXTENSIONS", "RESCALE_POLICY", "TWELVE_BIT_LIMIT", "SegmentationSet", "FolderListing", "Pairing",
+    "natural_sorted", "list_image_files", "pair_files", "check_not_same_folder", "load_pairs",
+    "read_pixels", "read_palette", "scale_to_unit", "scaling_rule", "read_image", "as_channels",
+    "read_mask", "read_binary_mask", "is_grey_rgb", "MASK_FIX",
+]
+
+#: File endings read as images or masks (upper or lower case).
+IMAGE_EXTENSIONS = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
+
+#: 16-bit images whose largest value is below this are read as 12-bit data (divided by 4095).
+TWELVE_BIT_LIMIT = 4096
+
+#: The rescale policy of :func:`read_image`, in words (print it, or quote it in a methods section).
+RESCALE_POLICY = (
+    "8-bit values / 255; 16-bit values / 65535, or / 4095 when every value of the image is below 4096 "
+    "(12-bit camera data); floats in [0, 1] as they are; other floats and signed or 32-bit integers "
+    "from the image's own minimum (0) to maximum (1); 1-bit as 0/1; palette PNGs as their colours "
+    "(grey when every colour is grey); alpha channels dropped."
+)
+
+#: Images and masks of one dataset: ``images`` (N, H, W, C) and ``masks`` (N, H, W, 1) float32,
+#: ``names`` the file stems in natural order, ``source`` says where they came from.
+SegmentationSet = collections.namedtuple("SegmentationSet", "images masks names source")
+
+#: The files of one folder: ``by_stem`` ``{stem: [paths]}`` of image files (several paths when
+#: ``7.png`` and ``7.tif`` share a stem); ``skipped`` ``[(path, reason)]`` for everything else,
+#: reason one of "hidden file", "sub-folder", "not an image file".
+FolderListing = collections.namedtuple("FolderListing", "folder kind by_stem skipped")
+
+#: Images paired with masks by stem: ``pairs`` ``[(stem, image_path, mask_path)]`` in natural
+#: order; ``images_without_mask`` / ``masks_without_image`` stems; ``double_images`` /
+#: ``double_masks`` ``{stem: [paths]}`` where one stem has several files (those are not paired).
+Pairing = collections.namedtuple(
+    "Pairing", "pairs images_without_mask masks_without_image double_images double_masks")
+
+MASK_FIX = (
+    "Save the mask with 0 for background and 255 (or 1) for foreground; "
+    "label images with several ids belong in the multi-class notebook."
+)
+
+READ_FIX = ("Open it in Fiji/ImageJ and save it again as PNG or TIFF, or move it out of the folder.")
+
+
+# --- listing and pairing ---------------------------------------------------------------------
+
+
+def natural_sorted(texts):
+    """Return the texts sorted with numbers in numeric order (``"2"`` before ``"10"``).
+
+    Parameters
+    ----------
+    texts : iterable of str
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> natural_sorted(["10", "2", "b1", "a"])
+    ['2', '10', 'a', 'b1']
+    """
+    return sorted(texts, key=_natural_key)
+
+
+def _natural_key(text):
+    parts = re.split(r"([0-9]+)", text)
+    return [int(part) if index % 2 else part.lower() for index, part in enumerate(parts)], text
+
+
+def list_image_files(folder, kind="image"):
+    """List the image files of a folder by stem; say what else is there.
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+    kind : str
+        What the files are ("image", "mask"), used in messages.
+
+    Returns
+    -------
+    FolderListing
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder does not exist, is a file, or holds no image file (the message says what
+        it holds instead).
+    """
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise FileNotFoundError(
+            f"The {kind} folder {str(folder)!r} {what}. Check the path (in Colab, mount Google "
+            f"Drive first and copy the folder's path from the file browser on the left)."
+        )
+    by_stem, skipped = collections.defaultdict(list), []
+    entries = sorted(folder.iterdir())
+    for path in entries:
+        if path.name.startswith("."):
+            skipped.append((path, "hidden file"))
+        elif path.is_dir():
+            skipped.append((path, "sub-folder"))
+        elif path.suffix.lower() not in IMAGE_EXTENSIONS:
+            skipped.append((path, "not an image file"))
+        else:
+            by_stem[path.stem].append(path)
+    if not by_stem:
+        shown = [p.name for p in entries if not p.name.startswith(".")]
+        others = f" It holds: {', '.join(shown[:5])}." if shown else " It is empty."
+        raise FileNotFoundError(
+            f"No {kind} files in {str(folder)!r}.{others} Put the {kind}s there as "
+            f"{', '.join(IMAGE_EXTENSIONS)} files."
+        )
+    return FolderListing(folder, kind, dict(by_stem), skipped)
+
+
+def pair_files(images, masks):
+    """Pair the files of two listings by stem (``7.png`` <-> ``7.png`` or ``7.tif``).
+
+    Parameters
+    ----------
+    images, masks : FolderListing
+        From :func:`list_image_files`.
+
+    Returns
+    -------
+    Pairing
+    """
+    double_images = {s: p for s, p in images.by_stem.items() if len(p) > 1}
+    double_masks = {s: p for s, p in masks.by_stem.items() if len(p) > 1}
+    pairs = [
+        (stem, images.by_stem[stem][0], masks.by_stem[stem][0])
+        for stem in natural_sorted(images.by_stem)
+        if stem in masks.by_stem and stem not in double_images and stem not in double_masks
+    ]
+    return Pairing(
+        pairs,
+        natural_sorted(set(images.by_stem) - set(masks.by_stem)),
+        natural_sorted(set(masks.by_stem) - set(images.by_stem)),
+        double_images,
+        double_masks,
+    )
+
+
+def check_not_same_folder(image_folder, mask_folder):
+    """Raise ValueError when the image and mask folders are one folder."""
+    image_folder, mask_folder = Path(image_folder).expanduser(), Path(mask_folder).expanduser()
+    if image_folder.exists() and mask_folder.exists() and image_folder.resolve() == mask_folder.resolve():
+        raise ValueError(
+            f"The image folder and the mask folder are the same folder ({image_folder}). Keep the "
+            f"images and the masks in two folders, with the same file names."
+        )
+
+
+def load_pairs(image_folder, mask_folder, *, invert_masks=False):
+    """Read every image of a folder with the binary mask of the same name from another folder.
+
+    Parameters
+    ----------
+    image_folder, mask_folder : str or pathlib.Path
+        Folders with PNG, TIFF or JPEG files. ``7.png`` in ``image_folder`` pairs with
+        ``7.png`` (or ``7.tif``, ...) in ``mask_folder``. Other files are ignored.
+    invert_masks : bool, optional
+        Swap foreground and background of every mask (see :func:`read_binary_mask`).
+
+    Returns
+    -------
+    SegmentationSet
+        ``images`` (N, H, W, C) and ``masks`` (N, H, W, 1) float32, ``names`` the file stems
+        sorted naturally (``"2"`` before ``"10"``), ``source`` the two folders.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a folder does not exist or holds no image files.
+    ValueError
+        If an image has no mask or a mask no image, two files share a name, a mask is not 0/1
+        or 0/255, a file cannot be read, an image and its mask differ in size, or the images
+        differ in size or in grey/colour.
+    """
+    image_folder, mask_folder = Path(image_folder), Path(mask_folder)
+    check_not_same_folder(image_folder, mask_folder)
+    images_listed = list_image_files(image_folder, "image")
+    masks_listed = list_image_files(mask_folder, "mask")
+    for listing in (images_listed, masks_listed):
+        doubles = [" and ".join(p.name for p in paths) for paths in listing.by_stem.values() if len(paths) > 1]
+        if doubles:
+            raise ValueError(
+                f"In {str(listing.folder)!r} several {listing.kind} files have the same name: "
+                f"{'; '.join(doubles)}. Keep one file per name so that each image pairs with one mask."
+            )
+    pairing = pair_files(images_listed, masks_listed)
+    _raise_unpaired(pairing, images_listed, masks_listed)
+    names = [name for name, _, _ in pairing.pairs]
+    image_paths = [image for _, image, _ in pairing.pairs]
+    mask_paths = [mask for _, _, mask in pairing.pairs]
+    images = [read_image(path) for path in image_paths]
+    masks = [read_binary_mask(path, invert=invert_masks) for path in mask_paths]
+    _check_mask_sizes(images, masks, image_paths, mask_paths)
+    _check_same_size(images, image_paths)
+    source = f"images from {image_folder}, masks from {mask_folder}"
+    if invert_masks:
+        source += " (masks inverted)"
+    return SegmentationSet(np.stack(images), np.stack(masks), names, source)
+
+
+def _raise_unpaired(pairing, images, masks):
+    if not (pairing.images_without_mask or pairing.masks_without_image):
+        return
+    problems = []
+    if pairing.images_without_mask:
+        names = ", ".join(images.by_stem[stem][0].name for stem in pairing.images_without_mask)
+        problems.append(f"images without a mask in {str(masks.folder)!r}: {names}")
+    if pairing.masks_without_image:
+        names = ", ".join(masks.by_stem[stem][0].name for stem in pairing.masks_without_image)
+        problems.append(f"masks without an image in {str(images.folder)!r}: {names}")
+    raise ValueError(
+        f"Images and masks do not pair up: {'; '.join(problems)}. Each image needs a mask with "
+        f"the same file name (7.png <-> 7.png or 7.tif <-> 7.png; not 7_mask.png): rename, "
+        f"add or remove those files."
+    )
+
+
+def _check_mask_sizes(images, masks, image_paths, mask_paths):
+    wrong = [
+        f"image {image_path} is {_size(image)} but mask {mask_path} is {_size(mask)}"
+        for image, mask, image_path, mask_path in zip(images, masks, image_paths, mask_paths)
+        if image.shape[:2] != mask.shape[:2]
+    ]
+    if wrong:
+        raise ValueError(
+            f"Masks must have the same size (width x height) as their images: {'; '.join(wrong)}. "
+            f"Export each mask from its own image at full resolution (no scaling or cropping)."
+        )
+
+
+def _check_same_size(images, image_paths):
+    by_size = collections.defaultdict(list)
+    for image, path in zip(images, image_paths):
+        by_size[(_size(image), image.shape[-1])].append(path.name)
+    if len(by_size) == 1:
+        return
+    groups = "; ".join(
+        f"{size}, {'grey' if channels == 1 else 'colour'}: {_few(names)}"
+        for (size, channels), names in by_size.items()
+    )
+    raise ValueError(
+        f"The images differ in size or colour ({groups}). Crop or tile them to one size "
+        f"(e.g. cut big images into tiles), convert them all to grey or all to colour, or load "
+        f"each size from its own folder."
+    )
+
+
+def _few(names, shown=5):
+    return ", ".join(names[:shown]) + (", ..." if len(names) > shown else "")
+
+
+def _size(array):
+    return f"{array.shape[1]}x{array.shape[0]}"
+
+
+# --- reading pixels --------------------------------------------------------------------------
+
+
+def _is_palette_png(path):
+    if path.suffix.lower() != ".png":
+        return False
+    from PIL import Image
+
+    try:
+        with Image.open(path) as picture:
+            return picture.mode in ("P", "PA")
+    except Exception:
+        return False  # the reader below names the file and the fix
+
+
+def read_pixels(path):
+    """Return the pixels of an image file as they are stored.
+
+    Palette PNGs (mode "P", saved by many annotation tools) give their palette **indices**
+    (2-D uint8); :func:`read_palette` gives the colours. Everything else is read with
+    scikit-image as stored (dtype and channels unchanged).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+
+    Returns
+    -------
+    ndarray
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    ValueError
+        If the file is empty or cannot be read; the message names the file and the fix.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No file {str(path)!r}. Check the path and the file name.")
+    if path.stat().st_size == 0:
+        raise ValueError(f"File {str(path)!r} is empty (0 bytes), e.g. an interrupted copy. "
+                         f"Copy the file again from the original.")
+    try:
+        if _is_palette_png(path):
+            from PIL import Image
+
+            with Image.open(path) as picture:
+                return np.asarray(picture.convert("P") if picture.mode == "PA" else picture).copy()
+        import skimage.io
+
+        return np.asarray(skimage.io.imread(path))
+    except Exception as error:
+        raise ValueError(
+            f"Could not read {str(path)!r}: it is damaged (e.g. an interrupted copy) or not a "
+            f"PNG, TIFF or JPEG image. {READ_FIX}"
+        ) from error
+
+
+def read_palette(path):
+    """Return the colours of a palette PNG as an (N, 3) uint8 array (row i = index i), else None.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+
+    Returns
+    -------
+    ndarray of uint8, shape (N, 3), or None
+    """
+    path = Path(path)
+    if not _is_palette_png(path):
+        return None
+    from PIL import Image
+
+    with Image.open(path) as picture:
+        colours = np.asarray(picture.getpalette() or [], np.uint8)
+    return colours.reshape(-1, 3)
+
+
+def _palette_colours(indices, palette, path):
+    """Turn palette indices into grey (H, W) or RGB (H, W, 3) uint8 pixels."""
+    if indices.size and indices.max() >= len(palette):
+        raise ValueError(f"Palette PNG {str(path)!r} uses index {indices.max()} but has {len(palette)} "
+                         f"colours. {READ_FIX}")
+    used = palette[np.unique(indices)]
+    colours = palette[indices]
+    if np.array_equal(used[:, 0], used[:, 1]) and np.array_equal(used[:, 0], used[:, 2]):
+        return colours[..., 0]
+    return colours
+
+
+def scaling_rule(pixels):
+    """Say in a few words how :func:`scale_to_unit` rescales these stored pixels.
+
+    Parameters
+    ----------
+    pixels : ndarray
+        As stored (from :func:`read_pixels`).
+
+    Returns
+    -------
+    str
+        One of "1-bit as 0/1", "8-bit / 255", "12-bit in 16 bits / 4095", "16-bit / 65535",
+        "float in [0, 1] as is", "own minimum to maximum".
+
+    Examples
+    --------
+    >>> scaling_rule(np.array([[0, 4095]], np.uint16))
+    '12-bit in 16 bits / 4095'
+    """
+    pixels = np.asarray(pixels)
+    if pixels.dtype == bool:
+        return "1-bit as 0/1"
+    if pixels.dtype == np.uint8:
+        return "8-bit / 255"
+    if pixels.dtype == np.uint16:
+        if pixels.size and pixels.max() < TWELVE_BIT_LIMIT:
+            return "12-bit in 16 bits / 4095"
+        return "16-bit / 65535"
+    if pixels.dtype.kind == "f" and pixels.size and 0 <= pixels.min() and pixels.max() <= 1:
+        return "float in [0, 1] as is"
+    return "own minimum to maximum"
+
+
+def scale_to_unit(pixels, path="the image"):
+    """Return float32 pixels in [0, 1] by the policy of :data:`RESCALE_POLICY`.
+
+    Parameters
+    ----------
+    pixels : ndarray
+        As stored (no palette indices: see :func:`read_image`).
+    path : str or pathlib.Path
+        Named in the error message.
+
+    Returns
+    -------
+    ndarray of float32, same shape
+
+    Raises
+    ------
+    ValueError
+        If the pixels are not numbers, or hold NaN or infinite values.
+
+    Examples
+    --------
+    >>> scale_to_unit(np.array([0, 4095], np.uint16)).tolist()
+    [0.0, 1.0]
+    """
+    pixels = np.asarray(pixels)
+    rule = scaling_rule(pixels)
+    if pixels.dtype.kind not in "biuf":
+        raise ValueError(f"Image {str(path)!r} has pixel type {pixels.dtype}, not numbers. "
+                         f"Convert it to 8-bit or 16-bit (Fiji: Image > Type) and save it again.")
+    if rule == "1-bit as 0/1":
+        return pixels.astype(np.float32)
+    if rule == "8-bit / 255":
+        return pixels.astype(np.float32) / 255
+    if rule == "12-bit in 16 bits / 4095":
+        return pixels.astype(np.float32) / 4095
+    if rule == "16-bit / 65535":
+        return pixels.astype(np.float32) / 65535
+    if not np.all(np.isfinite(pixels)):
+        raise ValueError(f"Image {str(path)!r} holds NaN or infinite values. Replace them (Fiji: Process > "
+                         f"Math > Remove NaNs) and save it again.")
+    if rule == "float in [0, 1] as is":
+        return pixels.astype(np.float32)
+    low, high = float(pixels.min()), float(pixels.max())
+    return ((pixels.astype(np.float64) - low) / max(high - low, 1e-12)).astype(np.float32)
+
+
+def read_image(path):
+    """Read an image file as float32 values in [0, 1], grey as 1 channel and colour as 3.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A PNG, TIFF or JPEG file with one 2-D image: grey, grey + alpha, RGB, RGBA or a
+        palette PNG; 1, 8 or 16 bit, or float.
+
+    Returns
+    -------
+    image : ndarray of float32, shape (H, W, C)
+        ``C`` is 1 for grey and 3 for colour; rescaled by :data:`RESCALE_POLICY` (alpha dropped;
+        a palette PNG gives its colours, grey when they are all grey). An RGB file whose red,
+        green and blue are equal still gives 3 channels: use :func:`as_channels` to convert.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    ValueError
+        If the file cannot be read or holds a stack instead of one 2-D image.
+    """
+    path = Path(path)
+    pixels = read_pixels(path)
+    palette = read_palette(path)
+    if palette is not None:
+        pixels = _palette_colours(pixels, palette, path)
+    if pixels.ndim == 3 and pixels.shape[-1] in (2, 4):
+        pixels = pixels[..., :-1]  # drop the alpha channel
+    if pixels.ndim == 2:
+        pixels = pixels[..., np.newaxis]
+    if pixels.ndim != 3 or pixels.shape[-1] not in (1, 3):
+        raise ValueError(
+            f"Image {str(path)!r} has shape {pixels.shape}; expected one 2-D image, grey or "
+            f"colour (height, width) or (height, width, 3). A 3-D stack or multi-page TIFF "
+            f"must be saved as one file per slice (or used in the 3-D notebook)."
+        )
+    return scale_to_unit(pixels, path)
+
+
+def as_channels(image, channels):
+    """Return an (H, W, C) image with 1 or 3 channels, converting on purpose.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W, C)
+    channels : {1, 3}
+        3 from grey: the grey value repeated in red, green and blue. 1 from colour: the mean of
+        red, green and blue.
+
+    Returns
+    -------
+    ndarray of float32, shape (H, W, channels)
+    """
+    image = np.asarray(image, np.float32)
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 (grey) or 3 (colour), got {channels!r}.")
+    if image.shape[-1] == channels:
+        return image
+    if channels == 3:
+        return np.repeat(image[..., :1], 3, axis=-1)
+    return image.mean(axis=-1, keepdims=True)
+
+
+def is_grey_rgb(pixels):
+    """True when an (H, W, 3) array has equal red, green and blue everywhere."""
+    pixels = np.asarray(pixels)
+    return bool(pixels.ndim == 3 and pixels.shape[-1] == 3
+                and np.array_equal(pixels[..., 0], pixels[..., 1])
+                and np.array_equal(pixels[..., 0], pixels[..., 2]))
+
+
+def read_mask(path):
+    """Read a mask file with its label values as stored.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A PNG or TIFF mask: binary (0/1, 0/255, 0/65535, 1-bit, a 2-colour palette), class ids
+        0..K-1 (8 or 16 bit, or a palette PNG whose indices are the classes), instance labels,
+        or a colour-coded RGB(A) mask.
+
+    Returns
+    -------
+    ndarray
+        (H, W) for grey, 1-bit (as uint8 0/1) and palette files (the indices, not the colours);
+        (H, W, 3) uint8/uint16 for RGB files (alpha dropped; red = green = blue is kept as 3
+        channels: :func:`is_grey_rgb` tells). Values are never rescaled.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        If the file is missing, cannot be read, or holds a stack.
+    """
+    path = Path(path)
+    pixels = read_pixels(path)
+    if pixels.dtype == bool:
+        pixels = pixels.astype(np.uint8)
+    if pixels.ndim == 3 and pixels.shape[-1] in (2, 4):
+        pixels = pixels[..., :-1]  # drop the alpha channel
+    if pixels.ndim == 3 and pixels.shape[-1] == 1:
+        pixels = pixels[..., 0]
+    if not (pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[-1] == 3)):
+        raise ValueError(
+            f"Mask {str(path)!r} has shape {pixels.shape}; expected one 2-D mask. "
+            f"Save one mask per image, with the same name as the image."
+        )
+    return pixels
+
+
+def read_binary_mask(path, invert=False):
+    """Read a binary mask file as float32 values 0 and 1.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A PNG or TIFF file with values {0, 1}, {0, 255} or {0, 65535} (one value alone also
+        works), 1-bit, or a palette PNG with indices 0 and 1. A colour file is accepted when
+        its red, green and blue are equal.
+    invert : bool, optional
+        Swap foreground and background: use it when the file marks the structure with 0.
+
+    Returns
+    -------
+    mask : ndarray of float32, shape (H, W, 1)
+        1 where the file is non-zero (or zero, with ``invert=True``), 0 elsewhere.
+
+    Raises
+    ------
+    ValueError
+        If the file cannot be read, has colours, or has values other than 0 and one foreground value.
+    """
+    pixels = read_mask(path)
+    if pixels.ndim == 3:
+        if not is_grey_rgb(pixels):
+            raise ValueError(f"Mask {str(path)!r} is a colour image (red, green and blue differ). {MASK_FIX}")
+        pixels = pixels[..., 0]
+    values = np.unique(pixels)
+    value_set = set(values.tolist())
+    if not any(value_set <= {0, top} for top in (1, 255, 65535)):
+        raise ValueError(_non_binary_message(path, values))
+    mask = (pixels > 0).astype(np.float32)
+    if invert:
+        mask = 1.0 - mask
+    return mask[..., np.newaxis]
+
+
+def _non_binary_message(path, values):
+    shown = ", ".join(f"{value:g}" for value in values[:6].tolist())
+    if len(values) > 6:
+        shown += ", ..."
+    message = (
+        f"Mask {str(path)!r} has {len(values)} different values ({shown}); a mask must have "
+        f"only 0 (background) and 255 or 1 (foreground). {MASK_FIX}"
+    )
+    if Path(path).suffix.lower() in (".jpg", ".jpeg"):
+        message += " JPEG compression changes pixel values: save masks as PNG or TIFF."
+    return message

@@ -1,0 +1,308 @@
+"""The one reader: each kind of file written here by hand and compared with hand-computed arrays."""
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from helpers import imageio
+
+
+def write_png(path, array):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.asarray(array)).save(path)
+    return path
+
+
+def write_tif(path, array):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tifffile.imwrite(path, np.asarray(array))
+    return path
+
+
+def write_palette_png(path, indices, colours):
+    """A mode "P" PNG: ``indices`` (H, W) uint8, ``colours`` a list of (r, g, b)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    picture = Image.fromarray(np.asarray(indices, np.uint8), mode="P")
+    picture.putpalette([value for colour in colours for value in colour])
+    picture.save(path)
+    return path
+
+
+def snapshot(folder):
+    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# --- read_image: the rescale policy ------------------------------------------------------------
+
+
+def test_8bit_is_divided_by_255(tmp_path):
+    image = imageio.read_image(write_png(tmp_path / "a.png", np.array([[0, 51], [255, 102]], np.uint8)))
+    assert image.dtype == np.float32 and image.shape == (2, 2, 1)
+    np.testing.assert_allclose(image[..., 0], [[0, 0.2], [1, 0.4]], rtol=1e-6)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_12bit_data_in_16bit_file_is_divided_by_4095(tmp_path, suffix):
+    pixels = np.array([[0, 819], [4095, 2457]], np.uint16)  # every value < 4096
+    path = tmp_path / f"camera{suffix}"
+    (write_png if suffix == ".png" else write_tif)(path, pixels)
+    image = imageio.read_image(path)
+    np.testing.assert_allclose(image[..., 0], [[0, 0.2], [1, 0.6]], rtol=1e-6)
+    assert imageio.scaling_rule(imageio.read_pixels(path)) == "12-bit in 16 bits / 4095"
+
+
+def test_16bit_beyond_12bit_is_divided_by_65535(tmp_path):
+    pixels = np.array([[0, 13107], [65535, 4096]], np.uint16)
+    image = imageio.read_image(write_tif(tmp_path / "a.tif", pixels))
+    np.testing.assert_allclose(image[..., 0], [[0, 0.2], [1, 4096 / 65535]], rtol=1e-6)
+
+
+def test_float_tiff_in_unit_range_is_kept(tmp_path):
+    pixels = np.array([[0.0, 0.25], [0.5, 1.0]], np.float32)
+    np.testing.assert_array_equal(imageio.read_image(write_tif(tmp_path / "a.tif", pixels))[..., 0], pixels)
+
+
+def test_float_tiff_outside_unit_range_is_stretched_min_to_max(tmp_path):
+    pixels = np.array([[-10.0, 0.0], [30.0, 90.0]], np.float32)
+    image = imageio.read_image(write_tif(tmp_path / "a.tif", pixels))
+    np.testing.assert_allclose(image[..., 0], [[0, 0.1], [0.4, 1]], rtol=1e-6)
+    assert imageio.scaling_rule(pixels) == "own minimum to maximum"
+
+
+def test_float_tiff_with_nan_is_refused(tmp_path):
+    path = write_tif(tmp_path / "nan.tif", np.array([[0.0, np.nan]], np.float32))
+    with pytest.raises(ValueError, match="nan.tif.*NaN"):
+        imageio.read_image(path)
+
+
+def test_bool_is_0_and_1(tmp_path):
+    pixels = np.array([[True, False], [False, True]])
+    image = imageio.read_image(write_png(tmp_path / "b.png", pixels))
+    np.testing.assert_array_equal(image[..., 0], [[1, 0], [0, 1]])
+
+
+def test_rgba_png_drops_alpha_and_stays_colour(tmp_path):
+    pixels = np.zeros((2, 2, 4), np.uint8)
+    pixels[..., 0], pixels[..., 1], pixels[..., 2], pixels[..., 3] = 255, 51, 0, 7
+    image = imageio.read_image(write_png(tmp_path / "a.png", pixels))
+    assert image.shape == (2, 2, 3)
+    np.testing.assert_allclose(image[1, 1], [1, 0.2, 0], rtol=1e-6)
+
+
+def test_grey_with_alpha_stays_grey(tmp_path):
+    pixels = np.stack([np.full((2, 2), 102, np.uint8), np.full((2, 2), 9, np.uint8)], axis=-1)
+    image = imageio.read_image(write_png(tmp_path / "a.png", pixels))
+    assert image.shape == (2, 2, 1)
+    np.testing.assert_allclose(image, 0.4, rtol=1e-6)
+
+
+def test_grey_rgb_file_stays_three_channels(tmp_path):
+    image = imageio.read_image(write_png(tmp_path / "a.png", np.full((2, 2, 3), 51, np.uint8)))
+    assert image.shape == (2, 2, 3)
+    np.testing.assert_allclose(imageio.as_channels(image, 1), 0.2, rtol=1e-6)
+
+
+def test_colour_palette_png_gives_its_colours(tmp_path):
+    indices = np.array([[0, 1], [2, 1]], np.uint8)
+    path = write_palette_png(tmp_path / "p.png", indices, [(0, 0, 0), (255, 0, 0), (0, 51, 255)])
+    image = imageio.read_image(path)
+    expected = np.array([[[0, 0, 0], [1, 0, 0]], [[0, 0.2, 1], [1, 0, 0]]], np.float32)
+    np.testing.assert_allclose(image, expected, rtol=1e-6)
+
+
+def test_grey_palette_png_gives_one_grey_channel(tmp_path):
+    indices = np.array([[0, 1], [1, 0]], np.uint8)
+    path = write_palette_png(tmp_path / "p.png", indices, [(0, 0, 0), (51, 51, 51), (255, 0, 0)])
+    image = imageio.read_image(path)  # index 2 (red) is in the palette but not used
+    assert image.shape == (2, 2, 1)
+    np.testing.assert_allclose(image[..., 0], [[0, 0.2], [0.2, 0]], rtol=1e-6)
+
+
+def test_stack_is_refused_with_the_fix(tmp_path):
+    path = write_tif(tmp_path / "stack.tif", np.zeros((6, 8, 8), np.uint8))
+    with pytest.raises(ValueError, match="stack.tif") as error:
+        imageio.read_image(path)
+    assert "one file per slice" in str(error.value)
+
+
+@pytest.mark.parametrize("content, words", [(b"this is not a png", "save it again"), (b"", "0 bytes")])
+def test_unreadable_and_empty_files_name_the_file_and_the_fix(tmp_path, content, words):
+    path = tmp_path / "broken.png"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match="broken.png") as error:
+        imageio.read_image(path)
+    assert words in str(error.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothere.png"):
+        imageio.read_image(tmp_path / "nothere.png")
+
+
+def test_as_channels(tmp_path):
+    grey = np.array([[[0.5]]], np.float32)
+    np.testing.assert_array_equal(imageio.as_channels(grey, 3), [[[0.5, 0.5, 0.5]]])
+    np.testing.assert_allclose(imageio.as_channels(np.array([[[0.3, 0.6, 0.9]]]), 1), [[[0.6]]])
+    with pytest.raises(ValueError, match="channels must be 1"):
+        imageio.as_channels(grey, 2)
+
+
+# --- read_mask: values as stored -----------------------------------------------------------------
+
+
+def test_binary_palette_png_keeps_its_indices(tmp_path):
+    indices = np.array([[0, 1, 1], [0, 0, 1]], np.uint8)
+    path = write_palette_png(tmp_path / "m.png", indices, [(0, 0, 0), (255, 255, 0)])
+    np.testing.assert_array_equal(imageio.read_mask(path), indices)
+    np.testing.assert_array_equal(imageio.read_binary_mask(path)[..., 0], indices)
+    np.testing.assert_array_equal(imageio.read_palette(path), [[0, 0, 0], [255, 255, 0]])
+
+
+def test_four_class_palette_png_keeps_its_indices(tmp_path):
+    indices = np.array([[0, 1, 2, 3], [3, 2, 1, 0]], np.uint8)
+    colours = [(0, 0, 0), (128, 0, 0), (0, 128, 0), (128, 128, 0)]  # PASCAL VOC's first four
+    path = write_palette_png(tmp_path / "m.png", indices, colours)
+    mask = imageio.read_mask(path)
+    assert mask.shape == (2, 4) and mask.dtype == np.uint8
+    np.testing.assert_array_equal(mask, indices)
+
+
+def test_16bit_class_ids_are_read_as_stored(tmp_path):
+    ids = np.array([[0, 1, 300], [65535, 2, 0]], np.uint16)
+    for name in ("ids.png", "ids.tif"):
+        path = (write_png if name.endswith("png") else write_tif)(tmp_path / name, ids)
+        mask = imageio.read_mask(path)
+        assert mask.dtype == np.uint16
+        np.testing.assert_array_equal(mask, ids)
+
+
+def test_colour_coded_mask_is_read_as_rgb_with_alpha_dropped(tmp_path):
+    rgba = np.zeros((2, 2, 4), np.uint8)
+    rgba[0, 0, :3], rgba[1, 1, :3], rgba[..., 3] = (255, 0, 0), (0, 0, 255), 255
+    mask = imageio.read_mask(write_png(tmp_path / "c.png", rgba))
+    expected = np.zeros((2, 2, 3), np.uint8)
+    expected[0, 0], expected[1, 1] = (255, 0, 0), (0, 0, 255)
+    np.testing.assert_array_equal(mask, expected)
+    assert not imageio.is_grey_rgb(mask) and imageio.is_grey_rgb(np.zeros((2, 2, 3)))
+
+
+def test_one_bit_mask_is_0_and_1(tmp_path):
+    pixels = np.array([[True, False, True]])
+    mask = imageio.read_mask(write_png(tmp_path / "b.png", pixels))
+    assert mask.dtype == np.uint8
+    np.testing.assert_array_equal(mask, [[1, 0, 1]])
+
+
+# --- read_binary_mask ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("top, dtype", [(1, np.uint8), (255, np.uint8), (65535, np.uint16)])
+def test_binary_mask_values(tmp_path, top, dtype):
+    path = write_tif(tmp_path / "m.tif", np.array([[0, top, top]], dtype))
+    np.testing.assert_array_equal(imageio.read_binary_mask(path)[..., 0], [[0, 1, 1]])
+    np.testing.assert_array_equal(imageio.read_binary_mask(path, invert=True)[..., 0], [[1, 0, 0]])
+    assert imageio.read_binary_mask(path).shape == (1, 3, 1)
+
+
+def test_binary_mask_refuses_ids_and_colours(tmp_path):
+    with pytest.raises(ValueError, match=r"labels.png.*3 different values \(0, 1, 2\)"):
+        imageio.read_binary_mask(write_png(tmp_path / "labels.png", np.array([[0, 1, 2]], np.uint8)))
+    colour = np.zeros((1, 2, 3), np.uint8)
+    colour[0, 0] = (255, 0, 0)
+    with pytest.raises(ValueError, match="colour.png.*red, green and blue differ"):
+        imageio.read_binary_mask(write_png(tmp_path / "colour.png", colour))
+    grey_rgb = np.repeat(np.array([[0, 255]], np.uint8)[..., None], 3, axis=-1)
+    np.testing.assert_array_equal(imageio.read_binary_mask(write_png(tmp_path / "g.png", grey_rgb))[..., 0], [[0, 1]])
+
+
+# --- listing and pairing, load_pairs -----------------------------------------------------------------
+
+
+def make_pair_folders(root, names, size=(4, 5)):
+    for name in names:
+        write_png(root / "images" / f"{name}.png", np.full(size, int(name), np.uint8))
+        mask = np.zeros(size, np.uint8)
+        mask[0] = 255
+        write_png(root / "masks" / f"{name}.png", mask)
+    return root / "images", root / "masks"
+
+
+def test_natural_sorted():
+    assert imageio.natural_sorted(["10", "2", "1", "b", "A"]) == ["1", "2", "10", "A", "b"]
+
+
+def test_listing_and_pairing_by_stem(tmp_path):
+    image_folder, mask_folder = make_pair_folders(tmp_path, ["1", "2", "10"])
+    write_tif(image_folder / "3.tif", np.zeros((4, 5), np.uint8))
+    write_tif(mask_folder / "10.tif", np.zeros((4, 5), np.uint8))
+    (image_folder / ".DS_Store").write_bytes(b"\0")
+    (image_folder / "notes.txt").write_text("x")
+    (image_folder / "more").mkdir()
+    images = imageio.list_image_files(image_folder, "image")
+    masks = imageio.list_image_files(mask_folder, "mask")
+    assert sorted(images.by_stem) == ["1", "10", "2", "3"]
+    assert {p.name: reason for p, reason in images.skipped} == {
+        ".DS_Store": "hidden file", "notes.txt": "not an image file", "more": "sub-folder"}
+    pairing = imageio.pair_files(images, masks)
+    assert [(n, i.name, m.name) for n, i, m in pairing.pairs] == [("1", "1.png", "1.png"), ("2", "2.png", "2.png")]
+    assert pairing.images_without_mask == ["3"] and pairing.masks_without_image == []
+    assert list(pairing.double_masks) == ["10"] and pairing.double_images == {}
+
+
+def test_load_pairs_reads_images_and_binary_masks(tmp_path):
+    image_folder, mask_folder = make_pair_folders(tmp_path, ["10", "2"])
+    pairs = imageio.load_pairs(image_folder, mask_folder)
+    assert pairs.names == ["2", "10"]
+    np.testing.assert_allclose(pairs.images[:, 0, 0, 0], [2 / 255, 10 / 255], rtol=1e-6)
+    expected = np.zeros((4, 5), np.float32)
+    expected[0] = 1
+    np.testing.assert_array_equal(pairs.masks[1, ..., 0], expected)
+    inverted = imageio.load_pairs(image_folder, mask_folder, invert_masks=True)
+    np.testing.assert_array_equal(inverted.masks[1, ..., 0], 1 - expected)
+    assert "inverted" in inverted.source
+
+
+@pytest.mark.parametrize("spoil, error, words", [
+    (lambda i, m: write_png(i / "5.png", np.zeros((4, 5), np.uint8)), ValueError, "images without a mask"),
+    (lambda i, m: write_png(m / "5_mask.png", np.zeros((4, 5), np.uint8)), ValueError, "5_mask.png"),
+    (lambda i, m: write_tif(i / "1.tif", np.zeros((4, 5), np.uint8)), ValueError, "1.png and 1.tif"),
+    (lambda i, m: write_png(m / "2.png", np.full((4, 5), 128, np.uint8)), ValueError, "0 for background"),
+    (lambda i, m: write_png(m / "2.png", np.zeros((4, 6), np.uint8)), ValueError, "same size"),
+    (lambda i, m: write_png(i / "2.png", np.zeros((4, 5, 3), np.uint8)), ValueError, "grey: 1.png.*colour: 2.png"),
+    (lambda i, m: (i / "2.png").write_bytes(b"\x89PNG broken"), ValueError, "save it again"),
+])
+def test_load_pairs_is_strict_and_leaves_the_folders_unchanged(tmp_path, spoil, error, words):
+    image_folder, mask_folder = make_pair_folders(tmp_path, ["1", "2"])
+    spoil(image_folder, mask_folder)
+    before = snapshot(tmp_path)
+    with pytest.raises(error, match=words):
+        imageio.load_pairs(image_folder, mask_folder)
+    assert snapshot(tmp_path) == before
+
+
+def test_load_pairs_folder_errors(tmp_path):
+    image_folder, mask_folder = make_pair_folders(tmp_path, ["1"])
+    with pytest.raises(FileNotFoundError, match="does not exist.*Check the path"):
+        imageio.load_pairs(tmp_path / "nowhere", mask_folder)
+    (tmp_path / "masks.zip").write_bytes(b"zip")
+    with pytest.raises(FileNotFoundError, match="is a file, not a folder"):
+        imageio.load_pairs(image_folder, tmp_path / "masks.zip")
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "scan.czi").write_bytes(b"\0")
+    with pytest.raises(FileNotFoundError, match="No image files.*scan.czi"):
+        imageio.load_pairs(tmp_path / "raw", mask_folder)
+    with pytest.raises(ValueError, match="same folder"):
+        imageio.load_pairs(image_folder, image_folder)
+
+
+def test_bundled_sets_load_through_load_pairs():
+    from helpers.course import course_root
+
+    for name in ("membranes", "mitochondria"):
+        folder = course_root() / "data" / name
+        pairs = imageio.load_pairs(folder / "images", folder / "masks")
+        assert pairs.images.dtype == np.float32 and 0 <= pairs.images.min() and pairs.images.max() <= 1
+        assert set(np.unique(pairs.masks).tolist()) == {0.0, 1.0}
+        assert len(pairs.names) == len(list((folder / "images").glob("*.png")))
