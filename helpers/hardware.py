@@ -8,11 +8,15 @@ Every notebook trains the same way on any machine::
         model.compile(...)
     model.fit(...)
 
-On a laptop or a Colab CPU this is TensorFlow's default strategy (one device). On a Colab
-TPU it is a ``TPUStrategy``, on several GPUs a ``MirroredStrategy``: each device trains on
-its share of every batch and the gradients are added up.
+On a laptop or a Colab CPU or T4 GPU runtime this is TensorFlow's default strategy (one
+device); on a machine with several GPUs a ``MirroredStrategy``: each device trains on its
+share of every batch and the gradients are added up. On a machine where TensorFlow sees a
+TPU (a Cloud TPU VM with TensorFlow installed) it is a ``TPUStrategy``. Colab's TPU runtime
+is not such a machine: it comes without TensorFlow, and the setup cell says so and names
+the runtime to choose instead (``helpers.colab.check_tensorflow``).
 
-TensorFlow is imported inside the functions, so ``import helpers.hardware`` stays light.
+TensorFlow is imported inside the functions (quietly, through
+``helpers.course.import_tensorflow_quietly``), so ``import helpers.hardware`` stays light.
 Note that asking TensorFlow for its devices starts its runtime: after that, the devices can
 no longer be reconfigured (e.g. split into logical devices) in this Python session.
 """
@@ -24,9 +28,22 @@ from pathlib import Path
 
 from helpers.colab import in_colab
 
-#: Environment variables that say a TPU is attached (old Colab TPUs, Cloud TPU VMs).
+__all__ = [
+    "TPU_ENVIRONMENT_VARIABLES",
+    "TPU_DEVICE_FILE",
+    "DEVICE_KINDS",
+    "list_devices",
+    "cpu_core_count",
+    "describe_device",
+    "device_summary",
+    "strategy_kind",
+    "tpu_signs",
+    "get_strategy",
+]
+
+#: Environment variables that say a TPU is attached (Cloud TPU VMs, Colab's old TPU runtime).
 TPU_ENVIRONMENT_VARIABLES = ("COLAB_TPU_ADDR", "TPU_NAME", "TPU_ACCELERATOR_TYPE")
-#: Device file a TPU VM has (e.g. the Colab TPU runtimes).
+#: Device file a TPU VM has.
 TPU_DEVICE_FILE = Path("/dev/accel0")
 DEVICE_KINDS = ("TPU", "GPU", "CPU")
 
@@ -34,6 +51,13 @@ DEVICE_KINDS = ("TPU", "GPU", "CPU")
 # ----------------------------------------------------------------------------------------
 # What is there
 # ----------------------------------------------------------------------------------------
+
+
+def _tensorflow():
+    """Return the ``tensorflow`` module, imported without its start-up log lines."""
+    from helpers.course import import_tensorflow_quietly
+
+    return import_tensorflow_quietly()
 
 
 def list_devices():
@@ -45,7 +69,7 @@ def list_devices():
         ``{"TPU": [...], "GPU": [...], "CPU": [...]}``, each a list of logical device names
         such as ``"/device:GPU:0"``; a kind that is absent has an empty list.
     """
-    import tensorflow as tf
+    tf = _tensorflow()
 
     return {kind: [d.name for d in tf.config.list_logical_devices(kind)] for kind in DEVICE_KINDS}
 
@@ -118,8 +142,7 @@ def device_summary(n_tpu_cores, gpus, n_cpu_cores, colab=False):
     )
     return (
         f"Training runs on the CPU ({n_cpu_cores} cores).\n"
-        f"Tip: {where} makes training about 10-20x faster, but nothing in this course "
-        "needs it."
+        f"Tip: a GPU is optional ({where}); nothing in this course needs it."
     )
 
 
@@ -139,7 +162,7 @@ def _gpu_line(gpu):
 
 def _gpu_details(gpu_names):
     """Return name, compute capability and memory of each GPU, with None where unknown."""
-    import tensorflow as tf
+    tf = _tensorflow()
 
     try:
         physical = tf.config.list_physical_devices("GPU")
@@ -161,7 +184,7 @@ def _gpu_details(gpu_names):
 
 def _tensorflow_gpu_details(physical_gpu):
     """Return what ``tf.config.experimental.get_device_details`` says about one GPU."""
-    import tensorflow as tf
+    tf = _tensorflow()
 
     try:
         details = tf.config.experimental.get_device_details(physical_gpu)
@@ -177,7 +200,7 @@ def _tensorflow_gpu_details(physical_gpu):
 
 def _memory_in_use_gb(logical_gpu_name):
     """Return the GPU memory TensorFlow holds now (GB), or None; the best TF can tell alone."""
-    import tensorflow as tf
+    tf = _tensorflow()
 
     try:
         used = tf.config.experimental.get_memory_info(logical_gpu_name)["current"]
@@ -259,7 +282,7 @@ def tpu_signs():
     if TPU_DEVICE_FILE.exists():
         signs.append(f"device file {TPU_DEVICE_FILE}")
     try:
-        import tensorflow as tf
+        tf = _tensorflow()
 
         if tf.config.list_logical_devices("TPU"):
             signs.append("TensorFlow lists TPU devices")
@@ -271,8 +294,10 @@ def tpu_signs():
 def get_strategy(devices=None):
     """Return the ``tf.distribute`` strategy to build and train the model with.
 
-    - a TPU: ``TPUStrategy`` (the TPU is looked for only when there is a sign of one, so an
-      ordinary machine never waits for a TPU service);
+    - a TPU that TensorFlow can use: ``TPUStrategy``. This applies on a machine where
+      TensorFlow is installed and sees a TPU (a Cloud TPU VM); not in Colab's TPU runtime,
+      which has no TensorFlow. The TPU is looked for only when there is a sign of one, so
+      an ordinary machine never waits for a TPU service;
     - several GPUs, or a list of two or more device names: ``MirroredStrategy``;
     - otherwise TensorFlow's default strategy (one GPU, or the CPU).
 
@@ -289,7 +314,7 @@ def get_strategy(devices=None):
     -------
     tf.distribute.Strategy
     """
-    import tensorflow as tf
+    tf = _tensorflow()
 
     devices = _check_device_names(devices)
     resolver = _connect_to_tpu() if tpu_signs() else None
@@ -323,7 +348,7 @@ def _check_device_names(devices):
             f"devices should name two or more devices to train on together, got {devices}. "
             "Leave devices out to train on one device; the course then picks the best one."
         )
-    import tensorflow as tf
+    tf = _tensorflow()
 
     known = {_device_key(d.name) for d in tf.config.list_logical_devices()}
     unknown = [d for d in devices if _device_key(d) not in known]
@@ -338,7 +363,7 @@ def _check_device_names(devices):
 
 def _device_key(name):
     """Return ('CPU', 0)-style key for a device name, so '/cpu:0' matches '/device:CPU:0'."""
-    import tensorflow as tf
+    tf = _tensorflow()
 
     try:
         spec = tf.DeviceSpec.from_string(name)
@@ -349,7 +374,7 @@ def _device_key(name):
 
 def _connect_to_tpu():
     """Connect to and start the TPU; return its cluster resolver, or None if that fails."""
-    import tensorflow as tf
+    tf = _tensorflow()
 
     if os.environ.get("TPU_NAME"):
         address = os.environ["TPU_NAME"]
@@ -365,7 +390,7 @@ def _connect_to_tpu():
         print(
             f"There are signs of a TPU ({', '.join(tpu_signs())}), but TensorFlow could not "
             f"start it ({type(error).__name__}: {error}). Training goes on without the TPU. "
-            "In Colab, Runtime > Disconnect and delete runtime, then run again, often helps."
+            "Restarting the Python session (Jupyter: Kernel > Restart) and running again often helps."
         )
         return None
     return resolver
@@ -377,61 +402,3 @@ def _strategy_line(strategy, kind):
     replicas = strategy.num_replicas_in_sync
     plural = "s" if replicas != 1 else ""
     return f"Training strategy: {name}, {replicas} replica{plural} in sync."
-
-
-# ----------------------------------------------------------------------------------------
-# Mixed precision
-# ----------------------------------------------------------------------------------------
-
-
-def mixed_precision_policy_for(n_tpu_cores, gpu_compute_capabilities):
-    """Decide which Keras precision policy fits the devices (no TensorFlow needed).
-
-    Parameters
-    ----------
-    n_tpu_cores : int
-        Number of TPU cores (0 when there is no TPU).
-    gpu_compute_capabilities : list of tuple or None
-        ``(major, minor)`` of each GPU; None where unknown.
-
-    Returns
-    -------
-    str
-        ``"mixed_bfloat16"`` on a TPU, ``"mixed_float16"`` when every GPU has compute
-        capability 7.0 or more (they have tensor cores), otherwise ``"float32"``.
-    """
-    if n_tpu_cores > 0:
-        return "mixed_bfloat16"
-    capabilities = list(gpu_compute_capabilities)
-    if capabilities and all(c is not None and tuple(c) >= (7, 0) for c in capabilities):
-        return "mixed_float16"
-    return "float32"
-
-
-def use_mixed_precision_if_useful():
-    """Set Keras's global precision policy to mixed precision where it speeds training up.
-
-    Mixed precision computes in 16-bit numbers and keeps the weights in 32-bit: about twice
-    as fast on recent GPUs (compute capability 7.0 or more) and TPUs, useless on a CPU.
-    Call it after ``get_strategy()`` (a TPU is only visible once started) and before the
-    model is built.
-
-    Returns
-    -------
-    str
-        The policy now in force: ``"mixed_float16"``, ``"mixed_bfloat16"`` or ``"float32"``.
-    """
-    import keras
-
-    try:
-        devices = list_devices()
-        capabilities = [gpu["compute_capability"] for gpu in _gpu_details(devices["GPU"])]
-        policy = mixed_precision_policy_for(len(devices["TPU"]), capabilities)
-    except Exception:
-        policy = "float32"
-    keras.mixed_precision.set_global_policy(policy)
-    if policy == "float32":
-        print("Precision: float32 (mixed precision would not speed up this device).")
-    else:
-        print(f"Precision: {policy} (faster training on this device; weights stay float32).")
-    return policy

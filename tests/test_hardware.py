@@ -5,6 +5,7 @@ with a MirroredStrategy on two logical CPU devices in a fresh Python.
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -44,22 +45,6 @@ def test_strategy_kind_rejects_counts_that_are_not_whole_numbers(bad):
         hardware.strategy_kind(0, bad)
 
 
-@pytest.mark.parametrize(
-    ("n_tpu_cores", "capabilities", "expected"),
-    [
-        (0, [], "float32"),
-        (0, [(6, 0)], "float32"),
-        (0, [(7, 0)], "mixed_float16"),
-        (0, [(7, 5), (8, 0)], "mixed_float16"),
-        (0, [(7, 5), (6, 1)], "float32"),
-        (0, [None], "float32"),
-        (8, [], "mixed_bfloat16"),
-    ],
-)
-def test_mixed_precision_policy_decision_table(n_tpu_cores, capabilities, expected):
-    assert hardware.mixed_precision_policy_for(n_tpu_cores, capabilities) == expected
-
-
 def test_device_summary_names_the_gpus_and_their_memory():
     gpus = [
         {"name": "Tesla T4", "compute_capability": (7, 5), "memory_gb": 15.0},
@@ -89,6 +74,24 @@ def test_device_summary_on_a_cpu_gives_the_colab_tip():
     assert "CPU (4 cores)" in in_colab
     assert "Runtime > Change runtime type" in in_colab
     assert "nothing in this course needs it" in in_colab
+
+
+@pytest.mark.parametrize("colab", [True, False])
+def test_device_summary_claims_no_speed_up_that_was_never_measured(colab):
+    text = hardware.device_summary(0, [], 2, colab=colab)
+    assert "faster" not in text
+    assert re.search(r"\d+\s*(-\s*\d+\s*)?(x|times)\b", text) is None, text
+
+
+def test_hardware_offers_only_what_the_notebooks_use():
+    assert not hasattr(hardware, "use_mixed_precision_if_useful")
+    assert not hasattr(hardware, "mixed_precision_policy_for")
+    assert {"describe_device", "get_strategy"} <= set(hardware.__all__)
+
+
+def test_get_strategy_says_where_its_tpu_path_applies():
+    doc = hardware.get_strategy.__doc__
+    assert "sees a TPU" in doc and "not in Colab's TPU runtime" in doc
 
 
 def test_tpu_signs_are_found_in_the_environment(monkeypatch):
@@ -146,13 +149,6 @@ def test_get_strategy_rejects_unknown_device_names(cpu_only):
 def test_get_strategy_rejects_a_single_text_as_devices(cpu_only):
     with pytest.raises(TypeError, match="list of device names"):
         hardware.get_strategy(devices="/cpu:0")
-
-
-def test_mixed_precision_stays_float32_on_this_cpu(cpu_only):
-    import keras
-
-    assert hardware.use_mixed_precision_if_useful() == "float32"
-    assert keras.mixed_precision.global_policy().name == "float32"
 
 
 # ----------------------------------------------------------------------------------------
