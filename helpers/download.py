@@ -2,8 +2,12 @@
 
 Each dataset is described by a JSON file in ``helpers/datasets/``: where it comes from (a
 repository at a fixed commit), its license, how to cite it, how its masks are encoded, and
-the sha256 of every file. :func:`fetch_dataset` downloads the files with pooch, checks each
-one against its sha256 and keeps it, so the second call needs no network at all.
+the sha256 (and size) of every file. :func:`fetch_dataset` downloads the files, a few at a
+time over reused connections, retries a file that fails for a passing reason (no
+connection, timeout, HTTP 5xx or 429), checks each one against its sha256 and keeps it, so
+the second call needs no network at all and an interrupted download continues where it
+stopped. :func:`fetch_archive` does the same for one pinned ``.zip`` or ``.tar.gz`` and
+unpacks it safely.
 
 Two environment variables change where files come from and where they go:
 
@@ -20,15 +24,40 @@ Example
 >>> sorted((root / "data/membrane/train/image").glob("*.png"))[:2]  # doctest: +SKIP
 """
 
+import hashlib
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+import shutil
+import stat
+import tarfile
+import threading
+import uuid
+import zipfile
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
-import pooch
 import requests
 
 from helpers.course import course_root
+from helpers.progress import Progress
+
+__all__ = [
+    "DATA_URL_VARIABLE",
+    "DATA_DIR_VARIABLE",
+    "GITHUB_RAW_PREFIX",
+    "REGISTRY_FOLDER",
+    "TIMEOUT_SECONDS",
+    "PARALLEL_DOWNLOADS",
+    "RETRY_DELAYS_SECONDS",
+    "DatasetUnavailable",
+    "UnsafeArchive",
+    "dataset_names",
+    "dataset_info",
+    "download_folder",
+    "dataset_base_url",
+    "fetch_dataset",
+    "fetch_archive",
+]
 
 #: Environment variable whose value replaces ``GITHUB_RAW_PREFIX`` in every dataset address.
 DATA_URL_VARIABLE = "UNET_COURSE_DATA_URL"
@@ -39,17 +68,31 @@ GITHUB_RAW_PREFIX = "https://raw.githubusercontent.com/"
 #: Folder holding one ``<name>.json`` per dataset (the facts: source, license, sha256s).
 REGISTRY_FOLDER = Path(__file__).resolve().parent / "datasets"
 
-#: Seconds to wait for the server before giving up on a file.
+#: Seconds to wait for the server (to connect, and between two pieces of a file) before a try fails.
 TIMEOUT_SECONDS = 30
-#: Files downloaded at the same time (a dataset can hold thousands of small files).
+#: Files downloaded at the same time (a dataset can hold thousands of small files); each of
+#: these workers keeps one connection open for all its files.
 PARALLEL_DOWNLOADS = 8
-
-# pooch logs every file it downloads; the course prints its own short summary instead.
-pooch.get_logger().setLevel("WARNING")
+#: Seconds to wait before the 2nd, 3rd, ... try of a file that failed for a passing reason.
+RETRY_DELAYS_SECONDS = (0.5, 1.0, 2.0)
+#: HTTP answers worth another try (besides every 5xx): request timeout, too many requests.
+RETRY_STATUS_CODES = (408, 429)
+#: Bytes read from the network at a time.
+CHUNK_BYTES = 1 << 16
+#: End of the temporary name a file has while it is being written (never a complete file).
+PARTIAL_SUFFIX = ".part"
+#: File next to an unpacked archive's folder holding the archive's sha256.
+UNPACKED_MARKER = ".{name}.unpacked-sha256"
+#: How an archive's name ends, and how it is read.
+ARCHIVE_KINDS = {".zip": "zip", ".tar.gz": "tar", ".tgz": "tar"}
 
 
 class DatasetUnavailable(RuntimeError):
     """A dataset file could not be downloaded or did not match its sha256."""
+
+
+class UnsafeArchive(DatasetUnavailable):
+    """An archive holds a member that could land outside its folder (or a link); nothing was unpacked."""
 
 
 def dataset_names():
@@ -75,7 +118,8 @@ def dataset_info(name):
     -------
     dict
         Keys ``name``, ``source``, ``commit``, ``base_url``, ``license``, ``citation``,
-        ``notes`` and ``files`` (``{relative path: sha256}``).
+        ``notes`` and ``files`` (``{relative path: sha256}``); optionally ``title`` (a name
+        for people) and ``sizes`` (``{relative path: bytes}``).
 
     Raises
     ------
@@ -124,19 +168,21 @@ def dataset_base_url(info):
         ``info["base_url"]``, with ``https://raw.githubusercontent.com/`` replaced by the
         value of ``UNET_COURSE_DATA_URL`` when that variable is set. Ends with ``/``.
     """
-    base_url = info["base_url"]
-    mirror = os.environ.get(DATA_URL_VARIABLE, "").strip()
-    if mirror and base_url.startswith(GITHUB_RAW_PREFIX):
-        base_url = mirror.rstrip("/") + "/" + base_url[len(GITHUB_RAW_PREFIX) :]
-    return base_url.rstrip("/") + "/"
+    return _mirrored(info["base_url"]).rstrip("/") + "/"
 
 
 def fetch_dataset(name, *, files_under="", folder=None):
     """Download a dataset (or part of it) once, checking every file's sha256.
 
     Files already on disk with the right sha256 are not downloaded again; if every file is
-    there, no request is made at all. A file on disk with a wrong sha256 is deleted and
-    downloaded again.
+    there, no request is made at all, and a download that stopped half-way continues where
+    it stopped. A file on disk with a wrong sha256 is deleted and downloaded again. A file
+    that fails for a passing reason (no connection, timeout, HTTP 5xx or 429) is tried again
+    after each of :data:`RETRY_DELAYS_SECONDS`; a file being written has a temporary name, so
+    an interrupted download never leaves a file that looks complete.
+
+    Prints the dataset, the number of files and their size, its license and citation (once),
+    then one progress line.
 
     Parameters
     ----------
@@ -158,22 +204,335 @@ def fetch_dataset(name, *, files_under="", folder=None):
     Raises
     ------
     DatasetUnavailable
-        If a file cannot be downloaded (no connection, HTTP error) or does not match its
-        sha256. The message names the file and the address and says how to fix it.
+        If a file cannot be downloaded (no connection, HTTP error, after the retries) or does
+        not match its sha256. The message names the file and the address, says how many files
+        are already kept and how to fix it.
     """
     info = dataset_info(name)
     wanted = _files_under(info, files_under)
     root = download_folder(folder) / name
     missing = {path: sha256 for path, sha256 in wanted.items() if not _is_cached(root / path, sha256)}
     if not missing:
-        print(f"{name}: {len(wanted)} files already downloaded in {root}")
+        print(f"{name}: all {len(wanted):,} files already downloaded{_where(root)}.")
         return root
-    base_url = dataset_base_url(info)
-    print(f"Downloading {name}: {len(missing)} files from {base_url}\n  to {root}")
-    print(f"  License: {info['license']}\n  Please cite: {info['citation']}", flush=True)
-    _download_all(name, base_url, root, missing)
-    print(f"{name}: {len(wanted)} files ready in {root}")
+    _remove_partial_files(root, missing)
+    print(_announcement(info, wanted, missing), flush=True)
+    _download_all(name, dataset_base_url(info), root, missing, already_here=len(wanted) - len(missing))
     return root
+
+
+def fetch_archive(url, sha256, folder=None, *, name=None):
+    """Download one pinned archive (``.zip``, ``.tar.gz``), check its sha256, unpack it safely.
+
+    The archive is unpacked into a temporary folder next to the target and renamed when every
+    member is out, so the target is complete or absent. Before anything is unpacked, every
+    member is checked: an absolute path, a ``..`` in the path, a link (symbolic or hard) or a
+    device file is refused with :class:`UnsafeArchive` naming the member. A second call with
+    the same sha256 makes no request.
+
+    Parameters
+    ----------
+    url : str
+        Pinned address of the archive; ``https://raw.githubusercontent.com/`` is replaced by
+        ``UNET_COURSE_DATA_URL`` when that variable is set.
+    sha256 : str
+        The archive's sha256 (64 hexadecimal digits).
+    folder : str or pathlib.Path, optional
+        Folder that keeps the downloads; by default see :func:`download_folder`.
+    name : str, optional
+        Name of the folder the archive is unpacked into (inside ``folder``). By default the
+        archive's file name without ``.zip`` / ``.tar.gz`` / ``.tgz``.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder holding the archive's members.
+
+    Raises
+    ------
+    ValueError
+        If the address does not end with a known archive extension.
+    FileExistsError
+        If the target folder exists but was not unpacked from this archive (it is left alone).
+    DatasetUnavailable
+        If the archive cannot be downloaded or does not match its sha256.
+    UnsafeArchive
+        If a member could land outside the target folder, or is a link or a device.
+    """
+    archive_name = url.rstrip("/").rsplit("/", 1)[-1].split("?")[0]
+    kind, stem = _archive_kind(archive_name)
+    name = name or stem
+    base = download_folder(folder)
+    target = base / name
+    marker = base / UNPACKED_MARKER.format(name=name)
+    if target.is_dir() and marker.is_file() and marker.read_text().strip() == sha256:
+        print(f"{archive_name}: already unpacked{_where(target)}.")
+        return target
+    if target.exists():
+        raise FileExistsError(
+            f"{target} exists but was not unpacked from {archive_name} (sha256 {sha256[:12]}...). "
+            f"It is left alone: move or rename it, or pass name= to unpack into another folder."
+        )
+    base.mkdir(parents=True, exist_ok=True)
+    archive = base / archive_name
+    if not _is_cached(archive, sha256):
+        _download_archive(_mirrored(url), archive, sha256)
+    _unpack_safely(archive, kind, target)
+    marker.write_text(sha256 + "\n")
+    archive.unlink()
+    print(f"{archive_name}: unpacked{_where(target)}.")
+    return target
+
+
+# --- what the student reads ---------------------------------------------------------------
+
+
+def _announcement(info, wanted, missing):
+    """The lines printed before a download: what, how many files and bytes, license, citation."""
+    name = info["name"]
+    title = f"{info['title']} ({name})" if info.get("title") else name
+    size = _size_text(info.get("sizes", {}), missing)
+    if len(missing) == len(wanted):
+        first = f"Downloading {title}: {len(missing):,} files{size}"
+    else:
+        first = (f"Downloading {title}: {len(missing):,} of {len(wanted):,} files{size} "
+                 f"(the other {len(wanted) - len(missing):,} are already here)")
+    return f"{first}\n  License: {info['license']}\n  Please cite: {info['citation']}"
+
+
+def _size_text(sizes, paths):
+    """``", 7.8 MB"`` when the registry knows the size of every file, else ``""``."""
+    if not all(path in sizes for path in paths):
+        return ""
+    return ", " + _megabytes(sum(sizes[path] for path in paths))
+
+
+def _megabytes(count):
+    """A number of bytes as ``"7.8 MB"`` (``"0.01 MB"`` below 0.1 MB)."""
+    megabytes = count / 1e6
+    return f"{megabytes:.2f} MB" if megabytes < 0.1 else f"{megabytes:,.1f} MB"
+
+
+def _where(folder):
+    """``" in data/downloads/x"`` for a folder inside the course folder; ``""`` elsewhere.
+
+    Folders outside the course (a temporary folder in tests and CI, a mirror) are not printed:
+    stored notebook outputs must not hold them.
+    """
+    try:
+        return f" in {Path(folder).resolve().relative_to(course_root().resolve()).as_posix()}"
+    except ValueError:
+        return ""
+
+
+def _unavailable(name, path, url, failure, *, done, total):
+    """Return a :class:`DatasetUnavailable` that says which file failed, why, and what to do."""
+    kept = (f"{done:,} of {total:,} files are downloaded and kept: run the cell again to continue "
+            f"where it stopped (files already here are not downloaded again). ")
+    return DatasetUnavailable(
+        f"Could not download {path!r} of dataset {name!r} from {url}: {failure.what}"
+        f"{failure.tries_text()}. {failure.hint}{kept}"
+        f"Check the internet connection and run the cell again, or set {DATA_URL_VARIABLE} "
+        f"to a mirror (e.g. http://127.0.0.1:8000/ serving <owner>/<repo>/<commit>/<path>); "
+        f"set {DATA_DIR_VARIABLE} to keep the files in another folder. "
+        f"The notebooks fall back to the bundled data."
+    )
+
+
+# --- downloading --------------------------------------------------------------------------
+
+
+class _Failure(Exception):
+    """One try of one file failed: ``what`` went wrong, and whether another try may help."""
+
+    def __init__(self, what, *, retry, hint=""):
+        super().__init__(what)
+        self.what = what
+        self.retry = retry
+        self.hint = hint
+        self.tries = 1
+
+    def tries_text(self):
+        return f" (after {self.tries} tries)" if self.tries > 1 else ""
+
+
+class _Stopped(Exception):
+    """Another file failed for good, so this one was not tried again."""
+
+
+class _Fetcher:
+    """Downloads files with retries; one ``requests.Session`` (one open connection) per thread."""
+
+    def __init__(self):
+        self.stop = threading.Event()
+        self.retries = 0
+        self._local = threading.local()
+        self._sessions = []
+        self._lock = threading.Lock()
+
+    def close(self):
+        """Close every connection this fetcher opened."""
+        with self._lock:
+            for session in self._sessions:
+                session.close()
+            self._sessions.clear()
+
+    def fetch(self, url, target, sha256, on_bytes=None):
+        """Download ``url`` to ``target`` if its sha256 matches, trying again after passing failures.
+
+        Returns the number of bytes written. Raises :class:`_Failure` (with ``tries``) or
+        :class:`_Stopped`.
+        """
+        for attempt in range(len(RETRY_DELAYS_SECONDS) + 1):
+            if attempt and self.stop.wait(RETRY_DELAYS_SECONDS[attempt - 1]):
+                raise _Stopped()
+            if self.stop.is_set():
+                raise _Stopped()
+            try:
+                return self._fetch_once(url, target, sha256, on_bytes)
+            except _Failure as failure:
+                failure.tries = attempt + 1
+                if not failure.retry or attempt == len(RETRY_DELAYS_SECONDS):
+                    self.stop.set()  # files not started yet are not asked for
+                    raise
+                with self._lock:
+                    self.retries += 1
+        raise AssertionError("unreachable")
+
+    def _session(self):
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            self._local.session = session
+            with self._lock:
+                self._sessions.append(session)
+        return session
+
+    def _fetch_once(self, url, target, sha256, on_bytes):
+        """One try: GET ``url`` and write it to ``target`` through a temporary file."""
+        try:
+            with self._session().get(url, stream=True, timeout=TIMEOUT_SECONDS) as response:
+                if response.status_code != 200:
+                    raise _http_failure(response.status_code)
+                return _write_checked(response, target, sha256, on_bytes)
+        except requests.exceptions.Timeout as error:
+            raise _Failure(
+                f"the server did not answer within {TIMEOUT_SECONDS} s ({type(error).__name__})",
+                retry=True, hint=_SLOW_HINT) from error
+        except requests.exceptions.RequestException as error:
+            raise _Failure(f"the server could not be reached ({type(error).__name__})", retry=True) from error
+        except OSError as error:
+            raise _Failure(f"the file could not be written ({error})", retry=False) from error
+
+
+_SLOW_HINT = ("The network is slow or busy (a room full of people downloading at once does that): "
+              "wait a few minutes. ")
+
+
+def _http_failure(status):
+    """A :class:`_Failure` for an HTTP answer other than 200; 5xx, 408 and 429 may be retried."""
+    passing = status >= 500 or status in RETRY_STATUS_CODES
+    hint = _SLOW_HINT if status in (429, 503, 504) else ""
+    return _Failure(f"the server answered HTTP {status}", retry=passing, hint=hint)
+
+
+def _write_checked(response, target, sha256, on_bytes):
+    """Write the response to a temporary file beside ``target``; rename it only if the sha256 matches."""
+    digest = hashlib.sha256()
+    written = 0
+    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}{PARTIAL_SUFFIX}")
+    try:
+        with open(partial, "xb") as out:
+            for chunk in response.iter_content(CHUNK_BYTES):
+                out.write(chunk)
+                digest.update(chunk)
+                written += len(chunk)
+                if on_bytes is not None:
+                    on_bytes(len(chunk), response.headers.get("Content-Length"))
+        if digest.hexdigest() != sha256:
+            raise _Failure("the downloaded file does not match its sha256 (damaged or changed), "
+                           "so it was not kept", retry=False)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return written
+
+
+def _download_all(name, base_url, root, files, *, already_here):
+    """Download ``{path: sha256}`` into ``root``, a few at a time; stop at the first lasting failure."""
+    for folder in {(root / path).parent for path in files}:
+        folder.mkdir(parents=True, exist_ok=True)
+    fetcher = _Fetcher()
+    received = _Counter()
+    bar = Progress(len(files), name, unit="files")
+
+    def download_one(path):
+        received.add(fetcher.fetch(base_url + path, root / path, files[path]))
+
+    def note():
+        retried = f", {fetcher.retries} retried" if fetcher.retries else ""
+        return _megabytes(received.value) + retried
+
+    try:
+        with ThreadPoolExecutor(max_workers=PARALLEL_DOWNLOADS) as pool:
+            pending = {pool.submit(download_one, path): path for path in files}
+            try:
+                failed = _count_until_failure(pending, bar, note, fetcher.stop)
+            except BaseException:  # Ctrl+C or the kernel's stop button: end the running files soon
+                fetcher.stop.set()
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+    except BaseException:
+        bar.close(note=note() + ", stopped")
+        raise
+    finally:
+        fetcher.close()
+    if failed is None:
+        bar.close(note=note())
+        return
+    path, failure = failed
+    bar.close(note=note() + ", stopped")
+    total = already_here + len(files)
+    raise _unavailable(name, path, base_url + path, failure, done=already_here + bar.done, total=total) \
+        from failure
+
+
+class _Counter:
+    """A number that several threads add to."""
+
+    def __init__(self):
+        self.value = 0
+        self._lock = threading.Lock()
+
+    def add(self, amount):
+        with self._lock:
+            self.value += amount
+
+
+def _count_until_failure(pending, bar, note, stop):
+    """Update ``bar`` as downloads finish; at the first lasting failure set ``stop`` and cancel the rest.
+
+    Files that finish after the failure are still counted (and kept). Returns ``None`` if
+    every file came, else ``(path, failure)`` of the first file that failed for good.
+    """
+    failed = None
+    while pending:
+        finished, _ = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
+        for future in finished:
+            path = pending.pop(future)
+            error = None if future.cancelled() else future.exception()
+            if future.cancelled() or isinstance(error, _Stopped):
+                continue
+            if error is None:
+                bar.update(note=note())
+            elif not isinstance(error, _Failure):
+                raise error
+            elif failed is None:
+                failed = (path, error)
+                stop.set()
+                for other in pending:
+                    other.cancel()
+    return failed
 
 
 def _files_under(info, files_under):
@@ -196,55 +555,162 @@ def _is_cached(path, sha256):
     """Return True if ``path`` exists with this sha256; delete it if its content is wrong."""
     if not path.is_file():
         return False
-    if pooch.file_hash(str(path)) == sha256:
+    if _file_sha256(path) == sha256:
         return True
     path.unlink()
     return False
 
 
-def _download_all(name, base_url, root, files):
-    """Download ``{path: sha256}`` into ``root``, a few at a time; stop at the first failure."""
+def _file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as opened:
+        for chunk in iter(lambda: opened.read(CHUNK_BYTES), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _remove_partial_files(root, files):
+    """Delete temporary files left by a download that was killed (never a complete file)."""
     for path in files:
-        (root / path).parent.mkdir(parents=True, exist_ok=True)
-    downloader = pooch.HTTPDownloader(progressbar=False, timeout=TIMEOUT_SECONDS)
-
-    def download_one(path):
-        _download_file(name, base_url + path, root, path, files[path], downloader)
-
-    with ThreadPoolExecutor(max_workers=PARALLEL_DOWNLOADS) as pool:
-        futures = [pool.submit(download_one, path) for path in files]
-        try:
-            for future in futures:
-                future.result()
-        except Exception:
-            for future in futures:
-                future.cancel()
-            raise
+        target = root / path
+        if target.parent.is_dir():
+            for partial in target.parent.glob(f".{target.name}.*{PARTIAL_SUFFIX}"):
+                partial.unlink(missing_ok=True)
 
 
-def _download_file(name, url, root, path, sha256, downloader):
-    """Download one file with pooch; turn every failure into :class:`DatasetUnavailable`."""
+def _mirrored(url):
+    """``url`` with ``GITHUB_RAW_PREFIX`` replaced by ``UNET_COURSE_DATA_URL`` when that is set."""
+    mirror = os.environ.get(DATA_URL_VARIABLE, "").strip()
+    if mirror and url.startswith(GITHUB_RAW_PREFIX):
+        return mirror.rstrip("/") + "/" + url[len(GITHUB_RAW_PREFIX):]
+    return url
+
+
+# --- archives -----------------------------------------------------------------------------
+
+
+def _archive_kind(archive_name):
+    """Return ``("zip" or "tar", name without the extension)``; ValueError for other names."""
+    for ending, kind in ARCHIVE_KINDS.items():
+        if archive_name.lower().endswith(ending) and len(archive_name) > len(ending):
+            return kind, archive_name[: -len(ending)]
+    raise ValueError(f"{archive_name!r} is not an archive this course unpacks: its name must end with "
+                     f"{', '.join(ARCHIVE_KINDS)}.")
+
+
+def _download_archive(url, archive, sha256):
+    """Download one archive with retries and a progress line counting megabytes."""
+    fetcher = _Fetcher()
+    bars = []
+
+    def on_bytes(count, content_length):
+        if not bars:
+            total = int(content_length) if content_length and content_length.isdigit() else None
+            bars.append(Progress(total, archive.name, unit="MB", per_unit=1e6))
+        bars[0].update(count)
+
+    print(f"Downloading {archive.name}", flush=True)
     try:
-        pooch.retrieve(url, known_hash=f"sha256:{sha256}", fname=path, path=root, downloader=downloader)
-    except requests.exceptions.HTTPError as error:
-        status = error.response.status_code if error.response is not None else "an error"
-        raise _unavailable(name, path, url, f"the server answered HTTP {status}") from error
-    except requests.exceptions.RequestException as error:
-        what = f"the server could not be reached ({type(error).__name__})"
-        raise _unavailable(name, path, url, what) from error
-    except ValueError as error:
-        what = "the downloaded file does not match its sha256 (damaged or changed), so it was not kept"
-        raise _unavailable(name, path, url, what) from error
-    except OSError as error:
-        raise _unavailable(name, path, url, f"the file could not be written ({error})") from error
+        fetcher.fetch(url, archive, sha256, on_bytes)
+    except _Failure as failure:
+        if bars:
+            bars[0].close(note="stopped")
+        raise DatasetUnavailable(
+            f"Could not download the archive {archive.name!r} from {url}: {failure.what}"
+            f"{failure.tries_text()}. {failure.hint}Check the internet connection and run the cell "
+            f"again, or set {DATA_URL_VARIABLE} to a mirror. The notebooks fall back to the bundled data."
+        ) from failure
+    finally:
+        fetcher.close()
+    if bars:
+        bars[0].close()
 
 
-def _unavailable(name, path, url, what):
-    """Return a :class:`DatasetUnavailable` that says which file failed, why, and what to do."""
-    return DatasetUnavailable(
-        f"Could not download {path!r} of dataset {name!r} from {url}: {what}. "
-        f"Check the internet connection and run the cell again, or set {DATA_URL_VARIABLE} "
-        f"to a mirror (e.g. http://127.0.0.1:8000/ serving <owner>/<repo>/<commit>/<path>); "
-        f"set {DATA_DIR_VARIABLE} to keep the files in another folder. "
-        f"The notebooks fall back to the bundled data."
-    )
+def _unpack_safely(archive, kind, target):
+    """Check every member of ``archive``, then unpack them all into ``target`` (complete or absent)."""
+    unpacking = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.unpacking")
+    try:
+        if kind == "zip":
+            with zipfile.ZipFile(archive) as opened:
+                members = [(info.filename, _zip_member_problem(info), info) for info in opened.infolist()]
+                _refuse_unsafe(archive, target, members)
+                for member_name, _, info in members:
+                    _write_member(unpacking, member_name, info.is_dir(), lambda info=info: opened.open(info))
+        else:
+            with tarfile.open(archive, "r:*") as opened:
+                members = [(info.name, _tar_member_problem(info), info) for info in opened.getmembers()]
+                _refuse_unsafe(archive, target, members)
+                for member_name, _, info in members:
+                    _write_member(unpacking, member_name, info.isdir(),
+                                  lambda info=info: opened.extractfile(info))
+        unpacking.mkdir(exist_ok=True)
+        os.replace(unpacking, target)
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as error:
+        raise DatasetUnavailable(f"Could not unpack {archive.name}: {error}. Delete {archive} and run "
+                                 f"the cell again.") from error
+    finally:
+        if unpacking.exists():
+            shutil.rmtree(unpacking)
+
+
+def _zip_member_problem(info):
+    """Why a zip member is unsafe (``None`` if it is safe)."""
+    if stat.S_ISLNK(info.external_attr >> 16):
+        return "is a symbolic link"
+    return _path_problem(info.filename)
+
+
+def _tar_member_problem(info):
+    """Why a tar member is unsafe (``None`` if it is safe)."""
+    if info.issym():
+        return f"is a symbolic link (to {info.linkname!r})"
+    if info.islnk():
+        return f"is a hard link (to {info.linkname!r})"
+    if not (info.isfile() or info.isdir()):
+        return "is a device, pipe or other special file"
+    return _path_problem(info.name)
+
+
+def _path_problem(member_name):
+    """Why a member's path could land outside the target folder (``None`` if it cannot)."""
+    if not member_name or "\x00" in member_name:
+        return "has an empty or invalid name"
+    posix = member_name.replace("\\", "/")
+    windows = PureWindowsPath(member_name)
+    if posix.startswith("/") or windows.drive or windows.root:
+        return "has an absolute path"
+    if ".." in PurePosixPath(posix).parts:
+        return "has '..' in its path"
+    return None
+
+
+def _refuse_unsafe(archive, target, members):
+    """Raise :class:`UnsafeArchive` naming the first unsafe member; nothing is unpacked then."""
+    for member_name, problem, _ in members:
+        if problem is None and not _lands_inside(target, member_name):
+            problem = "would land outside the folder"
+        if problem is not None:
+            raise UnsafeArchive(
+                f"Refused to unpack {archive.name}: its member {member_name!r} {problem}, so it could "
+                f"write outside the folder {target.name!r} or point there. Nothing was unpacked. The "
+                f"archive matched its pinned sha256, so it was published like this: tell the course "
+                f"maintainers. The notebooks fall back to the bundled data."
+            )
+
+
+def _lands_inside(target, member_name):
+    """True if ``target / member_name`` (resolved, no links followed) stays inside ``target``."""
+    root = os.path.normpath(str(target))
+    inside = os.path.normpath(os.path.join(root, member_name.replace("\\", "/")))
+    return inside == root or os.path.commonpath([inside, root]) == root
+
+
+def _write_member(folder, member_name, is_folder, open_member):
+    """Write one checked member (a folder or a file) below ``folder``."""
+    destination = folder.joinpath(*PurePosixPath(member_name.replace("\\", "/")).parts)
+    if is_folder:
+        destination.mkdir(parents=True, exist_ok=True)
+        return
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with open_member() as source, open(destination, "xb") as out:
+        shutil.copyfileobj(source, out)

@@ -1,22 +1,29 @@
 """Tests for helpers.download (and load_membranes' download path) against a local HTTP mirror.
 
-A real HTTP server on 127.0.0.1 serves a fake mirror laid out like raw.githubusercontent.com
+A real HTTP/1.1 server on 127.0.0.1 serves a fake mirror laid out like raw.githubusercontent.com
 (``<owner>/<repo>/<commit>/<path>``); ``UNET_COURSE_DATA_URL`` points the downloads at it and
-``download.REGISTRY_FOLDER`` points at fake dataset descriptions written by the test.
+``download.REGISTRY_FOLDER`` points at fake dataset descriptions written by the test. The server
+counts the TCP connections it accepts and can fail the first requests for a path on purpose
+(an HTTP status, a dropped connection, a cut-off body or a slow answer).
 """
 
 import hashlib
 import http.server
 import io
 import json
-import logging
+import os
 import re
 import socket
+import stat
+import subprocess
+import sys
+import tarfile
 import threading
+import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
-import pooch
 import pytest
 from PIL import Image
 
@@ -28,29 +35,78 @@ SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class Mirror:
-    """A local web server over a folder; ``requests`` lists every path asked for."""
+    """A local web server over a folder.
+
+    ``requests`` lists every path asked for, ``times`` when each came, ``connections`` counts
+    the TCP connections accepted. ``fail(path, times, how)`` makes the first ``times`` requests
+    for ``path`` fail: ``how`` is an HTTP status, ``"drop"`` (close without answering),
+    ``"cut"`` (promise more bytes than sent, then close) or ``("slow", seconds)``.
+    """
 
     def __init__(self, folder):
         self.folder = folder
         self.requests = []
+        self.times = []
+        self.connections = 0
+        self.failures = {}
+        self.lock = threading.Lock()
         mirror = self
 
         class Handler(http.server.SimpleHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive: one connection can carry many requests
+
             def __init__(self, *args, **kwargs):
                 super().__init__(*args, directory=str(folder), **kwargs)
 
             def do_GET(self):
-                mirror.requests.append(self.path)
+                with mirror.lock:
+                    mirror.requests.append(self.path)
+                    mirror.times.append((self.path, time.monotonic()))
+                    seen = mirror.requests.count(self.path)
+                    times, how = mirror.failures.get(self.path, (0, None))
+                if seen <= times and self.fail(how):
+                    return
                 super().do_GET()
+
+            def fail(self, how):
+                """Fail this request as planned; return False to answer it normally after all."""
+                if isinstance(how, int):
+                    self.send_error(how)
+                elif how == "drop":
+                    self.close_connection = True
+                elif how == "cut":
+                    self.send_response(200)
+                    self.send_header("Content-Length", "1000")
+                    self.end_headers()
+                    self.wfile.write(b"only part of the file")
+                    self.close_connection = True
+                else:
+                    time.sleep(how[1])
+                    return False
+                return True
 
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        class CountingServer(http.server.ThreadingHTTPServer):
+            daemon_threads = True
+
+            def get_request(self):
+                accepted = super().get_request()
+                with mirror.lock:
+                    mirror.connections += 1
+                return accepted
+
+            def handle_error(self, request, client_address):
+                pass  # a client that hangs up early (a test stopping a download) is no error here
+
+        self.server = CountingServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
         self.thread.start()
+
+    def fail(self, path, times, how):
+        self.failures[path] = (times, how)
 
     def close(self):
         self.server.shutdown()
@@ -59,17 +115,18 @@ class Mirror:
 
 @pytest.fixture
 def mirror(tmp_path, monkeypatch):
-    """A running mirror, used by every download, and empty download and registry folders."""
+    """A running mirror, used by every download, empty download and registry folders, short retries."""
     (tmp_path / "mirror").mkdir()
     server = Mirror(tmp_path / "mirror")
     monkeypatch.setenv(download.DATA_URL_VARIABLE, server.url)
     monkeypatch.setenv(download.DATA_DIR_VARIABLE, str(tmp_path / "downloads"))
     monkeypatch.setattr(download, "REGISTRY_FOLDER", tmp_path / "registry")
+    monkeypatch.setattr(download, "RETRY_DELAYS_SECONDS", (0.01, 0.02, 0.04))
     yield server
     server.close()
 
 
-def register(mirror, name, files, served=None, owner="tester"):
+def register(mirror, name, files, served=None, owner="tester", sizes=True):
     """Describe a dataset of ``files`` ({path: bytes}); put ``served`` (default: the same) on the mirror."""
     served = files if served is None else served
     base = mirror.folder / owner / name / COMMIT
@@ -78,6 +135,7 @@ def register(mirror, name, files, served=None, owner="tester"):
         (base / path).write_bytes(content)
     info = {
         "name": name,
+        "title": f"The {name} set",
         "source": f"https://github.com/{owner}/{name}",
         "commit": COMMIT,
         "base_url": f"https://raw.githubusercontent.com/{owner}/{name}/{COMMIT}/",
@@ -86,9 +144,16 @@ def register(mirror, name, files, served=None, owner="tester"):
         "notes": "fake dataset for the tests",
         "files": {path: hashlib.sha256(content).hexdigest() for path, content in files.items()},
     }
+    if sizes:
+        info["sizes"] = {path: len(content) for path, content in files.items()}
     download.REGISTRY_FOLDER.mkdir(exist_ok=True)
     (download.REGISTRY_FOLDER / f"{name}.json").write_text(json.dumps(info))
     return info
+
+
+def served_path(path, name="fake", owner="tester"):
+    """The path the mirror sees for a registered file."""
+    return f"/{owner}/{name}/{COMMIT}/{path}"
 
 
 def nothing_listens_url():
@@ -105,7 +170,13 @@ def png_bytes(array):
     return buffer.getvalue()
 
 
+def files_on_disk(root):
+    """Relative paths of every file below ``root`` (temporary ones included)."""
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
 FILES = {"a/one.txt": b"first file\n", "a/b/two.bin": bytes(range(256)), "c/three.txt": b"3"}
+MANY = {f"d{i // 10}/file{i}.txt": f"content of file {i}\n".encode() * (i + 1) for i in range(40)}
 
 
 # --- fetch_dataset ------------------------------------------------------------------------
@@ -155,8 +226,18 @@ def test_second_fetch_makes_no_request(mirror, capsys):
     assert download.fetch_dataset("fake") == first
     assert len(mirror.requests) == count == 3
     printed = capsys.readouterr().out
-    assert "already downloaded" in printed and str(first) in printed
-    assert "License" not in printed and printed.count("\n") == 1
+    assert printed == "fake: all 3 files already downloaded.\n"  # a folder outside the course is not named
+
+
+def test_second_fetch_names_a_folder_inside_the_course(mirror, tmp_path, monkeypatch, capsys):
+    register(mirror, "fake", FILES)
+    monkeypatch.setattr(download, "course_root", lambda: tmp_path / "course")
+    monkeypatch.delenv(download.DATA_DIR_VARIABLE)
+    root = download.fetch_dataset("fake")
+    assert root == tmp_path / "course" / "data" / "downloads" / "fake"
+    capsys.readouterr()
+    download.fetch_dataset("fake")
+    assert capsys.readouterr().out == "fake: all 3 files already downloaded in data/downloads/fake.\n"
 
 
 def test_damaged_cached_file_is_downloaded_again(mirror):
@@ -251,8 +332,313 @@ def test_download_folder(monkeypatch, tmp_path):
     assert download.download_folder(tmp_path / "x") == tmp_path / "x"
 
 
-def test_pooch_is_quiet():
-    assert pooch.get_logger().level == logging.WARNING
+def test_importing_the_downloader_changes_nothing_and_stays_light():
+    code = ("import logging, sys; import helpers.download; "
+            "print(sorted(m for m in ('IPython', 'pooch', 'tensorflow', 'tqdm') if m in sys.modules)); "
+            "print(logging.getLogger('pooch').level)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=course_root(),
+                            check=True)
+    assert result.stdout.split("\n")[:2] == ["[]", "0"]
+
+
+# --- retries, connections, resuming, messages ------------------------------------------------
+
+
+@pytest.mark.parametrize("how", [503, 500, 429, "drop", "cut"])
+def test_file_that_fails_twice_is_tried_again_and_arrives(mirror, how, capsys):
+    register(mirror, "fake", FILES)
+    mirror.fail(served_path("a/b/two.bin"), 2, how)
+    root = download.fetch_dataset("fake")
+    assert (root / "a/b/two.bin").read_bytes() == FILES["a/b/two.bin"]
+    assert mirror.requests.count(served_path("a/b/two.bin")) == 3
+    assert mirror.requests.count(served_path("a/one.txt")) == 1
+    assert files_on_disk(root) == sorted(FILES)  # no temporary file left from the failed tries
+    assert "2 retried" in capsys.readouterr().out
+
+
+def test_gives_up_after_the_last_try_naming_the_file_and_keeping_the_others(mirror, tmp_path):
+    register(mirror, "fake", FILES)
+    mirror.fail(served_path("c/three.txt"), 99, 502)
+    with pytest.raises(download.DatasetUnavailable) as error:
+        download.fetch_dataset("fake")
+    tries = len(download.RETRY_DELAYS_SECONDS) + 1
+    assert mirror.requests.count(served_path("c/three.txt")) == tries == 4
+    message = str(error.value)
+    assert "'c/three.txt'" in message and "HTTP 502" in message and "after 4 tries" in message
+    assert "2 of 3 files are downloaded and kept" in message and "run the cell again" in message
+    assert "fall back to the bundled data" in message
+    root = tmp_path / "downloads" / "fake"
+    assert files_on_disk(root) == ["a/b/two.bin", "a/one.txt"]
+
+
+def test_cut_off_file_is_never_left_looking_complete(mirror, tmp_path):
+    register(mirror, "fake", FILES)
+    mirror.fail(served_path("a/one.txt"), 99, "cut")
+    with pytest.raises(download.DatasetUnavailable, match="'a/one.txt'.*could not be reached"):
+        download.fetch_dataset("fake")
+    assert files_on_disk(tmp_path / "downloads" / "fake") == ["a/b/two.bin", "c/three.txt"]
+
+
+@pytest.mark.parametrize("status", [404, 403])
+def test_missing_file_is_not_tried_again(mirror, status):
+    register(mirror, "fake", FILES)
+    mirror.fail(served_path("a/one.txt"), 99, status)
+    with pytest.raises(download.DatasetUnavailable, match=f"'a/one.txt'.*HTTP {status}") as error:
+        download.fetch_dataset("fake")
+    assert mirror.requests.count(served_path("a/one.txt")) == 1
+    assert "tries" not in str(error.value)
+
+
+def test_each_try_waits_longer_than_the_one_before(mirror, monkeypatch):
+    register(mirror, "fake", FILES)
+    delays = (0.1, 0.2, 0.4)
+    monkeypatch.setattr(download, "RETRY_DELAYS_SECONDS", delays)
+    mirror.fail(served_path("c/three.txt"), 3, 503)
+    download.fetch_dataset("fake")
+    arrivals = [when for path, when in mirror.times if path == served_path("c/three.txt")]
+    gaps = np.diff(arrivals)
+    assert len(gaps) == 3
+    assert all(gap >= delay for gap, delay in zip(gaps, delays)), gaps
+
+
+def test_slow_server_says_the_network_is_slow(mirror, monkeypatch):
+    register(mirror, "fake", FILES)
+    monkeypatch.setattr(download, "TIMEOUT_SECONDS", 0.2)
+    mirror.fail(served_path("a/one.txt"), 99, ("slow", 0.6))
+    with pytest.raises(download.DatasetUnavailable) as error:
+        download.fetch_dataset("fake")
+    message = str(error.value)
+    assert "'a/one.txt'" in message and "did not answer within 0.2 s" in message
+    assert "slow or busy" in message and "after 4 tries" in message
+
+
+def test_busy_server_429_says_wait_and_is_tried_again(mirror):
+    register(mirror, "fake", FILES)
+    mirror.fail(served_path("a/one.txt"), 99, 429)
+    with pytest.raises(download.DatasetUnavailable, match="HTTP 429.*after 4 tries.*slow or busy"):
+        download.fetch_dataset("fake")
+
+
+def test_one_lasting_failure_stops_the_files_not_started(mirror, monkeypatch):
+    register(mirror, "fake", MANY)
+    monkeypatch.setattr(download, "PARALLEL_DOWNLOADS", 1)
+    first = next(iter(MANY))
+    mirror.fail(served_path(first), 99, 404)
+    with pytest.raises(download.DatasetUnavailable, match=first):
+        download.fetch_dataset("fake")
+    assert mirror.requests == [served_path(first)]
+
+
+def test_connections_are_reused(mirror):
+    register(mirror, "fake", MANY)
+    root = download.fetch_dataset("fake")
+    assert files_on_disk(root) == sorted(MANY)
+    assert len(mirror.requests) == 40
+    assert 1 <= mirror.connections <= download.PARALLEL_DOWNLOADS  # 40 requests, at most 8 connections
+
+
+def test_rerun_after_deleting_files_fetches_only_those(mirror, tmp_path, capsys):
+    register(mirror, "fake", MANY)
+    root = download.fetch_dataset("fake")
+    deleted = sorted(MANY)[::10]
+    for path in deleted:
+        (root / path).unlink()
+    mirror.requests.clear()
+    capsys.readouterr()
+    download.fetch_dataset("fake")
+    assert sorted(mirror.requests) == sorted(served_path(path) for path in deleted)
+    assert all((root / path).read_bytes() == MANY[path] for path in MANY)
+    printed = capsys.readouterr().out
+    size = sum(len(MANY[path]) for path in deleted) / 1e6
+    assert f"4 of 40 files, {size:.2f} MB (the other 36 are already here)" in printed
+
+
+def test_rerun_after_a_failure_continues_where_it_stopped(mirror):
+    register(mirror, "fake", MANY)
+    broken = sorted(MANY)[7]
+    mirror.fail(served_path(broken), 4, 500)
+    with pytest.raises(download.DatasetUnavailable, match=broken):
+        download.fetch_dataset("fake")
+    asked_before = list(mirror.requests)
+    root = download.fetch_dataset("fake")
+    asked_again = mirror.requests[len(asked_before):]
+    assert asked_again.count(served_path(broken)) == 1
+    assert not (set(asked_before) - {served_path(broken)}) & set(asked_again)  # nothing kept is asked again
+    assert files_on_disk(root) == sorted(MANY)
+
+
+def test_temporary_file_left_by_a_killed_download_is_removed(mirror, tmp_path):
+    register(mirror, "fake", FILES)
+    folder = tmp_path / "downloads" / "fake" / "a"
+    folder.mkdir(parents=True)
+    (folder / ".one.txt.1234abcd.part").write_bytes(b"half a fi")
+    root = download.fetch_dataset("fake")
+    assert files_on_disk(root) == sorted(FILES)
+
+
+def test_messages_name_the_dataset_size_license_and_no_address_or_folder(mirror, tmp_path, capsys):
+    register(mirror, "fake", FILES)
+    root = download.fetch_dataset("fake")
+    (root / "c/three.txt").unlink()
+    download.fetch_dataset("fake")
+    download.fetch_dataset("fake")
+    printed = capsys.readouterr().out
+    lines = printed.splitlines()
+    assert lines[:4] == [
+        "Downloading The fake set (fake): 3 files, 0.00 MB",
+        "  License: License of fake: CC0",
+        "  Please cite: Someone et al. The fake dataset (2020).",
+        lines[3],
+    ]
+    assert re.fullmatch(r"fake \[#{20}\] 3/3 files \(100%\), 0\.00 MB, \d+\.\d s", lines[3])
+    assert lines[4] == "Downloading The fake set (fake): 1 of 3 files, 0.00 MB (the other 2 are already here)"
+    assert re.fullmatch(r"fake \[#{20}\] 1/1 files \(100%\), 0\.00 MB, \d+\.\d s", lines[7])
+    assert lines[8:] == ["fake: all 3 files already downloaded."]
+    assert "127.0.0.1" not in printed and str(tmp_path) not in printed and "tmp" not in printed
+    assert printed.count("  License:") == 2  # once per download, not when everything is already here
+
+
+def test_size_is_left_out_when_the_registry_has_none(mirror, capsys):
+    register(mirror, "fake", MANY, sizes=False)
+    download.fetch_dataset("fake")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "Downloading The fake set (fake): 40 files"
+    received = sum(map(len, MANY.values())) / 1e6
+    assert f"40/40 files (100%), {received:.2f} MB," in lines[3]  # counted as the bytes arrived
+
+
+def test_committed_sizes_match_the_files(mirror):
+    for name in ["isbi2012", "drosophila_vnc", "dsb2018_subset"]:
+        info = json.loads((Path(download.__file__).parent / "datasets" / f"{name}.json").read_text())
+        assert set(info["sizes"]) == set(info["files"]) and all(size > 0 for size in info["sizes"].values())
+
+
+# --- fetch_archive ------------------------------------------------------------------------
+
+
+def archive_url(name):
+    return f"https://raw.githubusercontent.com/tester/archives/{COMMIT}/{name}"
+
+
+def publish(mirror, name, content):
+    """Put an archive on the mirror; return its pinned address and sha256."""
+    path = mirror.folder / "tester" / "archives" / COMMIT / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return archive_url(name), hashlib.sha256(content).hexdigest()
+
+
+def zip_bytes(members):
+    """A zip of ``[(name, bytes or None for a folder, unix mode or None)]``."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content, mode in members:
+            info = zipfile.ZipInfo(name)
+            if mode is not None:
+                info.external_attr = mode << 16
+            archive.writestr(info, b"" if content is None else content)
+    return buffer.getvalue()
+
+
+def tar_bytes(members):
+    """A .tar.gz of ``[(name, bytes, type, link target)]``."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, content, kind, link in members:
+            info = tarfile.TarInfo(name)
+            info.type = kind
+            info.linkname = link
+            info.size = len(content) if kind == tarfile.REGTYPE else 0
+            archive.addfile(info, io.BytesIO(content) if kind == tarfile.REGTYPE else None)
+    return buffer.getvalue()
+
+
+GOOD_MEMBERS = {"images/a.png": b"image a", "masks/a.png": b"mask a", "README.txt": b"hello"}
+
+
+@pytest.mark.parametrize("ending", [".zip", ".tar.gz"])
+def test_archive_is_downloaded_checked_and_unpacked_once(mirror, tmp_path, ending, capsys):
+    if ending == ".zip":
+        content = zip_bytes([("images/", None, None)] + [(n, c, None) for n, c in GOOD_MEMBERS.items()])
+    else:
+        content = tar_bytes([(n, c, tarfile.REGTYPE, "") for n, c in GOOD_MEMBERS.items()])
+    url, sha256 = publish(mirror, "set" + ending, content)
+    folder = download.fetch_archive(url, sha256)
+    assert folder == tmp_path / "downloads" / "set"
+    assert files_on_disk(folder) == sorted(GOOD_MEMBERS)
+    assert all((folder / name).read_bytes() == content for name, content in GOOD_MEMBERS.items())
+    assert download.fetch_archive(url, sha256) == folder
+    assert mirror.requests == [f"/tester/archives/{COMMIT}/set{ending}"]
+    assert sorted(p.name for p in folder.parent.iterdir()) == [".set.unpacked-sha256", "set"]
+    printed = capsys.readouterr().out
+    assert f"set{ending}: already unpacked." in printed
+    assert "127.0.0.1" not in printed and str(tmp_path) not in printed
+
+
+def test_archive_with_wrong_sha256_is_refused_and_not_kept(mirror, tmp_path):
+    url, _ = publish(mirror, "set.zip", zip_bytes([("a.txt", b"a", None)]))
+    with pytest.raises(download.DatasetUnavailable, match="set.zip.*sha256"):
+        download.fetch_archive(url, "0" * 64)
+    assert list((tmp_path / "downloads").iterdir()) == []
+
+
+def test_archive_download_is_tried_again(mirror):
+    url, sha256 = publish(mirror, "set.zip", zip_bytes([("a.txt", b"a", None)]))
+    mirror.fail(f"/tester/archives/{COMMIT}/set.zip", 2, 503)
+    folder = download.fetch_archive(url, sha256)
+    assert (folder / "a.txt").read_bytes() == b"a" and len(mirror.requests) == 3
+
+
+SYMLINK_MODE = stat.S_IFLNK | 0o777
+UNSAFE_ZIPS = {
+    "../evil.txt": [("ok.txt", b"fine", None), ("../evil.txt", b"x", None)],
+    "/tmp/evil.txt": [("/tmp/evil.txt", b"x", None)],
+    "sub/../../evil.txt": [("sub/../../evil.txt", b"x", None)],
+    "..\\evil.txt": [("..\\evil.txt", b"x", None)],
+    "C:/evil.txt": [("C:/evil.txt", b"x", None)],
+    "link": [("link", b"/etc/passwd", SYMLINK_MODE)],
+}
+UNSAFE_TARS = {
+    "../evil.txt": [("ok.txt", b"fine", tarfile.REGTYPE, ""), ("../evil.txt", b"x", tarfile.REGTYPE, "")],
+    "/tmp/evil.txt": [("/tmp/evil.txt", b"x", tarfile.REGTYPE, "")],
+    "link": [("link", b"", tarfile.SYMTYPE, "/etc/passwd")],
+    "inner": [("inner", b"", tarfile.SYMTYPE, "../..")],
+    "hard": [("ok.txt", b"fine", tarfile.REGTYPE, ""), ("hard", b"", tarfile.LNKTYPE, "ok.txt")],
+    "device": [("device", b"", tarfile.CHRTYPE, "")],
+}
+PROBLEMS = {"../evil.txt": "'..'", "/tmp/evil.txt": "absolute", "sub/../../evil.txt": "'..'",
+            "..\\evil.txt": "'..'", "C:/evil.txt": "absolute", "link": "symbolic link",
+            "inner": "symbolic link", "hard": "hard link", "device": "device"}
+
+
+@pytest.mark.parametrize("ending, member", [(".zip", m) for m in UNSAFE_ZIPS] + [(".tar.gz", m) for m in UNSAFE_TARS])
+def test_unsafe_archive_member_is_refused_and_nothing_unpacked(mirror, tmp_path, ending, member):
+    content = zip_bytes(UNSAFE_ZIPS[member]) if ending == ".zip" else tar_bytes(UNSAFE_TARS[member])
+    url, sha256 = publish(mirror, "bad" + ending, content)
+    with pytest.raises(download.UnsafeArchive) as error:
+        download.fetch_archive(url, sha256)
+    message = str(error.value)
+    assert repr(member) in message and PROBLEMS[member] in message and "Nothing was unpacked" in message
+    assert isinstance(error.value, download.DatasetUnavailable)  # the notebooks fall back as for any failure
+    assert not (tmp_path / "downloads" / "bad").exists()
+    assert not (tmp_path / "evil.txt").exists() and not (tmp_path / "downloads" / "evil.txt").exists()
+    assert not list((tmp_path / "downloads").glob("*.unpacking"))
+
+
+def test_archive_does_not_replace_a_folder_it_did_not_make(mirror, tmp_path):
+    url, sha256 = publish(mirror, "set.zip", zip_bytes([("a.txt", b"a", None)]))
+    mine = tmp_path / "downloads" / "set"
+    mine.mkdir(parents=True)
+    (mine / "my notes.txt").write_text("keep me")
+    with pytest.raises(FileExistsError, match="left alone.*name="):
+        download.fetch_archive(url, sha256)
+    assert files_on_disk(mine) == ["my notes.txt"] and mirror.requests == []
+    assert (download.fetch_archive(url, sha256, name="set-2") / "a.txt").read_bytes() == b"a"
+
+
+def test_archive_of_unknown_kind_is_refused(mirror):
+    with pytest.raises(ValueError, match="'set.rar'.*.zip, .tar.gz, .tgz"):
+        download.fetch_archive(archive_url("set.rar"), "0" * 64)
 
 
 # --- load_membranes("default") ------------------------------------------------------------
