@@ -1,36 +1,84 @@
 """Your own images: check a folder before training, predict a folder after, describe the method.
 
 :func:`check_folder` reads a folder of images and a folder of masks and reports **every**
-problem it finds before any training: unpaired names, sizes, bit depth, mask encoding
-(0/255, 0/1, label ids, colour masks), images smaller than a training crop, sizes not
-divisible by ``2**depth``. Each problem names the file and the fix. A pair that cannot be
-used is left out *and counted in the report*, never dropped silently. Nothing in the folders
-is changed: files are only read.
+problem before any training: unpaired names, sizes, bit depth, images smaller than a training
+crop, sizes not divisible by ``2**depth``, and the kind of masks, recognised once for the
+whole folder:
 
-:func:`load_checked` loads the usable pairs in the course convention (float32 images in
-[0, 1], masks 0/1), padding by mirroring where a size does not fit.
+- ``"binary"``: every mask holds 0 and at most one other value (0/1, 0/255, 0/65535, 1-bit,
+  a 2-colour palette PNG);
+- ``"classes"``: class ids 0..K-1 (8 or 16 bit, or a palette PNG whose indices are the
+  classes); K comes from the whole folder; a class table gives each id's pixel share;
+- ``"colours"``: colour-coded RGB masks; each exact colour of the folder is a class;
+- ``"instances"``: one id per object (notebook 07); read as foreground = id > 0.
 
-:func:`predict_folder` writes one mask per image into a **new** output folder, and
+The rule for ``mask_kind="auto"`` is stated in :data:`MASK_KIND_RULE`; the report says what
+was chosen and why, and ``mask_kind`` overrides it. Partial annotations: pixels equal to
+``ignore_value`` are "not annotated"; they are kept as they are in the loaded masks, left out
+of the class table, and the report gives each image's annotated share.
+
+A finding that repeats is **one line** with a count and a few names; the full per-file list
+goes to CSV files in a results folder you name (never into your image or mask folders). A
+pair that cannot be used is left out *and counted in the report*, never dropped silently.
+Nothing in the folders is changed: files are only read (:mod:`helpers.imageio`).
+
+:func:`load_checked` loads the usable pairs (images grey or colour in [0, 1], masks as class
+ids); :func:`predict_folder` writes one mask per image into a **new** output folder;
 :func:`methods_paragraph` writes the paragraph for a paper's methods section.
 """
 
 import collections
+import csv
+import io
 from pathlib import Path
 
 import numpy as np
 import skimage.io
 
-from helpers import course
-from helpers.data import IMAGE_EXTENSIONS, SegmentationSet, natural_sorted
+from helpers import course, imageio
+from helpers.imageio import IMAGE_EXTENSIONS, SegmentationSet, natural_sorted
+
+__all__ = [
+    "MASK_KINDS", "MASK_KIND_RULE", "PREVIEW_COLOURS", "Problem", "FolderReport", "CheckedSet",
+    "check_folder", "load_checked", "read_image", "read_class_names", "pad_to", "predict_padded",
+    "new_folder", "predict_folder", "methods_paragraph", "write_text_file", "example_inputs",
+    "write_example_folder", "IMAGE_EXTENSIONS", "SegmentationSet",
+]
+
+#: Values of ``mask_kind``.
+MASK_KINDS = ("auto", "binary", "classes", "colours", "instances")
+
+#: How ``mask_kind="auto"`` decides, in words (the report quotes the branch it took).
+MASK_KIND_RULE = (
+    "colours when most masks are colour (RGB with red, green and blue not all equal); else "
+    "binary when every mask holds 0 and at most one other value (0/1, 0/255 or 0/65535); else "
+    "instances when, in every mask, each non-zero id is one connected region (one id per object) "
+    "and no mask is a palette PNG; else classes (ids 0..K-1, K = largest id + 1). The ignore value "
+    "is left out before deciding."
+)
+
+#: Colours of the class previews written by :func:`predict_folder` (id 0 black).
+PREVIEW_COLOURS = ((0, 0, 0), (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
+                   (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212),
+                   (0, 128, 128), (220, 190, 255), (170, 110, 40), (255, 250, 200), (128, 0, 0))
 
 #: One finding: ``severity`` is "error" (the pair is left out), "warning" (used, check it) or
-#: "note" (used as described); ``file`` the file or folder; ``what`` the problem; ``fix`` what to do.
-Problem = collections.namedtuple("Problem", "severity file what fix")
+#: "note" (used as described); ``file`` the file or folder; ``what`` the problem; ``fix`` what
+#: to do; ``group`` the same finding in words that do not depend on the file (findings with the
+#: same severity, group and fix are one line of the report).
+Problem = collections.namedtuple("Problem", "severity file what fix group", defaults=(None,))
+
+#: What :func:`load_checked` returns: ``images`` (N, H, W, C) float32 in [0, 1]; ``masks``
+#: (N, H, W, 1) float32 class ids (binary: 0/1; instances: 0/1), pixels not annotated equal to
+#: ``ignore_value``; ``names``; ``source``; ``class_names`` (one per id).
+CheckedSet = collections.namedtuple("CheckedSet", "images masks names source class_names ignore_value")
 
 #: Endings of mask names that should have been the image's name (``7_mask.png`` for ``7.png``).
 MASK_SUFFIXES = ("_mask", "-mask", "_masks", "_label", "-label", "_labels", "_seg", "_gt", "_annotation")
 
 RENAME_FIX = "Give each mask exactly the file name of its image (7.png <-> 7.png; 7.tif <-> 7.png is fine)."
+
+SEVERITIES = ("error", "warning", "note")
 
 
 class FolderReport:
@@ -40,23 +88,40 @@ class FolderReport:
     ----------
     image_folder, mask_folder : pathlib.Path
     problems : list of Problem
+        Every finding, one per file (the summary groups them).
     pairs : list of (str, pathlib.Path, pathlib.Path)
         The usable pairs: name, image file, mask file, in natural order.
     left_out : dict
         ``{name: reason}`` for every image that is not used.
+    mask_kind : str
+        "binary", "classes", "colours" or "instances"; ``kind_reason`` says why.
     mask_rules : dict
-        ``{name: rule}``: how each mask's values become 0/1 ("0/255", "0/1", "labels > 0", ...).
+        ``{name: rule}``: how each mask is read ("0/255", "class ids 0-3", "labels > 0", ...).
+    classes : list of dict
+        The class table: ``id``, ``name``, ``colour`` (colour masks), ``pixel_share`` (of the
+        annotated pixels), ``images`` (masks containing it). Binary: background and foreground.
+    ignore_value : int, tuple or None
+        As given; ``ignore_id`` is its value in the loaded masks (colours: 255).
+    annotated : dict
+        ``{name: share of pixels not equal to the ignore value}``.
+    channels : dict
+        ``{name: 1 or 3}`` of each image; ``image_channels`` is what :func:`load_checked` gives.
     depth, crop_size : int
+    saved : list of pathlib.Path
+        The CSV files written by :meth:`save`.
     """
 
     def __init__(self, image_folder, mask_folder, depth, crop_size):
         self.image_folder, self.mask_folder = Path(image_folder), Path(mask_folder)
         self.depth, self.crop_size = depth, crop_size
         self.problems, self.pairs, self.left_out, self.mask_rules = [], [], {}, {}
-        self.channels = {}
+        self.channels, self.annotated, self.classes, self.saved = {}, {}, [], []
+        self.mask_kind, self.kind_reason, self.image_channels, self.image_rule = "binary", "", 1, ""
+        self.ignore_value, self.ignore_id, self.colour_to_id = None, None, {}
+        self.mask_values = {}
 
-    def add(self, severity, file, what, fix):
-        self.problems.append(Problem(severity, str(file), what, fix))
+    def add(self, severity, file, what, fix, group=None):
+        self.problems.append(Problem(severity, str(file), what, fix, group))
 
     def count(self, severity):
         """Number of problems of one severity ("error", "warning" or "note")."""
@@ -67,18 +132,118 @@ class FolderReport:
         """True when there are usable pairs and no errors."""
         return bool(self.pairs) and self.count("error") == 0
 
+    @property
+    def n_classes(self):
+        """Number of classes K of the loaded masks (2 for binary and instances)."""
+        return max(len(self.classes), 2)
+
+    @property
+    def class_names(self):
+        """The class names, one per id."""
+        return [entry["name"] for entry in self.classes]
+
+    def grouped(self):
+        """Return ``[(severity, files, what, fix)]``: findings with the same text as one entry."""
+        groups = collections.OrderedDict()
+        for problem in sorted(self.problems, key=lambda p: SEVERITIES.index(p.severity)):
+            key = (problem.severity, problem.group or problem.what, problem.fix)
+            groups.setdefault(key, []).append(problem)
+        return [(severity, [p.file for p in found], found[0].what if len(found) == 1 else text, fix)
+                for (severity, text, fix), found in groups.items()]
+
     def summary(self):
-        """Return the report as text: counts, then every problem with its fix."""
+        """Return the report as text: counts, the mask kind and classes, then each finding once."""
         found = len(self.pairs) + len(self.left_out)
+        left = ""
+        if self.left_out:
+            items = [f"{n}: {r}" for n, r in self.left_out.items()]
+            left = f" ({'; '.join(items[:5])}{'; ...' if len(items) > 5 else ''})"
         lines = [
             f"Checked {found} images in {self.image_folder} and the masks in {self.mask_folder}.",
-            f"Usable pairs: {len(self.pairs)}. Left out: {len(self.left_out)}"
-            + (f" ({', '.join(f'{n}: {r}' for n, r in self.left_out.items())})." if self.left_out else "."),
-            f"Errors: {self.count('error')}, warnings: {self.count('warning')}, notes: {self.count('note')}.",
+            f"Usable pairs: {len(self.pairs)}. Left out: {len(self.left_out)}{left}.",
         ]
-        for problem in sorted(self.problems, key=lambda p: ("error", "warning", "note").index(p.severity)):
-            lines.append(f"- {problem.severity.upper()} {problem.file}: {problem.what} Fix: {problem.fix}")
+        if self.pairs:
+            lines.append(f"Masks: {self._kind_line()}")
+            lines.append(f"Images: {self.image_rule}")
+            lines.extend(self._class_lines())
+            lines.extend(self._annotated_lines())
+        lines.append(f"Errors: {self.count('error')}, warnings: {self.count('warning')}, notes: {self.count('note')}.")
+        for severity, files, what, fix in self.grouped():
+            names = [Path(f).name for f in files]
+            where = files[0] if len(files) == 1 else f"{len(files)} files ({_few(names, 3)})"
+            lines.append(f"- {severity.upper()} {where}: {what} Fix: {fix}")
+        if self.saved:
+            lines.append(f"Every finding per file: {self.saved[0]}")
         return "\n".join(lines)
+
+    def _kind_line(self):
+        if self.mask_kind == "classes":
+            what = f"class ids, K = {self.n_classes}"
+        elif self.mask_kind == "colours":
+            what = f"colour-coded, K = {self.n_classes} colours"
+        elif self.mask_kind == "instances":
+            what = "instance labels (one id per object), read as foreground = id > 0"
+        else:
+            what = "binary (0 = background, the other value = structure)"
+        ignore = f"; ignore value {self.ignore_value} = not annotated" if self.ignore_value is not None else ""
+        return f"{what}{ignore}. {self.kind_reason}"
+
+    def _class_lines(self):
+        if self.mask_kind not in ("classes", "colours"):
+            return []
+        lines = ["  id  name                 pixels  images" + ("  colour" if self.mask_kind == "colours" else "")]
+        for entry in self.classes:
+            colour = f"  {entry['colour']}" if entry.get("colour") is not None else ""
+            lines.append(f"  {entry['id']:>2}  {entry['name'][:20]:<20} {entry['pixel_share']:>6.1%}  "
+                         f"{entry['images']:>6}{colour}")
+        return lines
+
+    def _annotated_lines(self):
+        if self.ignore_value is None or not self.annotated:
+            return []
+        partly = {n: s for n, s in self.annotated.items() if s < 1}
+        full = len(self.annotated) - len(partly)
+        if not partly:
+            return [f"Annotated: every mask fully (no pixel equals the ignore value {self.ignore_value})."]
+        low, high = min(partly.values()), max(partly.values())
+        return [f"Annotated: {len(partly)} masks partly, {low:.1%} to {high:.1%} of their pixels "
+                f"({_few(natural_sorted(partly), 3)}); {full} fully. Per image: the CSV of save()."]
+
+    def save(self, results_folder):
+        """Write the full per-file lists as CSV files into ``results_folder`` (never overwriting).
+
+        Parameters
+        ----------
+        results_folder : str or pathlib.Path
+            Created if missing; must not be inside the image or mask folder.
+
+        Returns
+        -------
+        list of pathlib.Path
+            ``check_folder.csv`` (every finding), ``masks.csv`` (each pair: how its mask is
+            read, its values, the annotated share) and, for K classes, ``classes.csv`` (the class
+            table, with the colour-to-id map of colour masks).
+        """
+        folder = Path(results_folder).expanduser()
+        for user_folder in (self.image_folder, self.mask_folder):
+            if folder.resolve() == user_folder.resolve() or user_folder.resolve() in folder.resolve().parents:
+                raise ValueError(f"The results folder {folder} is inside your folder {user_folder}; choose a "
+                                 f"results folder elsewhere so that your folders stay as they are.")
+        folder.mkdir(parents=True, exist_ok=True)
+        rows = [("severity", "file", "what", "fix")] + [p[:4] for p in self.problems]
+        pairs = [("name", "image", "mask", "mask_read_as", "mask_values", "annotated_share", "image_channels")]
+        pairs += [(n, str(i), str(m), self.mask_rules.get(n, ""), self.mask_values.get(n, ""),
+                   f"{self.annotated.get(n, 1.0):.4f}", self.channels.get(n, "")) for n, i, m in self.pairs]
+        pairs += [(n, "", "", f"left out: {r}", "", "", "") for n, r in self.left_out.items()]
+        written = [write_text_file(folder, "check_folder.csv", _csv_text(rows)),
+                   write_text_file(folder, "masks.csv", _csv_text(pairs))]
+        if self.mask_kind in ("classes", "colours"):
+            table = [("id", "name", "red", "green", "blue", "pixel_share", "images")]
+            table += [(e["id"], e["name"], *(e["colour"] or ("", "", "")), f"{e['pixel_share']:.6f}", e["images"])
+                      for e in self.classes]
+            written.append(write_text_file(folder, "classes.csv", _csv_text(table)))
+        self.saved = written
+        return written
 
     def __str__(self):
         return self.summary()
@@ -87,128 +252,411 @@ class FolderReport:
         printer.text(self.summary())
 
 
-def _files(folder, kind, report):
-    """Return ``{stem: [paths]}`` of the image files in ``folder``, reporting everything else."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        what = "is a file, not a folder" if folder.exists() else "does not exist"
-        raise FileNotFoundError(
-            f"The {kind} folder {str(folder)!r} {what}. Check the path (in Colab, mount Google "
-            f"Drive first and copy the folder's path from the file browser on the left)."
-        )
-    by_stem = collections.defaultdict(list)
-    for path in sorted(folder.iterdir()):
-        if path.name.startswith("."):
-            report.add("note", path, f"hidden file in the {kind} folder, not used.",
-                       "Nothing to do (system files such as .DS_Store are skipped).")
-        elif path.is_dir():
-            report.add("note", path, f"sub-folder of the {kind} folder; its files are not read.",
-                       f"Move its {kind}s into {folder} if they belong to this set.")
-        elif path.suffix.lower() not in IMAGE_EXTENSIONS:
-            report.add("note", path, f"not an image file ({path.suffix or 'no ending'}), not used.",
-                       f"Save {kind}s as {', '.join(IMAGE_EXTENSIONS)}; move other files elsewhere.")
+def _csv_text(rows):
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue().rstrip("\n")
+
+
+def _few(names, shown=5):
+    names = list(names)
+    return ", ".join(str(n) for n in names[:shown]) + (", ..." if len(names) > shown else "")
+
+
+# --- listing and pairing (helpers.imageio), reported ------------------------------------------
+
+
+SKIPPED = {
+    "hidden file": ("hidden file in the {kind} folder, not used.",
+                    "Nothing to do (system files such as .DS_Store are skipped)."),
+    "sub-folder": ("sub-folder of the {kind} folder; its files are not read.",
+                   "Move its {kind}s into {folder} if they belong to this set."),
+    "not an image file": ("not an image file ({ending}), not used.",
+                          "Save {kind}s as " + ", ".join(IMAGE_EXTENSIONS) + "; move other files elsewhere."),
+}
+
+
+def _report_skipped(listing, report):
+    for path, reason in listing.skipped:
+        what, fix = SKIPPED[reason]
+        fill = dict(kind=listing.kind, folder=listing.folder, ending=path.suffix or "no ending")
+        report.add("note", path, what.format(**fill), fix.format(**fill), group=what.format(**{**fill, "ending": "..."}))
+
+
+def _report_unpaired(pairing, images, masks, report):
+    for stem in pairing.masks_without_image:
+        path = masks.by_stem[stem][0]
+        base = next((stem[: -len(s)] for s in MASK_SUFFIXES
+                     if stem.lower().endswith(s) and stem[: -len(s)] in images.by_stem), None)
+        if base is not None:
+            report.add("error", path, f"mask name does not match: it looks like the mask of "
+                       f"{images.by_stem[base][0].name}.", f"Rename {path.name} to {base}{path.suffix}. {RENAME_FIX}")
         else:
-            by_stem[path.stem].append(path)
-    if not by_stem:
-        raise FileNotFoundError(
-            f"No {kind} files in {str(folder)!r}. Put the {kind}s there as "
-            f"{', '.join(IMAGE_EXTENSIONS)} files."
-        )
-    return by_stem
+            report.add("warning", path, "mask without an image of the same name; not used.",
+                       f"Add the image, rename it, or move the mask away. {RENAME_FIX}")
+    for stem in pairing.images_without_mask:
+        if stem in pairing.double_images:
+            continue
+        report.add("error", images.by_stem[stem][0], "image without a mask of the same name.",
+                   f"Add its mask to {report.mask_folder}. {RENAME_FIX}")
+        report.left_out[stem] = "no mask"
+    for doubles, what in ((pairing.double_images, "images"), (pairing.double_masks, "masks")):
+        for stem, paths in doubles.items():
+            if stem not in images.by_stem or stem in report.left_out:
+                continue
+            report.add("error", paths[0], f"several {what} share the name {stem!r}: "
+                       f"{', '.join(p.name for p in paths)}.", "Keep one file per name; rename or move the others.")
+            report.left_out[stem] = f"several {what} with this name"
+
+
+# --- one pair ----------------------------------------------------------------------------------
 
 
 def _read(path, report, kind):
-    """Return the pixels of a file, or None after reporting why it cannot be read."""
-    if path.stat().st_size == 0:
-        report.add("error", path, f"the {kind} file is empty (0 bytes), e.g. an interrupted copy.",
-                   "Copy the file again from the original.")
-        return None
+    """Return the stored pixels (masks: label values), or None after reporting why not."""
     try:
-        return np.asarray(skimage.io.imread(path))
-    except Exception as error:  # skimage raises many kinds for damaged files
-        report.add("error", path, f"the {kind} file cannot be read ({type(error).__name__}).",
-                   "Open it in Fiji/ImageJ and save it again as PNG or TIFF.")
+        return imageio.read_pixels(path) if kind == "image" else imageio.read_mask(path)
+    except ValueError as error:
+        if path.stat().st_size == 0:
+            report.add("error", path, f"the {kind} file is empty (0 bytes), e.g. an interrupted copy.",
+                       "Copy the file again from the original.")
+        elif "expected one 2-D mask" in str(error):
+            report.add("error", path, "the mask holds a stack, not one 2-D mask.",
+                       "Save one file per slice (Fiji: Image > Stacks > Stack to Images), or use the 3-D notebook 06.")
+        else:
+            report.add("error", path, f"the {kind} file cannot be read ({type(error.__cause__ or error).__name__}).",
+                       "Open it in Fiji/ImageJ and save it again as PNG or TIFF.", group=f"the {kind} file cannot be read.")
         return None
 
 
 def _image_channels(pixels, path, report):
-    """Return the channel count of an image (1 or 3), or None after reporting a stack."""
+    """Return the channel count of a stored image (1 or 3), or None after reporting a stack."""
+    if imageio.read_palette(path) is not None:
+        return imageio.read_image(path).shape[-1]
     if pixels.ndim == 2:
         return 1
     if pixels.ndim == 3 and pixels.shape[-1] in (2, 4):
         report.add("note", path, "has an alpha (transparency) channel; it is dropped.", "Nothing to do.")
-        return pixels.shape[-1] - 1
+        pixels = pixels[..., :-1]
+    if pixels.ndim == 3 and pixels.shape[-1] == 1:
+        return 1
     if pixels.ndim == 3 and pixels.shape[-1] == 3:
+        if imageio.is_grey_rgb(pixels):
+            report.add("note", path, "grey image saved as RGB (red = green = blue); read as grey.", "Nothing to do.")
+            return 1
         return 3
     report.add("error", path, f"holds a stack of shape {pixels.shape}, not one 2-D image.",
-               "Save one file per slice (Fiji: Image > Stacks > Stack to Images), or use the 3-D notebook 06.")
+               "Save one file per slice (Fiji: Image > Stacks > Stack to Images), or use the 3-D notebook 06.",
+               group="holds a stack, not one 2-D image.")
     return None
 
 
 def _check_bit_depth(pixels, path, report):
-    if pixels.dtype == np.uint8 or pixels.dtype == bool:
-        return
-    if pixels.dtype == np.uint16:
-        if pixels.max() < 4096:
-            report.add("warning", path, f"16-bit image whose values only reach {pixels.max()} "
-                       "(12-bit camera data?); it is rescaled from its own minimum to maximum.",
-                       "Nothing to do; use the same rescaling when you measure intensities.")
-        return
-    if pixels.dtype.kind == "f" and pixels.min() >= 0 and pixels.max() <= 1:
-        return
-    report.add("warning", path, f"pixel type {pixels.dtype} with values {pixels.min():g} to {pixels.max():g}; "
-               "it is rescaled from its own minimum to maximum.",
-               "Nothing to do, or convert to 8/16-bit in Fiji (Image > Type) to control the scaling.")
+    rule = imageio.scaling_rule(pixels)
+    if rule == "12-bit in 16 bits / 4095":
+        report.add("warning", path, f"16-bit image whose values only reach {pixels.max()} (12-bit camera data?); "
+                   "it is read as 12-bit data (divided by 4095).",
+                   "Nothing to do; use the same rescaling (helpers.imageio.RESCALE_POLICY) when you measure intensities.",
+                   group="16-bit images whose values stay below 4096 (12-bit camera data?); read as 12-bit "
+                         "data (divided by 4095).")
+    elif rule == "own minimum to maximum":
+        report.add("warning", path, f"pixel type {pixels.dtype} with values {pixels.min():g} to {pixels.max():g}; "
+                   "it is rescaled from its own minimum to maximum.",
+                   "Nothing to do, or convert to 8/16-bit in Fiji (Image > Type) to control the scaling.",
+                   group=f"pixel type {pixels.dtype}; each image is rescaled from its own minimum to maximum.")
 
 
-def _mask_rule(pixels, path, report):
-    """Return how this mask becomes 0/1, or None after reporting why it cannot."""
-    if pixels.ndim == 3 and pixels.shape[-1] in (2, 4):
-        pixels = pixels[..., :-1]
-    if pixels.ndim == 3 and pixels.shape[-1] == 3:
-        if not (np.array_equal(pixels[..., 0], pixels[..., 1]) and np.array_equal(pixels[..., 0], pixels[..., 2])):
-            report.add("error", path, "the mask is a colour (RGB) image with different red, green and blue.",
+def _check_pair(name, image_path, mask_path, report):
+    """Check one image and its mask file; return (mask pixels, reason left out or None)."""
+    image, mask = _read(image_path, report, "image"), _read(mask_path, report, "mask")
+    if image is None or mask is None:
+        return None, "file cannot be read"
+    channels = _image_channels(image, image_path, report)
+    if channels is None:
+        return None, "image is a stack"
+    _check_bit_depth(image, image_path, report)
+    if image.shape[:2] != mask.shape[:2]:
+        report.add("error", mask_path, f"the mask is {mask.shape[1]}x{mask.shape[0]} but its image "
+                   f"{image_path.name} is {image.shape[1]}x{image.shape[0]} (width x height).",
+                   "Export the mask from its own image at full resolution, without scaling or cropping.",
+                   group="the mask and its image differ in size.")
+        return None, "mask and image differ in size"
+    height, width = image.shape[:2]
+    if min(height, width) < report.crop_size:
+        report.add("warning", image_path, f"{width}x{height} is smaller than the {report.crop_size}-pixel "
+                   "training crops; image and mask are padded by mirroring.",
+                   "Nothing to do, or choose a smaller crop_size.",
+                   group=f"smaller than the {report.crop_size}-pixel training crops; padded by mirroring.")
+    step = 2 ** report.depth
+    if height % step or width % step:
+        report.add("note", image_path, f"{width}x{height} is not divisible by 2**depth = {step}; it is "
+                   "padded by mirroring for prediction and the padding is cut off again.", "Nothing to do.",
+                   group=f"size not divisible by 2**depth = {step}; padded by mirroring for prediction and "
+                         "the padding is cut off again.")
+    report.channels[name] = channels
+    return mask, None
+
+
+# --- the mask kind of the folder -----------------------------------------------------------------
+
+
+def _is_binary(values):
+    return any(values <= {0, top} for top in (1, 255, 65535))
+
+
+def _without_ignore(pixels, ignore_value):
+    """Return the pixels with the ignore value set to 0 (grey masks) and the ignored-pixel map."""
+    if ignore_value is None or pixels.ndim != 2:
+        return pixels, np.zeros(pixels.shape[:2], bool)
+    ignored = pixels == ignore_value
+    return np.where(ignored, 0, pixels), ignored
+
+
+def _one_region_per_id(pixels):
+    import skimage.measure
+
+    regions = skimage.measure.label(pixels, background=0, connectivity=2)
+    ids = np.unique(pixels)
+    return int(regions.max()) == int(np.count_nonzero(ids))
+
+
+def _first_check_masks(masks, paths, report):
+    """Leave out JPEG masks with blurred values and probability masks; return the rest."""
+    kept = {}
+    for name, pixels in masks.items():
+        path = paths[name]
+        values = set(np.unique(pixels).tolist()) if pixels.ndim == 2 or not imageio.is_grey_rgb(pixels) else \
+            set(np.unique(pixels[..., 0]).tolist())
+        if path.suffix.lower() in (".jpg", ".jpeg") and not _is_binary(values) and len(values) > 2:
+            report.add("error", path, f"JPEG mask with {len(values)} different values (compression blurs edges).",
+                       "Save masks as PNG or TIFF, never JPEG.", group="JPEG masks (compression blurs edges).")
+            report.left_out[name] = "JPEG mask"
+        elif pixels.dtype.kind == "f" and not np.all(np.mod(pixels, 1) == 0):
+            report.add("error", path, f"the mask has {len(values)} different values between {min(values):g} and "
+                       f"{max(values):g}, not whole numbers (a probability or smoothed image?).",
+                       "Threshold it and save 0 for background and 255 for the structure.",
+                       group="masks of fractional values (probabilities or smoothed images?).")
+            report.left_out[name] = "mask values are not whole numbers"
+        else:
+            kept[name] = pixels.astype(np.int64) if pixels.dtype.kind == "f" else pixels
+    return kept
+
+
+def _choose_kind(masks, paths, mask_kind, ignore_value, report):
+    """Return (kind, reason) for the folder."""
+    colour = [n for n, p in masks.items() if p.ndim == 3 and not imageio.is_grey_rgb(p)]
+    if mask_kind != "auto":
+        return mask_kind, f"Chosen by mask_kind={mask_kind!r}."
+    if len(colour) > len(masks) - len(colour):
+        return "colours", (f"Chosen automatically: {len(colour)} of {len(masks)} masks are colour images; each "
+                           f"exact colour is a class (mask_kind= overrides).")
+    grey = {n: (p[..., 0] if p.ndim == 3 else p) for n, p in masks.items() if n not in colour}
+    plain = {n: _without_ignore(p, ignore_value)[0] for n, p in grey.items()}
+    if all(_is_binary(set(np.unique(p).tolist())) for p in plain.values()):
+        return "binary", ("Chosen automatically: every mask holds 0 and at most one other value "
+                          "(mask_kind= overrides).")
+    palettes = any(imageio.read_palette(paths[n]) is not None for n in plain)
+    if not palettes and all(_one_region_per_id(p) for p in plain.values()):
+        return "instances", ("Chosen automatically: in every mask each non-zero id is one connected region, "
+                             "so the ids look like objects (use mask_kind='classes' if they are classes).")
+    why = "the masks are palette PNGs, whose indices are classes" if palettes else \
+        "some id covers several separate regions"
+    return "classes", (f"Chosen automatically: {why} (use mask_kind='instances' if each id is one object, "
+                       f"'binary' for foreground = id > 0).")
+
+
+def _read_masks_as_grey(masks, paths, kind, report):
+    """Grey kinds: leave out real colour masks; grey saved as RGB uses its red channel."""
+    grey = {}
+    for name, pixels in masks.items():
+        if pixels.ndim == 3 and not imageio.is_grey_rgb(pixels):
+            report.add("error", paths[name], "the mask is a colour (RGB) image with different red, green and blue, "
+                       f"in a folder of {kind} masks.",
                        "Save the mask as a greyscale image: 0 for background, 255 for the structure "
-                       "(Fiji: Image > Type > 8-bit, then threshold).")
-            return None, None
-        pixels = pixels[..., 0]
-        report.add("note", path, "grey mask saved as RGB; the red channel is used.", "Nothing to do.")
-    if pixels.ndim != 2:
-        report.add("error", path, f"the mask has shape {pixels.shape}, not one 2-D mask.",
-                   "Save one 2-D mask per image, with the image's name.")
-        return None, None
-    values = np.unique(pixels)
-    value_set = set(values.tolist())
-    foreground_fraction = float(np.mean(pixels > 0))
-    if value_set == {0}:
-        report.add("warning", path, "the mask is empty (no foreground pixel).",
-                   "Fine if the image really has none; otherwise the mask was exported blank.")
-    elif len(values) == 1:
-        report.add("warning", path, "the mask is foreground everywhere.",
-                   "Check the export; with nothing to contrast, this image teaches little.")
-    elif foreground_fraction > 0.5:
-        report.add("warning", path, f"{foreground_fraction:.0%} of the mask is foreground; is it inverted "
-                   "(structure = 0)?", "If the structure is black, use invert_masks=True.")
-    if value_set <= {0, 1}:
-        return "0/1", pixels
-    if value_set <= {0, 255} or value_set <= {0, 65535}:
-        return f"0/{max(value_set)}", pixels
-    if path.suffix.lower() in (".jpg", ".jpeg"):
-        report.add("error", path, f"JPEG mask with {len(values)} different values (compression blurs edges).",
-                   "Save masks as PNG or TIFF, never JPEG.")
-        return None, None
-    if pixels.dtype.kind in "ui":
-        report.add("warning", path, f"the mask has {len(values) - (0 in value_set)} different non-zero values "
-                   "(a label image with one id per object?); every non-zero pixel is foreground.",
-                   "Nothing to do for semantic segmentation; to keep objects apart see notebook 07.")
-        return "labels > 0", pixels
-    report.add("error", path, f"the mask has {len(values)} different values between {values[0]:g} and "
-               f"{values[-1]:g}, not 0 and 1 (a probability or smoothed image?).",
-               "Threshold it and save 0 for background and 255 for the structure.")
-    return None, None
+                       "(Fiji: Image > Type > 8-bit, then threshold), or pass mask_kind='colours' if every "
+                       "mask is colour-coded.")
+            report.left_out[name] = "colour mask in a folder of grey masks"
+            continue
+        if pixels.ndim == 3:
+            report.add("note", paths[name], "grey mask saved as RGB; the red channel is used.", "Nothing to do.")
+            pixels = pixels[..., 0]
+        grey[name] = pixels
+    return grey
 
 
-def check_folder(image_folder, mask_folder, *, depth=4, crop_size=128):
+def _binary_rules(masks, paths, kind, ignore_value, report):
+    """Binary and instances: how each mask becomes 0/1, with the usual warnings."""
+    for name, pixels in masks.items():
+        plain, ignored = _without_ignore(pixels, ignore_value)
+        values = set(np.unique(plain[~ignored]).tolist()) if (~ignored).any() else set()
+        path = paths[name]
+        foreground = float(np.mean(plain[~ignored] > 0)) if (~ignored).any() else 0.0
+        if values <= {0}:
+            report.add("warning", path, "the mask is empty (no foreground pixel).",
+                       "Fine if the image really has none; otherwise the mask was exported blank.")
+        elif len(values) == 1:
+            report.add("warning", path, "the mask is foreground everywhere.",
+                       "Check the export; with nothing to contrast, this image teaches little.")
+        elif foreground > 0.5 and kind == "binary":
+            report.add("warning", path, f"{foreground:.0%} of the mask is foreground; is it inverted "
+                       "(structure = 0)?", "If the structure is black, use invert_masks=True.",
+                       group="more than half of the mask is foreground; is it inverted (structure = 0)?")
+        if _is_binary(values):
+            report.mask_rules[name] = f"0/{max(values | {1})}" if values - {0} else "0/1"
+        else:
+            report.mask_rules[name] = "labels > 0"
+            if kind == "instances":
+                report.add("warning", path, f"the mask has {len(values - {0})} different non-zero values "
+                           "(a label image with one id per object); every non-zero pixel is foreground.",
+                           "Nothing to do for semantic segmentation; to keep objects apart see notebook 07.",
+                           group="label images with one id per object; every non-zero pixel is foreground.")
+            else:
+                report.add("note", path, f"the mask has {len(values - {0})} different non-zero values; "
+                           "mask_kind='binary' reads every non-zero pixel as foreground.", "Nothing to do.",
+                           group="masks with several non-zero values; every non-zero pixel is foreground.")
+        report.mask_values[name] = _values_text(values)
+    report.classes = [dict(id=0, name="background", colour=None, pixel_share=np.nan, images=len(masks)),
+                      dict(id=1, name="foreground", colour=None, pixel_share=np.nan, images=len(masks))]
+
+
+def _values_text(values):
+    values = sorted(values)
+    if len(values) > 2 and values == list(range(values[0], values[-1] + 1)):
+        return f"{values[0]}-{values[-1]}"
+    return ", ".join(str(v) for v in values[:8]) + (", ..." if len(values) > 8 else "")
+
+
+def _class_ids(masks, paths, ignore_value, names, report):
+    """Classes: K from the whole folder, the class table and a note per id pattern."""
+    present = {}
+    for name, pixels in masks.items():
+        plain, ignored = _without_ignore(pixels, ignore_value)
+        present[name] = np.unique(pixels[~ignored])
+    largest = max((int(ids.max()) for ids in present.values() if ids.size), default=0)
+    count = max(largest + 1, len(names))
+    return _class_table(masks, present, count, ignore_value, names, None, paths, report)
+
+
+def _class_table(masks, present, count, ignore_value, names, colours, paths, report):
+    pixels_per_id, images_per_id = np.zeros(count), np.zeros(count, int)
+    for name, ids in present.items():
+        plain = masks[name]
+        annotated = plain != ignore_value if ignore_value is not None else np.ones(plain.shape, bool)
+        pixels_per_id += np.bincount(plain[annotated].ravel().astype(np.int64), minlength=count)[:count]
+        images_per_id[ids.astype(np.int64)] += 1
+        text = _values_text(set(ids.tolist()))
+        report.mask_rules[name] = f"class ids {text}"
+        report.mask_values[name] = text
+        report.add("note", paths[name], f"class ids {text}.", "Nothing to do.", group=f"class ids {text}.")
+    total = max(pixels_per_id.sum(), 1)
+    report.classes = [dict(id=i, name=names[i] if i < len(names) and names[i] else f"class {i}",
+                           colour=colours[i] if colours else None, pixel_share=pixels_per_id[i] / total,
+                           images=int(images_per_id[i])) for i in range(count)]
+    unused = [i for i in range(count) if images_per_id[i] == 0]
+    if unused:
+        hint = " If 255 means 'not annotated', pass ignore_value=255." if count == 256 else ""
+        report.add("warning", report.mask_folder, f"class ids {_values_text(set(unused))} appear in no mask, but "
+                   f"K = {count} counts them (the largest id + 1).",
+                   f"Renumber the classes 0..K-1 without gaps, or give them names if they are real.{hint}")
+    if len(present) > 2:
+        for class_id in range(1, count):
+            if images_per_id[class_id] == 1:
+                only = next(n for n, ids in present.items() if class_id in ids)
+                report.add("warning", paths[only], f"class {class_id} is in this mask only (of {len(present)}).",
+                           "Check the id (a typo in the annotation tool?); a class seen once cannot be learnt "
+                           "and tested.", group="a class that appears in one mask only.")
+
+
+def _colour_classes(masks, paths, ignore_value, names, min_share, report):
+    """Colours: each exact colour covering ``min_share`` of the folder is a class; others are errors."""
+    counts = collections.Counter()
+    rgb = {}
+    for name, pixels in masks.items():
+        if pixels.ndim == 2:
+            report.add("error", paths[name], "grey mask in a folder of colour-coded masks.",
+                       "Save it colour-coded like the others, or pass mask_kind='classes' if all masks are grey ids.")
+            report.left_out[name] = "grey mask in a folder of colour masks"
+            continue
+        colours, number = np.unique(pixels.reshape(-1, 3), axis=0, return_counts=True)
+        counts.update({tuple(int(v) for v in c): int(k) for c, k in zip(colours, number)})
+        rgb[name] = pixels
+    ignore = tuple(ignore_value) if ignore_value is not None else None
+    if isinstance(names, dict) and names and all(isinstance(k, tuple) for k in names):
+        palette = sorted(names)
+        names = [names[c] for c in palette]
+    else:
+        total = max(sum(counts.values()), 1)
+        palette = sorted(c for c, k in counts.items() if k / total >= min_share and c != ignore)
+    colour_to_id = {c: i for i, c in enumerate(palette)}
+    report.colour_to_id = colour_to_id
+    ids = {}
+    for name, pixels in rgb.items():
+        flat = pixels.reshape(-1, 3).astype(np.int64)
+        code = (flat[:, 0] << 32) | (flat[:, 1] << 16) | flat[:, 2]
+        keys = np.array([(r << 32) | (g << 16) | b for r, g, b in palette] or [-1], np.int64)
+        order = np.argsort(keys)
+        where = np.clip(np.searchsorted(keys[order], code), 0, len(keys) - 1)
+        found = keys[order][where] == code
+        class_id = np.where(found, order[where], -1)
+        if ignore is not None:
+            ignore_code = (ignore[0] << 32) | (ignore[1] << 16) | ignore[2]
+            class_id = np.where(code == ignore_code, 255, class_id)
+        off = int(np.sum(class_id < 0))
+        if off:
+            report.add("error", paths[name], f"{off} pixels have colours that are not among the folder's "
+                       f"{len(palette)} class colours (antialiasing or JPEG compression?).",
+                       "Save the mask as PNG without smoothing (antialiasing off), or name the class colours "
+                       "with class_names={(r, g, b): name, ...}.", group="masks with off-palette colours.")
+            report.left_out[name] = f"{off} off-palette pixels"
+            continue
+        ids[name] = class_id.reshape(pixels.shape[:2]).astype(np.uint8 if len(palette) < 255 else np.int32)
+    report.ignore_id = 255 if ignore is not None else None
+    present = {n: np.unique(m[m != 255] if ignore is not None else m) for n, m in ids.items()}
+    names = list(names) if names else []
+    _class_table(ids, present, len(palette), report.ignore_id, names, palette, paths, report)
+    return ids
+
+
+def read_class_names(class_names):
+    """Return class names as a list (index = id) or a ``{(r, g, b): name}`` dict.
+
+    Parameters
+    ----------
+    class_names : None, list, dict or path
+        A list (index = id), ``{id: name}``, ``{(r, g, b): name}``, or a CSV file with a header
+        ``id,name`` or ``red,green,blue,name``.
+
+    Returns
+    -------
+    list of str or dict
+    """
+    if class_names is None:
+        return []
+    if isinstance(class_names, (str, Path)):
+        path = Path(class_names).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"No class-name file {str(path)!r}. Give a CSV with a header id,name "
+                                    f"(or red,green,blue,name), or pass a dict.")
+        rows = list(csv.DictReader(path.read_text(encoding="utf-8").splitlines()))
+        try:
+            if rows and "red" in rows[0]:
+                return {(int(r["red"]), int(r["green"]), int(r["blue"])): r["name"] for r in rows}
+            class_names = {int(r["id"]): r["name"] for r in rows}
+        except (KeyError, ValueError) as error:
+            raise ValueError(f"{path} must have the columns id,name (or red,green,blue,name) with whole-number "
+                             f"ids; problem: {error}.") from error
+    if isinstance(class_names, dict):
+        if class_names and all(isinstance(k, tuple) for k in class_names):
+            return {tuple(int(v) for v in k): str(n) for k, n in class_names.items()}
+        names = [""] * (max(int(k) for k in class_names) + 1 if class_names else 0)
+        for key, name in class_names.items():
+            names[int(key)] = str(name)
+        return names
+    return [str(name) for name in class_names]
+
+
+def check_folder(image_folder, mask_folder, *, depth=4, crop_size=128, mask_kind="auto", ignore_value=None,
+                 class_names=None, results_folder=None, colour_min_share=0.001):
     """Check a folder of images and a folder of masks, and report every problem before training.
 
     Parameters
@@ -219,6 +667,20 @@ def check_folder(image_folder, mask_folder, *, depth=4, crop_size=128):
         Poolings of the U-Net: sizes should be divisible by ``2**depth`` (they are padded).
     crop_size : int
         Side of the training crops: smaller images are padded by mirroring.
+    mask_kind : {"auto", "binary", "classes", "colours", "instances"}
+        What the masks hold; ``"auto"`` guesses by :data:`MASK_KIND_RULE`.
+    ignore_value : int, (r, g, b) or None
+        The mask value of pixels that are **not annotated** (partial annotations, or a "void"
+        class such as 255): left out of the class table, kept in the loaded masks, and each
+        image's annotated share is reported. A colour for colour-coded masks.
+    class_names : list, dict, path or None
+        Names of the classes (see :func:`read_class_names`); for colour masks a
+        ``{(r, g, b): name}`` dict also fixes the class colours and their order.
+    results_folder : str, pathlib.Path or None
+        Where the full per-file CSV lists go (:meth:`FolderReport.save`); never your folders.
+    colour_min_share : float
+        Colour masks: a colour is a class when it covers at least this share of all mask pixels
+        of the folder; rarer colours are off-palette (an error naming the file).
 
     Returns
     -------
@@ -230,129 +692,140 @@ def check_folder(image_folder, mask_folder, *, depth=4, crop_size=128):
     FileNotFoundError
         If a folder does not exist or holds no image file.
     ValueError
-        If both folders are the same folder.
+        If both folders are the same folder, or a parameter is not one of its choices.
     """
+    if mask_kind not in MASK_KINDS:
+        raise ValueError(f"mask_kind must be one of {MASK_KINDS}, got {mask_kind!r}.")
     image_folder, mask_folder = Path(image_folder).expanduser(), Path(mask_folder).expanduser()
-    if image_folder.exists() and mask_folder.exists() and image_folder.resolve() == mask_folder.resolve():
-        raise ValueError(
-            f"The image folder and the mask folder are the same folder ({image_folder}). Keep images "
-            f"and masks in two folders, with the same file names."
-        )
+    imageio.check_not_same_folder(image_folder, mask_folder)
+    names = read_class_names(class_names)
     report = FolderReport(image_folder, mask_folder, depth, crop_size)
-    images, masks = _files(image_folder, "image", report), _files(mask_folder, "mask", report)
-    _report_masks_without_image(images, masks, report)
-    for name in natural_sorted(images):
-        reason = _check_pair(name, images[name], masks, report)
+    report.ignore_value = ignore_value
+    images_listed = imageio.list_image_files(image_folder, "image")
+    masks_listed = imageio.list_image_files(mask_folder, "mask")
+    _report_skipped(images_listed, report)
+    _report_skipped(masks_listed, report)
+    pairing = imageio.pair_files(images_listed, masks_listed)
+    _report_unpaired(pairing, images_listed, masks_listed, report)
+    masks, paths, image_paths = {}, {}, {}
+    for name, image_path, mask_path in pairing.pairs:
+        mask, reason = _check_pair(name, image_path, mask_path, report)
         if reason:
             report.left_out[name] = reason
+        else:
+            masks[name], paths[name], image_paths[name] = mask, mask_path, image_path
+    masks = _first_check_masks(masks, paths, report)
+    if masks:
+        masks = _read_masks_by_kind(masks, paths, mask_kind, ignore_value, names, colour_min_share, report)
+    report.pairs = [(n, image_paths[n], paths[n]) for n in natural_sorted(masks)]
+    report.channels = {n: c for n, c in report.channels.items() if n in masks}
+    _report_annotated(masks, paths, report)
     _report_mixed_images(report)
+    report.left_out = {n: report.left_out[n] for n in natural_sorted(report.left_out)}
+    if results_folder is not None:
+        report.save(results_folder)
     return report
 
 
-def _report_masks_without_image(images, masks, report):
-    for stem in natural_sorted(set(masks) - set(images)):
-        path = masks[stem][0]
-        base = next((stem[: -len(s)] for s in MASK_SUFFIXES if stem.lower().endswith(s) and stem[: -len(s)] in images), None)
-        if base is not None:
-            report.add("error", path, f"mask name does not match: it looks like the mask of {images[base][0].name}.",
-                       f"Rename {path.name} to {base}{path.suffix}. {RENAME_FIX}")
-        else:
-            report.add("warning", path, "mask without an image of the same name; not used.",
-                       f"Add the image, rename it, or move the mask away. {RENAME_FIX}")
+def _read_masks_by_kind(masks, paths, mask_kind, ignore_value, names, colour_min_share, report):
+    kind, reason = _choose_kind(masks, paths, mask_kind, ignore_value, report)
+    report.mask_kind, report.kind_reason = kind, reason
+    if kind == "colours":
+        if ignore_value is not None and np.ndim(ignore_value) != 1:
+            raise ValueError(f"Colour-coded masks need ignore_value as a colour (r, g, b), got {ignore_value!r}.")
+        return _colour_classes(masks, paths, ignore_value, names, colour_min_share, report)
+    if isinstance(names, dict):
+        raise ValueError("class_names with (r, g, b) keys are for colour-coded masks; give {id: name} for ids.")
+    masks = _read_masks_as_grey(masks, paths, kind, report)
+    report.ignore_id = ignore_value
+    if not masks:
+        return masks
+    if kind == "classes":
+        _class_ids(masks, paths, ignore_value, names, report)
+    else:
+        _binary_rules(masks, paths, kind, ignore_value, report)
+        if names:
+            for entry, name in zip(report.classes, names):
+                entry["name"] = name
+    return masks
 
 
-def _check_pair(name, image_paths, masks, report):
-    """Check one image and its mask; return why it is left out, or None when it is usable."""
-    if len(image_paths) > 1:
-        report.add("error", image_paths[0], f"several images share the name {name!r}: "
-                   f"{', '.join(p.name for p in image_paths)}.", "Keep one file per name; rename or move the others.")
-        return "several images with this name"
-    image_path = image_paths[0]
-    if name not in masks:
-        report.add("error", image_path, "image without a mask of the same name.",
-                   f"Add its mask to {report.mask_folder}. {RENAME_FIX}")
-        return "no mask"
-    if len(masks[name]) > 1:
-        report.add("error", masks[name][0], f"several masks share the name {name!r}: "
-                   f"{', '.join(p.name for p in masks[name])}.", "Keep one mask per image; rename or move the others.")
-        return "several masks with this name"
-    mask_path = masks[name][0]
-    image, mask = _read(image_path, report, "image"), _read(mask_path, report, "mask")
-    if image is None or mask is None:
-        return "file cannot be read"
-    channels = _image_channels(image, image_path, report)
-    if channels is None:
-        return "image is a stack"
-    _check_bit_depth(image, image_path, report)
-    rule, _ = _mask_rule(mask, mask_path, report)
-    if rule is None:
-        return "mask cannot be read as 0/1"
-    if image.shape[:2] != mask.shape[:2]:
-        report.add("error", mask_path, f"the mask is {mask.shape[1]}x{mask.shape[0]} but its image "
-                   f"{image_path.name} is {image.shape[1]}x{image.shape[0]} (width x height).",
-                   "Export the mask from its own image at full resolution, without scaling or cropping.")
-        return "mask and image differ in size"
-    height, width = image.shape[:2]
-    if min(height, width) < report.crop_size:
-        report.add("warning", image_path, f"{width}x{height} is smaller than the {report.crop_size}-pixel "
-                   "training crops; image and mask are padded by mirroring.",
-                   "Nothing to do, or choose a smaller crop_size.")
-    step = 2 ** report.depth
-    if height % step or width % step:
-        report.add("note", image_path, f"{width}x{height} is not divisible by 2**depth = {step}; it is "
-                   "padded by mirroring for prediction and the padding is cut off again.", "Nothing to do.")
-    report.mask_rules[name] = rule
-    report.channels[name] = channels
-    report.pairs.append((name, image_path, mask_path))
-    return None
+def _report_annotated(masks, paths, report):
+    if report.ignore_value is None:
+        return
+    for name, pixels in masks.items():
+        share = float(np.mean(pixels != report.ignore_id))
+        report.annotated[name] = share
+        if share == 0:
+            report.add("warning", paths[name], "no pixel of this mask is annotated (all equal the ignore value).",
+                       "Annotate a few strokes, or move the pair away; it teaches nothing.",
+                       group="masks without any annotated pixel.")
 
 
 def _report_mixed_images(report):
-    shapes = collections.Counter(report.channels.values())
-    if len(shapes) > 1:
+    counts = collections.Counter(report.channels.values())
+    if not counts:
+        return
+    if len(counts) > 1:
         grey = [name for name, c in report.channels.items() if c == 1]
         report.add("warning", report.image_folder, f"{len(grey)} grey and {len(report.channels) - len(grey)} "
-                   "colour images; colour images are converted to grey (mean of red, green, blue).",
-                   "Nothing to do, or save them all the same way.")
+                   "colour images; the grey images are converted to colour (grey repeated in red, green and "
+                   "blue) so that no colour is lost.",
+                   "Nothing to do, or save them all the same way (grey: Fiji Image > Type > 8-bit).")
+        report.image_channels, report.image_rule = 3, "colour (RGB): grey images repeated into 3 channels."
+    else:
+        report.image_channels = next(iter(counts))
+        report.image_rule = ("colour (RGB), 3 channels." if report.image_channels == 3 else "grey, 1 channel.")
     rules = collections.Counter(report.mask_rules.values())
-    if len(rules) > 1:
+    if len(rules) > 1 and report.mask_kind == "binary":
         report.add("note", report.mask_folder, "masks use different encodings ("
                    + ", ".join(f"{rule}: {count}" for rule, count in rules.items()) + "); each is read its own way.",
                    "Nothing to do.")
 
 
-def _to_unit(pixels):
-    """Return float32 pixels in [0, 1]: 8-bit / 255; 16-bit, floats and others by their range."""
-    if pixels.dtype == np.uint8:
-        return pixels.astype(np.float32) / 255
-    if pixels.dtype == bool:
-        return pixels.astype(np.float32)
-    if pixels.dtype == np.uint16 and pixels.max() >= 4096:
-        return pixels.astype(np.float32) / 65535
-    if pixels.dtype.kind == "f" and pixels.min() >= 0 and pixels.max() <= 1:
-        return pixels.astype(np.float32)
-    low, high = float(pixels.min()), float(pixels.max())
-    return ((pixels.astype(np.float32) - low) / max(high - low, 1e-12)).astype(np.float32)
+# --- loading and predicting ------------------------------------------------------------------------
 
 
-def read_image(path, channels=1):
-    """Read an image as float32 (H, W, channels) in [0, 1], converting grey/colour as asked."""
-    pixels = np.asarray(skimage.io.imread(path))
-    if pixels.ndim == 3 and pixels.shape[-1] in (2, 4):
-        pixels = pixels[..., :-1]
-    image = _to_unit(pixels)
-    if image.ndim == 2:
-        image = image[..., np.newaxis]
-    if image.shape[-1] != channels:
-        image = np.repeat(image, channels, axis=-1) if channels == 3 else image.mean(axis=-1, keepdims=True)
-    return image
+def read_image(path, channels=None):
+    """Read an image with :func:`helpers.imageio.read_image`, converting to ``channels`` if asked.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+    channels : {None, 1, 3}
+        None: as stored (grey 1, colour 3). 1 or 3: converted on purpose
+        (:func:`helpers.imageio.as_channels`).
+
+    Returns
+    -------
+    ndarray of float32, shape (H, W, C), values in [0, 1]
+    """
+    image = imageio.read_image(path)
+    if channels is None:
+        return imageio.as_channels(image, 1) if imageio.is_grey_rgb(image) else image
+    return imageio.as_channels(image, channels)
 
 
-def _read_mask(path):
-    pixels = np.asarray(skimage.io.imread(path))
+def _mask_ids(report, name, mask_path):
+    """Return the (H, W, 1) float32 class ids of one checked mask, ignore value kept."""
+    pixels = imageio.read_mask(mask_path)
+    if report.mask_kind == "colours":
+        colours = np.array(list(report.colour_to_id), np.int64).reshape(-1, 3)
+        flat = pixels.reshape(-1, 3).astype(np.int64)
+        ids = np.full(len(flat), -1, np.int64)
+        for class_id, colour in enumerate(colours):
+            ids[np.all(flat == colour, axis=1)] = class_id
+        if report.ignore_value is not None:
+            ids[np.all(flat == np.array(report.ignore_value), axis=1)] = report.ignore_id
+        return ids.reshape(pixels.shape[:2])[..., np.newaxis].astype(np.float32)
     if pixels.ndim == 3:
         pixels = pixels[..., 0]
-    return (pixels > 0).astype(np.float32)[..., np.newaxis]
+    pixels = pixels.astype(np.float64)
+    if report.mask_kind == "classes":
+        return pixels[..., np.newaxis].astype(np.float32)
+    ignored = pixels == report.ignore_value if report.ignore_value is not None else np.zeros(pixels.shape, bool)
+    binary = np.where(ignored, report.ignore_value if report.ignore_value is not None else 0, pixels > 0)
+    return binary[..., np.newaxis].astype(np.float32)
 
 
 def pad_to(array, height, width):
@@ -362,40 +835,49 @@ def pad_to(array, height, width):
 
 
 def load_checked(report, *, invert_masks=False):
-    """Load the usable pairs of a :class:`FolderReport` as one :class:`~helpers.data.SegmentationSet`.
+    """Load the usable pairs of a :class:`FolderReport`.
 
-    Images become grey or colour as most of them are; images of other sizes, and images
-    smaller than the crops, are padded by mirroring (image and mask alike) to one size.
+    Images are grey or colour as the report says (a folder with both is read as colour, grey
+    repeated into 3 channels); images of other sizes, and images smaller than the crops, are
+    padded by mirroring (image and mask alike) to one size.
 
     Parameters
     ----------
     report : FolderReport
         From :func:`check_folder`.
     invert_masks : bool
-        Swap foreground and background of every mask.
+        Binary masks only: swap foreground and background of every mask.
 
     Returns
     -------
-    SegmentationSet
+    CheckedSet
+        ``images`` (N, H, W, C) float32 in [0, 1]; ``masks`` (N, H, W, 1) float32 class ids
+        (binary and instances: 0/1; colour masks: the ids of ``report.colour_to_id``), pixels
+        not annotated equal to ``report.ignore_id``; ``class_names`` one per id.
 
     Raises
     ------
     ValueError
-        If the report has no usable pair.
+        If the report has no usable pair, or ``invert_masks`` is asked for masks of K classes.
     """
     if not report.pairs:
         raise ValueError(f"No usable image/mask pair in {report.image_folder}: read the report and fix the errors.")
-    channels = collections.Counter(report.channels.values()).most_common(1)[0][0]
-    images = [read_image(image, channels) for _, image, _ in report.pairs]
-    masks = [_read_mask(mask) for _, _, mask in report.pairs]
+    if invert_masks and report.mask_kind in ("classes", "colours"):
+        raise ValueError(f"invert_masks is for binary masks; these are {report.mask_kind} (K = {report.n_classes}).")
+    images = [read_image(image, report.image_channels) for _, image, _ in report.pairs]
+    masks = [_mask_ids(report, name, mask) for name, _, mask in report.pairs]
     if invert_masks:
-        masks = [1 - mask for mask in masks]
+        masks = [np.where(mask == report.ignore_id, mask, 1 - mask) if report.ignore_id is not None else 1 - mask
+                 for mask in masks]
     height = max(report.crop_size, *(image.shape[0] for image in images))
     width = max(report.crop_size, *(image.shape[1] for image in images))
     images = np.stack([pad_to(image, height, width) for image in images])
     masks = np.stack([pad_to(mask, height, width) for mask in masks])
     names = [name for name, _, _ in report.pairs]
-    return SegmentationSet(images, masks, names, f"images from {report.image_folder}, masks from {report.mask_folder}")
+    source = f"images from {report.image_folder}, masks from {report.mask_folder}"
+    if report.mask_kind in ("classes", "colours"):
+        source += f" ({report.n_classes} classes: {', '.join(report.class_names)})"
+    return CheckedSet(images, masks.astype(np.float32), names, source, report.class_names, report.ignore_id)
 
 
 def predict_padded(model, image, depth=4):
@@ -403,7 +885,8 @@ def predict_padded(model, image, depth=4):
 
     Returns
     -------
-    ndarray of float32, shape (H, W, 1)
+    ndarray of float32, shape (H, W, K)
+        K is the model's number of output channels (1 for binary).
     """
     step = 2 ** depth
     height, width = image.shape[:2]
@@ -423,28 +906,56 @@ def new_folder(folder):
     return candidate
 
 
+def _legend(classes, count):
+    """Return (names, colours) for ``count`` classes from a report, a CheckedSet, names or None."""
+    names, colours = [], None
+    if isinstance(classes, FolderReport):
+        names = classes.class_names
+        if classes.mask_kind == "colours":
+            colours = list(classes.colour_to_id)
+    elif isinstance(classes, CheckedSet):
+        names = list(classes.class_names)
+    elif classes is not None:
+        names = [str(name) for name in classes]
+    if names and len(names) != count:
+        raise ValueError(f"The model predicts {count} classes but {len(names)} class names were given "
+                         f"({', '.join(names)}). Pass the report of the folder the model was trained on.")
+    names = names or [f"class {i}" for i in range(count)]
+    colours = colours or [PREVIEW_COLOURS[i % len(PREVIEW_COLOURS)] for i in range(count)]
+    return names, colours
+
+
 def predict_folder(model, input_folder, output_folder, *, threshold=0.5, depth=4, channels=1, file_type="png",
-                   tile=1024):
+                   tile=1024, classes=None):
     """Segment every image of a folder and write the masks into a NEW folder.
 
     An image up to ``tile`` pixels on its longer side is predicted whole, mirror-padded to a
-    multiple of ``2**depth``; a larger one tile by tile (:func:`helpers.tiling.predict_tiled`,
-    Gaussian blending, overlap ``tile // 4``), so memory does not grow with the image. Masks are written as 8-bit 0/255 files with
-    the image's name. Nothing existing is overwritten: if ``output_folder`` exists, the
-    masks go to ``output_folder-2`` (or ``-3`` ...).
+    multiple of ``2**depth``; a larger one tile by tile (:func:`helpers.inference.predict_tiled`,
+    Gaussian blending, overlap ``tile // 4``), so memory does not grow with the image. Each
+    mask has the image's name and size. Nothing existing is overwritten: if ``output_folder``
+    exists, the masks go to ``output_folder-2`` (or ``-3`` ...); the input folder is only read.
+
+    - A model with **one output channel** (binary): 8-bit masks, 0 = background, 255 =
+      structure (probability >= ``threshold``).
+    - A model with **K >= 2 output channels** (softmax): 8-bit class-id masks 0..K-1 (the most
+      probable class), colour previews in the subfolder ``previews``, and ``legend.csv``
+      (id, name, red, green, blue).
 
     Parameters
     ----------
-    model : keras.Model
+    model : keras.Model or object with ``predict(batch, verbose=0)``
         Built with ``input_shape=(None, None, channels)``.
     input_folder, output_folder : str or pathlib.Path
     threshold : float
-        Chosen on validation images (:func:`helpers.metrics.choose_threshold`).
+        Binary only; chosen on validation images (:func:`helpers.metrics.choose_threshold`).
     depth : int
-    channels : int
+    channels : {1, 3}
+        Channels the model takes; images are converted to them (:func:`read_image`).
     file_type : {"png", "tif"}
     tile : int
         Images larger than this (on either side) are predicted in tiles of this size.
+    classes : FolderReport, CheckedSet, list of str or None
+        K classes: the names (and, for colour-coded masks, the colours) of the legend.
 
     Returns
     -------
@@ -453,24 +964,47 @@ def predict_folder(model, input_folder, output_folder, *, threshold=0.5, depth=4
     """
     if file_type not in ("png", "tif"):
         raise ValueError(f"file_type should be 'png' or 'tif', got {file_type!r}.")
-    input_folder = Path(input_folder).expanduser()
-    paths = [p for p in sorted(input_folder.iterdir()) if p.suffix.lower() in IMAGE_EXTENSIONS
-             and not p.name.startswith(".")] if input_folder.is_dir() else []
-    if not paths:
-        raise FileNotFoundError(f"No images ({', '.join(IMAGE_EXTENSIONS)}) in {input_folder}. Check the path.")
+    listing = imageio.list_image_files(input_folder, "image")
+    doubles = [" and ".join(p.name for p in paths) for paths in listing.by_stem.values() if len(paths) > 1]
+    if doubles:
+        raise ValueError(f"In {listing.folder} several images have the same name ({'; '.join(doubles)}); their "
+                         f"masks would get one file name. Rename or move one of each.")
+    paths = [listing.by_stem[stem][0] for stem in natural_sorted(listing.by_stem)]
     folder = new_folder(output_folder)
+    converted, legend = 0, None
     for path in paths:
-        image = read_image(path, channels)
-        if max(image.shape[:2]) > tile:
-            from helpers import tiling
-
-            probability = tiling.predict_tiled(model, image, tile=tile, overlap=tile // 4, divisible_by=2 ** depth)
+        stored = read_image(path)
+        converted += stored.shape[-1] != channels
+        probability = _predict_one(model, imageio.as_channels(stored, channels), depth, tile)
+        if probability.shape[-1] == 1:
+            mask = np.where(probability[..., 0] >= threshold, 255, 0).astype(np.uint8)
         else:
-            probability = predict_padded(model, image, depth)
-        mask = np.where(probability[..., 0] >= threshold, 255, 0).astype(np.uint8)
+            if legend is None:
+                legend = _legend(classes, probability.shape[-1])
+                (folder / "previews").mkdir()
+            mask = np.argmax(probability, axis=-1).astype(np.uint8)
+            preview = np.asarray(legend[1], np.uint8)[mask]
+            skimage.io.imsave(folder / "previews" / f"{path.stem}.png", preview, check_contrast=False)
         skimage.io.imsave(folder / f"{path.stem}.{file_type}", mask, check_contrast=False)
-    print(f"Wrote {len(paths)} masks (0 = background, 255 = structure) to {folder}.")
+    if converted:
+        print(f"{converted} images converted to {'grey' if channels == 1 else 'colour'} for the model "
+              f"(channels={channels}).")
+    if legend is None:
+        print(f"Wrote {len(paths)} masks (0 = background, 255 = structure) to {folder}.")
+    else:
+        rows = [("id", "name", "red", "green", "blue")] + [(i, n, *c) for i, (n, c) in enumerate(zip(*legend))]
+        (folder / "legend.csv").write_text(_csv_text(rows) + "\n", encoding="utf-8")
+        print(f"Wrote {len(paths)} class-id masks (0..{len(legend[0]) - 1}: {', '.join(legend[0])}) to {folder}, "
+              f"colour previews to {folder / 'previews'} and the legend to {folder / 'legend.csv'}.")
     return folder
+
+
+def _predict_one(model, image, depth, tile):
+    if max(image.shape[:2]) > tile:
+        from helpers import inference
+
+        return inference.predict_tiled(model, image, tile=tile, overlap=tile // 4, divisible_by=2 ** depth)
+    return predict_padded(model, image, depth)
 
 
 def methods_paragraph(*, data, model, training, evaluation):
@@ -549,13 +1083,13 @@ def example_inputs(mode):
     ``"default"``: the 30 ISBI 2012 training pairs and the first 3 ISBI test images (no masks),
     fetched through :mod:`helpers.download`.
     """
-    from helpers import data, download
+    from helpers import datasets, download
 
-    pairs = data.load_membranes(mode)
+    pairs = datasets.load_membranes(mode)
     if mode == "smoke" or not pairs.source.startswith("ISBI"):
         return pairs, list(pairs.images[:2])
     root = download.fetch_dataset("isbi2012", files_under=ISBI_TEST_FOLDER)
-    return pairs, [data.load_image(root / ISBI_TEST_FOLDER / f"{index}.png") for index in range(3)]
+    return pairs, [imageio.read_image(root / ISBI_TEST_FOLDER / f"{index}.png") for index in range(3)]
 
 
 def _to_uint8(array):

@@ -133,8 +133,15 @@ def _subfolder(root):
     write(root / "images" / "more", "5.png", grey())
 
 
-def _mixed_colour(root):
+def _grey_as_rgb(root):
     write(root / "images", "rgb.png", np.full((64, 64, 3), 90, np.uint8))
+    write(root / "masks", "rgb.png", binary_mask())
+
+
+def _mixed_colour(root):
+    colour = np.zeros((64, 64, 3), np.uint8)
+    colour[..., 0] = 200
+    write(root / "images", "rgb.png", colour)
     write(root / "masks", "rgb.png", binary_mask())
 
 
@@ -164,7 +171,8 @@ CATALOGUE = [
     ("text file", _text_file, "notes.txt", "move other files", "note"),
     ("hidden file", _hidden, ".DS_Store", "skipped", "note"),
     ("sub-folder", _subfolder, "more", "Move its images", "note"),
-    ("grey and colour mixed", _mixed_colour, "images", "converted to grey", "warning"),
+    ("grey saved as RGB", _grey_as_rgb, "rgb.png", "read as grey", "note"),
+    ("grey and colour mixed", _mixed_colour, "images", "converted to colour", "warning"),
     ("alpha channel", _alpha, "alpha.png", "dropped", "note"),
 ]
 
@@ -313,3 +321,226 @@ def test_predict_folder_tiles_images_larger_than_the_tile(tmp_path):
     model = keras.Sequential([keras.Input((None, None, 1)), keras.layers.Identity()])
     folder = own_data.predict_folder(model, tmp_path / "new", tmp_path / "out", threshold=0.5, depth=2, tile=16)
     np.testing.assert_array_equal(skimage.io.imread(folder / "big.png"), picture)  # stitched exactly
+
+
+# --- mask kinds (issue 12): each recognised per folder, reported once ----------------------------
+
+
+def write_palette(folder, name, indices, colours):
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    picture = Image.fromarray(np.asarray(indices, np.uint8), mode="P")
+    picture.putpalette([value for colour in colours for value in colour])
+    picture.save(folder / name)
+
+
+def class_masks(count=3, size=(32, 32)):
+    """Masks with ids 0, 1, 2: id 1 in two separate squares (so not one object per id)."""
+    masks = []
+    for index in range(count):
+        mask = np.zeros(size, np.uint8)
+        mask[2:6, 2:6] = mask[20:24, 20:24] = 1
+        mask[10:14, 2 + index:6 + index] = 2
+        masks.append(mask)
+    return masks
+
+
+def check(root, **options):
+    return own_data.check_folder(root / "images", root / "masks", depth=2, crop_size=16, **options)
+
+
+def test_palette_binary_masks_are_binary(tmp_path):
+    indices = np.zeros((32, 32), np.uint8)
+    indices[:8] = 1
+    for index in range(3):
+        write(tmp_path / "images", f"{index}.png", grey((32, 32)))
+        write_palette(tmp_path / "masks", f"{index}.png", indices, [(255, 255, 255), (255, 0, 0)])
+    report = check(tmp_path)
+    assert report.ok and report.mask_kind == "binary" and "automatically" in report.kind_reason
+    loaded = own_data.load_checked(report)
+    np.testing.assert_array_equal(loaded.masks[0, ..., 0], indices)  # the index, not the white colour
+
+
+def test_palette_class_masks_keep_their_indices_as_classes(tmp_path):
+    indices = np.zeros((32, 32), np.uint8)
+    indices[:8], indices[8:16], indices[16:20] = 1, 2, 3  # one region each: still classes (palette)
+    for index in range(2):
+        write(tmp_path / "images", f"{index}.png", grey((32, 32)))
+        write_palette(tmp_path / "masks", f"{index}.png", indices, [(0, 0, 0), (128, 0, 0), (0, 128, 0), (128, 128, 0)])
+    report = check(tmp_path, class_names=["bg", "tree", "cap", "stroma"])
+    assert report.mask_kind == "classes" and report.n_classes == 4 and "palette" in report.kind_reason
+    shares = [entry["pixel_share"] for entry in report.classes]
+    np.testing.assert_allclose(shares, [12 / 32, 8 / 32, 8 / 32, 4 / 32])
+    assert [e["images"] for e in report.classes] == [2, 2, 2, 2]
+    assert report.class_names == ["bg", "tree", "cap", "stroma"] and "stroma" in report.summary()
+    loaded = own_data.load_checked(report)
+    np.testing.assert_array_equal(loaded.masks[1, ..., 0], indices)
+    assert loaded.class_names == ["bg", "tree", "cap", "stroma"]
+
+
+def test_16bit_class_ids(tmp_path):
+    for index, mask in enumerate(class_masks()):
+        write(tmp_path / "images", f"{index}.png", grey((32, 32)))
+        write(tmp_path / "masks", f"{index}.tif", mask.astype(np.uint16))
+    report = check(tmp_path)
+    assert report.mask_kind == "classes" and report.n_classes == 3
+    assert "several separate regions" in report.kind_reason
+    loaded = own_data.load_checked(report)
+    np.testing.assert_array_equal(loaded.masks[..., 0], np.stack(class_masks()))
+    assert "class ids 0-2" in report.summary() and "3 files" in report.summary()  # one line for three masks
+
+
+def test_colour_coded_masks_become_classes_with_a_saved_colour_map(tmp_path):
+    colours = {(0, 0, 0): 0, (0, 0, 255): 1, (255, 0, 0): 2}  # sorted by (r, g, b): black first
+    for index, ids in enumerate(class_masks()):
+        write(tmp_path / "images", f"{index}.png", np.full((32, 32, 3), (10, 80, 160), np.uint8))
+        rgb = np.zeros((32, 32, 3), np.uint8)
+        rgb[ids == 1], rgb[ids == 2] = (0, 0, 255), (255, 0, 0)
+        write(tmp_path / "masks", f"{index}.png", rgb)
+    report = check(tmp_path, results_folder=tmp_path / "results")
+    assert report.mask_kind == "colours" and report.colour_to_id == colours
+    loaded = own_data.load_checked(report)
+    np.testing.assert_array_equal(loaded.masks[..., 0], np.stack(class_masks()))
+    assert loaded.images.shape == (3, 32, 32, 3)  # colour stays colour
+    table = (tmp_path / "results" / "classes.csv").read_text().splitlines()
+    assert table[0] == "id,name,red,green,blue,pixel_share,images"
+    assert table[2].startswith("1,class 1,0,0,255,") and table[3].startswith("2,class 2,255,0,0,")
+    assert "(255, 0, 0)" in report.summary()
+
+
+def test_off_palette_colours_are_an_error_naming_file_and_pixel_count(tmp_path):
+    test_colour_coded_masks_become_classes_with_a_saved_colour_map(tmp_path)
+    (tmp_path / "results").rename(tmp_path / "old-results")
+    mask = skimage.io.imread(tmp_path / "masks" / "1.png")
+    mask[0, :3] = (128, 0, 128)  # three antialiased pixels
+    write(tmp_path / "masks", "1.png", mask)
+    report = check(tmp_path)
+    errors = [p for p in report.problems if p.severity == "error"]
+    assert len(errors) == 1 and errors[0].file.endswith("1.png") and "3 pixels" in errors[0].what
+    assert "antialiasing" in errors[0].fix and "1" in report.left_out and report.n_classes == 3
+
+
+def test_ignore_value_is_left_out_of_the_classes_and_kept_in_the_masks(tmp_path):
+    masks = class_masks()
+    masks[0][28:, :] = 255  # 4 rows of 32 not annotated
+    for index, mask in enumerate(masks):
+        write(tmp_path / "images", f"{index}.png", grey((32, 32)))
+        write(tmp_path / "masks", f"{index}.png", mask)
+    report = check(tmp_path, ignore_value=255)
+    assert report.mask_kind == "classes" and report.n_classes == 3
+    assert report.annotated == {"0": 1 - 4 / 32, "1": 1.0, "2": 1.0}
+    assert "1 masks partly, 87.5% to 87.5%" in report.summary()
+    loaded = own_data.load_checked(report)
+    assert loaded.ignore_value == 255 and (loaded.masks[0, 28:, :, 0] == 255).all()
+    without = check(tmp_path)  # without the ignore value, 255 is an id and K = 256, with a warning
+    assert without.n_classes == 256 and "ignore_value=255" in without.summary()
+
+
+def test_k_from_the_whole_folder_when_masks_disagree(tmp_path):
+    masks = class_masks(4)
+    masks[3][0, 0] = 5
+    for index, mask in enumerate(masks):
+        write(tmp_path / "images", f"{index}.png", grey((32, 32)))
+        write(tmp_path / "masks", f"{index}.png", mask)
+    report = check(tmp_path)
+    assert report.n_classes == 6
+    warnings = [p for p in report.problems if p.severity == "warning"]
+    assert any("3-4" in p.what or "3, 4" in p.what for p in warnings)
+    assert any(p.file.endswith("3.png") and "class 5" in p.what for p in warnings)
+
+
+def test_instance_labels_are_told_apart_and_mask_kind_overrides(tmp_path):
+    for index in range(3):
+        labels = np.zeros((32, 32), np.uint8)
+        for number in range(1, 4 + index):
+            labels[number * 6:number * 6 + 4, 2:6] = number  # one square per object
+        write(tmp_path / "images", f"{index}.png", grey((32, 32)))
+        write(tmp_path / "masks", f"{index}.png", labels)
+    report = check(tmp_path)
+    assert report.mask_kind == "instances" and "one connected region" in report.kind_reason
+    loaded = own_data.load_checked(report)
+    assert set(np.unique(loaded.masks).tolist()) == {0.0, 1.0}
+    forced = check(tmp_path, mask_kind="classes")
+    assert forced.mask_kind == "classes" and forced.n_classes == 6 and "mask_kind='classes'" in forced.kind_reason
+    with pytest.raises(ValueError, match="mask_kind must be one of"):
+        check(tmp_path, mask_kind="labels")
+
+
+def test_sixty_files_of_one_kind_make_a_short_report_and_a_full_csv(tmp_path):
+    for index in range(60):
+        write(tmp_path / "images", f"img{index}.png", grey((12, 14)))  # smaller than a crop, not divisible
+        write(tmp_path / "masks", f"img{index}.png", np.zeros((12, 14), np.uint8))  # empty
+    report = check(tmp_path, results_folder=tmp_path / "results")
+    text = report.summary()
+    assert len(text.splitlines()) <= 15, text
+    assert "60 files (img0.png, img1.png, img2.png, ...)" in text
+    rows = (tmp_path / "results" / "check_folder.csv").read_text().splitlines()
+    assert len(rows) == 1 + 3 * 60  # header + three findings per file
+    with pytest.raises(ValueError, match="inside your folder"):
+        report.save(tmp_path / "masks" / "results")
+
+
+def test_partial_binary_masks_report_the_annotated_share(tmp_path):
+    for index in range(3):
+        mask = np.full((32, 32), 255, np.uint8)  # not annotated
+        mask[:4 * (index + 1), :8] = 0  # background strokes
+        mask[20:22, :16] = 1  # a structure stroke
+        write(tmp_path / "images", f"{index}.png", grey((32, 32)))
+        write(tmp_path / "masks", f"{index}.png", mask)
+    report = check(tmp_path, ignore_value=255)
+    assert report.mask_kind == "binary"
+    expected = {str(i): (32 * (i + 1) + 32) / 1024 for i in range(3)}
+    assert report.annotated == pytest.approx(expected)
+    loaded = own_data.load_checked(report)
+    assert set(np.unique(loaded.masks).tolist()) == {0.0, 1.0, 255.0}
+    assert loaded.masks[0, 20, 0, 0] == 1 and loaded.masks[0, 0, 0, 0] == 0 and loaded.masks[0, 30, 30, 0] == 255
+
+
+def test_class_names_from_a_csv(tmp_path):
+    names = tmp_path / "names.csv"
+    names.write_text("id,name\n0,background\n2,nucleus\n1,cytoplasm\n")
+    assert own_data.read_class_names(names) == ["background", "cytoplasm", "nucleus"]
+    colours = tmp_path / "colours.csv"
+    colours.write_text("red,green,blue,name\n255,0,0,membrane\n")
+    assert own_data.read_class_names(colours) == {(255, 0, 0): "membrane"}
+
+
+class OneHotOfBrightestChannel:
+    """A stand-in model: class = the brightest of the three colour channels, one-hot."""
+
+    def predict(self, batch, verbose=0):
+        return np.eye(3, dtype=np.float32)[np.argmax(batch, axis=-1)]
+
+
+def test_colour_multiclass_folder_end_to_end(tmp_path):
+    rng = np.random.default_rng(0)
+    all_ids = []
+    for index in range(4):
+        ids = rng.integers(0, 3, (32, 32))
+        all_ids.append(ids)
+        write(tmp_path / "images", f"{index}.png", (np.eye(3)[ids] * 200).astype(np.uint8))
+        rgb = np.zeros((32, 32, 3), np.uint8)
+        rgb[ids == 1], rgb[ids == 2] = (0, 0, 255), (0, 255, 0)  # sorted (r, g, b) order = ids
+        write(tmp_path / "masks", f"{index}.png", rgb)
+    sizes = [(20, 36), (33, 17)]
+    for index, (height, width) in enumerate(sizes):
+        write(tmp_path / "new", f"new{index}.png", (np.eye(3)[rng.integers(0, 3, (height, width))] * 255).astype(np.uint8))
+    before = snapshot(tmp_path)
+    report = check(tmp_path, results_folder=tmp_path.parent / f"{tmp_path.name}-results")
+    assert report.ok and report.mask_kind == "colours" and report.n_classes == 3
+    loaded = own_data.load_checked(report)
+    assert loaded.images.shape == (4, 32, 32, 3)
+    np.testing.assert_array_equal(loaded.masks[..., 0], np.stack(all_ids))
+    folder = own_data.predict_folder(OneHotOfBrightestChannel(), tmp_path / "new", tmp_path.parent / "predictions",
+                                     depth=2, channels=3, classes=report)
+    for index, (height, width) in enumerate(sizes):
+        image = skimage.io.imread(tmp_path / "new" / f"new{index}.png")
+        written = skimage.io.imread(folder / f"new{index}.png")
+        assert written.shape == (height, width) and written.dtype == np.uint8
+        np.testing.assert_array_equal(written, np.argmax(image, axis=-1))  # ids 0..K-1
+        preview = skimage.io.imread(folder / "previews" / f"new{index}.png")
+        np.testing.assert_array_equal(preview[written == 2], [[0, 255, 0]] * int((written == 2).sum()))
+    legend = (folder / "legend.csv").read_text().splitlines()
+    assert legend == ["id,name,red,green,blue", "0,class 0,0,0,0", "1,class 1,0,0,255", "2,class 2,0,255,0"]
+    assert snapshot(tmp_path) == before  # the input folders are byte-identical
