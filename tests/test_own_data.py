@@ -544,3 +544,20 @@ def test_colour_multiclass_folder_end_to_end(tmp_path):
     legend = (folder / "legend.csv").read_text().splitlines()
     assert legend == ["id,name,red,green,blue", "0,class 0,0,0,0", "1,class 1,0,0,255", "2,class 2,0,255,0"]
     assert snapshot(tmp_path) == before  # the input folders are byte-identical
+
+
+def test_predict_folder_with_a_keras_softmax_model_writes_ids_of_each_input_size(tmp_path):
+    import keras
+
+    rng = np.random.default_rng(1)
+    write(tmp_path / "new", "big.png", rng.integers(0, 255, (40, 70, 3), dtype=np.uint8))  # tiled (tile=16)
+    write(tmp_path / "new", "small.png", rng.integers(0, 255, (9, 13, 3), dtype=np.uint8))  # whole
+    model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Conv2D(4, 1, activation="softmax")])
+    before = snapshot(tmp_path / "new")
+    folder = own_data.predict_folder(model, tmp_path / "new", tmp_path / "out", depth=2, channels=3, tile=16)
+    for name, shape in (("big.png", (40, 70)), ("small.png", (9, 13))):
+        written = skimage.io.imread(folder / name)
+        assert written.shape == shape and written.dtype == np.uint8 and written.max() <= 3
+        assert skimage.io.imread(folder / "previews" / name).shape == shape + (3,)
+    assert len((folder / "legend.csv").read_text().splitlines()) == 1 + 4
+    assert snapshot(tmp_path / "new") == before
