@@ -1,18 +1,39 @@
-"""Google Colab and Google Drive: detect Colab, keep results on Drive, install what is missing.
+"""Google Colab and Google Drive: detect Colab, keep results on Drive, install what is absent.
 
 Importing this module is light (standard library only), so the first cell of a notebook can
 use it before anything else is installed.
 
-Colab already has Python, TensorFlow and Keras. The course never reinstalls TensorFlow or
-Keras there: a second copy next to the preinstalled one breaks the GPU set-up and costs
-minutes. ``install_missing`` installs only the small packages Colab lacks.
+Colab comes with Python, TensorFlow, Keras, numpy, ipywidgets and most of what the course
+uses. The course never changes a package Colab already has, not even as a dependency of
+something it installs: a second TensorFlow breaks the GPU set-up, and a newer ipywidgets
+(8) is one that Colab's widget frontend does not render. ``install_missing`` installs only
+the packages that are absent (keras-unet), with every installed package pinned to its
+version; a preinstalled version outside the course's range is reported, not replaced.
+
+Colab's TPU runtime has no TensorFlow at all (Keras runs on JAX there); the course runs on
+TensorFlow, so ``check_tensorflow`` stops with a message that says which runtime to choose.
 """
 
 import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+
+__all__ = [
+    "DRIVE_MOUNT_POINT",
+    "MY_DRIVE",
+    "NEVER_INSTALL",
+    "NoTensorFlowError",
+    "in_colab",
+    "mount_drive",
+    "check_tensorflow",
+    "tensorflow_missing_message",
+    "missing_requirements",
+    "out_of_range_requirements",
+    "install_missing",
+]
 
 #: Where Google Drive is mounted in Colab. Tests point this at a temporary folder.
 DRIVE_MOUNT_POINT = Path("/content/drive")
@@ -20,6 +41,19 @@ DRIVE_MOUNT_POINT = Path("/content/drive")
 MY_DRIVE = "MyDrive"
 #: Packages the course never installs: Colab has them, and locally ``course.py start`` does.
 NEVER_INSTALL = ("tensorflow", "tensorflow-cpu", "keras")
+#: What of the course needs a package, for the message about a version outside the range.
+USED_FOR = {
+    "tensorflow": "building and training every model",
+    "keras": "building and training every model",
+    "numpy": "every cell that handles images",
+    "scipy": "the instance and distance-map cells (notebook 07)",
+    "scikit-image": "reading, resizing and labelling images",
+    "scikit-learn": "the random-forest pixel classifier (notebook 02)",
+    "matplotlib": "every figure",
+    "ipywidgets": "the interactive explorers (sliders); the static figures beside them still show",
+    "pooch": "downloading the real datasets",
+    "setuptools": "importing keras-unet",
+}
 
 
 def in_colab():
@@ -143,6 +177,56 @@ def _make_folder(folder):
 
 
 # ----------------------------------------------------------------------------------------
+# TensorFlow (absent in Colab's TPU runtime)
+# ----------------------------------------------------------------------------------------
+
+
+def tensorflow_missing_message():
+    """Return the message for a Colab runtime without TensorFlow (Colab's TPU runtime).
+
+    Returns
+    -------
+    str
+        Several lines: what is wrong, why, and which runtime to choose instead.
+    """
+    return (
+        "This course runs on TensorFlow, which this Colab runtime does not have: Colab's TPU "
+        "runtime comes without TensorFlow (its Keras runs on JAX).\n"
+        "Choose Runtime > Change runtime type > T4 GPU (or CPU), click Save, then run the "
+        "notebook again from the top. Every notebook also runs on a CPU runtime."
+    )
+
+
+class NoTensorFlowError(RuntimeError):
+    """Raised in a Colab runtime without TensorFlow; shown in a notebook as its message only.
+
+    IPython (Jupyter, Colab) prints ``_render_traceback_()`` instead of a traceback, so the
+    cell ends with the message alone, and "Run all" stops there.
+    """
+
+    def _render_traceback_(self):
+        """Return the lines IPython shows instead of a traceback."""
+        return str(self).splitlines()
+
+
+def check_tensorflow():
+    """Stop with a clear message when this Python has no TensorFlow (Colab's TPU runtime).
+
+    Nothing is imported and nothing is installed: the check only looks for the package.
+
+    Raises
+    ------
+    NoTensorFlowError
+        When ``import tensorflow`` cannot find the package; its message is
+        ``tensorflow_missing_message()``.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("tensorflow") is None:
+        raise NoTensorFlowError(tensorflow_missing_message())
+
+
+# ----------------------------------------------------------------------------------------
 # Requirements
 # ----------------------------------------------------------------------------------------
 
@@ -169,11 +253,39 @@ def missing_requirements(requirements_file):
     return [str(requirement) for requirement in _unsatisfied(_read_requirements(requirements_file))]
 
 
-def install_missing(requirements_file, *, never_install=NEVER_INSTALL):
-    """Install with pip only the requirements this Python does not satisfy yet.
+def out_of_range_requirements(requirements_file):
+    """List the requirements whose package is installed, but in a version outside the range.
 
-    Packages named in ``never_install`` (TensorFlow and Keras) are never installed: if one
-    of them is missing or has an unsuitable version, a warning says what to do instead.
+    Parameters
+    ----------
+    requirements_file : str or pathlib.Path
+        Path of the requirements file.
+
+    Returns
+    -------
+    list of tuple
+        ``(requirement, installed_version)`` pairs, both text, in file order.
+    """
+    requirements = _unsatisfied(_read_requirements(requirements_file))
+    return [
+        (str(r), _installed_version(r.name))
+        for r in requirements
+        if _installed_version(r.name) is not None
+    ]
+
+
+def install_missing(requirements_file, *, never_install=NEVER_INSTALL):
+    """Install the requirements whose package is absent; never change an installed package.
+
+    - An absent package is installed with pip, and every package already installed is held
+      at its version while pip works (a constraints file lists them all), so nothing
+      installed is upgraded, downgraded or reinstalled, not even as a dependency. If the
+      absent package cannot be had without such a change, pip stops and so does this
+      function, with a message that says so.
+    - A package installed in a version outside the course's range is left as it is; a
+      warning says which, what may fail, and what to do. The function carries on.
+    - Packages named in ``never_install`` (TensorFlow and Keras) are never installed: when
+      one is absent, a warning says what to do instead.
 
     Parameters
     ----------
@@ -188,24 +300,20 @@ def install_missing(requirements_file, *, never_install=NEVER_INSTALL):
         The requirements that were installed (empty when nothing was needed).
     """
     never_install = _check_never_install(never_install)
-    requirements = _read_requirements(requirements_file)
-    missing = _unsatisfied(requirements)
-    blocked = [r for r in missing if _canonical_name(r.name) in never_install]
-    to_install = [r for r in missing if _canonical_name(r.name) not in never_install]
+    unsatisfied = _unsatisfied(_read_requirements(requirements_file))
+    absent = [r for r in unsatisfied if _installed_version(r.name) is None]
+    for requirement in unsatisfied:
+        if requirement not in absent:
+            print(_out_of_range_warning(requirement))
+    blocked = [r for r in absent if _canonical_name(r.name) in never_install]
+    to_install = [r for r in absent if _canonical_name(r.name) not in never_install]
     for requirement in blocked:
         print(_never_install_warning(requirement))
     if not to_install:
-        if not blocked:
+        if not unsatisfied:
             print(f"All requirements of {requirements_file} are already installed; nothing to do.")
         return []
-    upgraded = [r.name for r in to_install if _installed_version(r.name) is not None]
-    _pip_install([str(r) for r in to_install])
-    if upgraded:
-        print(
-            f"{', '.join(upgraded)} changed version. If the notebook had already imported "
-            "them, restart the session (Colab: Runtime > Restart session) and run the "
-            "notebook again from the top."
-        )
+    _pip_install_keeping_installed([str(r) for r in to_install])
     return [str(r) for r in to_install]
 
 
@@ -284,17 +392,31 @@ def _installed_version(name):
         return None
 
 
-def _never_install_warning(requirement):
-    """Return the warning for a TensorFlow/Keras requirement the course will not install."""
+def _out_of_range_warning(requirement):
+    """Return the warning for a package installed in a version outside the course's range."""
     installed = _installed_version(requirement.name)
-    found = "it is not installed" if installed is None else f"version {installed} is installed"
-    headline = f"WARNING: the course needs {requirement}, but {found}."
+    used_for = USED_FOR.get(_canonical_name(requirement.name), f"the cells that use {requirement.name}")
+    where = "This Colab runtime" if in_colab() else "This Python"
+    return (
+        f"WARNING: {where} has {requirement.name} {installed}; the course is made for "
+        f"{requirement} (requirements.txt). The course leaves the installed version as it is.\n"
+        f"  What may fail: {used_for}.\n"
+        "  What to do: go on; if a cell fails, choose Runtime > Disconnect and delete runtime "
+        "for a fresh runtime and run again from the top. If it still fails, run "
+        f"!pip install \"{requirement}\" in a new cell, then Runtime > Restart session "
+        "(this may break other preinstalled packages), and tell the course team which "
+        "version you saw."
+    )
+
+
+def _never_install_warning(requirement):
+    """Return the warning for an absent TensorFlow/Keras that the course will not install."""
+    headline = f"WARNING: the course needs {requirement}, but it is not installed."
     if in_colab():
         advice = (
-            f"The course never installs {requirement.name} in Colab: use the preinstalled "
-            "TensorFlow; a second copy would break the GPU set-up. If a later cell fails, "
-            "choose Runtime > Disconnect and delete runtime to get a fresh Colab with "
-            "current versions, and tell the course team which versions you saw."
+            f"The course never installs {requirement.name} in Colab, because a second copy "
+            "would break Colab's GPU set-up. Choose Runtime > Disconnect and delete runtime "
+            "to get a fresh Colab runtime (a CPU or T4 GPU one), which has it."
         )
     else:
         advice = (
@@ -305,15 +427,42 @@ def _never_install_warning(requirement):
     return f"{headline} {advice}"
 
 
-def _pip_install(requirement_strings):
-    """Install requirements with the pip of this Python, quietly, and say what is installed."""
+def _installed_pins():
+    """Return ``name==version`` for every installed distribution, one per package name."""
+    from importlib.metadata import distributions
+
+    from packaging.version import InvalidVersion, Version
+
+    pins = {}
+    for distribution in distributions():
+        name = distribution.metadata["Name"]
+        if not name or _canonical_name(name) in pins:
+            continue  # the first one found is the one Python imports
+        try:
+            Version(distribution.version)
+        except InvalidVersion:
+            continue  # pip cannot pin what it cannot read; it leaves such a package alone
+        pins[_canonical_name(name)] = f"{_canonical_name(name)}=={distribution.version}"
+    return sorted(pins.values())
+
+
+def _pip_install_keeping_installed(requirement_strings):
+    """Install with this Python's pip, holding every installed package at its version."""
     print(f"Installing: {', '.join(requirement_strings)}")
-    command = [sys.executable, "-m", "pip", "install", "-q", *requirement_strings]
-    try:
-        subprocess.run(command, check=True)
-    except subprocess.CalledProcessError as error:
-        raise RuntimeError(
-            f"pip could not install {', '.join(requirement_strings)} (exit status "
-            f"{error.returncode}). Read pip's messages above; check the internet connection "
-            "and run the cell again."
-        ) from error
+    with tempfile.TemporaryDirectory(prefix="unet-course-pins-") as folder:
+        constraints = Path(folder) / "installed.txt"
+        constraints.write_text("\n".join(_installed_pins()) + "\n", encoding="utf-8")
+        command = [
+            sys.executable, "-m", "pip", "install", "-q", "-c", str(constraints),
+            *requirement_strings,
+        ]
+        try:
+            subprocess.run(command, check=True)
+        except subprocess.CalledProcessError as error:
+            raise RuntimeError(
+                f"pip could not install {', '.join(requirement_strings)} (exit status "
+                f"{error.returncode}) without changing a package that is already installed, "
+                "and the course never changes those. Read pip's messages above: a conflict "
+                "names the package, a network error means checking the connection and "
+                "running the cell again."
+            ) from error

@@ -2,11 +2,33 @@
 
 The repository address is written here once; the README badges and the setup cell of
 every notebook repeat it, and ``tests/test_course.py`` checks that they agree.
+
+``start_notebook()`` is what the setup cell of every notebook calls: quiet TensorFlow,
+in Colab install only what is absent (or stop on a runtime without TensorFlow), then say
+which versions and which device the notebook runs on.
 """
 
+import contextlib
 import os
 import platform
+import sys
+import tempfile
 from pathlib import Path
+
+__all__ = [
+    "REPOSITORY_URL",
+    "BRANCH",
+    "MODE_VARIABLE",
+    "MODES",
+    "QUIET_TENSORFLOW",
+    "course_root",
+    "colab_url",
+    "choose_mode",
+    "package_versions",
+    "versions_line",
+    "import_tensorflow_quietly",
+    "start_notebook",
+]
 
 #: The one place the repository address is written. When you fork the course, change it here
 #: and in the README and notebooks; ``tests/test_course.py`` tells you what still disagrees.
@@ -17,6 +39,9 @@ BRANCH = "main"
 #: Environment variable that selects the mode: ``smoke`` (tests) or ``default`` (students).
 MODE_VARIABLE = "UNET_COURSE_MODE"
 MODES = ("default", "smoke")
+#: Environment variables that keep TensorFlow's C++ log lines (INFO, WARNING and ERROR, such
+#: as the CPU's ``failed call to cuInit``) out of the notebooks; read when TensorFlow loads.
+QUIET_TENSORFLOW = {"TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
 def course_root():
@@ -100,3 +125,87 @@ def versions_line():
     parts = [f"Python {platform.python_version()}"]
     parts += [f"{name} {ver}" for name, ver in package_versions().items()]
     return " | ".join(parts)
+
+
+def import_tensorflow_quietly():
+    """Import TensorFlow without the log lines its C++ libraries print while they load.
+
+    Sets ``QUIET_TENSORFLOW`` (``TF_CPP_MIN_LOG_LEVEL=3``: no INFO, WARNING or ERROR lines
+    later, e.g. ``failed call to cuInit`` on a machine without a GPU), then imports
+    TensorFlow with the process's standard error pointed at a temporary file: the lines
+    printed before TensorFlow reads that setting (``All log messages before
+    absl::InitializeLog() ...``, ``Could not find cuda drivers ...``) go there and are
+    dropped. If the import fails, those lines are printed after all, with the error.
+    Once TensorFlow is imported, calling this again changes nothing.
+
+    Returns
+    -------
+    module
+        ``tensorflow``.
+    """
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    os.environ.update(QUIET_TENSORFLOW)
+    with _standard_error_to_file() as captured:
+        try:
+            import tensorflow
+        except BaseException:
+            captured.failed = True
+            raise
+    return tensorflow
+
+
+class _Captured:
+    """What ``_standard_error_to_file`` caught; ``failed`` set means: print it after all."""
+
+    failed = False
+
+
+@contextlib.contextmanager
+def _standard_error_to_file():
+    """Send file descriptor 2 (C libraries' standard error) to a temporary file for a while."""
+    captured = _Captured()
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield captured
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            if captured.failed:
+                sink.seek(0)
+                sys.stderr.write(sink.read().decode("utf-8", "replace"))
+
+
+def start_notebook(requirements_file=None):
+    """Prepare this Python for a course notebook: the one call of every notebook's setup cell.
+
+    1. TensorFlow is imported quietly (``import_tensorflow_quietly``), so its log lines
+       never reach the notebook; where TensorFlow is absent this step is left out.
+    2. In Colab: on a runtime without TensorFlow (Colab's TPU runtime) it stops with one
+       message that says which runtime to choose; otherwise it installs only the packages
+       that are absent, never changing one that Colab has (``colab.install_missing``).
+    3. It prints the versions of Python and the main packages, and the device that trains.
+
+    Parameters
+    ----------
+    requirements_file : str or pathlib.Path, optional
+        The course's requirements file; ``requirements.txt`` in the course folder if left out.
+
+    Raises
+    ------
+    helpers.colab.NoTensorFlowError
+        In Colab, when TensorFlow is not installed (in a notebook only its message shows).
+    """
+    from helpers import colab, hardware
+
+    if colab.in_colab():
+        colab.check_tensorflow()
+        colab.install_missing(requirements_file or course_root() / "requirements.txt")
+    with contextlib.suppress(ImportError):
+        import_tensorflow_quietly()
+    print(versions_line())
+    print(hardware.describe_device())

@@ -1,16 +1,29 @@
-"""Tests for helpers.colab: Colab detection, the Drive folder and installing what is missing.
+"""Tests for helpers.colab: Colab detection, the Drive folder and installing what is absent.
 
 Colab is faked: a stand-in ``google.colab.drive`` module records mounts, and the Drive mount
-point is a temporary folder. ``subprocess.run`` is replaced so that nothing is installed.
+point is a temporary folder. ``subprocess.run`` is replaced so that nothing is installed,
+except in the tests at the end, which run the real pip in a throwaway virtual environment
+with wheels made here (no network): they prove that installing leaves every installed
+package as it was, and that a Python without TensorFlow gets the TPU-runtime message.
 """
 
+import importlib.metadata
+import os
+import re
 import subprocess
 import sys
 import types
+import venv
+import zipfile
+from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from helpers import colab
+from helpers.course import course_root
 
 ABSENT = "surely-not-a-package-xyz"
 
@@ -49,15 +62,37 @@ def fake_colab(monkeypatch, tmp_path, not_colab):
 
 @pytest.fixture
 def pip_calls(monkeypatch):
-    """Replace ``subprocess.run`` so that pip is recorded, never run."""
-    calls = []
+    """Replace ``subprocess.run`` so that pip is recorded, never run.
+
+    Each call is recorded as its command with the constraints file's path replaced by
+    ``"<constraints>"``; the file's lines at the time of the call go to ``calls.constraints``.
+    """
+    calls = PipCalls()
 
     def fake_run(command, **options):
-        calls.append(list(command))
+        command = list(command)
+        if "-c" in command:
+            path = Path(command[command.index("-c") + 1])
+            calls.constraints.append(path.read_text(encoding="utf-8").splitlines())
+            command[command.index("-c") + 1] = "<constraints>"
+        calls.append(command)
         return subprocess.CompletedProcess(command, 0)
 
     monkeypatch.setattr(subprocess, "run", fake_run)
     return calls
+
+
+class PipCalls(list):
+    """The pip commands run, and the constraints file of each."""
+
+    def __init__(self):
+        super().__init__()
+        self.constraints = []
+
+
+def pip_install(*requirements):
+    """The pip command install_missing runs for ``requirements``."""
+    return [sys.executable, "-m", "pip", "install", "-q", "-c", "<constraints>", *requirements]
 
 
 def write_requirements(tmp_path, *lines):
@@ -233,17 +268,59 @@ def test_install_missing_installs_only_what_is_missing(tmp_path, pip_calls, not_
     installed = colab.install_missing(path)
 
     assert installed == [f"{ABSENT}>=1"]
-    assert pip_calls == [[sys.executable, "-m", "pip", "install", "-q", f"{ABSENT}>=1"]]
+    assert pip_calls == [pip_install(f"{ABSENT}>=1")]
     assert f"Installing: {ABSENT}>=1" in capsys.readouterr().out
 
 
-def test_install_missing_asks_for_a_restart_after_changing_a_version(
+def test_install_missing_holds_every_installed_package_at_its_version(
+    tmp_path, pip_calls, not_colab
+):
+    path = write_requirements(tmp_path, f"{ABSENT}>=1")
+
+    colab.install_missing(path)
+
+    [constraints] = pip_calls.constraints
+    for name in ("numpy", "pytest", "packaging", "pip"):
+        assert f"{name}=={importlib.metadata.version(name)}" in constraints
+    installed = {canonicalize_name(d.metadata["Name"]) for d in importlib.metadata.distributions()}
+    pinned = {line.split("==")[0] for line in constraints}
+    assert pinned == installed, "every installed distribution is pinned, and nothing else"
+
+
+def test_install_missing_leaves_an_out_of_range_package_and_says_what_to_do(
+    tmp_path, pip_calls, fake_colab, capsys
+):
+    numpy_version = importlib.metadata.version("numpy")
+    path = write_requirements(tmp_path, "numpy<1.0", f"{ABSENT}>=1")
+
+    installed = colab.install_missing(path)
+
+    assert installed == [f"{ABSENT}>=1"], "the absent package is still installed"
+    assert pip_calls == [pip_install(f"{ABSENT}>=1")], "numpy is neither upgraded nor downgraded"
+    out = capsys.readouterr().out
+    assert f"WARNING: This Colab runtime has numpy {numpy_version}" in out
+    assert "numpy<1.0" in out
+    assert "What may fail: every cell that handles images." in out
+    assert "What to do:" in out and "Disconnect and delete runtime" in out
+
+
+def test_install_missing_with_only_out_of_range_packages_runs_no_pip(
     tmp_path, pip_calls, not_colab, capsys
 ):
-    path = write_requirements(tmp_path, "numpy<1.0")
+    path = write_requirements(tmp_path, "numpy<1.0", "pytest<1.0")
 
-    assert colab.install_missing(path) == ["numpy<1.0"]
-    assert "Restart session" in capsys.readouterr().out
+    assert colab.install_missing(path) == []
+    assert pip_calls == []
+    out = capsys.readouterr().out
+    assert "numpy" in out and "pytest" in out and "the cells that use pytest" in out
+    assert "nothing to do" not in out
+
+
+def test_out_of_range_requirements_lists_installed_packages_outside_the_range(tmp_path):
+    path = write_requirements(tmp_path, "numpy<1.0", f"{ABSENT}>=1", "packaging")
+    assert colab.out_of_range_requirements(path) == [
+        ("numpy<1.0", importlib.metadata.version("numpy"))
+    ]
 
 
 def test_install_missing_with_nothing_missing_runs_no_pip(tmp_path, pip_calls, not_colab, capsys):
@@ -254,27 +331,41 @@ def test_install_missing_with_nothing_missing_runs_no_pip(tmp_path, pip_calls, n
     assert "nothing to do" in capsys.readouterr().out
 
 
-def test_install_missing_never_installs_tensorflow_locally(tmp_path, pip_calls, not_colab, capsys):
-    path = write_requirements(tmp_path, "tensorflow<1.0", "keras<1.0", f"{ABSENT}>=1")
+def test_install_missing_never_installs_an_absent_never_install_package_locally(
+    tmp_path, pip_calls, not_colab, capsys
+):
+    other = f"{ABSENT}-other"
+    path = write_requirements(tmp_path, f"{ABSENT}>=1", f"{other}>=1")
 
-    installed = colab.install_missing(path)
+    installed = colab.install_missing(path, never_install=[ABSENT])
 
-    assert installed == [f"{ABSENT}>=1"]
-    assert pip_calls == [[sys.executable, "-m", "pip", "install", "-q", f"{ABSENT}>=1"]]
+    assert installed == [f"{other}>=1"]
+    assert pip_calls == [pip_install(f"{other}>=1")]
     out = capsys.readouterr().out
-    assert "WARNING: the course needs tensorflow<1.0" in out
-    assert "WARNING: the course needs keras<1.0" in out
+    assert f"WARNING: the course needs {ABSENT}>=1, but it is not installed" in out
     assert "python3 course.py start" in out
 
 
-def test_install_missing_never_installs_tensorflow_in_colab(
+def test_install_missing_never_installs_an_absent_tensorflow_in_colab(
     tmp_path, pip_calls, fake_colab, capsys
 ):
-    path = write_requirements(tmp_path, "tensorflow<1.0")
+    path = write_requirements(tmp_path, f"{ABSENT}>=1")
+
+    assert colab.install_missing(path, never_install=[ABSENT]) == []
+    assert pip_calls == []
+    assert "a second copy would break Colab's GPU set-up" in capsys.readouterr().out
+
+
+def test_install_missing_never_changes_an_installed_tensorflow(
+    tmp_path, pip_calls, not_colab, capsys
+):
+    path = write_requirements(tmp_path, "tensorflow<1.0", "keras<1.0")
 
     assert colab.install_missing(path) == []
     assert pip_calls == []
-    assert "use the preinstalled TensorFlow" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "has tensorflow" in out and "has keras" in out
+    assert "What may fail: building and training every model." in out
 
 
 def test_install_missing_respects_a_custom_never_install_list(tmp_path, pip_calls, not_colab):
@@ -297,10 +388,230 @@ def test_install_missing_explains_a_pip_failure(tmp_path, monkeypatch, not_colab
     monkeypatch.setattr(subprocess, "run", failing_run)
     path = write_requirements(tmp_path, f"{ABSENT}>=1")
 
-    with pytest.raises(RuntimeError, match=f"pip could not install {ABSENT}"):
+    with pytest.raises(RuntimeError, match=f"pip could not install {ABSENT}.*without changing"):
         colab.install_missing(path)
 
 
 def test_install_missing_names_a_missing_file(tmp_path, pip_calls):
     with pytest.raises(FileNotFoundError, match="requirements.txt"):
         colab.install_missing(tmp_path / "requirements.txt")
+
+
+# ----------------------------------------------------------------------------------------
+# A runtime without TensorFlow (Colab's TPU runtime)
+# ----------------------------------------------------------------------------------------
+
+
+def test_the_tensorflow_message_names_the_cause_and_the_runtime_to_choose():
+    message = colab.tensorflow_missing_message()
+    assert message.startswith("This course runs on TensorFlow")
+    assert "Colab's TPU runtime comes without TensorFlow" in message
+    assert "Runtime > Change runtime type > T4 GPU (or CPU)" in message
+
+
+def test_check_tensorflow_passes_where_tensorflow_is_installed():
+    colab.check_tensorflow()
+
+
+def test_check_tensorflow_stops_where_tensorflow_cannot_be_imported(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tensorflow", None)  # what `import tensorflow` then finds: nothing
+    with pytest.raises(colab.NoTensorFlowError) as raised:
+        colab.check_tensorflow()
+    assert str(raised.value) == colab.tensorflow_missing_message()
+
+
+def test_a_notebook_shows_the_tensorflow_message_alone_without_a_traceback():
+    pytest.importorskip("IPython")
+    code = (
+        "import sys; sys.modules['tensorflow'] = None; "
+        "from helpers import colab; colab.check_tensorflow(); print('not stopped')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "IPython", "--no-banner", "--colors=NoColor", "-c", code],
+        cwd=course_root(), capture_output=True, text=True, timeout=120,
+    )
+    shown = (result.stdout + result.stderr).strip()
+    assert shown == colab.tensorflow_missing_message(), shown
+
+
+# ----------------------------------------------------------------------------------------
+# The requirement ranges admit what Colab has (its published package lists)
+# ----------------------------------------------------------------------------------------
+
+COLAB_LISTS = course_root() / ".ci" / "colab"
+
+
+def colab_pins(runtime):
+    """``{canonical name: version}`` from the copy of Colab's ``pip freeze`` for a runtime."""
+    pins = {}
+    for line in (COLAB_LISTS / f"pip-freeze-{runtime}.txt").read_text(encoding="utf-8").splitlines():
+        match = re.fullmatch(r"([A-Za-z0-9._-]+)==(\S+)", line.strip())
+        if match:
+            pins[canonicalize_name(match[1])] = match[2]
+    return pins
+
+
+def course_requirements():
+    lines = (course_root() / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    texts = [re.sub(r"(^|\s)#.*$", "", line).strip() for line in lines]
+    return [Requirement(text) for text in texts if text and not text.startswith("-")]
+
+
+@pytest.mark.parametrize("runtime", ["cpu", "gpu"])
+def test_requirements_admit_every_version_in_colab(runtime):
+    pins = colab_pins(runtime)
+    assert pins["tensorflow"] == "2.20.0" and pins["ipywidgets"] == "7.7.1", "list not read"
+    outside = [
+        f"{requirement} does not admit Colab's {requirement.name} {pins[canonicalize_name(requirement.name)]}"
+        for requirement in course_requirements()
+        if canonicalize_name(requirement.name) in pins
+        and not requirement.specifier.contains(
+            Version(pins[canonicalize_name(requirement.name)]), prereleases=True
+        )
+    ]
+    assert outside == [], f"requirements.txt vs Colab's {runtime} runtime: {outside}"
+
+
+def test_colab_tpu_runtime_has_keras_but_no_tensorflow():
+    pins = colab_pins("tpu")
+    assert pins["keras"] == "3.13.2" and "jax" in pins
+    assert "tensorflow" not in pins and "tensorflow-cpu" not in pins
+
+
+@pytest.mark.parametrize("runtime", ["cpu", "gpu", "tpu"])
+def test_the_copies_of_colab_lists_name_their_source(runtime):
+    header = (COLAB_LISTS / f"pip-freeze-{runtime}.txt").read_text(encoding="utf-8")[:600]
+    assert "googlecolab/backend-info" in header and "a724079" in header and "2026-08-19" in header
+
+
+# ----------------------------------------------------------------------------------------
+# The real pip in a throwaway virtual environment (wheels made here, no network)
+# ----------------------------------------------------------------------------------------
+
+
+def make_wheel(folder, name, version, requires=(), files=None):
+    """Write a pure-Python wheel ``name-version`` into ``folder``; return its path."""
+    stem = f"{name.replace('-', '_')}-{version}"
+    files = dict(files or {f"{name.replace('-', '_')}/__init__.py": b""})
+    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    metadata += "".join(f"Requires-Dist: {requirement}\n" for requirement in requires)
+    files[f"{stem}.dist-info/METADATA"] = metadata.encode()
+    files[f"{stem}.dist-info/WHEEL"] = (
+        b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
+    record = f"{stem}.dist-info/RECORD"
+    files[record] = "".join(f"{file},,\n" for file in [*files, record]).encode()
+    path = Path(folder) / f"{stem}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as wheel:
+        for file, data in files.items():
+            wheel.writestr(file, data)
+    return path
+
+
+def packaging_wheel(folder):
+    """A wheel of the ``packaging`` installed here (Colab has packaging; helpers.colab needs it)."""
+    import packaging
+
+    package = Path(packaging.__file__).parent
+    files = {
+        f"packaging/{file.relative_to(package).as_posix()}": file.read_bytes()
+        for file in package.rglob("*.py")
+    }
+    return make_wheel(folder, "packaging", importlib.metadata.version("packaging"), files=files)
+
+
+class ThrowawayPython:
+    """A virtual environment with pip that installs only from a folder of local wheels."""
+
+    def __init__(self, folder):
+        self.wheels = folder / "wheels"
+        self.wheels.mkdir()
+        self.folder = folder / "venv"
+        venv.create(self.folder, with_pip=True, symlinks=os.name != "nt")
+        self.python = str(self.folder / ("Scripts/python.exe" if os.name == "nt" else "bin/python"))
+        self.environment = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+        self.environment.pop("COLAB_RELEASE_TAG", None)
+        self.environment.update(
+            PIP_CONFIG_FILE=os.devnull,  # no machine-wide pip settings
+            PIP_NO_INDEX="1",
+            PIP_FIND_LINKS=str(self.wheels),
+            PIP_DISABLE_PIP_VERSION_CHECK="1",
+            PYTHONNOUSERSITE="1",
+        )
+
+    def run(self, *arguments, colab=False, check=True):
+        environment = dict(self.environment)
+        if colab:
+            environment["COLAB_RELEASE_TAG"] = "release-colab-replica"
+        result = subprocess.run(
+            [self.python, *arguments], cwd=course_root(), env=environment,
+            capture_output=True, text=True, timeout=180,
+        )
+        if check:
+            assert result.returncode == 0, result.stdout + result.stderr
+        return result
+
+    def freeze(self):
+        lines = self.run("-m", "pip", "freeze").stdout.splitlines()
+        return sorted(line for line in lines if line.strip())
+
+
+@pytest.fixture(scope="module")
+def colab_like(tmp_path_factory):
+    """A throwaway Python that has dep-a 1.0, a keras stand-in and packaging, no TensorFlow.
+
+    The wheel folder also offers dep-a 2.0 (plain pip would upgrade to it), pkg-b (needs any
+    dep-a) and pkg-c (needs dep-a>=2).
+    """
+    python = ThrowawayPython(tmp_path_factory.mktemp("colab-like"))
+    packaging_wheel(python.wheels)
+    make_wheel(python.wheels, "dep-a", "1.0")
+    make_wheel(python.wheels, "dep-a", "2.0")
+    make_wheel(python.wheels, "pkg-b", "1.0", requires=["dep-a"])
+    make_wheel(python.wheels, "pkg-c", "1.0", requires=["dep-a>=2"])
+    make_wheel(python.wheels, "keras", "3.13.2")  # stands in for Colab's TPU-runtime Keras
+    python.run("-m", "pip", "install", "-q", "packaging", "dep-a==1.0", "keras==3.13.2")
+    return python
+
+
+INSTALL_MISSING = "import sys; from helpers import colab; colab.install_missing(sys.argv[1])"
+
+
+def test_installing_what_is_absent_only_adds_packages(colab_like, tmp_path):
+    requirements = write_requirements(tmp_path, "pkg-b", "dep-a>=1.5")
+    before = colab_like.freeze()
+
+    result = colab_like.run("-c", INSTALL_MISSING, str(requirements), colab=True)
+
+    after = colab_like.freeze()
+    assert set(before) <= set(after), f"changed or removed: {set(before) - set(after)}"
+    assert sorted(set(after) - set(before)) == ["pkg-b==1.0"]
+    assert "dep-a==1.0" in after
+    assert "WARNING: This Colab runtime has dep-a 1.0" in result.stdout
+
+
+def test_installing_never_upgrades_a_package_as_a_dependency(colab_like, tmp_path):
+    plain_pip = colab_like.run("-m", "pip", "install", "--dry-run", "pkg-c")
+    assert "dep-a-2.0" in plain_pip.stdout, "plain pip would upgrade dep-a: the case is real"
+    requirements = write_requirements(tmp_path, "pkg-c")
+    before = colab_like.freeze()
+
+    result = colab_like.run("-c", INSTALL_MISSING, str(requirements), colab=True, check=False)
+
+    assert result.returncode != 0
+    assert "without changing a package that is already installed" in result.stderr
+    assert colab_like.freeze() == before
+
+
+def test_setup_on_a_runtime_without_tensorflow_stops_with_the_tpu_message(colab_like):
+    before = colab_like.freeze()
+    code = "from helpers import course; course.start_notebook()"
+
+    result = colab_like.run("-c", code, colab=True, check=False)
+
+    assert result.returncode != 0
+    assert result.stdout == "", "nothing is installed or printed before the message"
+    expected_end = f"helpers.colab.NoTensorFlowError: {colab.tensorflow_missing_message()}"
+    assert result.stderr.strip().endswith(expected_end), result.stderr
+    assert result.stderr.count("This course runs on TensorFlow") == 1
+    assert colab_like.freeze() == before

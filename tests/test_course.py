@@ -1,11 +1,14 @@
 """Course-wide rules: one repository address, one setup cell, one skeleton for every notebook."""
 
 import json
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
-from helpers import course
+from helpers import colab, course
 
 ROOT = course.course_root()
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -93,3 +96,112 @@ def test_readme_times_are_the_benchmark_figures():
             measured = next(m for label, m in machines.items() if "2 CPU cores" in label)
             assert f"{round(measured['seconds'])} s" in row, f"README time for {notebook} {mode} is not the measured one"
             assert f"{measured['peak_mb'] / 1024:.1f} GB" in row, f"README memory for {notebook} {mode}"
+
+
+# ----------------------------------------------------------------------------------------
+# start_notebook: the setup cell's one call
+# ----------------------------------------------------------------------------------------
+
+@pytest.fixture
+def outside_colab(monkeypatch):
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+
+
+@pytest.fixture
+def install_calls(monkeypatch):
+    """Record colab.install_missing calls instead of installing."""
+    calls = []
+    monkeypatch.setattr(colab, "install_missing", lambda path, **options: calls.append(path) or [])
+    return calls
+
+
+def test_start_notebook_outside_colab_prints_versions_and_device_and_installs_nothing(
+    outside_colab, install_calls, capsys
+):
+    course.start_notebook()
+
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == course.versions_line()
+    assert lines[1].startswith("Training runs on")
+    assert install_calls == []
+
+
+def test_start_notebook_in_colab_installs_what_is_absent_from_the_course_requirements(
+    outside_colab, install_calls, monkeypatch, capsys
+):
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab-test")
+
+    course.start_notebook()
+
+    assert install_calls == [ROOT / "requirements.txt"]
+    assert capsys.readouterr().out.splitlines()[0] == course.versions_line()
+
+
+def test_start_notebook_in_colab_without_tensorflow_stops_before_installing(
+    outside_colab, install_calls, monkeypatch, capsys
+):
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab-test")
+    monkeypatch.setitem(sys.modules, "tensorflow", None)  # `import tensorflow` finds nothing
+
+    with pytest.raises(colab.NoTensorFlowError, match="Change runtime type"):
+        course.start_notebook()
+    assert install_calls == []
+    assert capsys.readouterr().out == ""
+
+
+def run_python(code, extra_path=None):
+    """Run ``code`` in a fresh Python from the course folder, without TF_CPP_MIN_LOG_LEVEL."""
+    environment = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    if extra_path:
+        environment["PYTHONPATH"] = os.pathsep.join([str(extra_path), str(ROOT)])
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=environment,
+        capture_output=True, text=True, timeout=180,
+    )
+
+
+def fake_tensorflow(folder, fails=False):
+    """A stand-in tensorflow package that writes a native log line to file descriptor 2."""
+    package = folder / "tensorflow"
+    package.mkdir()
+    body = "import os\nos.write(2, b'I0000 native start-up line\\n')\n"
+    if fails:
+        body += "raise ImportError('the stand-in tensorflow fails to load')\n"
+    (package / "__init__.py").write_text(body)
+
+
+def test_import_tensorflow_quietly_drops_the_native_start_up_lines(tmp_path):
+    fake_tensorflow(tmp_path)
+    code = (
+        "import os, sys; from helpers import course; tf = course.import_tensorflow_quietly(); "
+        "print(tf.__file__); print(os.environ['TF_CPP_MIN_LOG_LEVEL']); "
+        "os.write(2, b'standard error works again\\n')"
+    )
+    result = run_python(code, extra_path=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [str(tmp_path / "tensorflow" / "__init__.py"), "3"]
+    assert result.stderr == "standard error works again\n"
+
+
+def test_import_tensorflow_quietly_shows_the_lines_when_the_import_fails(tmp_path):
+    fake_tensorflow(tmp_path, fails=True)
+    code = "from helpers import course; course.import_tensorflow_quietly()"
+    result = run_python(code, extra_path=tmp_path)
+
+    assert result.returncode != 0
+    assert "I0000 native start-up line" in result.stderr
+    assert "ImportError: the stand-in tensorflow fails to load" in result.stderr
+
+
+def test_the_real_tensorflow_loads_and_lists_its_devices_without_a_log_line():
+    code = (
+        "from helpers import course, hardware; tf = course.import_tensorflow_quietly(); "
+        "tf.config.list_logical_devices(); print(hardware.describe_device())"
+    )
+    result = run_python(code)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "", "TensorFlow printed log lines:\n" + result.stderr
+    assert result.stdout.startswith("Training runs on")
