@@ -56,7 +56,7 @@ def main():
     parser.add_argument("--batch-size", type=int, default=8)
     arguments = parser.parse_args()
 
-    from helpers import augmentation, pipeline
+    from helpers import keras_unet, pipeline
 
     rng = np.random.default_rng(0)
     images = rng.random((8, 512, 512, 1)).astype(np.float32)
@@ -66,7 +66,7 @@ def main():
     small_images, small_masks = images[:, :256, :256], masks[:, :256, :256]
     rates = {
         "keras-unet get_augmented (ImageDataGenerator)": images_per_second(
-            augmentation.keras_unet_batches(small_images, small_masks, batch_size=batch), count, batch),
+            keras_unet.augmented_batches(small_images, small_masks, batch_size=batch), count, batch),
     }
     for augment, label in (("geometric", "helpers pipeline, the same geometric changes"),
                            ("full", "helpers pipeline, geometric + photometric")):

@@ -41,7 +41,7 @@ def _model():
     from helpers import models
 
     keras.utils.set_random_seed(0)
-    return models.build_unet(input_shape=(None, None, 1), filters=8, depth=4, batch_norm=False, dropout=0.0)
+    return models.build_unet(input_shape=(None, None, 1), filters=8, n_poolings=4, batch_norm=False, dropout=0.0)
 
 
 def _image(size):
@@ -70,7 +70,7 @@ def run_one(method, size, reference_path):
     import contextlib
     import io
 
-    from helpers import tiling
+    from helpers import inference
 
     model, image = _model(), _image(size)
     _reset_peak_memory()
@@ -85,9 +85,9 @@ def run_one(method, size, reference_path):
         predicted = model.predict(patches, batch_size=8, verbose=0)
         prediction = reconstruct_from_patches(predicted, (size, size), stride=128, size=256)[0, ..., 0]
     elif method == "gaussian":
-        prediction = tiling.predict_tiled(model, image, tile=256, overlap=128, blending="gaussian")[..., 0]
+        prediction = inference.predict_tiled(model, image, tile=256, overlap=128, blending="gaussian")[..., 0]
     else:
-        prediction = tiling.predict_tiled(model, image, tile=512, overlap=48, blending="overlap-tile",
+        prediction = inference.predict_tiled(model, image, tile=512, overlap=48, blending="overlap-tile",
                                           batch_size=4)[..., 0]
     seconds = time.perf_counter() - start
     result = {"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

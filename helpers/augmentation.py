@@ -12,12 +12,23 @@ Two kinds of change:
 
 The functions take TensorFlow tensors and stateless seeds (shape (2,)), so they run inside
 ``tf.data`` (see ``helpers.pipeline.training_batches(augment="full")``); ``augment_pair`` is the
-numpy version for looking at single examples.
+numpy version for looking at single examples. keras-unet's ``get_augmented`` is wrapped in
+:mod:`helpers.keras_unet`.
 """
 
 import math
 
 import numpy as np
+
+__all__ = [
+    "GEOMETRIC_DEFAULTS",
+    "PHOTOMETRIC_DEFAULTS",
+    "affine_matrix",
+    "joint_augment",
+    "photometric_augment",
+    "augment_pair",
+    "elastic_deform",
+]
 
 #: Ranges of the random geometric changes used by default (small, realistic ones for microscopy).
 GEOMETRIC_DEFAULTS = {"rotation": 15.0, "shear": 0.1, "zoom": 0.1, "shift": 0.05, "flips": True}
@@ -257,41 +268,3 @@ def elastic_deform(image, mask, seed=0, alpha=30.0, sigma=6.0):
         return np.stack([warp(array[..., c], order) for c in range(array.shape[-1])], axis=-1)
 
     return warp(image, 1).astype(np.float32), warp(mask, 0).astype(np.float32)
-
-
-#: keras-unet ``get_augmented`` settings close to ``GEOMETRIC_DEFAULTS`` (shear in degrees there).
-KERAS_UNET_AUGMENTATION = dict(rotation_range=15.0, width_shift_range=0.05, height_shift_range=0.05,
-                               shear_range=5.7, zoom_range=0.1, horizontal_flip=True, vertical_flip=True,
-                               fill_mode="reflect")
-
-
-def keras_unet_batches(images, masks, batch_size=8, seed=0, **data_gen_args):
-    """Yield (images, masks) batches from keras-unet's ``get_augmented``, repaired for Keras 3.
-
-    keras-unet's ``get_augmented`` (used by the seed workshop) returns a ``zip`` of two Keras
-    ``ImageDataGenerator`` flows, which Keras 3's ``model.fit`` rejects, and it interpolates the
-    masks like images, so a mask pixel can come out as 0.37. This generator yields the same
-    batches with the masks thresholded back to 0/1; ``model.fit`` accepts it.
-
-    Parameters
-    ----------
-    images, masks : ndarray, shape (count, height, width, channels)
-    batch_size, seed : int
-    **data_gen_args
-        ``ImageDataGenerator`` settings; default ``KERAS_UNET_AUGMENTATION``.
-
-    Yields
-    ------
-    (ndarray, ndarray)
-    """
-    import contextlib
-    import io
-
-    with contextlib.redirect_stdout(io.StringIO()):  # keras-unet prints a banner on import
-        from keras_unet.utils import get_augmented
-
-    settings = data_gen_args or KERAS_UNET_AUGMENTATION
-    pairs = get_augmented(np.asarray(images, np.float32), np.asarray(masks, np.float32),
-                          batch_size=batch_size, seed=seed, data_gen_args=settings)
-    for batch_images, batch_masks in pairs:
-        yield batch_images, (batch_masks > 0.5).astype(np.float32)

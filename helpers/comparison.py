@@ -9,7 +9,6 @@ the thing being compared changes. :func:`results_table` prints the rows side by 
 import time
 
 import keras
-import numpy as np
 
 from helpers import metrics, models, pipeline
 
@@ -17,7 +16,7 @@ __all__ = ["train_and_score", "results_table"]
 
 
 def train_and_score(loss, images, masks, split, *, optimizer="adam", learning_rate=1e-3, steps=100,
-                    epochs=4, crop_size=128, batch_size=4, filters=8, depth=3, seed=0):
+                    epochs=4, crop_size=128, batch_size=4, filters=8, n_poolings=3, seed=0):
     """Train one small U-Net with ``loss`` and ``optimizer``, then score it on the test split.
 
     Parameters
@@ -27,15 +26,15 @@ def train_and_score(loss, images, masks, split, *, optimizer="adam", learning_ra
     images, masks : ndarray
         ``(N, H, W, 1)`` images in [0, 1] and 0/1 masks.
     split : tuple of three index arrays
-        ``(train, validation, test)`` from :func:`helpers.data.split_consecutive` or
-        :func:`helpers.data.split_indices`.
+        ``(train, validation, test)`` from :func:`helpers.splits.split_consecutive` or
+        :func:`helpers.splits.split_indices`.
     optimizer : {"adam", "sgd"}
         Adam, or SGD with Nesterov momentum 0.9.
     learning_rate : float
         Starting learning rate; it falls to 0 along a cosine over the run.
     steps, epochs : int
         ``steps`` training batches in all, shown as ``epochs`` points of the learning curve.
-    crop_size, batch_size, filters, depth : int
+    crop_size, batch_size, filters, n_poolings : int
         Crops, batch and the size of the U-Net (:func:`helpers.models.build_unet`).
     seed : int
         The same seed gives the same initial weights and the same crops for every run.
@@ -53,7 +52,7 @@ def train_and_score(loss, images, masks, split, *, optimizer="adam", learning_ra
         raise ValueError(f"steps ({steps}) must be at least epochs ({epochs}), and epochs at least 1.")
     train, validation, test = split
     keras.utils.set_random_seed(seed)
-    model = models.build_unet(input_shape=(None, None, images.shape[-1]), filters=filters, depth=depth,
+    model = models.build_unet(input_shape=(None, None, images.shape[-1]), filters=filters, n_poolings=n_poolings,
                               batch_norm=True, dropout=0.0)
     steps_per_epoch = steps // epochs
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps_per_epoch * epochs)
@@ -100,31 +99,3 @@ def results_table(results):
             f"{result['precision']:>10.3f}{result['recall']:>8.3f}{result['seconds']:>9.1f}"
         )
     return "\n".join(lines)
-
-
-def load_small_foreground(mode):
-    """Return the images of notebook 04: a task where the foreground is a small share of pixels.
-
-    Parameters
-    ----------
-    mode : {"smoke", "default"}
-        ``"default"``: mitochondria of the Drosophila VNC stack (about 5% of the pixels),
-        shrunk 2x to 512x512 (downloaded once). ``"smoke"``: the bundled synthetic
-        mitochondria (data/mitochondria, about 5% too), small and quick. If the download
-        fails, a message says why and the bundled set is returned.
-
-    Returns
-    -------
-    helpers.data.SegmentationSet
-    """
-    from helpers import data, download
-
-    if mode == "smoke":
-        return data.bundled_mitochondria()
-    if mode != "default":
-        raise ValueError(f"Unknown mode {mode!r}; use 'smoke' or 'default'.")
-    try:
-        return data.load_drosophila_vnc("mitochondria", downscale=2)
-    except download.DatasetUnavailable as error:
-        print(data.fallback_message("the Drosophila VNC stack", error, "synthetic mitochondria (data/mitochondria)"))
-        return data.bundled_mitochondria()

@@ -5,7 +5,8 @@ each?". A *label image* answers that: 0 is background and every object has its o
 1, 2, 3, ... This module turns masks into label images (connected components; distance
 transform + watershed for touching objects), matches predicted objects to true ones at
 IoU >= 0.5 and measures every object. scikit-image does the work; these functions check the
-inputs and put the steps together.
+inputs and put the steps together. Pictures of objects are drawn by :mod:`helpers.plotting`
+(``color_objects``, ``show_objects``).
 
 Example
 -------
@@ -18,47 +19,27 @@ Example
 
 import numpy as np
 import scipy.ndimage
-import skimage.color
 import skimage.feature
 import skimage.measure
 import skimage.segmentation
 
+from helpers._checks import as_2d, as_label_image, as_mask
+
+__all__ = [
+    "MATCH_IOU",
+    "label_objects",
+    "distance_to_background",
+    "separate_touching",
+    "iou_matrix",
+    "match_objects",
+    "match_many",
+    "measure_objects",
+    "format_table",
+    "save_table_csv",
+]
+
 #: Objects count as found when their IoU with a true object is at least this (DSB 2018 lowest).
 MATCH_IOU = 0.5
-
-
-def _as_2d(array, name):
-    """Return a 2-D array; a trailing channel axis of size 1 is dropped."""
-    array = np.asarray(array)
-    if array.ndim == 3 and array.shape[-1] == 1:
-        array = array[..., 0]
-    if array.ndim != 2:
-        raise ValueError(
-            f"{name} must be one 2-D image (height, width) or (height, width, 1); got shape "
-            f"{array.shape}. Pass one image at a time, e.g. {name}[0]."
-        )
-    return array
-
-
-def _as_mask(mask, name="mask"):
-    mask = _as_2d(mask, name)
-    values = np.unique(mask)
-    if not set(values.tolist()) <= {0, 1}:
-        raise ValueError(
-            f"{name} must hold only 0 and 1 (or False/True); it holds {values[:5].tolist()}. "
-            f"Threshold probabilities first, e.g. {name} > 0.5."
-        )
-    return mask.astype(bool)
-
-
-def _as_labels(labels, name):
-    labels = _as_2d(labels, name)
-    if labels.dtype.kind not in "iub" or (labels.size and labels.min() < 0):
-        raise ValueError(
-            f"{name} must be a label image of whole numbers >= 0 (0 = background, 1, 2, ... = "
-            f"objects); got type {labels.dtype}. Use label_objects() or separate_touching() to make one."
-        )
-    return labels.astype(np.int64)
 
 
 def label_objects(mask, connectivity=1, min_area=0):
@@ -81,7 +62,7 @@ def label_objects(mask, connectivity=1, min_area=0):
         raise ValueError(f"connectivity must be 1 (sides) or 2 (sides and corners); got {connectivity!r}.")
     if not (isinstance(min_area, (int, np.integer)) and min_area >= 0):
         raise ValueError(f"min_area must be a whole number of pixels >= 0; got {min_area!r}.")
-    labels = skimage.measure.label(_as_mask(mask), connectivity=connectivity)
+    labels = skimage.measure.label(as_mask(as_2d(mask, "mask"), "mask"), connectivity=connectivity)
     if min_area > 0:
         areas = np.bincount(labels.ravel())
         labels[areas[labels] < min_area] = 0
@@ -101,7 +82,7 @@ def distance_to_background(mask):
     distance : ndarray of float64, shape (H, W)
         0 on background; the centres of round objects have the largest values.
     """
-    return scipy.ndimage.distance_transform_edt(_as_mask(mask))
+    return scipy.ndimage.distance_transform_edt(as_mask(as_2d(mask, "mask"), "mask"))
 
 
 def separate_touching(mask, min_distance=5, connectivity=1, min_area=0):
@@ -161,8 +142,8 @@ def iou_matrix(true_labels, predicted_labels):
         Row i is the i-th true id in increasing order, column j the j-th predicted id.
     true_ids, predicted_ids : ndarray of int
     """
-    truth = _as_labels(true_labels, "true_labels")
-    prediction = _as_labels(predicted_labels, "predicted_labels")
+    truth = as_label_image(true_labels, "true_labels")
+    prediction = as_label_image(predicted_labels, "predicted_labels")
     if truth.shape != prediction.shape:
         raise ValueError(
             f"true_labels has shape {truth.shape} but predicted_labels has {prediction.shape}; "
@@ -269,8 +250,8 @@ def measure_objects(labels, image):
         One entry per object, sorted by id: ``label``, ``area`` (pixels), ``mean_intensity``,
         ``max_intensity``, ``centroid_row``, ``centroid_column``, ``eccentricity`` (0 = circle).
     """
-    labels = _as_labels(labels, "labels")
-    image = _as_2d(image, "image").astype(np.float64)
+    labels = as_label_image(labels, "labels")
+    image = as_2d(image, "image").astype(np.float64)
     if image.shape != labels.shape:
         raise ValueError(f"labels has shape {labels.shape} but image has {image.shape}; measure the image they come from.")
     table = skimage.measure.regionprops_table(
@@ -319,53 +300,3 @@ def save_table_csv(table, path):
     return path
 
 
-def color_objects(labels, image=None):
-    """Return an RGB picture with one colour per object (over the grey image, if given).
-
-    Parameters
-    ----------
-    labels : array_like of int, shape (H, W)
-    image : array_like, shape (H, W) or (H, W, 1), optional
-        Values in [0, 1].
-
-    Returns
-    -------
-    ndarray of float, shape (H, W, 3)
-    """
-    labels = _as_labels(labels, "labels")
-    grey = None if image is None else _as_2d(image, "image")
-    return skimage.color.label2rgb(labels, image=grey, bg_label=0, alpha=0.35 if grey is not None else 1.0,
-                                   image_alpha=1.0)
-
-
-def show_objects(image, label_images, titles, *, show=True):
-    """Show an image, then each label image in colour over it, with its object count in the title.
-
-    Parameters
-    ----------
-    image : array_like, shape (H, W) or (H, W, 1)
-    label_images : list of array_like of int
-    titles : list of str
-        One per label image.
-    show : bool
-        True: draw and return None; False: return the matplotlib Figure.
-    """
-    import matplotlib.pyplot as plt
-
-    if len(label_images) != len(titles):
-        raise ValueError(f"Got {len(label_images)} label images but {len(titles)} titles; give one title each.")
-    grey = _as_2d(image, "image")
-    fig, axes = plt.subplots(1, len(label_images) + 1, figsize=(3.2 * (len(label_images) + 1), 3.4))
-    axes[0].imshow(grey, cmap="gray")
-    axes[0].set_title("image")
-    for ax, labels, title in zip(axes[1:], label_images, titles):
-        labels = _as_labels(labels, "label_images")
-        ax.imshow(color_objects(labels, grey))
-        ax.set_title(f"{title}: {len(np.unique(labels[labels > 0]))} objects")
-    for ax in axes:
-        ax.axis("off")
-    fig.tight_layout()
-    if show:
-        plt.show()
-        return None
-    return fig

@@ -1,16 +1,24 @@
-"""Losses for training a U-Net: soft Dice and binary cross-entropy plus Dice.
+"""Losses for training a U-Net, each written out by hand to read and tested equal to Keras.
 
-The network outputs a probability per pixel (sigmoid), the masks hold 0 and 1. A loss
-must be smooth so that gradients can flow, which is why the *soft* Dice uses the
-probabilities themselves instead of a thresholded mask:
+The network outputs a probability per pixel (sigmoid), the masks hold 0 and 1; for K classes
+a softmax over K channels and label maps (class ids). A loss must be smooth so that
+gradients can flow, which is why the *soft* Dice uses the probabilities themselves instead
+of a thresholded mask:
 
 ``soft Dice loss = 1 - 2 sum(truth * probability) / (sum(truth) + sum(probability))``
 
-- :func:`soft_dice_loss` is that formula in a few lines of ``keras.ops``, to read;
-- :func:`dice_loss` returns Keras's own ``keras.losses.Dice``, to train with (the tests
-  check that the two give the same number);
-- :func:`bce_dice_loss` adds binary cross-entropy, a common and robust choice for
-  membranes: cross-entropy looks at every pixel, Dice at the overlap of the foreground.
+Two shapes, each with one job:
+
+- **formulas to read**: plain functions ``loss(y_true, y_pred, **settings) -> number``
+  (:func:`soft_dice_loss`, :func:`binary_cross_entropy`, :func:`focal_loss`,
+  :func:`soft_jaccard_loss`, :func:`tversky_loss`, :func:`weighted_binary_cross_entropy`,
+  :func:`multiclass_dice_loss`); the tests check each against Keras's own loss;
+- **losses to train with**: ONE factory, :func:`training_loss`, which returns a Keras
+  ``Loss`` object for ``model.compile(loss=...)`` by name, Keras built-ins first
+  (:data:`LOSS_NAMES` for one structure, ``"cross-entropy + dice"`` and
+  ``"multi-class dice"`` for K classes).
+
+keras-unet's ``jaccard_distance`` pitfall is shown through :mod:`helpers.keras_unet`.
 """
 
 import keras
@@ -18,18 +26,19 @@ from keras import ops
 
 __all__ = [
     "soft_dice_loss",
-    "dice_loss",
-    "bce_dice_loss",
-    "BceDiceLoss",
     "binary_cross_entropy",
     "weighted_binary_cross_entropy",
     "positive_weights",
     "focal_loss",
     "soft_jaccard_loss",
     "tversky_loss",
-    "keras_unet_jaccard_distance",
+    "multiclass_dice_loss",
     "training_loss",
     "LOSS_NAMES",
+    "MULTICLASS_LOSS_NAMES",
+    "BceDiceLoss",
+    "CrossEntropyDiceLoss",
+    "FormulaLoss",
 ]
 
 
@@ -64,35 +73,6 @@ def soft_dice_loss(y_true, y_pred, smooth=1e-7):
     return 1.0 - 2.0 * overlap / (total + smooth)
 
 
-def dice_loss():
-    """Return Keras's soft Dice loss, for ``model.compile(loss=dice_loss())``.
-
-    Returns
-    -------
-    keras.losses.Dice
-        One Dice over all pixels of the batch; see :func:`soft_dice_loss` for the formula.
-    """
-    return keras.losses.Dice(name="dice_loss")
-
-
-def bce_dice_loss(bce_weight=1.0, dice_weight=1.0):
-    """Return the loss ``bce_weight * binary cross-entropy + dice_weight * Dice loss``.
-
-    Parameters
-    ----------
-    bce_weight, dice_weight : float
-        How much each part counts. Both 1.0 gives plain ``BCE + Dice``.
-
-    Returns
-    -------
-    BceDiceLoss
-        A Keras loss named ``"bce_dice"``, for ``model.compile(loss=bce_dice_loss())``. Its
-        value equals ``bce_weight * keras.losses.BinaryCrossentropy()(y_true, y_pred)
-        + dice_weight * keras.losses.Dice()(y_true, y_pred)``.
-    """
-    return BceDiceLoss(bce_weight=bce_weight, dice_weight=dice_weight)
-
-
 def _match_rank(y_true, y_pred):
     """Drop or add a trailing channel axis of size 1 so both tensors have the same rank."""
     if len(y_true.shape) == len(y_pred.shape) + 1 and y_true.shape[-1] == 1:
@@ -104,7 +84,7 @@ def _match_rank(y_true, y_pred):
 
 @keras.saving.register_keras_serializable(package="unet_course")
 class BceDiceLoss(keras.losses.Loss):
-    """Binary cross-entropy plus soft Dice loss; create it with :func:`bce_dice_loss`.
+    """Binary cross-entropy plus soft Dice loss; create it with ``training_loss("bce + dice")``.
 
     Parameters
     ----------
@@ -269,7 +249,7 @@ def soft_jaccard_loss(y_true, y_pred, smooth=1e-7):
     The soft version of ``1 - IoU``, pooled over the whole batch like
     :func:`soft_dice_loss`. On 0/1 predictions it is exactly ``1 - IoU``: an all-zero
     prediction of a mask with foreground scores 1.0. Compare
-    :func:`keras_unet_jaccard_distance`.
+    ``helpers.keras_unet.jaccard_distance``.
 
     Parameters
     ----------
@@ -325,83 +305,160 @@ def tversky_loss(y_true, y_pred, false_positive_weight=0.5, false_negative_weigh
     return 1.0 - true_positives / (denominator + _EPSILON)
 
 
-def keras_unet_jaccard_distance(y_true, y_pred, smooth=100):
-    """keras-unet's ``jaccard_distance``, averaged over pixels the way Keras trains with it.
+# ---------------------------------------------------------------------------------------
+# K classes (notebook 05): label maps and softmax probabilities
+# ---------------------------------------------------------------------------------------
 
-    keras-unet sums over the *last* axis only. With one channel that is one pixel, so each
-    pixel gets its own "Jaccard" and the loss behaves like a mean absolute error, not
-    ``1 - IoU``: on a mask with 22% foreground an all-zero prediction scores about 0.22,
-    where the true soft Jaccard loss (:func:`soft_jaccard_loss`) is 1.0. Shown in notebook 04
-    as the pitfall; do not train with it on one-channel masks.
+def multiclass_dice_loss(y_true, y_pred, smooth=1e-7):
+    """Soft Dice loss of each class (over all pixels of the batch), averaged over the classes.
+
+    Every class counts the same however few pixels it has. Equals
+    ``keras.losses.Dice(axis=(0, 1, 2))`` on one-hot masks of shape (N, H, W, K).
 
     Parameters
     ----------
-    y_true, y_pred : tensor or array
-        Masks of shape (..., 1) and probabilities, same shape.
+    y_true : tensor or array, shape (N, H, W, K)
+        One-hot masks.
+    y_pred : tensor or array, same shape
+        Softmax probabilities.
     smooth : float
-        keras-unet's default, 100.
 
     Returns
     -------
     scalar tensor
-        The mean over pixels of keras-unet's per-pixel value.
     """
-    from helpers.models import import_keras_unet
+    from keras import ops
 
-    import_keras_unet()
-    from keras_unet.losses import jaccard_distance
-
-    y_true, y_pred = _pair(y_true, y_pred)
-    return ops.mean(jaccard_distance(y_true, y_pred, smooth=smooth))
-
-
-def _jaccard_for_training(y_true, y_pred):
-    return soft_jaccard_loss(y_true, y_pred)
+    y_pred = ops.convert_to_tensor(y_pred, dtype="float32")
+    y_true = ops.cast(y_true, y_pred.dtype)
+    axes = tuple(range(len(y_pred.shape) - 1))
+    overlap = ops.sum(y_true * y_pred, axis=axes)
+    total = ops.sum(y_true, axis=axes) + ops.sum(y_pred, axis=axes)
+    return ops.mean(1.0 - 2.0 * overlap / (total + smooth))
 
 
-def _weighted_bce_for_training(positive_weight):
-    def weighted_bce(y_true, y_pred):
-        return weighted_binary_cross_entropy(y_true, y_pred, positive_weight)
+@keras.saving.register_keras_serializable(package="unet_course")
+class CrossEntropyDiceLoss(keras.losses.Loss):
+    """Sparse categorical cross-entropy plus multi-class Dice, for label maps; see :func:`training_loss`.
 
-    return weighted_bce
+    The other remedy for rare classes, instead of per-pixel class weights: the Dice part
+    counts every class the same however few pixels it has, the cross-entropy part keeps
+    every pixel's gradient alive. The masks are label maps of shape (N, H, W, 1).
+
+    Parameters
+    ----------
+    n_classes : int
+    dice_weight : float
+        Weight of the Dice part (cross-entropy has weight 1).
+    name : str
+    """
+
+    def __init__(self, n_classes, dice_weight=1.0, name="cross_entropy_dice", reduction="sum_over_batch_size"):
+        super().__init__(name=name, reduction=reduction)
+        if not (isinstance(n_classes, int) and n_classes >= 2):
+            raise ValueError(f"n_classes must be a whole number of at least 2, got {n_classes!r}.")
+        if dice_weight < 0:
+            raise ValueError(f"dice_weight must be zero or positive, got {dice_weight}.")
+        self.n_classes, self.dice_weight = n_classes, dice_weight
+        self._cross_entropy = keras.losses.SparseCategoricalCrossentropy()
+
+    def call(self, y_true, y_pred):
+        """Return cross-entropy of the batch plus ``dice_weight`` times its multi-class Dice loss."""
+        class_ids = ops.cast(ops.reshape(y_true, ops.shape(y_pred)[:-1]), "int32")
+        one_hot = ops.one_hot(class_ids, self.n_classes, dtype=y_pred.dtype)
+        return self._cross_entropy(y_true, y_pred) + self.dice_weight * multiclass_dice_loss(one_hot, y_pred)
+
+    def get_config(self):
+        """Return the settings needed to rebuild the loss when a saved model is loaded."""
+        return {**super().get_config(), "n_classes": self.n_classes, "dice_weight": self.dice_weight}
 
 
-#: The names :func:`training_loss` knows, in the order notebook 04 compares them.
+# ---------------------------------------------------------------------------------------
+# The one factory of losses to train with
+# ---------------------------------------------------------------------------------------
+
+#: The names :func:`training_loss` knows for one structure, in the order notebook 04 compares them.
 LOSS_NAMES = ("bce", "weighted bce", "focal", "jaccard", "dice", "tversky", "bce + dice")
+#: The names :func:`training_loss` knows for K classes (masks are label maps, outputs softmax).
+MULTICLASS_LOSS_NAMES = ("cross-entropy", "cross-entropy + dice", "multi-class dice")
 
 
-def training_loss(name, positive_weight=10.0, gamma=2.0, false_positive_weight=0.3, false_negative_weight=0.7):
+class FormulaLoss(keras.losses.Loss):
+    """A Keras Loss object around one of the hand-written formulas of this module.
+
+    The formula already averages over the batch, so Keras's reduction leaves its value as it is.
+    """
+
+    def __init__(self, formula, name, **settings):
+        super().__init__(name=name)
+        self.formula, self.settings = formula, settings
+
+    def call(self, y_true, y_pred):
+        """Return the formula's value for the batch."""
+        return self.formula(y_true, y_pred, **self.settings)
+
+
+def _wrapped(function, name, **settings):
+    return FormulaLoss(function, name, **settings)
+
+
+def _one_hot_dice(n_classes):
+    def multi_class_dice(y_true, y_pred):
+        class_ids = ops.cast(ops.reshape(y_true, ops.shape(y_pred)[:-1]), "int32")
+        return multiclass_dice_loss(ops.one_hot(class_ids, n_classes, dtype=y_pred.dtype), y_pred)
+
+    return multi_class_dice
+
+
+def training_loss(name, *, positive_weight=10.0, gamma=2.0, false_positive_weight=0.3, false_negative_weight=0.7,
+                  bce_weight=1.0, dice_weight=1.0, n_classes=None):
     """Return a loss for ``model.compile(loss=...)`` by name, Keras built-ins first.
 
     Parameters
     ----------
     name : str
-        One of :data:`LOSS_NAMES`: ``"bce"`` (``keras.losses.BinaryCrossentropy``),
-        ``"weighted bce"`` (:func:`weighted_binary_cross_entropy` with ``positive_weight``),
-        ``"focal"`` (``keras.losses.BinaryFocalCrossentropy(gamma)``), ``"jaccard"``
+        One structure (masks 0/1, sigmoid output), one of :data:`LOSS_NAMES`: ``"bce"``
+        (``keras.losses.BinaryCrossentropy``), ``"weighted bce"``
+        (:func:`weighted_binary_cross_entropy` with ``positive_weight``), ``"focal"``
+        (``keras.losses.BinaryFocalCrossentropy(gamma)``), ``"jaccard"``
         (:func:`soft_jaccard_loss`), ``"dice"`` (``keras.losses.Dice``), ``"tversky"``
-        (``keras.losses.Tversky``, with the weights put where :func:`tversky_loss` says)
-        and ``"bce + dice"`` (:func:`bce_dice_loss`).
-    positive_weight, gamma, false_positive_weight, false_negative_weight : float
+        (``keras.losses.Tversky``, with the weights put where :func:`tversky_loss` says) and
+        ``"bce + dice"`` (:class:`BceDiceLoss` with ``bce_weight`` and ``dice_weight``).
+        K classes (label maps, softmax output), one of :data:`MULTICLASS_LOSS_NAMES`:
+        ``"cross-entropy"`` (``keras.losses.SparseCategoricalCrossentropy``),
+        ``"cross-entropy + dice"`` (:class:`CrossEntropyDiceLoss`, needs ``n_classes``) and
+        ``"multi-class dice"`` (:func:`multiclass_dice_loss`, needs ``n_classes``).
+    positive_weight, gamma, false_positive_weight, false_negative_weight, bce_weight, dice_weight : float
         Settings of the losses that have them.
+    n_classes : int, optional
+        K, for the multi-class Dice losses.
 
     Returns
     -------
-    keras.losses.Loss or callable
+    keras.losses.Loss
     """
+    if name in ("cross-entropy + dice", "multi-class dice") and n_classes is None:
+        raise ValueError(f"The loss {name!r} needs n_classes=K, the number of classes.")
     if name == "bce":
         return keras.losses.BinaryCrossentropy(name="bce")
     if name == "weighted bce":
-        return _weighted_bce_for_training(positive_weight)
+        return _wrapped(weighted_binary_cross_entropy, "weighted_bce", positive_weight=positive_weight)
     if name == "focal":
         return keras.losses.BinaryFocalCrossentropy(gamma=gamma, name="focal")
     if name == "jaccard":
-        return _jaccard_for_training
+        return _wrapped(soft_jaccard_loss, "jaccard")
     if name == "dice":
-        return dice_loss()
+        return keras.losses.Dice(name="dice_loss")
     if name == "tversky":
         # Keras 3.15 puts alpha on the false negatives (see tversky_loss)
         return keras.losses.Tversky(alpha=false_negative_weight, beta=false_positive_weight, name="tversky")
     if name == "bce + dice":
-        return bce_dice_loss()
-    raise ValueError(f"Unknown loss {name!r}; choose one of {', '.join(map(repr, LOSS_NAMES))}.")
+        return BceDiceLoss(bce_weight=bce_weight, dice_weight=dice_weight)
+    if name == "cross-entropy":
+        return keras.losses.SparseCategoricalCrossentropy(name="cross_entropy")
+    if name == "cross-entropy + dice":
+        return CrossEntropyDiceLoss(n_classes, dice_weight=dice_weight)
+    if name == "multi-class dice":
+        return _wrapped(_one_hot_dice(n_classes), "multi_class_dice")
+    known = ", ".join(map(repr, LOSS_NAMES + MULTICLASS_LOSS_NAMES))
+    raise ValueError(f"Unknown loss {name!r}; choose one of {known}.")

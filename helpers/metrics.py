@@ -5,23 +5,33 @@ Two kinds of tools live here:
 - numpy functions (``dice_score``, ``iou_score``, ``pixel_accuracy``, ``precision_recall``,
   ``evaluate_segmentation``, ``choose_threshold``) to score predictions on held-out images
   after training;
+- ``confusion_matrix`` and ``per_class_scores`` for K classes (label maps, see
+  :mod:`helpers.label_maps`);
 - Keras metric factories (``keras_iou``, ``keras_dice``) to follow the same scores during
-  training, in ``model.compile(metrics=[...])``.
+  training, in ``model.compile(metrics=[...])`` (the Keras class lives in
+  :mod:`helpers.keras_metrics`, imported only when asked for).
 
 Course convention: a mask holds 0 and 1 (or False and True), with 1 = foreground (for
 example membrane); a prediction of the network holds probabilities between 0 and 1. A
-probability becomes a 0/1 mask with ``probabilities >= threshold``, the rule Keras's
-``BinaryIoU`` uses as well.
+probability becomes a 0/1 mask with ``probabilities >= threshold`` (``helpers._checks.foreground``,
+the one rule of the course), the rule Keras's ``BinaryIoU`` uses as well.
 
 Every score is *pooled*: the pixels of all images are counted together, as if they formed
 one big image. That is what the Keras metrics report at the end of an epoch too.
 
-Importing this module loads Keras (and so TensorFlow), because ``DiceMetric`` is a Keras class.
+Importing this module is light (numpy only); ``keras_iou`` and ``keras_dice`` import Keras when called.
 """
 
-import keras
 import numpy as np
-from keras import ops
+
+from helpers._checks import (
+    as_class_ids,
+    as_mask,
+    as_probabilities,
+    check_same_shape,
+    check_threshold,
+    foreground,
+)
 
 __all__ = [
     "dice_score",
@@ -30,61 +40,18 @@ __all__ = [
     "precision_recall",
     "evaluate_segmentation",
     "choose_threshold",
+    "confusion_matrix",
+    "per_class_scores",
     "keras_iou",
     "keras_dice",
-    "DiceMetric",
 ]
-
-
-def _as_mask(array, name):
-    """Return ``array`` as a boolean numpy array, or raise if it holds anything but 0 and 1."""
-    array = np.asarray(array)
-    if array.dtype == bool:
-        return array
-    if not np.issubdtype(array.dtype, np.number):
-        raise ValueError(f"{name} must be a mask of 0 and 1, but it holds values of type {array.dtype}.")
-    is_zero_or_one = (array == 0) | (array == 1)
-    if not np.all(is_zero_or_one):
-        example = array[~is_zero_or_one].flat[0]
-        raise ValueError(
-            f"{name} must be a binary mask of 0 and 1 (or False and True), but it contains {example!r}. "
-            "If these are probabilities, turn them into a mask first, e.g. probabilities >= 0.5."
-        )
-    return array.astype(bool)
-
-
-def _as_probabilities(array, name):
-    """Return ``array`` as a float numpy array, or raise if a value lies outside 0..1."""
-    array = np.asarray(array, dtype=np.float64)
-    if array.size and (np.nanmin(array) < 0 or np.nanmax(array) > 1 or np.isnan(array).any()):
-        raise ValueError(
-            f"{name} must be probabilities between 0 and 1, but they range from "
-            f"{np.nanmin(array):g} to {np.nanmax(array):g}"
-            f"{' and include NaN' if np.isnan(array).any() else ''}. "
-            "Did the model's last layer forget its sigmoid activation?"
-        )
-    return array
-
-
-def _check_same_shape(truth, prediction, prediction_name="prediction"):
-    """Raise a ValueError naming both shapes if they differ, or if the arrays are empty."""
-    if truth.shape != prediction.shape:
-        hint = ""
-        if truth.shape + (1,) == prediction.shape or truth.shape == prediction.shape + (1,):
-            hint = " One of them has an extra channel axis of size 1; remove it with np.squeeze(..., axis=-1)."
-        raise ValueError(
-            f"truth and {prediction_name} must have the same shape, but truth has shape "
-            f"{truth.shape} and {prediction_name} has shape {prediction.shape}.{hint}"
-        )
-    if truth.size == 0:
-        raise ValueError(f"truth and {prediction_name} are empty (shape {truth.shape}); there is nothing to score.")
 
 
 def _masks(truth, prediction):
     """Check and convert a pair of masks: same shape, 0/1 values."""
-    truth = _as_mask(truth, "truth")
-    prediction = _as_mask(prediction, "prediction")
-    _check_same_shape(truth, prediction)
+    truth = as_mask(truth, "truth")
+    prediction = as_mask(prediction, "prediction")
+    check_same_shape(truth, prediction)
     return truth, prediction
 
 
@@ -242,11 +209,10 @@ def evaluate_segmentation(truth, probabilities, threshold=0.5):
         If the shapes differ, the masks are not 0/1, the probabilities lie outside 0..1 or
         the threshold is not between 0 and 1.
     """
-    truth = _as_mask(truth, "truth")
-    probabilities = _as_probabilities(probabilities, "probabilities")
-    _check_same_shape(truth, probabilities, "probabilities")
-    _check_threshold(threshold)
-    prediction = probabilities >= threshold
+    truth = as_mask(truth, "truth")
+    probabilities = as_probabilities(probabilities, "probabilities")
+    check_same_shape(truth, probabilities, "probabilities")
+    prediction = foreground(probabilities, threshold)
     precision, recall = precision_recall(truth, prediction)
     return {
         "accuracy": pixel_accuracy(truth, prediction),
@@ -255,11 +221,6 @@ def evaluate_segmentation(truth, probabilities, threshold=0.5):
         "precision": precision,
         "recall": recall,
     }
-
-
-def _check_threshold(threshold):
-    if not 0 <= threshold <= 1:
-        raise ValueError(f"threshold must be between 0 and 1, got {threshold}.")
 
 
 _SCORES = {"dice": dice_score, "iou": iou_score, "accuracy": pixel_accuracy}
@@ -303,18 +264,63 @@ def choose_threshold(truth, probabilities, thresholds=None, score="dice"):
     if thresholds.size == 0:
         raise ValueError("thresholds is empty; give at least one threshold to try.")
     for threshold in thresholds:
-        _check_threshold(threshold)
-    truth = _as_mask(truth, "truth")
-    probabilities = _as_probabilities(probabilities, "probabilities")
-    _check_same_shape(truth, probabilities, "probabilities")
+        check_threshold(threshold)
+    truth = as_mask(truth, "truth")
+    probabilities = as_probabilities(probabilities, "probabilities")
+    check_same_shape(truth, probabilities, "probabilities")
     score_function = _SCORES[score]
-    scores = np.array([score_function(truth, probabilities >= t) for t in thresholds])
+    scores = np.array([score_function(truth, foreground(probabilities, t)) for t in thresholds])
     return float(thresholds[np.argmax(scores)]), scores
 
 
-# ---------------------------------------------------------------------------------------
-# Keras metrics, for model.compile(metrics=[...])
-# ---------------------------------------------------------------------------------------
+def confusion_matrix(truth, prediction, n_classes):
+    """Count pixels by (true class, predicted class).
+
+    Parameters
+    ----------
+    truth, prediction : array_like of int
+        Label maps of the same shape (a trailing channel axis of 1 is dropped).
+    n_classes : int
+
+    Returns
+    -------
+    ndarray of int64, shape (K, K)
+        Row = true class, column = predicted class (as ``sklearn.metrics.confusion_matrix``).
+    """
+    truth = as_class_ids(truth, n_classes, "truth")
+    prediction = as_class_ids(prediction, n_classes, "prediction")
+    if truth.shape != prediction.shape:
+        raise ValueError(f"truth and prediction must have the same shape, got {truth.shape} and {prediction.shape}.")
+    pairs = truth.ravel() * n_classes + prediction.ravel()
+    return np.bincount(pairs, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
+def per_class_scores(truth, prediction, n_classes):
+    """IoU and Dice of every class, all pixels pooled.
+
+    Parameters
+    ----------
+    truth, prediction : array_like of int
+        Label maps of the same shape.
+    n_classes : int
+
+    Returns
+    -------
+    dict
+        ``{"iou": array (K,), "dice": array (K,)}``. A class absent from both truth and
+        prediction scores 1.0. ``keras.metrics.IoU(num_classes=K, target_class_ids=[c],
+        sparse_y_true=True, sparse_y_pred=True)`` gives the same IoU for a present class.
+    """
+    matrix = confusion_matrix(truth, prediction, n_classes).astype(np.float64)
+    true_positives = np.diag(matrix)
+    false_negatives = matrix.sum(axis=1) - true_positives
+    false_positives = matrix.sum(axis=0) - true_positives
+    union = true_positives + false_positives + false_negatives
+    empty = union == 0
+    safe = np.where(empty, 1, union)
+    iou = np.where(empty, 1.0, true_positives / safe)
+    dice = np.where(empty, 1.0, 2 * true_positives / np.where(empty, 1, union + true_positives))
+    return {"iou": iou, "dice": dice}
 
 
 def keras_iou(name="iou"):
@@ -331,6 +337,8 @@ def keras_iou(name="iou"):
         ``BinaryIoU(target_class_ids=[1], threshold=0.5)``: the same number as
         :func:`iou_score` on ``probabilities >= 0.5``, pooled over the epoch.
     """
+    import keras
+
     return keras.metrics.BinaryIoU(target_class_ids=[1], threshold=0.5, name=name)
 
 
@@ -351,66 +359,6 @@ def keras_dice(name="dice"):
         The same number as :func:`dice_score` on ``probabilities >= 0.5``, pooled over the
         epoch.
     """
+    from helpers.keras_metrics import DiceMetric
+
     return DiceMetric(threshold=0.5, name=name)
-
-
-@keras.saving.register_keras_serializable(package="unet_course")
-class DiceMetric(keras.metrics.Metric):
-    """Dice score of thresholded predictions, accumulated over batches.
-
-    The metric counts true positive, false positive and false negative pixels over every
-    batch it sees and reports ``2 TP / (2 TP + FP + FN)``: one Dice over all pixels seen,
-    exactly like :func:`dice_score` on all the images at once (and 1.0 when it has seen no
-    foreground at all). Create it with :func:`keras_dice`.
-
-    Parameters
-    ----------
-    threshold : float
-        A pixel counts as predicted foreground when its probability is ``>= threshold``.
-    name : str
-        Name of the metric.
-    dtype : str, optional
-        Keras dtype of the counts.
-    """
-
-    def __init__(self, threshold=0.5, name="dice", dtype=None):
-        super().__init__(name=name, dtype=dtype)
-        _check_threshold(threshold)
-        self.threshold = threshold
-        self.true_positives = self.add_variable(shape=(), initializer="zeros", name="true_positives")
-        self.false_positives = self.add_variable(shape=(), initializer="zeros", name="false_positives")
-        self.false_negatives = self.add_variable(shape=(), initializer="zeros", name="false_negatives")
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        """Add the pixel counts of one batch.
-
-        ``y_true`` and ``y_pred`` may differ by a trailing channel axis of size 1; both are
-        flattened. ``sample_weight``, if given, is one weight per image or per pixel.
-        """
-        y_true = ops.reshape(ops.cast(y_true, self.dtype), (-1,))
-        y_pred = ops.reshape(ops.cast(ops.convert_to_tensor(y_pred) >= self.threshold, self.dtype), (-1,))
-        if sample_weight is None:
-            weight = ops.ones_like(y_true)
-        else:
-            weight = ops.cast(sample_weight, self.dtype)
-            per_image = ops.reshape(weight, (ops.shape(weight)[0], -1))
-            pixels_per_image = ops.size(y_true) // ops.shape(weight)[0]
-            weight = ops.reshape(ops.broadcast_to(per_image, (ops.shape(weight)[0], pixels_per_image)), (-1,))
-        self.true_positives.assign_add(ops.sum(weight * y_true * y_pred))
-        self.false_positives.assign_add(ops.sum(weight * (1 - y_true) * y_pred))
-        self.false_negatives.assign_add(ops.sum(weight * y_true * (1 - y_pred)))
-
-    def result(self):
-        """Return ``2 TP / (2 TP + FP + FN)``, or 1.0 when there was no foreground at all."""
-        overlap_twice = 2 * self.true_positives
-        total = overlap_twice + self.false_positives + self.false_negatives
-        return ops.where(total > 0, ops.divide_no_nan(overlap_twice, total), ops.ones_like(total))
-
-    def reset_state(self):
-        """Set the counts back to zero (Keras does this at the start of every epoch)."""
-        for variable in (self.true_positives, self.false_positives, self.false_negatives):
-            variable.assign(ops.zeros_like(variable))
-
-    def get_config(self):
-        """Return the settings needed to rebuild the metric when a saved model is loaded."""
-        return {**super().get_config(), "threshold": self.threshold}

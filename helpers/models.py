@@ -1,13 +1,18 @@
-"""The U-Nets of the course.
+"""The U-Nets of the course, 2-D and 3-D, with one vocabulary.
 
-- ``build_unet``: the U-Net of seed 001 written out layer by layer (Keras functional API), with
-  its depth and width as arguments so a CPU can train a small one.
-- ``keras_unet_model``: keras-unet's ``vanilla``, ``custom`` and ``satellite`` models, imported
-  quietly and checked to work with Keras 3 and Python 3.12+.
+- :func:`build_unet`: the U-Net of seed 001 written out layer by layer (Keras functional API);
+- :func:`build_unet_3d`: the 3-D U-Net of seed 002 (``Conv3D``), for image stacks.
+
+Both take ``filters`` (the filters of the first level, doubled at each level down) and
+``n_poolings`` (how many times the image is halved; the sides the network takes must be
+multiples of ``2**n_poolings`` along each pooled axis). keras-unet's models are built through
+:mod:`helpers.keras_unet`.
+
+>>> build_unet_3d((16, 160, 160, 4)).count_params()  # seed 002's configuration
+833507
 """
 
-import contextlib
-import io
+__all__ = ["build_unet", "build_unet_3d"]
 
 
 def _conv_pair(x, filters, batch_norm, name):
@@ -27,11 +32,11 @@ def _conv_pair(x, filters, batch_norm, name):
     return x
 
 
-def build_unet(input_shape=(256, 256, 1), filters=64, depth=4, dropout=0.5, batch_norm=False,
+def build_unet(input_shape=(256, 256, 1), filters=64, n_poolings=4, dropout=0.5, batch_norm=False,
                n_classes=1, output_activation="sigmoid", name="unet"):
     """Build the U-Net of seed 001.
 
-    With the defaults (256x256x1 input, 64 filters, depth 4) this is the network of the seed
+    With the defaults (256x256x1 input, 64 filters, 4 poolings) this is the network of the seed
     article, 34,512,193 parameters: each level has two 3x3 convolutions; going down, 2x2 max
     pooling halves the image and the number of filters doubles (64, 128, 256, 512, 1024);
     going up, 2x2 upsampling and a 3x3 convolution, then the skip connection concatenates the
@@ -42,11 +47,11 @@ def build_unet(input_shape=(256, 256, 1), filters=64, depth=4, dropout=0.5, batc
     ----------
     input_shape : tuple of int
         (height, width, channels). Use (None, None, 1) to train on crops and predict whole
-        images; height and width must then be divisible by ``2 ** depth``.
+        images; height and width must then be divisible by ``2 ** n_poolings``.
     filters : int
         Filters of the first level; doubled at each level down.
-    depth : int
-        Number of poolings (4 in the paper).
+    n_poolings : int
+        Number of poolings (4 in the paper): the network has ``n_poolings + 1`` levels.
     dropout : float
         Dropout rate at the deepest level and the bottom (0 to switch off).
     batch_norm : bool
@@ -65,19 +70,19 @@ def build_unet(input_shape=(256, 256, 1), filters=64, depth=4, dropout=0.5, batc
     import keras
     from keras import layers
 
-    _check_unet_arguments(input_shape, filters, depth, dropout)
+    _check_unet_arguments(input_shape, filters, n_poolings, dropout)
     inputs = keras.Input(shape=input_shape, name="image")
     x, skips = inputs, []
-    for level in range(depth):
+    for level in range(n_poolings):
         x = _conv_pair(x, filters * 2**level, batch_norm, name=f"down{level + 1}")
         skips.append(x)
-        if dropout and level == depth - 1:
+        if dropout and level == n_poolings - 1:
             x = layers.Dropout(dropout, name="deepest_dropout")(x)
         x = layers.MaxPooling2D(2, padding="same", name=f"down{level + 1}_pool")(x)
-    x = _conv_pair(x, filters * 2**depth, batch_norm, name="bottom")
+    x = _conv_pair(x, filters * 2**n_poolings, batch_norm, name="bottom")
     if dropout:
         x = layers.Dropout(dropout, name="bottom_dropout")(x)
-    for level in reversed(range(depth)):
+    for level in reversed(range(n_poolings)):
         level_filters = filters * 2**level
         x = layers.UpSampling2D(2, name=f"up{level + 1}_upsample")(x)
         x = layers.Conv2D(level_filters, 3, padding="same", activation="relu",
@@ -88,74 +93,97 @@ def build_unet(input_shape=(256, 256, 1), filters=64, depth=4, dropout=0.5, batc
     return keras.Model(inputs, outputs, name=name)
 
 
-def _check_unet_arguments(input_shape, filters, depth, dropout):
+def _check_unet_arguments(input_shape, filters, n_poolings, dropout):
     """Raise a clear error for U-Net arguments that cannot work."""
     if len(input_shape) != 3:
         raise ValueError(f"input_shape must be (height, width, channels), got {input_shape}.")
-    if not 1 <= depth <= 6:
-        raise ValueError(f"depth must be between 1 and 6 poolings, got {depth}.")
+    if not 1 <= n_poolings <= 6:
+        raise ValueError(f"n_poolings must be between 1 and 6 poolings, got {n_poolings}.")
     if filters < 1:
         raise ValueError(f"filters must be a positive number, got {filters}.")
     if not 0 <= dropout < 1:
         raise ValueError(f"dropout must be at least 0 and below 1, got {dropout}.")
     for side in input_shape[:2]:
-        if side is not None and side % 2**depth:
+        if side is not None and side % 2**n_poolings:
             raise ValueError(
-                f"Image side {side} is not divisible by 2**depth = {2**depth}: the poolings would "
-                f"not halve it evenly. Crop or pad the images to a multiple of {2**depth}, "
-                f"or use a smaller depth."
+                f"Image side {side} is not divisible by 2**n_poolings = {2**n_poolings}: the poolings would "
+                f"not halve it evenly. Crop or pad the images to a multiple of {2**n_poolings}, "
+                f"or use a smaller n_poolings."
             )
 
 
-KERAS_UNET_MODELS = ("vanilla", "custom", "satellite")
+def _conv_relu(x, filters, name):
+    import keras
+
+    x = keras.layers.Conv3D(filters, (3, 3, 3), padding="same", strides=(1, 1, 1), name=f"{name}_conv")(x)
+    return keras.layers.Activation("relu", name=f"{name}_relu")(x)
 
 
-def import_keras_unet():
-    """Import keras-unet without its banner, with a clear message if it cannot load.
+def build_unet_3d(input_shape=(16, 160, 160, 4), filters=32, n_poolings=1, n_classes=3,
+                  pool_size=(2, 2, 2), output_activation="sigmoid"):
+    """Build the 3-D U-Net of seed 002 (channels last).
 
-    keras-unet 0.1.2 (2020) prints a banner on import and imports ``distutils``, which
-    Python 3.12 removed; the ``setuptools`` package puts it back.
-
-    Returns
-    -------
-    module
-        ``keras_unet.models``.
-    """
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            import keras_unet.models
-    except ModuleNotFoundError as error:
-        if error.name == "distutils":
-            raise ImportError(
-                "keras-unet needs 'distutils', which Python 3.12 and later no longer ship. "
-                "Install setuptools, which provides it: pip install setuptools"
-            ) from error
-        raise ImportError(
-            f"keras-unet could not be imported ({error}). Install it with: pip install keras-unet==0.1.2"
-        ) from error
-    return keras_unet.models
-
-
-def keras_unet_model(kind, input_shape, **options):
-    """Build one of keras-unet's three U-Nets.
+    Level ``i`` on the way down has two 3x3x3 convolutions with ``filters * 2**i`` and
+    ``filters * 2**i * 2`` filters, each followed by ReLU, then max pooling (not at the
+    bottom level). On the way up, upsampling, concatenation with the level's last down-layer,
+    and two convolutions with as many filters as that layer. A 1x1x1 convolution gives one
+    channel per class. Seed 002's configuration (one pooling, so two levels; 32 filters; a 4-channel
+    160x160x16 input, 3 classes) has 833,507 parameters.
 
     Parameters
     ----------
-    kind : {"vanilla", "custom", "satellite"}
-        ``vanilla``: the 2015 paper's U-Net with 'valid' convolutions (572 in, 388 out).
-        ``custom``: 'same' convolutions, batch normalisation, dropout; the one to adapt.
-        ``satellite``: a deeper variant made for satellite images.
-    input_shape : tuple of int
-        (height, width, channels).
-    **options
-        Passed to the keras-unet function, e.g. ``filters=16, num_layers=4`` for ``custom``.
+    input_shape : tuple of 4 ints (or None for the three sizes)
+        ``(depth, height, width, channels)``; each size must be divisible by the pooling
+        factor ``pool_size ** n_poolings`` along its axis.
+    filters : int
+        Filters of the first convolution (32 in seed 002).
+    n_poolings : int
+        Number of poolings, >= 0 (1 in seed 002): the network has ``n_poolings + 1`` levels.
+    n_classes : int
+        Output channels, one probability each.
+    pool_size : tuple of 3 ints
+        ``(2, 2, 2)`` halves every axis; ``(1, 2, 2)`` keeps the number of sections (for thick
+        anisotropic sections).
+    output_activation : str
+        ``"sigmoid"`` (seed 002; classes may overlap) or ``"softmax"``.
 
     Returns
     -------
     keras.Model
     """
-    if kind not in KERAS_UNET_MODELS:
-        raise ValueError(f"kind must be one of {', '.join(KERAS_UNET_MODELS)}; got {kind!r}.")
-    models = import_keras_unet()
-    builder = getattr(models, f"{kind}_unet")
-    return builder(input_shape, **options)
+    import keras
+
+    if len(input_shape) != 4:
+        raise ValueError(
+            f"input_shape must be (depth, height, width, channels), 4 numbers; got {input_shape!r}. "
+            f"A one-channel stack of 16 sections of 64x64 pixels is (16, 64, 64, 1)."
+        )
+    if n_poolings < 0 or filters < 1 or n_classes < 1:
+        raise ValueError(f"n_poolings must be >= 0, filters and n_classes >= 1; got {n_poolings}, {filters}, {n_classes}.")
+    if len(pool_size) != 3:
+        raise ValueError(f"pool_size must have 3 numbers (z, y, x); got {pool_size!r}.")
+    factors = [p ** n_poolings for p in pool_size]
+    for axis, (size, factor) in enumerate(zip(input_shape[:3], factors)):
+        if size is not None and size % factor:
+            raise ValueError(
+                f"input_shape axis {axis} is {size}, not divisible by {factor} (pool_size {pool_size} "
+                f"applied {n_poolings} times). Crop or pad the volume to a multiple of {factor}."
+            )
+    inputs = keras.Input(shape=tuple(input_shape), name="volume")
+    x, skips = inputs, []
+    for level in range(n_poolings + 1):
+        level_filters = filters * 2**level
+        x = _conv_relu(x, level_filters, f"down{level}_0")
+        x = _conv_relu(x, level_filters * 2, f"down{level}_1")
+        if level < n_poolings:
+            skips.append(x)
+            x = keras.layers.MaxPooling3D(pool_size=tuple(pool_size), name=f"down{level}_pool")(x)
+    for level in reversed(range(n_poolings)):
+        x = keras.layers.UpSampling3D(size=tuple(pool_size), name=f"up{level}_upsample")(x)
+        x = keras.layers.Concatenate(axis=-1, name=f"up{level}_skip")([x, skips[level]])
+        level_filters = skips[level].shape[-1]
+        x = _conv_relu(x, level_filters, f"up{level}_1")
+        x = _conv_relu(x, level_filters, f"up{level}_2")
+    outputs = keras.layers.Conv3D(n_classes, (1, 1, 1), padding="valid", name="classes")(x)
+    outputs = keras.layers.Activation(output_activation, name="probabilities")(outputs)
+    return keras.Model(inputs, outputs, name=f"unet3d_{n_poolings}_poolings")

@@ -3,15 +3,16 @@
 The image and its mask are stacked into one array before any geometric change, so one
 random draw moves both: they cannot fall out of step (the pitfall of using two separate
 random layers, one for the image and one for the mask).
-"""
 
-import warnings
+Also here: per-pixel class weights added to the batches (:func:`with_pixel_weights`) and
+random 3-D crops of volumes (:func:`random_crops_3d`).
+"""
 
 import numpy as np
 
-# model.fit warns that its shuffle=True is ignored for a tf.data.Dataset: these batches are
-# random crops already, so the warning would only puzzle students.
-warnings.filterwarnings("ignore", message="`shuffle=True` was passed", category=UserWarning)
+from helpers._checks import as_volume
+
+__all__ = ["joint_flip_and_rotate", "training_batches", "with_pixel_weights", "random_crops_3d"]
 
 
 def _check_images_and_masks(images, masks, crop_size):
@@ -114,3 +115,70 @@ def training_batches(images, masks, crop_size=128, batch_size=8, augment=True, s
 
     dataset = tf.data.Dataset.counter().map(sample, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def with_pixel_weights(batches, weights):
+    """Add one weight per pixel, from its class, to every (images, labels) batch of a tf.data set.
+
+    Parameters
+    ----------
+    batches : tf.data.Dataset
+        Yields ``(images, labels)`` with labels of shape (batch, H, W, 1) holding class ids.
+    weights : sequence of float, one per class (e.g. :func:`class_weights`)
+
+    Returns
+    -------
+    tf.data.Dataset
+        Yields ``(images, labels, pixel_weights)``: Keras uses the third as ``sample_weight``.
+    """
+    import tensorflow as tf
+
+    table = tf.constant(np.asarray(weights, dtype=np.float32))
+    return batches.map(lambda images, labels: (images, labels, tf.gather(table, tf.cast(labels[..., 0], tf.int32))))
+
+
+def random_crops_3d(volume, mask, crop_shape, count, seed=0, flip=True):
+    """Cut ``count`` random boxes from a volume and its mask, the same box from both.
+
+    Parameters
+    ----------
+    volume : array_like, shape (D, H, W) or (D, H, W, C)
+    mask : array_like, shape (D, H, W) or (D, H, W, K)
+        Same D, H, W as ``volume``.
+    crop_shape : tuple of 3 ints
+        (depth, height, width) of each box; at most the volume's size.
+    count : int
+    seed : int
+        The same seed gives the same boxes.
+    flip : bool
+        Also flip each box at random along y and x (and swap y and x when the box is square),
+        the same way for volume and mask. z is never flipped into y or x: the sections of an
+        anisotropic stack are thicker than their pixels.
+
+    Returns
+    -------
+    volumes : ndarray of float32, shape (count, *crop_shape, C)
+    masks : ndarray of float32, shape (count, *crop_shape, K)
+    """
+    volume, mask = as_volume(volume, "volume"), as_volume(mask, "mask")
+    if volume.shape[:3] != mask.shape[:3]:
+        raise ValueError(f"volume is {volume.shape[:3]} but mask is {mask.shape[:3]} (depth, height, width); they must match.")
+    if len(crop_shape) != 3 or any(c < 1 or c > s for c, s in zip(crop_shape, volume.shape[:3])):
+        raise ValueError(
+            f"crop_shape {tuple(crop_shape)} must be 3 sizes between 1 and the volume's {volume.shape[:3]}."
+        )
+    rng = np.random.default_rng(seed)
+    boxes, labels = [], []
+    for _ in range(int(count)):
+        start = [rng.integers(0, s - c + 1) for s, c in zip(volume.shape[:3], crop_shape)]
+        window = tuple(slice(a, a + c) for a, c in zip(start, crop_shape))
+        box, label = volume[window], mask[window]
+        if flip:
+            for axis in (1, 2):
+                if rng.random() < 0.5:
+                    box, label = np.flip(box, axis), np.flip(label, axis)
+            if crop_shape[1] == crop_shape[2] and rng.random() < 0.5:
+                box, label = np.swapaxes(box, 1, 2), np.swapaxes(label, 1, 2)
+        boxes.append(box)
+        labels.append(label)
+    return np.stack(boxes), np.stack(labels)

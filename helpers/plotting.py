@@ -1,4 +1,5 @@
-"""Pictures for the course: images with masks and predictions, small number grids, training curves.
+"""All the pictures of the course: images with masks and predictions, number grids, training curves,
+classes and objects in colour, and the figures the explorer widgets show.
 
 How the ``show_*`` functions display (one rule for all of them): each draws a new figure,
 calls ``plt.show()`` and returns ``None``. In Jupyter, a function that showed its figure
@@ -8,19 +9,54 @@ without showing it, to test it, save it (``fig.savefig(...)``) or put it on a sl
 
 Course convention: masks hold 0 and 1 with 1 = foreground (e.g. membrane); predictions
 hold probabilities between 0 and 1.
+
+:func:`figure_png` turns a figure into PNG bytes, the one renderer the widgets and slides use.
 """
+
+import io
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.patches import Patch
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import MaxNLocator
 
-__all__ = ["overlay", "show_images", "show_grid", "show_history"]
+from helpers._checks import as_2d, as_class_ids, as_label_image, as_mask, as_picture
+from helpers._checks import foreground as foreground_mask
+from helpers.label_maps import color_labels, label_colors
+
+__all__ = [
+    "OVERLAY_COLOR",
+    "OVERLAY_ALPHA",
+    "FIGURE_DPI",
+    "figure_png",
+    "overlay",
+    "legend_color",
+    "show_images",
+    "show_grid",
+    "show_history",
+    "show_label_overlays",
+    "color_objects",
+    "show_objects",
+    "threshold_figure",
+    "tile_figure",
+    "slice_figure",
+    "class_figure",
+]
 
 #: Colour of the foreground in overlays: a light red that stands out on grey images.
 OVERLAY_COLOR = (1.0, 0.2, 0.2)
 #: How strongly the overlay colour covers the image (0 = invisible, 1 = opaque).
 OVERLAY_ALPHA = 0.45
+#: Resolution of the figures turned into PNG (widgets, slides): sharp enough, small files.
+FIGURE_DPI = 80
+
+
+def figure_png(figure, dpi=FIGURE_DPI):
+    """Return the PNG bytes of a matplotlib figure: the one renderer of widgets and slides."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
 
 
 def _finish(fig, show):
@@ -29,25 +65,6 @@ def _finish(fig, show):
         plt.show()
         return None
     return fig
-
-
-def _as_picture(array, name):
-    """Return one image as (height, width) or (height, width, 3), dropping axes of size 1 around it."""
-    array = np.asarray(array)
-    if array.ndim == 4 and array.shape[0] == 1:  # a Keras batch holding one image
-        array = array[0]
-    while array.ndim > 2 and array.shape[-1] == 1:  # channel axis of a grey image
-        array = array[..., 0]
-    if array.ndim == 3 and array.shape[0] == 1 and array.shape[-1] != 3:
-        array = array[0]
-    if array.ndim == 3 and array.shape[-1] == 3:
-        return array
-    if array.ndim != 2:
-        raise ValueError(
-            f"{name} must be one image of shape (height, width), (height, width, 1) or "
-            f"(height, width, 3), but it has shape {array.shape}."
-        )
-    return array
 
 
 def _grey_or_rgb_to_rgb(image):
@@ -66,17 +83,6 @@ def _grey_or_rgb_to_rgb(image):
             f"{image.dtype} ranging from {image.min():g} to {image.max():g}."
         )
     return image
-
-
-def _as_binary(mask, name):
-    """Return ``mask`` as bool, or raise if it holds anything but 0 and 1."""
-    mask = np.asarray(mask)
-    if mask.dtype != bool and not np.all((mask == 0) | (mask == 1)):
-        raise ValueError(
-            f"{name} must hold only 0 and 1, but it holds values between {mask.min():g} and {mask.max():g}. "
-            "Threshold probabilities first, e.g. probabilities >= 0.5."
-        )
-    return mask.astype(bool)
 
 
 def overlay(image, mask, color=OVERLAY_COLOR, alpha=OVERLAY_ALPHA):
@@ -107,8 +113,8 @@ def overlay(image, mask, color=OVERLAY_COLOR, alpha=OVERLAY_ALPHA):
         If the image and the mask differ in height and width, the mask is not 0/1, or
         ``color`` or ``alpha`` are out of range.
     """
-    picture = _as_picture(image, "image")
-    mask = _as_binary(_as_picture(mask, "mask"), "mask")
+    picture = as_picture(image, "image")
+    mask = as_mask(as_picture(mask, "mask"), "mask")
     if mask.ndim != 2 or mask.shape != picture.shape[:2]:
         raise ValueError(
             f"image and mask must have the same height and width, but image has shape "
@@ -136,7 +142,7 @@ def _as_list_of_pictures(batch, name):
                 f"channels), or a list of images, but it has shape {batch.shape}. "
                 f"For a single image, pass [image]."
             )
-    return [_as_picture(item, f"{name}[{index}]") for index, item in enumerate(batch)]
+    return [as_picture(item, f"{name}[{index}]") for index, item in enumerate(batch)]
 
 
 def show_images(images, masks=None, predictions=None, titles=None, *, threshold=0.5, max_rows=6,
@@ -209,10 +215,10 @@ def show_images(images, masks=None, predictions=None, titles=None, *, threshold=
     for row in range(count):
         panels = [(images[row], _image_style(images[row]))]
         if masks is not None:
-            panels.append((_as_binary(masks[row], f"masks[{row}]"), {"cmap": "gray", "vmin": 0, "vmax": 1}))
+            panels.append((as_mask(masks[row], f"masks[{row}]"), {"cmap": "gray", "vmin": 0, "vmax": 1}))
         if predictions is not None:
             panels.append((predictions[row], {"cmap": "gray", "vmin": 0, "vmax": 1}))
-            panels.append((overlay(images[row], predictions[row] >= threshold), {}))
+            panels.append((overlay(images[row], foreground_mask(predictions[row], threshold)), {}))
         elif masks is not None:
             panels.append((overlay(images[row], masks[row]), {}))
         for ax, (picture, style) in zip(axes[row], panels):
@@ -225,7 +231,7 @@ def show_images(images, masks=None, predictions=None, titles=None, *, threshold=
         ax.set_title(column)
     if len(columns) > 1 and columns[-1].endswith("on image"):
         kind = "predicted" if predictions is not None else "true"
-        axes[0, -1].legend(handles=[Patch(color=_legend_color(), label=f"{kind} {foreground}")],
+        axes[0, -1].legend(handles=[Patch(color=legend_color(), label=f"{kind} {foreground}")],
                            loc="upper right", fontsize="small", framealpha=0.8)
     return _finish(fig, show)
 
@@ -235,7 +241,7 @@ def _image_style(picture):
     return {"cmap": "gray"} if picture.ndim == 2 else {}
 
 
-def _legend_color():
+def legend_color():
     """The colour an overlay gives a foreground pixel on a mid-grey background."""
     return tuple((1 - OVERLAY_ALPHA) * 0.5 + OVERLAY_ALPHA * np.asarray(OVERLAY_COLOR))
 
@@ -277,7 +283,7 @@ def show_grid(arrays, titles, *, ncols=4, cmap="gray", value_labels=False, show=
         raise ValueError("arrays is empty; there is nothing to show.")
     if ncols < 1:
         raise ValueError(f"ncols must be at least 1, got {ncols}.")
-    pictures = [_as_picture(array, f"arrays[{index}]") for index, array in enumerate(arrays)]
+    pictures = [as_picture(array, f"arrays[{index}]") for index, array in enumerate(arrays)]
     for index, picture in enumerate(pictures):
         if picture.ndim != 2:
             raise ValueError(f"arrays[{index}] must be 2-D, but it has shape {np.shape(arrays[index])}.")
@@ -367,3 +373,159 @@ def show_history(history, metrics=("loss",), *, show=True):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend()
     return _finish(fig, show)
+
+
+# ---------------------------------------------------------------------------------------
+# K classes (notebook 05) and objects (notebook 07)
+# ---------------------------------------------------------------------------------------
+
+def show_label_overlays(images, truth, prediction=None, class_names=(), *, show=True):
+    """Show each image with its true (and predicted) classes in colour, and a legend.
+
+    Parameters
+    ----------
+    images : array_like, shape (N, H, W, 1)
+    truth : array_like of int, shape (N, H, W) or (N, H, W, 1)
+    prediction : array_like of int, same shape, optional
+        Without it, two columns: the image and its true classes.
+    class_names : sequence of str, one per class
+    show : bool
+        ``True``: draw and return None; ``False``: return the Figure.
+    """
+    n_classes = len(class_names)
+    if n_classes < 2:
+        raise ValueError(f"class_names must name every class (at least 2), got {list(class_names)}.")
+    images = np.asarray(images)
+    columns = 2 if prediction is None else 3
+    figure, axes = plt.subplots(len(images), columns, figsize=(3 * columns, 3 * len(images)), squeeze=False)
+    for row, image in enumerate(images):
+        pictures = [np.repeat(np.asarray(image, dtype=np.float64)[..., :1], 3, axis=-1),
+                    color_labels(truth[row], n_classes, image)]
+        if prediction is not None:
+            pictures.append(color_labels(prediction[row], n_classes, image))
+        for axis, picture, title in zip(axes[row], pictures, ["image", "truth", "prediction"]):
+            axis.imshow(np.clip(picture, 0, 1))
+            axis.set_title(title)
+            axis.axis("off")
+    colors = label_colors(n_classes)
+    figure.legend(handles=[Patch(color=c, label=n) for c, n in zip(colors, class_names)],
+                  loc="lower center", ncol=min(n_classes, 5), frameon=False)
+    figure.tight_layout(rect=(0, 0.06, 1, 1))
+    return _finish(figure, show)
+
+
+def color_objects(labels, image=None):
+    """Return an RGB picture with one colour per object (over the grey image, if given).
+
+    Parameters
+    ----------
+    labels : array_like of int, shape (H, W)
+    image : array_like, shape (H, W) or (H, W, 1), optional
+        Values in [0, 1].
+
+    Returns
+    -------
+    ndarray of float, shape (H, W, 3)
+    """
+    labels = as_label_image(labels, "labels")
+    grey = None if image is None else as_2d(image, "image")
+    import skimage.color
+
+    return skimage.color.label2rgb(labels, image=grey, bg_label=0, alpha=0.35 if grey is not None else 1.0,
+                                   image_alpha=1.0)
+
+
+def show_objects(image, label_images, titles, *, show=True):
+    """Show an image, then each label image in colour over it, with its object count in the title.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W) or (H, W, 1)
+    label_images : list of array_like of int
+    titles : list of str
+        One per label image.
+    show : bool
+        True: draw and return None; False: return the matplotlib Figure.
+    """
+    if len(label_images) != len(titles):
+        raise ValueError(f"Got {len(label_images)} label images but {len(titles)} titles; give one title each.")
+    grey = as_2d(image, "image")
+    fig, axes = plt.subplots(1, len(label_images) + 1, figsize=(3.2 * (len(label_images) + 1), 3.4))
+    axes[0].imshow(grey, cmap="gray")
+    axes[0].set_title("image")
+    for ax, labels, title in zip(axes[1:], label_images, titles):
+        labels = as_label_image(labels, "label_images")
+        ax.imshow(color_objects(labels, grey))
+        ax.set_title(f"{title}: {len(np.unique(labels[labels > 0]))} objects")
+    for ax in axes:
+        ax.axis("off")
+    fig.tight_layout()
+    return _finish(fig, show)
+
+
+# ---------------------------------------------------------------------------------------
+# The figures of the explorer widgets (helpers.widgets), one position each
+# ---------------------------------------------------------------------------------------
+
+
+def _panels(panels, figsize, legend=None):
+    """Draw (picture, title, imshow settings) panels side by side in a new Figure (no pyplot)."""
+    figure = Figure(figsize=figsize, layout="constrained")
+    axes = figure.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (picture, title, style) in zip(axes, panels):
+        ax.imshow(picture, interpolation="nearest", **style)
+        ax.set_title(title, fontsize="small")
+        ax.axis("off")
+    if legend:
+        figure.legend(handles=legend, loc="outside lower center", fontsize="small")
+    return figure
+
+
+def threshold_figure(image, probability, truth, threshold, foreground="membrane"):
+    """The thresholded prediction (and the true mask, if given) drawn on the image; a Figure."""
+    panels = [(overlay(image, foreground_mask(probability, threshold)), f"prediction (≥ {threshold:.2f}) on image", {})]
+    if truth is not None:
+        panels.append((overlay(image, truth), "true mask on image", {}))
+    legend = [Patch(color=legend_color(), label=foreground)]
+    return _panels(panels, (3.6 * len(panels), 3.8), legend)
+
+
+def tile_figure(image, prediction, boxes, index):
+    """The tile grid on the image with tile ``index`` highlighted, and the prediction in that tile."""
+    figure = Figure(figsize=(8, 4), layout="constrained")
+    left_axes, right_axes = figure.subplots(1, 2)
+    left_axes.imshow(np.squeeze(image), cmap="gray")
+    for number, (top, left, height, width) in enumerate(boxes):
+        left_axes.add_patch(Rectangle((left - 0.5, top - 0.5), width, height, fill=False,
+                                      edgecolor="yellow" if number == index else "cyan",
+                                      linewidth=2.5 if number == index else 0.6))
+    top, left, height, width = boxes[index]
+    left_axes.set_title(f"tile {index + 1} of {len(boxes)}: rows {top}-{top + height - 1}, "
+                        f"columns {left}-{left + width - 1}", fontsize="small")
+    right_axes.imshow(np.squeeze(prediction)[top:top + height, left:left + width], cmap="magma", vmin=0, vmax=1)
+    right_axes.set_title("stitched prediction in this tile", fontsize="small")
+    for axes in (left_axes, right_axes):
+        axes.axis("off")
+    return figure
+
+
+def slice_figure(section, probability, truth, threshold, foreground="membrane"):
+    """One section of a volume: the image, the thresholded prediction and (if given) the truth on it."""
+    predicted = foreground_mask(probability, threshold)
+    panels = [(section, "image", {"cmap": "gray"}), (overlay(section, predicted), f"predicted {foreground}", {})]
+    if truth is not None:
+        panels.append((overlay(section, truth), f"true {foreground}", {}))
+    return _panels(panels, (3.4 * len(panels), 3.6))
+
+
+def class_figure(image, truth, prediction, class_names, shown):
+    """True and predicted classes on a grey image, only the classes where ``shown`` is True."""
+    n_classes = len(class_names)
+    truth, prediction = as_class_ids(truth, n_classes, "truth"), as_class_ids(prediction, n_classes, "prediction")
+    grey = np.repeat(np.asarray(image, dtype=np.float64).reshape(truth.shape)[..., None], 3, axis=-1)
+    colors, shown = label_colors(n_classes), np.asarray(shown, bool)
+    panels = []
+    for labels, title in ((truth, "truth"), (prediction, "prediction")):
+        painted = np.where(shown[labels][..., None], 0.5 * grey + 0.5 * colors[labels], grey)
+        panels.append((np.clip(painted, 0, 1), title, {}))
+    return _panels(panels, (7, 3.6))

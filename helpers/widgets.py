@@ -1,52 +1,67 @@
-"""Sliders for exploring a trained network's output in the notebook.
+"""The explorer widgets of the course: sliders and checkboxes over a trained network's output.
 
-The widgets draw with matplotlib into a PNG shown by an ``ipywidgets.Image``: this works
-the same in Jupyter, JupyterLab, VS Code and Colab, needs no interactive matplotlib
-backend, and never shows a picture twice. Building a widget needs no display, so the
-functions can be imported and tested anywhere.
+Every explorer draws with :mod:`helpers.plotting` into a PNG shown by an ``ipywidgets.Image``
+(through :func:`helpers.plotting.figure_png`, the one renderer): this works the same in
+Jupyter, JupyterLab, VS Code and Colab, needs no interactive matplotlib backend, and works
+with ipywidgets 7.7 (Colab's) and 8.x.
+
+Widgets need a live kernel: GitHub, nbviewer, a PDF handout or a frontend that cannot render
+them show nothing. So, when called in a notebook, every explorer also shows a plain picture
+of its first position beside the widget (:func:`show_static`); a saved notebook keeps that
+picture. Building a widget needs no display, so the functions can be imported and tested
+anywhere.
+
+- :func:`threshold_explorer`: a threshold slider over one image, with Dice and IoU;
+- :func:`tile_explorer`: a slider over the tiles of a tiled prediction;
+- :func:`slice_explorer`: a z slider through a volume;
+- :func:`class_explorer`: one checkbox per class.
 """
 
-import io
-
 import ipywidgets
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch
+import numpy as np
 
 from helpers import metrics, plotting
+from helpers._checks import as_mask, as_picture, as_probabilities, as_volume
+from helpers._checks import foreground as foreground_mask
+from helpers.inference import tile_grid
 
-__all__ = ["threshold_explorer"]
-
-
-def _render(figure):
-    """Return the PNG bytes of a matplotlib figure."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90)
-    return buffer.getvalue()
+__all__ = ["threshold_explorer", "tile_explorer", "slice_explorer", "class_explorer", "show_static"]
 
 
-def _draw_overlays(image, probability, truth, threshold, foreground):
-    """Draw the thresholded prediction (and the true mask, if any) on the image; return PNG bytes."""
-    panels = [(plotting.overlay(image, probability >= threshold), f"prediction (≥ {threshold:.2f}) on image")]
-    if truth is not None:
-        panels.append((plotting.overlay(image, truth), "true mask on image"))
-    figure = Figure(figsize=(3.6 * len(panels), 3.8), layout="constrained")
-    axes = figure.subplots(1, len(panels), squeeze=False)[0]
-    for ax, (picture, title) in zip(axes, panels):
-        ax.imshow(picture, interpolation="nearest")
-        ax.set_title(title)
-        ax.axis("off")
-    figure.legend(handles=[Patch(color=plotting._legend_color(), label=foreground)],
-                  loc="outside lower center", fontsize="small")
-    return _render(figure)
+def show_static(png, caption):
+    """Show a PNG picture of a widget's first position in the notebook (nothing outside one).
+
+    Parameters
+    ----------
+    png : bytes
+        The picture, as the widget first shows it.
+    caption : str
+        One line that says what the picture is.
+    """
+    try:
+        from IPython import get_ipython
+        from IPython.display import Image, Markdown, display
+    except ImportError:
+        return
+    if get_ipython() is None:  # a plain script or the unit tests: no notebook to show it in
+        return
+    display(Markdown(f"*{caption}*"), Image(data=png, format="png"))
 
 
-def _score_html(truth, prediction):
-    """Return the line of scores shown under the slider."""
+def _explorer(controls, picture, redraw, caption):
+    """Draw the first position, show it as a static picture, and return the widget box."""
+    redraw()
+    show_static(bytes(picture.value), caption)
+    return ipywidgets.VBox([*controls, picture])
+
+
+def _score_html(truth, prediction, bold=("<b>", "</b>"), space=" &nbsp;&nbsp; "):
+    """Return the line of scores shown under the threshold slider (plain text with bold=("", ""))."""
     if truth is None:
         return "No true mask given, so no Dice or IoU."
     dice = metrics.dice_score(truth, prediction)
     iou = metrics.iou_score(truth, prediction)
-    return f"<b>Dice</b> {dice:.3f} &nbsp;&nbsp; <b>IoU</b> {iou:.3f}"
+    return f"{bold[0]}Dice{bold[1]} {dice:.3f}{space}{bold[0]}IoU{bold[1]} {iou:.3f}"
 
 
 def threshold_explorer(image, probability, truth=None, *, foreground="membrane"):
@@ -79,22 +94,21 @@ def threshold_explorer(image, probability, truth=None, *, foreground="membrane")
     ValueError
         If the sizes differ, the probabilities lie outside 0..1 or the truth is not 0/1.
     """
-    image = plotting._as_picture(image, "image")
-    probability = plotting._as_picture(probability, "probability")
+    image = as_picture(image, "image")
+    probability = as_picture(probability, "probability")
     if probability.ndim != 2 or probability.shape != image.shape[:2]:
         raise ValueError(
             f"probability must be one value per pixel of the image, but image has shape {image.shape} "
             f"and probability has shape {probability.shape}."
         )
-    probability = metrics._as_probabilities(probability, "probability")
+    probability = as_probabilities(probability, "probability")
     if truth is not None:
-        truth = metrics._as_mask(plotting._as_picture(truth, "truth"), "truth")
+        truth = as_mask(as_picture(truth, "truth"), "truth")
         if truth.shape != probability.shape:
             raise ValueError(
                 f"truth must have the same height and width as probability, but truth has shape "
                 f"{truth.shape} and probability has shape {probability.shape}."
             )
-
     slider = ipywidgets.FloatSlider(value=0.5, min=0.05, max=0.95, step=0.05, description="threshold",
                                     readout_format=".2f", continuous_update=True)
     scores = ipywidgets.HTML()
@@ -102,9 +116,117 @@ def threshold_explorer(image, probability, truth=None, *, foreground="membrane")
 
     def redraw(change=None):
         threshold = slider.value
-        scores.value = _score_html(truth, probability >= threshold)
-        picture.value = _draw_overlays(image, probability, truth, threshold, foreground)
+        scores.value = _score_html(truth, foreground_mask(probability, threshold))
+        figure = plotting.threshold_figure(image, probability, truth, threshold, foreground)
+        picture.value = plotting.figure_png(figure)
 
     slider.observe(redraw, names="value")
-    redraw()
-    return ipywidgets.VBox([slider, scores, picture])
+    first = _score_html(truth, foreground_mask(probability, slider.value), bold=("", ""), space=", ")
+    return _explorer([slider, scores], picture, redraw, f"Threshold explorer at {slider.value:.2f}: {first}")
+
+
+def tile_explorer(image, prediction, tile=256, overlap=64, blending="gaussian"):
+    """A slider that walks through the tiles: the grid over the image, and the prediction in one tile.
+
+    Parameters
+    ----------
+    image : ndarray, (height, width) or (height, width, channels)
+    prediction : ndarray, (height, width) or (height, width, 1), the stitched prediction
+    tile, overlap, blending
+        As given to :func:`helpers.inference.predict_tiled`.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        A ``IntSlider`` "tile" (1 .. number of tiles) and an ``Image``.
+    """
+    picture_array = np.asarray(image, dtype=np.float32)
+    if np.squeeze(prediction).shape != picture_array.shape[:2]:
+        raise ValueError(f"prediction {np.shape(prediction)} must have the image's height and width "
+                         f"{picture_array.shape[:2]}.")
+    boxes = tile_grid(picture_array.shape[0], picture_array.shape[1], tile, overlap, blending)
+    slider = ipywidgets.IntSlider(value=1, min=1, max=len(boxes), description="tile")
+    picture = ipywidgets.Image(format="png")
+
+    def redraw(change=None):
+        figure = plotting.tile_figure(picture_array, prediction, boxes, slider.value - 1)
+        picture.value = plotting.figure_png(figure)
+
+    slider.observe(redraw, names="value")
+    return _explorer([slider], picture, redraw, f"Tile explorer at tile 1 of {len(boxes)}")
+
+
+def slice_explorer(volume, probability, truth=None, *, threshold=0.5, channel=0, foreground="membrane"):
+    """A z slider that walks through a volume, drawing prediction and truth over each section.
+
+    Parameters
+    ----------
+    volume : array_like, shape (D, H, W) or (D, H, W, C)
+    probability : array_like, shape (D, H, W) or (D, H, W, 1)
+        The prediction for the volume (e.g. from :func:`helpers.inference.predict_volume`).
+    truth : array_like of 0/1, same shape as ``probability``, optional
+    threshold : float
+        Probabilities at or above it are drawn as foreground.
+    channel : int
+        The channel of ``volume`` shown in grey.
+    foreground : str
+        What the foreground is, for the titles.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        An ``IntSlider`` "section" (0 .. D-1, starting in the middle), an ``HTML`` line with the
+        Dice of that section, and an ``Image``.
+    """
+    volume = as_volume(volume, "volume")
+    probability = as_volume(probability, "probability")[..., 0]
+    if probability.shape != volume.shape[:3]:
+        raise ValueError(f"probability is {probability.shape} but volume is {volume.shape[:3]}; predict this volume.")
+    if truth is not None:
+        truth = as_volume(truth, "truth")[..., 0]
+        if truth.shape != probability.shape:
+            raise ValueError(f"truth is {truth.shape} but probability is {probability.shape}; they must match.")
+    if not 0 <= channel < volume.shape[-1]:
+        raise ValueError(f"channel must be between 0 and {volume.shape[-1] - 1}; got {channel!r}.")
+    slider = ipywidgets.IntSlider(value=volume.shape[0] // 2, min=0, max=volume.shape[0] - 1, description="section")
+    scores = ipywidgets.HTML()
+    picture = ipywidgets.Image(format="png")
+
+    def redraw(change=None):
+        z = slider.value
+        section_truth = None if truth is None else truth[z]
+        if section_truth is not None:
+            dice = metrics.dice_score(section_truth, foreground_mask(probability[z], threshold))
+            scores.value = f"section {z}: <b>Dice</b> {dice:.3f}"
+        figure = plotting.slice_figure(volume[z, ..., channel], probability[z], section_truth, threshold,
+                                       foreground)
+        picture.value = plotting.figure_png(figure)
+
+    slider.observe(redraw, names="value")
+    return _explorer([slider, scores], picture, redraw, f"Slice explorer at section {slider.value}")
+
+
+def class_explorer(image, truth, prediction, class_names):
+    """Checkboxes that show or hide each class on the image, for the truth and the prediction.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W, 1)
+    truth, prediction : array_like of int, shape (H, W) or (H, W, 1)
+    class_names : sequence of str
+
+    Returns
+    -------
+    ipywidgets.VBox
+        An ``HBox`` of one ``Checkbox`` per class, and an ``Image``.
+    """
+    boxes = [ipywidgets.Checkbox(value=True, description=name, indent=False) for name in class_names]
+    picture = ipywidgets.Image(format="png")
+
+    def redraw(change=None):
+        figure = plotting.class_figure(image, truth, prediction, class_names, [box.value for box in boxes])
+        picture.value = plotting.figure_png(figure)
+
+    for box in boxes:
+        box.observe(redraw, names="value")
+    return _explorer([ipywidgets.HBox(boxes)], picture, redraw, "Class explorer with every class shown")

@@ -107,7 +107,7 @@ def figure_skip_connection(seed=3):
     return fig, {"small_shape": list(small.shape), "back_shape": list(back.shape)}
 
 
-def unet_levels(input_shape=(256, 256, 1), filters=64, depth=4):
+def unet_levels(input_shape=(256, 256, 1), filters=64, n_poolings=4):
     """The output shape of each level of ``helpers.models.build_unet``, read from the Keras model.
 
     Returns
@@ -121,11 +121,11 @@ def unet_levels(input_shape=(256, 256, 1), filters=64, depth=4):
     """
     from helpers import models
 
-    model = models.build_unet(input_shape, filters=filters, depth=depth)
+    model = models.build_unet(input_shape, filters=filters, n_poolings=n_poolings)
     concatenations = [layer for layer in model.layers if "concatenate" in type(layer).__name__.lower()]
     pools = [layer for layer in model.layers if "pooling" in type(layer).__name__.lower()]
     down = [tuple(layer.input.shape[1:]) for layer in pools]
-    bottom = tuple(pools[-1].output.shape[1:3]) + (filters * 2 ** depth,)
+    bottom = tuple(pools[-1].output.shape[1:3]) + (filters * 2 ** n_poolings,)
     up = [tuple(layer.output.shape[1:3]) + (layer.output.shape[3] // 2,) for layer in concatenations]
     return down + [bottom], up, model.count_params()
 

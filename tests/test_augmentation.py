@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import augmentation
+from helpers import augmentation, keras_unet
 
 
 def _image_and_rule_mask(shape=(48, 64, 1), seed=0):
@@ -118,7 +118,7 @@ def test_keras_unet_batches_are_a_generator_with_binary_aligned_masks():
     image, mask = _image_and_rule_mask((32, 32, 1))
     images = np.stack([np.kron(np.random.default_rng(s).random((4, 4)), np.ones((8, 8)))[..., None]
                        for s in range(3)]).astype(np.float32)
-    batches = augmentation.keras_unet_batches(images, (images > 0.5).astype(np.float32), batch_size=2, seed=0)
+    batches = keras_unet.augmented_batches(images, (images > 0.5).astype(np.float32), batch_size=2, seed=0)
     assert isinstance(batches, types.GeneratorType)
     batch_images, batch_masks = next(batches)
     assert batch_images.shape == (2, 32, 32, 1)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from helpers import comparison, losses, metrics
+from helpers import comparison, datasets, losses, metrics
 from helpers.synthetic import membrane_section
 
 
@@ -17,7 +17,7 @@ def tiny_set():
 
 def run(tiny_set, **options):
     images, masks, split = tiny_set
-    settings = dict(steps=2, epochs=1, crop_size=32, batch_size=2, filters=2, depth=1, seed=0)
+    settings = dict(steps=2, epochs=1, crop_size=32, batch_size=2, filters=2, n_poolings=1, seed=0)
     return comparison.train_and_score(losses.training_loss("bce"), images, masks, split, **{**settings, **options})
 
 
@@ -44,6 +44,6 @@ def test_results_table_and_bad_settings(tiny_set):
 
 
 def test_small_foreground_smoke_set_is_the_bundled_one():
-    assert comparison.load_small_foreground("smoke").source == "bundled synthetic mitochondria (data/mitochondria)"
+    assert datasets.load_small_foreground("smoke").source == "bundled synthetic mitochondria (data/mitochondria)"
     with pytest.raises(ValueError, match="Unknown mode 'fast'"):
-        comparison.load_small_foreground("fast")
+        datasets.load_small_foreground("fast")

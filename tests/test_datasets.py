@@ -1,11 +1,11 @@
-"""Tests for helpers.data: reading images and masks, pairing folders, clear errors, splits."""
+"""Tests for helpers.datasets (bundled and real sets by mode) and helpers.splits."""
 
 import numpy as np
 import pytest
 import tifffile
 from PIL import Image
 
-from helpers import data
+from helpers import course, datasets, imageio, splits
 
 
 def write_png(path, array):
@@ -40,326 +40,19 @@ def make_pair_folders(root, names, size=(4, 5)):
     return root / "images", root / "masks"
 
 
-# --- load_image ---------------------------------------------------------------------------
-
-
-def test_load_image_grey_uint8_is_scaled_by_255(tmp_path):
-    pixels = np.array([[0, 51, 255], [102, 204, 1]], np.uint8)
-    image = data.load_image(write_png(tmp_path / "a.png", pixels))
-    assert image.dtype == np.float32
-    assert image.shape == (2, 3, 1)
-    np.testing.assert_allclose(image[..., 0], [[0, 0.2, 1], [0.4, 0.8, 1 / 255]], rtol=1e-6)
-
-
-@pytest.mark.parametrize("suffix", [".png", ".tif"])
-def test_load_image_uint16_is_scaled_by_65535(tmp_path, suffix):
-    pixels = np.array([[0, 13107], [65535, 32768]], np.uint16)
-    path = tmp_path / f"a{suffix}"
-    if suffix == ".png":
-        write_png(path, pixels)
-    else:
-        write_tif(path, pixels)
-    image = data.load_image(path)
-    assert image.shape == (2, 2, 1)
-    np.testing.assert_allclose(image[..., 0], [[0, 0.2], [1, 32768 / 65535]], rtol=1e-6)
-
-
-def test_load_image_rgba_drops_alpha(tmp_path):
-    pixels = np.zeros((2, 2, 4), np.uint8)
-    pixels[..., 0], pixels[..., 1], pixels[..., 2], pixels[..., 3] = 255, 51, 0, 7
-    image = data.load_image(write_png(tmp_path / "a.png", pixels))
-    assert image.shape == (2, 2, 3)
-    np.testing.assert_allclose(image[0, 0], [1, 0.2, 0], rtol=1e-6)
-
-
-def test_load_image_grey_with_alpha_keeps_one_channel(tmp_path):
-    pixels = np.stack([np.full((2, 2), 102, np.uint8), np.full((2, 2), 9, np.uint8)], axis=-1)
-    image = data.load_image(write_png(tmp_path / "a.png", pixels))
-    assert image.shape == (2, 2, 1)
-    np.testing.assert_allclose(image, 0.4, rtol=1e-6)
-
-
-def test_load_image_float_tiff_in_unit_range(tmp_path):
-    pixels = np.array([[0.0, 0.25], [0.5, 1.0]], np.float32)
-    image = data.load_image(write_tif(tmp_path / "a.tif", pixels))
-    np.testing.assert_array_equal(image[..., 0], pixels)
-
-
-def test_load_image_corrupt_file_names_file_and_fix(tmp_path):
-    path = tmp_path / "broken.png"
-    path.write_bytes(b"this is not a png")
-    with pytest.raises(ValueError, match="broken.png") as error:
-        data.load_image(path)
-    assert "save it again" in str(error.value)
-
-
-def test_load_image_truncated_file(tmp_path):
-    noise = np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8)
-    good = write_png(tmp_path / "good.png", noise)
-    cut = tmp_path / "cut.png"
-    cut.write_bytes(good.read_bytes()[:60])
-    with pytest.raises(ValueError, match="cut.png"):
-        data.load_image(cut)
-
-
-def test_load_image_missing_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nothere.png"):
-        data.load_image(tmp_path / "nothere.png")
-
-
-def test_load_image_stack_is_refused(tmp_path):
-    path = write_tif(tmp_path / "stack.tif", np.zeros((6, 8, 8), np.uint8))
-    with pytest.raises(ValueError, match="stack.tif") as error:
-        data.load_image(path)
-    assert "one file per slice" in str(error.value)
-
-
-def test_load_image_float_out_of_range_is_refused(tmp_path):
-    path = write_tif(tmp_path / "f.tif", np.array([[0.0, 300.0]], np.float32))
-    with pytest.raises(ValueError, match="f.tif") as error:
-        data.load_image(path)
-    assert "8-bit or 16-bit" in str(error.value)
-
-
-# --- load_mask ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("foreground", [1, 255])
-def test_load_mask_accepts_0_1_and_0_255(tmp_path, foreground):
-    pixels = np.array([[0, foreground], [foreground, 0]], np.uint8)
-    mask = data.load_mask(write_png(tmp_path / "m.png", pixels))
-    assert mask.dtype == np.float32
-    assert mask.shape == (2, 2, 1)
-    np.testing.assert_array_equal(mask[..., 0], [[0, 1], [1, 0]])
-
-
-@pytest.mark.parametrize("value, expected", [(0, 0.0), (1, 1.0), (255, 1.0)])
-def test_load_mask_single_value(tmp_path, value, expected):
-    mask = data.load_mask(write_png(tmp_path / "m.png", np.full((3, 3), value, np.uint8)))
-    np.testing.assert_array_equal(mask, np.full((3, 3, 1), expected))
-
-
-def test_load_mask_invert(tmp_path):
-    path = write_png(tmp_path / "m.png", np.array([[0, 255, 255]], np.uint8))
-    np.testing.assert_array_equal(data.load_mask(path, invert=True)[..., 0], [[1, 0, 0]])
-
-
-def test_load_mask_tiff_0_1(tmp_path):
-    path = write_tif(tmp_path / "m.tif", np.array([[1, 0], [0, 0]], np.uint8))
-    np.testing.assert_array_equal(data.load_mask(path)[..., 0], [[1, 0], [0, 0]])
-
-
-def test_load_mask_grey_rgb_is_accepted(tmp_path):
-    pixels = np.repeat(np.array([[0, 255]], np.uint8)[..., None], 3, axis=-1)
-    mask = data.load_mask(write_png(tmp_path / "m.png", pixels))
-    np.testing.assert_array_equal(mask[..., 0], [[0, 1]])
-
-
-def test_load_mask_colour_is_refused(tmp_path):
-    pixels = np.zeros((2, 2, 3), np.uint8)
-    pixels[0, 0] = [255, 0, 0]
-    with pytest.raises(ValueError, match="colour.png") as error:
-        data.load_mask(write_png(tmp_path / "colour.png", pixels))
-    assert "0 for background and 255 (or 1) for foreground" in str(error.value)
-
-
-def test_load_mask_label_image_names_values_and_fix(tmp_path):
-    pixels = np.array([[0, 1, 2], [3, 3, 0]], np.uint8)
-    with pytest.raises(ValueError, match="labels.png") as error:
-        data.load_mask(write_png(tmp_path / "labels.png", pixels))
-    message = str(error.value)
-    assert "0, 1, 2, 3" in message
-    assert "0 for background and 255 (or 1) for foreground" in message
-    assert "multi-class notebook" in message
-
-
-def test_load_mask_lists_only_a_few_values(tmp_path):
-    pixels = np.arange(0, 200, 10, dtype=np.uint8).reshape(4, 5)
-    with pytest.raises(ValueError, match=r"20 different values \(0, 10, 20, 30, 40, 50, \.\.\.\)"):
-        data.load_mask(write_png(tmp_path / "m.png", pixels))
-
-
-def test_load_mask_1_and_255_mixed_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="1, 255"):
-        data.load_mask(write_png(tmp_path / "m.png", np.array([[0, 1, 255]], np.uint8)))
-
-
-def test_load_mask_jpeg_gets_a_hint(tmp_path):
-    pixels = np.zeros((16, 16), np.uint8)
-    pixels[4:9, 3:11] = 255
-    path = tmp_path / "m.jpg"
-    Image.fromarray(pixels).save(path, quality=50)
-    with pytest.raises(ValueError, match="save masks as PNG or TIFF"):
-        data.load_mask(path)
-
-
-# --- load_pairs ---------------------------------------------------------------------------
-
-
-def test_load_pairs_pairs_by_name_in_natural_order(tmp_path):
-    image_folder, mask_folder = make_pair_folders(tmp_path, ["10", "2", "1"])
-    pairs = data.load_pairs(image_folder, mask_folder)
-    assert isinstance(pairs, data.SegmentationSet)
-    assert pairs.names == ["1", "2", "10"]
-    assert pairs.images.shape == (3, 4, 5, 1) and pairs.images.dtype == np.float32
-    assert pairs.masks.shape == (3, 4, 5, 1) and pairs.masks.dtype == np.float32
-    np.testing.assert_allclose(pairs.images[:, 0, 0, 0], np.array([1, 2, 10]) / 255, rtol=1e-6)
-    np.testing.assert_array_equal(pairs.masks[:, 0, :, 0], 1)
-    np.testing.assert_array_equal(pairs.masks[:, 1:, :, 0], 0)
-    assert str(image_folder) in pairs.source and str(mask_folder) in pairs.source
-
-
-def test_load_pairs_tif_image_with_png_mask_and_invert(tmp_path):
-    write_tif(tmp_path / "img" / "7.tif", np.array([[0, 65535]], np.uint16))
-    write_png(tmp_path / "lab" / "7.png", np.array([[255, 0]], np.uint8))
-    write_png(tmp_path / "img" / "cell_2.PNG", np.array([[51, 51]], np.uint8))
-    write_tif(tmp_path / "lab" / "cell_2.tiff", np.array([[1, 1]], np.uint8))
-    pairs = data.load_pairs(tmp_path / "img", tmp_path / "lab", invert_masks=True)
-    assert pairs.names == ["7", "cell_2"]
-    np.testing.assert_allclose(pairs.images[..., 0], [[[0, 1]], [[0.2, 0.2]]], rtol=1e-6)
-    np.testing.assert_array_equal(pairs.masks[..., 0], [[[0, 1]], [[0, 0]]])
-    assert "inverted" in pairs.source
-
-
-def test_load_pairs_ignores_other_and_hidden_files(tmp_path):
-    image_folder, mask_folder = make_pair_folders(tmp_path, ["1", "2"])
-    (image_folder / "notes.txt").write_text("not an image")
-    (image_folder / "._1.png").write_bytes(b"macOS resource fork, not a png")
-    (mask_folder / "Thumbs.db").write_bytes(b"\x00")
-    (image_folder / "sub").mkdir()
-    assert data.load_pairs(image_folder, mask_folder).names == ["1", "2"]
-
-
-def test_load_pairs_never_changes_the_folders(tmp_path):
-    image_folder, mask_folder = make_pair_folders(tmp_path, ["3", "1", "2"])
-    before = snapshot(tmp_path)
-    data.load_pairs(image_folder, mask_folder, invert_masks=True)
-    assert snapshot(tmp_path) == before
-
-
-def test_load_pairs_error_leaves_folder_unchanged(tmp_path):
-    image_folder, mask_folder = make_pair_folders(tmp_path, ["1", "2"])
-    write_png(mask_folder / "2.png", np.array([[0, 7]], np.uint8))
-    before = snapshot(tmp_path)
-    with pytest.raises(ValueError):
-        data.load_pairs(image_folder, mask_folder)
-    assert snapshot(tmp_path) == before
-
-
-def test_load_pairs_missing_folder(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nowhere") as error:
-        data.load_pairs(tmp_path / "nowhere", tmp_path / "masks")
-    assert "does not exist" in str(error.value) and "Check the path" in str(error.value)
-
-
-def test_load_pairs_mask_folder_is_a_file(tmp_path):
-    image_folder, _ = make_pair_folders(tmp_path, ["1"])
-    (tmp_path / "masks.zip").write_bytes(b"zip")
-    with pytest.raises(FileNotFoundError, match="is a file, not a folder"):
-        data.load_pairs(image_folder, tmp_path / "masks.zip")
-
-
-def test_load_pairs_empty_folder(tmp_path):
-    (tmp_path / "images").mkdir()
-    (tmp_path / "masks").mkdir()
-    with pytest.raises(FileNotFoundError, match="No image files") as error:
-        data.load_pairs(tmp_path / "images", tmp_path / "masks")
-    assert str(tmp_path / "images") in str(error.value) and ".png" in str(error.value)
-
-
-def test_load_pairs_folder_without_image_files_says_what_is_there(tmp_path):
-    _, mask_folder = make_pair_folders(tmp_path, ["1"])
-    (tmp_path / "raw").mkdir()
-    (tmp_path / "raw" / "scan.czi").write_bytes(b"\x00")
-    with pytest.raises(FileNotFoundError, match="scan.czi"):
-        data.load_pairs(tmp_path / "raw", mask_folder)
-
-
-def test_load_pairs_lists_every_unpaired_file(tmp_path):
-    image_folder, mask_folder = make_pair_folders(tmp_path, ["1", "2"])
-    write_png(image_folder / "5.png", np.zeros((4, 5), np.uint8))
-    write_png(image_folder / "6.tif", np.zeros((4, 5), np.uint8))
-    write_png(mask_folder / "5_mask.png", np.zeros((4, 5), np.uint8))
-    with pytest.raises(ValueError) as error:
-        data.load_pairs(image_folder, mask_folder)
-    message = str(error.value)
-    assert "images without a mask" in message and "5.png, 6.tif" in message
-    assert "masks without an image" in message and "5_mask.png" in message
-    assert "same file name" in message
-
-
-def test_load_pairs_size_mismatch_gives_both_sizes(tmp_path):
-    image_folder, mask_folder = make_pair_folders(tmp_path, ["1", "2"], size=(4, 5))
-    write_png(mask_folder / "2.png", np.zeros((4, 6), np.uint8))
-    with pytest.raises(ValueError) as error:
-        data.load_pairs(image_folder, mask_folder)
-    message = str(error.value)
-    assert str(image_folder / "2.png") in message and str(mask_folder / "2.png") in message
-    assert "5x4" in message and "6x4" in message
-    assert "same size" in message
-
-
-def test_load_pairs_non_binary_mask_names_file(tmp_path):
-    image_folder, mask_folder = make_pair_folders(tmp_path, ["1", "2"])
-    write_png(mask_folder / "2.png", np.full((4, 5), 128, np.uint8))
-    with pytest.raises(ValueError, match="2.png") as error:
-        data.load_pairs(image_folder, mask_folder)
-    assert "128" in str(error.value) and "0 for background" in str(error.value)
-
-
-def test_load_pairs_unreadable_image_names_file(tmp_path):
-    image_folder, mask_folder = make_pair_folders(tmp_path, ["1", "2"])
-    (image_folder / "2.png").write_bytes(b"\x89PNG broken")
-    with pytest.raises(ValueError, match="2.png") as error:
-        data.load_pairs(image_folder, mask_folder)
-    assert "save it again" in str(error.value)
-
-
-def test_load_pairs_images_of_different_sizes(tmp_path):
-    image_folder, mask_folder = make_pair_folders(tmp_path, ["1", "2"], size=(4, 5))
-    write_png(image_folder / "3.png", np.zeros((8, 8), np.uint8))
-    write_png(mask_folder / "3.png", np.zeros((8, 8), np.uint8))
-    with pytest.raises(ValueError) as error:
-        data.load_pairs(image_folder, mask_folder)
-    message = str(error.value)
-    assert "5x4" in message and "1.png, 2.png" in message
-    assert "8x8" in message and "3.png" in message
-    assert "tile" in message and "Crop" in message
-
-
-def test_load_pairs_grey_and_colour_mixed(tmp_path):
-    image_folder, mask_folder = make_pair_folders(tmp_path, ["1", "2"])
-    write_png(image_folder / "2.png", np.zeros((4, 5, 3), np.uint8))
-    with pytest.raises(ValueError, match="grey: 1.png.*colour: 2.png"):
-        data.load_pairs(image_folder, mask_folder)
-
-
-def test_load_pairs_two_files_with_one_name(tmp_path):
-    image_folder, mask_folder = make_pair_folders(tmp_path, ["1"])
-    write_tif(image_folder / "1.tif", np.zeros((4, 5), np.uint8))
-    with pytest.raises(ValueError, match="1.png and 1.tif"):
-        data.load_pairs(image_folder, mask_folder)
-
-
-def test_load_pairs_same_folder_twice(tmp_path):
-    image_folder, _ = make_pair_folders(tmp_path, ["1"])
-    with pytest.raises(ValueError, match="same folder"):
-        data.load_pairs(image_folder, image_folder)
-
-
 # --- natural order and splits -------------------------------------------------------------
 
 
 def test_natural_sorted():
     names = ["img10", "img2", "img1", "Img3", "a", "10", "9"]
-    assert data.natural_sorted(names) == ["9", "10", "a", "img1", "img2", "Img3", "img10"]
+    assert imageio.natural_sorted(names) == ["9", "10", "a", "img1", "img2", "Img3", "img10"]
 
 
 @pytest.mark.parametrize(
     "n, n_validation, n_test", [(10, 2, 3), (30, 5, 5), (3, 1, 1), (5, 0, 0), (7, 0, 2)]
 )
 def test_split_indices_is_a_partition(n, n_validation, n_test):
-    train, validation, test = data.split_indices(n, n_validation, n_test, seed=3)
+    train, validation, test = splits.split_indices(n, n_validation, n_test, seed=3)
     assert (len(train), len(validation), len(test)) == (n - n_validation - n_test, n_validation, n_test)
     everything = np.concatenate([train, validation, test])
     assert sorted(everything.tolist()) == list(range(n))  # disjoint and complete
@@ -369,9 +62,9 @@ def test_split_indices_is_a_partition(n, n_validation, n_test):
 
 
 def test_split_indices_depends_only_on_the_seed():
-    first = data.split_indices(30, 5, 5, seed=1)
-    again = data.split_indices(30, 5, 5, seed=1)
-    other = data.split_indices(30, 5, 5, seed=2)
+    first = splits.split_indices(30, 5, 5, seed=1)
+    again = splits.split_indices(30, 5, 5, seed=1)
+    other = splits.split_indices(30, 5, 5, seed=2)
     for a, b in zip(first, again):
         np.testing.assert_array_equal(a, b)
     assert not all(np.array_equal(a, b) for a, b in zip(first, other))
@@ -381,32 +74,32 @@ def test_split_indices_depends_only_on_the_seed():
 @pytest.mark.parametrize("n, n_validation, n_test", [(5, 3, 2), (5, 5, 0), (4, 2, 3), (0, 0, 0)])
 def test_split_indices_needs_training_images(n, n_validation, n_test):
     with pytest.raises(ValueError, match="leaves no image for training"):
-        data.split_indices(n, n_validation, n_test)
+        splits.split_indices(n, n_validation, n_test)
 
 
 def test_split_indices_refuses_negative_counts():
     with pytest.raises(ValueError, match="negative"):
-        data.split_indices(10, -1, 2)
+        splits.split_indices(10, -1, 2)
 
 
 def test_split_consecutive_keeps_stack_neighbours_together():
-    train, validation, test = data.split_consecutive(20, 3, 4)
+    train, validation, test = splits.split_consecutive(20, 3, 4)
     assert train.tolist() == list(range(13))
     assert validation.tolist() == [13, 14, 15]
     assert test.tolist() == [16, 17, 18, 19]
     with pytest.raises(ValueError, match="leaves no image for training"):
-        data.split_consecutive(7, 3, 4)
+        splits.split_consecutive(7, 3, 4)
     with pytest.raises(ValueError, match="negative"):
-        data.split_consecutive(10, 2, -1)
+        splits.split_consecutive(10, 2, -1)
 
 
 def test_split_images_dispatches_and_refuses_unknown_choices():
-    for part, expected in zip(data.split_images(20, 3, 4, "in stack order"), data.split_consecutive(20, 3, 4)):
+    for part, expected in zip(splits.split_images(20, 3, 4, "in stack order"), splits.split_consecutive(20, 3, 4)):
         assert part.tolist() == expected.tolist()
-    for part, expected in zip(data.split_images(20, 3, 4, "at random", seed=5), data.split_indices(20, 3, 4, seed=5)):
+    for part, expected in zip(splits.split_images(20, 3, 4, "at random", seed=5), splits.split_indices(20, 3, 4, seed=5)):
         assert part.tolist() == expected.tolist()
     with pytest.raises(ValueError, match="how must be one of"):
-        data.split_images(20, 3, 4, "shuffled")
+        splits.split_images(20, 3, 4, "shuffled")
 
 
 # --- bundled membranes and modes ----------------------------------------------------------
@@ -414,22 +107,22 @@ def test_split_images_dispatches_and_refuses_unknown_choices():
 
 def test_bundled_membranes_reads_data_membranes(tmp_path, monkeypatch):
     make_pair_folders(tmp_path / "data" / "membranes", ["1", "2"])
-    monkeypatch.setattr(data, "course_root", lambda: tmp_path)
-    pairs = data.bundled_membranes()
+    monkeypatch.setattr(datasets, "course_root", lambda: tmp_path)
+    pairs = datasets.bundled_membranes()
     assert pairs.names == ["1", "2"]
     assert pairs.source == "bundled synthetic membranes (data/membranes)"
-    smoke = data.load_membranes("smoke")
+    smoke = datasets.load_membranes("smoke")
     np.testing.assert_array_equal(smoke.images, pairs.images)
     np.testing.assert_array_equal(smoke.masks, pairs.masks)
 
 
 def test_load_membranes_unknown_mode():
-    with pytest.raises(ValueError, match="'fast'.*'smoke' or 'default'"):
-        data.load_membranes("fast")
+    with pytest.raises(ValueError, match="'fast'; use one of default, smoke"):
+        datasets.load_membranes("fast")
 
 
 def test_the_bundled_membranes_load():
-    pairs = data.load_membranes("smoke")
+    pairs = datasets.load_membranes("smoke")
     assert pairs.source == "bundled synthetic membranes (data/membranes)"
     assert len(pairs.names) == len(pairs.images) == len(pairs.masks) >= 4
     assert pairs.images.shape[:3] == pairs.masks.shape[:3] and pairs.masks.shape[-1] == 1
@@ -439,7 +132,7 @@ def test_the_bundled_membranes_load():
 
 
 def test_the_bundled_mitochondria_are_a_small_foreground_that_a_threshold_cannot_find():
-    pairs = data.bundled_mitochondria()
+    pairs = datasets.bundled_mitochondria()
     assert pairs.source == "bundled synthetic mitochondria (data/mitochondria)"
     assert pairs.images.shape == (24, 128, 128, 1) and pairs.masks.shape == (24, 128, 128, 1)
     assert set(np.unique(pairs.masks).tolist()) == {0.0, 1.0}
@@ -459,7 +152,7 @@ def test_the_bundled_sets_are_what_the_committed_script_draws():
         with pytest.raises(ValueError, match="at least 32 pixels"):
             draw(seed=5, size=16)
         image, mask = draw(seed=5, size=128)
-        folder = data.course_root() / "data" / name
+        folder = course.course_root() / "data" / name
         np.testing.assert_array_equal(io.imread(folder / "images" / "05.png"), image)
         np.testing.assert_array_equal(io.imread(folder / "masks" / "05.png"), mask)
 
@@ -468,7 +161,7 @@ def _data_script(name):
     """Import one of the data/make_*.py scripts as a module (without running its main)."""
     import importlib.util
 
-    path = data.course_root() / "data" / f"{name}.py"
+    path = course.course_root() / "data" / f"{name}.py"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -481,7 +174,7 @@ def test_the_bundled_nuclei_volumes_and_kidney_are_what_their_scripts_draw():
 
     from helpers.synthetic import kidney_section
 
-    folder = data.course_root() / "data"
+    folder = course.course_root() / "data"
     nuclei = _data_script("make_nuclei")
     image, labels = nuclei.nucleus_picture(nuclei.SEED + 3)
     np.testing.assert_array_equal(io.imread(folder / "nuclei" / "images" / "03.png"), image)

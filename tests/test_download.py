@@ -11,7 +11,6 @@ import hashlib
 import http.server
 import io
 import json
-import os
 import re
 import socket
 import stat
@@ -27,7 +26,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import data, download
+from helpers import datasets, download
 from helpers.course import course_root
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -672,7 +671,7 @@ def fake_bundled(tmp_path, monkeypatch):
 def test_load_membranes_default_downloads_isbi_and_inverts_labels(mirror, tmp_path, monkeypatch):
     images, labels = fake_isbi(mirror)
     fake_bundled(tmp_path, monkeypatch)
-    pairs = data.load_membranes("default")
+    pairs = datasets.load_membranes("default")
     assert "ISBI 2012" in pairs.source
     assert pairs.names == ["0", "1", "10"]
     expected_images = np.stack([images[n] for n in pairs.names]) / 255
@@ -687,8 +686,8 @@ def test_load_membranes_default_falls_back_when_server_is_down(mirror, tmp_path,
     fake_isbi(mirror)
     fake_bundled(tmp_path, monkeypatch)
     monkeypatch.setenv(download.DATA_URL_VARIABLE, nothing_listens_url())
-    pairs = data.load_membranes("default")
-    bundled = data.bundled_membranes()
+    pairs = datasets.load_membranes("default")
+    bundled = datasets.bundled_membranes()
     assert pairs.source == bundled.source == "bundled synthetic membranes (data/membranes)"
     assert pairs.names == ["a", "b"]
     np.testing.assert_array_equal(pairs.images, bundled.images)
@@ -719,7 +718,7 @@ def test_committed_registry_is_well_formed(name):
 
 def test_committed_isbi_registry_has_every_training_pair():
     files = download.dataset_info("isbi2012")["files"]
-    train = data.ISBI_TRAIN_FOLDER
+    train = datasets.ISBI_TRAIN_FOLDER
     images = {p.removeprefix(train + "image/") for p in files if p.startswith(train + "image/")}
     labels = {p.removeprefix(train + "label/") for p in files if p.startswith(train + "label/")}
     assert images == labels == {f"{i}.png" for i in range(30)}

@@ -7,7 +7,7 @@ import pytest
 import tifffile
 from test_download import mirror, png_bytes, register  # noqa: F401  (mirror is a fixture)
 
-from helpers import data, download
+from helpers import datasets, download
 
 
 def tif_bytes(array):
@@ -30,21 +30,21 @@ def fake_vnc(mirror, n=2):  # noqa: F811
 
 def test_grey_values_become_five_classes():
     expected = [[0, 0, 0, 0], [0, 1, 2, 3], [4, 4, 2, 1], [0, 4, 3, 4]]
-    np.testing.assert_array_equal(data.vnc_label_map(GREYS), expected)
+    np.testing.assert_array_equal(datasets.vnc_label_map(GREYS), expected)
     with pytest.raises(ValueError, match=r"Unknown grey values \[7\]"):
-        data.vnc_label_map(np.array([[0, 7]], np.uint8))
+        datasets.vnc_label_map(np.array([[0, 7]], np.uint8))
 
 
 def test_load_classes_and_one_class(mirror):  # noqa: F811
     fake_vnc(mirror)
-    classes = data.load_drosophila_vnc()
+    classes = datasets.load_drosophila_vnc()
     assert classes.images.shape == (2, 4, 4, 1) and classes.masks.shape == (2, 4, 4, 1)
     assert classes.names == ["00", "01"]
     np.testing.assert_allclose(classes.images[1, 0, 0, 0], 102 / 255)
-    np.testing.assert_array_equal(classes.masks[0, ..., 0], data.vnc_label_map(GREYS))
+    np.testing.assert_array_equal(classes.masks[0, ..., 0], datasets.vnc_label_map(GREYS))
     assert not any("mitochondria/" in request for request in mirror.requests)
 
-    mitochondria = data.load_drosophila_vnc("mitochondria", downscale=2)
+    mitochondria = datasets.load_drosophila_vnc("mitochondria", downscale=2)
     assert mitochondria.images.shape == (2, 2, 2, 1)
     # every 2nd label pixel: grey 0, 64 / 255, 191 -> only the last is mitochondria
     np.testing.assert_array_equal(mitochondria.masks[0, ..., 0], [[0, 0], [0, 1]])
@@ -53,10 +53,10 @@ def test_load_classes_and_one_class(mirror):  # noqa: F811
 
 def test_bad_arguments_and_no_connection(mirror, monkeypatch):  # noqa: F811
     with pytest.raises(ValueError, match="target must be 'classes' or one of"):
-        data.load_drosophila_vnc("nucleus")
+        datasets.load_drosophila_vnc("nucleus")
     with pytest.raises(ValueError, match="downscale must be a whole number >= 1"):
-        data.load_drosophila_vnc(downscale=0.5)
+        datasets.load_drosophila_vnc(downscale=0.5)
     fake_vnc(mirror)
     monkeypatch.setenv(download.DATA_URL_VARIABLE, "http://127.0.0.1:9/")
     with pytest.raises(download.DatasetUnavailable):
-        data.load_drosophila_vnc()
+        datasets.load_drosophila_vnc()

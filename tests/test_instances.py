@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import skimage.draw
 
-from helpers import instances
+from helpers import datasets, instances, plotting
 
 
 def two_touching_discs(radius=10, gap=16, size=(40, 60)):
@@ -139,7 +139,7 @@ def test_measure_objects_by_hand(tmp_path):
 
 
 def test_bad_inputs_are_named():
-    with pytest.raises(ValueError, match="only 0 and 1"):
+    with pytest.raises(ValueError, match="binary mask of 0 and 1"):
         instances.label_objects(np.array([[0, 0.7]]))
     with pytest.raises(ValueError, match="2-D image"):
         instances.label_objects(np.zeros((2, 3, 3)))
@@ -159,17 +159,16 @@ def test_color_objects_gives_each_object_one_colour():
     labels = np.zeros((4, 4), int)
     labels[:2] = 1
     labels[2:] = 2
-    picture = instances.color_objects(labels)
+    picture = plotting.color_objects(labels)
     assert picture.shape == (4, 4, 3)
     assert np.allclose(picture[0, 0], picture[1, 3]) and not np.allclose(picture[0, 0], picture[3, 0])
-    assert instances.show_objects(np.zeros((4, 4)), [labels], ["truth"], show=False) is not None
+    assert plotting.show_objects(np.zeros((4, 4)), [labels], ["truth"], show=False) is not None
 
 
-# --- the nucleus data (data.load_nuclei) -----------------------------------------------------
+# --- the nucleus data (datasets.load_nuclei) -----------------------------------------------------
 
 from test_download import mirror, png_bytes, register  # noqa: E402,F401  (mirror is a fixture)
 
-from helpers import data, download  # noqa: E402
 
 
 def fake_dsb(mirror, bright_field_second=True):  # noqa: F811
@@ -191,7 +190,7 @@ def fake_dsb(mirror, bright_field_second=True):  # noqa: F811
 
 def test_load_nuclei_default_builds_label_images(mirror, capsys):  # noqa: F811
     fake_dsb(mirror)
-    nuclei = data.load_nuclei("default", size=256)
+    nuclei = datasets.load_nuclei("default", size=256)
     assert nuclei.images.shape == (2, 256, 256, 1) and nuclei.labels.shape == (2, 256, 256)
     assert nuclei.names == ["aaaa1111", "bbbb2222"]
     for image, labels in zip(nuclei.images, nuclei.labels):
@@ -205,12 +204,12 @@ def test_load_nuclei_falls_back_to_bundled(mirror, capsys):  # noqa: F811
     import shutil
 
     shutil.rmtree(mirror.folder / "tester")  # the server has nothing: the download fails
-    nuclei = data.load_nuclei("default")
+    nuclei = datasets.load_nuclei("default")
     assert "bundled" in nuclei.source and "Could not get the DSB 2018 nuclei" in capsys.readouterr().out
 
 
 def test_bundled_nuclei_touch_and_have_instance_labels():
-    nuclei = data.load_nuclei("smoke")
+    nuclei = datasets.load_nuclei("smoke")
     assert nuclei.images.shape == (12, 128, 128, 1) and nuclei.labels.dtype == np.int32
     merged = sum(instances.label_objects(l > 0).max() for l in nuclei.labels)
     assert merged < sum(l.max() for l in nuclei.labels)  # some nuclei touch
@@ -220,6 +219,6 @@ def test_dsb_label_image_checks_sizes(tmp_path):
     path = tmp_path / "m.png"
     path.write_bytes(png_bytes(np.zeros((5, 6), np.uint8)))
     with pytest.raises(ValueError, match="must cover the whole image"):
-        data.dsb_label_image([path], (6, 6))
+        datasets.dsb_label_image([path], (6, 6))
     with pytest.raises(ValueError, match="Unknown mode"):
-        data.load_nuclei("fast")
+        datasets.load_nuclei("fast")

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import losses
+from helpers import keras_unet, losses
 
 
 def random_batch(seed, shape=(4, 16, 16, 1)):
@@ -33,7 +33,7 @@ def test_soft_dice_loss_equals_keras_dice(seed):
     y_true, y_pred = random_batch(seed)
     expected = float(keras.losses.Dice()(y_true, y_pred))
     assert float(losses.soft_dice_loss(y_true, y_pred)) == pytest.approx(expected, abs=1e-6)
-    assert float(losses.dice_loss()(y_true, y_pred)) == pytest.approx(expected, abs=1e-6)
+    assert float(losses.training_loss("dice")(y_true, y_pred)) == pytest.approx(expected, abs=1e-6)
 
 
 def test_soft_dice_loss_of_an_empty_batch_is_one_as_in_keras():
@@ -43,7 +43,7 @@ def test_soft_dice_loss_of_an_empty_batch_is_one_as_in_keras():
 
 
 def test_dice_loss_is_the_keras_dice():
-    loss = losses.dice_loss()
+    loss = losses.training_loss("dice")
     assert isinstance(loss, keras.losses.Dice)
     assert loss.axis is None
 
@@ -52,7 +52,7 @@ def test_dice_loss_is_the_keras_dice():
 @pytest.mark.parametrize("bce_weight, dice_weight", [(1.0, 1.0), (0.5, 2.0)])
 def test_bce_dice_equals_the_sum_of_the_keras_losses(seed, bce_weight, dice_weight):
     y_true, y_pred = random_batch(seed)
-    loss = losses.bce_dice_loss(bce_weight=bce_weight, dice_weight=dice_weight)
+    loss = losses.training_loss("bce + dice", bce_weight=bce_weight, dice_weight=dice_weight)
     expected = bce_weight * float(keras.losses.BinaryCrossentropy()(y_true, y_pred)) + dice_weight * float(
         keras.losses.Dice()(y_true, y_pred)
     )
@@ -68,7 +68,7 @@ def test_bce_dice_trains_a_model_and_survives_saving(tmp_path):
     images = y_true + np.random.default_rng(0).normal(0, 0.1, y_true.shape).astype(np.float32)
     inputs = keras.Input((8, 8, 1))
     model = keras.Model(inputs, keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid")(inputs))
-    model.compile(optimizer="adam", loss=losses.bce_dice_loss(dice_weight=0.5))
+    model.compile(optimizer="adam", loss=losses.training_loss("bce + dice", dice_weight=0.5))
     history = model.fit(images, y_true, epochs=2, batch_size=2, verbose=0)
     assert np.all(np.isfinite(history.history["loss"]))
 
@@ -81,7 +81,7 @@ def test_bce_dice_trains_a_model_and_survives_saving(tmp_path):
 
 def test_negative_weights_are_refused():
     with pytest.raises(ValueError, match="dice_weight must be zero or positive, got -1"):
-        losses.bce_dice_loss(dice_weight=-1)
+        losses.training_loss("bce + dice", dice_weight=-1)
 
 
 # ---------------------------------------------------------------------------------------
@@ -164,12 +164,12 @@ def test_keras_unet_jaccard_distance_behaves_like_a_mean_absolute_error():
     mask[0, :2, 2] = 1  # 22 of 100 pixels
     empty = np.zeros_like(mask)
     # per foreground pixel: 1 - 100 / 101; per background pixel 0
-    assert float(losses.keras_unet_jaccard_distance(mask, empty)) == pytest.approx(0.22 * 100 / 101, abs=1e-5)
+    assert float(keras_unet.jaccard_distance(mask, empty)) == pytest.approx(0.22 * 100 / 101, abs=1e-5)
     assert float(losses.soft_jaccard_loss(mask, empty)) == pytest.approx(1.0)
     # close to the mean absolute error for any prediction
     y_true, y_pred = random_batch(0)
     mean_absolute_error = float(np.mean(np.abs(y_true - y_pred)))
-    assert float(losses.keras_unet_jaccard_distance(y_true, y_pred)) == pytest.approx(mean_absolute_error, rel=0.05)
+    assert float(keras_unet.jaccard_distance(y_true, y_pred)) == pytest.approx(mean_absolute_error, rel=0.05)
 
 
 @pytest.mark.parametrize("name", losses.LOSS_NAMES)

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import metrics
+from helpers import keras_metrics, metrics
 
 
 def random_masks(seed, shape=(3, 8, 8, 1), foreground=0.4):
@@ -214,9 +214,9 @@ def test_keras_metrics_work_in_model_compile_and_evaluate():
 
 
 def test_dice_metric_config_round_trip():
-    metric = metrics.DiceMetric(threshold=0.3, name="dice_at_0.3")
+    metric = keras_metrics.DiceMetric(threshold=0.3, name="dice_at_0.3")
     rebuilt = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(metric))
-    assert isinstance(rebuilt, metrics.DiceMetric)
+    assert isinstance(rebuilt, keras_metrics.DiceMetric)
     assert (rebuilt.threshold, rebuilt.name) == (0.3, "dice_at_0.3")
 
 

@@ -1,9 +1,9 @@
-"""The U-Nets: the seed's shape and parameter count, and keras-unet on Keras 3."""
+"""The 2-D U-Net: the seed's shape and parameter count, sizes, classes and clear errors."""
 
 import numpy as np
 import pytest
 
-from helpers.models import build_unet, import_keras_unet, keras_unet_model
+from helpers.models import build_unet
 
 
 def test_seed_unet_has_the_seed_articles_parameter_count():
@@ -22,50 +22,24 @@ def test_seed_unet_keeps_the_image_size_and_has_four_skip_connections():
 
 
 def test_small_unet_on_any_size_divisible_by_two_to_the_depth():
-    model = build_unet((None, None, 1), filters=4, depth=3, batch_norm=True)
+    model = build_unet((None, None, 1), filters=4, n_poolings=3, batch_norm=True)
     prediction = model.predict(np.zeros((1, 40, 56, 1), np.float32), verbose=0)
     assert prediction.shape == (1, 40, 56, 1)
     assert np.all((prediction >= 0) & (prediction <= 1))
 
 
 def test_multi_class_unet_gives_probabilities_that_sum_to_one():
-    model = build_unet((32, 32, 1), filters=4, depth=2, n_classes=3, output_activation="softmax")
+    model = build_unet((32, 32, 1), filters=4, n_poolings=2, n_classes=3, output_activation="softmax")
     prediction = model.predict(np.random.default_rng(0).random((2, 32, 32, 1)), verbose=0)
     np.testing.assert_allclose(prediction.sum(axis=-1), 1.0, rtol=1e-5)
 
 
 @pytest.mark.parametrize("arguments, words", [
-    (dict(input_shape=(100, 100, 1)), "divisible by 2**depth = 16"),
+    (dict(input_shape=(100, 100, 1)), "divisible by 2**n_poolings = 16"),
     (dict(input_shape=(64, 64)), "(height, width, channels)"),
-    (dict(depth=0), "depth must be between"),
+    (dict(n_poolings=0), "n_poolings must be between"),
     (dict(dropout=1.0), "dropout must be"),
 ])
 def test_bad_unet_arguments_get_clear_errors(arguments, words):
     with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)").replace("*", r"\*")):
         build_unet(**{"input_shape": (64, 64, 1), **arguments})
-
-
-def test_keras_unet_imports_quietly(capsys):
-    import_keras_unet()
-    assert "keras-unet init" not in capsys.readouterr().out
-
-
-def test_keras_unet_vanilla_is_the_papers_valid_unet_572_to_388():
-    model = keras_unet_model("vanilla", (572, 572, 1))
-    assert model.output_shape == (None, 388, 388, 1)
-
-
-@pytest.mark.parametrize("kind", ["custom", "satellite"])
-def test_keras_unet_same_padding_models_keep_the_size_and_train_on_keras_3(kind):
-    options = {"filters": 4, "num_layers": 2} if kind == "custom" else {"num_layers": 2}
-    model = keras_unet_model(kind, (32, 32, 1), **options)
-    assert model.output_shape == (None, 32, 32, 1)
-    model.compile("adam", "binary_crossentropy")
-    images = np.random.default_rng(0).random((4, 32, 32, 1)).astype(np.float32)
-    history = model.fit(images, (images > 0.5).astype(np.float32), epochs=1, verbose=0)
-    assert np.isfinite(history.history["loss"][0])
-
-
-def test_unknown_keras_unet_kind_lists_the_choices():
-    with pytest.raises(ValueError, match="vanilla, custom, satellite"):
-        keras_unet_model("attention", (32, 32, 1))

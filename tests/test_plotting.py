@@ -54,7 +54,7 @@ def test_overlay_of_an_rgb_uint8_image():
 def test_overlay_errors():
     with pytest.raises(ValueError, match=r"same height and width.*\(2, 2\).*\(3, 3\)"):
         plotting.overlay(np.zeros((2, 2)), np.zeros((3, 3)))
-    with pytest.raises(ValueError, match="only 0 and 1"):
+    with pytest.raises(ValueError, match="binary mask of 0 and 1"):
         plotting.overlay(np.zeros((2, 2)), np.full((2, 2), 0.7))
     with pytest.raises(ValueError, match="alpha"):
         plotting.overlay(np.zeros((2, 2)), np.zeros((2, 2)), alpha=2)

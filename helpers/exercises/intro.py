@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from helpers.exercises.common import as_array, as_number, count_right, say, shape_words
+from helpers.exercises.common import as_array, as_number, count_right, say
 
 __all__ = [
     "CONVOLUTION_IMAGE",

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from helpers.exercises.common import as_array, as_number, say
+from helpers.exercises.common import as_number, say
 
 __all__ = [
     "SOFT_DICE_TRUTH",

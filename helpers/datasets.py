@@ -1,0 +1,450 @@
+"""The data sets of the notebooks, each by mode: real data in ``default`` mode, bundled in ``smoke``.
+
+Every ``load_<set>(mode)`` works the same way (one helper, :func:`_real_or_bundled`):
+
+- ``"smoke"``: the tiny bundled look-alike set in ``data/`` (made by a ``data/make_*.py`` script
+  with :mod:`helpers.synthetic`), for the tests;
+- ``"default"``: the real data set, downloaded once and checked by sha256
+  (:mod:`helpers.download`); if the download fails, a message says why and the bundled set is
+  returned instead, so a room without internet can still run the notebook.
+
+Every set comes back as a named tuple with a ``source`` that says which data it is. Files
+are read with :mod:`helpers.imageio`, the one reader of the course.
+"""
+
+import collections
+from pathlib import Path
+
+import numpy as np
+
+from helpers import download
+from helpers._checks import as_class_ids, check_mode
+from helpers.course import course_root
+from helpers.synthetic import KIDNEY_CLASS_NAMES
+from helpers.imageio import SegmentationSet, load_pairs, natural_sorted, read_image, read_mask
+
+__all__ = [
+    "SegmentationSet",
+    "NucleusSet",
+    "VolumeSet",
+    "VNC_CLASS_NAMES",
+    "VNC_GREY_TO_CLASS",
+    "KIDNEY_CLASS_NAMES",
+    "bundled_membranes",
+    "bundled_mitochondria",
+    "bundled_kidney",
+    "bundled_nuclei",
+    "bundled_volumes",
+    "load_membranes",
+    "load_small_foreground",
+    "load_multiclass",
+    "load_nuclei",
+    "load_volumes",
+    "load_drosophila_vnc",
+    "vnc_label_map",
+    "dsb_label_image",
+]
+
+#: The ISBI 2012 training images and labels inside the downloaded dataset.
+ISBI_TRAIN_FOLDER = "data/membrane/train/"
+#: The DSB 2018 training images inside the downloaded dataset.
+DSB_FOLDER = "stage1_train/"
+
+
+def _size(array):
+    """Return ``"width x height"`` of an image array."""
+    return f"{array.shape[1]}x{array.shape[0]}"
+
+
+def _real_or_bundled(mode, load_real, load_bundled, what, bundled_what):
+    """The one mode-and-fallback rule: bundled in smoke mode; real, or bundled if it cannot be had.
+
+    Parameters
+    ----------
+    mode : {"default", "smoke"}
+    load_real, load_bundled : callable
+        Functions of no arguments returning the data set.
+    what : str
+        The real data set, for the message, e.g. "the ISBI 2012 membranes".
+    bundled_what : str
+        The bundled set, for the message, e.g. "synthetic membranes (data/membranes)".
+    """
+    check_mode(mode)
+    if mode == "smoke":
+        return load_bundled()
+    try:
+        return load_real()
+    except download.DatasetUnavailable as error:
+        print(f"Could not get {what}.\n{error}\nThe notebook continues with the bundled {bundled_what}. "
+              f"For the real data, fix the problem above and run this cell again.")
+        return load_bundled()
+
+
+def _bundled_pairs(name):
+    """Read the bundled set data/<name>/images + masks; its source says it is synthetic."""
+    folder = course_root() / "data" / name
+    pairs = load_pairs(folder / "images", folder / "masks")
+    return pairs._replace(source=f"bundled synthetic {name} (data/{name})")
+
+
+def bundled_membranes():
+    """Return the small synthetic EM-like membrane set that comes with the course.
+
+    Returns
+    -------
+    SegmentationSet
+        From ``data/membranes/images`` and ``data/membranes/masks``; mask 1 = membrane.
+    """
+    return _bundled_pairs("membranes")
+
+
+def bundled_mitochondria():
+    """Return the small synthetic EM-like mitochondria set (about 5% foreground) of the course.
+
+    Returns
+    -------
+    SegmentationSet
+        From ``data/mitochondria/images`` and ``.../masks`` (made by data/make_bundled_data.py);
+        mask 1 = mitochondrion.
+    """
+    return _bundled_pairs("mitochondria")
+
+
+def load_membranes(mode):
+    """Return the membrane images and masks for a notebook mode (notebooks 01-03, 08).
+
+    Parameters
+    ----------
+    mode : {"smoke", "default"}
+        ``"smoke"``: the bundled synthetic set. ``"default"``: the 30 ISBI 2012 training
+        images (downloaded once), with masks inverted so that 1 = membrane; the bundled set if
+        the download fails.
+
+    Returns
+    -------
+    SegmentationSet
+        Its ``source`` says which data it is.
+    """
+    return _real_or_bundled(mode, _isbi_membranes, bundled_membranes, "the ISBI 2012 membranes",
+                            "synthetic membranes (data/membranes), which are smaller and easier")
+
+
+def _isbi_membranes():
+    root = download.fetch_dataset("isbi2012", files_under=ISBI_TRAIN_FOLDER)
+    train = root / ISBI_TRAIN_FOLDER
+    # ISBI labels are 255 = cell interior, 0 = membrane; the course segments the membranes.
+    pairs = load_pairs(train / "image", train / "label", invert_masks=True)
+    return pairs._replace(
+        source="ISBI 2012 EM membranes (Cardona et al. 2010), training set; masks inverted so 1 = membrane"
+    )
+
+
+def load_small_foreground(mode):
+    """Return the images of notebook 04: a task where the foreground is a small share of pixels.
+
+    Parameters
+    ----------
+    mode : {"smoke", "default"}
+        ``"default"``: mitochondria of the Drosophila VNC stack (about 5% of the pixels),
+        shrunk 2x to 512x512 (downloaded once). ``"smoke"``: the bundled synthetic
+        mitochondria (data/mitochondria, about 5% too). The bundled set if the download fails.
+
+    Returns
+    -------
+    SegmentationSet
+    """
+    return _real_or_bundled(mode, lambda: load_drosophila_vnc("mitochondria", downscale=2), bundled_mitochondria,
+                            "the Drosophila VNC stack", "synthetic mitochondria (data/mitochondria)")
+
+
+def load_multiclass(mode):
+    """Return the images, label maps and class names of notebook 05.
+
+    Parameters
+    ----------
+    mode : {"smoke", "default"}
+        ``"default"``: the Drosophila VNC stack with 5 classes, shrunk 4x to 256x256
+        (downloaded once). ``"smoke"``: the bundled 4-class kidney look-alike (data/kidney).
+        The bundled set if the download fails.
+
+    Returns
+    -------
+    dataset : SegmentationSet
+        ``masks`` hold class ids (float32, shape (N, H, W, 1)).
+    class_names : tuple of str
+    """
+    return _real_or_bundled(mode, lambda: (load_drosophila_vnc("classes", downscale=4), VNC_CLASS_NAMES),
+                            lambda: (bundled_kidney(), KIDNEY_CLASS_NAMES),
+                            "the Drosophila VNC stack", "kidney look-alike (data/kidney)")
+
+
+def bundled_kidney():
+    """Read data/kidney (made by data/make_kidney_data.py): 4-class label maps, as a SegmentationSet."""
+    folder = course_root() / "data" / "kidney"
+    names = natural_sorted(path.stem for path in (folder / "images").glob("*.png"))
+    if not names:
+        raise FileNotFoundError(f"No images in {folder / 'images'}; run python data/make_kidney_data.py.")
+    images = np.stack([read_image(folder / "images" / f"{n}.png") for n in names])
+    labels = np.stack([as_class_ids(read_mask(folder / "labels" / f"{n}.png"), 4, f"{n}.png") for n in names])
+    return SegmentationSet(images.astype(np.float32), labels[..., None].astype(np.float32), names,
+                           "bundled kidney look-alike (data/kidney): background, stroma, cap mesenchyme, ureteric tree")
+
+
+#: Images of nuclei with a label image each: ``images`` (N, S, S, 1) float32 in [0, 1] (nuclei
+#: bright), ``labels`` (N, S, S) int32 (0 = background, 1, 2, ... = one number per nucleus),
+#: ``names`` and ``source``.
+NucleusSet = collections.namedtuple("NucleusSet", "images labels names source")
+
+
+def bundled_nuclei():
+    """Return the small synthetic nucleus set of the course (``data/nuclei``, made by data/make_nuclei.py).
+
+    Returns
+    -------
+    NucleusSet
+        12 grey 128x128 images, many nuclei touching in pairs.
+    """
+    folder = course_root() / "data" / "nuclei"
+    names = natural_sorted(p.stem for p in (folder / "images").glob("*.png"))
+    if not names:
+        raise FileNotFoundError(f"No images in {folder / 'images'}. Run: python data/make_nuclei.py")
+    images = np.stack([read_image(folder / "images" / f"{name}.png") for name in names])
+    labels = np.stack([read_mask(folder / "labels" / f"{name}.png").astype(np.int32) for name in names])
+    return NucleusSet(images, labels, names, "bundled synthetic nuclei (data/nuclei)")
+
+
+def dsb_label_image(mask_paths, shape):
+    """Build one label image from one-PNG-per-nucleus masks (the DSB 2018 layout).
+
+    Parameters
+    ----------
+    mask_paths : list of path
+        Each file is one nucleus, non-zero inside it. Sorted by name, they get ids 1, 2, ...
+    shape : tuple of int
+        (height, width) of the image.
+
+    Returns
+    -------
+    ndarray of int32, shape ``shape``
+        Where masks overlap, the first one keeps the pixel.
+
+    Raises
+    ------
+    ValueError
+        If a mask has another size than the image.
+    """
+    labels = np.zeros(shape, np.int32)
+    for number, path in enumerate(sorted(mask_paths, key=lambda p: Path(p).name), start=1):
+        pixels = read_mask(path)
+        if pixels.ndim == 3:
+            pixels = pixels[..., 0]
+        if pixels.shape != tuple(shape):
+            raise ValueError(
+                f"Nucleus mask {str(path)!r} is {_size(pixels)} but its image is {shape[1]}x{shape[0]}; "
+                f"each nucleus mask must cover the whole image."
+            )
+        labels[(pixels > 0) & (labels == 0)] = number
+    return labels
+
+
+def _grey_nuclei_bright(image):
+    """Return the grey version of an (H, W, C) image with nuclei bright (bright-field images are inverted)."""
+    grey = image.mean(axis=-1)
+    if np.median(grey) > 0.5:  # bright background (bright-field, H&E): nuclei are dark
+        grey = 1.0 - grey
+    low, high = np.percentile(grey, [1, 99.8])
+    return np.clip((grey - low) / max(high - low, 1e-6), 0, 1).astype(np.float32)
+
+
+def load_nuclei(mode, size=256):
+    """Return nucleus images with instance label images for a notebook mode.
+
+    Parameters
+    ----------
+    mode : {"smoke", "default"}
+        ``"smoke"``: the bundled synthetic set. ``"default"``: the 50 DSB 2018 training images
+        (downloaded once, about 8 MB), each turned grey with bright nuclei, its contrast
+        stretched, cut to its top-left ``size`` x ``size`` pixels, and its one-file-per-nucleus
+        masks joined into one label image. If the download fails, a message says why and the
+        bundled set is returned instead.
+    size : int
+        Side of the cut-out (every DSB 2018 image is at least 256x256).
+
+    Returns
+    -------
+    NucleusSet
+    """
+    return _real_or_bundled(mode, lambda: _dsb_nuclei(size), bundled_nuclei, "the DSB 2018 nuclei",
+                            "synthetic nuclei (data/nuclei)")
+
+
+def _dsb_nuclei(size):
+    import skimage.segmentation
+
+    root = download.fetch_dataset("dsb2018_subset", files_under=DSB_FOLDER)
+    images, labels, names = [], [], []
+    for folder in sorted((root / DSB_FOLDER).iterdir()):
+        image_files = sorted((folder / "images").glob("*.png"))
+        if not folder.is_dir() or not image_files:
+            continue
+        image = read_image(image_files[0])
+        if min(image.shape[:2]) < size:
+            raise ValueError(f"Image {image_files[0]} is {_size(image)}, smaller than size={size}; use a smaller size.")
+        label = dsb_label_image(sorted((folder / "masks").glob("*.png")), image.shape[:2])
+        images.append(_grey_nuclei_bright(image)[:size, :size, np.newaxis])
+        labels.append(skimage.segmentation.relabel_sequential(label[:size, :size])[0].astype(np.int32))
+        names.append(folder.name[:8])
+    source = f"DSB 2018 nuclei (Caicedo et al. 2019), {len(names)} training images, top-left {size}x{size}"
+    return NucleusSet(np.stack(images), np.stack(labels), names, source)
+
+
+#: Volumes with masks: ``volumes`` (N, D, H, W, C) float32 in [0, 1], ``masks`` (N, D, H, W, 1)
+#: float32 0/1, ``names`` and ``source``.
+VolumeSet = collections.namedtuple("VolumeSet", "volumes masks names source")
+
+
+def bundled_volumes():
+    """Return the small synthetic two-channel volumes of the course (``data/volumes``, made by data/make_volumes.py).
+
+    Returns
+    -------
+    VolumeSet
+        6 volumes of 8 sections of 64x64 pixels, 2 channels; mask 1 = inside a cell.
+    """
+    import tifffile
+
+    folder = course_root() / "data" / "volumes"
+    names = natural_sorted(p.stem for p in (folder / "images").glob("*.tif"))
+    if not names:
+        raise FileNotFoundError(f"No volumes in {folder / 'images'}. Run: python data/make_volumes.py")
+    volumes = np.stack([tifffile.imread(folder / "images" / f"{n}.tif") for n in names]).astype(np.float32) / 255
+    masks = np.stack([tifffile.imread(folder / "masks" / f"{n}.tif") for n in names]).astype(np.float32)
+    return VolumeSet(volumes, masks[..., np.newaxis], names, "bundled synthetic 2-channel cell volumes (data/volumes)")
+
+
+def load_volumes(mode, shrink=4):
+    """Return 3-D volumes with masks for a notebook mode.
+
+    Parameters
+    ----------
+    mode : {"smoke", "default"}
+        ``"smoke"``: the bundled synthetic volumes. ``"default"``: the Drosophila VNC serial-section
+        TEM stack (downloaded once, about 22 MB) as one volume of 20 sections, with the membrane
+        mask (label values 0-128). If the download fails, a message says why and the bundled set
+        is returned instead.
+    shrink : int
+        Default mode only: shrink y and x by this factor (see :func:`load_drosophila_vnc`,
+        which reads the stack) so that a CPU can train on it. 4 gives 20x256x256.
+
+    Returns
+    -------
+    VolumeSet
+    """
+    return _real_or_bundled(mode, lambda: _vnc_volume(shrink), bundled_volumes, "the Drosophila VNC stack",
+                            "synthetic volumes (data/volumes)")
+
+
+def _vnc_volume(shrink):
+    stack = load_drosophila_vnc(target="membrane", downscale=shrink)
+    volume = stack.images[np.newaxis].astype(np.float32)  # the 20 sections as one volume
+    mask = stack.masks[np.newaxis].astype(np.float32)
+    source = (f"Drosophila VNC ssTEM stack (Gerhard et al. 2013), {volume.shape[1]} sections, shrunk "
+              f"{shrink}x in y and x; mask 1 = membrane")
+    return VolumeSet(volume.astype(np.float32), mask, ["stack1"], source)
+
+
+#: The 5 classes of the Drosophila VNC labels, in the order of their class ids 0..4.
+VNC_CLASS_NAMES = ("membrane", "glia/extracellular", "mitochondria", "synapse", "intracellular")
+
+
+#: Grey value in the label PNGs -> class id. 0, 32, 64, 96 and 128 are kinds of membrane.
+VNC_GREY_TO_CLASS = {0: 0, 32: 0, 64: 0, 96: 0, 128: 0, 159: 1, 191: 2, 223: 3, 255: 4}
+
+
+def vnc_label_map(pixels):
+    """Turn a Drosophila VNC label image (grey values) into class ids 0..4.
+
+    Parameters
+    ----------
+    pixels : array_like of int
+        A label PNG as stored: 0, 32, 64, 96, 128 (membrane), 159 (glia/extracellular),
+        191 (mitochondria), 223 (synapse), 255 (intracellular).
+
+    Returns
+    -------
+    ndarray of uint8
+        Same shape, values 0..4 in the order of :data:`VNC_CLASS_NAMES`.
+
+    Raises
+    ------
+    ValueError
+        If a grey value is not one of the nine above.
+    """
+    pixels = np.asarray(pixels)
+    lookup = np.full(256, 255, dtype=np.uint8)
+    for grey, class_id in VNC_GREY_TO_CLASS.items():
+        lookup[grey] = class_id
+    if pixels.dtype != np.uint8:
+        if pixels.size and (pixels.min() < 0 or pixels.max() > 255):
+            raise ValueError(f"VNC labels are 8-bit grey values, but these range from {pixels.min()} to {pixels.max()}.")
+        pixels = pixels.astype(np.uint8)
+    labels = lookup[pixels]
+    unknown = np.unique(pixels[labels == 255])
+    if unknown.size:
+        raise ValueError(
+            f"Unknown grey values {unknown[:6].tolist()} in a VNC label image; expected "
+            f"{sorted(VNC_GREY_TO_CLASS)}. Is this the labels/ folder of the dataset?"
+        )
+    return labels
+
+
+def load_drosophila_vnc(target="classes", downscale=1):
+    """Download (once) and read the 20 sections of the Drosophila VNC ssTEM stack.
+
+    Parameters
+    ----------
+    target : str
+        ``"classes"``: masks hold the class ids 0..4 of :data:`VNC_CLASS_NAMES`. The name of
+        one class (``"mitochondria"``, ``"synapse"``, ``"membrane"``, ...): masks hold 1 on
+        that class and 0 elsewhere.
+    downscale : int
+        Shrink the 1024x1024 sections by this whole factor (pixel means for the images,
+        every ``downscale``-th pixel for the labels, so the class ids stay whole numbers).
+
+    Returns
+    -------
+    SegmentationSet
+        ``images`` (20, H, W, 1) float32 in [0, 1]; ``masks`` (20, H, W, 1) float32 of class
+        ids or of 0 and 1; ``names`` "00".."19"; ``source`` with the citation.
+
+    Raises
+    ------
+    ValueError
+        For an unknown target or a downscale that is not a whole number >= 1 dividing 1024.
+    helpers.download.DatasetUnavailable
+        If the files cannot be downloaded; the message says why.
+    """
+    if target != "classes" and target not in VNC_CLASS_NAMES:
+        raise ValueError(f"target must be 'classes' or one of {', '.join(VNC_CLASS_NAMES)}; got {target!r}.")
+    if not (isinstance(downscale, (int, np.integer)) and downscale >= 1):
+        raise ValueError(f"downscale must be a whole number >= 1, got {downscale!r}.")
+    root = download.fetch_dataset("drosophila_vnc", files_under=("stack1/raw/", "stack1/labels/"))
+    images, masks, names = [], [], []
+    for raw in natural_sorted(p.name for p in (root / "stack1" / "raw").glob("*.tif")):
+        name = Path(raw).stem
+        image = read_image(root / "stack1" / "raw" / raw)[..., 0]
+        labels = vnc_label_map(read_mask(root / "stack1" / "labels" / f"labels000000{name}.png"))
+        if image.shape[0] % downscale or image.shape[1] % downscale:
+            raise ValueError(f"downscale {downscale} does not divide the image size {_size(image)}.")
+        image = image.reshape(image.shape[0] // downscale, downscale, image.shape[1] // downscale, downscale)
+        images.append(image.mean(axis=(1, 3)))
+        labels = labels[::downscale, ::downscale]
+        if target != "classes":
+            labels = labels == VNC_CLASS_NAMES.index(target)
+        masks.append(labels.astype(np.float32))
+        names.append(name)
+    what = "5 classes" if target == "classes" else f"{target} masks"
+    source = f"Drosophila VNC ssTEM stack 1 (Gerhard et al. 2013, CC BY-NC-SA 3.0), {what}"
+    if downscale > 1:
+        source += f", shrunk {downscale}x"
+    return SegmentationSet(np.stack(images)[..., None].astype(np.float32), np.stack(masks)[..., None], names, source)

@@ -1,0 +1,378 @@
+"""Prediction of whole images and volumes: padded, tile by tile, window by window, without seams.
+
+A U-Net's memory grows with the image, so large images are cut into tiles, predicted in
+batches and stitched. How the tiles are joined decides whether seams show:
+
+- ``"mean"``: overlapping tiles, each pixel the average of the tiles that cover it;
+- ``"gaussian"``: as MONAI and nnU-Net, a weighted average with a Gaussian weight
+  (sigma = 1/8 of the tile) that trusts tile centres more than tile borders;
+- ``"overlap-tile"``: the U-Net paper's strategy: the image is mirror-padded, each tile carries a
+  margin of context and only its centre is kept. With tile origins on the pooling grid and a
+  margin at least the receptive field of the network, the result equals predicting the padded
+  image whole.
+
+Works for 2-D grey (height, width), (height, width, channels) and RGB images, any height and
+width (non-square, not divisible by the tile, smaller than a tile).
+
+3-D volumes are predicted the same way, window by window (:func:`predict_volume`), and a
+single image small enough to fit is predicted whole after mirror-padding it to a multiple of
+``2**n_poolings`` (:func:`predict_padded`). One function, :func:`window_starts`, places the
+tiles and windows along every axis.
+"""
+
+import numpy as np
+
+from helpers._checks import as_image, as_volume
+
+__all__ = [
+    "BLENDING_MODES",
+    "PADDING_MODES",
+    "window_starts",
+    "gaussian_weights",
+    "tile_grid",
+    "predict_tiled",
+    "padded_indices",
+    "pad_for_overlap_tile",
+    "activation_numbers",
+    "predict_volume",
+    "pad_to",
+    "predict_padded",
+]
+
+BLENDING_MODES = ("mean", "gaussian", "overlap-tile")
+
+
+#: ``numpy.pad`` modes that :func:`predict_tiled` can apply at the image border, tile by tile.
+PADDING_MODES = ("reflect", "symmetric", "edge", "wrap", "constant")
+
+
+def _check_tiles(tile, overlap, divisible_by, blending):
+    if blending not in BLENDING_MODES:
+        raise ValueError(f"blending must be one of {BLENDING_MODES}, got {blending!r}.")
+    if not isinstance(tile, (int, np.integer)) or tile < 1:
+        raise ValueError(f"tile must be a positive whole number of pixels, got {tile!r}.")
+    if overlap < 0 or overlap >= tile:
+        raise ValueError(f"overlap ({overlap}) must be at least 0 and smaller than the tile ({tile}); "
+                         f"use a larger tile or a smaller overlap.")
+    if tile % divisible_by:
+        raise ValueError(f"tile {tile} is not divisible by {divisible_by} (2**depth of the model): the poolings "
+                         f"would not halve it evenly. Use a tile that is a multiple of {divisible_by}.")
+
+
+def window_starts(size, window, stride):
+    """Return the first pixel of each window along one axis so that the windows cover ``size`` pixels.
+
+    Windows start every ``stride`` pixels; the last one is moved back to end at the border
+    (never past it). An axis shorter than the window gets one window starting at 0. Used for
+    2-D tiles and 3-D windows alike.
+
+    Examples
+    --------
+    >>> window_starts(10, 4, 3)
+    [0, 3, 6]
+    >>> window_starts(11, 4, 3)
+    [0, 3, 6, 7]
+    >>> window_starts(3, 4, 3)
+    [0]
+    """
+    if size <= window:
+        return [0]
+    starts = list(range(0, size - window + 1, stride))
+    if starts[-1] != size - window:
+        starts.append(size - window)
+    return starts
+
+def gaussian_weights(tile, sigma_fraction=1 / 8):
+    """Return the (tile, tile) Gaussian weight map of MONAI/nnU-Net, no weight below 1e-3 of the peak.
+
+    Parameters
+    ----------
+    tile : int
+    sigma_fraction : float
+        sigma = ``sigma_fraction * tile`` (1/8 as in nnU-Net).
+    """
+    centre = (tile - 1) / 2
+    distance = (np.arange(tile) - centre) ** 2
+    one_side = np.exp(-distance / (2 * (sigma_fraction * tile) ** 2))
+    weights = np.outer(one_side, one_side)
+    weights /= weights.max()
+    # tile corners would get almost no weight: a floor keeps every weight positive
+    return np.maximum(weights, 1e-3).astype(np.float32)
+
+
+def _predictor(model):
+    """Return a function batch -> predictions from a Keras model or a plain function.
+
+    A Keras model predicts through ``predict_on_batch`` (one compiled graph): on a 2-core CPU
+    that was 1.3x to 2.1x faster than calling the model eagerly, with a quarter of the memory.
+    """
+    if hasattr(model, "predict_on_batch"):
+        return lambda batch: np.asarray(model.predict_on_batch(batch))
+    if callable(model):
+        return lambda batch: np.asarray(model(batch))
+    raise TypeError(f"model must be a Keras model or a function of a batch of tiles, got {type(model).__name__}.")
+
+
+def tile_grid(height, width, tile=256, overlap=64, blending="gaussian"):
+    """Return the tiles as (top, left, tile height, tile width) boxes in image coordinates.
+
+    For ``"overlap-tile"`` the boxes are the kept centres (tile - 2 * overlap); for the other modes
+    the whole tiles (clipped to the image when it is smaller than a tile). Useful for drawing.
+    """
+    if blending == "overlap-tile":
+        core = tile - 2 * overlap
+        return [(top, left, min(core, height - top), min(core, width - left))
+                for top in range(0, height, core) for left in range(0, width, core)]
+    stride = tile - overlap
+    return [(top, left, min(tile, height), min(tile, width))
+            for top in window_starts(height, tile, stride) for left in window_starts(width, tile, stride)]
+
+
+def predict_tiled(model, image, tile=256, overlap=64, blending="gaussian", batch_size=8, divisible_by=16,
+                  padding="reflect"):
+    """Predict an image of any size tile by tile and stitch the predictions.
+
+    Parameters
+    ----------
+    model : keras.Model or callable
+        Takes a batch (count, tile, tile, channels) and returns (count, tile, tile, classes).
+    image : ndarray, shape (height, width) or (height, width, channels)
+    tile : int
+        Side of the square tiles given to the model (a multiple of ``divisible_by``).
+    overlap : int
+        ``"mean"``/``"gaussian"``: pixels shared by neighbouring tiles. ``"overlap-tile"``: the
+        margin of context on every side of a tile that is predicted but thrown away (at least
+        the receptive field of the network; 2 * overlap must leave a centre).
+    blending : {"mean", "gaussian", "overlap-tile"}
+    batch_size : int
+        Tiles predicted at once: memory grows with it, not with the image.
+    divisible_by : int
+        2**depth of the U-Net (16 for 4 poolings); tiles (and, for overlap-tile, tile centres)
+        must be multiples of it.
+    padding : str
+        ``numpy.pad`` mode at the image border, one of ``PADDING_MODES`` ("reflect" mirrors, as
+        the U-Net paper).
+
+    Returns
+    -------
+    ndarray, shape (height, width, classes), float32
+    """
+    _check_tiles(tile, overlap, divisible_by, blending)
+    if padding not in PADDING_MODES:
+        raise ValueError(f"padding must be one of {PADDING_MODES}, got {padding!r}.")
+    picture, _ = as_image(image)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+    predict = _predictor(model)
+    if blending == "overlap-tile":
+        return _overlap_tile(predict, picture, tile, overlap, batch_size, divisible_by, padding)
+    height, width = picture.shape[:2]
+    # an image smaller than a tile is padded up to one tile
+    if height < tile or width < tile:
+        picture = np.pad(picture, ((0, max(0, tile - height)), (0, max(0, tile - width)), (0, 0)), mode=padding)
+    weight = gaussian_weights(tile) if blending == "gaussian" else np.ones((tile, tile), np.float32)
+    blended = _blend_windows(predict, picture, (tile, tile), (tile - overlap, tile - overlap), weight, batch_size)
+    return blended[:height, :width]
+
+
+def _blend_windows(predict, array, window, strides, weight, batch_size):
+    """Predict ``array`` (spatial axes..., channels) window by window; average with ``weight``.
+
+    The one sliding-window loop of the course, for 2-D tiles and 3-D windows: windows start
+    where :func:`window_starts` says along every spatial axis; each prediction is added with
+    the weight map ``weight`` (the window's shape), and the sum is divided by the summed weights.
+    ``array`` must be at least one window large along every axis.
+    """
+    import itertools
+
+    spatial = array.shape[:-1]
+    corners = list(itertools.product(*(window_starts(size, w, s) for size, w, s in zip(spatial, window, strides))))
+    total, weights = None, np.zeros(spatial + (1,), np.float32)
+    weight = np.asarray(weight, np.float32)[..., np.newaxis]
+    for first in range(0, len(corners), batch_size):
+        chunk = corners[first:first + batch_size]
+        boxes = [tuple(slice(c, c + w) for c, w in zip(corner, window)) for corner in chunk]
+        predictions = predict(np.stack([array[box] for box in boxes]))
+        if total is None:
+            total = np.zeros(spatial + predictions.shape[-1:], np.float32)
+        for box, prediction in zip(boxes, predictions):
+            total[box] += prediction * weight
+            weights[box] += weight
+    return total / weights  # every pixel has weight > 0: no division by zero
+
+
+def _overlap_tile(predict, picture, tile, margin, batch_size, divisible_by, padding):
+    """The U-Net paper's overlap-tile strategy: mirror-padded context, centres kept.
+
+    Each tile is read straight from the image, its context outside the image filled as
+    ``numpy.pad(mode=padding)`` would: no padded copy of the whole image is made, so memory
+    grows with the batch of tiles and the result, not with a second copy of the image.
+    """
+    core = tile - 2 * margin
+    if core < 1:
+        raise ValueError(f"With overlap-tile the margin ({margin}) is thrown away on both sides: the tile "
+                         f"({tile}) must be larger than 2 * margin = {2 * margin}.")
+    if core % divisible_by:
+        raise ValueError(f"tile - 2 * overlap = {core} is not divisible by {divisible_by}: tile origins would fall "
+                         f"off the pooling grid. Use an overlap that is a multiple of {divisible_by // 2 or 1}.")
+    height, width = picture.shape[:2]
+    boxes = [(top, left) for top in range(0, height, core) for left in range(0, width, core)]
+    result = None
+    for first in range(0, len(boxes), batch_size):
+        batch_boxes = boxes[first:first + batch_size]
+        tiles = np.stack([_read_padded(picture, top - margin, left - margin, tile, padding)
+                          for top, left in batch_boxes])
+        predictions = predict(tiles)
+        if result is None:
+            result = np.zeros((height, width, predictions.shape[-1]), np.float32)
+        for (top, left), prediction in zip(batch_boxes, predictions):
+            kept_height, kept_width = min(core, height - top), min(core, width - left)
+            result[top:top + kept_height, left:left + kept_width] = \
+                prediction[margin:margin + kept_height, margin:margin + kept_width]
+    return result
+
+
+def padded_indices(start, length, size, padding="reflect"):
+    """Return which pixels of a side of ``size`` pixels fill positions ``start .. start + length - 1``.
+
+    Positions outside ``0 .. size - 1`` are mapped as ``numpy.pad(mode=padding)`` fills them,
+    however far outside they are. Also returns a boolean array, False where ``"constant"``
+    padding puts a zero.
+
+    Examples
+    --------
+    >>> padded_indices(-2, 6, 3)[0].tolist()
+    [2, 1, 0, 1, 2, 1]
+    """
+    if padding not in PADDING_MODES:
+        raise ValueError(f"padding must be one of {PADDING_MODES}, got {padding!r}.")
+    positions = np.arange(start, start + length)
+    inside = (positions >= 0) & (positions < size)
+    if padding == "reflect":
+        period = max(2 * (size - 1), 1)
+        folded = np.abs(positions) % period
+        indices = np.where(folded > size - 1, period - folded, folded)
+    elif padding == "symmetric":
+        folded = positions % (2 * size)
+        indices = np.where(folded >= size, 2 * size - 1 - folded, folded)
+    elif padding == "wrap":
+        indices = positions % size
+    else:  # "edge", and "constant" where the zeros are put in by the caller
+        indices = np.clip(positions, 0, size - 1)
+    return indices, inside if padding == "constant" else np.ones(length, bool)
+
+
+def _read_padded(picture, top, left, tile, padding):
+    """Cut a (tile, tile, channels) square at (top, left) that may reach outside the picture."""
+    if 0 <= top and top + tile <= picture.shape[0] and 0 <= left and left + tile <= picture.shape[1]:
+        return picture[top:top + tile, left:left + tile]
+    rows, row_inside = padded_indices(top, tile, picture.shape[0], padding)
+    cols, col_inside = padded_indices(left, tile, picture.shape[1], padding)
+    square = picture[np.ix_(rows, cols)]
+    if padding == "constant":
+        square[~(row_inside[:, np.newaxis] & col_inside[np.newaxis, :])] = 0
+    return square
+
+
+def pad_for_overlap_tile(image, tile, margin, padding="reflect"):
+    """Pad an image the way ``predict_tiled(blending="overlap-tile")`` fills its tiles' context.
+
+    (The tiler itself reads each tile and its context straight from the image and never
+    makes this padded copy; this function is for checking it against whole-image prediction.)
+
+    ``margin`` pixels on top and left; on bottom and right ``margin`` plus what completes the
+    last tile centre. Predicting this padded image whole and cutting ``[margin:margin + height,
+    margin:margin + width]`` gives the whole-image prediction that overlap-tile reproduces.
+
+    Returns
+    -------
+    ndarray, (height', width', channels)
+    """
+    picture, _ = as_image(image)
+    core = tile - 2 * margin
+    height, width = picture.shape[:2]
+    extra_h, extra_w = -(-height // core) * core - height, -(-width // core) * core - width
+    return np.pad(picture, ((margin, margin + extra_h), (margin, margin + extra_w), (0, 0)), mode=padding)
+
+
+def activation_numbers(model):
+    """Return how many numbers all layer outputs of ``model`` hold for ONE input image.
+
+    Build the model with a fixed ``input_shape`` (e.g. 1024x1024x1). At 4 bytes per number this
+    is a lower bound of the memory that prediction of one image needs; training needs these and
+    more for the gradients, for every image of the batch.
+    """
+    total = 0
+    for layer in model.layers:
+        outputs = layer.output if isinstance(layer.output, (list, tuple)) else [layer.output]
+        for tensor in outputs:
+            if any(side is None for side in tensor.shape[1:]):
+                raise ValueError("Build the model with a fixed input_shape (no None) to count its activations.")
+            total += int(np.prod(tensor.shape[1:]))
+    return total
+
+
+def predict_volume(model, volume, window, overlap=0.25, batch_size=1):
+    """Predict a whole volume with a 3-D model, window by window, averaging where windows overlap.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Takes (batch, *window, C) and returns (batch, *window, K).
+    volume : array_like, shape (D, H, W) or (D, H, W, C)
+    window : tuple of 3 ints
+        (depth, height, width) fed to the model: a size it was built for (divisible by its
+        pooling). A volume smaller than the window along an axis is padded with its edge
+        values and cropped back after prediction.
+    overlap : float
+        In [0, 1): share of each window shared with the next; the borders of a window see
+        less context, so overlapping and averaging hides the seams.
+    batch_size : int
+
+    Returns
+    -------
+    ndarray of float32, shape (D, H, W, K)
+    """
+    volume = as_volume(volume, "volume")
+    if len(window) != 3 or min(window) < 1:
+        raise ValueError(f"window must be 3 positive sizes (depth, height, width); got {window!r}.")
+    if not 0 <= overlap < 1:
+        raise ValueError(f"overlap must be in [0, 1); got {overlap!r}.")
+    original = volume.shape[:3]
+    padding = [(0, max(0, w - s)) for s, w in zip(original, window)] + [(0, 0)]
+    volume = np.pad(volume, padding, mode="edge")
+    strides = [max(1, int(round(w * (1 - overlap)))) for w in window]
+    result = _blend_windows(_predictor(model), volume, tuple(window), strides, np.ones(window, np.float32), batch_size)
+    return result[: original[0], : original[1], : original[2]]
+
+
+def pad_to(array, height, width):
+    """Pad an (H, W, C) array at the bottom and right by mirroring to at least ``height`` x ``width``.
+
+    >>> pad_to(np.array([[1, 2, 3]]).reshape(1, 3, 1), height=1, width=5)[..., 0].tolist()
+    [[1, 2, 3, 3, 2]]
+    """
+    extra_h, extra_w = max(height - array.shape[0], 0), max(width - array.shape[1], 0)
+    return np.pad(array, ((0, extra_h), (0, extra_w), (0, 0)), mode="symmetric")
+
+
+def predict_padded(model, image, n_poolings=4):
+    """Predict one (H, W, C) image whole: mirror-pad to a multiple of ``2**n_poolings``, then cut back.
+
+    Parameters
+    ----------
+    model : keras.Model or callable
+        Built with ``input_shape=(None, None, channels)``.
+    image : ndarray, shape (H, W, C)
+    n_poolings : int
+        Poolings of the U-Net (the sides it takes are multiples of ``2**n_poolings``).
+
+    Returns
+    -------
+    ndarray of float32, shape (H, W, 1)
+    """
+    step = 2 ** n_poolings
+    height, width = image.shape[:2]
+    padded = pad_to(image, -(-height // step) * step, -(-width // step) * step)
+    probability = _predictor(model)(padded[np.newaxis])[0]
+    return probability[:height, :width]

@@ -1,0 +1,166 @@
+"""All the glue to keras-unet 0.1.2 (2020), the package the original workshop uses, in one place.
+
+keras-unet still teaches well, but it is old, and its pitfalls are part of the lessons:
+
+- ``import keras_unet`` prints a banner and needs ``distutils``, which Python 3.12 removed
+  (``setuptools`` puts it back): :func:`import_module` imports it quietly with a clear error;
+- its three U-Nets (:func:`build_model`): ``vanilla`` ('valid' convolutions, 572 in, 388 out),
+  ``custom`` (twelve options; transpose convolutions by default), ``satellite``;
+- ``get_augmented`` returns a ``zip`` that Keras 3's ``model.fit`` rejects and interpolates the
+  masks like images (:func:`augmented_batches` repairs both);
+- ``jaccard_distance`` sums over the last axis only, so on one-channel masks it behaves like a
+  mean absolute error, not ``1 - IoU`` (:func:`jaccard_distance`, notebook 04);
+- ``get_patches`` counts patches from the image height in both directions and
+  ``reconstruct_from_patches`` overwrites overlaps (:func:`get_patches`,
+  :func:`reconstruct_from_patches`, notebook 03).
+"""
+
+import contextlib
+import io
+
+import numpy as np
+
+__all__ = [
+    "KERAS_UNET_MODELS",
+    "AUGMENTATION_SETTINGS",
+    "import_module",
+    "build_model",
+    "augmented_batches",
+    "jaccard_distance",
+    "get_patches",
+    "reconstruct_from_patches",
+]
+
+KERAS_UNET_MODELS = ("vanilla", "custom", "satellite")
+
+
+def import_module(name="keras_unet.models"):
+    """Import a part of keras-unet without its banner, with a clear message if it cannot load.
+
+    Parameters
+    ----------
+    name : str
+        ``"keras_unet.models"``, ``"keras_unet.utils"`` or ``"keras_unet.losses"``.
+
+    Returns
+    -------
+    module
+    """
+    import importlib
+
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # keras-unet prints a banner on import
+            return importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name == "distutils":
+            raise ImportError(
+                "keras-unet needs 'distutils', which Python 3.12 and later no longer ship. "
+                "Install setuptools, which provides it: pip install setuptools"
+            ) from error
+        raise ImportError(
+            f"keras-unet could not be imported ({error}). Install it with: pip install keras-unet==0.1.2"
+        ) from error
+
+
+def build_model(kind, input_shape, **options):
+    """Build one of keras-unet's three U-Nets.
+
+    Parameters
+    ----------
+    kind : {"vanilla", "custom", "satellite"}
+        ``vanilla``: the 2015 paper's U-Net with 'valid' convolutions (572 in, 388 out).
+        ``custom``: 'same' convolutions, batch normalisation, dropout, transpose convolutions
+        for the way up; the one to adapt (twelve options).
+        ``satellite``: a deeper variant made for satellite images.
+    input_shape : tuple of int
+        (height, width, channels).
+    **options
+        Passed to the keras-unet function, e.g. ``filters=16, num_layers=4`` for ``custom``.
+
+    Returns
+    -------
+    keras.Model
+    """
+    if kind not in KERAS_UNET_MODELS:
+        raise ValueError(f"kind must be one of {', '.join(KERAS_UNET_MODELS)}; got {kind!r}.")
+    return getattr(import_module("keras_unet.models"), f"{kind}_unet")(input_shape, **options)
+
+
+#: keras-unet ``get_augmented`` settings close to ``helpers.augmentation.GEOMETRIC_DEFAULTS`` (shear in degrees there).
+AUGMENTATION_SETTINGS = dict(rotation_range=15.0, width_shift_range=0.05, height_shift_range=0.05,
+                               shear_range=5.7, zoom_range=0.1, horizontal_flip=True, vertical_flip=True,
+                               fill_mode="reflect")
+
+
+def augmented_batches(images, masks, batch_size=8, seed=0, **data_gen_args):
+    """Yield (images, masks) batches from keras-unet's ``get_augmented``, repaired for Keras 3.
+
+    keras-unet's ``get_augmented`` (used by the seed workshop) returns a ``zip`` of two Keras
+    ``ImageDataGenerator`` flows, which Keras 3's ``model.fit`` rejects, and it interpolates the
+    masks like images, so a mask pixel can come out as 0.37. This generator yields the same
+    batches with the masks thresholded back to 0/1; ``model.fit`` accepts it.
+
+    Parameters
+    ----------
+    images, masks : ndarray, shape (count, height, width, channels)
+    batch_size, seed : int
+    **data_gen_args
+        ``ImageDataGenerator`` settings; default ``AUGMENTATION_SETTINGS``.
+
+    Yields
+    ------
+    (ndarray, ndarray)
+    """
+    get_augmented = import_module("keras_unet.utils").get_augmented
+    settings = data_gen_args or AUGMENTATION_SETTINGS
+    pairs = get_augmented(np.asarray(images, np.float32), np.asarray(masks, np.float32),
+                          batch_size=batch_size, seed=seed, data_gen_args=settings)
+    for batch_images, batch_masks in pairs:
+        yield batch_images, (batch_masks > 0.5).astype(np.float32)
+
+
+def jaccard_distance(y_true, y_pred, smooth=100):
+    """keras-unet's ``jaccard_distance``, averaged over pixels the way Keras trains with it.
+
+    keras-unet sums over the *last* axis only. With one channel that is one pixel, so each
+    pixel gets its own "Jaccard" and the loss behaves like a mean absolute error, not
+    ``1 - IoU``: on a mask with 22% foreground an all-zero prediction scores about 0.22,
+    where the true soft Jaccard loss (``helpers.losses.soft_jaccard_loss``) is 1.0. Shown in notebook 04
+    as the pitfall; do not train with it on one-channel masks.
+
+    Parameters
+    ----------
+    y_true, y_pred : tensor or array
+        Masks of shape (..., 1) and probabilities, same shape.
+    smooth : float
+        keras-unet's default, 100.
+
+    Returns
+    -------
+    scalar tensor
+        The mean over pixels of keras-unet's per-pixel value.
+    """
+    from keras import ops
+
+    y_pred = ops.convert_to_tensor(y_pred, dtype="float32")
+    y_true = ops.cast(ops.convert_to_tensor(y_true), y_pred.dtype)
+    return ops.mean(import_module("keras_unet.losses").jaccard_distance(y_true, y_pred, smooth=smooth))
+
+
+def get_patches(image, size, stride):
+    """keras-unet's ``get_patches`` (imported quietly): cut an (H, W, C) image into square patches.
+
+    Its pitfall, shown in notebook 03: it counts the patches from the image *height* for both
+    directions, so on a non-square image part of it is never cut.
+    """
+    return import_module("keras_unet.utils").get_patches(np.asarray(image), size=size, stride=stride)
+
+
+def reconstruct_from_patches(patches, image_size, stride, size):
+    """keras-unet's ``reconstruct_from_patches`` (imported quietly): stitch patches back.
+
+    Its pitfall, shown in notebook 03: each patch is written over its neighbours (no blending),
+    and it fails on the patches :func:`get_patches` cuts from a non-square image.
+    """
+    return import_module("keras_unet.utils").reconstruct_from_patches(
+        np.asarray(patches), image_size, stride=stride, size=size)
