@@ -115,7 +115,8 @@ class Progress:
         Returns
         -------
         str
-            E.g. ``"dsb2018_subset [##########..........] 1,263/2,526 files (50%), 3.9 MB, 4.0 s, about 4 s left"``.
+            E.g. ``"dsb2018_subset [##########..........] 1,263/2,526 files (50%), 3.9 MB, 4.0 s,
+            about 4 s left"`` (one line).
         """
         elapsed = self.elapsed
         parts = [self._counted()]

@@ -665,7 +665,7 @@ def fake_bundled(tmp_path, monkeypatch):
     for name, value in [("a", 10), ("b", 20)]:
         Image.fromarray(np.full((4, 4), value, np.uint8)).save(folder / "images" / f"{name}.png")
         Image.fromarray(np.eye(4, dtype=np.uint8) * 255).save(folder / "masks" / f"{name}.png")
-    monkeypatch.setattr(data, "course_root", lambda: tmp_path / "course")
+    monkeypatch.setattr(datasets, "course_root", lambda: tmp_path / "course")
 
 
 def test_load_membranes_default_downloads_isbi_and_inverts_labels(mirror, tmp_path, monkeypatch):
