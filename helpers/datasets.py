@@ -20,8 +20,8 @@ import numpy as np
 from helpers import download
 from helpers._checks import as_class_ids, check_mode
 from helpers.course import course_root
-from helpers.synthetic import KIDNEY_CLASS_NAMES
 from helpers.imageio import SegmentationSet, load_pairs, natural_sorted, read_image, read_mask
+from helpers.synthetic import KIDNEY_CLASS_NAMES
 
 __all__ = [
     "SegmentationSet",
@@ -43,6 +43,8 @@ __all__ = [
     "load_drosophila_vnc",
     "vnc_label_map",
     "dsb_label_image",
+    "example_inputs",
+    "write_example_folder",
 ]
 
 #: The ISBI 2012 training images and labels inside the downloaded dataset.
@@ -448,3 +450,80 @@ def load_drosophila_vnc(target="classes", downscale=1):
     if downscale > 1:
         source += f", shrunk {downscale}x"
     return SegmentationSet(np.stack(images)[..., None].astype(np.float32), np.stack(masks)[..., None], names, source)
+
+
+# ---------------------------------------------------------------------------------------
+# The example "user folder" of notebook 08
+# ---------------------------------------------------------------------------------------
+
+#: ISBI 2012 images without labels, used as "new images" to predict in default mode.
+ISBI_TEST_FOLDER = "data/membrane/test/"
+
+
+def example_inputs(mode):
+    """Return (SegmentationSet, list of new images) for notebook 08's example folder.
+
+    ``"smoke"``: the bundled synthetic membranes, two of them again as new images.
+    ``"default"``: the 30 ISBI 2012 training pairs and the first 3 ISBI test images (no masks),
+    fetched through :mod:`helpers.download`.
+    """
+    pairs = load_membranes(mode)
+    if mode == "smoke" or not pairs.source.startswith("ISBI"):
+        return pairs, list(pairs.images[:2])
+    root = download.fetch_dataset("isbi2012", files_under=ISBI_TEST_FOLDER)
+    return pairs, [read_image(root / ISBI_TEST_FOLDER / f"{index}.png") for index in range(3)]
+
+
+def _to_uint8(array):
+    return np.round(np.asarray(array)[..., 0] * 255).astype(np.uint8)
+
+
+def write_example_folder(pairs, new_images, folder):
+    """Write a "user folder" of images, masks and new images, with five typical problems planted.
+
+    Planted: the 2nd mask is named ``<name>_mask.png``; the 3rd mask is saved as 0/1 instead
+    of 0/255; the 4th pair is cropped to 470x500 pixels (not divisible by 16); the 5th image is
+    saved as RGB; ``images/README.txt`` is not an image. If ``folder`` exists, it is used as it
+    is and nothing is written.
+
+    Parameters
+    ----------
+    pairs : SegmentationSet
+        At least 5 pairs, masks 1 = structure.
+    new_images : list of ndarray (H, W, 1)
+    folder : pathlib.Path
+
+    Returns
+    -------
+    (pathlib.Path, pathlib.Path, pathlib.Path)
+        The image, mask and new-image folders.
+    """
+    import skimage.io
+
+    folder = Path(folder)
+    images, masks, new = folder / "images", folder / "masks", folder / "new-images"
+    if folder.exists():
+        print(f"{folder} exists; it is used as it is (nothing written).")
+        return images, masks, new
+    if len(pairs.images) < 5:
+        raise ValueError(f"The example needs at least 5 image/mask pairs, got {len(pairs.images)}.")
+    for path in (images, masks, new):
+        path.mkdir(parents=True)
+    for index, (name, image, mask) in enumerate(zip(pairs.names, pairs.images, pairs.masks)):
+        image, mask = _to_uint8(image), _to_uint8(mask)
+        mask_name = f"{name}.png"
+        if index == 1:
+            mask_name = f"{name}_mask.png"
+        if index == 2:
+            mask = (mask > 0).astype(np.uint8)
+        if index == 3:
+            image, mask = image[:500, :470], mask[:500, :470]
+        if index == 4:
+            image = np.repeat(image[..., np.newaxis], 3, axis=-1)
+        skimage.io.imsave(images / f"{name}.png", image, check_contrast=False)
+        skimage.io.imsave(masks / mask_name, mask, check_contrast=False)
+    (images / "README.txt").write_text("Images of my experiment, 2026.\n", encoding="utf-8")
+    for index, image in enumerate(new_images):
+        skimage.io.imsave(new / f"new-{index}.png", _to_uint8(image), check_contrast=False)
+    print(f"Wrote {len(pairs.images)} images, their masks and {len(new_images)} new images to {folder}.")
+    return images, masks, new

@@ -621,3 +621,29 @@ def _non_binary_message(path, values):
     if Path(path).suffix.lower() in (".jpg", ".jpeg"):
         message += " JPEG compression changes pixel values: save masks as PNG or TIFF."
     return message
+
+
+# ---------------------------------------------------------------------------------------
+# Writing without overwriting: nothing the user owns is ever replaced
+# ---------------------------------------------------------------------------------------
+
+def new_folder(folder):
+    """Return ``folder`` if it does not exist yet, else ``folder-2``, ``folder-3`` ...; create it."""
+    folder, number = Path(folder).expanduser(), 1
+    candidate = folder
+    while candidate.exists():
+        number += 1
+        candidate = folder.with_name(f"{folder.name}-{number}")
+    candidate.mkdir(parents=True)
+    return candidate
+
+
+def write_text_file(folder, name, text):
+    """Write ``text`` to ``folder/name`` without overwriting: ``name-2`` ... if it exists. Return the path."""
+    path = Path(folder) / name
+    number = 1
+    while path.exists():
+        number += 1
+        path = Path(folder) / f"{Path(name).stem}-{number}{Path(name).suffix}"
+    path.write_text(text + "\n", encoding="utf-8")
+    return path

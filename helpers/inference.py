@@ -108,6 +108,8 @@ def _predictor(model):
     """
     if hasattr(model, "predict_on_batch"):
         return lambda batch: np.asarray(model.predict_on_batch(batch))
+    if hasattr(model, "predict"):  # an object that predicts like a Keras model
+        return lambda batch: np.asarray(model.predict(batch, verbose=0))
     if callable(model):
         return lambda batch: np.asarray(model(batch))
     raise TypeError(f"model must be a Keras model or a function of a batch of tiles, got {type(model).__name__}.")

@@ -2,7 +2,7 @@
 
 :func:`check_folder` reads a folder of images and a folder of masks and reports **every**
 problem before any training: unpaired names, sizes, bit depth, images smaller than a training
-crop, sizes not divisible by ``2**depth``, and the kind of masks, recognised once for the
+crop, sizes not divisible by ``2**n_poolings``, and the kind of masks, recognised once for the
 whole folder:
 
 - ``"binary"``: every mask holds 0 and at most one other value (0/1, 0/255, 0/65535, 1-bit,
@@ -23,8 +23,9 @@ pair that cannot be used is left out *and counted in the report*, never dropped 
 Nothing in the folders is changed: files are only read (:mod:`helpers.imageio`).
 
 :func:`load_checked` loads the usable pairs (images grey or colour in [0, 1], masks as class
-ids); :func:`predict_folder` writes one mask per image into a **new** output folder;
-:func:`methods_paragraph` writes the paragraph for a paper's methods section.
+ids); :func:`predict_folder` writes one mask per image into a **new** output folder. Files are
+read by :mod:`helpers.imageio`, the one reader; the methods paragraph is written by
+:mod:`helpers.reporting`; notebook 08's example folder comes from :mod:`helpers.datasets`.
 """
 
 import collections
@@ -35,14 +36,14 @@ from pathlib import Path
 import numpy as np
 import skimage.io
 
-from helpers import course, imageio
-from helpers.imageio import IMAGE_EXTENSIONS, SegmentationSet, natural_sorted
+from helpers import imageio
+from helpers._checks import foreground
+from helpers.imageio import IMAGE_EXTENSIONS, natural_sorted, new_folder, write_text_file
+from helpers.inference import pad_to, predict_padded, predict_tiled
 
 __all__ = [
     "MASK_KINDS", "MASK_KIND_RULE", "PREVIEW_COLOURS", "Problem", "FolderReport", "CheckedSet",
-    "check_folder", "load_checked", "read_image", "read_class_names", "pad_to", "predict_padded",
-    "new_folder", "predict_folder", "methods_paragraph", "write_text_file", "example_inputs",
-    "write_example_folder", "IMAGE_EXTENSIONS", "SegmentationSet",
+    "check_folder", "load_checked", "read_image", "read_class_names", "predict_folder",
 ]
 
 #: Values of ``mask_kind``.
@@ -106,14 +107,14 @@ class FolderReport:
         ``{name: share of pixels not equal to the ignore value}``.
     channels : dict
         ``{name: 1 or 3}`` of each image; ``image_channels`` is what :func:`load_checked` gives.
-    depth, crop_size : int
+    n_poolings, crop_size : int
     saved : list of pathlib.Path
         The CSV files written by :meth:`save`.
     """
 
-    def __init__(self, image_folder, mask_folder, depth, crop_size):
+    def __init__(self, image_folder, mask_folder, n_poolings, crop_size):
         self.image_folder, self.mask_folder = Path(image_folder), Path(mask_folder)
-        self.depth, self.crop_size = depth, crop_size
+        self.n_poolings, self.crop_size = n_poolings, crop_size
         self.problems, self.pairs, self.left_out, self.mask_rules = [], [], {}, {}
         self.channels, self.annotated, self.classes, self.saved = {}, {}, [], []
         self.mask_kind, self.kind_reason, self.image_channels, self.image_rule = "binary", "", 1, ""
@@ -387,11 +388,11 @@ def _check_pair(name, image_path, mask_path, report):
                    "training crops; image and mask are padded by mirroring.",
                    "Nothing to do, or choose a smaller crop_size.",
                    group=f"smaller than the {report.crop_size}-pixel training crops; padded by mirroring.")
-    step = 2 ** report.depth
+    step = 2 ** report.n_poolings
     if height % step or width % step:
-        report.add("note", image_path, f"{width}x{height} is not divisible by 2**depth = {step}; it is "
+        report.add("note", image_path, f"{width}x{height} is not divisible by 2**n_poolings = {step}; it is "
                    "padded by mirroring for prediction and the padding is cut off again.", "Nothing to do.",
-                   group=f"size not divisible by 2**depth = {step}; padded by mirroring for prediction and "
+                   group=f"size not divisible by 2**n_poolings = {step}; padded by mirroring for prediction and "
                          "the padding is cut off again.")
     report.channels[name] = channels
     return mask, None
@@ -655,7 +656,7 @@ def read_class_names(class_names):
     return [str(name) for name in class_names]
 
 
-def check_folder(image_folder, mask_folder, *, depth=4, crop_size=128, mask_kind="auto", ignore_value=None,
+def check_folder(image_folder, mask_folder, *, n_poolings=4, crop_size=128, mask_kind="auto", ignore_value=None,
                  class_names=None, results_folder=None, colour_min_share=0.001):
     """Check a folder of images and a folder of masks, and report every problem before training.
 
@@ -663,8 +664,8 @@ def check_folder(image_folder, mask_folder, *, depth=4, crop_size=128, mask_kind
     ----------
     image_folder, mask_folder : str or pathlib.Path
         ``7.png`` in ``image_folder`` pairs with ``7.png`` (or ``7.tif`` ...) in ``mask_folder``.
-    depth : int
-        Poolings of the U-Net: sizes should be divisible by ``2**depth`` (they are padded).
+    n_poolings : int
+        Poolings of the U-Net: sizes should be divisible by ``2**n_poolings`` (they are padded).
     crop_size : int
         Side of the training crops: smaller images are padded by mirroring.
     mask_kind : {"auto", "binary", "classes", "colours", "instances"}
@@ -699,7 +700,7 @@ def check_folder(image_folder, mask_folder, *, depth=4, crop_size=128, mask_kind
     image_folder, mask_folder = Path(image_folder).expanduser(), Path(mask_folder).expanduser()
     imageio.check_not_same_folder(image_folder, mask_folder)
     names = read_class_names(class_names)
-    report = FolderReport(image_folder, mask_folder, depth, crop_size)
+    report = FolderReport(image_folder, mask_folder, n_poolings, crop_size)
     report.ignore_value = ignore_value
     images_listed = imageio.list_image_files(image_folder, "image")
     masks_listed = imageio.list_image_files(mask_folder, "mask")
@@ -828,12 +829,6 @@ def _mask_ids(report, name, mask_path):
     return binary[..., np.newaxis].astype(np.float32)
 
 
-def pad_to(array, height, width):
-    """Pad an (H, W, C) array at the bottom and right by mirroring to at least ``height`` x ``width``."""
-    extra_h, extra_w = max(height - array.shape[0], 0), max(width - array.shape[1], 0)
-    return np.pad(array, ((0, extra_h), (0, extra_w), (0, 0)), mode="symmetric")
-
-
 def load_checked(report, *, invert_masks=False):
     """Load the usable pairs of a :class:`FolderReport`.
 
@@ -880,32 +875,6 @@ def load_checked(report, *, invert_masks=False):
     return CheckedSet(images, masks.astype(np.float32), names, source, report.class_names, report.ignore_id)
 
 
-def predict_padded(model, image, depth=4):
-    """Predict one (H, W, C) image whole: mirror-pad to a multiple of ``2**depth``, then cut back.
-
-    Returns
-    -------
-    ndarray of float32, shape (H, W, K)
-        K is the model's number of output channels (1 for binary).
-    """
-    step = 2 ** depth
-    height, width = image.shape[:2]
-    padded = pad_to(image, -(-height // step) * step, -(-width // step) * step)
-    probability = model.predict(padded[np.newaxis], verbose=0)[0]
-    return probability[:height, :width]
-
-
-def new_folder(folder):
-    """Return ``folder`` if it does not exist yet, else ``folder-2``, ``folder-3`` ...; create it."""
-    folder, number = Path(folder).expanduser(), 1
-    candidate = folder
-    while candidate.exists():
-        number += 1
-        candidate = folder.with_name(f"{folder.name}-{number}")
-    candidate.mkdir(parents=True)
-    return candidate
-
-
 def _legend(classes, count):
     """Return (names, colours) for ``count`` classes from a report, a CheckedSet, names or None."""
     names, colours = [], None
@@ -925,12 +894,12 @@ def _legend(classes, count):
     return names, colours
 
 
-def predict_folder(model, input_folder, output_folder, *, threshold=0.5, depth=4, channels=1, file_type="png",
+def predict_folder(model, input_folder, output_folder, *, threshold=0.5, n_poolings=4, channels=1, file_type="png",
                    tile=1024, classes=None):
     """Segment every image of a folder and write the masks into a NEW folder.
 
     An image up to ``tile`` pixels on its longer side is predicted whole, mirror-padded to a
-    multiple of ``2**depth``; a larger one tile by tile (:func:`helpers.inference.predict_tiled`,
+    multiple of ``2**n_poolings``; a larger one tile by tile (:func:`helpers.inference.predict_tiled`,
     Gaussian blending, overlap ``tile // 4``), so memory does not grow with the image. Each
     mask has the image's name and size. Nothing existing is overwritten: if ``output_folder``
     exists, the masks go to ``output_folder-2`` (or ``-3`` ...); the input folder is only read.
@@ -948,7 +917,7 @@ def predict_folder(model, input_folder, output_folder, *, threshold=0.5, depth=4
     input_folder, output_folder : str or pathlib.Path
     threshold : float
         Binary only; chosen on validation images (:func:`helpers.metrics.choose_threshold`).
-    depth : int
+    n_poolings : int
     channels : {1, 3}
         Channels the model takes; images are converted to them (:func:`read_image`).
     file_type : {"png", "tif"}
@@ -975,9 +944,9 @@ def predict_folder(model, input_folder, output_folder, *, threshold=0.5, depth=4
     for path in paths:
         stored = read_image(path)
         converted += stored.shape[-1] != channels
-        probability = _predict_one(model, imageio.as_channels(stored, channels), depth, tile)
+        probability = _predict_one(model, imageio.as_channels(stored, channels), n_poolings, tile)
         if probability.shape[-1] == 1:
-            mask = np.where(probability[..., 0] >= threshold, 255, 0).astype(np.uint8)
+            mask = np.where(foreground(probability[..., 0], threshold), 255, 0).astype(np.uint8)
         else:
             if legend is None:
                 legend = _legend(classes, probability.shape[-1])
@@ -999,147 +968,7 @@ def predict_folder(model, input_folder, output_folder, *, threshold=0.5, depth=4
     return folder
 
 
-def _predict_one(model, image, depth, tile):
+def _predict_one(model, image, n_poolings, tile):
     if max(image.shape[:2]) > tile:
-        from helpers import inference
-
-        return inference.predict_tiled(model, image, tile=tile, overlap=tile // 4, divisible_by=2 ** depth)
-    return predict_padded(model, image, depth)
-
-
-def methods_paragraph(*, data, model, training, evaluation):
-    """Return a methods paragraph, with versions and parameters, for a paper or a lab notebook.
-
-    Parameters
-    ----------
-    data : dict
-        e.g. ``{"description": ..., "n_train": ..., "n_validation": ..., "n_test": ...,
-        "split": "in stack order"}`` (``split`` is optional: how the images were divided).
-    model : dict
-        e.g. ``{"filters": 16, "depth": 4, "parameters": 1_940_000, "batch_norm": True}``.
-    training : dict
-        e.g. ``{"epochs": 10, "best_epoch": 8, "monitor": "val_loss", "crop_size": 128,
-        "batch_size": 8, "steps_per_epoch": 20, "optimizer": "Adam", "learning_rate": 1e-3,
-        "loss": "binary cross-entropy + Dice", "augmentation": "flips and 90-degree rotations"}``.
-    evaluation : dict
-        e.g. ``{"threshold": 0.45, "dice": 0.8, "iou": 0.7}``.
-
-    Returns
-    -------
-    str
-    """
-    versions = course.package_versions(("tensorflow", "keras", "numpy", "scikit-image"))
-    split = data.get("split")
-    need = {"data": ("description", "n_train", "n_validation", "n_test"),
-            "model": ("filters", "depth", "parameters"),
-            "training": ("epochs", "best_epoch", "monitor", "crop_size", "batch_size", "optimizer",
-                         "learning_rate", "loss"),
-            "evaluation": ("threshold", "dice", "iou")}
-    given = {"data": data, "model": model, "training": training, "evaluation": evaluation}
-    for part, keys in need.items():
-        missing = [key for key in keys if key not in given[part]]
-        if missing:
-            raise KeyError(f"{part} lacks {', '.join(missing)}; pass them, e.g. {part}={{'{missing[0]}': ...}}.")
-    return (
-        f"Segmentation used a U-Net (Ronneberger et al. 2015) with {model['filters']} filters in the first "
-        f"level, depth {model['depth']}{', batch normalisation' if model.get('batch_norm') else ''} and "
-        f"{model['parameters']:,} parameters, implemented in TensorFlow {versions['tensorflow']} / Keras "
-        f"{versions['keras']} (numpy {versions['numpy']}, scikit-image {versions['scikit-image']}) with the "
-        f"U-Net image segmentation course ({course.REPOSITORY_URL}). Data: {data['description']}; "
-        f"{data['n_train']} images for training, {data['n_validation']} for validation and {data['n_test']} "
-        f"for testing{f' (split {split})' if split else ''}. The network was trained on random {training['crop_size']}x{training['crop_size']} crops "
-        f"({training.get('augmentation', 'no augmentation')}), batch size {training['batch_size']}, "
-        f"{training['optimizer']} with learning rate {training['learning_rate']:g}, loss "
-        f"{training['loss']}, for {training['epochs']} epochs; the weights of epoch {training['best_epoch']}, "
-        f"the best {training['monitor']} on the validation images, were kept. Probabilities were thresholded "
-        f"at {evaluation['threshold']:.2f}, chosen on the validation images. On the test images, never used for "
-        f"any choice, the Dice score was {evaluation['dice']:.3f} and the IoU {evaluation['iou']:.3f}."
-    )
-
-
-def write_text_file(folder, name, text):
-    """Write ``text`` to ``folder/name`` without overwriting: ``name-2`` ... if it exists. Return the path."""
-    path = Path(folder) / name
-    number = 1
-    while path.exists():
-        number += 1
-        path = Path(folder) / f"{Path(name).stem}-{number}{Path(name).suffix}"
-    path.write_text(text + "\n", encoding="utf-8")
-    return path
-
-
-# ----------------------------------------------------------------------------------------
-# The example "user folder" of notebook 08
-# ----------------------------------------------------------------------------------------
-
-#: ISBI 2012 images without labels, used as "new images" to predict in default mode.
-ISBI_TEST_FOLDER = "data/membrane/test/"
-
-
-def example_inputs(mode):
-    """Return (SegmentationSet, list of new images) for notebook 08's example folder.
-
-    ``"smoke"``: the bundled synthetic membranes, two of them again as new images.
-    ``"default"``: the 30 ISBI 2012 training pairs and the first 3 ISBI test images (no masks),
-    fetched through :mod:`helpers.download`.
-    """
-    from helpers import datasets, download
-
-    pairs = datasets.load_membranes(mode)
-    if mode == "smoke" or not pairs.source.startswith("ISBI"):
-        return pairs, list(pairs.images[:2])
-    root = download.fetch_dataset("isbi2012", files_under=ISBI_TEST_FOLDER)
-    return pairs, [imageio.read_image(root / ISBI_TEST_FOLDER / f"{index}.png") for index in range(3)]
-
-
-def _to_uint8(array):
-    return np.round(np.asarray(array)[..., 0] * 255).astype(np.uint8)
-
-
-def write_example_folder(pairs, new_images, folder):
-    """Write a "user folder" of images, masks and new images, with five typical problems planted.
-
-    Planted: the 2nd mask is named ``<name>_mask.png``; the 3rd mask is saved as 0/1 instead
-    of 0/255; the 4th pair is cropped to 470x500 pixels (not divisible by 16); the 5th image is
-    saved as RGB; ``images/README.txt`` is not an image. If ``folder`` exists, it is used as it
-    is and nothing is written.
-
-    Parameters
-    ----------
-    pairs : SegmentationSet
-        At least 5 pairs, masks 1 = structure.
-    new_images : list of ndarray (H, W, 1)
-    folder : pathlib.Path
-
-    Returns
-    -------
-    (pathlib.Path, pathlib.Path, pathlib.Path)
-        The image, mask and new-image folders.
-    """
-    folder = Path(folder)
-    images, masks, new = folder / "images", folder / "masks", folder / "new-images"
-    if folder.exists():
-        print(f"{folder} exists; it is used as it is (nothing written).")
-        return images, masks, new
-    if len(pairs.images) < 5:
-        raise ValueError(f"The example needs at least 5 image/mask pairs, got {len(pairs.images)}.")
-    for path in (images, masks, new):
-        path.mkdir(parents=True)
-    for index, (name, image, mask) in enumerate(zip(pairs.names, pairs.images, pairs.masks)):
-        image, mask = _to_uint8(image), _to_uint8(mask)
-        mask_name = f"{name}.png"
-        if index == 1:
-            mask_name = f"{name}_mask.png"
-        if index == 2:
-            mask = (mask > 0).astype(np.uint8)
-        if index == 3:
-            image, mask = image[:500, :470], mask[:500, :470]
-        if index == 4:
-            image = np.repeat(image[..., np.newaxis], 3, axis=-1)
-        skimage.io.imsave(images / f"{name}.png", image, check_contrast=False)
-        skimage.io.imsave(masks / mask_name, mask, check_contrast=False)
-    (images / "README.txt").write_text("Images of my experiment, 2026.\n", encoding="utf-8")
-    for index, image in enumerate(new_images):
-        skimage.io.imsave(new / f"new-{index}.png", _to_uint8(image), check_contrast=False)
-    print(f"Wrote {len(pairs.images)} images, their masks and {len(new_images)} new images to {folder}.")
-    return images, masks, new
+        return predict_tiled(model, image, tile=tile, overlap=tile // 4, divisible_by=2 ** n_poolings)
+    return predict_padded(model, image, n_poolings)

@@ -85,7 +85,8 @@ def training_batches(images, masks, crop_size=128, batch_size=8, augment=True, s
     Returns
     -------
     tf.data.Dataset
-        Batches of (images, masks), shapes (batch_size, crop_size, crop_size, channels).
+        Batches of (images, masks), shapes (batch_size, crop_size, crop_size, channels). Its
+        attribute ``settings`` holds ``crop_size``, ``batch_size``, ``augment`` and ``n_images``.
     """
     import tensorflow as tf
 
@@ -114,7 +115,10 @@ def training_batches(images, masks, crop_size=128, batch_size=8, augment=True, s
         return image, mask
 
     dataset = tf.data.Dataset.counter().map(sample, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    batches = dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    # what helpers.reporting.methods_paragraph writes about the training input
+    batches.settings = {"crop_size": crop_size, "batch_size": batch_size, "augment": augment, "n_images": count}
+    return batches
 
 
 def with_pixel_weights(batches, weights):

@@ -9,8 +9,9 @@ Colab), at the end of every epoch:
 - ``checkpoints/latest.weights.h5`` and ``checkpoints/latest.optimizer.npz``: the weights and
   the optimizer's state after the last finished epoch;
 - ``checkpoints/best-epoch-NNN.weights.h5``: the weights of the epoch with the best value of
-  the monitored validation metric, chosen from the logged history (NNN counts from 0, like the
-  ``epoch`` column of ``history.csv`` and Keras; messages count from 1);
+  the monitored validation metric, chosen from the logged history (NNN counts from 1, as Keras
+  prints epochs and names ``ModelCheckpoint`` files; the ``epoch`` column of ``history.csv``
+  counts from 0, as Keras's ``CSVLogger`` writes it);
 - ``checkpoints/state.json``: written last, it says how many epochs are finished. A run killed
   while writing the other files is therefore never mistaken for a finished epoch.
 
@@ -220,7 +221,7 @@ class ResumableTraining:
         """Path of the best model's weights, or None before the first finished epoch."""
         if self.state["best_epoch"] is None:
             return None
-        return self.checkpoints / BEST_PATTERN.format(self.state["best_epoch"])
+        return self.checkpoints / BEST_PATTERN.format(self.state["best_epoch"] + 1)
 
     def history(self):
         """Return the history of all finished epochs, ``{column: list}``, over every session."""
@@ -290,7 +291,7 @@ class ResumableTraining:
         state = dict(self.state, rows=self.state["rows"] + [row], finished_epochs=int(epoch) + 1)
         state["monitor"] = self.monitor
         if is_better(row[self.monitor], self.state["best_value"], self.mode):
-            best = self.checkpoints / BEST_PATTERN.format(int(epoch))
+            best = self.checkpoints / BEST_PATTERN.format(int(epoch) + 1)
             _replace_atomically(lambda path: model.save_weights(path), best)
             state["best_epoch"], state["best_value"] = int(epoch), row[self.monitor]
         text = json.dumps(state, indent=1)
@@ -350,6 +351,7 @@ def fit_resumable(model, training_data, targets=None, *, folder, epochs, validat
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs should be a whole number of at least 1, got {epochs!r}.")
     run = ResumableTraining(folder, monitor=monitor, mode=mode)
+    run.state["steps_per_epoch"] = steps_per_epoch  # for the methods paragraph (helpers.reporting)
     start = run.restore(model)
     if start >= epochs:
         print(f"All {epochs} epochs are already trained in {run.folder}; nothing to do. "
@@ -363,5 +365,5 @@ def fit_resumable(model, training_data, targets=None, *, folder, epochs, validat
               steps_per_epoch=steps_per_epoch, batch_size=batch_size, callbacks=[*callbacks, run.callback()], verbose=verbose)
     epoch, value = run.state["best_epoch"], run.state["best_value"]
     print(f"Best epoch: {epoch + 1} ({monitor} = {value:.4f}); weights in {run.best_weights_path} "
-          f"(file names and history.csv count epochs from 0, as Keras does).")
+          f"(history.csv's epoch column counts from 0, as Keras's CSVLogger writes it).")
     return run

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import skimage.io
 
-from helpers import own_data
+from helpers import inference, own_data
 
 
 def grey(size=(64, 64), value=100):
@@ -160,7 +160,7 @@ CATALOGUE = [
     ("3-D stack", _stack, "stack.tif", "one file per slice", "error"),
     ("mask of another size", _size_mismatch, "big.png", "full resolution", "error"),
     ("image smaller than a crop", _small, "tiny.png", "smaller crop_size", "warning"),
-    ("size not divisible by 2**depth", _not_divisible, "odd.png", "padded", "note"),
+    ("size not divisible by 2**n_poolings", _not_divisible, "odd.png", "padded", "note"),
     ("label ids", _labels, "nuclei.png", "notebook 07", "warning"),
     ("colour mask", _colour_mask, "red.png", "greyscale", "error"),
     ("JPEG mask", _jpeg_mask, "photo.jpg", "never JPEG", "error"),
@@ -183,7 +183,7 @@ def test_each_bad_input_is_reported_with_its_file_and_fix(tmp_path, spoil, file,
     good_set(tmp_path, count=3)
     spoil(tmp_path)
     before = snapshot(tmp_path)
-    report = own_data.check_folder(tmp_path / "images", tmp_path / "masks", depth=4, crop_size=48)
+    report = own_data.check_folder(tmp_path / "images", tmp_path / "masks", n_poolings=4, crop_size=48)
     matching = [p for p in report.problems if p.file.endswith(file)]
     assert matching, f"no problem names {file}:\n{report.summary()}"
     assert any(fix in f"{p.what} Fix: {p.fix}" for p in matching), report.summary()
@@ -231,7 +231,7 @@ def test_load_checked_pads_small_images_by_mirroring_and_reads_labels_as_foregro
     labels = np.zeros((4, 4), np.uint8)
     labels[0, 0], labels[3, 3] = 1, 7
     write(tmp_path / "masks", "a.png", labels)
-    report = own_data.check_folder(tmp_path / "images", tmp_path / "masks", depth=1, crop_size=6)
+    report = own_data.check_folder(tmp_path / "images", tmp_path / "masks", n_poolings=1, crop_size=6)
     loaded = own_data.load_checked(report)
     assert loaded.images.shape == (1, 6, 6, 1)
     np.testing.assert_allclose(loaded.images[0, 4, :4, 0] * 255, [12, 13, 14, 15])  # row 3 mirrored
@@ -247,37 +247,12 @@ def test_predict_folder_writes_a_new_folder_and_never_overwrites(tmp_path):
     model = keras.Sequential([keras.Input((None, None, 1)), keras.layers.Identity()])
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "x.png").write_bytes(b"user file")
-    folder = own_data.predict_folder(model, tmp_path / "new", tmp_path / "out", threshold=0.5, depth=2)
+    folder = own_data.predict_folder(model, tmp_path / "new", tmp_path / "out", threshold=0.5, n_poolings=2)
     assert folder == tmp_path / "out-2"
     assert (tmp_path / "out" / "x.png").read_bytes() == b"user file"
     written = skimage.io.imread(folder / "x.png")
     assert written.shape == (10, 10)
     np.testing.assert_array_equal(written, np.tile([0, 255], (10, 5)))
-
-
-def test_methods_paragraph_names_versions_and_parameters(tmp_path):
-    import keras
-
-    data = {"description": "ISBI 2012", "n_train": 20, "n_validation": 5, "n_test": 5}
-    rest = dict(model={"filters": 16, "depth": 4, "parameters": 1940817},
-                training={"epochs": 10, "best_epoch": 8, "monitor": "val_loss", "crop_size": 128, "batch_size": 8,
-                          "optimizer": "Adam", "learning_rate": 0.001, "loss": "BCE + Dice"},
-                evaluation={"threshold": 0.45, "dice": 0.81234, "iou": 0.7})
-    text = own_data.methods_paragraph(data=data, **rest)
-    assert f"Keras {keras.__version__}" in text and "1,940,817 parameters" in text
-    assert "epoch 8" in text and "0.812" in text and "20 images for training" in text
-    assert "split" not in text
-    with_split = own_data.methods_paragraph(data={**data, "split": "in stack order"}, **rest)
-    assert "5 for testing (split in stack order)." in with_split
-    with pytest.raises(KeyError, match="threshold"):
-        own_data.methods_paragraph(data={"description": "", "n_train": 1, "n_validation": 1, "n_test": 1},
-                                   model={"filters": 1, "depth": 1, "parameters": 1},
-                                   training={"epochs": 1, "best_epoch": 1, "monitor": "", "crop_size": 1,
-                                             "batch_size": 1, "optimizer": "", "learning_rate": 1, "loss": ""},
-                                   evaluation={"dice": 1, "iou": 1})
-    path = own_data.write_text_file(tmp_path, "methods.md", text)
-    again = own_data.write_text_file(tmp_path, "methods.md", "other")
-    assert path.read_text() == text + "\n" and again.name == "methods-2.md"
 
 
 def test_exercise_answers_agree_with_the_helpers(tmp_path):
@@ -290,7 +265,8 @@ def test_exercise_answers_agree_with_the_helpers(tmp_path):
 
     recorder = Recorder()
     height, width = exercises.PADDING_IMAGE_SIZE
-    out = own_data.predict_padded(recorder, np.zeros((height, width, 1), np.float32), depth=exercises.PADDING_DEPTH)
+    out = inference.predict_padded(recorder, np.zeros((height, width, 1), np.float32),
+                                   n_poolings=exercises.PADDING_DEPTH)
     assert out.shape == (height, width, 1)
     assert (recorder.shape[1] - height, recorder.shape[2] - width) == (12, 4)
     assert exercises.check_padding([12, 4]) and not exercises.check_padding([512, 704])
@@ -319,7 +295,7 @@ def test_predict_folder_tiles_images_larger_than_the_tile(tmp_path):
     picture[::3, ::2] = 255
     write(tmp_path / "new", "big.png", picture)
     model = keras.Sequential([keras.Input((None, None, 1)), keras.layers.Identity()])
-    folder = own_data.predict_folder(model, tmp_path / "new", tmp_path / "out", threshold=0.5, depth=2, tile=16)
+    folder = own_data.predict_folder(model, tmp_path / "new", tmp_path / "out", threshold=0.5, n_poolings=2, tile=16)
     np.testing.assert_array_equal(skimage.io.imread(folder / "big.png"), picture)  # stitched exactly
 
 
@@ -347,7 +323,7 @@ def class_masks(count=3, size=(32, 32)):
 
 
 def check(root, **options):
-    return own_data.check_folder(root / "images", root / "masks", depth=2, crop_size=16, **options)
+    return own_data.check_folder(root / "images", root / "masks", n_poolings=2, crop_size=16, **options)
 
 
 def test_palette_binary_masks_are_binary(tmp_path):
@@ -533,7 +509,7 @@ def test_colour_multiclass_folder_end_to_end(tmp_path):
     assert loaded.images.shape == (4, 32, 32, 3)
     np.testing.assert_array_equal(loaded.masks[..., 0], np.stack(all_ids))
     folder = own_data.predict_folder(OneHotOfBrightestChannel(), tmp_path / "new", tmp_path.parent / "predictions",
-                                     depth=2, channels=3, classes=report)
+                                     n_poolings=2, channels=3, classes=report)
     for index, (height, width) in enumerate(sizes):
         image = skimage.io.imread(tmp_path / "new" / f"new{index}.png")
         written = skimage.io.imread(folder / f"new{index}.png")
@@ -554,7 +530,7 @@ def test_predict_folder_with_a_keras_softmax_model_writes_ids_of_each_input_size
     write(tmp_path / "new", "small.png", rng.integers(0, 255, (9, 13, 3), dtype=np.uint8))  # whole
     model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Conv2D(4, 1, activation="softmax")])
     before = snapshot(tmp_path / "new")
-    folder = own_data.predict_folder(model, tmp_path / "new", tmp_path / "out", depth=2, channels=3, tile=16)
+    folder = own_data.predict_folder(model, tmp_path / "new", tmp_path / "out", n_poolings=2, channels=3, tile=16)
     for name, shape in (("big.png", (40, 70)), ("small.png", (9, 13))):
         written = skimage.io.imread(folder / name)
         assert written.shape == shape and written.dtype == np.uint8 and written.max() <= 3

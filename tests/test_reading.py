@@ -340,3 +340,20 @@ def test_load_pairs_same_folder_twice(tmp_path):
         imageio.load_pairs(image_folder, image_folder)
 
 
+
+
+# --- writing without overwriting ----------------------------------------------------------
+
+
+def test_write_text_file_never_overwrites(tmp_path):
+    path = imageio.write_text_file(tmp_path, "methods.md", "text")
+    again = imageio.write_text_file(tmp_path, "methods.md", "other")
+    assert path.read_text() == "text\n" and again.name == "methods-2.md" and again.read_text() == "other\n"
+
+
+def test_new_folder_never_reuses_an_existing_folder(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "mine.png").write_bytes(b"user file")
+    assert imageio.new_folder(tmp_path / "out") == tmp_path / "out-2"
+    assert imageio.new_folder(tmp_path / "out") == tmp_path / "out-3"
+    assert (tmp_path / "out" / "mine.png").read_bytes() == b"user file"

@@ -84,10 +84,10 @@ def test_run_killed_mid_epoch_resumes_at_next_epoch_with_history_intact(tmp_path
     best, value = training.best_epoch(history, "val_loss", "min")
     assert value == min(history["val_loss"]) and state["best_epoch"] == best
     best_files = sorted(p.name for p in (tmp_path / "run" / "checkpoints").glob("best-*"))
-    assert best_files == [f"best-epoch-{best:03d}.weights.h5"]
-    # the message counts from 1 and says that the file name counts from 0
-    assert f"Best epoch: {best + 1} " in resumed.stdout and f"best-epoch-{best:03d}" in resumed.stdout
-    assert "count epochs from 0" in resumed.stdout
+    assert best_files == [f"best-epoch-{best + 1:03d}.weights.h5"]
+    # the message and the file name count from 1, as Keras prints epochs; history.csv from 0
+    assert f"Best epoch: {best + 1} " in resumed.stdout and f"best-epoch-{best + 1:03d}" in resumed.stdout
+    assert "epoch column counts from 0" in resumed.stdout
 
     finished = run_training(tmp_path)  # all epochs done: running again trains nothing
     assert "already trained" in finished.stdout

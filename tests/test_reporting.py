@@ -1,0 +1,65 @@
+"""The methods paragraph is read from the real model, compile call, batches and training run."""
+
+import keras
+import numpy as np
+import pytest
+
+from helpers import losses, models, pipeline, reporting, training
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny U-Net trained for 2 epochs of 2 steps with fit_resumable, as notebook 08 does."""
+    keras.utils.set_random_seed(0)
+    images = np.random.default_rng(0).random((4, 16, 16, 1)).astype(np.float32)
+    masks = (images > 0.5).astype(np.float32)
+    model = models.build_unet((None, None, 1), filters=2, n_poolings=2, batch_norm=True, dropout=0.0)
+    schedule = keras.optimizers.schedules.CosineDecay(3e-3, decay_steps=4)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=losses.training_loss("bce + dice"))
+    batches = pipeline.training_batches(images[:2], masks[:2], crop_size=16, batch_size=2, augment="geometric")
+    run = training.fit_resumable(model, batches, folder=tmp_path_factory.mktemp("run"), epochs=2,
+                                 steps_per_epoch=2, validation_data=(images[2:], masks[2:]), verbose=0)
+    return model, batches, run
+
+
+def test_the_model_is_described_from_its_layers(trained):
+    model, _, _ = trained
+    assert reporting.describe_model(model) == {"filters": 2, "n_poolings": 2, "batch_norm": True,
+                                               "parameters": model.count_params(), "outputs": 1}
+    assert reporting.describe_optimizer(model) == "Adam, learning rate 0.003 decaying to 0 along a cosine over 4 steps"
+    assert reporting.describe_loss(model) == "binary cross-entropy + soft Dice"
+
+
+def test_methods_paragraph_follows_what_was_really_used(trained):
+    model, batches, run = trained
+    text = reporting.methods_paragraph(model, batches, run, data_description="ISBI 2012", split=([0, 1], [2], [3]),
+                                       split_how="in stack order",
+                                       evaluation={"threshold": 0.45, "dice": 0.81234, "iou": 0.7})
+    assert f"Keras {keras.__version__}" in text and f"{model.count_params():,} parameters" in text
+    assert "2 filters in the first level, 2 poolings, batch normalisation" in text
+    assert "2 images for training, 1 for validation and 1 for testing (split in stack order)" in text
+    assert "random 16x16 crops (random flips, 90-degree rotations, small rotations" in text
+    assert "batch size 2, Adam, learning rate 0.003 decaying" in text
+    assert "loss binary cross-entropy + soft Dice, for 2 epochs of 2 batches" in text
+    assert f"weights of epoch {run.state['best_epoch'] + 1}, the best validation loss" in text
+    assert "thresholded at 0.45" in text and "Dice score was 0.812 and the IoU 0.700" in text
+
+
+def test_a_changed_compile_call_changes_the_paragraph(trained):
+    model, batches, run = trained
+    other = models.build_unet((None, None, 1), filters=2, n_poolings=2)
+    other.compile(optimizer=keras.optimizers.SGD(0.01), loss="binary_crossentropy")
+    assert reporting.describe_optimizer(other) == "SGD, learning rate 0.01"
+    assert reporting.describe_loss(other) == "binary cross-entropy"
+
+
+def test_missing_pieces_are_named(trained):
+    model, batches, run = trained
+    with pytest.raises(KeyError, match="threshold"):
+        reporting.methods_paragraph(model, batches, run, data_description="", split=([0], [1], [2]),
+                                    split_how="at random", evaluation={"dice": 1, "iou": 1})
+    with pytest.raises(ValueError, match="training_batches"):
+        reporting.methods_paragraph(model, object(), run, data_description="", split=([0], [1], [2]),
+                                    split_how="at random", evaluation={"threshold": 0.5, "dice": 1, "iou": 1})
+    with pytest.raises(ValueError, match="not compiled"):
+        reporting.describe_optimizer(models.build_unet((None, None, 1), filters=2, n_poolings=1))
