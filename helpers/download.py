@@ -327,12 +327,11 @@ def _where(folder):
 
 def _unavailable(name, path, url, failure, *, done, total):
     """Return a :class:`DatasetUnavailable` that says which file failed, why, and what to do."""
-    kept = (f"{done:,} of {total:,} files are downloaded and kept: run the cell again to continue "
-            f"where it stopped (files already here are not downloaded again). ")
     return DatasetUnavailable(
         f"Could not download {path!r} of dataset {name!r} from {url}: {failure.what}"
-        f"{failure.tries_text()}. {failure.hint}{kept}"
-        f"Check the internet connection and run the cell again, or set {DATA_URL_VARIABLE} "
+        f"{failure.tries_text()}. {done:,} of {total:,} files are downloaded and kept. {failure.hint}"
+        f"Check the internet connection and run the cell again to continue where it stopped (files "
+        f"already here are not downloaded again), or set {DATA_URL_VARIABLE} "
         f"to a mirror (e.g. http://127.0.0.1:8000/ serving <owner>/<repo>/<commit>/<path>); "
         f"set {DATA_DIR_VARIABLE} to keep the files in another folder. "
         f"The notebooks fall back to the bundled data."
@@ -353,7 +352,7 @@ class _Failure(Exception):
         self.tries = 1
 
     def tries_text(self):
-        return f" (after {self.tries} tries)" if self.tries > 1 else ""
+        return f", after {self.tries} tries" if self.tries > 1 else ""
 
 
 class _Stopped(Exception):

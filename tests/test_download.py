@@ -506,7 +506,7 @@ def test_size_is_left_out_when_the_registry_has_none(mirror, capsys):
     assert f"40/40 files (100%), {received:.2f} MB," in lines[3]  # counted as the bytes arrived
 
 
-def test_committed_sizes_match_the_files(mirror):
+def test_committed_registry_has_a_size_for_every_file():
     for name in ["isbi2012", "drosophila_vnc", "dsb2018_subset"]:
         info = json.loads((Path(download.__file__).parent / "datasets" / f"{name}.json").read_text())
         assert set(info["sizes"]) == set(info["files"]) and all(size > 0 for size in info["sizes"].values())
