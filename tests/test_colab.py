@@ -427,7 +427,8 @@ def test_a_notebook_shows_the_tensorflow_message_alone_without_a_traceback():
         "from helpers import colab; colab.check_tensorflow(); print('not stopped')"
     )
     result = subprocess.run(
-        [sys.executable, "-m", "IPython", "--no-banner", "--colors=NoColor", "-c", code],
+        [sys.executable, "-m", "IPython", "--no-banner", "--colors=NoColor",
+         "--TerminalInteractiveShell.term_title=False", "-c", code],
         cwd=course_root(), capture_output=True, text=True, timeout=120,
     )
     shown = (result.stdout + result.stderr).strip()
