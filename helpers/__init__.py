@@ -1,21 +1,51 @@
-"""Helpers for the U-Net segmentation workshop.
+"""Helpers for the U-Net segmentation workshop: one concern per module, in layers.
 
-Importing ``helpers`` is light: no TensorFlow, no plotting. Import the part you need,
-for example ``from helpers import data, models``. The modules:
+Import the part you need, for example ``from helpers import datasets, models``; importing
+``helpers`` itself loads nothing heavy. A module imports only from the layers above it, or from
+a module listed before it in its own layer (``tests/test_architecture.py`` checks this and that
+no module uses another's private names). This is the module map of the course; the README
+points here.
 
-- ``course``: where the course lives, which mode the notebooks run in, versions.
-- ``colab``: Google Colab and Drive.
-- ``hardware``: CPU / GPU / TPU and the ``tf.distribute`` strategy to train with.
-- ``data``, ``download``, ``synthetic``: bundled, downloaded and generated images with masks.
-- ``pipeline``, ``augmentation``: ``tf.data`` input for training; image and mask changed together.
-- ``models``, ``volumes``: the 2-D U-Nets; the 3-D U-Net and whole-volume prediction.
-- ``tiling``: prediction of large images tile by tile.
-- ``metrics``, ``losses``, ``multiclass``, ``comparison``: scores, losses, several classes, fair comparisons.
-- ``instances``: from a semantic mask to separate objects, matched and measured.
-- ``training``, ``own_data``: resumable training; checking and predicting a folder of your own images.
-- ``plotting``, ``widgets``: pictures and sliders.
-- ``classic``, ``demos``: the random-forest pixel classifier; one Keras layer on a small example.
-- ``exercises``: ``check_...()`` functions for the exercises.
+environment
+    ``course`` (where the course lives, modes, versions, the setup cell's start),
+    ``colab`` (Colab detection, Drive, installing only what is absent),
+    ``hardware`` (the device and the ``tf.distribute`` strategy), ``progress`` (one-line progress).
+shared checks
+    ``_checks`` (private): mask, image, volume and label checks, THE threshold rule
+    (``probability >= threshold``), the mode check.
+data
+    ``imageio`` (the one reader of images and of every mask kind; listing and pairing files;
+    writing without overwriting), ``splits`` (training / validation / test), ``download``
+    (pinned, sha256-checked downloads), ``synthetic`` (generated look-alike data),
+    ``datasets`` (every notebook's ``load_<set>(mode)``, real or bundled).
+compute
+    ``label_maps`` (one-hot, label maps, class weights, class colours), ``metrics`` (Dice, IoU,
+    thresholds, per-class scores, confusion matrix), ``keras_metrics`` (the Keras Dice metric),
+    ``losses`` (every loss, one factory ``training_loss``), ``augmentation``, ``pipeline``
+    (``tf.data`` batches), ``models`` (2-D and 3-D U-Nets), ``inference`` (padded, tiled and
+    whole-volume prediction), ``instances`` (objects: label, separate, match, measure),
+    ``classic`` (the random-forest pixel classifier).
+workflows
+    ``training`` (resumable training), ``comparison`` (fair comparisons), ``own_data`` (check,
+    load and predict a folder of your own images), ``export`` (bioimage.io packages and
+    checked reloads), ``reporting`` (the methods paragraph, read from the real objects).
+display
+    ``plotting`` (every figure), ``widgets`` (the explorers, each with a static picture).
+course only
+    ``keras_unet`` (all keras-unet glue), ``demos`` (one Keras layer on a small example),
+    ``exercises`` (the ``check_...()`` functions).
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+
+#: The layers of helpers, top to bottom, and their modules in order (see the module text).
+LAYERS = {
+    "environment": ("course", "colab", "hardware", "progress"),
+    "shared checks": ("_checks",),
+    "data": ("imageio", "splits", "download", "synthetic", "datasets"),
+    "compute": ("label_maps", "keras_metrics", "metrics", "losses", "augmentation", "pipeline", "models",
+                "inference", "instances", "classic"),
+    "workflows": ("training", "comparison", "own_data", "export", "reporting"),
+    "display": ("plotting", "widgets"),
+    "course only": ("keras_unet", "demos", "exercises"),
+}

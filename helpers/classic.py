@@ -7,6 +7,12 @@ which numbers mean "membrane". No deep learning; the U-Net has to beat it.
 
 import numpy as np
 
+__all__ = [
+    "pixel_features",
+    "train_pixel_classifier",
+    "predict_pixel_classifier",
+]
+
 
 def pixel_features(image):
     """Describe every pixel by intensity, edge and texture features at scales 1 to 16.

@@ -2,6 +2,10 @@
 
 import numpy as np
 
+__all__ = [
+    "run_layer",
+]
+
 
 def run_layer(layer, image, kernel=None, training=False):
     """Apply a Keras layer to one small grey image and return the result as a 2-D array.

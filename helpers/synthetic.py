@@ -19,6 +19,14 @@ data/make_*.py scripts use it).
 import numpy as np
 from scipy import ndimage
 
+__all__ = [
+    "membrane_section",
+    "mitochondria_section",
+    "kidney_section",
+    "write_numbered_pairs",
+    "KIDNEY_CLASS_NAMES",
+]
+
 
 def _wobbly_cell_labels(rng, size, n_cells):
     """Label every pixel with the nearest of ``n_cells`` random seeds, measured on a warped grid."""

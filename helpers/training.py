@@ -29,6 +29,20 @@ from pathlib import Path
 
 import numpy as np
 
+__all__ = [
+    "is_better",
+    "best_epoch",
+    "read_history",
+    "ResumableTraining",
+    "fit_resumable",
+    "HISTORY_FILE",
+    "CHECKPOINT_FOLDER",
+    "STATE_FILE",
+    "LATEST_WEIGHTS",
+    "LATEST_OPTIMIZER",
+    "BEST_PATTERN",
+]
+
 #: Files and folders written into the run folder.
 HISTORY_FILE = "history.csv"
 CHECKPOINT_FOLDER = "checkpoints"

@@ -9,8 +9,8 @@ What it does:
 1. reads ``slides/deck.md`` (slides separated by a line ``---``; speaker notes after a line ``Note:``);
 2. draws every ``![...](figure:NAME)`` with ``slides/figures.py``, which calls the course's
    ``helpers``, so the slides show what the notebooks compute;
-3. turns ``[text](notebook:NN_name)`` into a Colab link, or marks the notebook as planned when
-   ``notebooks/NN_*.ipynb`` does not exist yet;
+3. turns ``[text](notebook:NN_name)`` into a Colab link (a link to a notebook that does not exist
+   is an error);
 4. writes one HTML file with reveal.js (vendored in ``slides/vendor``), its CSS and every figure
    inlined: it opens offline, from a USB stick, without a server;
 5. prints the deck to PDF with headless Chromium (reveal.js's ``?print-pdf`` view);
@@ -20,7 +20,6 @@ What it does:
 
 import argparse
 import base64
-import io
 import json
 import os
 import re
@@ -43,17 +42,11 @@ TIMES = ROOT / "benchmarks" / "results" / "notebook_times.json"
 OUTPUT = SLIDES / "build"
 NAME = "unet-workshop"
 
-#: The course's notebooks in order, by their planned file names (the number decides).
-PLANNED_NOTEBOOKS = ["01_intro_unet", "02_augmentation", "03_tiling", "04_loss_functions", "05_multiclass",
-                     "06_unet_3d", "07_instances", "08_your_own_data"]
 
 SLIDE_BREAK = re.compile(r"^---\s*$", re.MULTILINE)
 NOTE = re.compile(r"^Note:\s*$", re.MULTILINE)
 FIGURE = re.compile(r"!\[([^\]]*)\]\(figure:(\w+)\)")
 NOTEBOOK = re.compile(r"\[([^\]]+)\]\(notebook:(\w+)\)")
-#: What each figure drawn so far states (``figures.figure_*`` returns it), by figure name: the tests
-#: compare these numbers with hand-computed values and with the slide text.
-FIGURE_FACTS = {}
 TABLE_START, TABLE_END = "<!-- timings:start (slides/build.py writes this table) -->", "<!-- timings:end -->"
 
 
@@ -81,29 +74,26 @@ def read_deck(path=DECK):
     return slides
 
 
-def find_notebook(name, notebooks=ROOT / "notebooks"):
-    """Return the file of notebook ``name`` (matched by its number, e.g. ``03``), or None if not written yet."""
-    number = name.split("_")[0]
-    found = sorted(Path(notebooks).glob(f"{number}_*.ipynb"))
-    return found[0] if found else None
-
-
 def link_notebooks(markdown, notebooks=ROOT / "notebooks"):
-    """Replace ``[text](notebook:NAME)`` by a Colab link, or by the text marked *(planned)*."""
+    """Replace ``[text](notebook:NAME)`` by the Colab link of ``notebooks/NAME.ipynb``."""
     from helpers import course
 
     def replace(match):
         text, name = match.groups()
-        path = find_notebook(name, notebooks)
-        if path is None:
-            return f'<span class="planned" title="{name}.ipynb is not written yet">{text} (planned)</span>'
-        return f"[{text}]({course.colab_url(path.name)})"
+        if not (Path(notebooks) / f"{name}.ipynb").is_file():
+            raise ValueError(f"deck.md links to notebook:{name}, but {Path(notebooks) / (name + '.ipynb')} does "
+                             f"not exist; correct the name in the deck.")
+        return f"[{text}]({course.colab_url(name + '.ipynb')})"
 
     return NOTEBOOK.sub(replace, markdown)
 
 
 def figure_png(name, folder):
-    """Draw figure ``name`` of ``figures.FIGURES``, save it as ``folder/NAME.png`` and return the bytes."""
+    """Draw figure ``name`` of ``figures.FIGURES``, save it as ``folder/NAME.png``; return (bytes, facts).
+
+    ``facts`` are the numbers the figure states (``figures.figure_*`` returns them): the tests
+    compare them with hand-computed values and with the slide text.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -111,30 +101,38 @@ def figure_png(name, folder):
 
     import figures
 
+    from helpers import plotting
+
     if name not in figures.FIGURES:
         raise KeyError(f"deck.md asks for figure:{name}, but slides/figures.py has only: "
                        + ", ".join(sorted(figures.FIGURES)))
-    fig, FIGURE_FACTS[name] = figures.FIGURES[name]()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
+    fig, facts = figures.FIGURES[name]()
+    data = plotting.figure_png(fig, dpi=100)
     plt.close(fig)
-    data = buffer.getvalue()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{name}.png").write_bytes(data)
-    return data
+    return data, facts
 
 
 def render_slides(slides, figure_folder, notebooks=ROOT / "notebooks"):
-    """Turn (Markdown, notes) pairs into reveal.js ``<section>`` elements with figures inlined."""
+    """Turn (Markdown, notes) pairs into reveal.js ``<section>`` elements with figures inlined.
+
+    Returns
+    -------
+    sections : list of str
+    facts : dict
+        ``{figure name: the numbers it states}``.
+    """
     import mistune
 
     markdown = mistune.create_markdown(escape=False, plugins=["table"])
-    cache = {}
+    cache, facts = {}, {}
 
     def inline_figure(match):
         alt, name = match.groups()
         if name not in cache:
-            cache[name] = base64.b64encode(figure_png(name, figure_folder)).decode("ascii")
+            data, facts[name] = figure_png(name, figure_folder)
+            cache[name] = base64.b64encode(data).decode("ascii")
         return f'<img class="figure" alt="{alt}" src="data:image/png;base64,{cache[name]}">'
 
     sections = []
@@ -143,7 +141,7 @@ def render_slides(slides, figure_folder, notebooks=ROOT / "notebooks"):
         if notes:
             html += f'\n<aside class="notes">{markdown(notes)}</aside>'
         sections.append(f"<section>\n{html}\n</section>")
-    return sections
+    return sections, facts
 
 
 STYLE = """
@@ -151,7 +149,6 @@ STYLE = """
 .reveal h1, .reveal h2, .reveal h3 { font-family: inherit; text-transform: none; }
 .reveal img.figure { max-height: 430px; max-width: 100%; margin: 0.2em auto; }
 .reveal table { font-size: 0.8em; }
-.reveal .planned { color: #888; }
 .reveal code { font-size: 0.9em; }
 """
 
@@ -223,18 +220,16 @@ def timing_table(times_path=TIMES):
     Returns
     -------
     str
-        A Markdown table: one row per planned notebook, with the smoke and default wall times and
+        A Markdown table: one row per notebook in notebooks/, with the smoke and default wall times and
         peak memory measured on CPU-only machines, and any GPU measurement; "not measured" where none.
         It depends on the benchmark file only, so a test can check that the guide quotes it.
     """
     times = json.loads(Path(times_path).read_text(encoding="utf-8")) if Path(times_path).exists() else {}
     lines = ["| Notebook | Smoke mode (tests), CPU | Default mode, CPU | Default mode, GPU |",
              "|---|---|---|---|"]
-    for planned in PLANNED_NOTEBOOKS:
-        number = planned.split("_")[0]
-        stems = sorted(stem for stem in times if stem.split("_")[0] == number)
-        entry = times[stems[0]] if stems else {}
-        name = f"[{stems[0]}](../notebooks/{stems[0]}.ipynb)" if stems else planned
+    for stem in sorted(path.stem for path in (ROOT / "notebooks").glob("*.ipynb")):
+        entry = times.get(stem, {})
+        name = f"[{stem}](../notebooks/{stem}.ipynb)"
         cells = [_measured(entry.get("smoke"), gpu=False), _measured(entry.get("default"), gpu=False),
                  _measured(entry.get("default"), gpu=True)]
         lines.append(f"| {name} | " + " | ".join(cell or "not measured" for cell in cells) + " |")
@@ -259,10 +254,13 @@ def update_guide(guide=GUIDE, times_path=TIMES):
 
 
 def build(output=OUTPUT, pdf=True, deck=DECK):
-    """Build the slideshow into ``output``; return the paths written (HTML, then PDF if asked)."""
+    """Build the slideshow into ``output``; return the paths written (HTML, then PDF if asked) and the facts.
+
+    The facts are ``{figure name: the numbers it states}`` (see :func:`figure_png`).
+    """
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
-    sections = render_slides(read_deck(deck), output / "figures")
+    sections, facts = render_slides(read_deck(deck), output / "figures")
     html_path = output / f"{NAME}.html"
     html_path.write_text(html_page(sections), encoding="utf-8")
     written = [html_path]
@@ -270,7 +268,7 @@ def build(output=OUTPUT, pdf=True, deck=DECK):
         pdf_path = output / f"{NAME}.pdf"
         write_pdf(html_path, pdf_path)
         written.append(pdf_path)
-    return written
+    return written, facts
 
 
 def main(argv=None):
@@ -292,7 +290,7 @@ def main(argv=None):
             parser.exit(1, f"{error}\nOr build without the PDF: slides/build.py --no-pdf\n")
     if update_guide():
         print(f"updated the timing table in {GUIDE.relative_to(ROOT)}")
-    for path in build(args.out, pdf=not args.no_pdf):
+    for path in build(args.out, pdf=not args.no_pdf)[0]:
         print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 

@@ -8,8 +8,9 @@ the picture. ``FIGURES`` maps the name used in ``deck.md`` (``![...](figure:NAME
 
 import numpy as np
 
-#: The small examples, written out so that the slides can quote them.
-CONVOLUTION_IMAGE = [[0, 0, 1, 1, 1],
+#: The small examples, written out so that the slides can quote them (the notebooks' exercises have
+#: their own, in helpers.exercises). A 5x5 image with one vertical edge:
+EDGE_IMAGE = [[0, 0, 1, 1, 1],
                      [0, 0, 1, 1, 1],
                      [0, 0, 1, 1, 1],
                      [0, 0, 1, 1, 1],
@@ -50,8 +51,8 @@ def figure_convolution():
     from helpers import demos, plotting
 
     layers = _layers()
-    result = demos.run_layer(layers.Conv2D(1, 3, use_bias=False), CONVOLUTION_IMAGE, kernel=EDGE_KERNEL)
-    fig = plotting.show_grid([CONVOLUTION_IMAGE, EDGE_KERNEL, result],
+    result = demos.run_layer(layers.Conv2D(1, 3, use_bias=False), EDGE_IMAGE, kernel=EDGE_KERNEL)
+    fig = plotting.show_grid([EDGE_IMAGE, EDGE_KERNEL, result],
                              ["image 5x5", "kernel 3x3", "output 3x3"], value_labels=True, show=False)
     return fig, {"output": result.round(3).tolist()}
 
@@ -206,41 +207,14 @@ def figure_augmentation(seed=1, copies=4):
     return fig, {"copies": copies, "membrane_darker_by": [round(gap, 3) for gap in gaps]}
 
 
-def tile_starts(length, tile, overlap):
-    """Where overlapping tiles start along one axis, the last tile flush with the edge.
-
-    Parameters
-    ----------
-    length : int
-        Image size along the axis, in pixels.
-    tile : int
-        Tile size in pixels (at most ``length``).
-    overlap : int
-        Pixels shared by neighbouring tiles (less than ``tile``).
-
-    Returns
-    -------
-    list of int
-    """
-    if not 0 < tile <= length:
-        raise ValueError(f"tile must be between 1 and the image size {length}, got {tile}.")
-    if not 0 <= overlap < tile:
-        raise ValueError(f"overlap must be at least 0 and smaller than the tile ({tile}), got {overlap}.")
-    step = tile - overlap
-    starts = list(range(0, length - tile + 1, step))
-    if starts[-1] != length - tile:
-        starts.append(length - tile)
-    return starts
-
-
 def figure_tiles(size=256, tile=128, overlap=32, seed=2):
     """Overlapping 128-pixel tiles on a 256x256 section, as a U-Net would see them."""
     import matplotlib.pyplot as plt
 
-    from helpers import synthetic
+    from helpers import inference, synthetic
 
     image, _ = synthetic.membrane_section(seed, size=size)
-    starts = tile_starts(size, tile, overlap)
+    starts = inference.window_starts(size, tile, tile - overlap)
     fig, ax = plt.subplots(figsize=(5, 5), layout="constrained")
     ax.imshow(image, cmap="gray")
     colours = plt.cm.tab10.colors

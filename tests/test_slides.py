@@ -37,14 +37,14 @@ def built(tmp_path_factory):
         browser.find_browser()
     except browser.BrowserMissing as error:
         pytest.fail(f"The slide tests need a headless browser. {error} (.ci/run installs it.)", pytrace=False)
-    html, pdf = build.build(tmp_path_factory.mktemp("slides"), pdf=True)
-    return html, pdf
+    (html, pdf), facts = build.build(tmp_path_factory.mktemp("slides"), pdf=True)
+    return html, pdf, facts
 
 
 @pytest.fixture(scope="module")
 def opened(built):
     """What the browser saw: slide count, images, addresses requested, problems, after visiting every slide."""
-    html, _ = built
+    html, _, _ = built
     with browser.open_page(html.as_uri()) as page:
         page.wait_for("typeof Reveal !== 'undefined' && Reveal.isReady()")
         total = page.evaluate("Reveal.getTotalSlides()")
@@ -112,14 +112,14 @@ def test_the_deck_opens_offline_and_has_speaker_notes(opened):
 
 
 def test_the_pdf_has_one_page_per_slide(built):
-    _, pdf = built
+    _, pdf, _ = built
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF")
     assert len(re.findall(rb"/Type\s*/Page[^s]", data)) == len(build.read_deck())
 
 
 def test_figures_compute_the_hand_checked_numbers(built):
-    facts = build.FIGURE_FACTS
+    facts = built[2]
     assert set(facts) == set(figures.FIGURES)
     # edge kernel (-1 0 1 in each row) over 0 0 1 1 1: 3 rows x (1 - 0) = 3 across the edge, 0 on the flat
     assert facts["convolution"]["output"] == [[3, 3, 0]] * 3
@@ -140,7 +140,7 @@ def test_figures_compute_the_hand_checked_numbers(built):
 
 
 def test_slide_text_states_what_the_figures_compute(built):
-    facts, text = build.FIGURE_FACTS, build.DECK.read_text(encoding="utf-8")
+    facts, text = built[2], build.DECK.read_text(encoding="utf-8")
     assert f"**{facts['dice_iou']['iou']}**" in text and f"**{facts['dice_iou']['dice']}**" in text
     assert f"**{facts['losses']['at_half']['bce']}**" in text and f"**{facts['losses']['at_half']['dice']}**" in text
     assert f"= {facts['tiles']['tiles']}**" in text
@@ -148,21 +148,20 @@ def test_slide_text_states_what_the_figures_compute(built):
     assert "(4, 2, 2, 8)" in text  # the max-pooling result, read row by row
 
 
-def test_tile_starts_cover_the_image_and_reject_bad_sizes():
-    assert figures.tile_starts(512, 256, 64) == [0, 192, 256]
-    assert figures.tile_starts(256, 128, 0) == [0, 128]
-    assert figures.tile_starts(100, 100, 10) == [0]
-    with pytest.raises(ValueError, match="overlap"):
-        figures.tile_starts(256, 128, 128)
-    with pytest.raises(ValueError, match="tile"):
-        figures.tile_starts(100, 200, 0)
+def test_tile_figure_uses_the_course_tiler_starts():
+    from helpers import inference
+
+    assert inference.window_starts(512, 256, 256 - 64) == [0, 192, 256]
+    assert inference.window_starts(256, 128, 128) == [0, 128]
+    assert inference.window_starts(100, 100, 90) == [0]
 
 
-def test_notebook_links_go_to_colab_or_say_planned(tmp_path):
+def test_notebook_links_go_to_colab_and_a_missing_notebook_is_an_error(tmp_path):
     (tmp_path / "01_intro_unet.ipynb").write_text("{}", encoding="utf-8")
-    text = build.link_notebooks("[one](notebook:01_intro_unet) and [two](notebook:02_augmentation)", tmp_path)
+    text = build.link_notebooks("[one](notebook:01_intro_unet)", tmp_path)
     assert f"[one]({course.colab_url('01_intro_unet.ipynb')})" in text
-    assert "two (planned)" in text and "02_augmentation.ipynb is not written yet" in text
+    with pytest.raises(ValueError, match="02_augmentation.ipynb does not exist"):
+        build.link_notebooks("[two](notebook:02_augmentation)", tmp_path)
 
 
 def test_timing_table_quotes_the_benchmark_file(tmp_path):
@@ -175,8 +174,10 @@ def test_timing_table_quotes_the_benchmark_file(tmp_path):
     table = build.timing_table(path)
     assert ("| [01_intro_unet](../notebooks/01_intro_unet.ipynb) | 49 s, 1.5 GB | 254 s (4.2 min), 2.0 GB "
             "| 61 s, 3.0 GB |") in table
-    assert "| 02_augmentation | not measured | not measured | not measured |" in table
-    assert len([line for line in table.splitlines() if line.startswith("|")]) == 2 + 8
+    assert ("| [02_augmentation](../notebooks/02_augmentation.ipynb) | not measured | not measured "
+            "| not measured |") in table
+    notebooks = sorted((build.ROOT / "notebooks").glob("*.ipynb"))
+    assert len([line for line in table.splitlines() if line.startswith("|")]) == 2 + len(notebooks)
 
 
 def _quoted_times(table):
