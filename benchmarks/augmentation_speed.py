@@ -42,9 +42,14 @@ def resampling_only(images, masks, batch_size):
     size = tf.shape(images)[1:3]
 
     def resample(batch, interpolation):
-        return tf.raw_ops.ImageProjectiveTransformV3(images=batch, transforms=transforms, output_shape=size,
-                                                     fill_value=0.0, interpolation=interpolation,
-                                                     fill_mode="REFLECT")
+        return tf.raw_ops.ImageProjectiveTransformV3(
+            images=batch,
+            transforms=transforms,
+            output_shape=size,
+            fill_value=0.0,
+            interpolation=interpolation,
+            fill_mode="REFLECT",
+        )
 
     while True:
         yield resample(images, "BILINEAR"), resample(masks, "NEAREST")
@@ -66,14 +71,18 @@ def main():
     small_images, small_masks = images[:, :256, :256], masks[:, :256, :256]
     rates = {
         "keras-unet get_augmented (ImageDataGenerator)": images_per_second(
-            keras_unet.augmented_batches(small_images, small_masks, batch_size=batch), count, batch),
+            keras_unet.augmented_batches(small_images, small_masks, batch_size=batch), count, batch
+        ),
     }
-    for augment, label in (("geometric", "helpers pipeline, the same geometric changes"),
-                           ("full", "helpers pipeline, geometric + photometric")):
+    for augment, label in (
+        ("geometric", "helpers pipeline, the same geometric changes"),
+        ("full", "helpers pipeline, geometric + photometric"),
+    ):
         batches = pipeline.training_batches(images, masks, crop_size=256, batch_size=batch, augment=augment)
         rates[label] = images_per_second(iter(batches), count, batch)
     rates["ceiling: TF resampling op alone, no pipeline"] = images_per_second(
-        resampling_only(small_images, small_masks, batch), count, batch)
+        resampling_only(small_images, small_masks, batch), count, batch
+    )
 
     base = rates["keras-unet get_augmented (ImageDataGenerator)"]
     print(f"augmentation at 256x256, batch {batch}, {os.cpu_count()} CPU cores, {count} images each")

@@ -100,8 +100,13 @@ class SlowMirror:
 
 def load_old_downloader(folder):
     """Import ``helpers/download.py`` as it was at ``OLD_COMMIT`` (as module ``old_download``)."""
-    source = subprocess.run(["git", "show", f"{OLD_COMMIT}:helpers/download.py"], cwd=course_root(),
-                            capture_output=True, text=True, check=True).stdout
+    source = subprocess.run(
+        ["git", "show", f"{OLD_COMMIT}:helpers/download.py"],
+        cwd=course_root(),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     path = Path(folder) / "old_download.py"
     path.write_text(source)
     spec = importlib.util.spec_from_file_location("old_download", path)
@@ -149,8 +154,12 @@ def main():
     parser.add_argument("--dataset", default="dsb2018_subset")
     parser.add_argument("--files", type=int, default=None, help="time only the first N files")
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per request (default 0.05)")
-    parser.add_argument("--connect-latency", type=float, default=0.10,
-                        help="seconds per new connection (default 0.10: TCP + TLS handshakes, 2 round trips)")
+    parser.add_argument(
+        "--connect-latency",
+        type=float,
+        default=0.10,
+        help="seconds per new connection (default 0.10: TCP + TLS handshakes, 2 round trips)",
+    )
     parser.add_argument("--resume-fraction", type=float, default=0.10)
     args = parser.parse_args()
 
@@ -161,20 +170,28 @@ def main():
         megabytes = sum(download.dataset_info(args.dataset)["sizes"].values()) / 1e6
         mirror = SlowMirror(args.mirror, args.latency, args.connect_latency)
         os.environ[download.DATA_URL_VARIABLE] = mirror.url
-        print(f"download of {args.dataset}: {len(paths):,} files, {megabytes:.1f} MB, from a local mirror on "
-              f"127.0.0.1; old = helpers/download.py at {OLD_COMMIT} (pooch, a new connection per file), "
-              f"new = helpers.download (one connection per worker, retries); both 8 files at a time")
-        print(f"machine: {cpu_name()}, {os.cpu_count()} cores, no GPU; Python {platform.python_version()}; "
-              f"{datetime.date.today().isoformat()}; run once, other work shared the cores")
+        print(
+            f"download of {args.dataset}: {len(paths):,} files, {megabytes:.1f} MB, from a local mirror on "
+            f"127.0.0.1; old = helpers/download.py at {OLD_COMMIT} (pooch, a new connection per file), "
+            f"new = helpers.download (one connection per worker, retries); both 8 files at a time"
+        )
+        print(
+            f"machine: {cpu_name()}, {os.cpu_count()} cores, no GPU; Python {platform.python_version()}; "
+            f"{datetime.date.today().isoformat()}; run once, other work shared the cores"
+        )
         try:
             for connect_latency in (args.connect_latency, 0.0):
                 mirror.connect_latency = connect_latency
                 floor = -(-len(paths) // 8) * args.latency
-                print(f"\nnetwork: {args.latency * 1000:.0f} ms per request, "
-                      f"{connect_latency * 1000:.0f} ms per new connection "
-                      f"(floor for {len(paths):,} requests 8 at a time: {floor:.1f} s)")
-                results = {label: measure(module, args.dataset, paths, work, mirror, args.resume_fraction)
-                           for label, module in (("old", old), ("new", download))}
+                print(
+                    f"\nnetwork: {args.latency * 1000:.0f} ms per request, "
+                    f"{connect_latency * 1000:.0f} ms per new connection "
+                    f"(floor for {len(paths):,} requests 8 at a time: {floor:.1f} s)"
+                )
+                results = {
+                    label: measure(module, args.dataset, paths, work, mirror, args.resume_fraction)
+                    for label, module in (("old", old), ("new", download))
+                }
                 report(results)
         finally:
             mirror.close()
@@ -186,9 +203,11 @@ def report(results):
     for index, case in enumerate(["fresh download", f"resume ({deleted:,} files missing)"]):
         old_seconds, old_connections, old_requests = results["old"][index]
         new_seconds, new_connections, new_requests = results["new"][index]
-        print(f"  {case:30s} old {old_seconds:6.1f} s   new {new_seconds:6.1f} s   "
-              f"{old_seconds / new_seconds:4.1f}x faster   connections old {old_connections:,} / "
-              f"new {new_connections:,}, requests {old_requests:,} / {new_requests:,}")
+        print(
+            f"  {case:30s} old {old_seconds:6.1f} s   new {new_seconds:6.1f} s   "
+            f"{old_seconds / new_seconds:4.1f}x faster   connections old {old_connections:,} / "
+            f"new {new_connections:,}, requests {old_requests:,} / {new_requests:,}"
+        )
 
 
 def cpu_name():

@@ -56,8 +56,9 @@ def run_one(path, save):
 
     notebook = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    NotebookClient(notebook, timeout=900, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        notebook, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
     seconds = time.perf_counter() - start
     # the kernel is a child of this process: its peak resident memory, in kB on Linux
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -93,8 +94,9 @@ def main():
             env["UNET_COURSE_DATA_DIR"] = stack.enter_context(tempfile.TemporaryDirectory())
         for path in paths:
             command = [sys.executable, __file__, "--mode", arguments.mode, "--one", str(path.resolve())]
-            finished = subprocess.run(command + (["--save"] if arguments.save else []),
-                                      env=env, capture_output=True, text=True)
+            finished = subprocess.run(
+                command + (["--save"] if arguments.save else []), env=env, capture_output=True, text=True
+            )
             if finished.returncode:
                 print(finished.stdout[-3000:], finished.stderr[-3000:], sep="\n")
                 sys.exit(f"{path.name} failed in {arguments.mode} mode")

@@ -87,11 +87,15 @@ def run_one(method, size, reference_path):
     elif method == "gaussian":
         prediction = inference.predict_tiled(model, image, tile=256, overlap=128, blending="gaussian")[..., 0]
     else:
-        prediction = inference.predict_tiled(model, image, tile=512, overlap=48, blending="overlap-tile",
-                                          batch_size=4)[..., 0]
+        prediction = inference.predict_tiled(model, image, tile=512, overlap=48, blending="overlap-tile", batch_size=4)[
+            ..., 0
+        ]
     seconds = time.perf_counter() - start
-    result = {"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-              "added_mb": _memory_mb("VmHWM") - before}
+    result = {
+        "seconds": seconds,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "added_mb": _memory_mb("VmHWM") - before,
+    }
     if method == "whole":
         np.save(reference_path, prediction)
     elif os.path.exists(reference_path):
@@ -119,25 +123,33 @@ def main():
             if method == "whole" and size > LARGEST_WHOLE:
                 print(f"  {size}x{size} whole: not run (more than 20 GB), so there is no error column at this size")
                 continue
-            child = subprocess.run([sys.executable, __file__, "--one", method, str(size), reference],
-                                   capture_output=True, text=True)
+            child = subprocess.run(
+                [sys.executable, __file__, "--one", method, str(size), reference], capture_output=True, text=True
+            )
             if child.returncode:
-                print(f"  {size}x{size} {method}: failed with exit code {child.returncode} "
-                      f"(-9: killed, most likely out of memory)")
+                print(
+                    f"  {size}x{size} {method}: failed with exit code {child.returncode} "
+                    f"(-9: killed, most likely out of memory)"
+                )
                 continue
             results[method] = json.loads(child.stdout.strip().splitlines()[-1])
             r = results[method]
             error = f"{r['max_error']:.1e}" if "max_error" in r else ("reference" if method == "whole" else "n/a")
-            print(f"  {size}x{size} {method:13} {r['seconds']:7.1f} s  peak {r['peak_mb']:7.0f} MB  "
-                  f"added {r['added_mb']:7.0f} MB  max error inside {error}", flush=True)
+            print(
+                f"  {size}x{size} {method:13} {r['seconds']:7.1f} s  peak {r['peak_mb']:7.0f} MB  "
+                f"added {r['added_mb']:7.0f} MB  max error inside {error}",
+                flush=True,
+            )
         if "keras-unet" in results:
             base = results["keras-unet"]
             for method in ("gaussian", "overlap-tile"):
                 if method in results:
                     mine = results[method]
-                    print(f"  {size}: {method} is {base['seconds'] / mine['seconds']:.1f}x faster than keras-unet; "
-                          f"memory added by prediction {mine['added_mb'] / base['added_mb']:.2f}x, "
-                          f"process peak {mine['peak_mb'] / base['peak_mb']:.2f}x")
+                    print(
+                        f"  {size}: {method} is {base['seconds'] / mine['seconds']:.1f}x faster than keras-unet; "
+                        f"memory added by prediction {mine['added_mb'] / base['added_mb']:.2f}x, "
+                        f"process peak {mine['peak_mb'] / base['peak_mb']:.2f}x"
+                    )
         if os.path.exists(reference):
             os.remove(reference)
 

@@ -31,5 +31,6 @@ def main(data_folder=ROOT / "data"):
         write_numbered_pairs(data_folder / name, pairs)
         print(f"wrote {COUNT} images and masks to {data_folder / name}")
 
+
 if __name__ == "__main__":
     main()

@@ -36,8 +36,7 @@ GEOMETRIC_DEFAULTS = {"rotation": 15.0, "shear": 0.1, "zoom": 0.1, "shift": 0.05
 PHOTOMETRIC_DEFAULTS = {"brightness": 0.1, "contrast": 0.2, "gamma": 0.2, "noise": 0.02, "saturation": 0.2}
 
 
-def affine_matrix(height, width, rotation=0.0, shear=0.0, zoom=1.0, shift=(0.0, 0.0),
-                  flip=False, quarter_turns=0):
+def affine_matrix(height, width, rotation=0.0, shear=0.0, zoom=1.0, shift=(0.0, 0.0), flip=False, quarter_turns=0):
     """Return the 3x3 matrix that maps an output pixel (x, y, 1) to where it is read in the input.
 
     All changes turn about the centre of the image: flip left-right, then ``quarter_turns``
@@ -97,8 +96,7 @@ def _random_matrix(height, width, seed, rotation, shear, zoom, shift, flips):
     a00, a01 = sign * cos * scale, sign * (cos * shear_value - sin) * scale
     a10, a11 = sin * scale, (sin * shear_value + cos) * scale
     x0, y0 = -centre_x - shift_x, -centre_y - shift_y
-    return tf.stack([a00, a01, a00 * x0 + a01 * y0 + centre_x,
-                     a10, a11, a10 * x0 + a11 * y0 + centre_y, 0.0, 0.0])
+    return tf.stack([a00, a01, a00 * x0 + a01 * y0 + centre_x, a10, a11, a10 * x0 + a11 * y0 + centre_y, 0.0, 0.0])
 
 
 def _resample(array, transform, interpolation):
@@ -107,12 +105,18 @@ def _resample(array, transform, interpolation):
 
     shape = tf.shape(array)[:2]
     return tf.raw_ops.ImageProjectiveTransformV3(
-        images=array[tf.newaxis], transforms=transform[tf.newaxis], output_shape=shape,
-        fill_value=0.0, interpolation=interpolation, fill_mode="REFLECT")[0]
+        images=array[tf.newaxis],
+        transforms=transform[tf.newaxis],
+        output_shape=shape,
+        fill_value=0.0,
+        interpolation=interpolation,
+        fill_mode="REFLECT",
+    )[0]
 
 
-def joint_augment(image, mask, seed, rotation=15.0, shear=0.1, zoom=0.1, shift=0.05, flips=True,
-                  image_interpolation="BILINEAR"):
+def joint_augment(
+    image, mask, seed, rotation=15.0, shear=0.1, zoom=0.1, shift=0.05, flips=True, image_interpolation="BILINEAR"
+):
     """Move image and mask by the same random affine change, resampled once.
 
     Parameters
@@ -212,8 +216,10 @@ def augment_pair(image, mask, seed=0, geometric=True, photometric=True, **ranges
         raise ValueError(f"image {image.shape[:2]} and mask {mask.shape[:2]} must have the same height and width.")
     unknown = set(ranges) - set(GEOMETRIC_DEFAULTS) - set(PHOTOMETRIC_DEFAULTS)
     if unknown:
-        raise ValueError(f"Unknown augmentation setting(s) {sorted(unknown)}; "
-                         f"use {sorted(GEOMETRIC_DEFAULTS) + sorted(PHOTOMETRIC_DEFAULTS)}.")
+        raise ValueError(
+            f"Unknown augmentation setting(s) {sorted(unknown)}; "
+            f"use {sorted(GEOMETRIC_DEFAULTS) + sorted(PHOTOMETRIC_DEFAULTS)}."
+        )
     image_3d, mask_3d = image.reshape(image.shape[:2] + (-1,)), mask.reshape(mask.shape[:2] + (-1,))
     seed_pair = tf.constant([seed, 0], tf.int64)
     out_image, out_mask = tf.constant(image_3d), tf.constant(mask_3d)
@@ -256,8 +262,7 @@ def elastic_deform(image, mask, seed=0, alpha=30.0, sigma=6.0):
         raise ValueError(f"sigma must be positive, got {sigma}.")
     rng = np.random.default_rng(seed)
     height, width = image.shape[:2]
-    fields = [ndimage.gaussian_filter(rng.uniform(-1, 1, (height, width)), sigma, mode="reflect")
-              for _ in range(2)]
+    fields = [ndimage.gaussian_filter(rng.uniform(-1, 1, (height, width)), sigma, mode="reflect") for _ in range(2)]
     fields = [alpha * field / (np.abs(field).max() + 1e-12) for field in fields]
     rows, cols = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
     where = [rows + fields[0], cols + fields[1]]

@@ -15,8 +15,22 @@ from helpers import metrics, models, pipeline
 __all__ = ["train_and_score", "results_table"]
 
 
-def train_and_score(loss, images, masks, split, *, optimizer="adam", learning_rate=1e-3, steps=100,
-                    epochs=4, crop_size=128, batch_size=4, filters=8, n_poolings=3, seed=0):
+def train_and_score(
+    loss,
+    images,
+    masks,
+    split,
+    *,
+    optimizer="adam",
+    learning_rate=1e-3,
+    steps=100,
+    epochs=4,
+    crop_size=128,
+    batch_size=4,
+    filters=8,
+    n_poolings=3,
+    seed=0,
+):
     """Train one small U-Net with ``loss`` and ``optimizer``, then score it on the test split.
 
     Parameters
@@ -52,8 +66,9 @@ def train_and_score(loss, images, masks, split, *, optimizer="adam", learning_ra
         raise ValueError(f"steps ({steps}) must be at least epochs ({epochs}), and epochs at least 1.")
     train, validation, test = split
     keras.utils.set_random_seed(seed)
-    model = models.build_unet(input_shape=(None, None, images.shape[-1]), filters=filters, n_poolings=n_poolings,
-                              batch_norm=True, dropout=0.0)
+    model = models.build_unet(
+        input_shape=(None, None, images.shape[-1]), filters=filters, n_poolings=n_poolings, batch_norm=True, dropout=0.0
+    )
     steps_per_epoch = steps // epochs
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps_per_epoch * epochs)
     if optimizer == "adam":
@@ -61,19 +76,32 @@ def train_and_score(loss, images, masks, split, *, optimizer="adam", learning_ra
     else:
         chosen = keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True)
     model.compile(optimizer=chosen, loss=loss)
-    batches = pipeline.training_batches(images[train], masks[train], crop_size=crop_size,
-                                        batch_size=batch_size, seed=seed)
+    batches = pipeline.training_batches(
+        images[train], masks[train], crop_size=crop_size, batch_size=batch_size, seed=seed
+    )
     start = time.perf_counter()
-    history = model.fit(batches, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                        validation_data=(images[validation], masks[validation]), verbose=0)
+    history = model.fit(
+        batches,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        validation_data=(images[validation], masks[validation]),
+        verbose=0,
+    )
     seconds = time.perf_counter() - start
     validation_probabilities = model.predict(images[validation], batch_size=1, verbose=0)
     threshold, _ = metrics.choose_threshold(masks[validation], validation_probabilities)
     probabilities = model.predict(images[test], batch_size=1, verbose=0)
     scores = metrics.evaluate_segmentation(masks[test], probabilities, threshold)
-    return {"threshold": threshold, "dice": scores["dice"], "iou": scores["iou"],
-            "precision": scores["precision"], "recall": scores["recall"], "seconds": seconds,
-            "history": history, "probabilities": probabilities}
+    return {
+        "threshold": threshold,
+        "dice": scores["dice"],
+        "iou": scores["iou"],
+        "precision": scores["precision"],
+        "recall": scores["recall"],
+        "seconds": seconds,
+        "history": history,
+        "probabilities": probabilities,
+    }
 
 
 def results_table(results):

@@ -77,8 +77,10 @@ def _real_or_bundled(mode, load_real, load_bundled, what, bundled_what):
     try:
         return load_real()
     except download.DatasetUnavailable as error:
-        print(f"Could not get {what}.\n{error}\nThe notebook continues with the bundled {bundled_what}. "
-              f"For the real data, fix the problem above and run this cell again.")
+        print(
+            f"Could not get {what}.\n{error}\nThe notebook continues with the bundled {bundled_what}. "
+            f"For the real data, fix the problem above and run this cell again."
+        )
         return load_bundled()
 
 
@@ -127,8 +129,13 @@ def load_membranes(mode):
     SegmentationSet
         Its ``source`` says which data it is.
     """
-    return _real_or_bundled(mode, _isbi_membranes, bundled_membranes, "the ISBI 2012 membranes",
-                            "synthetic membranes (data/membranes), which are smaller and easier")
+    return _real_or_bundled(
+        mode,
+        _isbi_membranes,
+        bundled_membranes,
+        "the ISBI 2012 membranes",
+        "synthetic membranes (data/membranes), which are smaller and easier",
+    )
 
 
 def _isbi_membranes():
@@ -155,8 +162,13 @@ def load_small_foreground(mode):
     -------
     SegmentationSet
     """
-    return _real_or_bundled(mode, lambda: load_drosophila_vnc("mitochondria", downscale=2), bundled_mitochondria,
-                            "the Drosophila VNC stack", "synthetic mitochondria (data/mitochondria)")
+    return _real_or_bundled(
+        mode,
+        lambda: load_drosophila_vnc("mitochondria", downscale=2),
+        bundled_mitochondria,
+        "the Drosophila VNC stack",
+        "synthetic mitochondria (data/mitochondria)",
+    )
 
 
 def load_multiclass(mode):
@@ -175,9 +187,13 @@ def load_multiclass(mode):
         ``masks`` hold class ids (float32, shape (N, H, W, 1)).
     class_names : tuple of str
     """
-    return _real_or_bundled(mode, lambda: (load_drosophila_vnc("classes", downscale=4), VNC_CLASS_NAMES),
-                            lambda: (bundled_kidney(), KIDNEY_CLASS_NAMES),
-                            "the Drosophila VNC stack", "kidney look-alike (data/kidney)")
+    return _real_or_bundled(
+        mode,
+        lambda: (load_drosophila_vnc("classes", downscale=4), VNC_CLASS_NAMES),
+        lambda: (bundled_kidney(), KIDNEY_CLASS_NAMES),
+        "the Drosophila VNC stack",
+        "kidney look-alike (data/kidney)",
+    )
 
 
 def bundled_kidney():
@@ -188,8 +204,12 @@ def bundled_kidney():
         raise FileNotFoundError(f"No images in {folder / 'images'}; run python data/make_kidney_data.py.")
     images = np.stack([read_image(folder / "images" / f"{n}.png") for n in names])
     labels = np.stack([as_class_ids(read_mask(folder / "labels" / f"{n}.png"), 4, f"{n}.png") for n in names])
-    return SegmentationSet(images.astype(np.float32), labels[..., None].astype(np.float32), names,
-                           "bundled kidney look-alike (data/kidney): background, stroma, cap mesenchyme, ureteric tree")
+    return SegmentationSet(
+        images.astype(np.float32),
+        labels[..., None].astype(np.float32),
+        names,
+        "bundled kidney look-alike (data/kidney): background, stroma, cap mesenchyme, ureteric tree",
+    )
 
 
 #: Images of nuclei with a label image each: ``images`` (N, S, S, 1) float32 in [0, 1] (nuclei
@@ -276,8 +296,9 @@ def load_nuclei(mode, size=256):
     -------
     NucleusSet
     """
-    return _real_or_bundled(mode, lambda: _dsb_nuclei(size), bundled_nuclei, "the DSB 2018 nuclei",
-                            "synthetic nuclei (data/nuclei)")
+    return _real_or_bundled(
+        mode, lambda: _dsb_nuclei(size), bundled_nuclei, "the DSB 2018 nuclei", "synthetic nuclei (data/nuclei)"
+    )
 
 
 def _dsb_nuclei(size):
@@ -342,16 +363,23 @@ def load_volumes(mode, shrink=4):
     -------
     VolumeSet
     """
-    return _real_or_bundled(mode, lambda: _vnc_volume(shrink), bundled_volumes, "the Drosophila VNC stack",
-                            "synthetic volumes (data/volumes)")
+    return _real_or_bundled(
+        mode,
+        lambda: _vnc_volume(shrink),
+        bundled_volumes,
+        "the Drosophila VNC stack",
+        "synthetic volumes (data/volumes)",
+    )
 
 
 def _vnc_volume(shrink):
     stack = load_drosophila_vnc(target="membrane", downscale=shrink)
     volume = stack.images[np.newaxis].astype(np.float32)  # the 20 sections as one volume
     mask = stack.masks[np.newaxis].astype(np.float32)
-    source = (f"Drosophila VNC ssTEM stack (Gerhard et al. 2013), {volume.shape[1]} sections, shrunk "
-              f"{shrink}x in y and x; mask 1 = membrane")
+    source = (
+        f"Drosophila VNC ssTEM stack (Gerhard et al. 2013), {volume.shape[1]} sections, shrunk "
+        f"{shrink}x in y and x; mask 1 = membrane"
+    )
     return VolumeSet(volume.astype(np.float32), mask, ["stack1"], source)
 
 
@@ -388,7 +416,9 @@ def vnc_label_map(pixels):
         lookup[grey] = class_id
     if pixels.dtype != np.uint8:
         if pixels.size and (pixels.min() < 0 or pixels.max() > 255):
-            raise ValueError(f"VNC labels are 8-bit grey values, but these range from {pixels.min()} to {pixels.max()}.")
+            raise ValueError(
+                f"VNC labels are 8-bit grey values, but these range from {pixels.min()} to {pixels.max()}."
+            )
         pixels = pixels.astype(np.uint8)
     labels = lookup[pixels]
     unknown = np.unique(pixels[labels == 255])

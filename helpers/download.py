@@ -20,8 +20,9 @@ Two environment variables change where files come from and where they go:
 Example
 -------
 >>> from helpers import download
->>> root = download.fetch_dataset("isbi2012", files_under="data/membrane/train/")
->>> sorted((root / "data/membrane/train/image").glob("*.png"))[:2]  # doctest: +SKIP
+>>> download.dataset_names()
+['drosophila_vnc', 'dsb2018_subset', 'isbi2012']
+>>> root = download.fetch_dataset("isbi2012", files_under="data/membrane/train/")  # doctest: +SKIP
 """
 
 import hashlib
@@ -295,8 +296,10 @@ def _announcement(info, wanted, missing):
     if len(missing) == len(wanted):
         first = f"Downloading {title}: {len(missing):,} files{size}"
     else:
-        first = (f"Downloading {title}: {len(missing):,} of {len(wanted):,} files{size} "
-                 f"(the other {len(wanted) - len(missing):,} are already here)")
+        first = (
+            f"Downloading {title}: {len(missing):,} of {len(wanted):,} files{size} "
+            f"(the other {len(wanted) - len(missing):,} are already here)"
+        )
     return f"{first}\n  License: {info['license']}\n  Please cite: {info['citation']}"
 
 
@@ -417,15 +420,16 @@ class _Fetcher:
         except requests.exceptions.Timeout as error:
             raise _Failure(
                 f"the server did not answer within {TIMEOUT_SECONDS} s ({type(error).__name__})",
-                retry=True, hint=_SLOW_HINT) from error
+                retry=True,
+                hint=_SLOW_HINT,
+            ) from error
         except requests.exceptions.RequestException as error:
             raise _Failure(f"the server could not be reached ({type(error).__name__})", retry=True) from error
         except OSError as error:
             raise _Failure(f"the file could not be written ({error})", retry=False) from error
 
 
-_SLOW_HINT = ("The network is slow or busy (a room full of people downloading at once does that): "
-              "wait a few minutes. ")
+_SLOW_HINT = "The network is slow or busy (a room full of people downloading at once does that): wait a few minutes. "
 
 
 def _http_failure(status):
@@ -449,8 +453,9 @@ def _write_checked(response, target, sha256, on_bytes):
                 if on_bytes is not None:
                     on_bytes(len(chunk), response.headers.get("Content-Length"))
         if digest.hexdigest() != sha256:
-            raise _Failure("the downloaded file does not match its sha256 (damaged or changed), "
-                           "so it was not kept", retry=False)
+            raise _Failure(
+                "the downloaded file does not match its sha256 (damaged or changed), so it was not kept", retry=False
+            )
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
@@ -492,8 +497,7 @@ def _download_all(name, base_url, root, files, *, already_here):
     path, failure = failed
     bar.close(note=note() + ", stopped")
     total = already_here + len(files)
-    raise _unavailable(name, path, base_url + path, failure, done=already_here + bar.done, total=total) \
-        from failure
+    raise _unavailable(name, path, base_url + path, failure, done=already_here + bar.done, total=total) from failure
 
 
 class _Counter:
@@ -581,7 +585,7 @@ def _mirrored(url):
     """``url`` with ``GITHUB_RAW_PREFIX`` replaced by ``UNET_COURSE_DATA_URL`` when that is set."""
     mirror = os.environ.get(DATA_URL_VARIABLE, "").strip()
     if mirror and url.startswith(GITHUB_RAW_PREFIX):
-        return mirror.rstrip("/") + "/" + url[len(GITHUB_RAW_PREFIX):]
+        return mirror.rstrip("/") + "/" + url[len(GITHUB_RAW_PREFIX) :]
     return url
 
 
@@ -593,8 +597,9 @@ def _archive_kind(archive_name):
     for ending, kind in ARCHIVE_KINDS.items():
         if archive_name.lower().endswith(ending) and len(archive_name) > len(ending):
             return kind, archive_name[: -len(ending)]
-    raise ValueError(f"{archive_name!r} is not an archive this course unpacks: its name must end with "
-                     f"{', '.join(ARCHIVE_KINDS)}.")
+    raise ValueError(
+        f"{archive_name!r} is not an archive this course unpacks: its name must end with {', '.join(ARCHIVE_KINDS)}."
+    )
 
 
 def _download_archive(url, archive, sha256):
@@ -640,13 +645,13 @@ def _unpack_safely(archive, kind, target):
                 members = [(info.name, _tar_member_problem(info), info) for info in opened.getmembers()]
                 _refuse_unsafe(archive, target, members)
                 for member_name, _, info in members:
-                    _write_member(unpacking, member_name, info.isdir(),
-                                  lambda info=info: opened.extractfile(info))
+                    _write_member(unpacking, member_name, info.isdir(), lambda info=info: opened.extractfile(info))
         unpacking.mkdir(exist_ok=True)
         os.replace(unpacking, target)
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as error:
-        raise DatasetUnavailable(f"Could not unpack {archive.name}: {error}. Delete {archive} and run "
-                                 f"the cell again.") from error
+        raise DatasetUnavailable(
+            f"Could not unpack {archive.name}: {error}. Delete {archive} and run the cell again."
+        ) from error
     finally:
         if unpacking.exists():
             shutil.rmtree(unpacking)

@@ -38,16 +38,26 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
-    "UNET_CITATION", "COURSE_PREPROCESSING", "INPUT_ID", "OUTPUT_ID",
-    "unet_depth", "accepted_sizes", "new_package_path",
-    "export_bioimageio", "validate_package", "check_package_predictions", "predict_with_package",
-    "save_model", "load_model", "CorruptModelError",
+    "UNET_CITATION",
+    "COURSE_PREPROCESSING",
+    "INPUT_ID",
+    "OUTPUT_ID",
+    "unet_depth",
+    "accepted_sizes",
+    "new_package_path",
+    "export_bioimageio",
+    "validate_package",
+    "check_package_predictions",
+    "predict_with_package",
+    "save_model",
+    "load_model",
+    "CorruptModelError",
 ]
 
 #: The U-Net paper, cited by every exported package.
 UNET_CITATION = {
     "text": "Ronneberger, O., Fischer, P., Brox, T. (2015). U-Net: Convolutional Networks for "
-            "Biomedical Image Segmentation. MICCAI 2015, LNCS 9351, 234-241.",
+    "Biomedical Image Segmentation. MICCAI 2015, LNCS 9351, 234-241.",
     "doi": "10.1007/978-3-319-24574-4_28",
 }
 #: The course's reader: raw pixel values divided by the largest value of their type.
@@ -141,10 +151,27 @@ def _safe_file_name(name):
 # Export
 
 
-def export_bioimageio(model, folder, *, name, description, test_image, authors, training_data,
-                      scores, methods, citations=(), threshold=None, class_names=None,
-                      pixel_bits=8, license="CC-BY-4.0", cover=None, binarize_output=False,
-                      saved_model=True, tags=("segmentation", "unet", "2d")):
+def export_bioimageio(
+    model,
+    folder,
+    *,
+    name,
+    description,
+    test_image,
+    authors,
+    training_data,
+    scores,
+    methods,
+    citations=(),
+    threshold=None,
+    class_names=None,
+    pixel_bits=8,
+    license="CC-BY-4.0",
+    cover=None,
+    binarize_output=False,
+    saved_model=True,
+    tags=("segmentation", "unet", "2d"),
+):
     """Write a bioimage.io model package (zip, spec 0.5) for a trained 2-D U-Net of the course.
 
     Parameters
@@ -226,13 +253,39 @@ def export_bioimageio(model, folder, *, name, description, test_image, authors, 
         if saved_model:
             _write_saved_model_zip(model, work / "tf_saved_model.zip")
             weights["tensorflow_saved_model_bundle"] = _saved_model_entry()
-        (work / "README.md").write_text(_documentation(
-            name, description, training_data, scores, methods, threshold, class_names,
-            depth, n_in, pixel_bits, sorted(weights), binarize_output), encoding="utf-8")
-        rdf = _model_rdf(name=name, description=description, authors=authors, license=license,
-                         citations=citations, tags=tags, cover=cover_file, depth=depth,
-                         n_in=n_in, class_names=class_names, threshold=threshold,
-                         pixel_bits=pixel_bits, binarize_output=binarize_output, weights=weights)
+        (work / "README.md").write_text(
+            _documentation(
+                name,
+                description,
+                training_data,
+                scores,
+                methods,
+                threshold,
+                class_names,
+                depth,
+                n_in,
+                pixel_bits,
+                sorted(weights),
+                binarize_output,
+            ),
+            encoding="utf-8",
+        )
+        rdf = _model_rdf(
+            name=name,
+            description=description,
+            authors=authors,
+            license=license,
+            citations=citations,
+            tags=tags,
+            cover=cover_file,
+            depth=depth,
+            n_in=n_in,
+            class_names=class_names,
+            threshold=threshold,
+            pixel_bits=pixel_bits,
+            binarize_output=binarize_output,
+            weights=weights,
+        )
         with _offline_bioimageio(work / "cache"):
             context = ValidationContext(root=work, perform_io_checks=True)
             descr = build_description(rdf, context=context)
@@ -245,27 +298,29 @@ def _check_model(model):
     in_shape = tuple(model.input_shape)
     out_shape = tuple(model.output_shape)
     if len(in_shape) != 4 or len(out_shape) != 4:
-        raise ValueError(f"model: expected a 2-D U-Net with input (batch, height, width, "
-                         f"channels); got input {in_shape} and output {out_shape}.")
+        raise ValueError(
+            f"model: expected a 2-D U-Net with input (batch, height, width, "
+            f"channels); got input {in_shape} and output {out_shape}."
+        )
     if in_shape[-1] not in (1, 3):
-        raise ValueError(f"model: input has {in_shape[-1]} channels; the course's models take 1 "
-                         f"(grey) or 3 (colour).")
+        raise ValueError(f"model: input has {in_shape[-1]} channels; the course's models take 1 (grey) or 3 (colour).")
     return in_shape[-1], out_shape[-1]
 
 
 def _check_outputs(n_out, threshold, class_names, binarize_output):
     if n_out == 1:
         if threshold is None:
-            raise ValueError("threshold: a binary model needs the threshold chosen on validation, "
-                             "e.g. threshold=0.5.")
+            raise ValueError("threshold: a binary model needs the threshold chosen on validation, e.g. threshold=0.5.")
         if not 0.0 < float(threshold) < 1.0:
             raise ValueError(f"threshold={threshold!r}: must lie between 0 and 1.")
         return list(class_names) if class_names else ["foreground"]
     if binarize_output:
         raise ValueError("binarize_output=True is for binary models; a K-class model uses argmax.")
     if class_names is None or len(class_names) != n_out:
-        raise ValueError(f"class_names: the model has {n_out} output channels; give {n_out} "
-                         f"names, class 0 first, e.g. {['background'] + ['class'] * (n_out - 1)}.")
+        raise ValueError(
+            f"class_names: the model has {n_out} output channels; give {n_out} "
+            f"names, class 0 first, e.g. {['background'] + ['class'] * (n_out - 1)}."
+        )
     return [str(c) for c in class_names]
 
 
@@ -275,19 +330,21 @@ def _raw_test_input(test_image, n_in, depth, pixel_max):
         image = image[..., np.newaxis]
     if image.ndim != 3 or image.shape[-1] != n_in:
         raise ValueError(f"test_image: shape {image.shape}; the model takes (height, width, {n_in}).")
-    step = 2 ** depth
+    step = 2**depth
     if image.shape[0] % step or image.shape[1] % step:
-        raise ValueError(f"test_image: {image.shape[0]} x {image.shape[1]} pixels; a U-Net of "
-                         f"depth {depth} needs multiples of {step}. Crop it, e.g. "
-                         f"test_image[:{image.shape[0] // step * step}, :{image.shape[1] // step * step}].")
+        raise ValueError(
+            f"test_image: {image.shape[0]} x {image.shape[1]} pixels; a U-Net of "
+            f"depth {depth} needs multiples of {step}. Crop it, e.g. "
+            f"test_image[:{image.shape[0] // step * step}, :{image.shape[1] // step * step}]."
+        )
     if np.issubdtype(image.dtype, np.floating):
         if image.min() < 0 or image.max() > 1:
-            raise ValueError("test_image: float values must lie in [0, 1] (the course's reader); "
-                             "or give the raw 8/16-bit integers.")
+            raise ValueError(
+                "test_image: float values must lie in [0, 1] (the course's reader); or give the raw 8/16-bit integers."
+            )
         image = np.round(image * pixel_max)
     elif image.max() > pixel_max:
-        raise ValueError(f"test_image: values up to {image.max()} do not fit pixel_bits "
-                         f"({pixel_max} is the largest).")
+        raise ValueError(f"test_image: values up to {image.max()} do not fit pixel_bits ({pixel_max} is the largest).")
     return image[np.newaxis].astype(np.float32)
 
 
@@ -310,8 +367,21 @@ def _write_cover(work, raw, probabilities, threshold, cover):
         result = np.stack([mask] * 3, axis=-1)
     else:
         labels = np.argmax(probabilities[0], axis=-1)
-        palette = np.array([[0, 0, 0], [230, 159, 0], [86, 180, 233], [0, 158, 115],
-                            [240, 228, 66], [0, 114, 178], [213, 94, 0], [204, 121, 167]]) / 255
+        palette = (
+            np.array(
+                [
+                    [0, 0, 0],
+                    [230, 159, 0],
+                    [86, 180, 233],
+                    [0, 158, 115],
+                    [240, 228, 66],
+                    [0, 114, 178],
+                    [213, 94, 0],
+                    [204, 121, 167],
+                ]
+            )
+            / 255
+        )
         result = palette[labels % len(palette)]
     side = 256
     mpl_image.imsave(target, np.concatenate([_square(picture, side), _square(result, side)], axis=1))
@@ -320,8 +390,8 @@ def _write_cover(work, raw, probabilities, threshold, cover):
 
 def _square(picture, side):
     """Nearest-neighbour resample to side x side (the cover is 2:1, image left, result right)."""
-    rows = (np.arange(side) * picture.shape[0] // side)
-    cols = (np.arange(side) * picture.shape[1] // side)
+    rows = np.arange(side) * picture.shape[0] // side
+    cols = np.arange(side) * picture.shape[1] // side
     return np.clip(picture[rows][:, cols], 0, 1)
 
 
@@ -352,21 +422,31 @@ def _versions():
     import keras
     import tensorflow as tf
 
-    return {"python": platform.python_version(), "tensorflow": tf.__version__,
-            "keras": keras.__version__, "numpy": np.__version__}
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+    }
 
 
 def _keras_weights_entry():
     versions = _versions()
-    return {"source": _KERAS_FILE, "keras_version": versions["keras"],
-            "backend": ["tensorflow", versions["tensorflow"]],
-            "comment": "Keras 3 .keras file saved by model.save() after training."}
+    return {
+        "source": _KERAS_FILE,
+        "keras_version": versions["keras"],
+        "backend": ["tensorflow", versions["tensorflow"]],
+        "comment": "Keras 3 .keras file saved by model.save() after training.",
+    }
 
 
 def _saved_model_entry():
-    return {"source": "tf_saved_model.zip", "tensorflow_version": _versions()["tensorflow"],
-            "parent": "keras_v3",
-            "comment": "tf.saved_model.save: signature 'serving_default', input 'raw', output 'probability'; zipped."}
+    return {
+        "source": "tf_saved_model.zip",
+        "tensorflow_version": _versions()["tensorflow"],
+        "parent": "keras_v3",
+        "comment": "tf.saved_model.save: signature 'serving_default', input 'raw', output 'probability'; zipped.",
+    }
 
 
 def _person(author):
@@ -375,9 +455,24 @@ def _person(author):
     return {key: value for key, value in dict(author).items() if value}
 
 
-def _model_rdf(*, name, description, authors, license, citations, tags, cover, depth, n_in,
-               class_names, threshold, pixel_bits, binarize_output, weights):
-    step = 2 ** depth
+def _model_rdf(
+    *,
+    name,
+    description,
+    authors,
+    license,
+    citations,
+    tags,
+    cover,
+    depth,
+    n_in,
+    class_names,
+    threshold,
+    pixel_bits,
+    binarize_output,
+    weights,
+):
+    step = 2**depth
     gain = 1.0 / _PIXEL_MAX[pixel_bits]
     in_channels = ["grey"] if n_in == 1 else ["red", "green", "blue"]
     input_tensor = {
@@ -400,9 +495,13 @@ def _model_rdf(*, name, description, authors, license, citations, tags, cover, d
         output_post = [{"id": "binarize", "kwargs": {"threshold": float(threshold)}}]
     output_tensor = {
         "id": OUTPUT_ID,
-        "description": ("probability of foreground" if len(class_names) == 1 and not binarize_output
-                        else "mask 0/1 (probability > threshold)" if binarize_output
-                        else "probability of each class (softmax); take the argmax"),
+        "description": (
+            "probability of foreground"
+            if len(class_names) == 1 and not binarize_output
+            else "mask 0/1 (probability > threshold)"
+            if binarize_output
+            else "probability of each class (softmax); take the argmax"
+        ),
         "axes": [
             {"type": "batch"},
             {"type": "space", "id": "y", "size": {"tensor_id": INPUT_ID, "axis_id": "y"}},
@@ -413,11 +512,14 @@ def _model_rdf(*, name, description, authors, license, citations, tags, cover, d
         "postprocessing": output_post,
     }
     cite = [dict(UNET_CITATION)] + [dict(c) for c in citations]
-    course_config = {"depth": depth, "preprocessing": COURSE_PREPROCESSING,
-                     "pixel_bits": pixel_bits, "class_names": list(class_names),
-                     "threshold": None if threshold is None else float(threshold),
-                     "postprocessing": ("probability > threshold" if len(class_names) == 1
-                                        else "argmax over channels")}
+    course_config = {
+        "depth": depth,
+        "preprocessing": COURSE_PREPROCESSING,
+        "pixel_bits": pixel_bits,
+        "class_names": list(class_names),
+        "threshold": None if threshold is None else float(threshold),
+        "postprocessing": ("probability > threshold" if len(class_names) == 1 else "argmax over channels"),
+    }
     return {
         "format_version": "0.5.12",
         "type": "model",
@@ -436,28 +538,49 @@ def _model_rdf(*, name, description, authors, license, citations, tags, cover, d
     }
 
 
-def _documentation(name, description, training_data, scores, methods, threshold, class_names,
-                   depth, n_in, pixel_bits, weight_formats, binarize_output):
-    step = 2 ** depth
-    score_lines = "\n".join(f"| {key} | {value:.4g} |" if isinstance(value, (int, float))
-                            else f"| {key} | {value} |" for key, value in scores.items())
+def _documentation(
+    name,
+    description,
+    training_data,
+    scores,
+    methods,
+    threshold,
+    class_names,
+    depth,
+    n_in,
+    pixel_bits,
+    weight_formats,
+    binarize_output,
+):
+    step = 2**depth
+    score_lines = "\n".join(
+        f"| {key} | {value:.4g} |" if isinstance(value, (int, float)) else f"| {key} | {value} |"
+        for key, value in scores.items()
+    )
     if len(class_names) == 1:
-        post = (f"The output is the probability of foreground. Pixels with probability > "
-                f"{float(threshold):.3g} (chosen on validation images) are foreground"
-                + (" (the package applies this threshold itself)." if binarize_output else
-                   "; the package returns the probabilities, apply the threshold yourself."))
+        post = (
+            f"The output is the probability of foreground. Pixels with probability > "
+            f"{float(threshold):.3g} (chosen on validation images) are foreground"
+            + (
+                " (the package applies this threshold itself)."
+                if binarize_output
+                else "; the package returns the probabilities, apply the threshold yourself."
+            )
+        )
     else:
-        post = ("The output has one probability per class (softmax), in this order: "
-                + ", ".join(f"{i} = {c}" for i, c in enumerate(class_names))
-                + ". The label of a pixel is the channel with the largest probability (argmax); "
-                  "the model spec 0.5 has no argmax step, so tools show the probabilities.")
+        post = (
+            "The output has one probability per class (softmax), in this order: "
+            + ", ".join(f"{i} = {c}" for i, c in enumerate(class_names))
+            + ". The label of a pixel is the channel with the largest probability (argmax); "
+            "the model spec 0.5 has no argmax step, so tools show the probabilities."
+        )
     return f"""# {name}
 
 {description}
 
 ## Input
 
-{'Grey (1 channel)' if n_in == 1 else 'RGB colour (3 channels)'} {pixel_bits}-bit images. Preprocessing
+{"Grey (1 channel)" if n_in == 1 else "RGB colour (3 channels)"} {pixel_bits}-bit images. Preprocessing
 (in the package): {COURSE_PREPROCESSING} (this package: / {_PIXEL_MAX[pixel_bits]}).
 Height and width must be multiples of {step} (the U-Net has {depth} poolings); tools that tile
 use tiles of {step} * n pixels.
@@ -484,7 +607,7 @@ Scores on test images never used for training or for choosing the threshold:
 
 ## Weights
 
-Formats in this package: {', '.join(weight_formats)}. Written by the U-Net course's
+Formats in this package: {", ".join(weight_formats)}. Written by the U-Net course's
 `helpers.export` on {datetime.date.today().isoformat()}.
 
 ## Citation
@@ -518,8 +641,9 @@ def _raise_on_errors(descr, what):
     summary = descr.validation_summary
     if isinstance(descr, InvalidDescr) or summary.status == "failed":
         problems = [f"{'.'.join(str(p) for p in e.loc)}: {e.msg}" for e in summary.errors]
-        raise CorruptModelError(f"{what} is not a valid bioimage.io model:\n  "
-                                + "\n  ".join(problems or [summary.format()]))
+        raise CorruptModelError(
+            f"{what} is not a valid bioimage.io model:\n  " + "\n  ".join(problems or [summary.format()])
+        )
 
 
 def validate_package(path):
@@ -549,8 +673,7 @@ def validate_package(path):
         raise FileNotFoundError(f"No package at {str(path)!r}: check the path.")
     if zipfile.is_zipfile(path):
         _check_listed_files_present(path)
-    with tempfile.TemporaryDirectory(prefix="bioimageio-cache-") as cache, \
-            _offline_bioimageio(cache):
+    with tempfile.TemporaryDirectory(prefix="bioimageio-cache-") as cache, _offline_bioimageio(cache):
         try:
             descr = load_description(path, perform_io_checks=True)
         except (KeyError, zipfile.BadZipFile, OSError) as error:
@@ -567,15 +690,17 @@ def _check_listed_files_present(path):
         names = set(archive.namelist())
         rdf_names = [n for n in ("bioimageio.yaml", "rdf.yaml") if n in names]
         if not rdf_names:
-            raise CorruptModelError(f"{path.name}: no bioimageio.yaml or rdf.yaml inside: this is "
-                                    f"not a bioimage.io package.")
+            raise CorruptModelError(
+                f"{path.name}: no bioimageio.yaml or rdf.yaml inside: this is not a bioimage.io package."
+            )
         rdf = ruyaml.YAML(typ="safe", pure=True).load(archive.read(rdf_names[0]))
-    missing = sorted(source for source in _sources(rdf)
-                     if "://" not in source and source not in names)
+    missing = sorted(source for source in _sources(rdf) if "://" not in source and source not in names)
     if missing:
-        raise CorruptModelError(f"{path.name}: listed in {rdf_names[0]} but missing from the zip: "
-                                f"{', '.join(missing)}. Export the model again (or copy the "
-                                f"whole zip).")
+        raise CorruptModelError(
+            f"{path.name}: listed in {rdf_names[0]} but missing from the zip: "
+            f"{', '.join(missing)}. Export the model again (or copy the "
+            f"whole zip)."
+        )
 
 
 def _sources(node):
@@ -633,8 +758,11 @@ def predict_with_package(path, image, *, weight_format="keras_v3"):
     if image.ndim == 3:
         image = image[np.newaxis]
     _keras_backend_tensorflow()
-    with tempfile.TemporaryDirectory(prefix="bioimageio-run-") as work, \
-            _offline_bioimageio(Path(work) / "cache"), _in_folder(work):
+    with (
+        tempfile.TemporaryDirectory(prefix="bioimageio-run-") as work,
+        _offline_bioimageio(Path(work) / "cache"),
+        _in_folder(work),
+    ):
         descr = load_description(Path(path).resolve(), perform_io_checks=False)
         _raise_on_errors(descr, Path(path).name)
         pipeline = create_prediction_pipeline(descr, weight_format=weight_format)
@@ -678,8 +806,9 @@ def check_package_predictions(path, *, tolerance=1e-4, weight_formats=None):
         differences[weight_format] = float(np.max(np.abs(predicted - test_output)))
     too_far = {f: d for f, d in differences.items() if not d <= tolerance}
     if too_far:
-        raise AssertionError(f"{Path(path).name}: predictions differ from the package's test "
-                             f"output by {too_far} (allowed {tolerance}).")
+        raise AssertionError(
+            f"{Path(path).name}: predictions differ from the package's test output by {too_far} (allowed {tolerance})."
+        )
     return differences
 
 
@@ -695,8 +824,7 @@ def _sha256(path):
     return digest.hexdigest()
 
 
-def save_model(model, folder, *, preprocessing=COURSE_PREPROCESSING, class_names=None,
-               threshold=None, extra_files=()):
+def save_model(model, folder, *, preprocessing=COURSE_PREPROCESSING, class_names=None, threshold=None, extra_files=()):
     """Save ``model.keras`` and ``manifest.json`` (versions, sha256 of every file, how to use it).
 
     Parameters
@@ -726,8 +854,10 @@ def save_model(model, folder, *, preprocessing=COURSE_PREPROCESSING, class_names
     """
     folder = Path(folder)
     if folder.exists() and any(folder.iterdir()):
-        raise FileExistsError(f"{str(folder)!r} holds files already; save_model never overwrites. "
-                              f"Choose a new folder, e.g. with export.new_package_path(parent, name, '').")
+        raise FileExistsError(
+            f"{str(folder)!r} holds files already; save_model never overwrites. "
+            f"Choose a new folder, e.g. with export.new_package_path(parent, name, '')."
+        )
     folder.mkdir(parents=True, exist_ok=True)
     model.save(folder / _KERAS_FILE)
     for extra in extra_files:
@@ -770,17 +900,20 @@ def load_model(folder):
     folder = Path(folder)
     manifest_path = folder / _MANIFEST
     if not manifest_path.is_file():
-        raise CorruptModelError(f"{str(manifest_path)!r} is missing: this is not a folder written "
-                                f"by export.save_model (or its manifest was deleted).")
+        raise CorruptModelError(
+            f"{str(manifest_path)!r} is missing: this is not a folder written "
+            f"by export.save_model (or its manifest was deleted)."
+        )
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     for name, expected in manifest["files"].items():
         file = folder / name
         if not file.is_file():
-            raise CorruptModelError(f"{str(file)!r} is missing (listed in {_MANIFEST}); copy the "
-                                    f"whole folder again.")
+            raise CorruptModelError(f"{str(file)!r} is missing (listed in {_MANIFEST}); copy the whole folder again.")
         if _sha256(file) != expected:
-            raise CorruptModelError(f"{str(file)!r} was altered: its sha256 differs from "
-                                    f"{_MANIFEST}. Copy the file again from the original folder.")
+            raise CorruptModelError(
+                f"{str(file)!r} was altered: its sha256 differs from "
+                f"{_MANIFEST}. Copy the file again from the original folder."
+            )
     if _KERAS_FILE not in manifest["files"]:
         raise CorruptModelError(f"{_MANIFEST} in {str(folder)!r} does not list {_KERAS_FILE}.")
     model = keras.models.load_model(folder / _KERAS_FILE)

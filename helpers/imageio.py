@@ -29,10 +29,27 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
-    "IMAGE_EXTENSIONS", "RESCALE_POLICY", "TWELVE_BIT_LIMIT", "SegmentationSet", "FolderListing", "Pairing",
-    "natural_sorted", "list_image_files", "pair_files", "check_not_same_folder", "load_pairs",
-    "read_pixels", "read_palette", "scale_to_unit", "scaling_rule", "read_image", "as_channels",
-    "read_mask", "read_binary_mask", "is_grey_rgb", "MASK_FIX",
+    "IMAGE_EXTENSIONS",
+    "RESCALE_POLICY",
+    "TWELVE_BIT_LIMIT",
+    "SegmentationSet",
+    "FolderListing",
+    "Pairing",
+    "natural_sorted",
+    "list_image_files",
+    "pair_files",
+    "check_not_same_folder",
+    "load_pairs",
+    "read_pixels",
+    "read_palette",
+    "scale_to_unit",
+    "scaling_rule",
+    "read_image",
+    "as_channels",
+    "read_mask",
+    "read_binary_mask",
+    "is_grey_rgb",
+    "MASK_FIX",
 ]
 
 #: File endings read as images or masks (upper or lower case).
@@ -61,15 +78,14 @@ FolderListing = collections.namedtuple("FolderListing", "folder kind by_stem ski
 #: Images paired with masks by stem: ``pairs`` ``[(stem, image_path, mask_path)]`` in natural
 #: order; ``images_without_mask`` / ``masks_without_image`` stems; ``double_images`` /
 #: ``double_masks`` ``{stem: [paths]}`` where one stem has several files (those are not paired).
-Pairing = collections.namedtuple(
-    "Pairing", "pairs images_without_mask masks_without_image double_images double_masks")
+Pairing = collections.namedtuple("Pairing", "pairs images_without_mask masks_without_image double_images double_masks")
 
 MASK_FIX = (
     "Save the mask with 0 for background and 255 (or 1) for foreground; "
     "label images with several ids belong in the multi-class notebook."
 )
 
-READ_FIX = ("Open it in Fiji/ImageJ and save it again as PNG or TIFF, or move it out of the folder.")
+READ_FIX = "Open it in Fiji/ImageJ and save it again as PNG or TIFF, or move it out of the folder."
 
 
 # --- listing and pairing ---------------------------------------------------------------------
@@ -140,8 +156,7 @@ def list_image_files(folder, kind="image"):
         shown = [p.name for p in entries if not p.name.startswith(".")]
         others = f" It holds: {', '.join(shown[:5])}." if shown else " It is empty."
         raise FileNotFoundError(
-            f"No {kind} files in {str(folder)!r}.{others} Put the {kind}s there as "
-            f"{', '.join(IMAGE_EXTENSIONS)} files."
+            f"No {kind} files in {str(folder)!r}.{others} Put the {kind}s there as {', '.join(IMAGE_EXTENSIONS)} files."
         )
     return FolderListing(folder, kind, dict(by_stem), skipped)
 
@@ -273,8 +288,7 @@ def _check_same_size(images, image_paths):
     if len(by_size) == 1:
         return
     groups = "; ".join(
-        f"{size}, {'grey' if channels == 1 else 'colour'}: {_few(names)}"
-        for (size, channels), names in by_size.items()
+        f"{size}, {'grey' if channels == 1 else 'colour'}: {_few(names)}" for (size, channels), names in by_size.items()
     )
     raise ValueError(
         f"The images differ in size or colour ({groups}). Crop or tile them to one size "
@@ -332,8 +346,9 @@ def read_pixels(path):
     if not path.is_file():
         raise FileNotFoundError(f"No file {str(path)!r}. Check the path and the file name.")
     if path.stat().st_size == 0:
-        raise ValueError(f"File {str(path)!r} is empty (0 bytes), e.g. an interrupted copy. "
-                         f"Copy the file again from the original.")
+        raise ValueError(
+            f"File {str(path)!r} is empty (0 bytes), e.g. an interrupted copy. Copy the file again from the original."
+        )
     try:
         if _is_palette_png(path):
             from PIL import Image
@@ -374,8 +389,9 @@ def read_palette(path):
 def _palette_colours(indices, palette, path):
     """Turn palette indices into grey (H, W) or RGB (H, W, 3) uint8 pixels."""
     if indices.size and indices.max() >= len(palette):
-        raise ValueError(f"Palette PNG {str(path)!r} uses index {indices.max()} but has {len(palette)} "
-                         f"colours. {READ_FIX}")
+        raise ValueError(
+            f"Palette PNG {str(path)!r} uses index {indices.max()} but has {len(palette)} colours. {READ_FIX}"
+        )
     used = palette[np.unique(indices)]
     colours = palette[indices]
     if np.array_equal(used[:, 0], used[:, 1]) and np.array_equal(used[:, 0], used[:, 2]):
@@ -443,8 +459,10 @@ def scale_to_unit(pixels, path="the image"):
     pixels = np.asarray(pixels)
     rule = scaling_rule(pixels)
     if pixels.dtype.kind not in "biuf":
-        raise ValueError(f"Image {str(path)!r} has pixel type {pixels.dtype}, not numbers. "
-                         f"Convert it to 8-bit or 16-bit (Fiji: Image > Type) and save it again.")
+        raise ValueError(
+            f"Image {str(path)!r} has pixel type {pixels.dtype}, not numbers. "
+            f"Convert it to 8-bit or 16-bit (Fiji: Image > Type) and save it again."
+        )
     if rule == "1-bit as 0/1":
         return pixels.astype(np.float32)
     if rule == "8-bit / 255":
@@ -454,8 +472,10 @@ def scale_to_unit(pixels, path="the image"):
     if rule == "16-bit / 65535":
         return pixels.astype(np.float32) / 65535
     if not np.all(np.isfinite(pixels)):
-        raise ValueError(f"Image {str(path)!r} holds NaN or infinite values. Replace them (Fiji: Process > "
-                         f"Math > Remove NaNs) and save it again.")
+        raise ValueError(
+            f"Image {str(path)!r} holds NaN or infinite values. Replace them (Fiji: Process > "
+            f"Math > Remove NaNs) and save it again."
+        )
     if rule == "float in [0, 1] as is":
         return pixels.astype(np.float32)
     low, high = float(pixels.min()), float(pixels.max())
@@ -530,9 +550,12 @@ def as_channels(image, channels):
 def is_grey_rgb(pixels):
     """True when an (H, W, 3) array has equal red, green and blue everywhere."""
     pixels = np.asarray(pixels)
-    return bool(pixels.ndim == 3 and pixels.shape[-1] == 3
-                and np.array_equal(pixels[..., 0], pixels[..., 1])
-                and np.array_equal(pixels[..., 0], pixels[..., 2]))
+    return bool(
+        pixels.ndim == 3
+        and pixels.shape[-1] == 3
+        and np.array_equal(pixels[..., 0], pixels[..., 1])
+        and np.array_equal(pixels[..., 0], pixels[..., 2])
+    )
 
 
 def read_mask(path):
@@ -626,6 +649,7 @@ def _non_binary_message(path, values):
 # ---------------------------------------------------------------------------------------
 # Writing without overwriting: nothing the user owns is ever replaced
 # ---------------------------------------------------------------------------------------
+
 
 def new_folder(folder):
     """Return ``folder`` if it does not exist yet, else ``folder-2``, ``folder-3`` ...; create it."""

@@ -52,11 +52,15 @@ def _check_tiles(tile, overlap, divisible_by, blending):
     if not isinstance(tile, (int, np.integer)) or tile < 1:
         raise ValueError(f"tile must be a positive whole number of pixels, got {tile!r}.")
     if overlap < 0 or overlap >= tile:
-        raise ValueError(f"overlap ({overlap}) must be at least 0 and smaller than the tile ({tile}); "
-                         f"use a larger tile or a smaller overlap.")
+        raise ValueError(
+            f"overlap ({overlap}) must be at least 0 and smaller than the tile ({tile}); "
+            f"use a larger tile or a smaller overlap."
+        )
     if tile % divisible_by:
-        raise ValueError(f"tile {tile} is not divisible by {divisible_by} (2**depth of the model): the poolings "
-                         f"would not halve it evenly. Use a tile that is a multiple of {divisible_by}.")
+        raise ValueError(
+            f"tile {tile} is not divisible by {divisible_by} (2**depth of the model): the poolings "
+            f"would not halve it evenly. Use a tile that is a multiple of {divisible_by}."
+        )
 
 
 def window_starts(size, window, stride):
@@ -81,6 +85,7 @@ def window_starts(size, window, stride):
     if starts[-1] != size - window:
         starts.append(size - window)
     return starts
+
 
 def gaussian_weights(tile, sigma_fraction=1 / 8):
     """Return the (tile, tile) Gaussian weight map of MONAI/nnU-Net, no weight below 1e-3 of the peak.
@@ -123,15 +128,22 @@ def tile_grid(height, width, tile=256, overlap=64, blending="gaussian"):
     """
     if blending == "overlap-tile":
         core = tile - 2 * overlap
-        return [(top, left, min(core, height - top), min(core, width - left))
-                for top in range(0, height, core) for left in range(0, width, core)]
+        return [
+            (top, left, min(core, height - top), min(core, width - left))
+            for top in range(0, height, core)
+            for left in range(0, width, core)
+        ]
     stride = tile - overlap
-    return [(top, left, min(tile, height), min(tile, width))
-            for top in window_starts(height, tile, stride) for left in window_starts(width, tile, stride)]
+    return [
+        (top, left, min(tile, height), min(tile, width))
+        for top in window_starts(height, tile, stride)
+        for left in window_starts(width, tile, stride)
+    ]
 
 
-def predict_tiled(model, image, tile=256, overlap=64, blending="gaussian", batch_size=8, divisible_by=16,
-                  padding="reflect"):
+def predict_tiled(
+    model, image, tile=256, overlap=64, blending="gaussian", batch_size=8, divisible_by=16, padding="reflect"
+):
     """Predict an image of any size tile by tile and stitch the predictions.
 
     Parameters
@@ -192,7 +204,7 @@ def _blend_windows(predict, array, window, strides, weight, batch_size):
     total, weights = None, np.zeros(spatial + (1,), np.float32)
     weight = np.asarray(weight, np.float32)[..., np.newaxis]
     for first in range(0, len(corners), batch_size):
-        chunk = corners[first:first + batch_size]
+        chunk = corners[first : first + batch_size]
         boxes = [tuple(slice(c, c + w) for c, w in zip(corner, window)) for corner in chunk]
         predictions = predict(np.stack([array[box] for box in boxes]))
         if total is None:
@@ -212,25 +224,31 @@ def _overlap_tile(predict, picture, tile, margin, batch_size, divisible_by, padd
     """
     core = tile - 2 * margin
     if core < 1:
-        raise ValueError(f"With overlap-tile the margin ({margin}) is thrown away on both sides: the tile "
-                         f"({tile}) must be larger than 2 * margin = {2 * margin}.")
+        raise ValueError(
+            f"With overlap-tile the margin ({margin}) is thrown away on both sides: the tile "
+            f"({tile}) must be larger than 2 * margin = {2 * margin}."
+        )
     if core % divisible_by:
-        raise ValueError(f"tile - 2 * overlap = {core} is not divisible by {divisible_by}: tile origins would fall "
-                         f"off the pooling grid. Use an overlap that is a multiple of {divisible_by // 2 or 1}.")
+        raise ValueError(
+            f"tile - 2 * overlap = {core} is not divisible by {divisible_by}: tile origins would fall "
+            f"off the pooling grid. Use an overlap that is a multiple of {divisible_by // 2 or 1}."
+        )
     height, width = picture.shape[:2]
     boxes = [(top, left) for top in range(0, height, core) for left in range(0, width, core)]
     result = None
     for first in range(0, len(boxes), batch_size):
-        batch_boxes = boxes[first:first + batch_size]
-        tiles = np.stack([_read_padded(picture, top - margin, left - margin, tile, padding)
-                          for top, left in batch_boxes])
+        batch_boxes = boxes[first : first + batch_size]
+        tiles = np.stack(
+            [_read_padded(picture, top - margin, left - margin, tile, padding) for top, left in batch_boxes]
+        )
         predictions = predict(tiles)
         if result is None:
             result = np.zeros((height, width, predictions.shape[-1]), np.float32)
         for (top, left), prediction in zip(batch_boxes, predictions):
             kept_height, kept_width = min(core, height - top), min(core, width - left)
-            result[top:top + kept_height, left:left + kept_width] = \
-                prediction[margin:margin + kept_height, margin:margin + kept_width]
+            result[top : top + kept_height, left : left + kept_width] = prediction[
+                margin : margin + kept_height, margin : margin + kept_width
+            ]
     return result
 
 
@@ -267,7 +285,7 @@ def padded_indices(start, length, size, padding="reflect"):
 def _read_padded(picture, top, left, tile, padding):
     """Cut a (tile, tile, channels) square at (top, left) that may reach outside the picture."""
     if 0 <= top and top + tile <= picture.shape[0] and 0 <= left and left + tile <= picture.shape[1]:
-        return picture[top:top + tile, left:left + tile]
+        return picture[top : top + tile, left : left + tile]
     rows, row_inside = padded_indices(top, tile, picture.shape[0], padding)
     cols, col_inside = padded_indices(left, tile, picture.shape[1], padding)
     square = picture[np.ix_(rows, cols)]
@@ -373,7 +391,7 @@ def predict_padded(model, image, n_poolings=4):
     -------
     ndarray of float32, shape (H, W, 1)
     """
-    step = 2 ** n_poolings
+    step = 2**n_poolings
     height, width = image.shape[:2]
     padded = pad_to(image, -(-height // step) * step, -(-width // step) * step)
     probability = _predictor(model)(padded[np.newaxis])[0]

@@ -253,7 +253,9 @@ def measure_objects(labels, image):
     labels = as_label_image(labels, "labels")
     image = as_2d(image, "image").astype(np.float64)
     if image.shape != labels.shape:
-        raise ValueError(f"labels has shape {labels.shape} but image has {image.shape}; measure the image they come from.")
+        raise ValueError(
+            f"labels has shape {labels.shape} but image has {image.shape}; measure the image they come from."
+        )
     table = skimage.measure.regionprops_table(
         labels,
         intensity_image=image,
@@ -298,5 +300,3 @@ def save_table_csv(table, path):
     text = ",".join(names) + "\n" + "".join(",".join(f"{value:g}" for value in row) + "\n" for row in rows)
     path.write_text(text)
     return path
-
-

@@ -87,9 +87,16 @@ def build_model(kind, input_shape, **options):
 
 
 #: keras-unet ``get_augmented`` settings close to ``helpers.augmentation.GEOMETRIC_DEFAULTS`` (shear in degrees there).
-AUGMENTATION_SETTINGS = dict(rotation_range=15.0, width_shift_range=0.05, height_shift_range=0.05,
-                               shear_range=5.7, zoom_range=0.1, horizontal_flip=True, vertical_flip=True,
-                               fill_mode="reflect")
+AUGMENTATION_SETTINGS = dict(
+    rotation_range=15.0,
+    width_shift_range=0.05,
+    height_shift_range=0.05,
+    shear_range=5.7,
+    zoom_range=0.1,
+    horizontal_flip=True,
+    vertical_flip=True,
+    fill_mode="reflect",
+)
 
 
 def augmented_batches(images, masks, batch_size=8, seed=0, **data_gen_args):
@@ -113,8 +120,13 @@ def augmented_batches(images, masks, batch_size=8, seed=0, **data_gen_args):
     """
     get_augmented = import_module("keras_unet.utils").get_augmented
     settings = data_gen_args or AUGMENTATION_SETTINGS
-    pairs = get_augmented(np.asarray(images, np.float32), np.asarray(masks, np.float32),
-                          batch_size=batch_size, seed=seed, data_gen_args=settings)
+    pairs = get_augmented(
+        np.asarray(images, np.float32),
+        np.asarray(masks, np.float32),
+        batch_size=batch_size,
+        seed=seed,
+        data_gen_args=settings,
+    )
     for batch_images, batch_masks in pairs:
         yield batch_images, (batch_masks > 0.5).astype(np.float32)
 
@@ -163,4 +175,5 @@ def reconstruct_from_patches(patches, image_size, stride, size):
     and it fails on the patches :func:`get_patches` cuts from a non-square image.
     """
     return import_module("keras_unet.utils").reconstruct_from_patches(
-        np.asarray(patches), image_size, stride=stride, size=size)
+        np.asarray(patches), image_size, stride=stride, size=size
+    )

@@ -293,8 +293,10 @@ def tversky_loss(y_true, y_pred, false_positive_weight=0.5, false_negative_weigh
     scalar tensor
         Between 0 and 1, pooled over the batch.
     """
-    for label, weight in (("false_positive_weight", false_positive_weight),
-                          ("false_negative_weight", false_negative_weight)):
+    for label, weight in (
+        ("false_positive_weight", false_positive_weight),
+        ("false_negative_weight", false_negative_weight),
+    ):
         if weight < 0:
             raise ValueError(f"{label} must be zero or positive, got {weight}.")
     y_true, y_pred = _pair(y_true, y_pred)
@@ -308,6 +310,7 @@ def tversky_loss(y_true, y_pred, false_positive_weight=0.5, false_negative_weigh
 # ---------------------------------------------------------------------------------------
 # K classes (notebook 05): label maps and softmax probabilities
 # ---------------------------------------------------------------------------------------
+
 
 def multiclass_dice_loss(y_true, y_pred, smooth=1e-7):
     """Soft Dice loss of each class (over all pixels of the batch), averaged over the classes.
@@ -410,8 +413,17 @@ def _one_hot_dice(n_classes):
     return multi_class_dice
 
 
-def training_loss(name, *, positive_weight=10.0, gamma=2.0, false_positive_weight=0.3, false_negative_weight=0.7,
-                  bce_weight=1.0, dice_weight=1.0, n_classes=None):
+def training_loss(
+    name,
+    *,
+    positive_weight=10.0,
+    gamma=2.0,
+    false_positive_weight=0.3,
+    false_negative_weight=0.7,
+    bce_weight=1.0,
+    dice_weight=1.0,
+    n_classes=None,
+):
     """Return a loss for ``model.compile(loss=...)`` by name, Keras built-ins first.
 
     Parameters

@@ -22,8 +22,9 @@ def _conv_pair(x, filters, batch_norm, name):
     for i in (1, 2):
         # seed 001 gives the first convolution of a pair He initialisation, the second the default
         init = "he_normal" if i == 1 else "glorot_uniform"
-        x = layers.Conv2D(filters, 3, padding="same", kernel_initializer=init,
-                          use_bias=not batch_norm, name=f"{name}_conv{i}")(x)
+        x = layers.Conv2D(
+            filters, 3, padding="same", kernel_initializer=init, use_bias=not batch_norm, name=f"{name}_conv{i}"
+        )(x)
         if batch_norm:
             # momentum 0.9 (Keras default 0.99): the running averages used for prediction
             # must settle within the few hundred steps a CPU run trains
@@ -32,8 +33,16 @@ def _conv_pair(x, filters, batch_norm, name):
     return x
 
 
-def build_unet(input_shape=(256, 256, 1), filters=64, n_poolings=4, dropout=0.5, batch_norm=False,
-               n_classes=1, output_activation="sigmoid", name="unet"):
+def build_unet(
+    input_shape=(256, 256, 1),
+    filters=64,
+    n_poolings=4,
+    dropout=0.5,
+    batch_norm=False,
+    n_classes=1,
+    output_activation="sigmoid",
+    name="unet",
+):
     """Build the U-Net of seed 001.
 
     With the defaults (256x256x1 input, 64 filters, 4 poolings) this is the network of the seed
@@ -85,8 +94,14 @@ def build_unet(input_shape=(256, 256, 1), filters=64, n_poolings=4, dropout=0.5,
     for level in reversed(range(n_poolings)):
         level_filters = filters * 2**level
         x = layers.UpSampling2D(2, name=f"up{level + 1}_upsample")(x)
-        x = layers.Conv2D(level_filters, 3, padding="same", activation="relu",
-                          kernel_initializer="he_normal", name=f"up{level + 1}_upconv")(x)
+        x = layers.Conv2D(
+            level_filters,
+            3,
+            padding="same",
+            activation="relu",
+            kernel_initializer="he_normal",
+            name=f"up{level + 1}_upconv",
+        )(x)
         x = layers.Concatenate(name=f"up{level + 1}_skip")([x, skips[level]])
         x = _conv_pair(x, level_filters, batch_norm, name=f"up{level + 1}")
     outputs = layers.Conv2D(n_classes, 1, activation=output_activation, name="probability")(x)
@@ -119,8 +134,14 @@ def _conv_relu(x, filters, name):
     return keras.layers.Activation("relu", name=f"{name}_relu")(x)
 
 
-def build_unet_3d(input_shape=(16, 160, 160, 4), filters=32, n_poolings=1, n_classes=3,
-                  pool_size=(2, 2, 2), output_activation="sigmoid"):
+def build_unet_3d(
+    input_shape=(16, 160, 160, 4),
+    filters=32,
+    n_poolings=1,
+    n_classes=3,
+    pool_size=(2, 2, 2),
+    output_activation="sigmoid",
+):
     """Build the 3-D U-Net of seed 002 (channels last).
 
     Level ``i`` on the way down has two 3x3x3 convolutions with ``filters * 2**i`` and
@@ -159,10 +180,12 @@ def build_unet_3d(input_shape=(16, 160, 160, 4), filters=32, n_poolings=1, n_cla
             f"A one-channel stack of 16 sections of 64x64 pixels is (16, 64, 64, 1)."
         )
     if n_poolings < 0 or filters < 1 or n_classes < 1:
-        raise ValueError(f"n_poolings must be >= 0, filters and n_classes >= 1; got {n_poolings}, {filters}, {n_classes}.")
+        raise ValueError(
+            f"n_poolings must be >= 0, filters and n_classes >= 1; got {n_poolings}, {filters}, {n_classes}."
+        )
     if len(pool_size) != 3:
         raise ValueError(f"pool_size must have 3 numbers (z, y, x); got {pool_size!r}.")
-    factors = [p ** n_poolings for p in pool_size]
+    factors = [p**n_poolings for p in pool_size]
     for axis, (size, factor) in enumerate(zip(input_shape[:3], factors)):
         if size is not None and size % factor:
             raise ValueError(

@@ -42,8 +42,17 @@ from helpers.imageio import IMAGE_EXTENSIONS, natural_sorted, new_folder, write_
 from helpers.inference import pad_to, predict_padded, predict_tiled
 
 __all__ = [
-    "MASK_KINDS", "MASK_KIND_RULE", "PREVIEW_COLOURS", "Problem", "FolderReport", "CheckedSet",
-    "check_folder", "load_checked", "read_image", "read_class_names", "predict_folder",
+    "MASK_KINDS",
+    "MASK_KIND_RULE",
+    "PREVIEW_COLOURS",
+    "Problem",
+    "FolderReport",
+    "CheckedSet",
+    "check_folder",
+    "load_checked",
+    "read_image",
+    "read_class_names",
+    "predict_folder",
 ]
 
 #: Values of ``mask_kind``.
@@ -59,9 +68,24 @@ MASK_KIND_RULE = (
 )
 
 #: Colours of the class previews written by :func:`predict_folder` (id 0 black).
-PREVIEW_COLOURS = ((0, 0, 0), (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
-                   (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212),
-                   (0, 128, 128), (220, 190, 255), (170, 110, 40), (255, 250, 200), (128, 0, 0))
+PREVIEW_COLOURS = (
+    (0, 0, 0),
+    (230, 25, 75),
+    (60, 180, 75),
+    (255, 225, 25),
+    (0, 130, 200),
+    (245, 130, 48),
+    (145, 30, 180),
+    (70, 240, 240),
+    (240, 50, 230),
+    (210, 245, 60),
+    (250, 190, 212),
+    (0, 128, 128),
+    (220, 190, 255),
+    (170, 110, 40),
+    (255, 250, 200),
+    (128, 0, 0),
+)
 
 #: One finding: ``severity`` is "error" (the pair is left out), "warning" (used, check it) or
 #: "note" (used as described); ``file`` the file or folder; ``what`` the problem; ``fix`` what
@@ -149,8 +173,10 @@ class FolderReport:
         for problem in sorted(self.problems, key=lambda p: SEVERITIES.index(p.severity)):
             key = (problem.severity, problem.group or problem.what, problem.fix)
             groups.setdefault(key, []).append(problem)
-        return [(severity, [p.file for p in found], found[0].what if len(found) == 1 else text, fix)
-                for (severity, text, fix), found in groups.items()]
+        return [
+            (severity, [p.file for p in found], found[0].what if len(found) == 1 else text, fix)
+            for (severity, text, fix), found in groups.items()
+        ]
 
     def summary(self):
         """Return the report as text: counts, the mask kind and classes, then each finding once."""
@@ -195,8 +221,10 @@ class FolderReport:
         lines = ["  id  name                 pixels  images" + ("  colour" if self.mask_kind == "colours" else "")]
         for entry in self.classes:
             colour = f"  {entry['colour']}" if entry.get("colour") is not None else ""
-            lines.append(f"  {entry['id']:>2}  {entry['name'][:20]:<20} {entry['pixel_share']:>6.1%}  "
-                         f"{entry['images']:>6}{colour}")
+            lines.append(
+                f"  {entry['id']:>2}  {entry['name'][:20]:<20} {entry['pixel_share']:>6.1%}  "
+                f"{entry['images']:>6}{colour}"
+            )
         return lines
 
     def _annotated_lines(self):
@@ -207,8 +235,10 @@ class FolderReport:
         if not partly:
             return [f"Annotated: every mask fully (no pixel equals the ignore value {self.ignore_value})."]
         low, high = min(partly.values()), max(partly.values())
-        return [f"Annotated: {len(partly)} masks partly, {low:.1%} to {high:.1%} of their pixels "
-                f"({_few(natural_sorted(partly), 3)}); {full} fully. Per image: the CSV of save()."]
+        return [
+            f"Annotated: {len(partly)} masks partly, {low:.1%} to {high:.1%} of their pixels "
+            f"({_few(natural_sorted(partly), 3)}); {full} fully. Per image: the CSV of save()."
+        ]
 
     def save(self, results_folder):
         """Write the full per-file lists as CSV files into ``results_folder`` (never overwriting).
@@ -228,20 +258,36 @@ class FolderReport:
         folder = Path(results_folder).expanduser()
         for user_folder in (self.image_folder, self.mask_folder):
             if folder.resolve() == user_folder.resolve() or user_folder.resolve() in folder.resolve().parents:
-                raise ValueError(f"The results folder {folder} is inside your folder {user_folder}; choose a "
-                                 f"results folder elsewhere so that your folders stay as they are.")
+                raise ValueError(
+                    f"The results folder {folder} is inside your folder {user_folder}; choose a "
+                    f"results folder elsewhere so that your folders stay as they are."
+                )
         folder.mkdir(parents=True, exist_ok=True)
         rows = [("severity", "file", "what", "fix")] + [p[:4] for p in self.problems]
         pairs = [("name", "image", "mask", "mask_read_as", "mask_values", "annotated_share", "image_channels")]
-        pairs += [(n, str(i), str(m), self.mask_rules.get(n, ""), self.mask_values.get(n, ""),
-                   f"{self.annotated.get(n, 1.0):.4f}", self.channels.get(n, "")) for n, i, m in self.pairs]
+        pairs += [
+            (
+                n,
+                str(i),
+                str(m),
+                self.mask_rules.get(n, ""),
+                self.mask_values.get(n, ""),
+                f"{self.annotated.get(n, 1.0):.4f}",
+                self.channels.get(n, ""),
+            )
+            for n, i, m in self.pairs
+        ]
         pairs += [(n, "", "", f"left out: {r}", "", "", "") for n, r in self.left_out.items()]
-        written = [write_text_file(folder, "check_folder.csv", _csv_text(rows)),
-                   write_text_file(folder, "masks.csv", _csv_text(pairs))]
+        written = [
+            write_text_file(folder, "check_folder.csv", _csv_text(rows)),
+            write_text_file(folder, "masks.csv", _csv_text(pairs)),
+        ]
         if self.mask_kind in ("classes", "colours"):
             table = [("id", "name", "red", "green", "blue", "pixel_share", "images")]
-            table += [(e["id"], e["name"], *(e["colour"] or ("", "", "")), f"{e['pixel_share']:.6f}", e["images"])
-                      for e in self.classes]
+            table += [
+                (e["id"], e["name"], *(e["colour"] or ("", "", "")), f"{e['pixel_share']:.6f}", e["images"])
+                for e in self.classes
+            ]
             written.append(write_text_file(folder, "classes.csv", _csv_text(table)))
         self.saved = written
         return written
@@ -268,12 +314,18 @@ def _few(names, shown=5):
 
 
 SKIPPED = {
-    "hidden file": ("hidden file in the {kind} folder, not used.",
-                    "Nothing to do (system files such as .DS_Store are skipped)."),
-    "sub-folder": ("sub-folder of the {kind} folder; its files are not read.",
-                   "Move its {kind}s into {folder} if they belong to this set."),
-    "not an image file": ("not an image file ({ending}), not used.",
-                          "Save {kind}s as " + ", ".join(IMAGE_EXTENSIONS) + "; move other files elsewhere."),
+    "hidden file": (
+        "hidden file in the {kind} folder, not used.",
+        "Nothing to do (system files such as .DS_Store are skipped).",
+    ),
+    "sub-folder": (
+        "sub-folder of the {kind} folder; its files are not read.",
+        "Move its {kind}s into {folder} if they belong to this set.",
+    ),
+    "not an image file": (
+        "not an image file ({ending}), not used.",
+        "Save {kind}s as " + ", ".join(IMAGE_EXTENSIONS) + "; move other files elsewhere.",
+    ),
 }
 
 
@@ -281,32 +333,52 @@ def _report_skipped(listing, report):
     for path, reason in listing.skipped:
         what, fix = SKIPPED[reason]
         fill = dict(kind=listing.kind, folder=listing.folder, ending=path.suffix or "no ending")
-        report.add("note", path, what.format(**fill), fix.format(**fill), group=what.format(**{**fill, "ending": "..."}))
+        report.add(
+            "note", path, what.format(**fill), fix.format(**fill), group=what.format(**{**fill, "ending": "..."})
+        )
 
 
 def _report_unpaired(pairing, images, masks, report):
     for stem in pairing.masks_without_image:
         path = masks.by_stem[stem][0]
-        base = next((stem[: -len(s)] for s in MASK_SUFFIXES
-                     if stem.lower().endswith(s) and stem[: -len(s)] in images.by_stem), None)
+        base = next(
+            (stem[: -len(s)] for s in MASK_SUFFIXES if stem.lower().endswith(s) and stem[: -len(s)] in images.by_stem),
+            None,
+        )
         if base is not None:
-            report.add("error", path, f"mask name does not match: it looks like the mask of "
-                       f"{images.by_stem[base][0].name}.", f"Rename {path.name} to {base}{path.suffix}. {RENAME_FIX}")
+            report.add(
+                "error",
+                path,
+                f"mask name does not match: it looks like the mask of {images.by_stem[base][0].name}.",
+                f"Rename {path.name} to {base}{path.suffix}. {RENAME_FIX}",
+            )
         else:
-            report.add("warning", path, "mask without an image of the same name; not used.",
-                       f"Add the image, rename it, or move the mask away. {RENAME_FIX}")
+            report.add(
+                "warning",
+                path,
+                "mask without an image of the same name; not used.",
+                f"Add the image, rename it, or move the mask away. {RENAME_FIX}",
+            )
     for stem in pairing.images_without_mask:
         if stem in pairing.double_images:
             continue
-        report.add("error", images.by_stem[stem][0], "image without a mask of the same name.",
-                   f"Add its mask to {report.mask_folder}. {RENAME_FIX}")
+        report.add(
+            "error",
+            images.by_stem[stem][0],
+            "image without a mask of the same name.",
+            f"Add its mask to {report.mask_folder}. {RENAME_FIX}",
+        )
         report.left_out[stem] = "no mask"
     for doubles, what in ((pairing.double_images, "images"), (pairing.double_masks, "masks")):
         for stem, paths in doubles.items():
             if stem not in images.by_stem or stem in report.left_out:
                 continue
-            report.add("error", paths[0], f"several {what} share the name {stem!r}: "
-                       f"{', '.join(p.name for p in paths)}.", "Keep one file per name; rename or move the others.")
+            report.add(
+                "error",
+                paths[0],
+                f"several {what} share the name {stem!r}: {', '.join(p.name for p in paths)}.",
+                "Keep one file per name; rename or move the others.",
+            )
             report.left_out[stem] = f"several {what} with this name"
 
 
@@ -319,14 +391,27 @@ def _read(path, report, kind):
         return imageio.read_pixels(path) if kind == "image" else imageio.read_mask(path)
     except ValueError as error:
         if path.stat().st_size == 0:
-            report.add("error", path, f"the {kind} file is empty (0 bytes), e.g. an interrupted copy.",
-                       "Copy the file again from the original.")
+            report.add(
+                "error",
+                path,
+                f"the {kind} file is empty (0 bytes), e.g. an interrupted copy.",
+                "Copy the file again from the original.",
+            )
         elif "expected one 2-D mask" in str(error):
-            report.add("error", path, "the mask holds a stack, not one 2-D mask.",
-                       "Save one file per slice (Fiji: Image > Stacks > Stack to Images), or use the 3-D notebook 06.")
+            report.add(
+                "error",
+                path,
+                "the mask holds a stack, not one 2-D mask.",
+                "Save one file per slice (Fiji: Image > Stacks > Stack to Images), or use the 3-D notebook 06.",
+            )
         else:
-            report.add("error", path, f"the {kind} file cannot be read ({type(error.__cause__ or error).__name__}).",
-                       "Open it in Fiji/ImageJ and save it again as PNG or TIFF.", group=f"the {kind} file cannot be read.")
+            report.add(
+                "error",
+                path,
+                f"the {kind} file cannot be read ({type(error.__cause__ or error).__name__}).",
+                "Open it in Fiji/ImageJ and save it again as PNG or TIFF.",
+                group=f"the {kind} file cannot be read.",
+            )
         return None
 
 
@@ -346,25 +431,37 @@ def _image_channels(pixels, path, report):
             report.add("note", path, "grey image saved as RGB (red = green = blue); read as grey.", "Nothing to do.")
             return 1
         return 3
-    report.add("error", path, f"holds a stack of shape {pixels.shape}, not one 2-D image.",
-               "Save one file per slice (Fiji: Image > Stacks > Stack to Images), or use the 3-D notebook 06.",
-               group="holds a stack, not one 2-D image.")
+    report.add(
+        "error",
+        path,
+        f"holds a stack of shape {pixels.shape}, not one 2-D image.",
+        "Save one file per slice (Fiji: Image > Stacks > Stack to Images), or use the 3-D notebook 06.",
+        group="holds a stack, not one 2-D image.",
+    )
     return None
 
 
 def _check_bit_depth(pixels, path, report):
     rule = imageio.scaling_rule(pixels)
     if rule == "12-bit in 16 bits / 4095":
-        report.add("warning", path, f"16-bit image whose values only reach {pixels.max()} (12-bit camera data?); "
-                   "it is read as 12-bit data (divided by 4095).",
-                   "Nothing to do; use the same rescaling (helpers.imageio.RESCALE_POLICY) when you measure intensities.",
-                   group="16-bit images whose values stay below 4096 (12-bit camera data?); read as 12-bit "
-                         "data (divided by 4095).")
+        report.add(
+            "warning",
+            path,
+            f"16-bit image whose values only reach {pixels.max()} (12-bit camera data?); "
+            "it is read as 12-bit data (divided by 4095).",
+            "Nothing to do; use the same rescaling (helpers.imageio.RESCALE_POLICY) when you measure intensities.",
+            group="16-bit images whose values stay below 4096 (12-bit camera data?); read as 12-bit "
+            "data (divided by 4095).",
+        )
     elif rule == "own minimum to maximum":
-        report.add("warning", path, f"pixel type {pixels.dtype} with values {pixels.min():g} to {pixels.max():g}; "
-                   "it is rescaled from its own minimum to maximum.",
-                   "Nothing to do, or convert to 8/16-bit in Fiji (Image > Type) to control the scaling.",
-                   group=f"pixel type {pixels.dtype}; each image is rescaled from its own minimum to maximum.")
+        report.add(
+            "warning",
+            path,
+            f"pixel type {pixels.dtype} with values {pixels.min():g} to {pixels.max():g}; "
+            "it is rescaled from its own minimum to maximum.",
+            "Nothing to do, or convert to 8/16-bit in Fiji (Image > Type) to control the scaling.",
+            group=f"pixel type {pixels.dtype}; each image is rescaled from its own minimum to maximum.",
+        )
 
 
 def _check_pair(name, image_path, mask_path, report):
@@ -377,23 +474,36 @@ def _check_pair(name, image_path, mask_path, report):
         return None, "image is a stack"
     _check_bit_depth(image, image_path, report)
     if image.shape[:2] != mask.shape[:2]:
-        report.add("error", mask_path, f"the mask is {mask.shape[1]}x{mask.shape[0]} but its image "
-                   f"{image_path.name} is {image.shape[1]}x{image.shape[0]} (width x height).",
-                   "Export the mask from its own image at full resolution, without scaling or cropping.",
-                   group="the mask and its image differ in size.")
+        report.add(
+            "error",
+            mask_path,
+            f"the mask is {mask.shape[1]}x{mask.shape[0]} but its image "
+            f"{image_path.name} is {image.shape[1]}x{image.shape[0]} (width x height).",
+            "Export the mask from its own image at full resolution, without scaling or cropping.",
+            group="the mask and its image differ in size.",
+        )
         return None, "mask and image differ in size"
     height, width = image.shape[:2]
     if min(height, width) < report.crop_size:
-        report.add("warning", image_path, f"{width}x{height} is smaller than the {report.crop_size}-pixel "
-                   "training crops; image and mask are padded by mirroring.",
-                   "Nothing to do, or choose a smaller crop_size.",
-                   group=f"smaller than the {report.crop_size}-pixel training crops; padded by mirroring.")
-    step = 2 ** report.n_poolings
+        report.add(
+            "warning",
+            image_path,
+            f"{width}x{height} is smaller than the {report.crop_size}-pixel "
+            "training crops; image and mask are padded by mirroring.",
+            "Nothing to do, or choose a smaller crop_size.",
+            group=f"smaller than the {report.crop_size}-pixel training crops; padded by mirroring.",
+        )
+    step = 2**report.n_poolings
     if height % step or width % step:
-        report.add("note", image_path, f"{width}x{height} is not divisible by 2**n_poolings = {step}; it is "
-                   "padded by mirroring for prediction and the padding is cut off again.", "Nothing to do.",
-                   group=f"size not divisible by 2**n_poolings = {step}; padded by mirroring for prediction and "
-                         "the padding is cut off again.")
+        report.add(
+            "note",
+            image_path,
+            f"{width}x{height} is not divisible by 2**n_poolings = {step}; it is "
+            "padded by mirroring for prediction and the padding is cut off again.",
+            "Nothing to do.",
+            group=f"size not divisible by 2**n_poolings = {step}; padded by mirroring for prediction and "
+            "the padding is cut off again.",
+        )
     report.channels[name] = channels
     return mask, None
 
@@ -426,17 +536,29 @@ def _first_check_masks(masks, paths, report):
     kept = {}
     for name, pixels in masks.items():
         path = paths[name]
-        values = set(np.unique(pixels).tolist()) if pixels.ndim == 2 or not imageio.is_grey_rgb(pixels) else \
-            set(np.unique(pixels[..., 0]).tolist())
+        values = (
+            set(np.unique(pixels).tolist())
+            if pixels.ndim == 2 or not imageio.is_grey_rgb(pixels)
+            else set(np.unique(pixels[..., 0]).tolist())
+        )
         if path.suffix.lower() in (".jpg", ".jpeg") and not _is_binary(values) and len(values) > 2:
-            report.add("error", path, f"JPEG mask with {len(values)} different values (compression blurs edges).",
-                       "Save masks as PNG or TIFF, never JPEG.", group="JPEG masks (compression blurs edges).")
+            report.add(
+                "error",
+                path,
+                f"JPEG mask with {len(values)} different values (compression blurs edges).",
+                "Save masks as PNG or TIFF, never JPEG.",
+                group="JPEG masks (compression blurs edges).",
+            )
             report.left_out[name] = "JPEG mask"
         elif pixels.dtype.kind == "f" and not np.all(np.mod(pixels, 1) == 0):
-            report.add("error", path, f"the mask has {len(values)} different values between {min(values):g} and "
-                       f"{max(values):g}, not whole numbers (a probability or smoothed image?).",
-                       "Threshold it and save 0 for background and 255 for the structure.",
-                       group="masks of fractional values (probabilities or smoothed images?).")
+            report.add(
+                "error",
+                path,
+                f"the mask has {len(values)} different values between {min(values):g} and "
+                f"{max(values):g}, not whole numbers (a probability or smoothed image?).",
+                "Threshold it and save 0 for background and 255 for the structure.",
+                group="masks of fractional values (probabilities or smoothed images?).",
+            )
             report.left_out[name] = "mask values are not whole numbers"
         else:
             kept[name] = pixels.astype(np.int64) if pixels.dtype.kind == "f" else pixels
@@ -449,21 +571,31 @@ def _choose_kind(masks, paths, mask_kind, ignore_value, report):
     if mask_kind != "auto":
         return mask_kind, f"Chosen by mask_kind={mask_kind!r}."
     if len(colour) > len(masks) - len(colour):
-        return "colours", (f"Chosen automatically: {len(colour)} of {len(masks)} masks are colour images; each "
-                           f"exact colour is a class (mask_kind= overrides).")
+        return "colours", (
+            f"Chosen automatically: {len(colour)} of {len(masks)} masks are colour images; each "
+            f"exact colour is a class (mask_kind= overrides)."
+        )
     grey = {n: (p[..., 0] if p.ndim == 3 else p) for n, p in masks.items() if n not in colour}
     plain = {n: _without_ignore(p, ignore_value)[0] for n, p in grey.items()}
     if all(_is_binary(set(np.unique(p).tolist())) for p in plain.values()):
-        return "binary", ("Chosen automatically: every mask holds 0 and at most one other value "
-                          "(mask_kind= overrides).")
+        return "binary", (
+            "Chosen automatically: every mask holds 0 and at most one other value (mask_kind= overrides)."
+        )
     palettes = any(imageio.read_palette(paths[n]) is not None for n in plain)
     if not palettes and all(_one_region_per_id(p) for p in plain.values()):
-        return "instances", ("Chosen automatically: in every mask each non-zero id is one connected region, "
-                             "so the ids look like objects (use mask_kind='classes' if they are classes).")
-    why = "the masks are palette PNGs, whose indices are classes" if palettes else \
-        "some id covers several separate regions"
-    return "classes", (f"Chosen automatically: {why} (use mask_kind='instances' if each id is one object, "
-                       f"'binary' for foreground = id > 0).")
+        return "instances", (
+            "Chosen automatically: in every mask each non-zero id is one connected region, "
+            "so the ids look like objects (use mask_kind='classes' if they are classes)."
+        )
+    why = (
+        "the masks are palette PNGs, whose indices are classes"
+        if palettes
+        else "some id covers several separate regions"
+    )
+    return "classes", (
+        f"Chosen automatically: {why} (use mask_kind='instances' if each id is one object, "
+        f"'binary' for foreground = id > 0)."
+    )
 
 
 def _read_masks_as_grey(masks, paths, kind, report):
@@ -471,11 +603,14 @@ def _read_masks_as_grey(masks, paths, kind, report):
     grey = {}
     for name, pixels in masks.items():
         if pixels.ndim == 3 and not imageio.is_grey_rgb(pixels):
-            report.add("error", paths[name], "the mask is a colour (RGB) image with different red, green and blue, "
-                       f"in a folder of {kind} masks.",
-                       "Save the mask as a greyscale image: 0 for background, 255 for the structure "
-                       "(Fiji: Image > Type > 8-bit, then threshold), or pass mask_kind='colours' if every "
-                       "mask is colour-coded.")
+            report.add(
+                "error",
+                paths[name],
+                f"the mask is a colour (RGB) image with different red, green and blue, in a folder of {kind} masks.",
+                "Save the mask as a greyscale image: 0 for background, 255 for the structure "
+                "(Fiji: Image > Type > 8-bit, then threshold), or pass mask_kind='colours' if every "
+                "mask is colour-coded.",
+            )
             report.left_out[name] = "colour mask in a folder of grey masks"
             continue
         if pixels.ndim == 3:
@@ -493,31 +628,54 @@ def _binary_rules(masks, paths, kind, ignore_value, report):
         path = paths[name]
         foreground = float(np.mean(plain[~ignored] > 0)) if (~ignored).any() else 0.0
         if values <= {0}:
-            report.add("warning", path, "the mask is empty (no foreground pixel).",
-                       "Fine if the image really has none; otherwise the mask was exported blank.")
+            report.add(
+                "warning",
+                path,
+                "the mask is empty (no foreground pixel).",
+                "Fine if the image really has none; otherwise the mask was exported blank.",
+            )
         elif len(values) == 1:
-            report.add("warning", path, "the mask is foreground everywhere.",
-                       "Check the export; with nothing to contrast, this image teaches little.")
+            report.add(
+                "warning",
+                path,
+                "the mask is foreground everywhere.",
+                "Check the export; with nothing to contrast, this image teaches little.",
+            )
         elif foreground > 0.5 and kind == "binary":
-            report.add("warning", path, f"{foreground:.0%} of the mask is foreground; is it inverted "
-                       "(structure = 0)?", "If the structure is black, use invert_masks=True.",
-                       group="more than half of the mask is foreground; is it inverted (structure = 0)?")
+            report.add(
+                "warning",
+                path,
+                f"{foreground:.0%} of the mask is foreground; is it inverted (structure = 0)?",
+                "If the structure is black, use invert_masks=True.",
+                group="more than half of the mask is foreground; is it inverted (structure = 0)?",
+            )
         if _is_binary(values):
             report.mask_rules[name] = f"0/{max(values | {1})}" if values - {0} else "0/1"
         else:
             report.mask_rules[name] = "labels > 0"
             if kind == "instances":
-                report.add("warning", path, f"the mask has {len(values - {0})} different non-zero values "
-                           "(a label image with one id per object); every non-zero pixel is foreground.",
-                           "Nothing to do for semantic segmentation; to keep objects apart see notebook 07.",
-                           group="label images with one id per object; every non-zero pixel is foreground.")
+                report.add(
+                    "warning",
+                    path,
+                    f"the mask has {len(values - {0})} different non-zero values "
+                    "(a label image with one id per object); every non-zero pixel is foreground.",
+                    "Nothing to do for semantic segmentation; to keep objects apart see notebook 07.",
+                    group="label images with one id per object; every non-zero pixel is foreground.",
+                )
             else:
-                report.add("note", path, f"the mask has {len(values - {0})} different non-zero values; "
-                           "mask_kind='binary' reads every non-zero pixel as foreground.", "Nothing to do.",
-                           group="masks with several non-zero values; every non-zero pixel is foreground.")
+                report.add(
+                    "note",
+                    path,
+                    f"the mask has {len(values - {0})} different non-zero values; "
+                    "mask_kind='binary' reads every non-zero pixel as foreground.",
+                    "Nothing to do.",
+                    group="masks with several non-zero values; every non-zero pixel is foreground.",
+                )
         report.mask_values[name] = _values_text(values)
-    report.classes = [dict(id=0, name="background", colour=None, pixel_share=np.nan, images=len(masks)),
-                      dict(id=1, name="foreground", colour=None, pixel_share=np.nan, images=len(masks))]
+    report.classes = [
+        dict(id=0, name="background", colour=None, pixel_share=np.nan, images=len(masks)),
+        dict(id=1, name="foreground", colour=None, pixel_share=np.nan, images=len(masks)),
+    ]
 
 
 def _values_text(values):
@@ -550,22 +708,37 @@ def _class_table(masks, present, count, ignore_value, names, colours, paths, rep
         report.mask_values[name] = text
         report.add("note", paths[name], f"class ids {text}.", "Nothing to do.", group=f"class ids {text}.")
     total = max(pixels_per_id.sum(), 1)
-    report.classes = [dict(id=i, name=names[i] if i < len(names) and names[i] else f"class {i}",
-                           colour=colours[i] if colours else None, pixel_share=pixels_per_id[i] / total,
-                           images=int(images_per_id[i])) for i in range(count)]
+    report.classes = [
+        dict(
+            id=i,
+            name=names[i] if i < len(names) and names[i] else f"class {i}",
+            colour=colours[i] if colours else None,
+            pixel_share=pixels_per_id[i] / total,
+            images=int(images_per_id[i]),
+        )
+        for i in range(count)
+    ]
     unused = [i for i in range(count) if images_per_id[i] == 0]
     if unused:
         hint = " If 255 means 'not annotated', pass ignore_value=255." if count == 256 else ""
-        report.add("warning", report.mask_folder, f"class ids {_values_text(set(unused))} appear in no mask, but "
-                   f"K = {count} counts them (the largest id + 1).",
-                   f"Renumber the classes 0..K-1 without gaps, or give them names if they are real.{hint}")
+        report.add(
+            "warning",
+            report.mask_folder,
+            f"class ids {_values_text(set(unused))} appear in no mask, but "
+            f"K = {count} counts them (the largest id + 1).",
+            f"Renumber the classes 0..K-1 without gaps, or give them names if they are real.{hint}",
+        )
     if len(present) > 2:
         for class_id in range(1, count):
             if images_per_id[class_id] == 1:
                 only = next(n for n, ids in present.items() if class_id in ids)
-                report.add("warning", paths[only], f"class {class_id} is in this mask only (of {len(present)}).",
-                           "Check the id (a typo in the annotation tool?); a class seen once cannot be learnt "
-                           "and tested.", group="a class that appears in one mask only.")
+                report.add(
+                    "warning",
+                    paths[only],
+                    f"class {class_id} is in this mask only (of {len(present)}).",
+                    "Check the id (a typo in the annotation tool?); a class seen once cannot be learnt and tested.",
+                    group="a class that appears in one mask only.",
+                )
 
 
 def _colour_classes(masks, paths, ignore_value, names, min_share, report):
@@ -574,8 +747,12 @@ def _colour_classes(masks, paths, ignore_value, names, min_share, report):
     rgb = {}
     for name, pixels in masks.items():
         if pixels.ndim == 2:
-            report.add("error", paths[name], "grey mask in a folder of colour-coded masks.",
-                       "Save it colour-coded like the others, or pass mask_kind='classes' if all masks are grey ids.")
+            report.add(
+                "error",
+                paths[name],
+                "grey mask in a folder of colour-coded masks.",
+                "Save it colour-coded like the others, or pass mask_kind='classes' if all masks are grey ids.",
+            )
             report.left_out[name] = "grey mask in a folder of colour masks"
             continue
         colours, number = np.unique(pixels.reshape(-1, 3), axis=0, return_counts=True)
@@ -604,10 +781,15 @@ def _colour_classes(masks, paths, ignore_value, names, min_share, report):
             class_id = np.where(code == ignore_code, 255, class_id)
         off = int(np.sum(class_id < 0))
         if off:
-            report.add("error", paths[name], f"{off} pixels have colours that are not among the folder's "
-                       f"{len(palette)} class colours (antialiasing or JPEG compression?).",
-                       "Save the mask as PNG without smoothing (antialiasing off), or name the class colours "
-                       "with class_names={(r, g, b): name, ...}.", group="masks with off-palette colours.")
+            report.add(
+                "error",
+                paths[name],
+                f"{off} pixels have colours that are not among the folder's "
+                f"{len(palette)} class colours (antialiasing or JPEG compression?).",
+                "Save the mask as PNG without smoothing (antialiasing off), or name the class colours "
+                "with class_names={(r, g, b): name, ...}.",
+                group="masks with off-palette colours.",
+            )
             report.left_out[name] = f"{off} off-palette pixels"
             continue
         ids[name] = class_id.reshape(pixels.shape[:2]).astype(np.uint8 if len(palette) < 255 else np.int32)
@@ -636,16 +818,20 @@ def read_class_names(class_names):
     if isinstance(class_names, (str, Path)):
         path = Path(class_names).expanduser()
         if not path.is_file():
-            raise FileNotFoundError(f"No class-name file {str(path)!r}. Give a CSV with a header id,name "
-                                    f"(or red,green,blue,name), or pass a dict.")
+            raise FileNotFoundError(
+                f"No class-name file {str(path)!r}. Give a CSV with a header id,name "
+                f"(or red,green,blue,name), or pass a dict."
+            )
         rows = list(csv.DictReader(path.read_text(encoding="utf-8").splitlines()))
         try:
             if rows and "red" in rows[0]:
                 return {(int(r["red"]), int(r["green"]), int(r["blue"])): r["name"] for r in rows}
             class_names = {int(r["id"]): r["name"] for r in rows}
         except (KeyError, ValueError) as error:
-            raise ValueError(f"{path} must have the columns id,name (or red,green,blue,name) with whole-number "
-                             f"ids; problem: {error}.") from error
+            raise ValueError(
+                f"{path} must have the columns id,name (or red,green,blue,name) with whole-number "
+                f"ids; problem: {error}."
+            ) from error
     if isinstance(class_names, dict):
         if class_names and all(isinstance(k, tuple) for k in class_names):
             return {tuple(int(v) for v in k): str(n) for k, n in class_names.items()}
@@ -656,8 +842,18 @@ def read_class_names(class_names):
     return [str(name) for name in class_names]
 
 
-def check_folder(image_folder, mask_folder, *, n_poolings=4, crop_size=128, mask_kind="auto", ignore_value=None,
-                 class_names=None, results_folder=None, colour_min_share=0.001):
+def check_folder(
+    image_folder,
+    mask_folder,
+    *,
+    n_poolings=4,
+    crop_size=128,
+    mask_kind="auto",
+    ignore_value=None,
+    class_names=None,
+    results_folder=None,
+    colour_min_share=0.001,
+):
     """Check a folder of images and a folder of masks, and report every problem before training.
 
     Parameters
@@ -758,9 +954,13 @@ def _report_annotated(masks, paths, report):
         share = float(np.mean(pixels != report.ignore_id))
         report.annotated[name] = share
         if share == 0:
-            report.add("warning", paths[name], "no pixel of this mask is annotated (all equal the ignore value).",
-                       "Annotate a few strokes, or move the pair away; it teaches nothing.",
-                       group="masks without any annotated pixel.")
+            report.add(
+                "warning",
+                paths[name],
+                "no pixel of this mask is annotated (all equal the ignore value).",
+                "Annotate a few strokes, or move the pair away; it teaches nothing.",
+                group="masks without any annotated pixel.",
+            )
 
 
 def _report_mixed_images(report):
@@ -769,19 +969,28 @@ def _report_mixed_images(report):
         return
     if len(counts) > 1:
         grey = [name for name, c in report.channels.items() if c == 1]
-        report.add("warning", report.image_folder, f"{len(grey)} grey and {len(report.channels) - len(grey)} "
-                   "colour images; the grey images are converted to colour (grey repeated in red, green and "
-                   "blue) so that no colour is lost.",
-                   "Nothing to do, or save them all the same way (grey: Fiji Image > Type > 8-bit).")
+        report.add(
+            "warning",
+            report.image_folder,
+            f"{len(grey)} grey and {len(report.channels) - len(grey)} "
+            "colour images; the grey images are converted to colour (grey repeated in red, green and "
+            "blue) so that no colour is lost.",
+            "Nothing to do, or save them all the same way (grey: Fiji Image > Type > 8-bit).",
+        )
         report.image_channels, report.image_rule = 3, "colour (RGB): grey images repeated into 3 channels."
     else:
         report.image_channels = next(iter(counts))
-        report.image_rule = ("colour (RGB), 3 channels." if report.image_channels == 3 else "grey, 1 channel.")
+        report.image_rule = "colour (RGB), 3 channels." if report.image_channels == 3 else "grey, 1 channel."
     rules = collections.Counter(report.mask_rules.values())
     if len(rules) > 1 and report.mask_kind == "binary":
-        report.add("note", report.mask_folder, "masks use different encodings ("
-                   + ", ".join(f"{rule}: {count}" for rule, count in rules.items()) + "); each is read its own way.",
-                   "Nothing to do.")
+        report.add(
+            "note",
+            report.mask_folder,
+            "masks use different encodings ("
+            + ", ".join(f"{rule}: {count}" for rule, count in rules.items())
+            + "); each is read its own way.",
+            "Nothing to do.",
+        )
 
 
 # --- loading and predicting ------------------------------------------------------------------------
@@ -862,8 +1071,10 @@ def load_checked(report, *, invert_masks=False):
     images = [read_image(image, report.image_channels) for _, image, _ in report.pairs]
     masks = [_mask_ids(report, name, mask) for name, _, mask in report.pairs]
     if invert_masks:
-        masks = [np.where(mask == report.ignore_id, mask, 1 - mask) if report.ignore_id is not None else 1 - mask
-                 for mask in masks]
+        masks = [
+            np.where(mask == report.ignore_id, mask, 1 - mask) if report.ignore_id is not None else 1 - mask
+            for mask in masks
+        ]
     height = max(report.crop_size, *(image.shape[0] for image in images))
     width = max(report.crop_size, *(image.shape[1] for image in images))
     images = np.stack([pad_to(image, height, width) for image in images])
@@ -887,15 +1098,27 @@ def _legend(classes, count):
     elif classes is not None:
         names = [str(name) for name in classes]
     if names and len(names) != count:
-        raise ValueError(f"The model predicts {count} classes but {len(names)} class names were given "
-                         f"({', '.join(names)}). Pass the report of the folder the model was trained on.")
+        raise ValueError(
+            f"The model predicts {count} classes but {len(names)} class names were given "
+            f"({', '.join(names)}). Pass the report of the folder the model was trained on."
+        )
     names = names or [f"class {i}" for i in range(count)]
     colours = colours or [PREVIEW_COLOURS[i % len(PREVIEW_COLOURS)] for i in range(count)]
     return names, colours
 
 
-def predict_folder(model, input_folder, output_folder, *, threshold=0.5, n_poolings=4, channels=1, file_type="png",
-                   tile=1024, classes=None):
+def predict_folder(
+    model,
+    input_folder,
+    output_folder,
+    *,
+    threshold=0.5,
+    n_poolings=4,
+    channels=1,
+    file_type="png",
+    tile=1024,
+    classes=None,
+):
     """Segment every image of a folder and write the masks into a NEW folder.
 
     An image up to ``tile`` pixels on its longer side is predicted whole, mirror-padded to a
@@ -936,8 +1159,10 @@ def predict_folder(model, input_folder, output_folder, *, threshold=0.5, n_pooli
     listing = imageio.list_image_files(input_folder, "image")
     doubles = [" and ".join(p.name for p in paths) for paths in listing.by_stem.values() if len(paths) > 1]
     if doubles:
-        raise ValueError(f"In {listing.folder} several images have the same name ({'; '.join(doubles)}); their "
-                         f"masks would get one file name. Rename or move one of each.")
+        raise ValueError(
+            f"In {listing.folder} several images have the same name ({'; '.join(doubles)}); their "
+            f"masks would get one file name. Rename or move one of each."
+        )
     paths = [listing.by_stem[stem][0] for stem in natural_sorted(listing.by_stem)]
     folder = new_folder(output_folder)
     converted, legend = 0, None
@@ -956,19 +1181,23 @@ def predict_folder(model, input_folder, output_folder, *, threshold=0.5, n_pooli
             skimage.io.imsave(folder / "previews" / f"{path.stem}.png", preview, check_contrast=False)
         skimage.io.imsave(folder / f"{path.stem}.{file_type}", mask, check_contrast=False)
     if converted:
-        print(f"{converted} images converted to {'grey' if channels == 1 else 'colour'} for the model "
-              f"(channels={channels}).")
+        print(
+            f"{converted} images converted to {'grey' if channels == 1 else 'colour'} for the model "
+            f"(channels={channels})."
+        )
     if legend is None:
         print(f"Wrote {len(paths)} masks (0 = background, 255 = structure) to {folder}.")
     else:
         rows = [("id", "name", "red", "green", "blue")] + [(i, n, *c) for i, (n, c) in enumerate(zip(*legend))]
         (folder / "legend.csv").write_text(_csv_text(rows) + "\n", encoding="utf-8")
-        print(f"Wrote {len(paths)} class-id masks (0..{len(legend[0]) - 1}: {', '.join(legend[0])}) to {folder}, "
-              f"colour previews to {folder / 'previews'} and the legend to {folder / 'legend.csv'}.")
+        print(
+            f"Wrote {len(paths)} class-id masks (0..{len(legend[0]) - 1}: {', '.join(legend[0])}) to {folder}, "
+            f"colour previews to {folder / 'previews'} and the legend to {folder / 'legend.csv'}."
+        )
     return folder
 
 
 def _predict_one(model, image, n_poolings, tile):
     if max(image.shape[:2]) > tile:
-        return predict_tiled(model, image, tile=tile, overlap=tile // 4, divisible_by=2 ** n_poolings)
+        return predict_tiled(model, image, tile=tile, overlap=tile // 4, divisible_by=2**n_poolings)
     return predict_padded(model, image, n_poolings)

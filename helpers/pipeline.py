@@ -102,7 +102,7 @@ def training_batches(images, masks, crop_size=128, batch_size=8, augment=True, s
         which = tf.random.stateless_uniform([], seeds[0], maxval=count, dtype=tf.int32)
         top = tf.random.stateless_uniform([], seeds[1], maxval=height - crop_size + 1, dtype=tf.int32)
         left = tf.random.stateless_uniform([], seeds[2], maxval=width - crop_size + 1, dtype=tf.int32)
-        crop = stacked[which, top:top + crop_size, left:left + crop_size, :]
+        crop = stacked[which, top : top + crop_size, left : left + crop_size, :]
         image, mask = crop[..., :image_channels], crop[..., image_channels:]
         if augment in ("geometric", "full"):
             from helpers import augmentation
@@ -166,7 +166,9 @@ def random_crops_3d(volume, mask, crop_shape, count, seed=0, flip=True):
     """
     volume, mask = as_volume(volume, "volume"), as_volume(mask, "mask")
     if volume.shape[:3] != mask.shape[:3]:
-        raise ValueError(f"volume is {volume.shape[:3]} but mask is {mask.shape[:3]} (depth, height, width); they must match.")
+        raise ValueError(
+            f"volume is {volume.shape[:3]} but mask is {mask.shape[:3]} (depth, height, width); they must match."
+        )
     if len(crop_shape) != 3 or any(c < 1 or c > s for c, s in zip(crop_shape, volume.shape[:3])):
         raise ValueError(
             f"crop_shape {tuple(crop_shape)} must be 3 sizes between 1 and the volume's {volume.shape[:3]}."

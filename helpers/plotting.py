@@ -145,8 +145,9 @@ def _as_list_of_pictures(batch, name):
     return [as_picture(item, f"{name}[{index}]") for index, item in enumerate(batch)]
 
 
-def show_images(images, masks=None, predictions=None, titles=None, *, threshold=0.5, max_rows=6,
-                foreground="membrane", show=True):
+def show_images(
+    images, masks=None, predictions=None, titles=None, *, threshold=0.5, max_rows=6, foreground="membrane", show=True
+):
     """Show images side by side with their true masks and predictions, one row per image.
 
     The columns are: image | true mask | predicted probability | overlay. The overlay tints
@@ -210,8 +211,9 @@ def show_images(images, masks=None, predictions=None, titles=None, *, threshold=
         columns.append("true mask on image")
 
     count = min(len(images), max_rows)
-    fig, axes = plt.subplots(count, len(columns), figsize=(2.6 * len(columns), 2.6 * count),
-                             squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(
+        count, len(columns), figsize=(2.6 * len(columns), 2.6 * count), squeeze=False, layout="constrained"
+    )
     for row in range(count):
         panels = [(images[row], _image_style(images[row]))]
         if masks is not None:
@@ -225,14 +227,19 @@ def show_images(images, masks=None, predictions=None, titles=None, *, threshold=
             ax.imshow(picture, interpolation="nearest", **style)
             ax.axis("off")
         if titles is not None:
-            axes[row, 0].text(-0.04, 0.5, str(titles[row]), transform=axes[row, 0].transAxes,
-                              rotation=90, ha="right", va="center")
+            axes[row, 0].text(
+                -0.04, 0.5, str(titles[row]), transform=axes[row, 0].transAxes, rotation=90, ha="right", va="center"
+            )
     for ax, column in zip(axes[0], columns):
         ax.set_title(column)
     if len(columns) > 1 and columns[-1].endswith("on image"):
         kind = "predicted" if predictions is not None else "true"
-        axes[0, -1].legend(handles=[Patch(color=legend_color(), label=f"{kind} {foreground}")],
-                           loc="upper right", fontsize="small", framealpha=0.8)
+        axes[0, -1].legend(
+            handles=[Patch(color=legend_color(), label=f"{kind} {foreground}")],
+            loc="upper right",
+            fontsize="small",
+            framealpha=0.8,
+        )
     return _finish(fig, show)
 
 
@@ -289,8 +296,7 @@ def show_grid(arrays, titles, *, ncols=4, cmap="gray", value_labels=False, show=
             raise ValueError(f"arrays[{index}] must be 2-D, but it has shape {np.shape(arrays[index])}.")
     ncols = min(ncols, len(pictures))
     nrows = -(-len(pictures) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.6 * ncols, 2.6 * nrows), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.6 * ncols, 2.6 * nrows), squeeze=False, layout="constrained")
     for ax, picture, title in zip(axes.flat, pictures, titles):
         image = ax.imshow(picture, cmap=cmap, interpolation="nearest")
         ax.set_title(title)
@@ -298,7 +304,7 @@ def show_grid(arrays, titles, *, ncols=4, cmap="gray", value_labels=False, show=
         ax.set_yticks([])
         if value_labels:
             _write_values(ax, picture, image)
-    for ax in axes.flat[len(pictures):]:
+    for ax in axes.flat[len(pictures) :]:
         fig.delaxes(ax)
     return _finish(fig, show)
 
@@ -308,8 +314,7 @@ def _write_values(ax, picture, image):
     for (row, column), value in np.ndenumerate(picture):
         brightness = np.mean(image.cmap(image.norm(value))[:3])
         label = f"{value:.0f}" if float(value).is_integer() else f"{value:.3g}"
-        ax.text(column, row, label, ha="center", va="center",
-                color="black" if brightness > 0.5 else "white")
+        ax.text(column, row, label, ha="center", va="center", color="black" if brightness > 0.5 else "white")
 
 
 def _history_dict(history):
@@ -360,8 +365,7 @@ def show_history(history, metrics=("loss",), *, show=True):
     if missing:
         available = sorted(name for name in values if not name.startswith("val_") and name != "epoch")
         raise ValueError(f"{', '.join(missing)} not in the history; it holds {', '.join(available) or 'nothing'}.")
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.2), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.2), squeeze=False, layout="constrained")
     for ax, name in zip(axes[0], metrics):
         for key, label in ((name, "training"), (f"val_{name}", "validation")):
             if key in values:
@@ -378,6 +382,7 @@ def show_history(history, metrics=("loss",), *, show=True):
 # ---------------------------------------------------------------------------------------
 # K classes (notebook 05) and objects (notebook 07)
 # ---------------------------------------------------------------------------------------
+
 
 def show_label_overlays(images, truth, prediction=None, class_names=(), *, show=True):
     """Show each image with its true (and predicted) classes in colour, and a legend.
@@ -399,8 +404,10 @@ def show_label_overlays(images, truth, prediction=None, class_names=(), *, show=
     columns = 2 if prediction is None else 3
     figure, axes = plt.subplots(len(images), columns, figsize=(3 * columns, 3 * len(images)), squeeze=False)
     for row, image in enumerate(images):
-        pictures = [np.repeat(np.asarray(image, dtype=np.float64)[..., :1], 3, axis=-1),
-                    color_labels(truth[row], n_classes, image)]
+        pictures = [
+            np.repeat(np.asarray(image, dtype=np.float64)[..., :1], 3, axis=-1),
+            color_labels(truth[row], n_classes, image),
+        ]
         if prediction is not None:
             pictures.append(color_labels(prediction[row], n_classes, image))
         for axis, picture, title in zip(axes[row], pictures, ["image", "truth", "prediction"]):
@@ -408,8 +415,12 @@ def show_label_overlays(images, truth, prediction=None, class_names=(), *, show=
             axis.set_title(title)
             axis.axis("off")
     colors = label_colors(n_classes)
-    figure.legend(handles=[Patch(color=c, label=n) for c, n in zip(colors, class_names)],
-                  loc="lower center", ncol=min(n_classes, 5), frameon=False)
+    figure.legend(
+        handles=[Patch(color=c, label=n) for c, n in zip(colors, class_names)],
+        loc="lower center",
+        ncol=min(n_classes, 5),
+        frameon=False,
+    )
     figure.tight_layout(rect=(0, 0.06, 1, 1))
     return _finish(figure, show)
 
@@ -431,8 +442,9 @@ def color_objects(labels, image=None):
     grey = None if image is None else as_2d(image, "image")
     import skimage.color
 
-    return skimage.color.label2rgb(labels, image=grey, bg_label=0, alpha=0.35 if grey is not None else 1.0,
-                                   image_alpha=1.0)
+    return skimage.color.label2rgb(
+        labels, image=grey, bg_label=0, alpha=0.35 if grey is not None else 1.0, image_alpha=1.0
+    )
 
 
 def show_objects(image, label_images, titles, *, show=True):
@@ -496,13 +508,22 @@ def tile_figure(image, prediction, boxes, index):
     left_axes, right_axes = figure.subplots(1, 2)
     left_axes.imshow(np.squeeze(image), cmap="gray")
     for number, (top, left, height, width) in enumerate(boxes):
-        left_axes.add_patch(Rectangle((left - 0.5, top - 0.5), width, height, fill=False,
-                                      edgecolor="yellow" if number == index else "cyan",
-                                      linewidth=2.5 if number == index else 0.6))
+        left_axes.add_patch(
+            Rectangle(
+                (left - 0.5, top - 0.5),
+                width,
+                height,
+                fill=False,
+                edgecolor="yellow" if number == index else "cyan",
+                linewidth=2.5 if number == index else 0.6,
+            )
+        )
     top, left, height, width = boxes[index]
-    left_axes.set_title(f"tile {index + 1} of {len(boxes)}: rows {top}-{top + height - 1}, "
-                        f"columns {left}-{left + width - 1}", fontsize="small")
-    right_axes.imshow(np.squeeze(prediction)[top:top + height, left:left + width], cmap="magma", vmin=0, vmax=1)
+    left_axes.set_title(
+        f"tile {index + 1} of {len(boxes)}: rows {top}-{top + height - 1}, columns {left}-{left + width - 1}",
+        fontsize="small",
+    )
+    right_axes.imshow(np.squeeze(prediction)[top : top + height, left : left + width], cmap="magma", vmin=0, vmax=1)
     right_axes.set_title("stitched prediction in this tile", fontsize="small")
     for axes in (left_axes, right_axes):
         axes.axis("off")

@@ -68,8 +68,18 @@ class Progress:
     steps [####################] 4/4 batches (100%), 0.0 s
     """
 
-    def __init__(self, total=None, label="", *, unit="", per_unit=1, mode=None, stream=None,
-                 redraw_seconds=REDRAW_SECONDS, clock=time.monotonic):
+    def __init__(
+        self,
+        total=None,
+        label="",
+        *,
+        unit="",
+        per_unit=1,
+        mode=None,
+        stream=None,
+        redraw_seconds=REDRAW_SECONDS,
+        clock=time.monotonic,
+    ):
         if total is not None and (int(total) != total or total < 0):
             raise ValueError(f"total must be a whole number >= 0 or None, not {total!r}.")
         if mode is not None and mode not in MODES:

@@ -73,9 +73,11 @@ def describe_optimizer(model):
     if isinstance(rate, dict):  # a schedule
         config, kind = rate["config"], rate["class_name"]
         if kind == "CosineDecay":
-            words = (f"learning rate {config['initial_learning_rate']:g} decaying to "
-                     f"{config['alpha'] * config['initial_learning_rate']:g} along a cosine over "
-                     f"{config['decay_steps']} steps")
+            words = (
+                f"learning rate {config['initial_learning_rate']:g} decaying to "
+                f"{config['alpha'] * config['initial_learning_rate']:g} along a cosine over "
+                f"{config['decay_steps']} steps"
+            )
         else:
             words = f"learning-rate schedule {kind} {config}"
     else:
@@ -98,7 +100,7 @@ def _augmentation_words(augment):
         True: "random flips and 90-degree rotations",
         "geometric": "random flips, 90-degree rotations, small rotations, shear, zoom and shifts",
         "full": "random flips, 90-degree rotations, small rotations, shear, zoom, shifts and changes of "
-                "brightness, contrast, gamma and noise",
+        "brightness, contrast, gamma and noise",
     }.get(augment, str(augment))
 
 

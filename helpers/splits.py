@@ -37,9 +37,7 @@ def split_indices(n, n_validation, n_test, seed=0):
         If a count is negative or nothing is left for training.
     """
     if min(n, n_validation, n_test) < 0:
-        raise ValueError(
-            f"Counts must not be negative; got n={n}, n_validation={n_validation}, n_test={n_test}."
-        )
+        raise ValueError(f"Counts must not be negative; got n={n}, n_validation={n_validation}, n_test={n_test}.")
     if n_validation + n_test >= n:
         raise ValueError(
             f"n_validation + n_test = {n_validation} + {n_test} leaves no image for training "
@@ -76,9 +74,7 @@ def split_consecutive(n, n_validation, n_test):
     [[0, 1, 2], [3], [4, 5]]
     """
     if min(n, n_validation, n_test) < 0:
-        raise ValueError(
-            f"Counts must not be negative; got n={n}, n_validation={n_validation}, n_test={n_test}."
-        )
+        raise ValueError(f"Counts must not be negative; got n={n}, n_validation={n_validation}, n_test={n_test}.")
     n_train = n - n_validation - n_test
     if n_train < 1:
         raise ValueError(
@@ -86,7 +82,7 @@ def split_consecutive(n, n_validation, n_test):
             f"out of n = {n}. Use fewer validation or test images, or add images."
         )
     order = np.arange(n)
-    return order[:n_train], order[n_train:n_train + n_validation], order[n_train + n_validation:]
+    return order[:n_train], order[n_train : n_train + n_validation], order[n_train + n_validation :]
 
 
 #: The ways :func:`split_images` can divide images into training, validation and test.

@@ -198,9 +198,7 @@ class ResumableTraining:
 
     def _check_folder(self):
         if self.folder.exists() and not self.folder.is_dir():
-            raise FileExistsError(
-                f"{self.folder} is a file, not a folder. Choose another run folder name."
-            )
+            raise FileExistsError(f"{self.folder} is a file, not a folder. Choose another run folder name.")
         if self.history_path.exists() and not self.state_path.exists():
             raise FileExistsError(
                 f"{self.history_path} exists but {self.state_path} does not, so this folder was "
@@ -332,9 +330,21 @@ def _save_optimizer(model, path):
         np.savez(file, *[np.asarray(variable) for variable in model.optimizer.variables])
 
 
-def fit_resumable(model, training_data, targets=None, *, folder, epochs, validation_data=None,
-                  steps_per_epoch=None, batch_size=None, monitor="val_loss", mode="min", callbacks=(),
-                  verbose=2):
+def fit_resumable(
+    model,
+    training_data,
+    targets=None,
+    *,
+    folder,
+    epochs,
+    validation_data=None,
+    steps_per_epoch=None,
+    batch_size=None,
+    monitor="val_loss",
+    mode="min",
+    callbacks=(),
+    verbose=2,
+):
     """Train ``model`` for ``epochs`` epochs in all, resuming where an earlier run in ``folder`` stopped.
 
     Parameters
@@ -368,16 +378,29 @@ def fit_resumable(model, training_data, targets=None, *, folder, epochs, validat
     run.state["steps_per_epoch"] = steps_per_epoch  # for the methods paragraph (helpers.reporting)
     start = run.restore(model)
     if start >= epochs:
-        print(f"All {epochs} epochs are already trained in {run.folder}; nothing to do. "
-              f"To train longer, raise epochs; to start again, use a new run folder.")
+        print(
+            f"All {epochs} epochs are already trained in {run.folder}; nothing to do. "
+            f"To train longer, raise epochs; to start again, use a new run folder."
+        )
         return run
     if start:
         print(f"Resuming at epoch {start + 1} of {epochs}: {start} finished epochs found in {run.folder}.")
     else:
         print(f"Starting a new training run; checkpoints and history go to {run.folder}.")
-    model.fit(training_data, targets, validation_data=validation_data, epochs=epochs, initial_epoch=start,
-              steps_per_epoch=steps_per_epoch, batch_size=batch_size, callbacks=[*callbacks, run.callback()], verbose=verbose)
+    model.fit(
+        training_data,
+        targets,
+        validation_data=validation_data,
+        epochs=epochs,
+        initial_epoch=start,
+        steps_per_epoch=steps_per_epoch,
+        batch_size=batch_size,
+        callbacks=[*callbacks, run.callback()],
+        verbose=verbose,
+    )
     epoch, value = run.state["best_epoch"], run.state["best_value"]
-    print(f"Best epoch: {epoch + 1} ({monitor} = {value:.4f}); weights in {run.best_weights_path} "
-          f"(history.csv's epoch column counts from 0, as Keras's CSVLogger writes it).")
+    print(
+        f"Best epoch: {epoch + 1} ({monitor} = {value:.4f}); weights in {run.best_weights_path} "
+        f"(history.csv's epoch column counts from 0, as Keras's CSVLogger writes it)."
+    )
     return run

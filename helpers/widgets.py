@@ -109,8 +109,9 @@ def threshold_explorer(image, probability, truth=None, *, foreground="membrane")
                 f"truth must have the same height and width as probability, but truth has shape "
                 f"{truth.shape} and probability has shape {probability.shape}."
             )
-    slider = ipywidgets.FloatSlider(value=0.5, min=0.05, max=0.95, step=0.05, description="threshold",
-                                    readout_format=".2f", continuous_update=True)
+    slider = ipywidgets.FloatSlider(
+        value=0.5, min=0.05, max=0.95, step=0.05, description="threshold", readout_format=".2f", continuous_update=True
+    )
     scores = ipywidgets.HTML()
     picture = ipywidgets.Image(format="png")
 
@@ -142,8 +143,9 @@ def tile_explorer(image, prediction, tile=256, overlap=64, blending="gaussian"):
     """
     picture_array = np.asarray(image, dtype=np.float32)
     if np.squeeze(prediction).shape != picture_array.shape[:2]:
-        raise ValueError(f"prediction {np.shape(prediction)} must have the image's height and width "
-                         f"{picture_array.shape[:2]}.")
+        raise ValueError(
+            f"prediction {np.shape(prediction)} must have the image's height and width {picture_array.shape[:2]}."
+        )
     boxes = tile_grid(picture_array.shape[0], picture_array.shape[1], tile, overlap, blending)
     slider = ipywidgets.IntSlider(value=1, min=1, max=len(boxes), description="tile")
     picture = ipywidgets.Image(format="png")
@@ -198,8 +200,7 @@ def slice_explorer(volume, probability, truth=None, *, threshold=0.5, channel=0,
         if section_truth is not None:
             dice = metrics.dice_score(section_truth, foreground_mask(probability[z], threshold))
             scores.value = f"section {z}: <b>Dice</b> {dice:.3f}"
-        figure = plotting.slice_figure(volume[z, ..., channel], probability[z], section_truth, threshold,
-                                       foreground)
+        figure = plotting.slice_figure(volume[z, ..., channel], probability[z], section_truth, threshold, foreground)
         picture.value = plotting.figure_png(figure)
 
     slider.observe(redraw, names="value")

@@ -8,8 +8,8 @@ import contextlib
 import itertools
 import json
 import os
-import signal
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -19,11 +19,22 @@ from pathlib import Path
 #: Debian's package is ``chromium``; other systems name it differently.
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 #: Flags for a headless browser in a container or on CI; a fresh profile is added per run.
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--remote-allow-origins=*", "--remote-debugging-port=0"]
-INSTALL_HINT = ("No Chromium found (looked for " + ", ".join(BROWSER_NAMES) + " and $CHROMIUM). "
-                "On Debian/Ubuntu: sudo apt-get install -y chromium; or set CHROMIUM=/path/to/browser.")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--remote-allow-origins=*",
+    "--remote-debugging-port=0",
+]
+INSTALL_HINT = (
+    "No Chromium found (looked for " + ", ".join(BROWSER_NAMES) + " and $CHROMIUM). "
+    "On Debian/Ubuntu: sudo apt-get install -y chromium; or set CHROMIUM=/path/to/browser."
+)
 
 
 class BrowserMissing(RuntimeError):
@@ -80,8 +91,11 @@ class Page:
 
     def requested_urls(self):
         """Every address the page asked for so far (scripts, images, styles, fonts...)."""
-        return [event["params"]["request"]["url"] for event in self.events
-                if event.get("method") == "Network.requestWillBeSent"]
+        return [
+            event["params"]["request"]["url"]
+            for event in self.events
+            if event.get("method") == "Network.requestWillBeSent"
+        ]
 
     def problems(self):
         """Script errors, console errors and failed loads seen so far, one line each."""
@@ -92,8 +106,10 @@ class Page:
                 details = params["exceptionDetails"]
                 lines.append("script error: " + details.get("exception", {}).get("description", details["text"]))
             elif method == "Runtime.consoleAPICalled" and params.get("type") == "error":
-                lines.append("console error: " + " ".join(str(a.get("value", a.get("description")))
-                                                          for a in params.get("args", [])))
+                lines.append(
+                    "console error: "
+                    + " ".join(str(a.get("value", a.get("description"))) for a in params.get("args", []))
+                )
             elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
                 lines.append("browser error: " + params["entry"]["text"] + " " + params["entry"].get("url", ""))
             elif method == "Network.loadingFailed" and not params.get("canceled"):
@@ -109,9 +125,12 @@ def open_page(url, timeout=60):
     browser = find_browser()
     with tempfile.TemporaryDirectory(prefix="unet-slides-chromium-") as profile:
         # its own process group: Debian's chromium is a shell script that starts the real browser
-        process = subprocess.Popen([browser, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                   start_new_session=hasattr(os, "killpg"))
+        process = subprocess.Popen(
+            [browser, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=hasattr(os, "killpg"),
+        )
         try:
             port_file = Path(profile) / "DevToolsActivePort"
             deadline = time.monotonic() + timeout
@@ -122,8 +141,9 @@ def open_page(url, timeout=60):
             port = port_file.read_text().split()[0]
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as answer:
                 targets = [t for t in json.load(answer) if t["type"] == "page"]
-            socket = websocket.create_connection(targets[0]["webSocketDebuggerUrl"], timeout=timeout,
-                                                 suppress_origin=True)
+            socket = websocket.create_connection(
+                targets[0]["webSocketDebuggerUrl"], timeout=timeout, suppress_origin=True
+            )
             page = Page(socket)
             for domain in ("Runtime", "Log", "Network", "Page"):
                 page.send(f"{domain}.enable")

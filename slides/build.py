@@ -81,8 +81,10 @@ def link_notebooks(markdown, notebooks=ROOT / "notebooks"):
     def replace(match):
         text, name = match.groups()
         if not (Path(notebooks) / f"{name}.ipynb").is_file():
-            raise ValueError(f"deck.md links to notebook:{name}, but {Path(notebooks) / (name + '.ipynb')} does "
-                             f"not exist; correct the name in the deck.")
+            raise ValueError(
+                f"deck.md links to notebook:{name}, but {Path(notebooks) / (name + '.ipynb')} does "
+                f"not exist; correct the name in the deck."
+            )
         return f"[{text}]({course.colab_url(name + '.ipynb')})"
 
     return NOTEBOOK.sub(replace, markdown)
@@ -97,15 +99,15 @@ def figure_png(name, folder):
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     import figures
+    import matplotlib.pyplot as plt
 
     from helpers import plotting
 
     if name not in figures.FIGURES:
-        raise KeyError(f"deck.md asks for figure:{name}, but slides/figures.py has only: "
-                       + ", ".join(sorted(figures.FIGURES)))
+        raise KeyError(
+            f"deck.md asks for figure:{name}, but slides/figures.py has only: " + ", ".join(sorted(figures.FIGURES))
+        )
     fig, facts = figures.FIGURES[name]()
     data = plotting.figure_png(fig, dpi=100)
     plt.close(fig)
@@ -225,18 +227,23 @@ def timing_table(times_path=TIMES):
         It depends on the benchmark file only, so a test can check that the guide quotes it.
     """
     times = json.loads(Path(times_path).read_text(encoding="utf-8")) if Path(times_path).exists() else {}
-    lines = ["| Notebook | Smoke mode (tests), CPU | Default mode, CPU | Default mode, GPU |",
-             "|---|---|---|---|"]
+    lines = ["| Notebook | Smoke mode (tests), CPU | Default mode, CPU | Default mode, GPU |", "|---|---|---|---|"]
     for stem in sorted(path.stem for path in (ROOT / "notebooks").glob("*.ipynb")):
         entry = times.get(stem, {})
         name = f"[{stem}](../notebooks/{stem}.ipynb)"
-        cells = [_measured(entry.get("smoke"), gpu=False), _measured(entry.get("default"), gpu=False),
-                 _measured(entry.get("default"), gpu=True)]
+        cells = [
+            _measured(entry.get("smoke"), gpu=False),
+            _measured(entry.get("default"), gpu=False),
+            _measured(entry.get("default"), gpu=True),
+        ]
         lines.append(f"| {name} | " + " | ".join(cell or "not measured" for cell in cells) + " |")
     machines = sorted({m for entry in times.values() for mode in entry.values() for m in mode})
     lines.append("")
-    lines.append("Measured on: " + ("; ".join(machines) if machines else "nothing yet") +
-                 ". Wall time of the whole notebook and peak memory of its kernel.")
+    lines.append(
+        "Measured on: "
+        + ("; ".join(machines) if machines else "nothing yet")
+        + ". Wall time of the whole notebook and peak memory of its kernel."
+    )
     return "\n".join(lines)
 
 
@@ -275,8 +282,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=OUTPUT, help="output folder (default: slides/build)")
     parser.add_argument("--no-pdf", action="store_true", help="skip the PDF (needs no browser)")
-    parser.add_argument("--guide-only", action="store_true",
-                        help="only rewrite the timing table of INSTRUCTOR_GUIDE.md (seconds, no figures)")
+    parser.add_argument(
+        "--guide-only",
+        action="store_true",
+        help="only rewrite the timing table of INSTRUCTOR_GUIDE.md (seconds, no figures)",
+    )
     args = parser.parse_args(argv)
     if args.guide_only:
         print("timing table " + ("updated" if update_guide() else "already up to date") + f" in {GUIDE}")

@@ -10,33 +10,16 @@ import numpy as np
 
 #: The small examples, written out so that the slides can quote them (the notebooks' exercises have
 #: their own, in helpers.exercises). A 5x5 image with one vertical edge:
-EDGE_IMAGE = [[0, 0, 1, 1, 1],
-                     [0, 0, 1, 1, 1],
-                     [0, 0, 1, 1, 1],
-                     [0, 0, 1, 1, 1],
-                     [0, 0, 1, 1, 1]]
+EDGE_IMAGE = [[0, 0, 1, 1, 1], [0, 0, 1, 1, 1], [0, 0, 1, 1, 1], [0, 0, 1, 1, 1], [0, 0, 1, 1, 1]]
 #: A vertical-edge detector: responds where dark on the left meets bright on the right.
-EDGE_KERNEL = [[-1, 0, 1],
-               [-1, 0, 1],
-               [-1, 0, 1]]
-POOLING_IMAGE = [[1, 3, 2, 0],
-                 [4, 2, 1, 1],
-                 [0, 1, 5, 6],
-                 [2, 2, 7, 8]]
-TRANSPOSE_INPUT = [[1, 2],
-                   [3, 0]]
-TRANSPOSE_KERNEL = [[1, 1],
-                    [1, 0]]
+EDGE_KERNEL = [[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]]
+POOLING_IMAGE = [[1, 3, 2, 0], [4, 2, 1, 1], [0, 1, 5, 6], [2, 2, 7, 8]]
+TRANSPOSE_INPUT = [[1, 2], [3, 0]]
+TRANSPOSE_KERNEL = [[1, 1], [1, 0]]
 PADDING_IMAGE = np.arange(1, 17).reshape(4, 4).tolist()
 #: A 4x4 truth and a prediction that finds its 4 pixels plus 2 wrong ones.
-TRUTH = [[0, 1, 1, 0],
-         [0, 1, 1, 0],
-         [0, 0, 0, 0],
-         [0, 0, 0, 0]]
-PREDICTION = [[0, 1, 1, 1],
-              [0, 1, 1, 1],
-              [0, 0, 0, 0],
-              [0, 0, 0, 0]]
+TRUTH = [[0, 1, 1, 0], [0, 1, 1, 0], [0, 0, 0, 0], [0, 0, 0, 0]]
+PREDICTION = [[0, 1, 1, 1], [0, 1, 1, 1], [0, 0, 0, 0], [0, 0, 0, 0]]
 
 
 def _layers():
@@ -52,8 +35,9 @@ def figure_convolution():
 
     layers = _layers()
     result = demos.run_layer(layers.Conv2D(1, 3, use_bias=False), EDGE_IMAGE, kernel=EDGE_KERNEL)
-    fig = plotting.show_grid([EDGE_IMAGE, EDGE_KERNEL, result],
-                             ["image 5x5", "kernel 3x3", "output 3x3"], value_labels=True, show=False)
+    fig = plotting.show_grid(
+        [EDGE_IMAGE, EDGE_KERNEL, result], ["image 5x5", "kernel 3x3", "output 3x3"], value_labels=True, show=False
+    )
     return fig, {"output": result.round(3).tolist()}
 
 
@@ -64,8 +48,12 @@ def figure_max_pooling():
     layers = _layers()
     result = demos.run_layer(layers.MaxPooling2D(2), POOLING_IMAGE)
     average = demos.run_layer(layers.AveragePooling2D(2), POOLING_IMAGE)
-    fig = plotting.show_grid([POOLING_IMAGE, result, average], ["input 4x4", "max pooling 2x2", "average pooling"],
-                             value_labels=True, show=False)
+    fig = plotting.show_grid(
+        [POOLING_IMAGE, result, average],
+        ["input 4x4", "max pooling 2x2", "average pooling"],
+        value_labels=True,
+        show=False,
+    )
     return fig, {"max": result.tolist(), "average": average.tolist()}
 
 
@@ -74,10 +62,15 @@ def figure_transpose_convolution():
     from helpers import demos, plotting
 
     layers = _layers()
-    result = demos.run_layer(layers.Conv2DTranspose(1, 2, strides=2, use_bias=False), TRANSPOSE_INPUT,
-                             kernel=TRANSPOSE_KERNEL)
-    fig = plotting.show_grid([TRANSPOSE_INPUT, TRANSPOSE_KERNEL, result],
-                             ["input 2x2", "kernel 2x2", "output 4x4"], value_labels=True, show=False)
+    result = demos.run_layer(
+        layers.Conv2DTranspose(1, 2, strides=2, use_bias=False), TRANSPOSE_INPUT, kernel=TRANSPOSE_KERNEL
+    )
+    fig = plotting.show_grid(
+        [TRANSPOSE_INPUT, TRANSPOSE_KERNEL, result],
+        ["input 2x2", "kernel 2x2", "output 4x4"],
+        value_labels=True,
+        show=False,
+    )
     return fig, {"output": result.tolist()}
 
 
@@ -89,8 +82,12 @@ def figure_padding():
     ones = np.ones((3, 3))
     valid = demos.run_layer(layers.Conv2D(1, 3, padding="valid", use_bias=False), PADDING_IMAGE, kernel=ones)
     same = demos.run_layer(layers.Conv2D(1, 3, padding="same", use_bias=False), PADDING_IMAGE, kernel=ones)
-    fig = plotting.show_grid([PADDING_IMAGE, valid, same], ["input 4x4", 'padding="valid": 2x2',
-                                                             'padding="same": 4x4'], value_labels=True, show=False)
+    fig = plotting.show_grid(
+        [PADDING_IMAGE, valid, same],
+        ["input 4x4", 'padding="valid": 2x2', 'padding="same": 4x4'],
+        value_labels=True,
+        show=False,
+    )
     return fig, {"valid": valid.tolist(), "same": same.tolist()}
 
 
@@ -103,8 +100,12 @@ def figure_skip_connection(seed=3):
     image = image / 255.0
     small = demos.run_layer(layers.MaxPooling2D(8), image)
     back = demos.run_layer(layers.UpSampling2D(8), small)
-    fig = plotting.show_grid([image, small, back], ["encoder input 128x128", "after 3 poolings: 16x16",
-                                                     "scaled back up: blurred"], ncols=3, show=False)
+    fig = plotting.show_grid(
+        [image, small, back],
+        ["encoder input 128x128", "after 3 poolings: 16x16", "scaled back up: blurred"],
+        ncols=3,
+        show=False,
+    )
     return fig, {"small_shape": list(small.shape), "back_shape": list(back.shape)}
 
 
@@ -126,7 +127,7 @@ def unet_levels(input_shape=(256, 256, 1), filters=64, n_poolings=4):
     concatenations = [layer for layer in model.layers if "concatenate" in type(layer).__name__.lower()]
     pools = [layer for layer in model.layers if "pooling" in type(layer).__name__.lower()]
     down = [tuple(layer.input.shape[1:]) for layer in pools]
-    bottom = tuple(pools[-1].output.shape[1:3]) + (filters * 2 ** n_poolings,)
+    bottom = tuple(pools[-1].output.shape[1:3]) + (filters * 2**n_poolings,)
     up = [tuple(layer.output.shape[1:3]) + (layer.output.shape[3] // 2,) for layer in concatenations]
     return down + [bottom], up, model.count_params()
 
@@ -148,19 +149,36 @@ def figure_unet():
         x, y = level * 1.1, depth - level
         box(x, y, shape, "#9ecae1" if level < depth else "#fdae6b")
         if level < depth:
-            ax.annotate("", xy=(x + 1.1 + 0.2, y - 0.65), xytext=(x + 0.4, y - 0.35),
-                        arrowprops={"arrowstyle": "->", "color": "#d62728"})
+            ax.annotate(
+                "",
+                xy=(x + 1.1 + 0.2, y - 0.65),
+                xytext=(x + 0.4, y - 0.35),
+                arrowprops={"arrowstyle": "->", "color": "#d62728"},
+            )
     for step, shape in enumerate(up):
         level = depth - 1 - step
         x, y = (2 * depth - level) * 1.1, depth - level
         box(x, y, shape, "#a1d99b")
-        ax.annotate("", xy=(x, y), xytext=(level * 1.1 + width, y),
-                    arrowprops={"arrowstyle": "->", "color": "grey", "linestyle": "--"})
-        ax.annotate("", xy=(x + 0.4, y - 0.35), xytext=(x - 1.1 + 0.8, y - 0.65 - 0.3),
-                    arrowprops={"arrowstyle": "->", "color": "#2ca02c"})
-    ax.text(0, -0.6, "blue: two 3x3 convolutions + ReLU    red: 2x2 max pooling    green: up-sampling, "
-            "3x3 convolution,\nconcatenate with the dashed skip connection, two 3x3 convolutions    "
-            f"then a 1x1 convolution + sigmoid.   {parameters:,} parameters", fontsize=9)
+        ax.annotate(
+            "",
+            xy=(x, y),
+            xytext=(level * 1.1 + width, y),
+            arrowprops={"arrowstyle": "->", "color": "grey", "linestyle": "--"},
+        )
+        ax.annotate(
+            "",
+            xy=(x + 0.4, y - 0.35),
+            xytext=(x - 1.1 + 0.8, y - 0.65 - 0.3),
+            arrowprops={"arrowstyle": "->", "color": "#2ca02c"},
+        )
+    ax.text(
+        0,
+        -0.6,
+        "blue: two 3x3 convolutions + ReLU    red: 2x2 max pooling    green: up-sampling, "
+        "3x3 convolution,\nconcatenate with the dashed skip connection, two 3x3 convolutions    "
+        f"then a 1x1 convolution + sigmoid.   {parameters:,} parameters",
+        fontsize=9,
+    )
     ax.set_xlim(-0.2, (2 * depth + 1) * 1.1 + width)
     ax.set_ylim(-1, depth + 0.8)
     ax.axis("off")
@@ -177,9 +195,12 @@ def figure_semantic_vs_instance(seed=5):
     image, mask = synthetic.membrane_section(seed, size=128)
     cells = measure.label(mask == 0, connectivity=1)
     fig, axes = plt.subplots(1, 3, figsize=(9, 3.2), layout="constrained")
-    for ax, picture, title, cmap in zip(axes, [image, mask, cells],
-                                        ["image", "semantic: membrane or not", f"instance: {cells.max()} cells"],
-                                        ["gray", "gray", "tab20"]):
+    for ax, picture, title, cmap in zip(
+        axes,
+        [image, mask, cells],
+        ["image", "semantic: membrane or not", f"instance: {cells.max()} cells"],
+        ["gray", "gray", "tab20"],
+    ):
         ax.imshow(picture, cmap=cmap, interpolation="nearest")
         ax.set_title(title)
         ax.axis("off")
@@ -220,8 +241,16 @@ def figure_tiles(size=256, tile=128, overlap=32, seed=2):
     colours = plt.cm.tab10.colors
     for index, (row, column) in enumerate((r, c) for r in starts for c in starts):
         offset = 2 * (index % 3)
-        ax.add_patch(plt.Rectangle((column + offset, row + offset), tile - 2 * offset, tile - 2 * offset,
-                                   fill=False, lw=2, color=colours[index % 10]))
+        ax.add_patch(
+            plt.Rectangle(
+                (column + offset, row + offset),
+                tile - 2 * offset,
+                tile - 2 * offset,
+                fill=False,
+                lw=2,
+                color=colours[index % 10],
+            )
+        )
     ax.set_title(f"{len(starts) ** 2} tiles of {tile}x{tile}, overlap {overlap}")
     ax.axis("off")
     return fig, {"starts": starts, "tiles": len(starts) ** 2}
@@ -233,9 +262,13 @@ def figure_dice_iou():
 
     dice = metrics.dice_score(TRUTH, PREDICTION)
     iou = metrics.iou_score(TRUTH, PREDICTION)
-    overlap = (np.array(TRUTH) & np.array(PREDICTION))
-    fig = plotting.show_grid([TRUTH, PREDICTION, overlap], ["truth (4 pixels)", "prediction (6 pixels)",
-                                                             "overlap (4 pixels)"], value_labels=True, show=False)
+    overlap = np.array(TRUTH) & np.array(PREDICTION)
+    fig = plotting.show_grid(
+        [TRUTH, PREDICTION, overlap],
+        ["truth (4 pixels)", "prediction (6 pixels)", "overlap (4 pixels)"],
+        value_labels=True,
+        show=False,
+    )
     return fig, {"dice": round(float(dice), 3), "iou": round(float(iou), 3)}
 
 

@@ -15,8 +15,11 @@ MODULES = sorted(p for p in HELPERS.glob("*.py") if p.name != "__init__.py") + [
 
 def _order():
     """``{module name: (layer index, position in its layer)}`` from helpers.LAYERS."""
-    return {name: (layer, position) for layer, names in enumerate(helpers.LAYERS.values())
-            for position, name in enumerate(names)}
+    return {
+        name: (layer, position)
+        for layer, names in enumerate(helpers.LAYERS.values())
+        for position, name in enumerate(names)
+    }
 
 
 def _name(path):
@@ -80,16 +83,23 @@ def test_no_module_uses_another_modules_private_names(path):
             if not names:
                 aliases.add(imported)
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                    and node.value.id in aliases and node.attr.startswith("_")):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in aliases
+                and node.attr.startswith("_")
+            ):
                 raise AssertionError(f"{file.name}:{node.lineno} uses {node.value.id}.{node.attr}, a private name")
 
 
 @pytest.mark.parametrize("path", [p for p in MODULES if p.is_file() and not p.name.startswith("_")], ids=_name)
 def test_every_public_module_says_what_it_exports(path):
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    exported = [node for node in tree.body if isinstance(node, ast.Assign)
-                and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)]
+    exported = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+    ]
     assert exported, f"{path.name} has no __all__"
     names = ast.literal_eval(exported[0].value)
     defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}

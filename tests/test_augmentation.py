@@ -16,8 +16,8 @@ def _image_and_rule_mask(shape=(48, 64, 1), seed=0):
 def test_mask_derived_from_image_still_matches_after_every_joint_change(seed):
     image, mask = _image_and_rule_mask()
     out_image, out_mask = augmentation.joint_augment(
-        image, mask, tf.constant([seed, 3]), rotation=30, shear=0.2, zoom=0.2, shift=0.1,
-        image_interpolation="NEAREST")
+        image, mask, tf.constant([seed, 3]), rotation=30, shear=0.2, zoom=0.2, shift=0.1, image_interpolation="NEAREST"
+    )
     out_image, out_mask = out_image.numpy(), out_mask.numpy()
     np.testing.assert_array_equal(out_mask, (out_image > 0.5).astype(np.float32))
     assert not np.array_equal(out_image, image)  # something did move
@@ -27,12 +27,16 @@ def test_flips_and_quarter_turns_are_exact_rearrangements_with_bilinear_image():
     image, mask = _image_and_rule_mask((40, 40, 1))
     seen = set()
     for seed in range(12):
-        out_image, out_mask = augmentation.joint_augment(image, mask, tf.constant([seed, 0]), rotation=0,
-                                                         shear=0, zoom=0, shift=0)
+        out_image, out_mask = augmentation.joint_augment(
+            image, mask, tf.constant([seed, 0]), rotation=0, shear=0, zoom=0, shift=0
+        )
         out_image = out_image.numpy()[..., 0]
-        matches = [k for k in range(4) for flip in (False, True)
-                   if np.allclose(out_image, np.rot90(np.fliplr(image[..., 0]) if flip else image[..., 0], k),
-                                  atol=1e-5)]
+        matches = [
+            k
+            for k in range(4)
+            for flip in (False, True)
+            if np.allclose(out_image, np.rot90(np.fliplr(image[..., 0]) if flip else image[..., 0], k), atol=1e-5)
+        ]
         assert matches, "a flip/quarter turn should only rearrange pixels"
         np.testing.assert_array_equal(out_mask.numpy(), (out_image > 0.5)[..., None].astype(np.float32))
         seen.add(out_image.tobytes())
@@ -62,8 +66,9 @@ def test_affine_matrix_matches_hand_computed_flip_and_turn():
 def test_photometric_changes_stay_in_range_and_leave_the_mask_alone(channels):
     image, mask = _image_and_rule_mask((32, 32, channels))
     for seed in range(4):
-        out_image, out_mask = augmentation.augment_pair(image, mask, seed=seed, geometric=False,
-                                                        brightness=0.5, contrast=0.5, noise=0.1)
+        out_image, out_mask = augmentation.augment_pair(
+            image, mask, seed=seed, geometric=False, brightness=0.5, contrast=0.5, noise=0.1
+        )
         assert out_image.min() >= 0.0 and out_image.max() <= 1.0
         np.testing.assert_array_equal(out_mask, mask)
         assert not np.allclose(out_image, image)
@@ -116,8 +121,9 @@ def test_keras_unet_batches_are_a_generator_with_binary_aligned_masks():
     import types
 
     image, mask = _image_and_rule_mask((32, 32, 1))
-    images = np.stack([np.kron(np.random.default_rng(s).random((4, 4)), np.ones((8, 8)))[..., None]
-                       for s in range(3)]).astype(np.float32)
+    images = np.stack(
+        [np.kron(np.random.default_rng(s).random((4, 4)), np.ones((8, 8)))[..., None] for s in range(3)]
+    ).astype(np.float32)
     batches = keras_unet.augmented_batches(images, (images > 0.5).astype(np.float32), batch_size=2, seed=0)
     assert isinstance(batches, types.GeneratorType)
     batch_images, batch_masks = next(batches)

@@ -48,9 +48,7 @@ def test_natural_sorted():
     assert imageio.natural_sorted(names) == ["9", "10", "a", "img1", "img2", "Img3", "img10"]
 
 
-@pytest.mark.parametrize(
-    "n, n_validation, n_test", [(10, 2, 3), (30, 5, 5), (3, 1, 1), (5, 0, 0), (7, 0, 2)]
-)
+@pytest.mark.parametrize("n, n_validation, n_test", [(10, 2, 3), (30, 5, 5), (3, 1, 1), (5, 0, 0), (7, 0, 2)])
 def test_split_indices_is_a_partition(n, n_validation, n_test):
     train, validation, test = splits.split_indices(n, n_validation, n_test, seed=3)
     assert (len(train), len(validation), len(test)) == (n - n_validation - n_test, n_validation, n_test)
@@ -96,7 +94,9 @@ def test_split_consecutive_keeps_stack_neighbours_together():
 def test_split_images_dispatches_and_refuses_unknown_choices():
     for part, expected in zip(splits.split_images(20, 3, 4, "in stack order"), splits.split_consecutive(20, 3, 4)):
         assert part.tolist() == expected.tolist()
-    for part, expected in zip(splits.split_images(20, 3, 4, "at random", seed=5), splits.split_indices(20, 3, 4, seed=5)):
+    for part, expected in zip(
+        splits.split_images(20, 3, 4, "at random", seed=5), splits.split_indices(20, 3, 4, seed=5)
+    ):
         assert part.tolist() == expected.tolist()
     with pytest.raises(ValueError, match="how must be one of"):
         splits.split_images(20, 3, 4, "shuffled")
@@ -138,8 +138,10 @@ def test_the_bundled_mitochondria_are_a_small_foreground_that_a_threshold_cannot
     assert set(np.unique(pairs.masks).tolist()) == {0.0, 1.0}
     assert 0.03 < pairs.masks.mean() < 0.07  # about 5%, as the real VNC mitochondria
     truth = pairs.masks > 0.5
-    best_dice = max(2 * (truth & (pairs.images < t)).sum() / (truth.sum() + (pairs.images < t).sum())
-                    for t in np.linspace(0.05, 0.95, 19))
+    best_dice = max(
+        2 * (truth & (pairs.images < t)).sum() / (truth.sum() + (pairs.images < t).sum())
+        for t in np.linspace(0.05, 0.95, 19)
+    )
     assert best_dice < 0.5  # dark membranes and vesicles fool a plain threshold
 
 

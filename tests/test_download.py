@@ -332,11 +332,12 @@ def test_download_folder(monkeypatch, tmp_path):
 
 
 def test_importing_the_downloader_changes_nothing_and_stays_light():
-    code = ("import logging, sys; import helpers.download; "
-            "print(sorted(m for m in ('IPython', 'pooch', 'tensorflow', 'tqdm') if m in sys.modules)); "
-            "print(logging.getLogger('pooch').level)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=course_root(),
-                            check=True)
+    code = (
+        "import logging, sys; import helpers.download; "
+        "print(sorted(m for m in ('IPython', 'pooch', 'tensorflow', 'tqdm') if m in sys.modules)); "
+        "print(logging.getLogger('pooch').level)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=course_root(), check=True)
     assert result.stdout.split("\n")[:2] == ["[]", "0"]
 
 
@@ -460,7 +461,7 @@ def test_rerun_after_a_failure_continues_where_it_stopped(mirror):
         download.fetch_dataset("fake")
     asked_before = list(mirror.requests)
     root = download.fetch_dataset("fake")
-    asked_again = mirror.requests[len(asked_before):]
+    asked_again = mirror.requests[len(asked_before) :]
     assert asked_again.count(served_path(broken)) == 1
     assert not (set(asked_before) - {served_path(broken)}) & set(asked_again)  # nothing kept is asked again
     assert files_on_disk(root) == sorted(MANY)
@@ -605,9 +606,17 @@ UNSAFE_TARS = {
     "hard": [("ok.txt", b"fine", tarfile.REGTYPE, ""), ("hard", b"", tarfile.LNKTYPE, "ok.txt")],
     "device": [("device", b"", tarfile.CHRTYPE, "")],
 }
-PROBLEMS = {"../evil.txt": "'..'", "/tmp/evil.txt": "absolute", "sub/../../evil.txt": "'..'",
-            "..\\evil.txt": "'..'", "C:/evil.txt": "absolute", "link": "symbolic link",
-            "inner": "symbolic link", "hard": "hard link", "device": "device"}
+PROBLEMS = {
+    "../evil.txt": "'..'",
+    "/tmp/evil.txt": "absolute",
+    "sub/../../evil.txt": "'..'",
+    "..\\evil.txt": "'..'",
+    "C:/evil.txt": "absolute",
+    "link": "symbolic link",
+    "inner": "symbolic link",
+    "hard": "hard link",
+    "device": "device",
+}
 
 
 @pytest.mark.parametrize("ending, member", [(".zip", m) for m in UNSAFE_ZIPS] + [(".tar.gz", m) for m in UNSAFE_TARS])

@@ -17,6 +17,7 @@ def printed(capsys):
 
 # --- the expected answers agree with Keras and with hand computation ---------------------
 
+
 def test_convolution_answer_by_hand():
     # top-left: left column of the first 3x3 patch (3+1+0) minus its right column (0+2+5)
     np.testing.assert_array_equal(intro.EXPECTED_CONVOLUTION, [[-3, 4], [-5, 2]])
@@ -46,10 +47,13 @@ def test_unet_output_size_facts():
     assert exercises.unet_valid_output_size(252) == 68
 
 
-@pytest.mark.parametrize("size, message", [
-    (250, "level 2 the feature map is 119 pixels wide.*nearest sizes that work: 236 and 252"),
-    (100, "smallest size that works: 188"),
-])
+@pytest.mark.parametrize(
+    "size, message",
+    [
+        (250, "level 2 the feature map is 119 pixels wide.*nearest sizes that work: 236 and 252"),
+        (100, "smallest size that works: 188"),
+    ],
+)
 def test_unet_output_size_refuses_sizes_that_do_not_fit(size, message):
     with pytest.raises(ValueError, match=message):
         exercises.unet_valid_output_size(size)
@@ -69,15 +73,19 @@ def test_dice_exercise_values_by_hand():
 
 # --- check_convolution ------------------------------------------------------------------
 
-@pytest.mark.parametrize("answer, expected_line", [
-    (None, "Replace None with your answer."),
-    (np.zeros((4, 4)), "the output is smaller than the input"),
-    (np.zeros((3, 3)), "got shape (3, 3)"),
-    ([[3, -4], [5, -2]], "Did you flip the kernel? Keras does not"),
-    ([[-3, -5], [4, 2]], "Rows and columns are swapped"),
-    ([[-3, 4], [0, 0]], "Not yet: 2 of 4 numbers are right"),
-    ("four", "should be numbers"),
-])
+
+@pytest.mark.parametrize(
+    "answer, expected_line",
+    [
+        (None, "Replace None with your answer."),
+        (np.zeros((4, 4)), "the output is smaller than the input"),
+        (np.zeros((3, 3)), "got shape (3, 3)"),
+        ([[3, -4], [5, -2]], "Did you flip the kernel? Keras does not"),
+        ([[-3, -5], [4, 2]], "Rows and columns are swapped"),
+        ([[-3, 4], [0, 0]], "Not yet: 2 of 4 numbers are right"),
+        ("four", "should be numbers"),
+    ],
+)
 def test_check_convolution_mistakes(capsys, answer, expected_line):
     assert exercises.check_convolution(answer).correct is False
     assert expected_line in printed(capsys)
@@ -91,14 +99,18 @@ def test_check_convolution_right(capsys, answer):
 
 # --- check_max_pooling ------------------------------------------------------------------
 
-@pytest.mark.parametrize("answer, expected_line", [
-    (None, "Replace None with your answer."),
-    (np.zeros((3, 3)), "the 2x2 windows do not overlap"),
-    (np.zeros((4, 4)), "Expected a 2 x 2 array"),
-    ([[2.5, 2], [2.25, 1.5]], "That is average pooling"),
-    ([[1, 0], [0, 0]], "smallest number"),
-    ([[4, 5], [6, 0]], "Not yet: 3 of 4 numbers are right"),
-])
+
+@pytest.mark.parametrize(
+    "answer, expected_line",
+    [
+        (None, "Replace None with your answer."),
+        (np.zeros((3, 3)), "the 2x2 windows do not overlap"),
+        (np.zeros((4, 4)), "Expected a 2 x 2 array"),
+        ([[2.5, 2], [2.25, 1.5]], "That is average pooling"),
+        ([[1, 0], [0, 0]], "smallest number"),
+        ([[4, 5], [6, 0]], "Not yet: 3 of 4 numbers are right"),
+    ],
+)
 def test_check_max_pooling_mistakes(capsys, answer, expected_line):
     assert exercises.check_max_pooling(answer).correct is False
     assert expected_line in printed(capsys)
@@ -111,13 +123,17 @@ def test_check_max_pooling_right(capsys):
 
 # --- check_unet_output_size -------------------------------------------------------------
 
-@pytest.mark.parametrize("answer, expected_line", [
-    (None, "Replace None with your answer."),
-    ((68, 68), "Give one number"),
-    (252, "the output is smaller than the input"),
-    (500, "cannot be larger than the input"),
-    (60, "Follow the side down: 252 -> 250 -> 248 -> pool -> 124"),
-])
+
+@pytest.mark.parametrize(
+    "answer, expected_line",
+    [
+        (None, "Replace None with your answer."),
+        ((68, 68), "Give one number"),
+        (252, "the output is smaller than the input"),
+        (500, "cannot be larger than the input"),
+        (60, "Follow the side down: 252 -> 250 -> 248 -> pool -> 124"),
+    ],
+)
 def test_check_unet_output_size_mistakes(capsys, answer, expected_line):
     assert exercises.check_unet_output_size(answer).correct is False
     assert expected_line in printed(capsys)
@@ -132,17 +148,21 @@ def test_check_unet_output_size_right(capsys):
 
 # --- check_dice -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("answer, expected_line", [
-    (None, "Replace None with your answer."),
-    ([0.7, 0.3], "Give one number"),
-    (4 / 7, "That is the IoU"),
-    (3 / 11, "Dice loss"),
-    (13 / 16, "pixel accuracy"),
-    (0.8, "divided the overlap by one mask only"),
-    (72.73, "as a percentage"),
-    (3.0, "between 0 (no overlap) and 1"),
-    (0.1, "Not yet"),
-])
+
+@pytest.mark.parametrize(
+    "answer, expected_line",
+    [
+        (None, "Replace None with your answer."),
+        ([0.7, 0.3], "Give one number"),
+        (4 / 7, "That is the IoU"),
+        (3 / 11, "Dice loss"),
+        (13 / 16, "pixel accuracy"),
+        (0.8, "divided the overlap by one mask only"),
+        (72.73, "as a percentage"),
+        (3.0, "between 0 (no overlap) and 1"),
+        (0.1, "Not yet"),
+    ],
+)
 def test_check_dice_mistakes(capsys, answer, expected_line):
     assert exercises.check_dice(answer).correct is False
     assert expected_line in printed(capsys)

@@ -21,15 +21,24 @@ ROOT = Path(__file__).resolve().parents[1]
 def tiny_unet(channels, n_classes, activation):
     """A U-Net with 2 poolings and 2 filters (the pooling argument's name changed over time)."""
     poolings = "n_poolings" if "n_poolings" in inspect.signature(build_unet).parameters else "depth"
-    return build_unet(input_shape=(None, None, channels), filters=2, n_classes=n_classes,
-                      output_activation=activation, dropout=0.0, **{poolings: 2})
+    return build_unet(
+        input_shape=(None, None, channels),
+        filters=2,
+        n_classes=n_classes,
+        output_activation=activation,
+        dropout=0.0,
+        **{poolings: 2},
+    )
 
 
 def export_kwargs(**extra):
-    kwargs = dict(authors=[{"name": "Test Author", "affiliation": "Course"}],
-                  training_data="Generated test pixels.", scores={"IoU (test)": 0.5},
-                  methods="Untrained; built for the tests.",
-                  citations=[{"text": "A data paper.", "doi": "10.1000/182"}])
+    kwargs = dict(
+        authors=[{"name": "Test Author", "affiliation": "Course"}],
+        training_data="Generated test pixels.",
+        scores={"IoU (test)": 0.5},
+        methods="Untrained; built for the tests.",
+        citations=[{"text": "A data paper.", "doi": "10.1000/182"}],
+    )
     kwargs.update(extra)
     return kwargs
 
@@ -38,9 +47,15 @@ def export_kwargs(**extra):
 def binary_package(tmp_path_factory):
     model = tiny_unet(1, 1, "sigmoid")
     image = np.random.default_rng(0).integers(0, 256, (32, 48)).astype(np.uint8)
-    path = export.export_bioimageio(model, tmp_path_factory.mktemp("binary"), name="Tiny binary",
-                                    description="Tiny grey binary U-Net.", test_image=image,
-                                    threshold=0.4, **export_kwargs())
+    path = export.export_bioimageio(
+        model,
+        tmp_path_factory.mktemp("binary"),
+        name="Tiny binary",
+        description="Tiny grey binary U-Net.",
+        test_image=image,
+        threshold=0.4,
+        **export_kwargs(),
+    )
     return model, image, path
 
 
@@ -48,10 +63,16 @@ def binary_package(tmp_path_factory):
 def classes_package(tmp_path_factory):
     model = tiny_unet(3, 3, "softmax")
     image = np.random.default_rng(1).random((16, 32, 3)).astype(np.float32)  # [0, 1] like load_image
-    path = export.export_bioimageio(model, tmp_path_factory.mktemp("classes"), name="Tiny classes",
-                                    description="Tiny colour 3-class U-Net.", test_image=image,
-                                    class_names=["background", "membrane", "cell"],
-                                    saved_model=False, **export_kwargs())
+    path = export.export_bioimageio(
+        model,
+        tmp_path_factory.mktemp("classes"),
+        name="Tiny classes",
+        description="Tiny colour 3-class U-Net.",
+        test_image=image,
+        class_names=["background", "membrane", "cell"],
+        saved_model=False,
+        **export_kwargs(),
+    )
     return model, image, path
 
 
@@ -87,8 +108,9 @@ def test_binary_package_states_sizes_preprocessing_and_threshold(binary_package)
     assert scale.kwargs.gain == pytest.approx(1 / 255)
     assert descr.config.model_extra["unet_course"]["threshold"] == pytest.approx(0.4)
     assert [c.doi for c in descr.cite][:2] == ["10.1007/978-3-319-24574-4_28", "10.1000/182"]
-    assert {"cover.png", "README.md", "test_input.npy", "model.keras",
-            "tf_saved_model.zip"} <= set(zipfile.ZipFile(path).namelist())
+    assert {"cover.png", "README.md", "test_input.npy", "model.keras", "tf_saved_model.zip"} <= set(
+        zipfile.ZipFile(path).namelist()
+    )
 
 
 def test_package_prediction_of_a_new_image_matches_keras(binary_package):
@@ -115,10 +137,16 @@ def test_three_class_colour_package_round_trip(classes_package):
 def test_a_second_export_never_overwrites_the_first(classes_package):
     model, image, path = classes_package
     before = path.read_bytes()
-    second = export.export_bioimageio(model, path.parent, name="Tiny classes",
-                                      description="Again.", test_image=image,
-                                      class_names=["a", "b", "c"], saved_model=False,
-                                      **export_kwargs())
+    second = export.export_bioimageio(
+        model,
+        path.parent,
+        name="Tiny classes",
+        description="Again.",
+        test_image=image,
+        class_names=["a", "b", "c"],
+        saved_model=False,
+        **export_kwargs(),
+    )
     assert second.name == "tiny-classes-2.zip"
     assert path.read_bytes() == before
 
@@ -151,12 +179,17 @@ def test_bad_arguments_get_clear_errors(tmp_path):
     model = tiny_unet(1, 1, "sigmoid")
     image = np.zeros((32, 32), np.uint8)
     with pytest.raises(ValueError, match="threshold"):
-        export.export_bioimageio(model, tmp_path, name="x", description="x", test_image=image,
-                                 **export_kwargs())
+        export.export_bioimageio(model, tmp_path, name="x", description="x", test_image=image, **export_kwargs())
     with pytest.raises(ValueError, match="multiples of 4"):
-        export.export_bioimageio(model, tmp_path, name="x", description="x",
-                                 test_image=np.zeros((30, 32), np.uint8), threshold=0.5,
-                                 **export_kwargs())
+        export.export_bioimageio(
+            model,
+            tmp_path,
+            name="x",
+            description="x",
+            test_image=np.zeros((30, 32), np.uint8),
+            threshold=0.5,
+            **export_kwargs(),
+        )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -228,8 +261,11 @@ def test_save_model_never_overwrites(saved_folder):
 def test_exercise_accepted_sizes_matches_export_rule():
     from helpers.exercises import export as exercise
 
-    right = [s for s in exercise.SIZES_CANDIDATES
-             if s in export.accepted_sizes(exercise.SIZES_DEPTH, max(exercise.SIZES_CANDIDATES))]
+    right = [
+        s
+        for s in exercise.SIZES_CANDIDATES
+        if s in export.accepted_sizes(exercise.SIZES_DEPTH, max(exercise.SIZES_CANDIDATES))
+    ]
     assert right == [16, 32, 48, 128, 256, 512]
     assert exercise.check_accepted_sizes(right)
     assert not exercise.check_accepted_sizes([8, 16, 32, 48, 128, 256, 512])

@@ -30,8 +30,11 @@ def write_palette_png(path, indices, colours):
 
 
 def snapshot(folder):
-    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 # --- read_image: the rescale policy ------------------------------------------------------------
@@ -244,7 +247,10 @@ def test_listing_and_pairing_by_stem(tmp_path):
     masks = imageio.list_image_files(mask_folder, "mask")
     assert sorted(images.by_stem) == ["1", "10", "2", "3"]
     assert {p.name: reason for p, reason in images.skipped} == {
-        ".DS_Store": "hidden file", "notes.txt": "not an image file", "more": "sub-folder"}
+        ".DS_Store": "hidden file",
+        "notes.txt": "not an image file",
+        "more": "sub-folder",
+    }
     pairing = imageio.pair_files(images, masks)
     assert [(n, i.name, m.name) for n, i, m in pairing.pairs] == [("1", "1.png", "1.png"), ("2", "2.png", "2.png")]
     assert pairing.images_without_mask == ["3"] and pairing.masks_without_image == []
@@ -264,15 +270,18 @@ def test_load_pairs_reads_images_and_binary_masks(tmp_path):
     assert "inverted" in inverted.source
 
 
-@pytest.mark.parametrize("spoil, error, words", [
-    (lambda i, m: write_png(i / "5.png", np.zeros((4, 5), np.uint8)), ValueError, "images without a mask"),
-    (lambda i, m: write_png(m / "5_mask.png", np.zeros((4, 5), np.uint8)), ValueError, "5_mask.png"),
-    (lambda i, m: write_tif(i / "1.tif", np.zeros((4, 5), np.uint8)), ValueError, "1.png and 1.tif"),
-    (lambda i, m: write_png(m / "2.png", np.full((4, 5), 128, np.uint8)), ValueError, "0 for background"),
-    (lambda i, m: write_png(m / "2.png", np.zeros((4, 6), np.uint8)), ValueError, "same size"),
-    (lambda i, m: write_png(i / "2.png", np.zeros((4, 5, 3), np.uint8)), ValueError, "grey: 1.png.*colour: 2.png"),
-    (lambda i, m: (i / "2.png").write_bytes(b"\x89PNG broken"), ValueError, "save it again"),
-])
+@pytest.mark.parametrize(
+    "spoil, error, words",
+    [
+        (lambda i, m: write_png(i / "5.png", np.zeros((4, 5), np.uint8)), ValueError, "images without a mask"),
+        (lambda i, m: write_png(m / "5_mask.png", np.zeros((4, 5), np.uint8)), ValueError, "5_mask.png"),
+        (lambda i, m: write_tif(i / "1.tif", np.zeros((4, 5), np.uint8)), ValueError, "1.png and 1.tif"),
+        (lambda i, m: write_png(m / "2.png", np.full((4, 5), 128, np.uint8)), ValueError, "0 for background"),
+        (lambda i, m: write_png(m / "2.png", np.zeros((4, 6), np.uint8)), ValueError, "same size"),
+        (lambda i, m: write_png(i / "2.png", np.zeros((4, 5, 3), np.uint8)), ValueError, "grey: 1.png.*colour: 2.png"),
+        (lambda i, m: (i / "2.png").write_bytes(b"\x89PNG broken"), ValueError, "save it again"),
+    ],
+)
 def test_load_pairs_is_strict_and_leaves_the_folders_unchanged(tmp_path, spoil, error, words):
     image_folder, mask_folder = make_pair_folders(tmp_path, ["1", "2"])
     spoil(image_folder, mask_folder)

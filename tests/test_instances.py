@@ -170,7 +170,6 @@ def test_color_objects_gives_each_object_one_colour():
 from test_download import mirror, png_bytes, register  # noqa: E402,F401  (mirror is a fixture)
 
 
-
 def fake_dsb(mirror, bright_field_second=True):  # noqa: F811
     """Two DSB-like images, 260x300 RGBA, with two one-nucleus mask files each."""
     files = {}
@@ -211,8 +210,8 @@ def test_load_nuclei_falls_back_to_bundled(mirror, capsys):  # noqa: F811
 def test_bundled_nuclei_touch_and_have_instance_labels():
     nuclei = datasets.load_nuclei("smoke")
     assert nuclei.images.shape == (12, 128, 128, 1) and nuclei.labels.dtype == np.int32
-    merged = sum(instances.label_objects(l > 0).max() for l in nuclei.labels)
-    assert merged < sum(l.max() for l in nuclei.labels)  # some nuclei touch
+    merged = sum(instances.label_objects(labels > 0).max() for labels in nuclei.labels)
+    assert merged < sum(labels.max() for labels in nuclei.labels)  # some nuclei touch
 
 
 def test_dsb_label_image_checks_sizes(tmp_path):

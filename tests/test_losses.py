@@ -142,7 +142,9 @@ def test_hand_written_losses_equal_keras(seed):
     assert float(losses.tversky_loss(y_true, y_pred, 0.3, 0.7)) == pytest.approx(expected, abs=1e-5)
     assert float(losses.training_loss("tversky")(y_true, y_pred)) == pytest.approx(expected, abs=1e-5)
     # Tversky with equal weights 0.5 is the Dice loss
-    assert float(losses.tversky_loss(y_true, y_pred)) == pytest.approx(float(keras.losses.Dice()(y_true, y_pred)), abs=1e-5)
+    assert float(losses.tversky_loss(y_true, y_pred)) == pytest.approx(
+        float(keras.losses.Dice()(y_true, y_pred)), abs=1e-5
+    )
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -16,6 +16,7 @@ def random_masks(seed, shape=(3, 8, 8, 1), foreground=0.4):
 
 # --- hand-computed examples -------------------------------------------------------------
 
+
 def test_dice_and_iou_of_a_small_example():
     # overlap 1 pixel; truth 2 pixels, prediction 2 pixels; union 3 pixels
     truth = [[1, 1, 0, 0]]
@@ -57,6 +58,7 @@ def test_any_number_of_dimensions():
 
 # --- empty masks ------------------------------------------------------------------------
 
+
 def test_both_empty_counts_as_perfect():
     empty = np.zeros((4, 4))
     assert metrics.dice_score(empty, empty) == 1.0
@@ -74,6 +76,7 @@ def test_one_empty_mask_scores_zero_without_nan():
 
 
 # --- relations between the scores -------------------------------------------------------
+
 
 @pytest.mark.parametrize("seed", range(5))
 def test_dice_equals_two_iou_over_one_plus_iou(seed):
@@ -93,6 +96,7 @@ def test_dice_is_the_harmonic_mean_of_precision_and_recall(seed):
 
 
 # --- agreement with Keras and scikit-image ----------------------------------------------
+
 
 @pytest.mark.parametrize("seed", range(3))
 def test_iou_equals_keras_binary_iou_and_mean_iou(seed):
@@ -131,6 +135,7 @@ def test_precision_recall_equal_keras():
 
 # --- evaluate_segmentation and choose_threshold -----------------------------------------
 
+
 def test_evaluate_segmentation_by_hand():
     truth = np.array([[[1, 1, 0, 0]], [[0, 0, 0, 1]]])
     probabilities = np.array([[[0.9, 0.2, 0.6, 0.1]], [[0.0, 0.0, 0.5, 0.7]]])
@@ -162,6 +167,7 @@ def test_choose_threshold_default_grid_and_scores():
 
 
 # --- Keras metrics for model.compile ----------------------------------------------------
+
 
 def test_keras_iou_is_binary_iou_on_the_foreground():
     metric = metrics.keras_iou()
@@ -222,6 +228,7 @@ def test_dice_metric_config_round_trip():
 
 # --- errors -----------------------------------------------------------------------------
 
+
 def test_shape_mismatch_names_both_shapes():
     with pytest.raises(ValueError, match=r"\(2, 2\).*\(2, 3\)"):
         metrics.dice_score(np.zeros((2, 2)), np.zeros((2, 3)))
@@ -229,8 +236,9 @@ def test_shape_mismatch_names_both_shapes():
         metrics.iou_score(np.zeros((2, 2)), np.zeros((2, 2, 1)))
 
 
-@pytest.mark.parametrize("function", [metrics.dice_score, metrics.iou_score, metrics.pixel_accuracy,
-                                      metrics.precision_recall])
+@pytest.mark.parametrize(
+    "function", [metrics.dice_score, metrics.iou_score, metrics.pixel_accuracy, metrics.precision_recall]
+)
 def test_probabilities_are_not_masks(function):
     with pytest.raises(ValueError, match="binary mask.*0.7.*>= 0.5"):
         function([[0, 1]], [[0.7, 1]])

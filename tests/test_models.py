@@ -34,12 +34,15 @@ def test_multi_class_unet_gives_probabilities_that_sum_to_one():
     np.testing.assert_allclose(prediction.sum(axis=-1), 1.0, rtol=1e-5)
 
 
-@pytest.mark.parametrize("arguments, words", [
-    (dict(input_shape=(100, 100, 1)), "divisible by 2**n_poolings = 16"),
-    (dict(input_shape=(64, 64)), "(height, width, channels)"),
-    (dict(n_poolings=0), "n_poolings must be between"),
-    (dict(dropout=1.0), "dropout must be"),
-])
+@pytest.mark.parametrize(
+    "arguments, words",
+    [
+        (dict(input_shape=(100, 100, 1)), "divisible by 2**n_poolings = 16"),
+        (dict(input_shape=(64, 64)), "(height, width, channels)"),
+        (dict(n_poolings=0), "n_poolings must be between"),
+        (dict(dropout=1.0), "dropout must be"),
+    ],
+)
 def test_bad_unet_arguments_get_clear_errors(arguments, words):
     with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)").replace("*", r"\*")):
         build_unet(**{"input_shape": (64, 64, 1), **arguments})

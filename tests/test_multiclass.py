@@ -56,7 +56,9 @@ def test_pixel_weights_as_sample_weight_in_keras():
     per_pixel = -np.log(np.take_along_axis(probabilities, labels[..., None], -1)[..., 0])
     expected = np.mean(weights * per_pixel)
     sparse = keras.losses.SparseCategoricalCrossentropy()(labels, probabilities, sample_weight=weights)
-    dense = keras.losses.CategoricalCrossentropy()(label_maps.to_one_hot(labels, 3), probabilities, sample_weight=weights)
+    dense = keras.losses.CategoricalCrossentropy()(
+        label_maps.to_one_hot(labels, 3), probabilities, sample_weight=weights
+    )
     assert float(sparse) == pytest.approx(expected, rel=1e-5)
     assert float(dense) == pytest.approx(expected, rel=1e-5)
 
@@ -68,7 +70,8 @@ def test_confusion_matrix_against_sklearn_and_by_hand():
     rng = np.random.default_rng(1)
     truth, guess = rng.integers(0, 4, (3, 8, 8)), rng.integers(0, 4, (3, 8, 8))
     np.testing.assert_array_equal(
-        metrics.confusion_matrix(truth, guess, 4), sklearn_confusion_matrix(truth.ravel(), guess.ravel(), labels=range(4))
+        metrics.confusion_matrix(truth, guess, 4),
+        sklearn_confusion_matrix(truth.ravel(), guess.ravel(), labels=range(4)),
     )
     with pytest.raises(ValueError, match="same shape"):
         metrics.confusion_matrix(LABELS, LABELS[:1], 3)
@@ -119,7 +122,9 @@ def test_colored_labels_and_overlay_figure():
     np.testing.assert_allclose(painted[0, 1], label_maps.label_colors(3)[1])
     blended = label_maps.color_labels(LABELS, 3, image=np.zeros((2, 3)), alpha=0.5)
     np.testing.assert_allclose(blended[0, 0], 0.5 * label_maps.label_colors(3)[0])
-    figure = plotting.show_label_overlays(np.zeros((1, 2, 3, 1)), LABELS[None], LABELS[None], ["a", "b", "c"], show=False)
+    figure = plotting.show_label_overlays(
+        np.zeros((1, 2, 3, 1)), LABELS[None], LABELS[None], ["a", "b", "c"], show=False
+    )
     two = plotting.show_label_overlays(np.zeros((1, 2, 3, 1)), LABELS[None], class_names=["a", "b", "c"], show=False)
     assert len(two.axes) == 2
     assert [text.get_text() for text in figure.legends[0].get_texts()] == ["a", "b", "c"]
@@ -181,8 +186,9 @@ def test_cross_entropy_dice_loss_is_the_sum_of_its_parts_on_label_maps():
     labels = rng.integers(0, 3, (2, 5, 4, 1))
     logits = rng.normal(size=(2, 5, 4, 3))
     probabilities = (np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)).astype(np.float32)
-    expected = (float(keras.losses.SparseCategoricalCrossentropy()(labels, probabilities))
-                + 0.5 * float(losses.multiclass_dice_loss(label_maps.to_one_hot(labels, 3), probabilities)))
+    expected = float(keras.losses.SparseCategoricalCrossentropy()(labels, probabilities)) + 0.5 * float(
+        losses.multiclass_dice_loss(label_maps.to_one_hot(labels, 3), probabilities)
+    )
     loss = losses.training_loss("cross-entropy + dice", n_classes=3, dice_weight=0.5)
     assert float(loss(labels.astype(np.float32), probabilities)) == pytest.approx(expected, rel=1e-5)
     # a class absent from the batch gives no NaN
@@ -200,7 +206,9 @@ def test_a_unet_trains_with_cross_entropy_dice_on_label_maps():
     labels[:, 4:12, 4:12] = 1
     labels[:, 6:8, 6:8] = 2
     images = labels / 2
-    model = models.build_unet(input_shape=(16, 16, 1), filters=4, n_poolings=2, n_classes=3, output_activation="softmax")
+    model = models.build_unet(
+        input_shape=(16, 16, 1), filters=4, n_poolings=2, n_classes=3, output_activation="softmax"
+    )
     model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=losses.training_loss("cross-entropy + dice", n_classes=3))
     history = model.fit(images, labels, epochs=15, batch_size=4, verbose=0)
     losses = history.history["loss"]

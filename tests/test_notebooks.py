@@ -34,10 +34,11 @@ def test_notebook_runs_twice_in_the_same_kernel_and_folder(path):
     # conftest.py sets UNET_COURSE_MODE=smoke, which the kernel inherits
     notebook = nbformat.read(path, as_version=4)
     last = max((i for i, cell in enumerate(notebook.cells) if "files" in _tags(cell)), default=1)
-    client = NotebookClient(notebook, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
     with client.setup_kernel():
-        for run in (1, 2):
+        for _ in ("first run", "second run"):
             for index, cell in enumerate(notebook.cells[: last + 1]):
                 # raises CellExecutionError when a cell fails, e.g. "already exists" on the second run
                 client.execute_cell(cell, index)

@@ -177,8 +177,9 @@ CATALOGUE = [
 ]
 
 
-@pytest.mark.parametrize("spoil, file, fix, severity", [case[1:] for case in CATALOGUE],
-                         ids=[case[0] for case in CATALOGUE])
+@pytest.mark.parametrize(
+    "spoil, file, fix, severity", [case[1:] for case in CATALOGUE], ids=[case[0] for case in CATALOGUE]
+)
 def test_each_bad_input_is_reported_with_its_file_and_fix(tmp_path, spoil, file, fix, severity):
     good_set(tmp_path, count=3)
     spoil(tmp_path)
@@ -204,11 +205,14 @@ def test_catalogue_is_at_least_fifteen_kinds():
     assert len({case[0] for case in CATALOGUE}) >= 15
 
 
-@pytest.mark.parametrize("images, masks, error, words", [
-    ("missing", "masks", FileNotFoundError, "does not exist"),
-    ("images", "images", ValueError, "same folder"),
-    ("empty", "masks", FileNotFoundError, "No image files"),
-])
+@pytest.mark.parametrize(
+    "images, masks, error, words",
+    [
+        ("missing", "masks", FileNotFoundError, "does not exist"),
+        ("images", "images", ValueError, "same folder"),
+        ("empty", "masks", FileNotFoundError, "No image files"),
+    ],
+)
 def test_folder_level_problems_raise_clear_errors(tmp_path, images, masks, error, words):
     good_set(tmp_path)
     (tmp_path / "empty").mkdir()
@@ -265,8 +269,9 @@ def test_exercise_answers_agree_with_the_helpers(tmp_path):
 
     recorder = Recorder()
     height, width = exercises.PADDING_IMAGE_SIZE
-    out = inference.predict_padded(recorder, np.zeros((height, width, 1), np.float32),
-                                   n_poolings=exercises.PADDING_DEPTH)
+    out = inference.predict_padded(
+        recorder, np.zeros((height, width, 1), np.float32), n_poolings=exercises.PADDING_DEPTH
+    )
     assert out.shape == (height, width, 1)
     assert (recorder.shape[1] - height, recorder.shape[2] - width) == (12, 4)
     assert exercises.check_padding([12, 4]) and not exercises.check_padding([512, 704])
@@ -317,7 +322,7 @@ def class_masks(count=3, size=(32, 32)):
     for index in range(count):
         mask = np.zeros(size, np.uint8)
         mask[2:6, 2:6] = mask[20:24, 20:24] = 1
-        mask[10:14, 2 + index:6 + index] = 2
+        mask[10:14, 2 + index : 6 + index] = 2
         masks.append(mask)
     return masks
 
@@ -430,7 +435,7 @@ def test_instance_labels_are_told_apart_and_mask_kind_overrides(tmp_path):
     for index in range(3):
         labels = np.zeros((32, 32), np.uint8)
         for number in range(1, 4 + index):
-            labels[number * 6:number * 6 + 4, 2:6] = number  # one square per object
+            labels[number * 6 : number * 6 + 4, 2:6] = number  # one square per object
         write(tmp_path / "images", f"{index}.png", grey((32, 32)))
         write(tmp_path / "masks", f"{index}.png", labels)
     report = check(tmp_path)
@@ -460,7 +465,7 @@ def test_sixty_files_of_one_kind_make_a_short_report_and_a_full_csv(tmp_path):
 def test_partial_binary_masks_report_the_annotated_share(tmp_path):
     for index in range(3):
         mask = np.full((32, 32), 255, np.uint8)  # not annotated
-        mask[:4 * (index + 1), :8] = 0  # background strokes
+        mask[: 4 * (index + 1), :8] = 0  # background strokes
         mask[20:22, :16] = 1  # a structure stroke
         write(tmp_path / "images", f"{index}.png", grey((32, 32)))
         write(tmp_path / "masks", f"{index}.png", mask)
@@ -501,15 +506,23 @@ def test_colour_multiclass_folder_end_to_end(tmp_path):
         write(tmp_path / "masks", f"{index}.png", rgb)
     sizes = [(20, 36), (33, 17)]
     for index, (height, width) in enumerate(sizes):
-        write(tmp_path / "new", f"new{index}.png", (np.eye(3)[rng.integers(0, 3, (height, width))] * 255).astype(np.uint8))
+        write(
+            tmp_path / "new", f"new{index}.png", (np.eye(3)[rng.integers(0, 3, (height, width))] * 255).astype(np.uint8)
+        )
     before = snapshot(tmp_path)
     report = check(tmp_path, results_folder=tmp_path.parent / f"{tmp_path.name}-results")
     assert report.ok and report.mask_kind == "colours" and report.n_classes == 3
     loaded = own_data.load_checked(report)
     assert loaded.images.shape == (4, 32, 32, 3)
     np.testing.assert_array_equal(loaded.masks[..., 0], np.stack(all_ids))
-    folder = own_data.predict_folder(OneHotOfBrightestChannel(), tmp_path / "new", tmp_path.parent / "predictions",
-                                     n_poolings=2, channels=3, classes=report)
+    folder = own_data.predict_folder(
+        OneHotOfBrightestChannel(),
+        tmp_path / "new",
+        tmp_path.parent / "predictions",
+        n_poolings=2,
+        channels=3,
+        classes=report,
+    )
     for index, (height, width) in enumerate(sizes):
         image = skimage.io.imread(tmp_path / "new" / f"new{index}.png")
         written = skimage.io.imread(folder / f"new{index}.png")

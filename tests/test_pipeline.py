@@ -74,8 +74,9 @@ def test_masks_of_another_size_are_refused():
 def test_full_augmentation_keeps_masks_binary_and_images_in_range():
     images = np.random.default_rng(0).random((3, 40, 40, 1)).astype(np.float32)
     masks = (images > 0.5).astype(np.float32)
-    batch_images, batch_masks = next(iter(training_batches(images, masks, crop_size=32, batch_size=4,
-                                                                     augment="full", seed=1)))
+    batch_images, batch_masks = next(
+        iter(training_batches(images, masks, crop_size=32, batch_size=4, augment="full", seed=1))
+    )
     assert batch_images.shape == (4, 32, 32, 1) and batch_masks.shape == (4, 32, 32, 1)
     assert set(np.unique(batch_masks.numpy())) <= {0.0, 1.0}
     assert 0.0 <= batch_images.numpy().min() and batch_images.numpy().max() <= 1.0

@@ -24,6 +24,7 @@ def batch(count=3, size=8, seed=0):
 
 # --- overlay ----------------------------------------------------------------------------
 
+
 def test_overlay_blends_inside_the_mask_and_keeps_the_rest():
     image = np.array([[0.0, 0.5], [1.0, 0.25]])  # already spans 0..1, so no stretching
     mask = np.array([[0, 1], [0, 1]])
@@ -64,13 +65,18 @@ def test_overlay_errors():
 
 # --- show_images ------------------------------------------------------------------------
 
+
 def test_show_images_columns_titles_and_data():
     images, masks, predictions = batch()
     fig = plotting.show_images(images, masks, predictions, titles=["a", "b", "c"], threshold=0.6, show=False)
     assert isinstance(fig, Figure)
     axes = np.array(fig.axes).reshape(3, 4)
     assert [ax.get_title() for ax in axes[0]] == [
-        "image", "true mask", "predicted probability", "prediction (≥ 0.6) on image"]
+        "image",
+        "true mask",
+        "predicted probability",
+        "prediction (≥ 0.6) on image",
+    ]
     assert all(not ax.axison for ax in fig.axes)
     for row in range(3):
         np.testing.assert_array_equal(axes[row, 0].images[0].get_array(), images[row, ..., 0])
@@ -108,13 +114,16 @@ def test_show_images_errors():
         plotting.show_images(images, masks[:2], show=False)
     with pytest.raises(ValueError, match="3 images but 1 titles"):
         plotting.show_images(images, titles=["only one"], show=False)
-    with pytest.raises(ValueError, match=r"predictions\[0\] must be probabilities between 0 and 1, but range from -0.98"):
+    with pytest.raises(
+        ValueError, match=r"predictions\[0\] must be probabilities between 0 and 1, but range from -0.98"
+    ):
         plotting.show_images(images, predictions=predictions * 4 - 1, show=False)
     with pytest.raises(ValueError, match=r"pass \[image\]"):
         plotting.show_images(images[0, ..., 0], show=False)
 
 
 # --- show_grid --------------------------------------------------------------------------
+
 
 def test_show_grid_titles_data_and_value_labels():
     image = np.arange(16).reshape(4, 4)

@@ -51,8 +51,9 @@ def test_line_half_way_has_the_bar_count_percent_note_time_and_estimate():
     clock.now += 4.0
     bar.update(1263, note="3.9 MB")
     # half done in 4 s: 4 s left; 10 of 20 characters filled
-    assert bar.text() == ("dsb2018_subset [##########..........] 1,263/2,526 files (50%), 3.9 MB, 4.0 s, "
-                          "about 4 s left")
+    assert bar.text() == (
+        "dsb2018_subset [##########..........] 1,263/2,526 files (50%), 3.9 MB, 4.0 s, about 4 s left"
+    )
     assert bar.text(final=True).endswith("3.9 MB, 4.0 s")
 
 
@@ -163,11 +164,14 @@ def test_notebook_mode_displays_once_then_updates_in_place(monkeypatch):
 def test_saved_notebook_keeps_one_output_with_the_final_line():
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
-    code = ("import time\nfrom helpers.progress import progress\n"
-            "for _ in progress(range(30), 'work', unit='steps', redraw_seconds=0):\n    time.sleep(0.005)")
+    code = (
+        "import time\nfrom helpers.progress import progress\n"
+        "for _ in progress(range(30), 'work', unit='steps', redraw_seconds=0):\n    time.sleep(0.005)"
+    )
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
-    client = nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
-                                     resources={"metadata": {"path": str(course_root())}})
+    client = nbclient.NotebookClient(
+        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(course_root())}}
+    )
     client.execute()
     outputs = notebook.cells[0].outputs
     assert len(outputs) == 1 and outputs[0].output_type == "display_data"
@@ -215,10 +219,17 @@ def test_error_inside_with_closes_the_line_as_stopped():
     assert stream.getvalue().startswith("w [####................] 1/5 (20%), 1 MB, stopped, ")
 
 
-@pytest.mark.parametrize("seconds, whole, text", [
-    (4.24, False, "4.2 s"), (4.2, True, "5 s"), (0.2, True, "1 s"), (59.9, False, "59.9 s"),
-    (125, False, "2 min 05 s"), (3725, False, "1 h 02 min"),
-])
+@pytest.mark.parametrize(
+    "seconds, whole, text",
+    [
+        (4.24, False, "4.2 s"),
+        (4.2, True, "5 s"),
+        (0.2, True, "1 s"),
+        (59.9, False, "59.9 s"),
+        (125, False, "2 min 05 s"),
+        (3725, False, "1 h 02 min"),
+    ],
+)
 def test_format_seconds(seconds, whole, text):
     assert format_seconds(seconds, whole=whole) == text
 
@@ -232,6 +243,5 @@ def test_bad_total_or_mode_is_refused():
 
 def test_import_does_not_import_ipython_or_tensorflow():
     code = "import sys, helpers.progress; print([m for m in ('IPython', 'tensorflow') if m in sys.modules])"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=course_root(),
-                            check=True)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=course_root(), check=True)
     assert result.stdout.strip() == "[]"

@@ -340,8 +340,6 @@ def test_load_pairs_same_folder_twice(tmp_path):
         imageio.load_pairs(image_folder, image_folder)
 
 
-
-
 # --- writing without overwriting ----------------------------------------------------------
 
 

@@ -17,24 +17,42 @@ def trained(tmp_path_factory):
     schedule = keras.optimizers.schedules.CosineDecay(3e-3, decay_steps=4)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=losses.training_loss("bce + dice"))
     batches = pipeline.training_batches(images[:2], masks[:2], crop_size=16, batch_size=2, augment="geometric")
-    run = training.fit_resumable(model, batches, folder=tmp_path_factory.mktemp("run"), epochs=2,
-                                 steps_per_epoch=2, validation_data=(images[2:], masks[2:]), verbose=0)
+    run = training.fit_resumable(
+        model,
+        batches,
+        folder=tmp_path_factory.mktemp("run"),
+        epochs=2,
+        steps_per_epoch=2,
+        validation_data=(images[2:], masks[2:]),
+        verbose=0,
+    )
     return model, batches, run
 
 
 def test_the_model_is_described_from_its_layers(trained):
     model, _, _ = trained
-    assert reporting.describe_model(model) == {"filters": 2, "n_poolings": 2, "batch_norm": True,
-                                               "parameters": model.count_params(), "outputs": 1}
+    assert reporting.describe_model(model) == {
+        "filters": 2,
+        "n_poolings": 2,
+        "batch_norm": True,
+        "parameters": model.count_params(),
+        "outputs": 1,
+    }
     assert reporting.describe_optimizer(model) == "Adam, learning rate 0.003 decaying to 0 along a cosine over 4 steps"
     assert reporting.describe_loss(model) == "binary cross-entropy + soft Dice"
 
 
 def test_methods_paragraph_follows_what_was_really_used(trained):
     model, batches, run = trained
-    text = reporting.methods_paragraph(model, batches, run, data_description="ISBI 2012", split=([0, 1], [2], [3]),
-                                       split_how="in stack order",
-                                       evaluation={"threshold": 0.45, "dice": 0.81234, "iou": 0.7})
+    text = reporting.methods_paragraph(
+        model,
+        batches,
+        run,
+        data_description="ISBI 2012",
+        split=([0, 1], [2], [3]),
+        split_how="in stack order",
+        evaluation={"threshold": 0.45, "dice": 0.81234, "iou": 0.7},
+    )
     assert f"Keras {keras.__version__}" in text and f"{model.count_params():,} parameters" in text
     assert "2 filters in the first level, 2 poolings, batch normalisation" in text
     assert "2 images for training, 1 for validation and 1 for testing (split in stack order)" in text
@@ -56,10 +74,24 @@ def test_a_changed_compile_call_changes_the_paragraph(trained):
 def test_missing_pieces_are_named(trained):
     model, batches, run = trained
     with pytest.raises(KeyError, match="threshold"):
-        reporting.methods_paragraph(model, batches, run, data_description="", split=([0], [1], [2]),
-                                    split_how="at random", evaluation={"dice": 1, "iou": 1})
+        reporting.methods_paragraph(
+            model,
+            batches,
+            run,
+            data_description="",
+            split=([0], [1], [2]),
+            split_how="at random",
+            evaluation={"dice": 1, "iou": 1},
+        )
     with pytest.raises(ValueError, match="training_batches"):
-        reporting.methods_paragraph(model, object(), run, data_description="", split=([0], [1], [2]),
-                                    split_how="at random", evaluation={"threshold": 0.5, "dice": 1, "iou": 1})
+        reporting.methods_paragraph(
+            model,
+            object(),
+            run,
+            data_description="",
+            split=([0], [1], [2]),
+            split_how="at random",
+            evaluation={"threshold": 0.5, "dice": 1, "iou": 1},
+        )
     with pytest.raises(ValueError, match="not compiled"):
         reporting.describe_optimizer(models.build_unet((None, None, 1), filters=2, n_poolings=1))

@@ -54,8 +54,9 @@ def opened(built):
             "total": total,
             "sections": page.evaluate("document.querySelectorAll('.reveal .slides > section').length"),
             "images": page.evaluate("document.images.length"),
-            "broken": page.evaluate("[...document.images].filter(i => !i.complete || i.naturalWidth === 0)"
-                                    ".map(i => i.alt)"),
+            "broken": page.evaluate(
+                "[...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.alt)"
+            ),
             "notes": page.evaluate("document.querySelectorAll('aside.notes').length"),
             "last": page.evaluate("Reveal.getIndices().h"),
             "urls": page.requested_urls(),
@@ -66,21 +67,38 @@ def opened(built):
 
 def test_deck_source_splits_into_slides_and_notes(tmp_path):
     deck = tmp_path / "deck.md"
-    deck.write_text("# One\n\ntext\n\n---\n\n## Two\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nNote:\nsay this\n"
-                    "\n---\n## Three\n", encoding="utf-8")
-    assert build.read_deck(deck) == [("# One\n\ntext", ""), ("## Two\n\n| a | b |\n|---|---|\n| 1 | 2 |", "say this"),
-                                     ("## Three", "")]
+    deck.write_text(
+        "# One\n\ntext\n\n---\n\n## Two\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nNote:\nsay this\n\n---\n## Three\n",
+        encoding="utf-8",
+    )
+    assert build.read_deck(deck) == [
+        ("# One\n\ntext", ""),
+        ("## Two\n\n| a | b |\n|---|---|\n| 1 | 2 |", "say this"),
+        ("## Three", ""),
+    ]
     deck.write_text("# One\n---\n---\n# Three\n", encoding="utf-8")
     with pytest.raises(ValueError, match="slide 2 is empty"):
         build.read_deck(deck)
 
 
 #: The topics of the seed workshop's deck (issue 6), by the heading of the slide that covers each.
-SEED_TOPICS = ["Applications of computer vision", "Semantic vs instance segmentation", "Classical pixel classifiers",
-               "The U-Net components", "Padding", "U-Net: advantages and disadvantages", "Real-world applications",
-               "U-Net models in keras-unet", "Creating a training set", "Data augmentation", "Batches and generators",
-               "Using Google Colab", "Loss functions: BCE and Dice / Jaccard", "Tiling large images",
-               "Which optimiser?"]
+SEED_TOPICS = [
+    "Applications of computer vision",
+    "Semantic vs instance segmentation",
+    "Classical pixel classifiers",
+    "The U-Net components",
+    "Padding",
+    "U-Net: advantages and disadvantages",
+    "Real-world applications",
+    "U-Net models in keras-unet",
+    "Creating a training set",
+    "Data augmentation",
+    "Batches and generators",
+    "Using Google Colab",
+    "Loss functions: BCE and Dice / Jaccard",
+    "Tiling large images",
+    "Which optimiser?",
+]
 
 
 @pytest.mark.parametrize("topic", SEED_TOPICS)
@@ -165,17 +183,24 @@ def test_notebook_links_go_to_colab_and_a_missing_notebook_is_an_error(tmp_path)
 
 
 def test_timing_table_quotes_the_benchmark_file(tmp_path):
-    times = {"01_intro_unet": {
-        "smoke": {"x86_64, 2 CPU cores, no GPU, Python 3.13.0": {"seconds": 49.3, "peak_mb": 1514}},
-        "default": {"x86_64, 2 CPU cores, no GPU, Python 3.13.0": {"seconds": 253.7, "peak_mb": 2048},
-                    "T4 GPU, Colab": {"seconds": 61.0, "peak_mb": 3072}}}}
+    times = {
+        "01_intro_unet": {
+            "smoke": {"x86_64, 2 CPU cores, no GPU, Python 3.13.0": {"seconds": 49.3, "peak_mb": 1514}},
+            "default": {
+                "x86_64, 2 CPU cores, no GPU, Python 3.13.0": {"seconds": 253.7, "peak_mb": 2048},
+                "T4 GPU, Colab": {"seconds": 61.0, "peak_mb": 3072},
+            },
+        }
+    }
     path = tmp_path / "times.json"
     path.write_text(json.dumps(times), encoding="utf-8")
     table = build.timing_table(path)
-    assert ("| [01_intro_unet](../notebooks/01_intro_unet.ipynb) | 49 s, 1.5 GB | 254 s (4.2 min), 2.0 GB "
-            "| 61 s, 3.0 GB |") in table
-    assert ("| [02_augmentation](../notebooks/02_augmentation.ipynb) | not measured | not measured "
-            "| not measured |") in table
+    assert (
+        "| [01_intro_unet](../notebooks/01_intro_unet.ipynb) | 49 s, 1.5 GB | 254 s (4.2 min), 2.0 GB | 61 s, 3.0 GB |"
+    ) in table
+    assert (
+        "| [02_augmentation](../notebooks/02_augmentation.ipynb) | not measured | not measured | not measured |"
+    ) in table
     notebooks = sorted((build.ROOT / "notebooks").glob("*.ipynb"))
     assert len([line for line in table.splitlines() if line.startswith("|")]) == 2 + len(notebooks)
 

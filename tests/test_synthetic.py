@@ -35,9 +35,7 @@ def test_membranes_cover_about_a_fifth_like_isbi_and_are_darker():
 def test_a_plain_threshold_cannot_find_the_membranes():
     # dark organelles inside the cells are not membrane: the best global threshold still errs
     image, mask = membrane_section(seed=2, size=128)
-    best_iou = max(
-        ((image < t) & (mask == 255)).sum() / ((image < t) | (mask == 255)).sum() for t in range(20, 200, 5)
-    )
+    best_iou = max(((image < t) & (mask == 255)).sum() / ((image < t) | (mask == 255)).sum() for t in range(20, 200, 5))
     assert best_iou < 0.8
 
 

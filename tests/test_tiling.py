@@ -45,11 +45,12 @@ def test_overlap_tile_equals_whole_image_prediction_of_a_real_unet(padding, shap
     model = models.build_unet(input_shape=(None, None, 1), filters=4, n_poolings=2, dropout=0.0)
     image = np.random.default_rng(1).random(shape).astype(np.float32)
     tile, margin = 96, 32  # tile centres of 32 px: origins on the 4-pixel pooling grid
-    tiled = inference.predict_tiled(model, image, tile=tile, overlap=margin, blending="overlap-tile",
-                                 divisible_by=4, batch_size=4, padding=padding)
+    tiled = inference.predict_tiled(
+        model, image, tile=tile, overlap=margin, blending="overlap-tile", divisible_by=4, batch_size=4, padding=padding
+    )
     padded = inference.pad_for_overlap_tile(image, tile, margin, padding)
     height, width = shape
-    whole = np.asarray(model(padded[np.newaxis], training=False))[0, margin:margin + height, margin:margin + width]
+    whole = np.asarray(model(padded[np.newaxis], training=False))[0, margin : margin + height, margin : margin + width]
     assert np.abs(tiled - whole).max() <= 1e-5
 
 
@@ -123,7 +124,7 @@ def test_tile_grid_boxes_cover_the_image_and_the_explorer_builds():
     boxes = inference.tile_grid(100, 70, tile=64, overlap=16, blending="overlap-tile")
     covered = np.zeros((100, 70), int)
     for top, left, height, width in boxes:
-        covered[top:top + height, left:left + width] += 1
+        covered[top : top + height, left : left + width] += 1
     assert (covered == 1).all()  # overlap-tile centres: each pixel kept from exactly one tile
     assert len(inference.tile_grid(100, 70, tile=64, overlap=16)) == 2 * 2  # rows start at 0, 36; columns at 0, 6
     widget = widgets.tile_explorer(np.zeros((100, 70)), np.zeros((100, 70)), tile=64, overlap=16)

@@ -56,8 +56,13 @@ def run_training(tmp_path, kill_at=None):
     env.pop("KILL_AT", None)
     if kill_at:
         env["KILL_AT"] = kill_at
-    return subprocess.run([sys.executable, str(script), str(course_root()), str(tmp_path)],
-                          env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(script), str(course_root()), str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_run_killed_mid_epoch_resumes_at_next_epoch_with_history_intact(tmp_path):

@@ -1,20 +1,28 @@
 """Tests for helpers.volumes: the seed-002 3-D U-Net, 3-D crops, whole-volume prediction."""
 
 import keras
-from test_download import mirror  # noqa: F401  (a fixture)
 import numpy as np
 import pytest
+from test_download import mirror  # noqa: F401  (a fixture)
 
 from helpers import inference, models, pipeline, splits
 
 
 def hand_count_seed_002():
     """Parameters of seed 002's layers, counted by hand: 3x3x3 kernels + biases, then a 1x1x1 output."""
+
     def conv(inputs, filters, kernel=27):
         return inputs * kernel * filters + filters
 
-    return (conv(4, 32) + conv(32, 64) + conv(64, 64) + conv(64, 128)
-            + conv(128 + 64, 64) + conv(64, 64) + conv(64, 3, kernel=1))
+    return (
+        conv(4, 32)
+        + conv(32, 64)
+        + conv(64, 64)
+        + conv(64, 128)
+        + conv(128 + 64, 64)
+        + conv(64, 64)
+        + conv(64, 3, kernel=1)
+    )
 
 
 def test_seed_002_unet_has_833507_parameters():
@@ -24,7 +32,15 @@ def test_seed_002_unet_has_833507_parameters():
     assert model.output_shape == (None, 16, 160, 160, 3)
     skip = model.get_layer("up0_skip")
     assert tuple(skip.output.shape[1:]) == (16, 160, 160, 192)  # 128 from below + 64 across, as in seed 002
-    assert [layer.filters for layer in model.layers if isinstance(layer, keras.layers.Conv3D)] == [32, 64, 64, 128, 64, 64, 3]
+    assert [layer.filters for layer in model.layers if isinstance(layer, keras.layers.Conv3D)] == [
+        32,
+        64,
+        64,
+        128,
+        64,
+        64,
+        3,
+    ]
 
 
 def test_anisotropic_pooling_keeps_the_sections():
@@ -76,7 +92,9 @@ def test_predict_volume_with_an_identity_model_returns_the_volume():
 
 def test_predict_volume_averages_overlaps():
     inputs = keras.Input((2, 4, 4, 1))
-    ones = keras.layers.Lambda(lambda x: keras.ops.ones_like(x) * keras.ops.mean(x, axis=(1, 2, 3, 4), keepdims=True))(inputs)
+    ones = keras.layers.Lambda(lambda x: keras.ops.ones_like(x) * keras.ops.mean(x, axis=(1, 2, 3, 4), keepdims=True))(
+        inputs
+    )
     model = keras.Model(inputs, ones)
     volume = np.zeros((2, 4, 6, 1), np.float32)
     volume[:, :, 4:] = 1.0  # window x 0..3 has mean 0, window x 2..5 has mean 0.5

@@ -41,7 +41,9 @@ def check_joint_flip(joint_flip):
     except (TypeError, ValueError) as error:
         return say(False, f"Your function should return (image, mask); calling it gave: {error}")
     if flipped_image.shape != image.shape or flipped_mask.shape != mask.shape:
-        return say(False, f"Shapes changed: got {flipped_image.shape} and {flipped_mask.shape}, expected {image.shape}.")
+        return say(
+            False, f"Shapes changed: got {flipped_image.shape} and {flipped_mask.shape}, expected {image.shape}."
+        )
     if not np.array_equal(flipped_image, image[:, ::-1]):
         if np.array_equal(flipped_image, image[::-1]):
             return say(False, "That flips top-bottom (axis 0); left-right is axis 1: image[:, ::-1].")
@@ -54,7 +56,7 @@ def check_joint_flip(joint_flip):
 def check_moves_the_mask(answer):
     """Check the set of AUGMENTATION_CHOICES that must be applied to the mask too."""
     if answer is None:
-        return say(False, "Replace None with a set of names, e.g. {\"zoom\", \"blur\"}.")
+        return say(False, 'Replace None with a set of names, e.g. {"zoom", "blur"}.')
     if isinstance(answer, str):
         answer = {answer}
     chosen = set(answer)

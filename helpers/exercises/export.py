@@ -18,11 +18,14 @@ def check_accepted_sizes(answer):
         chosen = {int(value) for value in answer}
     except (TypeError, ValueError):
         return say(False, "Give a list of whole numbers taken from SIZES_CANDIDATES.")
-    step = 2 ** SIZES_DEPTH
+    step = 2**SIZES_DEPTH
     right = {size for size in SIZES_CANDIDATES if size % step == 0 and size >= step}
     if chosen == right:
-        return say(True, f"Correct! Sizes 16 * n: {sorted(right)}. Tools that tile pick such "
-                         f"tiles; any other size breaks the skip connections after 4 poolings.")
+        return say(
+            True,
+            f"Correct! Sizes 16 * n: {sorted(right)}. Tools that tile pick such "
+            f"tiles; any other size breaks the skip connections after 4 poolings.",
+        )
     if 8 in chosen:
         return say(False, "8 is below the minimum 2**4 = 16: four poolings would go below 1 pixel.")
     if chosen & {24, 40, 100, 500}:

@@ -46,8 +46,11 @@ def check_object_count(answer):
     if value == _SIDE_COUNT:
         return say(True, "Correct! With side neighbours only, the lone centre pixel is an object of its own.")
     if value == _CORNER_COUNT:
-        return say(False, "That is the count when corners connect (connectivity=2). Here only sides count: "
-                          "look at the centre pixel again.")
+        return say(
+            False,
+            "That is the count when corners connect (connectivity=2). Here only sides count: "
+            "look at the centre pixel again.",
+        )
     return say(False, f"Not {value:g}. Colour each group of 1s that touch through a side, then count the colours.")
 
 
@@ -57,11 +60,13 @@ def check_largest_distance(answer):
     if problem:
         return say(False, problem)
     if np.isclose(value, _LARGEST_DISTANCE):
-        return say(True, "Correct! The middle row is 3 pixels from the background above and below: "
-                         "the narrow side decides. Watershed seeds sit at such maxima.")
+        return say(
+            True,
+            "Correct! The middle row is 3 pixels from the background above and below: "
+            "the narrow side decides. Watershed seeds sit at such maxima.",
+        )
     if np.isclose(value, 4):
-        return say(False, "4 is the distance along the long side; the nearest background is closer, "
-                          "above or below.")
+        return say(False, "4 is the distance along the long side; the nearest background is closer, above or below.")
     if np.isclose(value, 2):
         return say(False, "Count up to the background pixel itself: the middle row is 3 steps away from it.")
     return say(False, f"Not {value:g}. The distance of a pixel is the number of steps to the nearest 0.")
@@ -75,8 +80,11 @@ def check_object_f1(answer):
     counts = OBJECT_COUNTS
     f1 = 2 * counts["matched"] / (counts["true_objects"] + counts["predicted_objects"])
     if np.isclose(value, f1, atol=0.005):
-        return say(True, f"Correct! F1 = 2·{counts['matched']} / ({counts['true_objects']} + "
-                         f"{counts['predicted_objects']}) = {f1:.3f}, between precision 0.875 and recall 0.7.")
+        return say(
+            True,
+            f"Correct! F1 = 2·{counts['matched']} / ({counts['true_objects']} + "
+            f"{counts['predicted_objects']}) = {f1:.3f}, between precision 0.875 and recall 0.7.",
+        )
     if np.isclose(value, counts["matched"] / counts["predicted_objects"], atol=0.005):
         return say(False, "That is the precision (matched / predicted). F1 also counts the missed nuclei.")
     if np.isclose(value, counts["matched"] / counts["true_objects"], atol=0.005):

@@ -211,20 +211,29 @@ def check_convolution(answer):
     if problem:
         return say(False, problem)
     if array.shape == CONVOLUTION_IMAGE.shape:
-        return say(False, "Expected a 2 x 2 array: with 'valid' padding the kernel must fit inside the image, "
-                           "so the output is smaller than the input (4 - 3 + 1 = 2).")
+        return say(
+            False,
+            "Expected a 2 x 2 array: with 'valid' padding the kernel must fit inside the image, "
+            "so the output is smaller than the input (4 - 3 + 1 = 2).",
+        )
     if array.shape != expected.shape:
         return say(False, f"Expected a 2 x 2 array (4 - 3 + 1 = 2 positions each way), got shape {array.shape}.")
     if np.allclose(array, expected):
-        return say(True, "Correct! A Conv2D layer does exactly this at every position, "
-                          "with kernel numbers it learns during training.")
+        return say(
+            True,
+            "Correct! A Conv2D layer does exactly this at every position, "
+            "with kernel numbers it learns during training.",
+        )
     flipped = _cross_correlate_valid(CONVOLUTION_IMAGE, CONVOLUTION_KERNEL[::-1, ::-1])
     if np.allclose(array, flipped):
         return say(False, "Did you flip the kernel? Keras does not: lay it on the image as printed.")
     if np.allclose(array, expected.T):
         return say(False, "Rows and columns are swapped: the first row of the output comes from the top of the image.")
-    return say(False, f"Not yet: {count_right(array, expected)}. For each position multiply the 3x3 patch "
-                       "by the kernel, number by number, and add the 9 products.")
+    return say(
+        False,
+        f"Not yet: {count_right(array, expected)}. For each position multiply the 3x3 patch "
+        "by the kernel, number by number, and add the 9 products.",
+    )
 
 
 def check_max_pooling(answer):
@@ -245,20 +254,27 @@ def check_max_pooling(answer):
     if problem:
         return say(False, problem)
     if array.shape == (3, 3):
-        return say(False, "Expected a 2 x 2 array: with stride 2 the 2x2 windows do not overlap, "
-                           "they jump 2 pixels at a time.")
+        return say(
+            False, "Expected a 2 x 2 array: with stride 2 the 2x2 windows do not overlap, they jump 2 pixels at a time."
+        )
     if array.shape != expected.shape:
-        return say(False, f"Expected a 2 x 2 array (pooling 2x2 halves each side of the 4 x 4 image), "
-                           f"got shape {array.shape}.")
+        return say(
+            False, f"Expected a 2 x 2 array (pooling 2x2 halves each side of the 4 x 4 image), got shape {array.shape}."
+        )
     if np.allclose(array, expected):
-        return say(True, "Correct! Pooling halves the image and keeps the strongest response, "
-                          "so deeper layers see a wider area.")
+        return say(
+            True,
+            "Correct! Pooling halves the image and keeps the strongest response, so deeper layers see a wider area.",
+        )
     if np.allclose(array, _pool_2x2(POOLING_IMAGE, np.mean)):
         return say(False, "That is average pooling; max pooling keeps the largest number of each 2x2 block.")
     if np.allclose(array, _pool_2x2(POOLING_IMAGE, np.min)):
         return say(False, "That is the smallest number of each block; max pooling keeps the largest.")
-    return say(False, f"Not yet: {count_right(array, expected)}. Split the image into four 2x2 blocks "
-                       "and keep the largest number of each.")
+    return say(
+        False,
+        f"Not yet: {count_right(array, expected)}. Split the image into four 2x2 blocks "
+        "and keep the largest number of each.",
+    )
 
 
 def check_unet_output_size(answer, input_size=252):
@@ -283,16 +299,26 @@ def check_unet_output_size(answer, input_size=252):
             problem = "Give one number: the side of the square output in pixels."
         return say(False, problem)
     if number == expected:
-        return say(True, f"Correct! {input_size} pixels in, {expected} out: a valid-padding U-Net predicts only "
-                          "the centre of each tile, so tiles must overlap to cover a whole image.")
+        return say(
+            True,
+            f"Correct! {input_size} pixels in, {expected} out: a valid-padding U-Net predicts only "
+            "the centre of each tile, so tiles must overlap to cover a whole image.",
+        )
     if number == input_size:
-        return say(False, "With 'valid' padding every 3x3 convolution trims 2 pixels, so the output is smaller "
-                           "than the input.")
+        return say(
+            False, "With 'valid' padding every 3x3 convolution trims 2 pixels, so the output is smaller than the input."
+        )
     if number > input_size:
-        return say(False, "The output cannot be larger than the input: convolutions trim, pooling halves and "
-                           "the up-convolutions only undo the poolings.")
-    return say(False, f"Not yet. Follow the side down: {input_size} -> {input_size - 2} -> {input_size - 4} "
-                       f"-> pool -> {(input_size - 4) // 2} -> ..., then up: double, then trim 4.")
+        return say(
+            False,
+            "The output cannot be larger than the input: convolutions trim, pooling halves and "
+            "the up-convolutions only undo the poolings.",
+        )
+    return say(
+        False,
+        f"Not yet. Follow the side down: {input_size} -> {input_size - 2} -> {input_size - 4} "
+        f"-> pool -> {(input_size - 4) // 2} -> ..., then up: double, then trim 4.",
+    )
 
 
 def check_dice(answer):
@@ -312,26 +338,36 @@ def check_dice(answer):
     if problem:
         return say(False, problem)
     scores = _dice_and_friends(DICE_TRUTH, DICE_PREDICTION)
+
     def close(value):
         return abs(number - value) <= 1e-3
 
     if close(scores["dice"]):
-        return say(True, "Correct! Dice counts the overlap twice against both mask sizes; unlike pixel accuracy "
-                          "it ignores the easy background.")
+        return say(
+            True,
+            "Correct! Dice counts the overlap twice against both mask sizes; unlike pixel accuracy "
+            "it ignores the easy background.",
+        )
     if abs(number / 100 - scores["dice"]) <= 1e-3:
         return say(False, "Right number, as a percentage: give it as a fraction between 0 and 1.")
     if close(scores["iou"]):
-        return say(False, "That is the IoU (overlap / union). Dice is 2 x overlap / (pixels in truth + pixels "
-                           "in prediction).")
+        return say(
+            False, "That is the IoU (overlap / union). Dice is 2 x overlap / (pixels in truth + pixels in prediction)."
+        )
     if close(1 - scores["dice"]):
         return say(False, "That is 1 - Dice, the Dice loss; the score is the other part.")
     if close(scores["accuracy"]):
-        return say(False, "That is pixel accuracy, which also counts the background. Dice looks only at the "
-                           "foreground pixels.")
+        return say(
+            False, "That is pixel accuracy, which also counts the background. Dice looks only at the foreground pixels."
+        )
     if close(scores["precision"]) or close(scores["recall"]):
-        return say(False, "You divided the overlap by one mask only. Dice divides twice the overlap by both "
-                           "masks together.")
+        return say(
+            False, "You divided the overlap by one mask only. Dice divides twice the overlap by both masks together."
+        )
     if not 0 <= number <= 1:
         return say(False, "Dice is always between 0 (no overlap) and 1 (identical masks).")
-    return say(False, "Not yet: count the pixels that are 1 in both masks (the overlap), then compute "
-                       "2 x overlap / (pixels in truth + pixels in prediction).")
+    return say(
+        False,
+        "Not yet: count the pixels that are 1 in both masks (the overlap), then compute "
+        "2 x overlap / (pixels in truth + pixels in prediction).",
+    )

@@ -30,7 +30,9 @@ def check_one_hot(answer):
     if array.shape == (3, 2, 2) and np.array_equal(np.moveaxis(array, 0, -1), expected):
         return say(False, "The classes go in the *last* axis: shape (2, 2, 3), one vector of 3 per pixel.")
     if array.shape != expected.shape:
-        return say(False, f"Expected shape {shape_words(expected.shape)} (height x width x classes), got {array.shape}.")
+        return say(
+            False, f"Expected shape {shape_words(expected.shape)} (height x width x classes), got {array.shape}."
+        )
     if np.array_equal(array, expected):
         return say(True, "Correct! Each pixel becomes a vector with a single 1 in the channel of its class.")
     return say(False, f"{count_right(array, expected)}. Pixel (0, 1) has class 2, so its vector is [0, 0, 1].")

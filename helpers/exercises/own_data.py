@@ -3,9 +3,14 @@
 from helpers.exercises.common import as_array, as_number, say
 
 __all__ = [
-    "PADDING_IMAGE_SIZE", "PADDING_DEPTH", "check_padding",
-    "MASK_FILES", "check_left_out",
-    "RESUME_EPOCHS", "RESUME_DISCONNECTED_IN", "check_resume",
+    "PADDING_IMAGE_SIZE",
+    "PADDING_DEPTH",
+    "check_padding",
+    "MASK_FILES",
+    "check_left_out",
+    "RESUME_EPOCHS",
+    "RESUME_DISCONNECTED_IN",
+    "check_resume",
 ]
 
 #: Exercise 1: an image of this (height, width) and a U-Net of this depth.
@@ -47,8 +52,11 @@ def check_left_out(answer):
         answer = list(answer.replace(",", " ").split()) if len(answer) > 1 else [answer]
     letters = {str(letter).strip().upper() for letter in answer}
     if letters == {"B", "D"}:
-        return say(True, "Correct! JPEG blurs mask values and a colour mask is ambiguous; label ids are "
-                         "read as foreground (with a warning), 0/255 is fine.")
+        return say(
+            True,
+            "Correct! JPEG blurs mask values and a colour mask is ambiguous; label ids are "
+            "read as foreground (with a warning), 0/255 is fine.",
+        )
     if "C" in letters:
         return say(False, "C is used: every non-zero label becomes foreground, with a warning. Look again.")
     if "A" in letters:
@@ -65,8 +73,11 @@ def check_resume(rows, start):
     if problem:
         return say(False, problem + " (the second number: the epoch the rerun starts at)")
     if (rows_number, start_number) == (7, 8):
-        return say(True, "Correct! Epochs 1-7 were saved; epoch 8 was in progress, so it is trained "
-                         "again: at most one epoch is lost.")
+        return say(
+            True,
+            "Correct! Epochs 1-7 were saved; epoch 8 was in progress, so it is trained "
+            "again: at most one epoch is lost.",
+        )
     if rows_number == 8:
         return say(False, "Epoch 8 was not finished, so it has no row.")
     if start_number == 1:

@@ -32,11 +32,16 @@ def check_tile_count(answer):
     stride = TILE_COUNT_TILE - TILE_COUNT_OVERLAP
     rows, cols = (_starts(side, TILE_COUNT_TILE, stride) for side in TILE_COUNT_IMAGE)
     if number == rows * cols:
-        return say(True, f"Correct! {rows} rows x {cols} columns; the last tile of each row is moved back to end "
-                         f"at the border.")
+        return say(
+            True,
+            f"Correct! {rows} rows x {cols} columns; the last tile of each row is moved back to end at the border.",
+        )
     if number in (4 * 3, 5 * 3, 4 * 4):
-        return say(False, "Close: the tiles start every 256 - 64 = 192 pixels, and one more tile is needed "
-                          "where the last one does not reach the border.")
+        return say(
+            False,
+            "Close: the tiles start every 256 - 64 = 192 pixels, and one more tile is needed "
+            "where the last one does not reach the border.",
+        )
     return say(False, "Tiles start every tile - overlap = 192 pixels; count the starts along each side.")
 
 
@@ -46,8 +51,9 @@ def check_feature_map_memory(answer):
     if problem:
         return say(False, problem)
     if abs(number - 1024) < 1:
-        return say(True, "Correct! 2048 x 2048 x 64 x 4 bytes = 1024 MiB, for ONE layer's output: a U-Net "
-                         "has dozens of them.")
+        return say(
+            True, "Correct! 2048 x 2048 x 64 x 4 bytes = 1024 MiB, for ONE layer's output: a U-Net has dozens of them."
+        )
     if abs(number - 256) < 1:
         return say(False, "Each float32 number takes 4 bytes.")
     return say(False, "Multiply height x width x channels x 4 bytes, then divide by 1024 x 1024.")

@@ -32,8 +32,11 @@ def check_conv3d_parameters(answer):
         return say(False, problem)
     weights = 27 * CONV3D_INPUT_CHANNELS * CONV3D_FILTERS
     if value == weights + CONV3D_FILTERS:
-        return say(True, f"Correct! 3·3·3·{CONV3D_INPUT_CHANNELS}·{CONV3D_FILTERS} weights + {CONV3D_FILTERS} "
-                         f"biases = {weights + CONV3D_FILTERS:,}: three times a 2-D layer's.")
+        return say(
+            True,
+            f"Correct! 3·3·3·{CONV3D_INPUT_CHANNELS}·{CONV3D_FILTERS} weights + {CONV3D_FILTERS} "
+            f"biases = {weights + CONV3D_FILTERS:,}: three times a 2-D layer's.",
+        )
     if value == weights:
         return say(False, "Almost: each filter also has one bias.")
     if value == 9 * CONV3D_INPUT_CHANNELS * CONV3D_FILTERS + CONV3D_FILTERS:
@@ -48,8 +51,11 @@ def check_feature_map_megabytes(answer):
         return say(False, problem)
     megabytes = np.prod(FEATURE_MAP_SHAPE) * 4 / 1e6
     if np.isclose(value, megabytes, rtol=0.01):
-        return say(True, f"Correct! {megabytes:.1f} MB for one sample and one layer; training keeps every "
-                         f"layer's maps for the backward pass, so 3-D U-Nets fill a GPU fast.")
+        return say(
+            True,
+            f"Correct! {megabytes:.1f} MB for one sample and one layer; training keeps every "
+            f"layer's maps for the backward pass, so 3-D U-Nets fill a GPU fast.",
+        )
     if np.isclose(value, megabytes / 4, rtol=0.01):
         return say(False, "That is the number of values in millions; each float32 value takes 4 bytes.")
     return say(False, f"Not {value:g}. Multiply the four sizes, then 4 bytes per value, then divide by 1,000,000.")
@@ -62,6 +68,9 @@ def check_z_poolings(answer):
         return say(False, problem)
     count = int(np.log2(STACK_SECTIONS))
     if value == count:
-        return say(True, f"Correct! {STACK_SECTIONS} → 4 → 2 → 1: after {count} poolings the z axis is used up; "
-                         f"pool_size (1, 2, 2) keeps the sections and pools only y and x.")
+        return say(
+            True,
+            f"Correct! {STACK_SECTIONS} → 4 → 2 → 1: after {count} poolings the z axis is used up; "
+            f"pool_size (1, 2, 2) keeps the sections and pools only y and x.",
+        )
     return say(False, f"Not {value:g}. Halve {STACK_SECTIONS} until 1 is left and count the steps.")
