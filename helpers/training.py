@@ -19,12 +19,24 @@ Running the same cell again after a disconnect restores the weights and the opti
 continues at the next epoch (what ``keras.callbacks.BackupAndRestore`` does, plus the
 optimizer, the history and the best model). At most the epoch in progress is lost. When all
 epochs are done, running it again trains nothing and returns the history.
+
+Two more things every notebook's training needs:
+
+- **a time budget**: CPUs differ by 3x and more, so a fixed number of epochs fits the workshop's
+  clock on some machines only. :func:`measure_step_seconds` times a few training steps of a
+  copy of the model on this machine, and :func:`epochs_for_minutes` turns a budget in minutes
+  into a number of epochs (and so the length of the learning-rate schedule): a slow CPU
+  trains less, a fast CPU or a GPU more;
+- **a compact log**: :func:`progress_callback` shows one line that updates once per epoch
+  (``helpers.progress``), instead of one printed line per epoch.
 """
 
+import collections
 import csv
 import json
 import math
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +53,10 @@ __all__ = [
     "LATEST_WEIGHTS",
     "LATEST_OPTIMIZER",
     "BEST_PATTERN",
+    "StepTiming",
+    "measure_step_seconds",
+    "epochs_for_minutes",
+    "progress_callback",
 ]
 
 #: Files and folders written into the run folder.
@@ -404,3 +420,152 @@ def fit_resumable(
         f"(history.csv's epoch column counts from 0, as Keras's CSVLogger writes it)."
     )
     return run
+
+
+# ----------------------------------------------------------------------------------------
+# Training that fits the clock, and one progress line
+# ----------------------------------------------------------------------------------------
+
+#: What :func:`measure_step_seconds` measured on this machine.
+StepTiming = collections.namedtuple("StepTiming", "seconds_per_step seconds_per_validation")
+
+
+def _batch_source(batches, batch_size):
+    """Return a function giving one training batch (a tuple) at a time, from a dataset or (x, y) arrays."""
+    if isinstance(batches, (tuple, list)):
+        if batch_size is None:
+            raise ValueError("Training on arrays (x, y): pass batch_size=... to time one step.")
+        arrays = [np.asarray(array)[:batch_size] for array in batches]
+        return lambda: arrays
+    iterator = iter(batches)
+    return lambda: next(iterator)
+
+
+def measure_step_seconds(
+    model, batches, *, loss, validation_data=None, batch_size=None, timed_steps=3, clock=time.perf_counter
+):
+    """Time training steps (and one validation pass) of a copy of ``model`` on this machine.
+
+    The copy has the same layers and fresh weights, so the model itself is not touched. A
+    first step is run untimed: it builds the compiled graph, which takes longer than a step.
+
+    Parameters
+    ----------
+    model : keras.Model
+        The model that will be trained (not compiled yet, or compiled: it does not matter).
+    batches : tf.data.Dataset or (x, y)
+        The training batches (e.g. :func:`helpers.pipeline.training_batches`), or arrays with
+        ``batch_size``.
+    loss : keras loss or str
+        The loss it will be trained with.
+    validation_data : (x, y), optional
+        The validation images and masks; one pass over them is timed too.
+    batch_size : int, optional
+        Needed when ``batches`` are arrays.
+    timed_steps : int
+        How many steps to time (after the untimed first one).
+    clock : callable
+        Returns seconds; tests pass a fake clock.
+
+    Returns
+    -------
+    StepTiming
+        ``seconds_per_step`` and ``seconds_per_validation`` (0 without validation data).
+    """
+    import keras
+
+    if timed_steps < 1:
+        raise ValueError(f"timed_steps must be at least 1, got {timed_steps}.")
+    copy = keras.models.clone_model(model)
+    copy.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss)
+    next_batch = _batch_source(batches, batch_size)
+    copy.train_on_batch(*next_batch())  # untimed: builds the graph
+    start = clock()
+    for _ in range(timed_steps):
+        copy.train_on_batch(*next_batch())
+    per_step = (clock() - start) / timed_steps
+    per_validation = 0.0
+    if validation_data is not None:
+        copy.evaluate(*validation_data, batch_size=1, verbose=0)  # untimed: builds the graph
+        start = clock()
+        copy.evaluate(*validation_data, batch_size=1, verbose=0)
+        per_validation = clock() - start
+    return StepTiming(per_step, per_validation)
+
+
+def epochs_for_minutes(minutes, timing, steps_per_epoch, *, at_least=1, at_most=None):
+    """How many epochs fit in ``minutes`` on this machine, and one line that says so.
+
+    Parameters
+    ----------
+    minutes : float
+        The time budget for training, e.g. 3.
+    timing : StepTiming
+        From :func:`measure_step_seconds`.
+    steps_per_epoch : int
+    at_least, at_most : int, optional
+        Bounds on the number of epochs (at_most: e.g. where more epochs stop helping).
+
+    Returns
+    -------
+    epochs : int
+    line : str
+        e.g. ``"One training step takes 0.27 s here (measured), so 65 epochs of 10 steps fit in 3 minutes."``
+
+    Examples
+    --------
+    >>> epochs_for_minutes(1, StepTiming(0.5, 1.0), steps_per_epoch=10)[0]  # 60 s / (10 x 0.5 s + 1 s)
+    10
+    """
+    if minutes <= 0:
+        raise ValueError(f"minutes must be above 0, got {minutes}.")
+    if steps_per_epoch < 1:
+        raise ValueError(f"steps_per_epoch must be at least 1, got {steps_per_epoch}.")
+    epoch_seconds = steps_per_epoch * timing.seconds_per_step + timing.seconds_per_validation
+    epochs = max(at_least, int(minutes * 60 // epoch_seconds))
+    capped = at_most is not None and epochs > at_most
+    epochs = min(epochs, at_most) if at_most is not None else epochs
+    unit = "minute" if minutes == 1 else "minutes"
+    line = (
+        f"One training step takes {timing.seconds_per_step:.2f} s here (measured), so {epochs} epochs of "
+        f"{steps_per_epoch} steps fit in {minutes:g} {unit}" + (f" (capped at {at_most})." if capped else ".")
+    )
+
+    return epochs, line
+
+
+def progress_callback(epochs, label="training", metrics=("loss", "val_loss")):
+    """A Keras callback that shows ONE line, updated at the end of every epoch.
+
+    Use it with ``model.fit(..., verbose=0, callbacks=[training.progress_callback(EPOCHS)])``:
+    a saved notebook keeps one line (the last epoch's) instead of one line per epoch.
+
+    Parameters
+    ----------
+    epochs : int
+        The epochs the fit call trains in all (for the bar).
+    label : str
+    metrics : sequence of str
+        The logged values shown after the bar, when present (e.g. ``"val_dice"``).
+
+    Returns
+    -------
+    keras.callbacks.Callback
+    """
+    import keras
+
+    from helpers.progress import Progress
+
+    class ProgressLine(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.bar = Progress(epochs, label, unit="epochs")
+
+        def on_epoch_end(self, epoch, logs=None):
+            shown = [f"{name} {logs[name]:.4f}" for name in metrics if logs and name in logs]
+            # counts epochs from the first one, also when a resumed run starts later
+            self.bar.update(epoch + 1 - self.bar.done, note=", ".join(shown))
+
+        def on_train_end(self, logs=None):
+            self.bar.close()
+
+    return ProgressLine()

@@ -127,3 +127,88 @@ def test_save_epoch_needs_the_monitored_metric(tmp_path):
     with pytest.raises(KeyError, match="validation data"):
         run.save_epoch(model, 0, {"loss": 1.0})
     assert not (tmp_path / "run" / "history.csv").exists()
+
+
+# --- fitting the clock, and one progress line ----------------------------------------------
+
+
+class FakeClock:
+    """A clock that advances by ``step`` seconds each time it is read."""
+
+    def __init__(self, step):
+        self.now, self.step = 0.0, step
+
+    def __call__(self):
+        self.now += self.step
+        return self.now
+
+
+def tiny_setup():
+    import keras
+
+    from helpers import models, pipeline
+
+    images = np.random.default_rng(0).random((3, 16, 16, 1)).astype(np.float32)
+    masks = (images > 0.5).astype(np.float32)
+    model = models.build_unet((None, None, 1), filters=2, n_poolings=1, dropout=0.0)
+    batches = pipeline.training_batches(images, masks, crop_size=16, batch_size=2)
+    return keras, model, batches, (images, masks)
+
+
+def test_step_time_is_measured_with_the_clock_and_leaves_the_model_untouched():
+    keras, model, batches, validation = tiny_setup()
+    before = [w.copy() for w in model.get_weights()]
+    # the clock is read before and after the timed steps, and before and after one validation pass
+    timing = training.measure_step_seconds(
+        model, batches, loss="binary_crossentropy", validation_data=validation, timed_steps=4, clock=FakeClock(2.0)
+    )
+    assert timing == training.StepTiming(seconds_per_step=2.0 / 4, seconds_per_validation=2.0)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    arrays = training.measure_step_seconds(
+        model, validation, loss="binary_crossentropy", batch_size=2, clock=FakeClock(3.0)
+    )
+    assert arrays.seconds_per_step == 1.0 and arrays.seconds_per_validation == 0.0
+    with pytest.raises(ValueError, match="batch_size"):
+        training.measure_step_seconds(model, validation, loss="binary_crossentropy")
+
+
+@pytest.mark.parametrize(
+    "seconds_per_step, validation, minutes, expected",
+    [
+        (0.5, 1.0, 1, 10),  # 60 s / (10 x 0.5 s + 1 s) = 10 epochs
+        (0.27, 0.0, 3, 66),  # a fast CPU: 180 / 2.7 = 66.7
+        (1.0, 0.0, 3, 18),  # a CPU four times slower trains a quarter as long, in the same time
+        (30.0, 0.0, 1, 1),  # never fewer than at_least
+    ],
+)
+def test_epochs_for_minutes_fits_the_budget(seconds_per_step, validation, minutes, expected):
+    epochs, line = training.epochs_for_minutes(minutes, training.StepTiming(seconds_per_step, validation), 10)
+    assert epochs == expected
+    assert f"{seconds_per_step:.2f} s" in line and f"{expected} epochs of 10 steps fit in {minutes}" in line
+
+
+def test_epochs_for_minutes_bounds_and_bad_budgets():
+    timing = training.StepTiming(0.01, 0.0)  # 600 epochs would fit: capped
+    epochs, line = training.epochs_for_minutes(1, timing, 10, at_most=50)
+    assert epochs == 50 and "capped at 50" in line and "1 minute" in line
+    assert training.epochs_for_minutes(1, training.StepTiming(10.0, 0.0), 10, at_least=2)[0] == 2
+    with pytest.raises(ValueError, match="minutes"):
+        training.epochs_for_minutes(0, timing, 10)
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        training.epochs_for_minutes(1, timing, 0)
+
+
+def test_progress_callback_shows_one_final_line(capsys):
+    keras, model, batches, validation = tiny_setup()
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    model.fit(
+        batches,
+        epochs=3,
+        steps_per_epoch=2,
+        validation_data=validation,
+        verbose=0,
+        callbacks=[training.progress_callback(3)],
+    )
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("training [") and "3/3 epochs" in lines[0]
+    assert "val_loss" in lines[0]
