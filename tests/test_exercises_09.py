@@ -1,0 +1,79 @@
+"""The expected answers of notebook 09's exercises are the ones helpers.export really writes.
+
+Each check is given the answer read from a package that export_bioimageio exported (or from the
+helper that states the sizes), and must accept it; a typical mistake must be refused.
+"""
+
+import numpy as np
+import pytest
+
+from helpers import exercises, export
+from helpers.models import build_unet
+
+pytest.importorskip("bioimageio.core")
+
+
+@pytest.fixture(autouse=True)
+def quiet(capsys):
+    yield
+
+
+@pytest.fixture(scope="module")
+def package_16_bit(tmp_path_factory):
+    """A tiny grey U-Net exported for 16-bit images, with both weight formats."""
+    model = build_unet(input_shape=(None, None, 1), filters=2, n_poolings=2, dropout=0.0)
+    image = np.random.default_rng(0).integers(0, 65536, (16, 16)).astype(np.uint16)
+    path = export.export_bioimageio(
+        model,
+        tmp_path_factory.mktemp("package16"),
+        name="Tiny 16-bit",
+        description="Tiny grey binary U-Net for 16-bit images.",
+        test_image=image,
+        threshold=0.5,
+        pixel_bits=16,
+        authors=["Test Author"],
+        training_data="Generated test pixels.",
+        scores={"IoU (test)": 0.5},
+        methods="Untrained; built for the tests.",
+    )
+    return export.validate_package(path)
+
+
+def test_accepted_sizes_exercise_is_what_the_package_states():
+    stated = set(export.accepted_sizes(exercises.SIZES_DEPTH, up_to=max(exercises.SIZES_CANDIDATES)))
+    answer = sorted(stated & set(exercises.SIZES_CANDIDATES))
+    assert answer == [16, 32, 48, 128, 256, 512]  # by hand: the multiples of 2**4 among the candidates
+    assert exercises.check_accepted_sizes(answer)
+    assert not exercises.check_accepted_sizes([8] + answer)  # below the minimum
+    assert not exercises.check_accepted_sizes(answer + [24, 100])  # not multiples of 16
+    assert not exercises.check_accepted_sizes(None)
+
+
+def test_scale_gain_exercise_is_the_gain_of_an_exported_16_bit_package(package_16_bit):
+    scale = [p for p in package_16_bit.inputs[0].preprocessing if p.id == "scale_linear"][0]
+    gain = scale.kwargs.gain
+    assert gain == pytest.approx(1 / 65535, rel=1e-12)
+    assert exercises.check_scale_gain(gain)
+    assert exercises.check_scale_gain(1 / 65535)
+    assert not exercises.check_scale_gain(1 / 65536)  # 2**16 values, but the largest is 65535
+    assert not exercises.check_scale_gain(1 / 255)  # the 8-bit gain
+    assert not exercises.check_scale_gain(65535)  # divides instead of multiplies
+    assert not exercises.check_scale_gain(None)
+
+
+def test_deepimagej_format_exercise_is_the_package_format_deepimagej_lists(package_16_bit):
+    formats = {name for name, entry in package_16_bit.weights if entry is not None}
+    assert formats == set(exercises.PACKAGE_WEIGHT_FORMATS)
+    (answer,) = formats & set(exercises.DEEPIMAGEJ_WEIGHT_FORMATS)
+    assert answer == "tensorflow_saved_model_bundle"
+    assert exercises.check_deepimagej_format(answer)
+    assert not exercises.check_deepimagej_format("keras_v3")  # Python tools only
+    assert not exercises.check_deepimagej_format("onnx")  # not in this package
+    assert not exercises.check_deepimagej_format(None)
+
+
+def test_feedback_names_the_usual_mistake(capsys):
+    exercises.check_scale_gain(1 / 65536)
+    assert "65535" in capsys.readouterr().out
+    exercises.check_deepimagej_format("keras_v3")
+    assert "Java" in capsys.readouterr().out
