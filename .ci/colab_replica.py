@@ -117,8 +117,11 @@ class Replica:
 
     def freeze(self):
         result = subprocess.run(
-            [self.python, "-m", "pip", "freeze", "--all"], env=self.environment,
-            capture_output=True, text=True, check=True,
+            [self.python, "-m", "pip", "freeze", "--all"],
+            env=self.environment,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         return sorted(line for line in result.stdout.splitlines() if line.strip())
 
@@ -128,11 +131,22 @@ class Replica:
         command = [self.python, "-c", source]
         if ipython:
             command = [
-                self.python, "-m", "IPython", "--no-banner", "--colors=NoColor",
-                "--TerminalInteractiveShell.term_title=False", "-c", source,
+                self.python,
+                "-m",
+                "IPython",
+                "--no-banner",
+                "--colors=NoColor",
+                "--TerminalInteractiveShell.term_title=False",
+                "-c",
+                source,
             ]
         return subprocess.run(
-            command, cwd=ROOT / "notebooks", env=environment, capture_output=True, text=True, timeout=600,
+            command,
+            cwd=ROOT / "notebooks",
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
 
 
@@ -163,7 +177,9 @@ def only_additions(before, after, what):
     print(f"{what}: added {', '.join(added) or 'nothing'}")
     if changed:
         now = {canonical(line.split("==")[0].split(" @ ")[0]): line for line in after}
-        lines = [f"  {line}  ->  {now.get(canonical(line.split('==')[0].split(' @ ')[0]), 'removed')}" for line in changed]
+        lines = [
+            f"  {line}  ->  {now.get(canonical(line.split('==')[0].split(' @ ')[0]), 'removed')}" for line in changed
+        ]
         sys.exit(f"FAILED: {what} changed packages Colab has:\n" + "\n".join(lines))
 
 

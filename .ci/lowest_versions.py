@@ -48,9 +48,7 @@ def lowest_pins(pip):
 
 def lowest_release(pip, name, bound):
     """Return the lowest release of ``name`` at or above ``bound`` that pip's index lists."""
-    result = subprocess.run(
-        [*pip, "index", "versions", name], capture_output=True, text=True, check=True
-    )
+    result = subprocess.run([*pip, "index", "versions", name], capture_output=True, text=True, check=True)
     listed = re.search(r"Available versions:\s*(.+)", result.stdout)[1]
     releases = [v.strip() for v in listed.split(",") if re.fullmatch(r"[\d.]+", v.strip())]
     at_or_above = [v for v in releases if as_tuple(v) >= as_tuple(bound)]
@@ -94,20 +92,39 @@ def main(arguments):
         sys.exit("FAILED: the test tools do not install beside the lowest versions.")
     environment = dict(os.environ, UNET_COURSE_MODE="smoke", TF_CPP_MIN_LOG_LEVEL="3")
     unit = step(
-        "unit tests", [python, "-m", "pytest", "-q", "-o", "addopts=", "-p", "no:cacheprovider", "tests/"],
-        cwd=ROOT, env=environment,
+        "unit tests",
+        [python, "-m", "pytest", "-q", "-o", "addopts=", "-p", "no:cacheprovider", "tests/"],
+        cwd=ROOT,
+        env=environment,
     )
     notebook_run = step(
         f"{notebook} in smoke mode",
-        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "--nbval",
-         "--nbval-current-env", "--nbval-sanitize-with", "tests/nbval_sanitize.cfg", notebook],
-        cwd=ROOT, env=environment,
+        [
+            python,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "--nbval",
+            "--nbval-current-env",
+            "--nbval-sanitize-with",
+            "tests/nbval_sanitize.cfg",
+            notebook,
+        ],
+        cwd=ROOT,
+        env=environment,
     )
     versions = subprocess.run([*pip, "freeze"], capture_output=True, text=True, check=True).stdout
     wanted = {re.split(r"[=<>]", pin)[0].lower() for pin in pins}
-    print("tested: Python " + sys.version.split()[0] + ", " + ", ".join(
-        line for line in versions.splitlines() if line.split("==")[0].lower() in wanted
-    ))
+    print(
+        "tested: Python "
+        + sys.version.split()[0]
+        + ", "
+        + ", ".join(line for line in versions.splitlines() if line.split("==")[0].lower() in wanted)
+    )
     sys.exit(1 if unit or notebook_run else 0)
 
 

@@ -170,8 +170,7 @@ def _make_folder(folder):
     """Create ``folder`` (and its parents) if missing; never touch what is already there."""
     if folder.exists() and not folder.is_dir():
         raise FileExistsError(
-            f"{folder} exists but is a file, not a folder. Rename or move that file, "
-            "or choose another folder name."
+            f"{folder} exists but is a file, not a folder. Rename or move that file, or choose another folder name."
         )
     folder.mkdir(parents=True, exist_ok=True)
 
@@ -267,11 +266,7 @@ def out_of_range_requirements(requirements_file):
         ``(requirement, installed_version)`` pairs, both text, in file order.
     """
     requirements = _unsatisfied(_read_requirements(requirements_file))
-    return [
-        (str(r), _installed_version(r.name))
-        for r in requirements
-        if _installed_version(r.name) is not None
-    ]
+    return [(str(r), _installed_version(r.name)) for r in requirements if _installed_version(r.name) is not None]
 
 
 def install_missing(requirements_file, *, never_install=NEVER_INSTALL):
@@ -403,7 +398,7 @@ def _out_of_range_warning(requirement):
         f"  What may fail: {used_for}.\n"
         "  What to do: go on; if a cell fails, choose Runtime > Disconnect and delete runtime "
         "for a fresh runtime and run again from the top. If it still fails, run "
-        f"!pip install \"{requirement}\" in a new cell, then Runtime > Restart session "
+        f'!pip install "{requirement}" in a new cell, then Runtime > Restart session '
         "(this may break other preinstalled packages), and tell the course team which "
         "version you saw."
     )
@@ -453,7 +448,13 @@ def _pip_install_keeping_installed(requirement_strings):
         constraints = Path(folder) / "installed.txt"
         constraints.write_text("\n".join(_installed_pins()) + "\n", encoding="utf-8")
         command = [
-            sys.executable, "-m", "pip", "install", "-q", "-c", str(constraints),
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "-c",
+            str(constraints),
             *requirement_strings,
         ]
         try:

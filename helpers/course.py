@@ -3,9 +3,8 @@
 The repository address is written here once; the README badges and the setup cell of
 every notebook repeat it, and ``tests/test_course.py`` checks that they agree.
 
-``start_notebook()`` is what the setup cell of every notebook calls: quiet TensorFlow,
-in Colab install only what is absent (or stop on a runtime without TensorFlow), then say
-which versions and which device the notebook runs on.
+``import_tensorflow_quietly()`` loads TensorFlow without its log lines; the setup cell of
+every notebook calls ``hardware.start_notebook()``, which uses it.
 """
 
 import contextlib
@@ -27,7 +26,6 @@ __all__ = [
     "package_versions",
     "versions_line",
     "import_tensorflow_quietly",
-    "start_notebook",
 ]
 
 #: The one place the repository address is written. When you fork the course, change it here
@@ -90,8 +88,7 @@ def choose_mode(mode_from_form="default"):
     mode = os.environ.get(MODE_VARIABLE, mode_from_form).strip().lower()
     if mode not in MODES:
         raise ValueError(
-            f"Unknown mode {mode!r} (from {MODE_VARIABLE} or the parameters cell). "
-            f"Use one of {', '.join(MODES)}."
+            f"Unknown mode {mode!r} (from {MODE_VARIABLE} or the parameters cell). Use one of {', '.join(MODES)}."
         )
     return mode
 
@@ -178,34 +175,3 @@ def _standard_error_to_file():
             if captured.failed:
                 sink.seek(0)
                 sys.stderr.write(sink.read().decode("utf-8", "replace"))
-
-
-def start_notebook(requirements_file=None):
-    """Prepare this Python for a course notebook: the one call of every notebook's setup cell.
-
-    1. TensorFlow is imported quietly (``import_tensorflow_quietly``), so its log lines
-       never reach the notebook; where TensorFlow is absent this step is left out.
-    2. In Colab: on a runtime without TensorFlow (Colab's TPU runtime) it stops with one
-       message that says which runtime to choose; otherwise it installs only the packages
-       that are absent, never changing one that Colab has (``colab.install_missing``).
-    3. It prints the versions of Python and the main packages, and the device that trains.
-
-    Parameters
-    ----------
-    requirements_file : str or pathlib.Path, optional
-        The course's requirements file; ``requirements.txt`` in the course folder if left out.
-
-    Raises
-    ------
-    helpers.colab.NoTensorFlowError
-        In Colab, when TensorFlow is not installed (in a notebook only its message shows).
-    """
-    from helpers import colab, hardware
-
-    if colab.in_colab():
-        colab.check_tensorflow()
-        colab.install_missing(requirements_file or course_root() / "requirements.txt")
-    with contextlib.suppress(ImportError):
-        import_tensorflow_quietly()
-    print(versions_line())
-    print(hardware.describe_device())

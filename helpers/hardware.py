@@ -13,7 +13,7 @@ device); on a machine with several GPUs a ``MirroredStrategy``: each device trai
 share of every batch and the gradients are added up. On a machine where TensorFlow sees a
 TPU (a Cloud TPU VM with TensorFlow installed) it is a ``TPUStrategy``. Colab's TPU runtime
 is not such a machine: it comes without TensorFlow, and the setup cell says so and names
-the runtime to choose instead (``helpers.colab.check_tensorflow``).
+the runtime to choose instead (``helpers.colab.check_tensorflow``, called by ``start_notebook``).
 
 TensorFlow is imported inside the functions (quietly, through
 ``helpers.course.import_tensorflow_quietly``), so ``import helpers.hardware`` stays light.
@@ -21,6 +21,7 @@ Note that asking TensorFlow for its devices starts its runtime: after that, the 
 no longer be reconfigured (e.g. split into logical devices) in this Python session.
 """
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -39,6 +40,7 @@ __all__ = [
     "strategy_kind",
     "tpu_signs",
     "get_strategy",
+    "start_notebook",
 ]
 
 #: Environment variables that say a TPU is attached (Cloud TPU VMs, Colab's old TPU runtime).
@@ -137,9 +139,7 @@ def device_summary(n_tpu_cores, gpus, n_cpu_cores, colab=False):
         lines = [f"Training runs on {len(gpus)} GPU{plural}:"]
         lines += [f"  GPU {index}: {_gpu_line(gpu)}" for index, gpu in enumerate(gpus)]
         return "\n".join(lines)
-    where = "Runtime > Change runtime type > T4 GPU" if colab else (
-        "in Colab, Runtime > Change runtime type > T4 GPU"
-    )
+    where = "Runtime > Change runtime type > T4 GPU" if colab else ("in Colab, Runtime > Change runtime type > T4 GPU")
     return (
         f"Training runs on the CPU ({n_cpu_cores} cores).\n"
         f"Tip: a GPU is optional ({where}); nothing in this course needs it."
@@ -276,9 +276,7 @@ def tpu_signs():
     list of str
         E.g. ``["environment variable COLAB_TPU_ADDR"]``; empty on an ordinary machine.
     """
-    signs = [
-        f"environment variable {name}" for name in TPU_ENVIRONMENT_VARIABLES if os.environ.get(name)
-    ]
+    signs = [f"environment variable {name}" for name in TPU_ENVIRONMENT_VARIABLES if os.environ.get(name)]
     if TPU_DEVICE_FILE.exists():
         signs.append(f"device file {TPU_DEVICE_FILE}")
     try:
@@ -402,3 +400,35 @@ def _strategy_line(strategy, kind):
     replicas = strategy.num_replicas_in_sync
     plural = "s" if replicas != 1 else ""
     return f"Training strategy: {name}, {replicas} replica{plural} in sync."
+
+
+def start_notebook(requirements_file=None):
+    """Prepare this Python for a course notebook: the one call of every notebook's setup cell.
+
+    1. TensorFlow is imported quietly (``import_tensorflow_quietly``), so its log lines
+       never reach the notebook (``helpers.course.import_tensorflow_quietly``); where TensorFlow is absent this step is left out.
+    2. In Colab: on a runtime without TensorFlow (Colab's TPU runtime) it stops with one
+       message that says which runtime to choose; otherwise it installs only the packages
+       that are absent, never changing one that Colab has (``colab.install_missing``).
+    3. It prints the versions of Python and the main packages, and the device that trains.
+
+    Parameters
+    ----------
+    requirements_file : str or pathlib.Path, optional
+        The course's requirements file; ``requirements.txt`` in the course folder if left out.
+
+    Raises
+    ------
+    helpers.colab.NoTensorFlowError
+        In Colab, when TensorFlow is not installed (in a notebook only its message shows).
+    """
+    from helpers import colab
+    from helpers.course import course_root, import_tensorflow_quietly, versions_line
+
+    if colab.in_colab():
+        colab.check_tensorflow()
+        colab.install_missing(requirements_file or course_root() / "requirements.txt")
+    with contextlib.suppress(ImportError):
+        import_tensorflow_quietly()
+    print(versions_line())
+    print(describe_device())

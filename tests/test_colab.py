@@ -127,9 +127,7 @@ def test_importing_colab_helpers_does_not_import_heavy_packages():
     )
     from helpers.course import course_root
 
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=course_root(), capture_output=True, text=True, timeout=60
-    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=course_root(), capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -195,9 +193,7 @@ def test_mount_drive_outside_colab_uses_the_local_folder_given(not_colab, tmp_pa
     assert str(folder) in message
 
 
-def test_mount_drive_outside_colab_defaults_to_outputs_in_the_course(
-    not_colab, tmp_path, monkeypatch
-):
+def test_mount_drive_outside_colab_defaults_to_outputs_in_the_course(not_colab, tmp_path, monkeypatch):
     import helpers.course
 
     monkeypatch.setattr(helpers.course, "course_root", lambda: tmp_path)
@@ -272,9 +268,7 @@ def test_install_missing_installs_only_what_is_missing(tmp_path, pip_calls, not_
     assert f"Installing: {ABSENT}>=1" in capsys.readouterr().out
 
 
-def test_install_missing_holds_every_installed_package_at_its_version(
-    tmp_path, pip_calls, not_colab
-):
+def test_install_missing_holds_every_installed_package_at_its_version(tmp_path, pip_calls, not_colab):
     path = write_requirements(tmp_path, f"{ABSENT}>=1")
 
     colab.install_missing(path)
@@ -287,9 +281,7 @@ def test_install_missing_holds_every_installed_package_at_its_version(
     assert pinned == installed, "every installed distribution is pinned, and nothing else"
 
 
-def test_install_missing_leaves_an_out_of_range_package_and_says_what_to_do(
-    tmp_path, pip_calls, fake_colab, capsys
-):
+def test_install_missing_leaves_an_out_of_range_package_and_says_what_to_do(tmp_path, pip_calls, fake_colab, capsys):
     numpy_version = importlib.metadata.version("numpy")
     path = write_requirements(tmp_path, "numpy<1.0", f"{ABSENT}>=1")
 
@@ -304,9 +296,7 @@ def test_install_missing_leaves_an_out_of_range_package_and_says_what_to_do(
     assert "What to do:" in out and "Disconnect and delete runtime" in out
 
 
-def test_install_missing_with_only_out_of_range_packages_runs_no_pip(
-    tmp_path, pip_calls, not_colab, capsys
-):
+def test_install_missing_with_only_out_of_range_packages_runs_no_pip(tmp_path, pip_calls, not_colab, capsys):
     path = write_requirements(tmp_path, "numpy<1.0", "pytest<1.0")
 
     assert colab.install_missing(path) == []
@@ -318,9 +308,7 @@ def test_install_missing_with_only_out_of_range_packages_runs_no_pip(
 
 def test_out_of_range_requirements_lists_installed_packages_outside_the_range(tmp_path):
     path = write_requirements(tmp_path, "numpy<1.0", f"{ABSENT}>=1", "packaging")
-    assert colab.out_of_range_requirements(path) == [
-        ("numpy<1.0", importlib.metadata.version("numpy"))
-    ]
+    assert colab.out_of_range_requirements(path) == [("numpy<1.0", importlib.metadata.version("numpy"))]
 
 
 def test_install_missing_with_nothing_missing_runs_no_pip(tmp_path, pip_calls, not_colab, capsys):
@@ -331,9 +319,7 @@ def test_install_missing_with_nothing_missing_runs_no_pip(tmp_path, pip_calls, n
     assert "nothing to do" in capsys.readouterr().out
 
 
-def test_install_missing_never_installs_an_absent_never_install_package_locally(
-    tmp_path, pip_calls, not_colab, capsys
-):
+def test_install_missing_never_installs_an_absent_never_install_package_locally(tmp_path, pip_calls, not_colab, capsys):
     other = f"{ABSENT}-other"
     path = write_requirements(tmp_path, f"{ABSENT}>=1", f"{other}>=1")
 
@@ -346,9 +332,7 @@ def test_install_missing_never_installs_an_absent_never_install_package_locally(
     assert "python3 course.py start" in out
 
 
-def test_install_missing_never_installs_an_absent_tensorflow_in_colab(
-    tmp_path, pip_calls, fake_colab, capsys
-):
+def test_install_missing_never_installs_an_absent_tensorflow_in_colab(tmp_path, pip_calls, fake_colab, capsys):
     path = write_requirements(tmp_path, f"{ABSENT}>=1")
 
     assert colab.install_missing(path, never_install=[ABSENT]) == []
@@ -356,9 +340,7 @@ def test_install_missing_never_installs_an_absent_tensorflow_in_colab(
     assert "a second copy would break Colab's GPU set-up" in capsys.readouterr().out
 
 
-def test_install_missing_never_changes_an_installed_tensorflow(
-    tmp_path, pip_calls, not_colab, capsys
-):
+def test_install_missing_never_changes_an_installed_tensorflow(tmp_path, pip_calls, not_colab, capsys):
     path = write_requirements(tmp_path, "tensorflow<1.0", "keras<1.0")
 
     assert colab.install_missing(path) == []
@@ -427,9 +409,20 @@ def test_a_notebook_shows_the_tensorflow_message_alone_without_a_traceback():
         "from helpers import colab; colab.check_tensorflow(); print('not stopped')"
     )
     result = subprocess.run(
-        [sys.executable, "-m", "IPython", "--no-banner", "--colors=NoColor",
-         "--TerminalInteractiveShell.term_title=False", "-c", code],
-        cwd=course_root(), capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "IPython",
+            "--no-banner",
+            "--colors=NoColor",
+            "--TerminalInteractiveShell.term_title=False",
+            "-c",
+            code,
+        ],
+        cwd=course_root(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     shown = (result.stdout + result.stderr).strip()
     assert shown == colab.tensorflow_missing_message(), shown
@@ -466,9 +459,7 @@ def test_requirements_admit_every_version_in_colab(runtime):
         f"{requirement} does not admit Colab's {requirement.name} {pins[canonicalize_name(requirement.name)]}"
         for requirement in course_requirements()
         if canonicalize_name(requirement.name) in pins
-        and not requirement.specifier.contains(
-            Version(pins[canonicalize_name(requirement.name)]), prereleases=True
-        )
+        and not requirement.specifier.contains(Version(pins[canonicalize_name(requirement.name)]), prereleases=True)
     ]
     assert outside == [], f"requirements.txt vs Colab's {runtime} runtime: {outside}"
 
@@ -514,10 +505,7 @@ def packaging_wheel(folder):
     import packaging
 
     package = Path(packaging.__file__).parent
-    files = {
-        f"packaging/{file.relative_to(package).as_posix()}": file.read_bytes()
-        for file in package.rglob("*.py")
-    }
+    files = {f"packaging/{file.relative_to(package).as_posix()}": file.read_bytes() for file in package.rglob("*.py")}
     return make_wheel(folder, "packaging", importlib.metadata.version("packaging"), files=files)
 
 
@@ -545,8 +533,12 @@ class ThrowawayPython:
         if colab:
             environment["COLAB_RELEASE_TAG"] = "release-colab-replica"
         result = subprocess.run(
-            [self.python, *arguments], cwd=course_root(), env=environment,
-            capture_output=True, text=True, timeout=180,
+            [self.python, *arguments],
+            cwd=course_root(),
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=180,
         )
         if check:
             assert result.returncode == 0, result.stdout + result.stderr
@@ -606,7 +598,7 @@ def test_installing_never_upgrades_a_package_as_a_dependency(colab_like, tmp_pat
 
 def test_setup_on_a_runtime_without_tensorflow_stops_with_the_tpu_message(colab_like):
     before = colab_like.freeze()
-    code = "from helpers import course; course.start_notebook()"
+    code = "from helpers import hardware; hardware.start_notebook()"
 
     result = colab_like.run("-c", code, colab=True, check=False)
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from helpers import colab, course
+from helpers import colab, course, hardware
 
 ROOT = course.course_root()
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -94,13 +94,16 @@ def test_readme_times_are_the_benchmark_figures():
         assert row, f"README has no table row for {notebook}"
         for mode, machines in modes.items():
             measured = next(m for label, m in machines.items() if "2 CPU cores" in label)
-            assert f"{round(measured['seconds'])} s" in row, f"README time for {notebook} {mode} is not the measured one"
+            assert f"{round(measured['seconds'])} s" in row, (
+                f"README time for {notebook} {mode} is not the measured one"
+            )
             assert f"{measured['peak_mb'] / 1024:.1f} GB" in row, f"README memory for {notebook} {mode}"
 
 
 # ----------------------------------------------------------------------------------------
-# start_notebook: the setup cell's one call
+# hardware.start_notebook: the setup cell's one call
 # ----------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def outside_colab(monkeypatch):
@@ -119,7 +122,7 @@ def install_calls(monkeypatch):
 def test_start_notebook_outside_colab_prints_versions_and_device_and_installs_nothing(
     outside_colab, install_calls, capsys
 ):
-    course.start_notebook()
+    hardware.start_notebook()
 
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == course.versions_line()
@@ -132,7 +135,7 @@ def test_start_notebook_in_colab_installs_what_is_absent_from_the_course_require
 ):
     monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab-test")
 
-    course.start_notebook()
+    hardware.start_notebook()
 
     assert install_calls == [ROOT / "requirements.txt"]
     assert capsys.readouterr().out.splitlines()[0] == course.versions_line()
@@ -145,7 +148,7 @@ def test_start_notebook_in_colab_without_tensorflow_stops_before_installing(
     monkeypatch.setitem(sys.modules, "tensorflow", None)  # `import tensorflow` finds nothing
 
     with pytest.raises(colab.NoTensorFlowError, match="Change runtime type"):
-        course.start_notebook()
+        hardware.start_notebook()
     assert install_calls == []
     assert capsys.readouterr().out == ""
 
@@ -156,8 +159,12 @@ def run_python(code, extra_path=None):
     if extra_path:
         environment["PYTHONPATH"] = os.pathsep.join([str(extra_path), str(ROOT)])
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=environment,
-        capture_output=True, text=True, timeout=180,
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
 
 

@@ -192,11 +192,7 @@ TWO_CPU_TRAINING = textwrap.dedent(
 
 
 def test_mirrored_strategy_trains_on_two_logical_cpus():
-    environment = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in hardware.TPU_ENVIRONMENT_VARIABLES
-    }
+    environment = {name: value for name, value in os.environ.items() if name not in hardware.TPU_ENVIRONMENT_VARIABLES}
     environment.update(CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="2")
     run = subprocess.run(
         [sys.executable, "-c", TWO_CPU_TRAINING],
