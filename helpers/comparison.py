@@ -10,9 +10,9 @@ import time
 
 import keras
 
-from helpers import metrics, models, pipeline
+from helpers import metrics, models, pipeline, training
 
-__all__ = ["train_and_score", "results_table"]
+__all__ = ["train_and_score", "results_table", "budget_steps"]
 
 
 def train_and_score(
@@ -127,3 +127,57 @@ def results_table(results):
             f"{result['precision']:>10.3f}{result['recall']:>8.3f}{result['seconds']:>9.1f}"
         )
     return "\n".join(lines)
+
+
+def budget_steps(
+    minutes,
+    n_runs,
+    images,
+    masks,
+    split,
+    *,
+    epochs=4,
+    crop_size=128,
+    batch_size=4,
+    filters=8,
+    n_poolings=3,
+    steps=None,
+    seed=0,
+):
+    """How many training steps each of ``n_runs`` runs of :func:`train_and_score` gets in ``minutes`` here.
+
+    Times a few steps (and one validation pass) of the same model on the same crops on this
+    machine (:func:`helpers.training.measure_step_seconds`), then shares the budget among the
+    runs: a slow CPU trains every model less, a fast CPU or a GPU more, and the comparison
+    stays fair (every run gets the same steps). Prints the measurement.
+
+    Parameters
+    ----------
+    minutes : float
+        Time for all the runs together.
+    n_runs : int
+    images, masks, split, epochs, crop_size, batch_size, filters, n_poolings, seed
+        As for :func:`train_and_score` (``steps`` is ignored: it is what this computes).
+
+    Returns
+    -------
+    int
+        Steps per run, a multiple of ``epochs`` and at least ``epochs``.
+    """
+    train, validation, _ = split
+    model = models.build_unet(
+        input_shape=(None, None, images.shape[-1]), filters=filters, n_poolings=n_poolings, batch_norm=True, dropout=0.0
+    )
+    batches = pipeline.training_batches(
+        images[train], masks[train], crop_size=crop_size, batch_size=batch_size, seed=seed
+    )
+    timing = training.measure_step_seconds(
+        model, batches, loss="binary_crossentropy", validation_data=(images[validation], masks[validation])
+    )
+    per_run = minutes * 60 / n_runs - epochs * timing.seconds_per_validation
+    steps = max(epochs, int(per_run / timing.seconds_per_step) // epochs * epochs)
+    print(
+        f"One training step takes {timing.seconds_per_step:.2f} s here (measured), so each of the {n_runs} "
+        f"trainings gets {steps} steps to fit {minutes:g} minutes."
+    )
+    return steps

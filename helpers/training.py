@@ -56,6 +56,7 @@ __all__ = [
     "StepTiming",
     "measure_step_seconds",
     "epochs_for_minutes",
+    "budget_epochs",
     "progress_callback",
 ]
 
@@ -249,7 +250,9 @@ class ResumableTraining:
         """Path of the best model's weights, or None before the first finished epoch."""
         if self.state["best_epoch"] is None:
             return None
-        return self.checkpoints / BEST_PATTERN.format(self.state["best_epoch"] + 1)
+        # run folders written before the file names counted from 1 name the file from 0
+        name = self.state.get("best_file", BEST_PATTERN.format(self.state["best_epoch"]))
+        return self.checkpoints / name
 
     def history(self):
         """Return the history of all finished epochs, ``{column: list}``, over every session."""
@@ -322,6 +325,7 @@ class ResumableTraining:
             best = self.checkpoints / BEST_PATTERN.format(int(epoch) + 1)
             _replace_atomically(lambda path: model.save_weights(path), best)
             state["best_epoch"], state["best_value"] = int(epoch), row[self.monitor]
+            state["best_file"] = best.name
         text = json.dumps(state, indent=1)
         _replace_atomically(lambda path: Path(path).write_text(text, encoding="utf-8"), self.state_path)
         self.state = state  # the epoch counts as finished from here on
@@ -532,6 +536,26 @@ def epochs_for_minutes(minutes, timing, steps_per_epoch, *, at_least=1, at_most=
     )
 
     return epochs, line
+
+
+def budget_epochs(
+    minutes, model, batches, *, loss, steps_per_epoch, validation_data=None, batch_size=None, at_least=1, at_most=None
+):
+    """Time a few steps on this machine and return how many epochs fit in ``minutes``; print why.
+
+    :func:`measure_step_seconds` then :func:`epochs_for_minutes`, in one call, for the
+    notebooks: build the model and the batches, call this, then compile with a schedule as long
+    as the epochs it returns.
+
+    Returns
+    -------
+    int
+        The number of epochs.
+    """
+    timing = measure_step_seconds(model, batches, loss=loss, validation_data=validation_data, batch_size=batch_size)
+    epochs, line = epochs_for_minutes(minutes, timing, steps_per_epoch, at_least=at_least, at_most=at_most)
+    print(line)
+    return epochs
 
 
 def progress_callback(epochs, label="training", metrics=("loss", "val_loss")):

@@ -212,3 +212,12 @@ def test_progress_callback_shows_one_final_line(capsys):
     lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("training [") and "3/3 epochs" in lines[0]
     assert "val_loss" in lines[0]
+
+
+def test_a_run_folder_written_with_0_based_file_names_still_finds_its_best_weights(tmp_path):
+    checkpoints = tmp_path / "run" / training.CHECKPOINT_FOLDER
+    checkpoints.mkdir(parents=True)
+    state = {"finished_epochs": 4, "rows": [], "best_epoch": 3, "best_value": 0.1, "monitor": "val_loss"}
+    (checkpoints / training.STATE_FILE).write_text(json.dumps(state))
+    run = training.ResumableTraining(tmp_path / "run")
+    assert run.best_weights_path == checkpoints / "best-epoch-003.weights.h5"
