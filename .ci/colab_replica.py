@@ -39,8 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 COLAB_LISTS = ROOT / ".ci" / "colab"
 #: Colab's runtime around the course's own requirements: what a notebook runs in.
 NOTEBOOK_RUNTIME = ("pip", "notebook", "ipykernel", "ipython", "widgetsnbextension", "tifffile", "packaging")
-#: What pytest needs to run the unit tests and the notebooks (nbval) and the slide tests.
-TEST_TOOLS = ("pytest", "nbval", "nbclient", "mistune", "websocket-client")
+#: What pytest needs to run the unit tests, the notebooks (nbval), the slide tests and the style test (ruff).
+TEST_TOOLS = ("pytest", "nbval", "nbclient", "mistune", "websocket-client", "ruff")
 
 
 def canonical(name):
