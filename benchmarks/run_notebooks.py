@@ -26,7 +26,10 @@ import time
 from datetime import date
 from pathlib import Path
 
+import quote_results  # noqa: E402  (benchmarks/quote_results.py)
+
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
 RESULTS = ROOT / "benchmarks" / "results" / "notebook_times.json"
 
 
@@ -57,8 +60,13 @@ def run_one(path, save):
     notebook = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     NotebookClient(
-        notebook, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        notebook,
+        timeout=900,
+        kernel_name="python3",
+        store_widget_state=False,  # a saved notebook keeps no widget state (each explorer shows a picture)
+        resources={"metadata": {"path": str(path.parent)}},
     ).execute()
+    notebook.metadata.pop("widgets", None)
     seconds = time.perf_counter() - start
     # the kernel is a child of this process: its peak resident memory, in kB on Linux
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -68,9 +76,22 @@ def run_one(path, save):
 
 
 def machine():
-    """One line describing where the figures were measured."""
+    """One line describing where the figures were measured: CPU model, cores, AVX-512, GPU, Python."""
     cores = os.cpu_count()
-    return f"{platform.machine()}, {cores} CPU cores, no GPU, Python {platform.python_version()}"
+    model, avx512 = platform.machine(), False
+    with contextlib.suppress(OSError):
+        info = Path("/proc/cpuinfo").read_text()
+        names = [line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")]
+        model = names[0] if names else model
+        avx512 = "avx512f" in info
+    gpu = "no GPU"
+    with contextlib.suppress(Exception):
+        listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10)
+        if listed.returncode == 0 and listed.stdout.strip():
+            gpu = listed.stdout.strip().splitlines()[0].split(" (")[0]
+    return (
+        f"{model}, {cores} CPU cores, {'with' if avx512 else 'no'} AVX-512, {gpu}, Python {platform.python_version()}"
+    )
 
 
 def main():
@@ -103,6 +124,11 @@ def main():
             measured = json.loads(finished.stdout.strip().splitlines()[-1])
             print(f"{path.name:32} {arguments.mode:8} {measured['seconds']:7.1f} s  {measured['peak_mb']:6} MB peak")
             record(path.stem, arguments.mode, arguments.label, measured)
+            if arguments.save and arguments.mode == "default":
+                record_results(path, arguments.label)
+    if arguments.save and arguments.mode == "default":  # the prose quotes these numbers: rewrite them
+        for changed in quote_results.update_quotes():
+            print(f"updated the quoted numbers in {changed.relative_to(ROOT)}")
     # the instructor guide quotes these figures: refresh its timing table
     subprocess.run([sys.executable, str(ROOT / "slides" / "build.py"), "--guide-only"], check=True)
 
@@ -113,6 +139,16 @@ def record(notebook, mode, label, measured):
     entry = results.setdefault(notebook, {}).setdefault(mode, {})
     entry[label] = {**measured, "date": date.today().isoformat()}
     RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+
+
+def record_results(path, label):
+    """Put the numbers a saved default-mode notebook recorded (reporting.show_results) into the record."""
+    values = quote_results.notebook_results(path)
+    if not values:
+        return
+    record = quote_results.read_record()
+    record[path.stem] = {"machine": label, "date": date.today().isoformat(), "values": values}
+    quote_results.RECORD.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":

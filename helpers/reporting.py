@@ -12,11 +12,28 @@ was really used, so the text cannot drift from the code when a student changes a
 - the **training run**: epochs, steps per epoch, best epoch and how it was chosen (from the
   :class:`helpers.training.ResumableTraining` of :func:`helpers.training.fit_resumable`);
 - the **split** and the **scores** on the test images.
+
+And the record of a run's numbers: :func:`show_results` shows the numbers a notebook's prose,
+the README or the slides quote, and stores them in the notebook's output so that
+``benchmarks/run_notebooks.py`` collects them into ``benchmarks/results/notebook_results.json``.
+Prose quotes a number with a marker right after it, ``0.799<!--r:01/unet_dice-->``
+(invisible when rendered); ``tests/test_results.py`` checks every marked number against the
+record, and ``benchmarks/quote_results.py`` rewrites them after a new run.
 """
 
 from helpers import course
 
-__all__ = ["describe_model", "describe_optimizer", "describe_loss", "methods_paragraph"]
+__all__ = [
+    "describe_model",
+    "describe_optimizer",
+    "describe_loss",
+    "methods_paragraph",
+    "show_results",
+    "RESULTS_MIMETYPE",
+]
+
+#: The output type that carries a notebook's recorded numbers (a notebook shows only the text).
+RESULTS_MIMETYPE = "application/vnd.unet-course.results+json"
 
 #: Words for the losses a course model may be compiled with (Keras names and the course's).
 LOSS_WORDS = {
@@ -158,3 +175,39 @@ def methods_paragraph(model, batches, run, *, data_description, split, split_how
         f"validation images. On the test images, never used for any choice, the Dice score was "
         f"{evaluation['dice']:.3f} and the IoU {evaluation['iou']:.3f}."
     )
+
+
+def show_results(values, title="Recorded results"):
+    """Show the numbers of this run that the course quotes, and record them in the notebook's output.
+
+    Parameters
+    ----------
+    values : dict
+        ``{key: number}``, keys in lower case with underscores (``"unet_dice"``); numbers as
+        computed (they are rounded only where they are quoted).
+    title : str
+        The first line shown.
+
+    Returns
+    -------
+    None
+        In a notebook the table is displayed with the numbers attached (for
+        ``benchmarks/run_notebooks.py``); elsewhere it is printed.
+    """
+    import re
+
+    bad = [key for key in values if not re.fullmatch(r"[a-z0-9_]+", key)]
+    if bad:
+        raise ValueError(f"Result keys must be lower case letters, digits and _, like 'unet_dice'; got {bad}.")
+    numbers = {key: float(value) for key, value in values.items()}
+    width = max(len(key) for key in numbers) + 2
+    text = "\n".join([title] + [f"  {key:{width}}{value:.4g}" for key, value in numbers.items()])
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        get_ipython = None
+    if get_ipython is None or get_ipython() is None:
+        print(text)
+        return
+    display({"text/plain": text, RESULTS_MIMETYPE: numbers}, raw=True)

@@ -1,0 +1,78 @@
+"""Every number the course quotes from a run is the recorded one (benchmarks/quote_results.py)."""
+
+import json
+import sys
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from helpers import reporting
+from helpers.course import course_root
+
+ROOT = course_root()
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import quote_results  # noqa: E402
+
+
+def test_the_record_holds_what_the_committed_notebooks_show():
+    record = quote_results.read_record()
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        shown = quote_results.notebook_results(path)
+        if shown or path.stem in record:
+            assert record.get(path.stem, {}).get("values") == shown, (
+                f"{path.name}: its stored results and benchmarks/results/notebook_results.json differ; "
+                f"run benchmarks/run_notebooks.py --mode default --save {path.name}"
+            )
+
+
+@pytest.mark.parametrize("path", quote_results.quoting_files(), ids=lambda p: p.name)
+def test_every_quoted_number_is_the_recorded_one(path):
+    if not path.exists():
+        pytest.skip(f"{path.name} does not exist")
+    text = path.read_text(encoding="utf-8")
+    record = quote_results.read_record()
+    for quoted, expected, notebook, key in quote_results.quotes(text, record):
+        assert expected is not None, f"{path.name} quotes {quoted} for {notebook}/{key}, which nothing recorded"
+        assert quoted == expected, (
+            f"{path.name} quotes {quoted} for {notebook}/{key}, the record says {expected}: "
+            f"run python benchmarks/quote_results.py"
+        )
+
+
+def test_quotes_are_rewritten_with_their_decimals(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "README.md").write_text(
+        "Dice 0.70<!--r:01/dice--> and 1,234<!--r:01/n--> pixels, IoU 0.6<!--r:02/iou-->"
+    )
+    record = {"01_x": {"values": {"dice": 0.79912, "n": 4321.2}}, "02_y": {"values": {"iou": 0.6649}}}
+    assert quote_results.update_quotes(record, root=tmp_path) == [tmp_path / "README.md"]
+    assert (
+        tmp_path / "README.md"
+    ).read_text() == "Dice 0.80<!--r:01/dice--> and 4,321<!--r:01/n--> pixels, IoU 0.7<!--r:02/iou-->"
+    with pytest.raises(KeyError, match="01/missing"):
+        quote_results._rewrite("5<!--r:01/missing-->", record)
+
+
+def test_show_results_stores_the_numbers_in_the_notebook_output(tmp_path):
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nfrom helpers import reporting\n"
+                "reporting.show_results({'unet_dice': 0.79912, 'steps': 650})"
+            )
+        ]
+    )
+    NotebookClient(
+        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(ROOT / "notebooks")}}
+    ).execute()
+    assert quote_results.notebook_results(notebook) == {"unet_dice": 0.79912, "steps": 650.0}
+    text = notebook.cells[0].outputs[0]["data"]["text/plain"]
+    assert "unet_dice" in text and "0.7991" in text
+    with pytest.raises(ValueError, match="lower case"):
+        reporting.show_results({"Unet Dice": 1.0})
+
+
+def test_the_record_file_is_valid_json():
+    if quote_results.RECORD.exists():
+        json.loads(quote_results.RECORD.read_text())
