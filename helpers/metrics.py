@@ -40,6 +40,7 @@ __all__ = [
     "precision_recall",
     "evaluate_segmentation",
     "choose_threshold",
+    "THRESHOLD_GRID",
     "confusion_matrix",
     "per_class_scores",
     "keras_iou",
@@ -226,6 +227,10 @@ def evaluate_segmentation(truth, probabilities, threshold=0.5):
 _SCORES = {"dice": dice_score, "iou": iou_score, "accuracy": pixel_accuracy}
 
 
+#: The thresholds :func:`choose_threshold` tries by default: 0.01, 0.02, ..., 0.99.
+THRESHOLD_GRID = np.round(np.arange(0.01, 0.995, 0.01), 2)
+
+
 def choose_threshold(truth, probabilities, thresholds=None, score="dice"):
     """Find the threshold that gives the best score, on the validation images.
 
@@ -239,7 +244,9 @@ def choose_threshold(truth, probabilities, thresholds=None, score="dice"):
     probabilities : array_like of float
         The network's output for the same images, same shape, values between 0 and 1.
     thresholds : sequence of float, optional
-        Thresholds to try. By default 0.05, 0.10, ..., 0.95.
+        Thresholds to try. By default 0.01, 0.02, ..., 0.99 (:data:`THRESHOLD_GRID`). When the best
+        one is the first or the last of the grid, a line says so: the best threshold may lie
+        outside it (the model is then badly calibrated; look at its probabilities).
     score : {"dice", "iou", "accuracy"}
         Which score to maximise.
 
@@ -259,7 +266,7 @@ def choose_threshold(truth, probabilities, thresholds=None, score="dice"):
     if score not in _SCORES:
         raise ValueError(f"score must be one of {', '.join(_SCORES)}, got {score!r}.")
     if thresholds is None:
-        thresholds = np.round(np.arange(0.05, 0.951, 0.05), 2)
+        thresholds = THRESHOLD_GRID
     thresholds = np.asarray(thresholds, dtype=np.float64).ravel()
     if thresholds.size == 0:
         raise ValueError("thresholds is empty; give at least one threshold to try.")
@@ -270,7 +277,11 @@ def choose_threshold(truth, probabilities, thresholds=None, score="dice"):
     check_same_shape(truth, probabilities, "probabilities")
     score_function = _SCORES[score]
     scores = np.array([score_function(truth, foreground(probabilities, t)) for t in thresholds])
-    return float(thresholds[np.argmax(scores)]), scores
+    best = int(np.argmax(scores))
+    if len(thresholds) > 2 and best in (0, len(thresholds) - 1):
+        print(f"The best threshold, {thresholds[best]:g}, is at the edge of the thresholds tried "
+              f"({thresholds[0]:g} to {thresholds[-1]:g}): the best one may lie beyond it.")
+    return float(thresholds[best]), scores
 
 
 def confusion_matrix(truth, prediction, n_classes):

@@ -187,3 +187,16 @@ def test_verdict_is_true_only_for_a_right_answer_and_shows_nothing_in_a_notebook
     assert bool(right) and not bool(wrong)
     formatted, _ = InteractiveShell.instance().display_formatter.format(right)
     assert formatted == {}
+
+
+def test_hint_prints_the_hint_of_a_named_exercise(capsys, monkeypatch):
+    from helpers.exercises import intro
+
+    monkeypatch.setattr(intro, "HINTS", {"convolution": "Lay the kernel on the top-left 3x3 patch."}, raising=False)
+    exercises.hint("convolution")
+    assert capsys.readouterr().out == "Hint: Lay the kernel on the top-left 3x3 patch.\n"
+    exercises.hint("nothing")
+    assert (
+        "No hint called 'nothing'" in capsys.readouterr().out
+        and "convolution" in capsys.readouterr().out + "convolution"
+    )

@@ -156,11 +156,19 @@ def test_choose_threshold_by_hand():
     np.testing.assert_allclose(scores, [4 / 5, 1.0, 2 / 3])
 
 
+def test_choose_threshold_says_when_the_best_is_at_the_edge_of_the_grid(capsys):
+    truth = np.array([1, 1, 0, 0])
+    assert metrics.choose_threshold(truth, [0.99, 0.995, 0.98, 0.97])[0] == 0.99  # only the top separates
+    assert "at the edge of the thresholds tried (0.01 to 0.99)" in capsys.readouterr().out
+    assert metrics.choose_threshold(truth, [0.9, 0.8, 0.2, 0.1])[0] == 0.21
+    assert capsys.readouterr().out == ""
+
+
 def test_choose_threshold_default_grid_and_scores():
     truth, probabilities = random_masks(3)
     best, scores = metrics.choose_threshold(truth, probabilities, score="iou")
-    assert scores.shape == (19,)
-    assert 0.05 <= best <= 0.95
+    assert scores.shape == (99,)
+    assert 0.01 <= best <= 0.99
     assert scores.max() == pytest.approx(metrics.iou_score(truth, probabilities >= best))
     with pytest.raises(ValueError, match="score must be one of"):
         metrics.choose_threshold(truth, probabilities, score="f1")

@@ -1,5 +1,7 @@
 """Exercises with a ``check_...()`` function each, one module per notebook.
 
+``exercises.hint("name")`` prints the hint of an exercise before you open its solution.
+
 In a notebook you compute an answer by hand (or with numpy), then call for example
 ``exercises.check_convolution(my_answer)``. The check prints one short line ("Replace None
 with your answer", the shape it expected, a hint at the usual mistake, or "Correct!" with a
@@ -10,7 +12,7 @@ A new notebook's exercises go in a module of their own here, imported below; sha
 for judging answers are in :mod:`helpers.exercises.common`.
 """
 
-from helpers.exercises.common import Verdict  # noqa: F401
+from helpers.exercises.common import Verdict, hint  # noqa: F401
 from helpers.exercises.intro import *  # noqa: F401,F403  (notebook 01)
 from helpers.exercises.augmentation import *  # noqa: F401,F403  (notebook 02)
 from helpers.exercises.tiling import *  # noqa: F401,F403  (notebook 03)

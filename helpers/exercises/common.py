@@ -5,6 +5,8 @@ answer is right. Exercise modules use :func:`say`, :func:`as_array` and :func:`a
 so that every check reacts the same way to ``None``, a wrong shape or a non-number.
 """
 
+import importlib
+
 import numpy as np
 
 
@@ -66,3 +68,36 @@ def as_number(answer):
 def count_right(array, expected):
     right = int(np.sum(np.isclose(array, expected)))
     return f"{right} of {expected.size} numbers are right"
+
+
+#: The exercise modules, one per notebook, whose ``HINTS`` dicts :func:`hint` reads.
+EXERCISE_MODULES = (
+    "intro",
+    "augmentation",
+    "tiling",
+    "losses",
+    "multiclass",
+    "volumes",
+    "instances",
+    "own_data",
+    "export",
+)
+
+
+def hint(exercise):
+    """Print the hint of an exercise, e.g. ``exercises.hint("convolution")``: help before the solution.
+
+    Every exercise module keeps its hints in a dict ``HINTS = {"exercise name": "hint", ...}``.
+
+    Parameters
+    ----------
+    exercise : str
+        The exercise's name, as the notebook gives it.
+    """
+    known = {}
+    for name in EXERCISE_MODULES:
+        known.update(getattr(importlib.import_module(f"helpers.exercises.{name}"), "HINTS", {}))
+    if exercise not in known:
+        print(f"No hint called {exercise!r}. The hints here: {', '.join(sorted(known)) or 'none yet'}.")
+        return
+    print(f"Hint: {known[exercise]}")
