@@ -129,6 +129,7 @@ def main():
     if arguments.save and arguments.mode == "default":  # the prose quotes these numbers: rewrite them
         for changed in quote_results.update_quotes():
             print(f"updated the quoted numbers in {changed.relative_to(ROOT)}")
+    update_readme_times()
     # the instructor guide quotes these figures: refresh its timing table
     subprocess.run([sys.executable, str(ROOT / "slides" / "build.py"), "--guide-only"], check=True)
 
@@ -139,6 +140,37 @@ def record(notebook, mode, label, measured):
     entry = results.setdefault(notebook, {}).setdefault(mode, {})
     entry[label] = {**measured, "date": date.today().isoformat()}
     RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+
+
+def newest(machines):
+    """The measurement (label, figures) taken last, from ``{machine label: figures}``."""
+    return max(machines.items(), key=lambda item: item[1].get("date", ""))
+
+
+def _duration(seconds):
+    return f"{seconds:.0f} s" if seconds < 100 else f"{seconds:.0f} s ({seconds / 60:.1f} min)"
+
+
+def update_readme_times(readme=ROOT / "README.md"):
+    """Rewrite the smoke and default columns of the README's notebook table from the newest measurements."""
+    times = json.loads(RESULTS.read_text())
+    lines, labels = readme.read_text(encoding="utf-8").splitlines(keepends=True), set()
+    for index, line in enumerate(lines):
+        for stem, modes in times.items():
+            if f"(notebooks/{stem}.ipynb)" in line and line.startswith("| ["):
+                cells = line.rstrip("\n").split(" | ")
+                for column, mode in ((2, "smoke"), (3, "default")):
+                    if mode in modes:
+                        label, figures = newest(modes[mode])
+                        labels.add(label)
+                        cells[column] = f"{_duration(figures['seconds'])}, {figures['peak_mb'] / 1024:.1f} GB"
+                lines[index] = " | ".join(cells) + "\n"
+    text = "".join(lines)
+    start, end = "<!-- machine:start -->", "<!-- machine:end -->"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        text = head + start + "Measured on: " + "; ".join(sorted(labels)) + "." + end + rest.split(end, 1)[1]
+    readme.write_text(text, encoding="utf-8")
 
 
 def record_results(path, label):
