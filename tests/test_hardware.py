@@ -213,3 +213,22 @@ def test_mirrored_strategy_trains_on_two_logical_cpus():
     assert math.isfinite(result["loss"])
     assert result["weights_changed"]
     assert "MirroredStrategy, 2 replicas in sync" in run.stdout
+
+
+def test_lean_figures_does_nothing_outside_a_notebook():
+    assert hardware.lean_figures() is False
+
+
+def test_in_a_notebook_figures_are_stored_as_jpeg(tmp_path):
+    import nbformat
+    from nbclient import NotebookClient
+
+    code = (
+        f"import sys\nsys.path.insert(0, {str(course_root())!r})\nfrom helpers import hardware\n"
+        "print(hardware.lean_figures())\nimport matplotlib.pyplot as plt\nplt.plot([0, 1]); plt.show()"
+    )
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    outputs = notebook.cells[0].outputs
+    assert outputs[0]["text"].strip() == "True"
+    assert [sorted(o["data"]) for o in outputs if o["output_type"] == "display_data"] == [["image/jpeg", "text/plain"]]
