@@ -65,6 +65,39 @@ def as_number(answer):
         return None, f"Give one number, not {answer!r}."
 
 
+def judge_number(answer, right, correct, otherwise, mistakes=(), atol=0.0, rtol=0.0):
+    """Judge a one-number answer: right, a known mistake (with its hint), or wrong.
+
+    Parameters
+    ----------
+    answer
+        What the learner wrote (None, a number, a one-element array ...).
+    right : float
+        The expected answer, computed by the helper that does the real thing.
+    correct : str
+        The line printed for a right answer ("Correct! ... why it matters").
+    otherwise : str
+        The line printed for any other wrong answer; ``{value}`` is replaced by the answer.
+    mistakes : sequence of (float, str)
+        Typical wrong answers and the hint each deserves.
+    atol, rtol : float
+        How close counts as equal (``numpy.isclose``); 0 and 0 mean exactly.
+
+    Returns
+    -------
+    Verdict
+    """
+    value, problem = as_number(answer)
+    if problem:
+        return say(False, problem)
+    if np.isclose(value, right, atol=atol, rtol=rtol):
+        return say(True, correct)
+    for mistake, hint_text in mistakes:
+        if np.isclose(value, mistake, atol=atol, rtol=rtol):
+            return say(False, hint_text)
+    return say(False, otherwise.format(value=f"{value:g}"))
+
+
 def count_right(array, expected):
     right = int(np.sum(np.isclose(array, expected)))
     return f"{right} of {expected.size} numbers are right"
