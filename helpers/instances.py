@@ -33,6 +33,8 @@ __all__ = [
     "iou_matrix",
     "match_objects",
     "match_many",
+    "DSB_THRESHOLDS",
+    "average_precision",
     "measure_objects",
     "format_table",
     "save_table_csv",
@@ -40,6 +42,9 @@ __all__ = [
 
 #: Objects count as found when their IoU with a true object is at least this (DSB 2018 lowest).
 MATCH_IOU = 0.5
+
+#: The IoU thresholds of the 2018 Data Science Bowl's score: 0.5, 0.55, ..., 0.95.
+DSB_THRESHOLDS = tuple(round(0.5 + 0.05 * step, 2) for step in range(10))
 
 
 def label_objects(mask, connectivity=1, min_area=0):
@@ -232,6 +237,39 @@ def match_many(true_label_images, predicted_label_images, iou_threshold=MATCH_IO
         sum(r["predicted_objects"] for r in results),
         [pair[2] for r in results for pair in r["pairs"]],
     )
+
+
+def average_precision(true_labels, predicted_labels, thresholds=DSB_THRESHOLDS):
+    """The 2018 Data Science Bowl's "average precision" of one image's objects.
+
+    At each IoU threshold t, objects are paired as in :func:`match_objects` and the image
+    scores ``TP / (TP + FP + FN)`` (matched / (matched + extra + missed)); the result is the
+    mean over the thresholds. Despite its name this is not the area under a precision-recall
+    curve (the "AP" of object detection, which ranks predictions by confidence): it is the
+    share of objects right at each strictness, averaged. An object pairs here at IoU >= t;
+    the challenge wrote "greater than t", which differs only when an IoU equals t exactly.
+
+    Parameters
+    ----------
+    true_labels, predicted_labels : array_like of int, shape (H, W)
+        Label images of the same image (0 = background).
+    thresholds : sequence of float
+        IoU thresholds in (0, 1]; the default is 0.5, 0.55, ..., 0.95.
+
+    Returns
+    -------
+    float
+        In 0..1; 1.0 when both label images hold no object.
+    """
+    thresholds = np.atleast_1d(np.asarray(thresholds, dtype=np.float64))
+    if thresholds.size == 0 or np.any((thresholds <= 0) | (thresholds > 1)):
+        raise ValueError(f"thresholds must be one or more IoU values in (0, 1]; got {thresholds.tolist()}.")
+    scores = []
+    for threshold in thresholds:
+        counts = match_objects(true_labels, predicted_labels, float(threshold))
+        wrong_or_right = counts["matched"] + counts["extra"] + counts["missed"]
+        scores.append(counts["matched"] / wrong_or_right if wrong_or_right else 1.0)
+    return float(np.mean(scores))
 
 
 def measure_objects(labels, image):

@@ -17,7 +17,15 @@ import numpy as np
 
 from helpers._checks import as_class_ids
 
-__all__ = ["to_one_hot", "to_label_map", "class_weights", "pixel_weights", "label_colors", "color_labels"]
+__all__ = [
+    "OKABE_ITO",
+    "to_one_hot",
+    "to_label_map",
+    "class_weights",
+    "pixel_weights",
+    "label_colors",
+    "color_labels",
+]
 
 
 def to_one_hot(labels, n_classes):
@@ -109,13 +117,41 @@ def pixel_weights(labels, weights):
     return weights[as_class_ids(labels, len(weights))]
 
 
-def label_colors(n_classes):
-    """Return K distinct RGB colours in 0..1 (matplotlib's ``tab10``), shape (K, 3)."""
-    import matplotlib
+#: Okabe & Ito's colour-blind-safe palette (Okabe M, Ito K. Color Universal Design, 2008;
+#: Wong B. Nature Methods 8, 441, 2011), hex codes; black last, so it is used only for the 8th class.
+OKABE_ITO = (
+    "#E69F00",  # orange
+    "#56B4E9",  # sky blue
+    "#009E73",  # bluish green
+    "#F0E442",  # yellow
+    "#0072B2",  # blue
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+    "#000000",  # black
+)
 
-    if not 1 <= n_classes <= 10:
-        raise ValueError(f"label_colors has colours for 1 to 10 classes, got {n_classes}.")
-    return np.asarray(matplotlib.colormaps["tab10"].colors[:n_classes])
+
+def label_colors(n_classes):
+    """Return K colours that people with the common colour-vision deficiencies can tell apart.
+
+    The colours are Okabe and Ito's palette (:data:`OKABE_ITO`), in its order.
+
+    Parameters
+    ----------
+    n_classes : int
+        K, from 1 to 8.
+
+    Returns
+    -------
+    ndarray of float64, shape (K, 3)
+        RGB values in 0..1.
+    """
+    if not 1 <= n_classes <= len(OKABE_ITO):
+        raise ValueError(
+            f"label_colors has colour-blind-safe colours for 1 to {len(OKABE_ITO)} classes, got {n_classes}; "
+            f"merge classes or draw them in groups."
+        )
+    return np.array([[int(code[i : i + 2], 16) / 255 for i in (1, 3, 5)] for code in OKABE_ITO[:n_classes]])
 
 
 def color_labels(labels, n_classes, image=None, alpha=0.5):

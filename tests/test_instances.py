@@ -116,6 +116,31 @@ def test_empty_images_and_match_many():
     assert total["f1"] == pytest.approx(0.5)
 
 
+def test_average_precision_is_the_dsb_2018_score_by_hand():
+    truth = np.zeros((10, 12), np.int32)
+    truth[1:5, 1:7] = 1  # 24 pixels
+    truth[7:9, 8:11] = 2  # 6 pixels, never found
+    prediction = np.zeros((10, 12), np.int32)
+    prediction[1:5, 1:5] = 7  # inside nucleus 1: IoU 16/24 = 0.667
+    prediction[7:9, 1:3] = 9  # a speck on background
+    # thresholds 0.5, 0.55, 0.6, 0.65: TP 1, FP 1, FN 1 -> 1/3; the six above: TP 0 -> 0
+    assert instances.DSB_THRESHOLDS == (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+    assert instances.average_precision(truth, prediction) == pytest.approx(4 / 3 / 10)
+    assert instances.average_precision(truth, prediction, thresholds=[0.5]) == pytest.approx(1 / 3)
+    assert instances.average_precision(truth, prediction, thresholds=[0.7, 0.9]) == 0.0
+    # a perfect prediction scores 1 at every threshold, whatever the ids; nothing on both sides too
+    assert instances.average_precision(truth, np.where(truth > 0, truth + 40, 0)) == 1.0
+    assert instances.average_precision(np.zeros((4, 4), int), np.zeros((4, 4), int)) == 1.0
+    assert instances.average_precision(truth, np.zeros_like(truth)) == 0.0
+
+
+def test_average_precision_refuses_thresholds_outside_0_1():
+    truth = np.ones((3, 3), int)
+    for bad in ([], [0.0], [1.5]):
+        with pytest.raises(ValueError, match="thresholds"):
+            instances.average_precision(truth, truth, thresholds=bad)
+
+
 def test_measure_objects_by_hand(tmp_path):
     labels = np.zeros((4, 6), int)
     labels[0:2, 0:2] = 1

@@ -128,8 +128,19 @@ def test_colored_labels_and_overlay_figure():
     two = plotting.show_label_overlays(np.zeros((1, 2, 3, 1)), LABELS[None], class_names=["a", "b", "c"], show=False)
     assert len(two.axes) == 2
     assert [text.get_text() for text in figure.legends[0].get_texts()] == ["a", "b", "c"]
-    with pytest.raises(ValueError, match="1 to 10 classes"):
-        label_maps.label_colors(11)
+    with pytest.raises(ValueError, match="1 to 8 classes"):
+        label_maps.label_colors(9)
+
+
+def test_class_colours_are_okabe_itos_colour_blind_safe_palette():
+    colours = label_maps.label_colors(8)
+    # Okabe & Ito (2008), as printed by Wong (Nature Methods 2011): orange, sky blue, bluish green
+    np.testing.assert_allclose(colours[0], np.array([230, 159, 0]) / 255)
+    np.testing.assert_allclose(colours[1], np.array([86, 180, 233]) / 255)
+    np.testing.assert_allclose(colours[2], np.array([0, 158, 115]) / 255)
+    np.testing.assert_allclose(colours[7], [0, 0, 0])
+    assert len({tuple(c) for c in colours}) == 8
+    np.testing.assert_allclose(label_maps.label_colors(3), colours[:3])
 
 
 def test_kidney_look_alike_is_deterministic_with_four_classes():

@@ -6,6 +6,8 @@ The inputs are constants of this module, so the notebook and the checks use the 
 import numpy as np
 
 from helpers.exercises.common import as_number, say
+from helpers.exercises.predictions import judge_direction
+from helpers.instances import DSB_THRESHOLDS, average_precision
 
 __all__ = [
     "COUNTING_MASK",
@@ -14,7 +16,28 @@ __all__ = [
     "check_object_count",
     "check_largest_distance",
     "check_object_f1",
+    "AP_TRUE",
+    "AP_PREDICTED",
+    "check_average_precision",
+    "check_min_area_prediction",
+    "check_min_distance_prediction",
+    "HINTS",
 ]
+
+#: On-demand help, ``exercises.hint("object_count")``: read it before the solution.
+HINTS = {
+    "object_count": "Go pixel by pixel: two 1s belong together only if one is directly above, below, "
+    "left or right of the other.",
+    "largest_distance": "Find the pixel furthest inside the rectangle, then count steps to the nearest 0 "
+    "in each direction; the smallest count wins.",
+    "object_f1": "F1 = 2 x matched / (true objects + predicted objects).",
+    "average_precision": "At each of the 10 thresholds 0.5, 0.55, ..., 0.95 ask: does the pair with IoU "
+    "16/24 still count? Then score TP / (TP + FP + FN) and average the 10 scores.",
+    "min_area_prediction": "A larger minimum area removes small objects. Are the small objects mostly specks "
+    "(extra objects) or real small nuclei?",
+    "min_distance_prediction": "min_distance is the smallest distance between two seeds: closer seeds allowed "
+    "means more seeds, and every seed becomes an object.",
+}
 
 #: Exercise 1: how many objects, when pixels that touch only at a corner do NOT belong together?
 COUNTING_MASK = np.array(
@@ -36,6 +59,16 @@ _LARGEST_DISTANCE = 3.0
 
 #: Exercise 3: counts on a test image: true nuclei, predicted objects, pairs with IoU >= 0.5.
 OBJECT_COUNTS = {"true_objects": 20, "predicted_objects": 16, "matched": 14}
+
+
+#: Exercise 4: hand-made label images. True: a 4x6 nucleus (24 pixels) and a 2x3 one (6 pixels).
+#: Predicted: a 4x4 object inside the first (IoU 16/24), and a 2x2 speck where there is no nucleus.
+AP_TRUE = np.zeros((10, 12), np.int32)
+AP_TRUE[1:5, 1:7] = 1
+AP_TRUE[7:9, 8:11] = 2
+AP_PREDICTED = np.zeros((10, 12), np.int32)
+AP_PREDICTED[1:5, 1:5] = 1
+AP_PREDICTED[7:9, 1:3] = 2
 
 
 def check_object_count(answer):
@@ -90,3 +123,85 @@ def check_object_f1(answer):
     if np.isclose(value, counts["matched"] / counts["true_objects"], atol=0.005):
         return say(False, "That is the recall (matched / true). F1 also counts the extra objects.")
     return say(False, f"Not {value:.3f}. F1 = 2 × matched / (true objects + predicted objects).")
+
+
+def check_average_precision(answer):
+    """Check the DSB 2018 average precision of AP_PREDICTED against AP_TRUE (thresholds 0.5-0.95)."""
+    value, problem = as_number(answer)
+    if problem:
+        return say(False, problem)
+    expected = average_precision(AP_TRUE, AP_PREDICTED, DSB_THRESHOLDS)
+    if np.isclose(value, expected, atol=0.005):
+        return say(
+            True,
+            f"Correct! 1/3 at the 4 thresholds up to 0.65 (IoU 0.667), 0 at the 6 above: "
+            f"4/30 = {expected:.3f}. The strict thresholds reward exact outlines.",
+        )
+    if np.isclose(value, 1 / 3, atol=0.005):
+        return say(False, "That is the score at IoU 0.5 only; average it over all 10 thresholds 0.5, 0.55, ..., 0.95.")
+    if np.isclose(value, 0.5, atol=0.005):
+        return say(False, "0.5 is the precision (or F1) at 0.5; the DSB score is TP / (TP + FP + FN), here 1/3 at 0.5.")
+    return say(False, f"Not {value:.3f}. At each threshold: TP / (TP + FP + FN); then the mean over the 10 thresholds.")
+
+
+def check_min_area_prediction(prediction, min_area, scores, baseline_scores, baseline_min_area):
+    """Predict, then run: does precision go up or down with another minimum object area?
+
+    Parameters
+    ----------
+    prediction : str or None
+        "higher", "lower" or "the same": the precision with ``min_area`` compared with
+        the precision with ``baseline_min_area``.
+    min_area, baseline_min_area : int
+        The learner's minimum area and the notebook's (MIN_AREA).
+    scores, baseline_scores : dict
+        :func:`helpers.instances.match_many` results on the same images.
+
+    Returns
+    -------
+    Verdict
+    """
+    if min_area == baseline_min_area:
+        return say(False, f"MY_MIN_AREA is MIN_AREA ({baseline_min_area}) again: change it and run the cell again.")
+    why = (
+        f"Objects: {baseline_scores['predicted_objects']} -> {scores['predicted_objects']}, "
+        f"extra {baseline_scores['extra']} -> {scores['extra']}, matched {baseline_scores['matched']} -> "
+        f"{scores['matched']} (recall {baseline_scores['recall']:.3f} -> {scores['recall']:.3f}, "
+        f"F1 {baseline_scores['f1']:.3f} -> {scores['f1']:.3f}). Precision rises when the dropped objects "
+        "were mostly extra ones; it can fall when real small nuclei go too."
+    )
+    return judge_direction(prediction, baseline_scores["precision"], scores["precision"], "precision", 0.002, why)
+
+
+def check_min_distance_prediction(prediction, min_distance, scores, baseline_scores, baseline_min_distance):
+    """Predict, then run: more or fewer objects with another watershed ``min_distance``?
+
+    Parameters
+    ----------
+    prediction : str or None
+        "higher" (more), "lower" (fewer) or "the same": the number of objects with
+        ``min_distance`` compared with ``baseline_min_distance``.
+    min_distance, baseline_min_distance : int
+    scores, baseline_scores : dict
+        :func:`helpers.instances.match_many` results on the same images.
+
+    Returns
+    -------
+    Verdict
+    """
+    if min_distance == baseline_min_distance:
+        return say(False, f"MY_MIN_DISTANCE is {baseline_min_distance} again: change it and run the cell again.")
+    why = (
+        f"min_distance {baseline_min_distance} -> {min_distance}: seeds may lie closer together, or must lie "
+        f"further apart, and every seed grows into one object (F1 {baseline_scores['f1']:.3f} -> "
+        f"{scores['f1']:.3f}: more objects help only while they are real nuclei)."
+    )
+    return judge_direction(
+        prediction,
+        baseline_scores["predicted_objects"],
+        scores["predicted_objects"],
+        "objects found",
+        0,
+        why,
+        number_format=",.0f",
+    )

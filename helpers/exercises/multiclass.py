@@ -3,6 +3,7 @@
 import numpy as np
 
 from helpers.exercises.common import as_array, as_number, count_right, say, shape_words
+from helpers.exercises.predictions import judge_direction
 
 __all__ = [
     "ONE_HOT_LABELS",
@@ -11,7 +12,22 @@ __all__ = [
     "check_one_hot",
     "check_class_weight",
     "check_class_iou",
+    "check_accuracy_prediction",
+    "check_weights_prediction",
+    "HINTS",
 ]
+
+#: On-demand help, ``exercises.hint("one_hot")``: read it before the solution.
+HINTS = {
+    "one_hot": "Each pixel becomes a list of 3 numbers, all 0 except a 1 at the position of its class.",
+    "class_weight": "Count the pixels (12), the classes (K = 3) and the pixels of class 2; the formula "
+    "is pixels / (K x pixels of the class).",
+    "class_iou": "TP is on the diagonal; FN are the other numbers of row 1, FP the other numbers of column 1.",
+    "accuracy_prediction": "Which class has the most pixels, and which weight did it get? Plain accuracy "
+    "is mostly that class; the weighted one gives the rare classes more say.",
+    "weights_prediction": "Without weights a synapse pixel counts as much as any other pixel, and there "
+    "are few of them: how much does the loss care about getting them right?",
+}
 
 #: Exercise 1: a 2x2 label map with 3 classes (0, 1, 2).
 ONE_HOT_LABELS = np.array([[0, 2], [1, 2]])
@@ -60,3 +76,77 @@ def check_class_iou(answer):
     if np.isclose(value, 0.6, atol=0.005):
         return say(True, "Correct! TP 30, FN 10, FP 10: IoU 30 / 50 = 0.6 (and Dice 60 / 80 = 0.75).")
     return say(False, "Not quite: IoU = TP / (TP + FP + FN), with TP on the diagonal.")
+
+
+def _accuracy(true_labels, predicted_labels, pixel_weight=None):
+    right = (np.asarray(true_labels).reshape(-1) == np.asarray(predicted_labels).reshape(-1)).astype(np.float64)
+    if pixel_weight is None:
+        return float(right.mean())
+    return float(np.sum(pixel_weight * right) / np.sum(pixel_weight))
+
+
+def check_accuracy_prediction(prediction, true_labels, predicted_labels, weights):
+    """Predict, then run: is plain pixel accuracy higher or lower than the class-weighted one?
+
+    Keras logged ``accuracy`` with ``weighted_metrics``: each pixel counted with its class
+    weight. This check computes both accuracies of the learner's prediction.
+
+    Parameters
+    ----------
+    prediction : str or None
+        "higher", "lower" or "the same": plain accuracy compared with the weighted one.
+    true_labels, predicted_labels : array_like of int
+        Label maps of the same images (e.g. the validation images), same number of pixels.
+    weights : sequence of float
+        One weight per class, as used in training.
+
+    Returns
+    -------
+    Verdict
+    """
+    true_labels = np.asarray(true_labels).reshape(-1).astype(int)
+    predicted_labels = np.asarray(predicted_labels).reshape(-1)
+    if true_labels.shape != predicted_labels.shape:
+        return say(False, f"true_labels has {true_labels.size} pixels, predicted_labels {predicted_labels.size}.")
+    weights = np.asarray(weights, dtype=np.float64)
+    weighted = _accuracy(true_labels, predicted_labels, weights[true_labels])
+    plain = _accuracy(true_labels, predicted_labels)
+    common = int(np.argmax(np.bincount(true_labels, minlength=len(weights))))
+    found = _accuracy(true_labels[true_labels == common], predicted_labels[true_labels == common])
+    why = (
+        f"Plain accuracy is mostly class {common} ({np.mean(true_labels == common):.0%} of these pixels, "
+        f"{found:.0%} of them right, weight {weights[common]:.2f}); the weighted one lets the rarer classes count more."
+    )
+    return judge_direction(prediction, weighted, plain, "accuracy (weighted -> plain)", 0.002, why)
+
+
+def check_weights_prediction(prediction, use_weights, weighted_dice, new_dice, class_shares, class_names):
+    """Predict, then run: without class weights, does the rarest class's Dice go up or down?
+
+    Parameters
+    ----------
+    prediction : str or None
+        "higher", "lower" or "the same": the new model's Dice of the rarest class compared
+        with the weighted model's.
+    use_weights : bool
+        The learner's switch; the new model should train with it set to False.
+    weighted_dice, new_dice : sequence of float
+        Dice per class of the weighted model and of the new model, on the same images.
+    class_shares : sequence of float
+        Share of each class in the training pixels (the rarest is judged).
+    class_names : sequence of str
+
+    Returns
+    -------
+    Verdict
+    """
+    if use_weights:
+        return say(False, "The new model trained with weights again: set USE_WEIGHTS = False and run the cell again.")
+    rare = int(np.argmin(class_shares))
+    why = (
+        f"Without weights each {class_names[rare]} pixel ({class_shares[rare]:.1%} of the training pixels) "
+        f"counts like any other pixel in the loss. One seed: differences of a few hundredths can be chance."
+    )
+    return judge_direction(
+        prediction, float(weighted_dice[rare]), float(new_dice[rare]), f"{class_names[rare]} Dice", 0.005, why
+    )

@@ -3,6 +3,7 @@
 import numpy as np
 
 from helpers.exercises.common import as_number, say
+from helpers.exercises.predictions import judge_direction
 
 __all__ = [
     "CONV3D_INPUT_CHANNELS",
@@ -12,7 +13,20 @@ __all__ = [
     "check_conv3d_parameters",
     "check_feature_map_megabytes",
     "check_z_poolings",
+    "check_pooling_prediction",
+    "check_overlap_prediction",
+    "HINTS",
 ]
+
+#: On-demand help, ``exercises.hint("conv3d_parameters")``: read it before the solution.
+HINTS = {
+    "conv3d_parameters": "Each filter has 3 x 3 x 3 weights for every input channel, plus one bias.",
+    "feature_map_megabytes": "Multiply the four numbers of the shape, then 4 bytes per float32 value.",
+    "z_poolings": "Each (2, 2, 2) pooling halves the number of sections: 8, 4, ...",
+    "pooling_prediction": "Where are the weights of a U-Net: in the convolutions or in the poolings?",
+    "overlap_prediction": "Voxels near the border of a window see less context; with overlap every voxel "
+    "is also seen from a window where it lies further inside.",
+}
 
 #: Exercise 1: a Conv3D with a 3x3x3 kernel, this many filters, on this many input channels.
 CONV3D_INPUT_CHANNELS = 32
@@ -74,3 +88,75 @@ def check_z_poolings(answer):
             f"pool_size (1, 2, 2) keeps the sections and pools only y and x.",
         )
     return say(False, f"Not {value:g}. Halve {STACK_SECTIONS} until 1 is left and count the steps.")
+
+
+def _pooled_sections(model):
+    """Sections after each MaxPooling3D layer of a model built for a fixed box, or [] if unknown."""
+    import keras
+
+    sizes = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.MaxPooling3D):
+            sizes.append(layer.output.shape[1])
+    return sizes if all(size is not None for size in sizes) else []
+
+
+def check_pooling_prediction(prediction, model, other_model):
+    """Predict, then run: more, fewer or the same parameters with another pool_size?
+
+    Parameters
+    ----------
+    prediction : str or None
+        "higher" (more), "lower" (fewer) or "the same": the parameters of ``other_model``
+        compared with those of ``model``.
+    model : keras.Model
+        The trained 3-D U-Net.
+    other_model : keras.Model
+        The same U-Net built with the learner's pool size (for a fixed box, so the sizes of
+        its feature maps are known).
+
+    Returns
+    -------
+    Verdict
+    """
+    sections = _pooled_sections(other_model)
+    shrink = (
+        f" In the new model the sections of a box go {' -> '.join(map(str, sections))} at its poolings."
+        if sections
+        else ""
+    )
+    why = (
+        "Pooling layers have no weights: the pool size changes how fast the feature maps shrink "
+        "(and the memory they need), not the number of parameters." + shrink
+    )
+    return judge_direction(
+        prediction, model.count_params(), other_model.count_params(), "parameters", 0, why, number_format=",.0f"
+    )
+
+
+def check_overlap_prediction(prediction, overlap, dice_before, dice_after, overlap_before=0.25):
+    """Predict, then run: does the Dice change when the windows overlap less (or more)?
+
+    Parameters
+    ----------
+    prediction : str or None
+        "higher", "lower" or "the same": the Dice with ``overlap`` compared with ``dice_before``.
+    overlap : float
+        The learner's new overlap.
+    dice_before, dice_after : float
+        Dice of the same volume predicted with ``overlap_before`` and with ``overlap``.
+    overlap_before : float
+        The overlap of the first prediction.
+
+    Returns
+    -------
+    Verdict
+    """
+    if np.isclose(overlap, overlap_before):
+        return say(False, f"OVERLAP is {overlap_before} again: change it (e.g. to 0.0 or 0.5) and run the cell again.")
+    why = (
+        f"Overlap {overlap_before} -> {overlap}: with overlap, the voxels at a window's border are also "
+        "predicted from a window where they lie inside, and the predictions are averaged; the effect is "
+        "small when the network's view is small compared with the window."
+    )
+    return judge_direction(prediction, dice_before, dice_after, "Dice", 0.002, why)

@@ -1,0 +1,99 @@
+"""Judging "predict, then run" exercises: did the learner's predicted direction hold?
+
+The learner writes a prediction ("higher", "lower" or "the same"), changes a variable, runs a
+cell and passes the two results to a check. The check calls :func:`judge_direction`, which
+reads the two numbers, names what happened and says whether the prediction held. The
+result is whatever the run gives: a check never assumes which way it goes.
+"""
+
+import numpy as np
+
+from helpers.exercises.common import say
+
+__all__ = ["DIRECTION_WORDS", "read_direction", "observed_direction", "judge_direction"]
+
+#: Accepted words, by the direction they name.
+DIRECTION_WORDS = {
+    "higher": ("higher", "more", "up", "larger", "bigger", "increase", "increases"),
+    "lower": ("lower", "fewer", "less", "down", "smaller", "decrease", "decreases"),
+    "the same": ("the same", "same", "equal", "unchanged", "no change"),
+}
+
+
+def read_direction(prediction):
+    """Return "higher", "lower" or "the same" for a prediction in words, or None if unreadable.
+
+    Parameters
+    ----------
+    prediction : str or None
+        E.g. "higher", "more", "Lower", "the same".
+
+    Returns
+    -------
+    str or None
+    """
+    if not isinstance(prediction, str):
+        return None
+    word = prediction.strip().lower()
+    for direction, words in DIRECTION_WORDS.items():
+        if word in words:
+            return direction
+    return None
+
+
+def observed_direction(before, after, tolerance):
+    """Return "higher", "lower" or "the same" for ``after`` compared with ``before``.
+
+    Parameters
+    ----------
+    before, after : float
+    tolerance : float
+        Differences of at most this size count as "the same".
+
+    Returns
+    -------
+    str
+    """
+    difference = float(after) - float(before)
+    if abs(difference) <= tolerance:
+        return "the same"
+    return "higher" if difference > 0 else "lower"
+
+
+def judge_direction(prediction, before, after, what, tolerance, why, number_format=".3f"):
+    """Print whether the predicted direction held for ``what`` and return a Verdict.
+
+    Parameters
+    ----------
+    prediction : str or None
+        The learner's prediction, e.g. ``my_prediction``.
+    before, after : float
+        The result before the change and after it.
+    what : str
+        The quantity, e.g. "the synapse Dice".
+    tolerance : float
+        Differences of at most this size count as "the same".
+    why : str
+        One sentence on what the numbers mean, printed in either case.
+    number_format : str
+        How the two numbers are written, e.g. ",.0f" for counts.
+
+    Returns
+    -------
+    Verdict
+        True when the prediction held.
+    """
+    if prediction is None:
+        return say(False, 'Write your prediction first: my_prediction = "higher", "lower" or "the same".')
+    predicted = read_direction(prediction)
+    if predicted is None:
+        return say(False, f'Write "higher", "lower" or "the same" (got {prediction!r}).')
+    if not (np.isfinite(before) and np.isfinite(after)):
+        return say(False, f"{what} is not a finite number ({before}, {after}): run the cells above again.")
+    observed = observed_direction(before, after, tolerance)
+    numbers = f"{what}: {before:{number_format}} before, {after:{number_format}} after" + (
+        f" (differences up to {tolerance:g} count as the same)" if tolerance else ""
+    )
+    if predicted == observed:
+        return say(True, f"Your prediction held: {observed}. {numbers}. {why}")
+    return say(False, f"Not this time: it came out {observed}, not {predicted}. {numbers}. {why}")
