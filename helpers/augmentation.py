@@ -28,6 +28,7 @@ __all__ = [
     "photometric_augment",
     "augment_pair",
     "elastic_deform",
+    "elastic_copies",
 ]
 
 #: Ranges of the random geometric changes used by default (small, realistic ones for microscopy).
@@ -273,3 +274,43 @@ def elastic_deform(image, mask, seed=0, alpha=30.0, sigma=6.0):
         return np.stack([warp(array[..., c], order) for c in range(array.shape[-1])], axis=-1)
 
     return warp(image, 1).astype(np.float32), warp(mask, 0).astype(np.float32)
+
+
+def elastic_copies(images, masks, copies=4, seed=0, alpha=30.0, sigma=6.0):
+    """Make ``copies`` elastically deformed versions of every image/mask pair, ahead of training.
+
+    ``helpers.pipeline.training_batches`` deforms on the fly only by affine changes; to train
+    with elastic deformation as well, add these copies to the training images (e.g. with
+    :func:`helpers.comparison.add_training_images`). Copy ``c`` of pair ``k`` is
+    ``elastic_deform(images[k], masks[k], seed=seed * 100003 + k * 1009 + c, ...)``, so the
+    same call gives the same copies.
+
+    Parameters
+    ----------
+    images : ndarray, shape (count, height, width) or (count, height, width, channels)
+    masks : ndarray, the same count, height and width
+    copies : int
+        Deformed versions per pair (at least 1).
+    seed : int
+    alpha, sigma : float
+        As for :func:`elastic_deform`.
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        ``count * copies`` images and masks, the copies of the first pair first.
+    """
+    images, masks = np.asarray(images, np.float32), np.asarray(masks, np.float32)
+    if len(images) != len(masks):
+        raise ValueError(f"{len(images)} images but {len(masks)} masks: give one mask per image.")
+    if int(copies) != copies or copies < 1:
+        raise ValueError(f"copies must be a whole number of at least 1, got {copies}.")
+    new_images, new_masks = [], []
+    for number, (image, mask) in enumerate(zip(images, masks)):
+        for copy in range(int(copies)):
+            bent_image, bent_mask = elastic_deform(
+                image, mask, seed=seed * 100_003 + number * 1_009 + copy, alpha=alpha, sigma=sigma
+            )
+            new_images.append(bent_image)
+            new_masks.append(bent_mask)
+    return np.stack(new_images), np.stack(new_masks)

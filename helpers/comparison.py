@@ -4,15 +4,30 @@ Each run of :func:`train_and_score` builds the same small U-Net from the same se
 it for the same number of steps on the same random crops, chooses its threshold on the
 validation images and scores it once on the test images, which no choice ever saw. Only
 the thing being compared changes. :func:`results_table` prints the rows side by side.
+
+One run is one sample: :func:`train_and_score_seeds` repeats a run with several seeds (other
+starting weights, other crops) and :func:`spread_table` shows the mean and the range of
+the test scores, so that a difference can be compared with the spread between seeds.
+:func:`add_training_images` appends extra training images (e.g. elastically deformed copies
+from :func:`helpers.augmentation.elastic_copies`) to the training split only.
 """
 
 import time
 
 import keras
+import numpy as np
 
 from helpers import metrics, models, pipeline, training
 
-__all__ = ["train_and_score", "results_table", "budget_steps"]
+__all__ = [
+    "train_and_score",
+    "train_and_score_seeds",
+    "seed_spread",
+    "spread_table",
+    "add_training_images",
+    "results_table",
+    "budget_steps",
+]
 
 
 def train_and_score(
@@ -29,6 +44,7 @@ def train_and_score(
     batch_size=4,
     filters=8,
     n_poolings=3,
+    augment=True,
     seed=0,
 ):
     """Train one small U-Net with ``loss`` and ``optimizer``, then score it on the test split.
@@ -50,13 +66,16 @@ def train_and_score(
         ``steps`` training batches in all, shown as ``epochs`` points of the learning curve.
     crop_size, batch_size, filters, n_poolings : int
         Crops, batch and the size of the U-Net (:func:`helpers.models.build_unet`).
+    augment : bool, "geometric" or "full"
+        The augmentation of the training crops, as for :func:`helpers.pipeline.training_batches`
+        (``True``: flips and quarter turns; ``False``: random crops only).
     seed : int
         The same seed gives the same initial weights and the same crops for every run.
 
     Returns
     -------
     dict
-        ``threshold`` (chosen on validation), ``dice``, ``iou``, ``precision``, ``recall``
+        ``seed``, ``threshold`` (chosen on validation), ``dice``, ``iou``, ``precision``, ``recall``
         (on test), ``seconds`` (training time), ``history`` (``keras.callbacks.History``)
         and ``probabilities`` (the test predictions).
     """
@@ -77,7 +96,7 @@ def train_and_score(
         chosen = keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True)
     model.compile(optimizer=chosen, loss=loss)
     batches = pipeline.training_batches(
-        images[train], masks[train], crop_size=crop_size, batch_size=batch_size, seed=seed
+        images[train], masks[train], crop_size=crop_size, batch_size=batch_size, augment=augment, seed=seed
     )
     start = time.perf_counter()
     history = model.fit(
@@ -93,6 +112,7 @@ def train_and_score(
     probabilities = model.predict(images[test], batch_size=1, verbose=0)
     scores = metrics.evaluate_segmentation(masks[test], probabilities, threshold)
     return {
+        "seed": seed,
         "threshold": threshold,
         "dice": scores["dice"],
         "iou": scores["iou"],
@@ -142,6 +162,7 @@ def budget_steps(
     filters=8,
     n_poolings=3,
     steps=None,
+    augment=True,
     seed=0,
 ):
     """How many training steps each of ``n_runs`` runs of :func:`train_and_score` gets in ``minutes`` here.
@@ -156,7 +177,7 @@ def budget_steps(
     minutes : float
         Time for all the runs together.
     n_runs : int
-    images, masks, split, epochs, crop_size, batch_size, filters, n_poolings, seed
+    images, masks, split, epochs, crop_size, batch_size, filters, n_poolings, augment, seed
         As for :func:`train_and_score` (``steps`` is ignored: it is what this computes).
 
     Returns
@@ -169,7 +190,7 @@ def budget_steps(
         input_shape=(None, None, images.shape[-1]), filters=filters, n_poolings=n_poolings, batch_norm=True, dropout=0.0
     )
     batches = pipeline.training_batches(
-        images[train], masks[train], crop_size=crop_size, batch_size=batch_size, seed=seed
+        images[train], masks[train], crop_size=crop_size, batch_size=batch_size, augment=augment, seed=seed
     )
     timing = training.measure_step_seconds(
         model, batches, loss="binary_crossentropy", validation_data=(images[validation], masks[validation])
@@ -181,3 +202,133 @@ def budget_steps(
         f"trainings gets {steps} steps to fit {minutes:g} minutes."
     )
     return steps
+
+
+def train_and_score_seeds(loss, images, masks, split, *, seeds=(0, 1, 2), label=None, **settings):
+    """Repeat :func:`train_and_score` once per seed: the same choice, other starting weights and crops.
+
+    Parameters
+    ----------
+    loss, images, masks, split
+        As for :func:`train_and_score`.
+    seeds : sequence of int
+        One training per seed (at least one; no seed twice).
+    label : str, optional
+        If given, one line per finished training is printed, e.g. ``"full: seed 1, 14 s"``.
+    **settings
+        The other keyword arguments of :func:`train_and_score` (``steps``, ``augment``,
+        ``optimizer``, ...), the same for every seed.
+
+    Returns
+    -------
+    list of dict
+        One result of :func:`train_and_score` per seed, in the order of ``seeds``.
+    """
+    seeds = [int(seed) for seed in seeds]
+    if not seeds:
+        raise ValueError("seeds is empty; give at least one seed, e.g. seeds=(0, 1, 2).")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds {seeds} repeat a seed; a repeated seed only repeats the same training.")
+    if "seed" in settings:
+        raise ValueError("Give the seeds with seeds=(...), not seed=.")
+    runs = []
+    for seed in seeds:
+        runs.append(train_and_score(loss, images, masks, split, seed=seed, **settings))
+        if label is not None:
+            print(f"{label}: seed {seed}, trained in {runs[-1]['seconds']:.0f} s", flush=True)
+    return runs
+
+
+def seed_spread(runs, score="dice"):
+    """Mean, lowest and highest of one test score over the runs of :func:`train_and_score_seeds`.
+
+    Parameters
+    ----------
+    runs : list of dict
+        Results of :func:`train_and_score`, one per seed.
+    score : str
+        A key of those results: ``"dice"``, ``"iou"``, ``"precision"``, ``"recall"`` or ``"threshold"``.
+
+    Returns
+    -------
+    dict
+        ``mean``, ``min``, ``max`` (floats) and ``n`` (the number of runs).
+    """
+    if not runs:
+        raise ValueError("runs is empty; train at least one model first.")
+    if score not in runs[0]:
+        raise ValueError(f"score {score!r} is not in the results; use one of dice, iou, precision, recall, threshold.")
+    values = np.array([run[score] for run in runs], dtype=np.float64)
+    return {"mean": float(values.mean()), "min": float(values.min()), "max": float(values.max()), "n": len(values)}
+
+
+def _last(run, key):
+    values = run["history"].history.get(key)
+    return float(values[-1]) if values else float("nan")
+
+
+def spread_table(arms):
+    """Return several choices, each trained with several seeds, as an aligned text table.
+
+    Parameters
+    ----------
+    arms : dict
+        ``{name: list of results of train_and_score}`` (e.g. from :func:`train_and_score_seeds`).
+
+    Returns
+    -------
+    str
+        One line per choice: the number of seeds, the mean final training and validation loss,
+        the mean test IoU, and the test Dice as mean and lowest-highest over the seeds.
+    """
+    if not arms:
+        raise ValueError("arms is empty; train at least one model first.")
+    width = max(len("run"), *(len(name) for name in arms)) + 2
+    lines = [
+        f"{'run':{width}}{'seeds':>6}{'train loss':>11}{'val loss':>9}{'IoU':>7}{'Dice mean':>10}{'Dice min-max':>14}"
+    ]
+    for name, runs in arms.items():
+        dice, iou = seed_spread(runs, "dice"), seed_spread(runs, "iou")
+        train_loss = np.mean([_last(run, "loss") for run in runs])
+        validation_loss = np.mean([_last(run, "val_loss") for run in runs])
+        lines.append(
+            f"{name:{width}}{len(runs):>6}{train_loss:>11.3f}{validation_loss:>9.3f}{iou['mean']:>7.3f}"
+            f"{dice['mean']:>10.3f}{dice['min']:>8.3f}-{dice['max']:.3f}"
+        )
+    return "\n".join(lines)
+
+
+def add_training_images(images, masks, split, extra_images, extra_masks):
+    """Append extra images to the data and to the training split only (validation and test stay).
+
+    Parameters
+    ----------
+    images, masks : ndarray
+        ``(N, H, W, C)`` images and masks.
+    split : tuple of three index arrays
+        ``(train, validation, test)``.
+    extra_images, extra_masks : ndarray
+        ``(M, H, W, C)``: made from training images only (e.g. deformed copies), never from
+        validation or test images.
+
+    Returns
+    -------
+    (ndarray, ndarray, tuple)
+        The longer images and masks, and the split whose training part also holds the M new ones.
+    """
+    images, masks = np.asarray(images), np.asarray(masks)
+    extra_images, extra_masks = np.asarray(extra_images, images.dtype), np.asarray(extra_masks, masks.dtype)
+    if extra_images.shape[1:] != images.shape[1:] or extra_masks.shape[1:] != masks.shape[1:]:
+        raise ValueError(
+            f"extra images {extra_images.shape[1:]} and masks {extra_masks.shape[1:]} must have the shape of one "
+            f"image {images.shape[1:]} and mask {masks.shape[1:]}."
+        )
+    if len(extra_images) != len(extra_masks):
+        raise ValueError(f"{len(extra_images)} extra images but {len(extra_masks)} extra masks: give one mask each.")
+    train, validation, test = split
+    new = np.arange(len(images), len(images) + len(extra_images))
+    return (
+        np.concatenate([images, extra_images]),
+        np.concatenate([masks, extra_masks]),
+        (np.concatenate([np.asarray(train), new]), validation, test),
+    )

@@ -6,10 +6,33 @@ from helpers.exercises.common import as_number, say
 
 __all__ = [
     "AUGMENTATION_CHOICES",
+    "STRIPES",
+    "HINTS",
     "check_joint_flip",
     "check_moves_the_mask",
     "check_orientation_count",
+    "check_flip_seed_prediction",
+    "check_elastic_prediction",
 ]
+
+#: On-demand help, ``exercises.hint("joint_flip")``: read it before the solution.
+HINTS = {
+    "joint_flip": "Axis 0 is the rows (top-bottom), axis 1 the columns (left-right). Slicing with ::-1 "
+    "reverses an axis; do the same to both arrays.",
+    "moves_the_mask": "Ask of each change: does a membrane pixel end up somewhere else? If yes, its label "
+    "must go there too.",
+    "orientation_count": "Draw a letter F on paper and turn it by 0, 90, 180 and 270 degrees; then do the "
+    "same with its mirror image. Are any two of these the same?",
+    "flip_seed_prediction": "Each Keras random layer keeps its own random-number generator, started from its "
+    "seed. Two generators started from the same seed and asked equally often give the same numbers.",
+    "elastic_prediction": "alpha is how far (in pixels) the most-displaced pixel moves. Near a stripe's edge, "
+    "a pixel that moves farther is more likely to land on the other class.",
+}
+
+#: The elastic-strength exercise: a 128 x 128 mask of vertical stripes 16 pixels wide.
+STRIPES = np.tile((np.arange(128) // 16 % 2).astype(np.float32), (128, 1))
+#: The alpha the elastic exercise compares with (the default of ``augmentation.elastic_deform``).
+_REFERENCE_ALPHA = 30.0
 
 #: Exercise 2: which of these changes must be applied to the mask as well?
 AUGMENTATION_CHOICES = (
@@ -84,3 +107,105 @@ def check_orientation_count(answer):
     if number == 16:
         return say(False, "Some combinations give the same image: a vertical flip is a horizontal flip plus two turns.")
     return say(False, "Count the 4 turns (0, 90, 180, 270 degrees), each with or without a flip.")
+
+
+def _read_choice(prediction, choices):
+    if not isinstance(prediction, str):
+        return None
+    word = prediction.strip().lower()
+    return word if word in choices else None
+
+
+def check_flip_seed_prediction(prediction, image_seed, mask_seed, wrong_shares):
+    """Judge a prediction about two separate RandomFlip layers, from the learner's own run.
+
+    Parameters
+    ----------
+    prediction : str or None
+        ``"in step"`` or ``"out of step"``, written before the run.
+    image_seed, mask_seed : int
+        The seeds the learner gave the image's and the mask's RandomFlip layer.
+    wrong_shares : sequence of float
+        The share of wrong mask pixels in each draw, as the learner's cell measured it.
+
+    Returns
+    -------
+    Verdict
+        True when the prediction matches what the run showed.
+    """
+    choice = _read_choice(prediction, ("in step", "out of step"))
+    if choice is None:
+        return say(False, 'Write your prediction first: my_prediction = "in step" or "out of step".')
+    shares = np.asarray(wrong_shares, dtype=np.float64).ravel()
+    if shares.size == 0:
+        return say(False, "Run the cell that measures the draws first (wrong_shares is empty).")
+    observed = "in step" if np.all(shares == 0) else "out of step"
+    held = "Your prediction held" if choice == observed else "Your prediction did not hold"
+    out_of_step = int(np.sum(shares > 0))
+    if observed == "in step":
+        why = (
+            f"with seeds {image_seed} and {mask_seed} all {shares.size} draws kept image and mask in step. "
+            "In Keras 3 each layer draws from its own generator started from its seed, so equal seeds give "
+            "equal coins as long as both layers are called equally often. One extra call of one layer (or "
+            "the TensorFlow 2.10-2.11 behaviour of keras#17457) and they fall out of step for good: "
+            "one draw for both is the safe fix."
+        )
+        if image_seed != mask_seed:
+            why = f"with seeds {image_seed} and {mask_seed} these {shares.size} draws happened to agree; more draws would not."
+    else:
+        why = (
+            f"with seeds {image_seed} and {mask_seed}, {out_of_step} of {shares.size} draws flipped the image "
+            "and the mask differently: two generators, two sequences of coins."
+        )
+    return say(choice == observed, f"{held}: {why}")
+
+
+def check_elastic_prediction(prediction, alpha, bent_mask):
+    """Judge a prediction about the strength of elastic deformation, from the learner's own run.
+
+    The learner deforms :data:`STRIPES` with ``elastic_deform(STRIPES, STRIPES, seed=0,
+    alpha=alpha)`` and predicts whether more or fewer mask pixels change than at alpha 30.
+
+    Parameters
+    ----------
+    prediction : str or None
+        ``"more"``, ``"fewer"`` or ``"the same"``, written before the run.
+    alpha : float
+        The learner's alpha.
+    bent_mask : ndarray
+        The deformed mask from the learner's cell.
+
+    Returns
+    -------
+    Verdict
+        True when the prediction matches what the run showed.
+    """
+    from helpers import augmentation
+
+    choice = _read_choice(prediction, ("more", "fewer", "the same"))
+    if choice is None:
+        return say(False, 'Write your prediction first: my_prediction = "more", "fewer" or "the same".')
+    _, expected_mask = augmentation.elastic_deform(STRIPES, STRIPES, seed=0, alpha=alpha)
+    bent_mask = np.asarray(bent_mask, dtype=np.float32).reshape(np.shape(bent_mask)[:2])
+    if bent_mask.shape != STRIPES.shape or not np.array_equal(bent_mask, expected_mask):
+        return say(
+            False,
+            "bent_mask is not elastic_deform(STRIPES, STRIPES, seed=0, alpha=my_alpha)[1]: run that cell as given.",
+        )
+    _, reference_mask = augmentation.elastic_deform(STRIPES, STRIPES, seed=0, alpha=_REFERENCE_ALPHA)
+    changed, reference = float(np.mean(bent_mask != STRIPES)), float(np.mean(reference_mask != STRIPES))
+    if abs(changed - reference) < 0.005:
+        observed = "the same"
+    else:
+        observed = "more" if changed > reference else "fewer"
+    held = "Your prediction held" if choice == observed else "Your prediction did not hold"
+    why = "Pixels move up to about alpha pixels, so a larger alpha carries more of them across a stripe's edge."
+    if max(changed, reference) > 0.45:
+        why += (
+            " Near half the pixels changed: that is what a random mask would give, the stripes are scrambled, not bent."
+        )
+    return say(
+        choice == observed,
+        f"{held}: at alpha {alpha:g}, {changed:.1%} of the mask pixels changed class, at alpha "
+        f"{_REFERENCE_ALPHA:g} {reference:.1%}. {why}",
+    )

@@ -8,10 +8,39 @@ __all__ = [
     "SOFT_DICE_TRUTH",
     "SOFT_DICE_PROBABILITY",
     "FOREGROUND_SHARE",
+    "MISSED",
+    "FALSE_ALARM",
+    "MISTAKE_SETTINGS",
+    "HINTS",
     "check_soft_dice_loss",
     "check_balancing_weight",
     "check_jaccard_function",
+    "mistake_costs",
+    "check_mistake_prediction",
+    "check_threshold_prediction",
 ]
+
+#: On-demand help, ``exercises.hint("soft_dice_loss")``: read it before the solution.
+HINTS = {
+    "soft_dice_loss": "Multiply truth and probability pixel by pixel and add up: that is the overlap. "
+    "Then add up the truth and, separately, the probabilities.",
+    "jaccard_function": "np.sum(y_true * y_pred) is the overlap; the union is what both cover together, counted once.",
+    "balancing_weight": "Out of 100 pixels, how many are background and how many foreground? The weight "
+    "makes 'foreground count x weight' equal to the background count.",
+    "mistake_prediction": "Both examples have one true positive. Look at the formula of the loss: do a false "
+    "positive and a false negative enter it with the same weight? (BCE: a confident wrong pixel is a "
+    "confident wrong pixel.)",
+    "threshold_prediction": "A loss that pays a lot for missed foreground makes the network say "
+    "'foreground' readily, even where it is unsure; then the best cut lies above 0.5.",
+}
+
+#: The mistakes exercise: (truth, prediction) with one missed foreground pixel (TP 1, FN 1) ...
+#: (0.999 and 0.001 stand for "sure": exact 0 and 1 would meet Keras' clipping of log(0)).
+MISSED = (np.array([[1.0, 1.0, 0.0, 0.0]]), np.array([[0.999, 0.001, 0.001, 0.001]]))
+#: ... and with one false alarm (TP 1, FP 1): the same number of true positives.
+FALSE_ALARM = (np.array([[1.0, 0.0, 0.0, 0.0]]), np.array([[0.999, 0.999, 0.001, 0.001]]))
+#: The settings of the losses in that exercise (as in the notebook's first section).
+MISTAKE_SETTINGS = {"positive_weight": 3.0, "false_positive_weight": 0.3, "false_negative_weight": 0.7}
 
 #: Exercise 1: a true mask of 3 foreground pixels ...
 SOFT_DICE_TRUTH = np.array([[1, 1, 1, 0], [0, 0, 0, 0]])
@@ -71,3 +100,106 @@ def check_jaccard_function(function):
         if not np.isclose(value, expected, atol=1e-3):
             return say(False, f"For y_true={y_true}, y_pred={y_pred} the loss is {expected}, yours gives {value:.4f}.")
     return say(True, "Correct! 1 - overlap / (sum(y_true) + sum(y_pred) - overlap): a real 1 - IoU.")
+
+
+def mistake_costs(loss_name):
+    """What the loss ``loss_name`` charges for :data:`MISSED` and for :data:`FALSE_ALARM`.
+
+    Parameters
+    ----------
+    loss_name : str
+        One of :data:`helpers.losses.LOSS_NAMES`.
+
+    Returns
+    -------
+    (float, float)
+        The loss of the missed pixel and of the false alarm (``helpers.losses.training_loss``
+        with :data:`MISTAKE_SETTINGS`).
+    """
+    from helpers import losses
+
+    if loss_name not in losses.LOSS_NAMES:
+        raise ValueError(f"Unknown loss {loss_name!r}; choose one of {', '.join(losses.LOSS_NAMES)}.")
+    loss = losses.training_loss(loss_name, **MISTAKE_SETTINGS)
+    return tuple(float(np.asarray(loss(truth, prediction))) for truth, prediction in (MISSED, FALSE_ALARM))
+
+
+_MISTAKE_WHY = {
+    "same": "a false positive and a false negative enter this loss the same way",
+    "missed": "this loss weighs missed foreground more than a false alarm",
+    "false alarm": "this loss weighs a false alarm more than missed foreground",
+}
+
+
+def check_mistake_prediction(loss_name, prediction):
+    """Judge a prediction: does ``loss_name`` charge a missed pixel or a false alarm more?
+
+    Parameters
+    ----------
+    loss_name : str
+        The learner's ``my_loss``, one of :data:`helpers.losses.LOSS_NAMES`.
+    prediction : str or None
+        ``"missed"``, ``"false alarm"`` or ``"same"``, written before the run.
+
+    Returns
+    -------
+    Verdict
+        True when the prediction matches what the loss computes.
+    """
+    from helpers import losses
+
+    if loss_name not in losses.LOSS_NAMES:
+        return say(False, f"my_loss should be one of {', '.join(losses.LOSS_NAMES)}; got {loss_name!r}.")
+    choice = prediction.strip().lower() if isinstance(prediction, str) else None
+    if choice not in _MISTAKE_WHY:
+        return say(False, 'Write your prediction first: my_prediction = "missed", "false alarm" or "same".')
+    missed, false_alarm = mistake_costs(loss_name)
+    if np.isclose(missed, false_alarm, rtol=5e-3, atol=1e-6):
+        observed = "same"
+    else:
+        observed = "missed" if missed > false_alarm else "false alarm"
+    held = "Your prediction held" if choice == observed else "Your prediction did not hold"
+    return say(
+        choice == observed,
+        f"{held}: {loss_name} charges the missed pixel {missed:.2f} and the false alarm {false_alarm:.2f}; "
+        f"{_MISTAKE_WHY[observed]}.",
+    )
+
+
+def check_threshold_prediction(loss_name, prediction, results):
+    """Judge a prediction of where the validation-chosen threshold of ``loss_name`` lies.
+
+    Parameters
+    ----------
+    loss_name : str
+        The learner's ``my_loss``, a key of ``results``.
+    prediction : str or None
+        ``"above"``, ``"below"`` or ``"at"`` (0.5), written before looking at the table.
+    results : dict
+        ``{name: result of helpers.comparison.train_and_score}``, the notebook's trained models.
+
+    Returns
+    -------
+    Verdict
+        True when the prediction matches the threshold this run chose.
+    """
+    if loss_name not in results:
+        return say(False, f"my_loss should be one of the trained losses: {', '.join(results)}; got {loss_name!r}.")
+    choice = prediction.strip().lower() if isinstance(prediction, str) else None
+    if choice not in ("above", "below", "at"):
+        return say(False, 'Write your prediction first: my_prediction = "above", "below" or "at" (0.5).')
+    threshold = float(results[loss_name]["threshold"])
+    observed = "at" if abs(threshold - 0.5) < 0.025 else ("above" if threshold > 0.5 else "below")
+    why = {
+        "above": "the network says 'foreground' too readily, so the best cut is higher: its probabilities "
+        "are not calibrated (weights and overlap losses push them up, or to 0 and 1).",
+        "below": "the network is shy of 'foreground', so a lower cut finds more of it.",
+        "at": "its probabilities are close to calibrated, as plain cross-entropy tends to give.",
+    }[observed]
+    edge = (
+        " It is at the edge of the grid tried (0.01-0.99): the best cut may lie beyond."
+        if threshold in (0.01, 0.99)
+        else ""
+    )
+    held = "Your prediction held" if choice == observed else "Your prediction did not hold"
+    return say(choice == observed, f"{held}: {loss_name} chose {threshold:.2f} on validation; {why}{edge}")

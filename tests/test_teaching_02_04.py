@@ -1,0 +1,245 @@
+"""Notebooks 02 and 04: the claims their text makes, and their "predict, then run" checks.
+
+Each claim is checked against the library that does the real thing (Keras, keras-unet's
+formula, scikit-free hand arithmetic) and each check's verdict against the helper it judges.
+"""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from helpers import augmentation, comparison, keras_unet, losses
+from helpers.exercises import augmentation as augmentation_exercises
+from helpers.exercises import losses as loss_exercises
+from helpers.synthetic import membrane_section
+
+SQUARE = np.arange(16, dtype=np.float32).reshape(4, 4, 1)
+
+
+def orientation(flipped):
+    """Name the flip of SQUARE that ``flipped`` is, or None."""
+    candidates = {
+        "identity": SQUARE,
+        "left-right": SQUARE[:, ::-1],
+        "top-bottom": SQUARE[::-1],
+        "half turn": SQUARE[::-1, ::-1],
+    }
+    return next((name for name, array in candidates.items() if np.array_equal(flipped, array)), None)
+
+
+def separate_flip_shares(image_seed, mask_seed, draws=8):
+    """What notebook 02's pitfall cell measures: wrong mask pixels after two separate RandomFlip layers."""
+    image = np.asarray(membrane_section(0, size=32)[0], np.float32)[..., None] / 255
+    rule_mask = (image > 0.5).astype(np.float32)
+    flip_image = keras.layers.RandomFlip("horizontal_and_vertical", seed=image_seed)
+    flip_mask = keras.layers.RandomFlip("horizontal_and_vertical", seed=mask_seed)
+    return [
+        float(np.mean(np.asarray(flip_mask(rule_mask)) != (np.asarray(flip_image(image)) > 0.5))) for _ in range(draws)
+    ]
+
+
+# --- notebook 02: statements about Keras' RandomFlip --------------------------------------------
+
+
+def test_keras_horizontal_and_vertical_flip_draws_one_coin_for_both_axes():
+    layer = keras.layers.RandomFlip("horizontal_and_vertical", seed=3)
+    seen = {orientation(np.asarray(layer(SQUARE))) for _ in range(40)}
+    assert seen == {"identity", "half turn"}  # 2 of the 8 orientations, never one axis alone
+
+
+def test_two_flip_layers_with_seeds_1_and_2_fall_out_of_step_and_equal_seeds_stay_in_step():
+    assert any(share > 0 for share in separate_flip_shares(1, 2))
+    assert all(share == 0 for share in separate_flip_shares(1, 1))
+
+
+def test_flip_seed_check_reads_the_learners_own_measurement(capsys):
+    same = separate_flip_shares(1, 1)
+    assert augmentation_exercises.check_flip_seed_prediction("in step", 1, 1, same)
+    assert not augmentation_exercises.check_flip_seed_prediction("out of step", 1, 1, same)
+    different = separate_flip_shares(1, 2)
+    assert augmentation_exercises.check_flip_seed_prediction("out of step", 1, 2, different)
+    out = capsys.readouterr().out
+    assert "did not hold" in out and f"{sum(s > 0 for s in different)} of 8 draws" in out
+    assert not augmentation_exercises.check_flip_seed_prediction(None, 1, 2, different)
+    assert "Write your prediction first" in capsys.readouterr().out
+
+
+# --- notebook 02: the elastic-strength exercise --------------------------------------------------
+
+
+def changed_share(alpha):
+    stripes = augmentation_exercises.STRIPES
+    return float(np.mean(augmentation.elastic_deform(stripes, stripes, seed=0, alpha=alpha)[1] != stripes))
+
+
+def test_stripes_are_16_pixels_wide_and_a_larger_alpha_changes_more_of_them():
+    stripes = augmentation_exercises.STRIPES
+    assert stripes.shape == (128, 128) and stripes[0, :17].tolist() == [0.0] * 16 + [1.0]
+    assert changed_share(10) < changed_share(30) < changed_share(60)
+
+
+def test_elastic_check_judges_against_elastic_deform(capsys):
+    stripes = augmentation_exercises.STRIPES
+    bent_60 = augmentation.elastic_deform(stripes, stripes, seed=0, alpha=60)[1]
+    assert augmentation_exercises.check_elastic_prediction("more", 60, bent_60)
+    assert f"{changed_share(60):.1%}" in capsys.readouterr().out
+    bent_10 = augmentation.elastic_deform(stripes, stripes, seed=0, alpha=10)[1]
+    assert augmentation_exercises.check_elastic_prediction("fewer", 10, bent_10)
+    assert not augmentation_exercises.check_elastic_prediction("more", 10, bent_10)
+    assert not augmentation_exercises.check_elastic_prediction("more", 60, bent_10)  # not the learner's alpha
+    assert "run that cell as given" in capsys.readouterr().out
+
+
+def test_hints_exist_for_every_exercise_of_02_and_04(capsys):
+    assert set(augmentation_exercises.HINTS) == {
+        "joint_flip",
+        "moves_the_mask",
+        "orientation_count",
+        "flip_seed_prediction",
+        "elastic_prediction",
+    }
+    assert {"mistake_prediction", "threshold_prediction", "soft_dice_loss"} <= set(loss_exercises.HINTS)
+    from helpers import exercises
+
+    exercises.hint("mistake_prediction")
+    assert capsys.readouterr().out.startswith("Hint: Both examples have one true positive.")
+
+
+# --- elastic copies for the "full" arm of notebook 02 --------------------------------------------
+
+
+def test_elastic_copies_follow_the_documented_seeds_and_keep_masks_binary():
+    pairs = [membrane_section(seed, size=32) for seed in range(2)]
+    images = np.stack([image for image, _ in pairs])[..., None].astype(np.float32) / 255
+    masks = (np.stack([mask for _, mask in pairs])[..., None] > 0).astype(np.float32)
+    copies, copy_masks = augmentation.elastic_copies(images, masks, copies=3, seed=2, alpha=5)
+    assert copies.shape == (6, 32, 32, 1) and set(np.unique(copy_masks)) <= {0.0, 1.0}
+    expected = augmentation.elastic_deform(images[1], masks[1], seed=2 * 100003 + 1009 + 2, alpha=5)
+    np.testing.assert_array_equal(copies[5], expected[0])
+    np.testing.assert_array_equal(copy_masks[5], expected[1])
+    assert not np.array_equal(copies[0], copies[1])
+    with pytest.raises(ValueError, match="copies must be a whole number"):
+        augmentation.elastic_copies(images, masks, copies=0)
+    with pytest.raises(ValueError, match="2 images but 1 masks"):
+        augmentation.elastic_copies(images, masks[:1])
+
+
+# --- notebook 04: numbers its text states --------------------------------------------------------
+
+
+def test_bce_charges_the_all_background_answer_about_0_87_at_5_4_percent_foreground():
+    truth = np.zeros((1, 100, 100, 1), np.float32)
+    truth[0, :, :5] = 1
+    truth[0, :40, 5] = 1
+    assert truth.mean() == pytest.approx(0.054)
+    # Keras clips probabilities to [1e-7, 1 - 1e-7]: each missed foreground pixel costs -log(1e-7)
+    expected = 0.054 * -math.log(1e-7)
+    assert expected == pytest.approx(0.870, abs=5e-4)
+    bce = keras.losses.BinaryCrossentropy()
+    assert float(bce(truth, np.zeros_like(truth))) == pytest.approx(expected, rel=1e-3)
+    assert float(bce(truth, np.full_like(truth, 0.5))) == pytest.approx(math.log(2), rel=1e-4)  # cheaper
+
+
+def test_keras_unet_charges_a_missed_pixel_100_times_1_minus_100_over_101():
+    one_pixel = np.ones((1, 1, 1, 1), np.float32)
+    cost = float(keras_unet.jaccard_distance(one_pixel, np.zeros_like(one_pixel)))
+    assert cost == pytest.approx(100 * (1 - 100 / 101), rel=1e-5)
+    assert cost == pytest.approx(0.990, abs=5e-4)
+
+
+def test_mistake_costs_match_the_formulas_by_hand():
+    costs = {name: loss_exercises.mistake_costs(name) for name in losses.LOSS_NAMES}
+    # soft Dice: missed 1 - 2 x 1.0 / (2 + 1.002), false alarm 1 - 2 x 0.999 / (1 + 2.0)
+    assert costs["dice"] == pytest.approx((1 - 2 / 3.002, 1 - 1.998 / 3), abs=1e-5)
+    # Tversky, FP weight 0.3 and FN weight 0.7 (soft counts)
+    assert costs["tversky"][0] == pytest.approx(1 - 1.0 / (1.0 + 0.3 * 0.002 + 0.7 * 1.0), abs=1e-5)
+    assert costs["tversky"][1] == pytest.approx(1 - 0.999 / (0.999 + 0.3 * 1.001 + 0.7 * 0.001), abs=1e-5)
+    sure, unsure = -math.log(0.999), -math.log(0.001)
+    assert costs["bce"] == pytest.approx(((3 * sure + unsure) / 4,) * 2, rel=1e-4)
+    assert costs["weighted bce"][0] == pytest.approx((sure * 3 + unsure * 3 + 2 * sure) / 4, rel=1e-3)
+
+
+def test_mistake_check_says_which_losses_weigh_a_miss_more(capsys):
+    verdicts = {name: loss_exercises.check_mistake_prediction(name, "same") for name in losses.LOSS_NAMES}
+    assert {name for name, verdict in verdicts.items() if not verdict} == {"weighted bce", "tversky"}
+    assert loss_exercises.check_mistake_prediction("tversky", "missed")
+    assert not loss_exercises.check_mistake_prediction("dice", "false alarm")
+    assert not loss_exercises.check_mistake_prediction("hinge", "same")
+    assert "my_loss should be one of" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def tiny_set():
+    pairs = [membrane_section(seed, size=32) for seed in range(5)]
+    images = np.stack([image for image, _ in pairs])[..., None].astype(np.float32) / 255
+    masks = (np.stack([mask for _, mask in pairs])[..., None] > 0).astype(np.float32)
+    return images, masks, (np.array([0, 1, 2]), np.array([3]), np.array([4]))
+
+
+TINY = dict(steps=2, epochs=1, crop_size=32, batch_size=2, filters=2, n_poolings=1)
+
+
+def test_threshold_check_reads_the_threshold_train_and_score_chose(tiny_set, capsys):
+    images, masks, split = tiny_set
+    result = comparison.train_and_score(losses.training_loss("dice"), images, masks, split, seed=0, **TINY)
+    threshold = result["threshold"]
+    truth = "at" if abs(threshold - 0.5) < 0.025 else ("above" if threshold > 0.5 else "below")
+    for prediction in ("above", "below", "at"):
+        verdict = loss_exercises.check_threshold_prediction("dice", prediction, {"dice": result})
+        assert bool(verdict) == (prediction == truth)
+    assert f"chose {threshold:.2f}" in capsys.readouterr().out
+    assert not loss_exercises.check_threshold_prediction("focal", "above", {"dice": result})
+    edge = {"dice": {**result, "threshold": 0.99}}
+    assert loss_exercises.check_threshold_prediction("dice", "above", edge)
+    assert "edge of the grid" in capsys.readouterr().out
+
+
+# --- the seed spread used by both notebooks ------------------------------------------------------
+
+
+def test_train_and_score_seeds_runs_each_seed_like_train_and_score(tiny_set):
+    images, masks, split = tiny_set
+    runs = comparison.train_and_score_seeds("binary_crossentropy", images, masks, split, seeds=(0, 1), **TINY)
+    assert [run["seed"] for run in runs] == [0, 1]
+    alone = comparison.train_and_score("binary_crossentropy", images, masks, split, seed=1, **TINY)
+    np.testing.assert_allclose(runs[1]["probabilities"], alone["probabilities"], atol=1e-5)
+    with pytest.raises(ValueError, match="repeat a seed"):
+        comparison.train_and_score_seeds("binary_crossentropy", images, masks, split, seeds=(0, 0), **TINY)
+    with pytest.raises(ValueError, match="seeds is empty"):
+        comparison.train_and_score_seeds("binary_crossentropy", images, masks, split, seeds=(), **TINY)
+    with pytest.raises(ValueError, match="augment must be"):
+        comparison.train_and_score("binary_crossentropy", images, masks, split, augment="elastic", **TINY)
+
+
+class FakeHistory:
+    def __init__(self, loss, val_loss):
+        self.history = {"loss": [1.0, loss], "val_loss": [1.0, val_loss]}
+
+
+def fake_run(dice, iou, loss=0.2, val_loss=0.3):
+    return {"dice": dice, "iou": iou, "threshold": 0.5, "history": FakeHistory(loss, val_loss)}
+
+
+def test_seed_spread_and_spread_table_by_hand():
+    runs = [fake_run(0.70, 0.54), fake_run(0.76, 0.61, loss=0.4), fake_run(0.73, 0.57, val_loss=0.6)]
+    assert comparison.seed_spread(runs) == {"mean": pytest.approx(0.73), "min": 0.70, "max": 0.76, "n": 3}
+    table = comparison.spread_table({"full": runs})
+    assert table.splitlines()[1].split() == ["full", "3", "0.267", "0.400", "0.573", "0.730", "0.700-0.760"]
+    with pytest.raises(ValueError, match="runs is empty"):
+        comparison.seed_spread([])
+    with pytest.raises(ValueError, match="score 'f1' is not in the results"):
+        comparison.seed_spread(runs, "f1")
+
+
+def test_add_training_images_extends_only_the_training_split():
+    images, masks = np.zeros((5, 4, 4, 1)), np.zeros((5, 4, 4, 1))
+    split = (np.array([0, 1]), np.array([2]), np.array([3, 4]))
+    longer, longer_masks, (train, validation, test) = comparison.add_training_images(
+        images, masks, split, np.ones((2, 4, 4, 1)), np.ones((2, 4, 4, 1))
+    )
+    assert longer.shape == (7, 4, 4, 1) and longer[5:].min() == 1 and longer_masks[:5].max() == 0
+    assert train.tolist() == [0, 1, 5, 6] and validation.tolist() == [2] and test.tolist() == [3, 4]
+    with pytest.raises(ValueError, match="must have the shape of one image"):
+        comparison.add_training_images(images, masks, split, np.ones((2, 3, 4, 1)), np.ones((2, 3, 4, 1)))
