@@ -26,6 +26,15 @@ Nothing in the folders is changed: files are only read (:mod:`helpers.imageio`).
 ids); :func:`predict_folder` writes one mask per image into a **new** output folder. Files are
 read by :mod:`helpers.imageio`, the one reader; the methods paragraph is written by
 :mod:`helpers.reporting`; notebook 08's example folder comes from :mod:`helpers.datasets`.
+
+Training and scoring, the same calls for binary masks and for K classes (notebook 08): the
+report decides. :func:`build_model` (1 sigmoid output, or K softmax outputs),
+:func:`training_loss` and :func:`compile_model` (binary cross-entropy, or sparse categorical
+cross-entropy with an optional Dice term), :func:`training_class_weights`,
+:func:`training_batches` and :func:`validation_data` (pixels not annotated weigh 0; crops
+without an annotated pixel are skipped), :func:`choose_threshold` and :func:`evaluate` (on the
+annotated pixels only: Dice/IoU, or a per-class table and a confusion matrix),
+:func:`describe_classes` and :func:`methods_for_classes` for the methods paragraph.
 """
 
 import collections
@@ -53,6 +62,21 @@ __all__ = [
     "read_image",
     "read_class_names",
     "predict_folder",
+    "is_multiclass",
+    "split_counts",
+    "build_model",
+    "training_loss",
+    "compile_model",
+    "training_class_weights",
+    "training_batches",
+    "validation_data",
+    "predict_images",
+    "choose_threshold",
+    "evaluate",
+    "score_table",
+    "shown_truth",
+    "describe_classes",
+    "methods_for_classes",
 ]
 
 #: Values of ``mask_kind``.
@@ -1138,8 +1162,9 @@ def predict_folder(
     model : keras.Model or object with ``predict(batch, verbose=0)``
         Built with ``input_shape=(None, None, channels)``.
     input_folder, output_folder : str or pathlib.Path
-    threshold : float
-        Binary only; chosen on validation images (:func:`helpers.metrics.choose_threshold`).
+    threshold : float or None
+        Binary only; chosen on validation images (:func:`choose_threshold`). None is allowed
+        for a K-class model (each pixel gets its most probable class).
     n_poolings : int
     channels : {1, 3}
         Channels the model takes; images are converted to them (:func:`read_image`).
@@ -1171,6 +1196,11 @@ def predict_folder(
         converted += stored.shape[-1] != channels
         probability = _predict_one(model, imageio.as_channels(stored, channels), n_poolings, tile)
         if probability.shape[-1] == 1:
+            if threshold is None:
+                raise ValueError(
+                    "The model has one output (binary): pass threshold=..., chosen on the validation "
+                    "images (own_data.choose_threshold)."
+                )
             mask = np.where(foreground(probability[..., 0], threshold), 255, 0).astype(np.uint8)
         else:
             if legend is None:
@@ -1201,3 +1231,441 @@ def _predict_one(model, image, n_poolings, tile):
     if max(image.shape[:2]) > tile:
         return predict_tiled(model, image, tile=tile, overlap=tile // 4, divisible_by=2**n_poolings)
     return predict_padded(model, image, n_poolings)
+
+
+# --- training and scoring: the same calls for binary masks and K classes ---------------------------
+
+
+def is_multiclass(report):
+    """True when the report's masks are K classes (class ids or colour-coded), False for binary.
+
+    Parameters
+    ----------
+    report : FolderReport
+
+    Returns
+    -------
+    bool
+    """
+    return report.mask_kind in ("classes", "colours")
+
+
+def split_counts(count):
+    """Return (validation images, test images) for ``count`` pairs: about 14% and 17%, at least 1 each.
+
+    Parameters
+    ----------
+    count : int
+        Usable pairs (at least 3: one to train, one to validate, one to test).
+
+    Returns
+    -------
+    (int, int)
+
+    Examples
+    --------
+    >>> split_counts(29), split_counts(10), split_counts(3)
+    ((4, 5), (1, 2), (1, 1))
+    """
+    if count < 3:
+        raise ValueError(
+            f"{count} usable pairs is too few: training, validation and test need at least one image each. "
+            "Add image/mask pairs (read the report for pairs left out)."
+        )
+    return max(1, round(0.14 * count)), max(1, min(round(0.17 * count), count - 2))
+
+
+def build_model(report, *, filters=8, n_poolings=4, batch_norm=True, dropout=0.0):
+    """Build the U-Net for the report's masks: 1 sigmoid output (binary) or K softmax outputs.
+
+    Parameters
+    ----------
+    report : FolderReport
+        Gives the image channels (grey 1, colour 3) and K.
+    filters, n_poolings, batch_norm, dropout
+        As :func:`helpers.models.build_unet`.
+
+    Returns
+    -------
+    keras.Model
+        Input ``(None, None, channels)``, not compiled.
+    """
+    from helpers import models
+
+    if is_multiclass(report):
+        return models.build_unet(
+            input_shape=(None, None, report.image_channels),
+            filters=filters,
+            n_poolings=n_poolings,
+            batch_norm=batch_norm,
+            dropout=dropout,
+            n_classes=report.n_classes,
+            output_activation="softmax",
+        )
+    return models.build_unet(
+        input_shape=(None, None, report.image_channels),
+        filters=filters,
+        n_poolings=n_poolings,
+        batch_norm=batch_norm,
+        dropout=dropout,
+    )
+
+
+def training_loss(report, *, dice_term=False):
+    """Return the loss for the report's masks (:func:`helpers.losses.training_loss`).
+
+    Parameters
+    ----------
+    report : FolderReport
+    dice_term : bool
+        K classes only: add the multi-class Dice loss to the cross-entropy ("cross-entropy +
+        dice"), the other remedy for rare classes (then no class weights are used). Not with
+        partial annotations: the Dice term would count the pixels that are not annotated.
+
+    Returns
+    -------
+    keras.losses.Loss
+        Binary: binary cross-entropy. K classes: sparse categorical cross-entropy (+ Dice).
+    """
+    from helpers import losses
+
+    if dice_term and not is_multiclass(report):
+        raise ValueError("dice_term is for K classes; binary masks train with binary cross-entropy.")
+    if dice_term and report.ignore_value is not None:
+        raise ValueError(
+            f"dice_term cannot leave out the pixels that are not annotated (ignore value "
+            f"{report.ignore_value}); use dice_term=False: cross-entropy with class weights."
+        )
+    if not is_multiclass(report):
+        return losses.training_loss("bce")
+    if dice_term:
+        return losses.training_loss("cross-entropy + dice", n_classes=report.n_classes)
+    return losses.training_loss("cross-entropy")
+
+
+def compile_model(model, report, optimizer, *, dice_term=False):
+    """Compile with :func:`training_loss` and a metric logged per epoch (weighted: annotated pixels).
+
+    Parameters
+    ----------
+    model : keras.Model
+    report : FolderReport
+    optimizer : keras.optimizers.Optimizer
+    dice_term : bool
+        See :func:`training_loss`.
+
+    Returns
+    -------
+    keras.Model
+        The same model, compiled: binary with a Dice metric at 0.5, K classes with pixel accuracy.
+    """
+    from helpers import metrics
+
+    logged = ["accuracy"] if is_multiclass(report) else [metrics.keras_dice()]
+    model.compile(optimizer=optimizer, loss=training_loss(report, dice_term=dice_term), weighted_metrics=logged)
+    return model
+
+
+def _annotated(masks, ignore_value):
+    masks = np.asarray(masks)
+    return masks != ignore_value if ignore_value is not None else np.ones(masks.shape, bool)
+
+
+def training_class_weights(report, loaded, indices, *, dice_term=False):
+    """Return class weights from the annotated pixels of the training images, or None.
+
+    Parameters
+    ----------
+    report : FolderReport
+    loaded : CheckedSet
+    indices : sequence of int
+        The training images.
+    dice_term : bool
+        With the Dice term no class weights are used (None).
+
+    Returns
+    -------
+    ndarray of float64, shape (K,), or None
+        :func:`helpers.label_maps.class_weights` (every class the same in total) for K classes;
+        None for binary masks and with ``dice_term``.
+    """
+    from helpers import label_maps
+
+    if not is_multiclass(report) or dice_term:
+        return None
+    masks = np.asarray(loaded.masks)[list(indices)]
+    ids = masks[_annotated(masks, loaded.ignore_value)]
+    return label_maps.class_weights(ids.astype(np.int64), report.n_classes)
+
+
+def training_batches(loaded, indices, *, crop_size, batch_size, seed=0, weights=None, augment=True):
+    """Random crops of the training images, with pixel weights when some are needed.
+
+    Parameters
+    ----------
+    loaded : CheckedSet
+    indices : sequence of int
+        The training images.
+    crop_size, batch_size, seed, augment
+        As :func:`helpers.pipeline.training_batches` (``augment`` True or False with partial
+        annotations).
+    weights : sequence of float or None
+        Class weights (:func:`training_class_weights`).
+
+    Returns
+    -------
+    tf.data.Dataset
+        ``(images, masks)`` when every pixel is annotated and there are no class weights (as
+        :func:`helpers.pipeline.training_batches`); otherwise ``(images, labels, pixel weights)``
+        from :func:`helpers.pipeline.with_ignore_weights`: pixels not annotated weigh 0 and
+        crops without any annotated pixel are skipped.
+
+    Raises
+    ------
+    ValueError
+        If no pixel of the training images is annotated.
+    """
+    from helpers import pipeline
+
+    images, masks = np.asarray(loaded.images)[list(indices)], np.asarray(loaded.masks)[list(indices)]
+    if not _annotated(masks, loaded.ignore_value).any():
+        raise ValueError(
+            f"No pixel of the {len(masks)} training masks is annotated (all equal the ignore value "
+            f"{loaded.ignore_value}); annotate some strokes, or check ignore_value."
+        )
+    batches = pipeline.training_batches(
+        images, masks, crop_size=crop_size, batch_size=batch_size, augment=augment, seed=seed
+    )
+    if loaded.ignore_value is None and weights is None:
+        return batches
+    return pipeline.with_ignore_weights(batches, loaded.ignore_value, weights)
+
+
+def validation_data(loaded, indices, weights=None):
+    """Return the validation images for ``fit``: ``(images, masks)`` or ``(images, labels, pixel weights)``.
+
+    Parameters
+    ----------
+    loaded : CheckedSet
+    indices : sequence of int
+    weights : sequence of float or None
+        Class weights, as given to :func:`training_batches`.
+
+    Returns
+    -------
+    tuple of ndarray
+        Weighted the same way as the training batches (pixels not annotated weigh 0).
+    """
+    from helpers import pipeline
+
+    images, masks = np.asarray(loaded.images)[list(indices)], np.asarray(loaded.masks)[list(indices)]
+    if loaded.ignore_value is None and weights is None:
+        return images, masks
+    labels, pixel_weights = pipeline.ignore_weights(masks, loaded.ignore_value, weights)
+    return images, labels, pixel_weights
+
+
+def predict_images(model, images, n_poolings=4):
+    """Predict each image whole (mirror-padded to a multiple of ``2**n_poolings``, cut back).
+
+    Parameters
+    ----------
+    model : keras.Model
+    images : ndarray, shape (N, H, W, C)
+    n_poolings : int
+
+    Returns
+    -------
+    ndarray of float32, shape (N, H, W, outputs)
+        Probabilities: 1 channel (binary) or K (softmax).
+    """
+    return np.stack([predict_padded(model, image, n_poolings) for image in np.asarray(images)])
+
+
+def choose_threshold(model, loaded, indices, *, n_poolings=4):
+    """Binary: the threshold with the best Dice on the annotated pixels of the validation images.
+
+    Parameters
+    ----------
+    model : keras.Model
+    loaded : CheckedSet
+    indices : sequence of int
+        The validation images.
+    n_poolings : int
+
+    Returns
+    -------
+    float or None
+        :func:`helpers.metrics.choose_threshold` on the annotated pixels; None for K classes
+        (each pixel gets its most probable class).
+    """
+    from helpers import metrics
+
+    probabilities = predict_images(model, np.asarray(loaded.images)[list(indices)], n_poolings)
+    if probabilities.shape[-1] > 1:
+        return None
+    masks = np.asarray(loaded.masks)[list(indices)]
+    annotated = _annotated(masks, loaded.ignore_value)
+    return metrics.choose_threshold(masks[annotated], probabilities[annotated])[0]
+
+
+def evaluate(model, loaded, indices, *, threshold=None, n_poolings=4):
+    """Score the model on some images (the test split), on the annotated pixels only.
+
+    Parameters
+    ----------
+    model : keras.Model
+        1 output (binary) or K softmax outputs.
+    loaded : CheckedSet
+    indices : sequence of int
+        The test images.
+    threshold : float or None
+        Binary only (from :func:`choose_threshold`).
+    n_poolings : int
+
+    Returns
+    -------
+    dict
+        ``dice``, ``iou``, ``threshold`` (NaN for K classes), ``annotated_pixels`` and
+        ``probabilities`` (N, H, W, outputs). Binary: also ``accuracy``, ``precision``, ``recall``
+        (:func:`helpers.metrics.evaluate_segmentation`). K classes: ``dice`` and ``iou`` are the
+        means over the classes, ``per_class`` ({"iou", "dice"}, one per class),
+        ``confusion`` (K x K, row = true class) and ``prediction`` (class ids (N, H, W)),
+        ``class_names``.
+    """
+    from helpers import metrics
+
+    masks = np.asarray(loaded.masks)[list(indices)]
+    probabilities = predict_images(model, np.asarray(loaded.images)[list(indices)], n_poolings)
+    annotated = _annotated(masks, loaded.ignore_value)
+    common = {"annotated_pixels": int(annotated.sum()), "probabilities": probabilities}
+    if probabilities.shape[-1] == 1:
+        if threshold is None:
+            raise ValueError("Binary masks need the threshold chosen on validation (own_data.choose_threshold).")
+        scores = metrics.evaluate_segmentation(masks[annotated], probabilities[annotated], threshold)
+        return {**scores, "threshold": float(threshold), **common}
+    count = probabilities.shape[-1]
+    prediction = np.argmax(probabilities, axis=-1)
+    truth, predicted = masks[..., 0][annotated[..., 0]].astype(np.int64), prediction[annotated[..., 0]]
+    per_class = metrics.per_class_scores(truth, predicted, count)
+    return {
+        "dice": float(per_class["dice"].mean()),
+        "iou": float(per_class["iou"].mean()),
+        "threshold": float("nan"),
+        "per_class": per_class,
+        "confusion": metrics.confusion_matrix(truth, predicted, count),
+        "prediction": prediction,
+        "class_names": list(loaded.class_names),
+        **common,
+    }
+
+
+def score_table(scores):
+    """Return the scores of :func:`evaluate` as text: one line per class (K classes) and the mean.
+
+    Parameters
+    ----------
+    scores : dict
+        From :func:`evaluate`.
+
+    Returns
+    -------
+    str
+        K classes: a per-class IoU/Dice table, its mean, and the confusion matrix (rows = true
+        class, columns = predicted, pixel counts). Binary: the threshold, Dice and IoU.
+    """
+    pixels = f"{scores['annotated_pixels']:,} annotated test pixels"
+    if "per_class" not in scores:
+        return (
+            f"threshold {scores['threshold']:.2f} (validation); {pixels}: Dice {scores['dice']:.3f}, "
+            f"IoU {scores['iou']:.3f}, accuracy {scores['accuracy']:.3f}"
+        )
+    names = scores["class_names"] or [f"class {i}" for i in range(len(scores["per_class"]["dice"]))]
+    lines = [f"{pixels}", f"{'class':20}{'IoU':>7}{'Dice':>7}"]
+    for name, iou, dice in zip(names, scores["per_class"]["iou"], scores["per_class"]["dice"]):
+        lines.append(f"{name[:19]:20}{iou:>7.3f}{dice:>7.3f}")
+    lines.append(f"{'mean':20}{scores['iou']:>7.3f}{scores['dice']:>7.3f}")
+    lines.append("confusion matrix (rows: true class, columns: predicted class, pixels):")
+    width = max(7, len(f"{int(scores['confusion'].max()):,}") + 1)
+    lines.append(" " * 20 + "".join(f"{i:>{width}}" for i in range(len(names))))
+    for index, (name, row) in enumerate(zip(names, scores["confusion"])):
+        lines.append(f"{index:>2} {name[:16]:17}" + "".join(f"{int(v):>{width},}" for v in row))
+    return "\n".join(lines)
+
+
+def shown_truth(loaded, indices):
+    """Return the masks of some images for a picture: pixels not annotated shown as class 0.
+
+    Parameters
+    ----------
+    loaded : CheckedSet
+    indices : sequence of int
+
+    Returns
+    -------
+    ndarray of int64, shape (N, H, W, 1)
+    """
+    masks = np.asarray(loaded.masks)[list(indices)]
+    return np.where(_annotated(masks, loaded.ignore_value), masks, 0).astype(np.int64)
+
+
+def describe_classes(report):
+    """Return the classes and their shares in words, for the methods paragraph.
+
+    Parameters
+    ----------
+    report : FolderReport
+
+    Returns
+    -------
+    str
+        e.g. ``"3 classes (of the annotated pixels): background 61.0%, cell 30.0%, membrane
+        9.0%"``; binary: ``"binary masks (0 = background, 1 = structure)"``; with an ignore
+        value, the annotated share of the pixels is added.
+    """
+    if is_multiclass(report):
+        shares = ", ".join(f"{e['name']} {e['pixel_share']:.1%}" for e in report.classes)
+        text = f"{report.n_classes} classes (share of the annotated pixels): {shares}"
+    else:
+        text = "binary masks (0 = background, 1 = structure)"
+    if report.ignore_value is not None and report.annotated:
+        share = float(np.mean(list(report.annotated.values())))
+        text += (
+            f"; partial annotations: {share:.1%} of the pixels annotated on average, the rest "
+            f"(value {report.ignore_value}) left out of the loss and of every score"
+        )
+    return text
+
+
+#: The sentence of :func:`helpers.reporting.methods_paragraph` about the threshold, for K classes.
+THRESHOLD_SENTENCE = "Probabilities were thresholded at nan, chosen on the validation images."
+
+
+def methods_for_classes(text, scores):
+    """Put the K-class wording into a methods paragraph made with :func:`evaluate`'s scores.
+
+    :func:`helpers.reporting.methods_paragraph` writes about one threshold; with K classes
+    each pixel gets its most probable class, and the test Dice is a mean over the classes.
+
+    Parameters
+    ----------
+    text : str
+        From :func:`helpers.reporting.methods_paragraph` with ``evaluation=scores``.
+    scores : dict
+        From :func:`evaluate`.
+
+    Returns
+    -------
+    str
+        Binary scores: ``text`` unchanged. K classes: the threshold sentence replaced, and the
+        per-class Dice added at the end.
+    """
+    if "per_class" not in scores:
+        return text
+    names = scores["class_names"] or [f"class {i}" for i in range(len(scores["per_class"]["dice"]))]
+    per_class = ", ".join(f"{n} {d:.3f}" for n, d in zip(names, scores["per_class"]["dice"]))
+    text = text.replace(THRESHOLD_SENTENCE, "Each pixel was given its most probable class.")
+    return (
+        f"{text} Dice and IoU are means over the {len(names)} classes; Dice per class: {per_class}"
+        f" ({scores['annotated_pixels']:,} annotated test pixels)."
+    )

@@ -4,7 +4,9 @@ The image and its mask are stacked into one array before any geometric change, s
 random draw moves both: they cannot fall out of step (the pitfall of using two separate
 random layers, one for the image and one for the mask).
 
-Also here: per-pixel class weights added to the batches (:func:`with_pixel_weights`) and
+Also here: per-pixel class weights added to the batches (:func:`with_pixel_weights`),
+partial annotations (pixels "not annotated" get weight 0 and crops without any annotated pixel
+are skipped: :func:`ignore_weights` for arrays, :func:`with_ignore_weights` for batches) and
 random 3-D crops of volumes (:func:`random_crops_3d`).
 """
 
@@ -12,7 +14,14 @@ import numpy as np
 
 from helpers._checks import as_volume
 
-__all__ = ["joint_flip_and_rotate", "training_batches", "with_pixel_weights", "random_crops_3d"]
+__all__ = [
+    "joint_flip_and_rotate",
+    "training_batches",
+    "with_pixel_weights",
+    "ignore_weights",
+    "with_ignore_weights",
+    "random_crops_3d",
+]
 
 
 def _check_images_and_masks(images, masks, crop_size):
@@ -139,6 +148,89 @@ def with_pixel_weights(batches, weights):
 
     table = tf.constant(np.asarray(weights, dtype=np.float32))
     return batches.map(lambda images, labels: (images, labels, tf.gather(table, tf.cast(labels[..., 0], tf.int32))))
+
+
+def ignore_weights(labels, ignore_value=None, weights=None):
+    """Split label maps into labels to train on and one weight per pixel; not-annotated pixels weigh 0.
+
+    Parameters
+    ----------
+    labels : array_like, shape (N, H, W, 1)
+        Class ids (binary: 0/1); pixels equal to ``ignore_value`` are not annotated.
+    ignore_value : number or None
+        The value of the pixels that are not annotated (None: every pixel is annotated).
+    weights : sequence of float or None
+        One weight per class (e.g. :func:`helpers.label_maps.class_weights`); None: 1 for every class.
+
+    Returns
+    -------
+    labels : ndarray of float32, shape (N, H, W, 1)
+        The labels, with the not-annotated pixels set to 0 (any valid class: their weight is 0).
+    pixel_weights : ndarray of float32, shape (N, H, W)
+        0 where not annotated, else the weight of the pixel's class.
+
+    Examples
+    --------
+    >>> labels, weights = ignore_weights(np.array([[[[0], [1], [255]]]]), ignore_value=255)
+    >>> labels[..., 0].tolist(), weights.tolist()
+    ([[[0.0, 1.0, 0.0]]], [[[1.0, 1.0, 0.0]]])
+    """
+    labels = np.asarray(labels, dtype=np.float32)
+    ignored = labels[..., 0] == ignore_value if ignore_value is not None else np.zeros(labels.shape[:-1], bool)
+    clean = np.where(ignored[..., np.newaxis], 0, labels).astype(np.float32)
+    if weights is None:
+        pixel_weights = np.ones(clean.shape[:-1], np.float32)
+    else:
+        table = np.asarray(weights, dtype=np.float32)
+        if np.any(clean >= len(table)) or np.any(clean < 0):
+            raise ValueError(f"labels hold ids outside 0..{len(table) - 1}, the {len(table)} class weights given.")
+        pixel_weights = table[clean[..., 0].astype(np.int64)]
+    return clean, np.where(ignored, 0, pixel_weights).astype(np.float32)
+
+
+def with_ignore_weights(batches, ignore_value=None, weights=None):
+    """Batches for partial annotations: skip crops without any annotated pixel, weigh the rest.
+
+    Parameters
+    ----------
+    batches : tf.data.Dataset
+        From :func:`training_batches`: endless batches of ``(images, labels)``.
+    ignore_value : number or None
+        The label of pixels that are not annotated. They get weight 0, so they change neither
+        the loss nor its gradient; a crop in which every pixel has it is not used at all.
+    weights : sequence of float or None
+        One weight per class (None: 1 each), as in :func:`with_pixel_weights`.
+
+    Returns
+    -------
+    tf.data.Dataset
+        Yields ``(images, labels, pixel_weights)`` (labels at not-annotated pixels set to 0);
+        Keras uses the third as ``sample_weight``. Its ``settings`` are those of ``batches``
+        plus ``ignore_value``. Use ``augment=True`` or ``False`` in :func:`training_batches`
+        with partial annotations (the geometric resampling fills borders with class 0).
+    """
+    import tensorflow as tf
+
+    settings = dict(getattr(batches, "settings", {}))
+    batch_size = settings.get("batch_size") or int(batches.element_spec[0].shape[0])
+    table = None if weights is None else tf.constant(np.asarray(weights, dtype=np.float32))
+
+    def annotated(image, labels):
+        return tf.reduce_any(tf.not_equal(labels, ignore_value))
+
+    def weigh(images, labels):
+        ids = labels[..., 0]
+        ignored = tf.equal(ids, ignore_value) if ignore_value is not None else tf.zeros_like(ids, tf.bool)
+        clean = tf.where(ignored, tf.zeros_like(ids), ids)
+        weight = tf.ones_like(clean) if table is None else tf.gather(table, tf.cast(clean, tf.int32))
+        return images, clean[..., tf.newaxis], tf.where(ignored, tf.zeros_like(weight), weight)
+
+    if ignore_value is not None:
+        batches = batches.unbatch().filter(annotated).batch(batch_size, drop_remainder=True)
+    weighted = batches.map(weigh, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    weighted = weighted.prefetch(tf.data.AUTOTUNE)
+    weighted.settings = {**settings, "ignore_value": ignore_value}
+    return weighted
 
 
 def random_crops_3d(volume, mask, crop_shape, count, seed=0, flip=True):
