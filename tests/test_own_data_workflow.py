@@ -280,3 +280,16 @@ def test_notebook_08_runs_on_a_colour_multiclass_folder_set_by_its_folder_parame
     assert "3 classes (share of the annotated pixels)" in methods and "most probable class" in methods
     assert (tmp_path / "results" / "check-colours-smoke" / "classes.csv").is_file()  # next to the results
     assert snapshot(tmp_path / "data") == before  # the input folders are byte-identical
+
+
+def test_scribbles_label_a_few_percent_on_the_right_side_reproducibly():
+    from helpers import datasets
+
+    mask = datasets.bundled_membranes().masks[0]
+    scribbles = own_data.make_scribbles(mask, 0.04, seed=1)
+    labelled = scribbles != 255
+    assert scribbles.shape == mask.shape and 0.03 <= labelled.mean() <= 0.05
+    assert np.all(mask[scribbles == 1] == 1) and np.all(mask[scribbles == 0] == 0)  # strokes on their class
+    assert abs(np.mean(scribbles == 1) - np.mean(scribbles == 0)) < 0.01  # about half and half
+    np.testing.assert_array_equal(scribbles, own_data.make_scribbles(mask, 0.04, seed=1))
+    assert not np.array_equal(scribbles, own_data.make_scribbles(mask, 0.04, seed=2))
