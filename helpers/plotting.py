@@ -42,6 +42,11 @@ __all__ = [
     "tile_figure",
     "slice_figure",
     "class_figure",
+    "FALSE_POSITIVE_COLOR",
+    "FALSE_NEGATIVE_COLOR",
+    "error_overlay",
+    "show_errors",
+    "show_differences",
 ]
 
 #: Colour of the foreground in overlays: a light red that stands out on grey images.
@@ -150,7 +155,7 @@ def show_images(
 ):
     """Show images side by side with their true masks and predictions, one row per image.
 
-    The columns are: image | true mask | predicted probability | overlay. The overlay tints
+    The columns are: image | true mask | predicted probability (with a colour bar) | overlay. The overlay tints
     the thresholded prediction (``probability >= threshold``) on the image, or the true
     mask when no prediction is given. Columns without data are left out.
 
@@ -232,6 +237,9 @@ def show_images(
             )
     for ax, column in zip(axes[0], columns):
         ax.set_title(column)
+    if predictions is not None:  # one colour bar for the probability column: 0 black, 1 white
+        column = columns.index("predicted probability")
+        fig.colorbar(axes[0, column].images[0], ax=axes[:, column], shrink=0.8, ticks=[0, 0.5, 1], label="probability")
     if len(columns) > 1 and columns[-1].endswith("on image"):
         kind = "predicted" if predictions is not None else "true"
         axes[0, -1].legend(
@@ -550,3 +558,133 @@ def class_figure(image, truth, prediction, class_names, shown):
         painted = np.where(shown[labels][..., None], 0.5 * grey + 0.5 * colors[labels], grey)
         panels.append((np.clip(painted, 0, 1), title, {}))
     return _panels(panels, (7, 3.6))
+
+
+#: False positives (predicted, not true) in error maps: Okabe-Ito orange, told apart from blue
+#: by every common kind of colour blindness.
+FALSE_POSITIVE_COLOR = (0xE6 / 255, 0x9F / 255, 0x00 / 255)
+#: False negatives (true, missed) in error maps: Okabe-Ito blue.
+FALSE_NEGATIVE_COLOR = (0x00 / 255, 0x72 / 255, 0xB2 / 255)
+
+
+def error_overlay(image, truth, prediction):
+    """Paint a prediction's mistakes on the image: false positives orange, false negatives blue.
+
+    Parameters
+    ----------
+    image : array_like, shape (height, width) or (height, width, 1 or 3)
+        The image, grey values between 0 and 1 (RGB is shown in grey).
+    truth, prediction : array_like of bool or 0/1, same height and width
+        The true mask and the predicted (thresholded) mask.
+
+    Returns
+    -------
+    ndarray, shape (height, width, 3), float in 0..1
+        The grey image, with every false positive pixel in :data:`FALSE_POSITIVE_COLOR` and every
+        false negative pixel in :data:`FALSE_NEGATIVE_COLOR` (opaque, so the colours stay exact);
+        right pixels keep their grey value.
+    """
+    truth = as_mask(as_picture(truth, "truth"), "truth").astype(bool)
+    prediction = as_mask(as_picture(prediction, "prediction"), "prediction").astype(bool)
+    if truth.shape != prediction.shape:
+        raise ValueError(f"truth has shape {truth.shape} but prediction {prediction.shape}; give masks of one image.")
+    rgb = _grey_or_rgb_to_rgb(as_picture(image, "image"))
+    if rgb.shape[:2] != truth.shape:
+        raise ValueError(f"image is {rgb.shape[:2]} pixels but the masks {truth.shape}; give the image of the masks.")
+    grey = np.repeat(rgb.mean(axis=-1, keepdims=True), 3, axis=-1)
+    grey[prediction & ~truth] = FALSE_POSITIVE_COLOR
+    grey[truth & ~prediction] = FALSE_NEGATIVE_COLOR
+    return grey
+
+
+def show_errors(images, truth, probabilities, threshold=0.5, *, max_rows=3, foreground="membrane", show=True):
+    """Show where a segmentation is wrong: false positives in orange, false negatives in blue.
+
+    Parameters
+    ----------
+    images : array or list
+        A batch of shape (N, H, W) or (N, H, W, channels), or a list of images.
+    truth : array or list
+        True 0/1 masks, one per image.
+    probabilities : array or list
+        Predicted probabilities (or 0/1 masks), one per image.
+    threshold : float
+        A pixel is predicted foreground when its probability is ``>= threshold``.
+    max_rows : int
+        Show at most this many images, one per row.
+    foreground : str
+        What the foreground is, for the legend.
+    show : bool
+        Show the figure and return None (default), or return it without showing.
+
+    Returns
+    -------
+    None or matplotlib.figure.Figure
+    """
+    images = _as_list_of_pictures(images, "images")
+    truth = _as_list_of_pictures(truth, "truth")
+    probabilities = _as_list_of_pictures(probabilities, "probabilities")
+    if not images or len(truth) != len(images) or len(probabilities) != len(images):
+        raise ValueError(
+            f"Give one true mask and one prediction per image: got {len(images)} images, {len(truth)} masks "
+            f"and {len(probabilities)} predictions."
+        )
+    count = min(len(images), max_rows)
+    fig, axes = plt.subplots(1, count, figsize=(3.6 * count, 3.9), squeeze=False, layout="constrained")
+    for ax, image, mask, probability in zip(axes[0], images, truth, probabilities):
+        ax.imshow(error_overlay(image, mask, foreground_mask(probability, threshold)), interpolation="nearest")
+        ax.axis("off")
+    fig.legend(
+        handles=[
+            Patch(color=FALSE_POSITIVE_COLOR, label=f"false positive (predicted {foreground}, is not)"),
+            Patch(color=FALSE_NEGATIVE_COLOR, label=f"false negative (true {foreground}, missed)"),
+        ],
+        loc="outside lower center",
+        ncols=2,
+        fontsize="small",
+    )
+    return _finish(fig, show)
+
+
+def show_differences(differences, titles, *, ncols=3, cmap="PuOr_r", show=True):
+    """Show signed differences (e.g. tiled minus whole-image prediction) on one shared, symmetric scale.
+
+    A diverging colour map keeps 0 white, positive one colour and negative the other; all
+    panels share one scale (from -largest to +largest absolute difference) and one colour bar,
+    so a panel that looks pale really differs less.
+
+    Parameters
+    ----------
+    differences : list of array_like
+        2-D arrays (axes of size 1 are dropped).
+    titles : list of str
+        One title per array.
+    ncols : int
+        Panels per row.
+    cmap : str
+        A diverging matplotlib colour map ("PuOr_r": orange and purple, colour-blind safe).
+    show : bool
+        Show the figure and return None (default), or return it without showing.
+
+    Returns
+    -------
+    None or matplotlib.figure.Figure
+    """
+    if len(differences) != len(titles) or not len(differences):
+        raise ValueError(f"Got {len(differences)} arrays and {len(titles)} titles; give one title per array.")
+    pictures = [np.squeeze(np.asarray(array, dtype=np.float64)) for array in differences]
+    for index, picture in enumerate(pictures):
+        if picture.ndim != 2:
+            raise ValueError(f"differences[{index}] must be 2-D, but it has shape {np.shape(differences[index])}.")
+    largest = max(float(np.nanmax(np.abs(picture))) for picture in pictures) or 1.0
+    ncols = min(ncols, len(pictures))
+    nrows = -(-len(pictures) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 3.2 * nrows), squeeze=False, layout="constrained")
+    for ax, picture, title in zip(axes.flat, pictures, titles):
+        drawn = ax.imshow(picture, cmap=cmap, vmin=-largest, vmax=largest, interpolation="nearest")
+        ax.set_title(f"{title}\nlargest |difference| {np.nanmax(np.abs(picture)):.2g}", fontsize="small")
+        ax.axis("off")
+    for ax in axes.flat[len(pictures) :]:
+        fig.delaxes(ax)
+    fig.colorbar(drawn, ax=axes.ravel().tolist(), shrink=0.8, label="difference")
+    return _finish(fig, show)

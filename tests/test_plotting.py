@@ -70,14 +70,16 @@ def test_show_images_columns_titles_and_data():
     images, masks, predictions = batch()
     fig = plotting.show_images(images, masks, predictions, titles=["a", "b", "c"], threshold=0.6, show=False)
     assert isinstance(fig, Figure)
-    axes = np.array(fig.axes).reshape(3, 4)
+    colour_bars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    assert len(colour_bars) == 1  # one colour bar for the probability column
+    axes = np.array([ax for ax in fig.axes if ax not in colour_bars]).reshape(3, 4)
     assert [ax.get_title() for ax in axes[0]] == [
         "image",
         "true mask",
         "predicted probability",
         "prediction (≥ 0.6) on image",
     ]
-    assert all(not ax.axison for ax in fig.axes)
+    assert all(not ax.axison for ax in axes.flat)
     for row in range(3):
         np.testing.assert_array_equal(axes[row, 0].images[0].get_array(), images[row, ..., 0])
         np.testing.assert_array_equal(axes[row, 1].images[0].get_array(), masks[row, ..., 0])

@@ -29,6 +29,13 @@ __all__ = [
     "check_unet_output_size",
     "check_dice",
     "unet_valid_output_size",
+    "HINTS",
+    "GAP_TRUTH",
+    "reference_small_unet",
+    "check_small_unet",
+    "check_recall_prediction",
+    "membrane_with_gap",
+    "check_gap_prediction",
 ]
 
 #: Exercise 1: a 4x4 image ...
@@ -371,3 +378,198 @@ def check_dice(answer):
         "Not yet: count the pixels that are 1 in both masks (the overlap), then compute "
         "2 x overlap / (pixels in truth + pixels in prediction).",
     )
+
+
+#: Hints that ``exercises.hint(name)`` prints, before you open the solution.
+HINTS = {
+    "convolution": "Put the kernel on the top-left 3x3 window, multiply pixel by weight and add the 9 products; "
+    "then move it one column right, then one row down.",
+    "max_pooling": "Cut the 4x4 image into four 2x2 blocks (top-left, top-right, bottom-left, bottom-right) "
+    "and keep the largest number of each.",
+    "unet_output_size": "Down: -2, -2, then halve, four times; bottom: -2, -2; up: double, -2, -2, four times.",
+    "dice": "Count the pixels that are 1 in both masks, the 1s of the truth and the 1s of the prediction.",
+    "small_unet": "Level 1: two Conv2D(8, 3, padding='same', activation='relu'), keep the result for the skip, "
+    "MaxPooling2D(2). Level 2 the same with 16 filters. Bottom: two with 32. Up: Conv2DTranspose(16, 2, strides=2), "
+    "Concatenate()([up, level-2 result]), two Conv2D(16, 3...); then the same with 8 filters and level 1; "
+    "last Conv2D(1, 1, activation='sigmoid').",
+    "threshold": "A pixel is called membrane when its probability is at least the threshold. Lower the threshold "
+    "and more pixels pass: which of the true membrane pixels can that lose?",
+    "gap": "Dice counts pixels: how many of the 156 membrane pixels did the gap remove? The Rand error "
+    "counts pairs of pixels in the same cell: how many cells are left once the gap joins the two halves?",
+}
+
+
+def reference_small_unet(filters=8, side=64):
+    """The U-Net with 2 poolings that :func:`check_small_unet` compares yours with.
+
+    Two 3x3 ``"same"`` convolutions with ReLU per level (``filters``, then 2x, and 4x at the
+    bottom), 2x2 max pooling down, ``Conv2DTranspose`` (kernel 2, stride 2) up, ``Concatenate``
+    with the level's features, two convolutions, and a 1x1 convolution with a sigmoid.
+    """
+    import keras
+    from keras import layers
+
+    def two_convolutions(x, count):
+        x = layers.Conv2D(count, 3, padding="same", activation="relu")(x)
+        return layers.Conv2D(count, 3, padding="same", activation="relu")(x)
+
+    image = keras.Input((side, side, 1))
+    level1 = two_convolutions(image, filters)
+    level2 = two_convolutions(layers.MaxPooling2D(2)(level1), 2 * filters)
+    bottom = two_convolutions(layers.MaxPooling2D(2)(level2), 4 * filters)
+    up2 = layers.Conv2DTranspose(2 * filters, 2, strides=2)(bottom)
+    up2 = two_convolutions(layers.Concatenate()([up2, level2]), 2 * filters)
+    up1 = layers.Conv2DTranspose(filters, 2, strides=2)(up2)
+    up1 = two_convolutions(layers.Concatenate()([up1, level1]), filters)
+    return keras.Model(image, layers.Conv2D(1, 1, activation="sigmoid")(up1))
+
+
+def check_small_unet(model, filters=8, side=64):
+    """Check a U-Net with 2 poolings that you assembled: its output shape and its number of parameters.
+
+    Parameters
+    ----------
+    model : keras.Model or None
+        Your model, for ``side`` x ``side`` grey images, ``filters`` filters on the first level.
+
+    Returns
+    -------
+    Verdict
+        True when shape and parameter count match :func:`reference_small_unet`.
+    """
+    if model is None:
+        return say(False, "Replace None with your model: keras.Model(image, output).")
+    if not hasattr(model, "count_params") or not hasattr(model, "output_shape"):
+        return say(False, f"Give a keras.Model, not a {type(model).__name__}.")
+    reference = reference_small_unet(filters, side)
+    expected_shape, shape = tuple(reference.output_shape[1:]), tuple(model.output_shape[1:])
+    if shape != expected_shape:
+        return say(
+            False,
+            f"Your output has shape {shape}, it should be {expected_shape}: one probability per pixel. "
+            "Check padding='same', that each Conv2DTranspose doubles (strides=2) and the last Conv2D(1, 1).",
+        )
+    expected, count = reference.count_params(), model.count_params()
+    if count == expected:
+        return say(
+            True,
+            f"Correct! Output {shape} and {count:,} parameters, as the reference. build_unet differs in one "
+            "place: it goes up with UpSampling2D + Conv2D instead of Conv2DTranspose.",
+        )
+    advice = (
+        "a Concatenate is missing (the convolution after it sees fewer channels)"
+        if count < expected
+        else "a layer has more filters than the plan (8, 16, 32 at the bottom, 16, 8)"
+    )
+    return say(False, f"Right shape, but {count:,} parameters instead of {expected:,}: perhaps {advice}.")
+
+
+def _word(answer, choices):
+    if answer is None:
+        return None, "Replace None with your prediction, one of: " + ", ".join(repr(c) for c in choices) + "."
+    word = str(answer).strip().lower()
+    if word not in choices:
+        return None, f"Predict with one of {', '.join(repr(c) for c in choices)}, not {answer!r}."
+    return word, None
+
+
+def check_recall_prediction(prediction, threshold, truth, probabilities, chosen_threshold):
+    """Predict, then run: does recall go up or down at your threshold, compared with the chosen one?
+
+    Parameters
+    ----------
+    prediction : {"higher", "lower"} or None
+        Your prediction for the recall (the share of true membrane pixels found) at ``threshold``.
+    threshold : float
+        Your threshold, different from ``chosen_threshold``.
+    truth, probabilities : array_like
+        The test masks and the U-Net's probabilities for them.
+    chosen_threshold : float
+        The threshold chosen on the validation images.
+
+    Returns
+    -------
+    Verdict
+        True when the prediction held. The recall, precision and Dice at both thresholds are printed.
+    """
+    from helpers import metrics
+
+    word, problem = _word(prediction, ("higher", "lower"))
+    if problem:
+        return say(False, problem)
+    if threshold is None or not 0 < float(threshold) < 1 or abs(float(threshold) - chosen_threshold) < 1e-9:
+        return say(False, f"Set my_threshold to a number between 0 and 1 other than {chosen_threshold:.2f}.")
+    yours = metrics.evaluate_segmentation(truth, probabilities, float(threshold))
+    chosen = metrics.evaluate_segmentation(truth, probabilities, chosen_threshold)
+    table = (
+        f"threshold {chosen_threshold:.2f}: recall {chosen['recall']:.3f}, precision {chosen['precision']:.3f}, "
+        f"Dice {chosen['dice']:.3f}; threshold {float(threshold):.2f}: recall {yours['recall']:.3f}, "
+        f"precision {yours['precision']:.3f}, Dice {yours['dice']:.3f}."
+    )
+    happened = "higher" if yours["recall"] > chosen["recall"] else "lower"
+    if yours["recall"] == chosen["recall"]:
+        return say(False, f"The recall did not change: {table} Try a threshold further away.")
+    why = (
+        "a lower threshold calls more pixels membrane: it can only find more true ones (recall up), "
+        "at the price of false alarms (precision down)"
+        if happened == "higher"
+        else "a higher threshold calls fewer pixels membrane: true ones are lost (recall down), "
+        "but what remains is more often right (precision up)"
+    )
+    return say(word == happened, f"{'Your prediction held' if word == happened else 'Not this time'}: {why}. {table}")
+
+
+#: The hand-made example of the gap exercise: two cells of 32 x 15 pixels, one membrane column between them.
+GAP_TRUTH = np.zeros((32, 33), dtype=np.uint8)
+GAP_TRUTH[:, 16] = 1
+GAP_TRUTH[[0, -1], :] = 1  # membranes along the top and the bottom too
+GAP_TRUTH[:, [0, -1]] = 1  # and on both sides
+
+
+def membrane_with_gap(gap):
+    """Return ``GAP_TRUTH`` with ``gap`` membrane pixels removed from the middle column (a predicted mask)."""
+    if not isinstance(gap, (int, np.integer)) or not 0 <= gap <= 30:
+        raise ValueError(f"gap must be a whole number of pixels from 0 to 30, got {gap!r}.")
+    predicted = GAP_TRUTH.copy()
+    start = (GAP_TRUTH.shape[0] - gap) // 2
+    predicted[start : start + gap, 16] = 0
+    return predicted
+
+
+def check_gap_prediction(prediction, gap):
+    """Predict, then run: which measure does a gap of ``gap`` pixels in a membrane change more?
+
+    Parameters
+    ----------
+    prediction : {"dice", "rand"} or None
+        "dice" if you expect the Dice score to lose more than the adapted Rand error gains, "rand"
+        for the other way round.
+    gap : int
+        The pixels you removed from the membrane between the two cells of ``GAP_TRUTH``.
+
+    Returns
+    -------
+    Verdict
+        True when the prediction held; both measures are printed.
+    """
+    from helpers import metrics
+
+    word, problem = _word(prediction, ("dice", "rand"))
+    if problem:
+        return say(False, problem)
+    predicted = membrane_with_gap(gap)
+    dice = metrics.dice_score(GAP_TRUTH, predicted)
+    rand = metrics.isbi_errors(GAP_TRUTH, predicted)["adapted_rand_error"]
+    numbers = (
+        f"with a gap of {gap} pixels Dice is {dice:.3f} (lost {1 - dice:.3f}) and the adapted Rand error {rand:.3f}."
+    )
+    if gap == 0:
+        return say(False, f"Set my_gap to 1 or more pixels: {numbers}")
+    happened = "rand" if rand > 1 - dice else "dice"
+    why = (
+        "one gap merges the two cells, so every pair of pixels taken from the two halves is now wrongly "
+        "in one cell, while only a few of the 156 membrane pixels are missing"
+        if happened == "rand"
+        else "the gap removed many membrane pixels"
+    )
+    return say(word == happened, f"{'Your prediction held' if word == happened else 'Not this time'}: {why}; {numbers}")

@@ -9,7 +9,26 @@ __all__ = [
     "check_tile_count",
     "check_feature_map_memory",
     "check_kept_centre",
+    "HINTS",
+    "ROUND_OFF",
+    "check_margin_prediction",
+    "check_seam_prediction",
 ]
+
+#: Hints that ``exercises.hint(name)`` prints, before you open the solution.
+HINTS = {
+    "feature_map_memory": "height x width x channels numbers, 4 bytes each; 1 MiB = 1024 x 1024 bytes.",
+    "tile_count": "Count the tile starts along each side (0, 192, 384, ... and one last tile that ends at "
+    "the border), then multiply rows by columns.",
+    "kept_centre": "The margin is predicted and thrown away on the left AND on the right.",
+    "margin": "A kept pixel is exact when everything it depends on lies inside its tile: compare your margin "
+    "with half the receptive field, (receptive field - 1) // 2.",
+    "overlap": "Gaussian blending fades one tile into the next across the overlap: the wider the overlap, the "
+    "more pixels share the step between two tiles' answers.",
+}
+
+#: Largest difference that counts as float32 round-off between two predictions of probabilities.
+ROUND_OFF = 1e-4
 
 #: Exercise 1: an image of 1000 x 700 pixels, tiles of 256 that overlap by 64.
 TILE_COUNT_IMAGE = (1000, 700)
@@ -69,3 +88,97 @@ def check_kept_centre(answer):
     if number == 208:
         return say(False, "The margin is thrown away on BOTH sides of the tile.")
     return say(False, "Subtract the margin from each side of the tile.")
+
+
+def _word(answer, choices):
+    if answer is None:
+        return None, "Replace None with your prediction, one of: " + ", ".join(repr(c) for c in choices) + "."
+    word = str(answer).strip().lower()
+    if word not in choices:
+        return None, f"Predict with one of {', '.join(repr(c) for c in choices)}, not {answer!r}."
+    return word, None
+
+
+def check_margin_prediction(prediction, margin, difference, receptive_field):
+    """Predict, then run: is overlap-tile with your margin equal to whole-image prediction?
+
+    Parameters
+    ----------
+    prediction : {"exact", "differs"} or None
+        "exact" if you expect the largest difference to be float round-off (at most ``ROUND_OFF``).
+    margin : int
+        The margin you predicted with.
+    difference : float
+        The largest difference you measured between overlap-tile and whole-image prediction,
+        away from the image border.
+    receptive_field : int
+        ``inference.receptive_field(model)``.
+
+    Returns
+    -------
+    Verdict
+        True when the prediction held.
+    """
+    word, problem = _word(prediction, ("exact", "differs"))
+    if problem:
+        return say(False, problem)
+    needed = (int(receptive_field) - 1) // 2
+    happened = "exact" if float(difference) <= ROUND_OFF else "differs"
+    numbers = (
+        f"margin {margin}, largest difference {float(difference):.1e}; the network reaches {needed} pixels each way"
+    )
+    if happened == "exact":
+        why = (
+            "every kept pixel had all it depends on inside its tile"
+            if margin >= needed
+            else "the pixels beyond the margin weigh too little here to show; the reach is an upper bound"
+        )
+    else:
+        why = (
+            "the kept pixels near a tile border miss context the network would have used"
+            if margin < needed
+            else "the margin covers the reach, so look at the tile size: the kept centres must stay on the pooling grid"
+        )
+    verdict = "Your prediction held" if word == happened else "Not this time"
+    return say(word == happened, f"{verdict}: {happened}, because {why} ({numbers}).")
+
+
+def check_seam_prediction(prediction, overlap, seam, reference_overlap, reference_seam):
+    """Predict, then run: with your overlap, are Gaussian-blended seams sharper or softer?
+
+    Parameters
+    ----------
+    prediction : {"sharper", "softer"} or None
+        What you expect of the seams with ``overlap`` compared with ``reference_overlap``.
+    overlap, reference_overlap : int
+        Your overlap and the one of the figure above.
+    seam, reference_seam : float
+        The largest step between neighbouring pixels of the difference to the untiled prediction,
+        with your overlap and with the reference overlap.
+
+    Returns
+    -------
+    Verdict
+        True when the prediction held.
+    """
+    word, problem = _word(prediction, ("sharper", "softer"))
+    if problem:
+        return say(False, problem)
+    if overlap == reference_overlap:
+        return say(False, f"Change my_overlap: it is the overlap of the figure, {reference_overlap}.")
+    if float(seam) == float(reference_seam):
+        return say(
+            False, f"The seams did not change ({float(seam):.3g}); try an overlap further from {reference_overlap}."
+        )
+    happened = "softer" if float(seam) < float(reference_seam) else "sharper"
+    why = (
+        "the weights fade from one tile to the next over more pixels, so each step between pixels is smaller"
+        if happened == "softer"
+        else "the tiles' answers meet over fewer pixels, so the step between them is steeper"
+    )
+    verdict = "Your prediction held" if word == happened else "Not this time"
+    return say(
+        word == happened,
+        f"{verdict}: {happened}; {why} (largest step {float(seam):.3g} with overlap {overlap}, "
+        f"{float(reference_seam):.3g} with {reference_overlap}).",
+    )
