@@ -531,8 +531,11 @@ def tile_figure(image, prediction, boxes, index):
         f"tile {index + 1} of {len(boxes)}: rows {top}-{top + height - 1}, columns {left}-{left + width - 1}",
         fontsize="small",
     )
-    right_axes.imshow(np.squeeze(prediction)[top : top + height, left : left + width], cmap="magma", vmin=0, vmax=1)
+    drawn = right_axes.imshow(
+        np.squeeze(prediction)[top : top + height, left : left + width], cmap="magma", vmin=0, vmax=1
+    )
     right_axes.set_title("stitched prediction in this tile", fontsize="small")
+    figure.colorbar(drawn, ax=right_axes, shrink=0.8, ticks=[0, 0.5, 1], label="probability")
     for axes in (left_axes, right_axes):
         axes.axis("off")
     return figure

@@ -236,3 +236,8 @@ def test_every_new_exercise_has_a_hint(capsys):
     for name in ("small_unet", "threshold", "gap", "margin", "overlap"):
         exercises.hint(name)
         assert capsys.readouterr().out.startswith("Hint:")
+
+
+def test_tile_figure_has_a_colour_bar_for_the_probabilities():
+    figure = plotting.tile_figure(np.zeros((64, 64)), np.full((64, 64), 0.5), [(0, 0, 32, 32)], 0)
+    assert [ax.get_label() for ax in figure.axes].count("<colorbar>") == 1
