@@ -75,8 +75,9 @@ def _rewrite(text, record):
 
     def replace(match):
         value = values.get(match["notebook"], {}).get(match["key"])
-        if value is None:
-            raise KeyError(f"Nothing recorded for {match['notebook']}/{match['key']} (quoted as {match['number']}).")
+        if value is None:  # not recorded (yet): left as it is; tests/test_results.py names it
+            print(f"  nothing recorded for {match['notebook']}/{match['key']} (quoted as {match['number']})")
+            return match[0]
         return formatted(value, match["number"]) + match["marker"]
 
     return QUOTE.sub(replace, text)

@@ -395,6 +395,25 @@ def _square(picture, side):
     return np.clip(picture[rows][:, cols], 0, 1)
 
 
+@contextlib.contextmanager
+def _quiet_tools():
+    """No TensorFlow INFO lines ("Assets written to ...") and no Keras progress bars inside."""
+    import logging
+
+    import keras
+
+    logger = logging.getLogger("tensorflow")
+    level, interactive = logger.level, keras.config.is_interactive_logging_enabled()
+    logger.setLevel(logging.WARNING)
+    keras.config.disable_interactive_logging()
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+        if interactive:
+            keras.config.enable_interactive_logging()
+
+
 def _write_saved_model_zip(model, zip_path):
     """Write a TensorFlow SavedModel whose 'serving_default' signature maps INPUT_ID to OUTPUT_ID."""
     import tensorflow as tf
@@ -411,7 +430,8 @@ def _write_saved_model_zip(model, zip_path):
     module.serve = serve
     with tempfile.TemporaryDirectory(prefix="saved-model-") as tmp:
         folder = Path(tmp) / "saved_model"
-        tf.saved_model.save(module, str(folder), signatures={"serving_default": serve})
+        with _quiet_tools():
+            tf.saved_model.save(module, str(folder), signatures={"serving_default": serve})
         with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as archive:
             for file in sorted(folder.rglob("*")):
                 if file.is_file():
@@ -765,8 +785,9 @@ def predict_with_package(path, image, *, weight_format="keras_v3"):
     ):
         descr = load_description(Path(path).resolve(), perform_io_checks=False)
         _raise_on_errors(descr, Path(path).name)
-        pipeline = create_prediction_pipeline(descr, weight_format=weight_format)
-        sample = predict(model=pipeline, inputs={INPUT_ID: image})
+        with _quiet_tools():
+            pipeline = create_prediction_pipeline(descr, weight_format=weight_format)
+            sample = predict(model=pipeline, inputs={INPUT_ID: image})
         result = sample.members[OUTPUT_ID].data.transpose("batch", "y", "x", "channel")
         return np.asarray(result.values, dtype=np.float32)
 

@@ -50,8 +50,7 @@ def test_quotes_are_rewritten_with_their_decimals(tmp_path):
     assert (
         tmp_path / "README.md"
     ).read_text() == "Dice 0.80<!--r:01/dice--> and 4,321<!--r:01/n--> pixels, IoU 0.7<!--r:02/iou-->"
-    with pytest.raises(KeyError, match="01/missing"):
-        quote_results._rewrite("5<!--r:01/missing-->", record)
+    assert quote_results._rewrite("5<!--r:01/missing-->", record) == "5<!--r:01/missing-->"  # left for the test
 
 
 def test_show_results_stores_the_numbers_in_the_notebook_output(tmp_path):
