@@ -241,3 +241,17 @@ def test_every_new_exercise_has_a_hint(capsys):
 def test_tile_figure_has_a_colour_bar_for_the_probabilities():
     figure = plotting.tile_figure(np.zeros((64, 64)), np.full((64, 64), 0.5), [(0, 0, 32, 32)], 0)
     assert [ax.get_label() for ax in figure.axes].count("<colorbar>") == 1
+
+
+def test_no_two_exercise_modules_export_the_same_check():
+    # exercises/__init__ star-imports every module: a second check_... of the same name would hide the first
+    import collections
+    import importlib
+
+    from helpers.exercises.common import EXERCISE_MODULES
+
+    owners = collections.defaultdict(list)
+    for module in EXERCISE_MODULES:
+        for name in importlib.import_module(f"helpers.exercises.{module}").__all__:
+            owners[name].append(module)
+    assert {name: found for name, found in owners.items() if len(found) > 1 and name != "HINTS"} == {}
