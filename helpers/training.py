@@ -462,8 +462,8 @@ def measure_step_seconds(
         ``batch_size``.
     loss : keras loss or str
         The loss it will be trained with.
-    validation_data : (x, y), optional
-        The validation images and masks; one pass over them is timed too.
+    validation_data : (x, y) or (x, y, sample_weight), optional
+        The validation images and masks (and pixel weights); one pass over them is timed too.
     batch_size : int, optional
         Needed when ``batches`` are arrays.
     timed_steps : int
@@ -490,9 +490,11 @@ def measure_step_seconds(
     per_step = (clock() - start) / timed_steps
     per_validation = 0.0
     if validation_data is not None:
-        copy.evaluate(*validation_data, batch_size=1, verbose=0)  # untimed: builds the graph
+        images, targets, *weights = validation_data  # (images, masks) or (images, labels, pixel weights)
+        weight = weights[0] if weights else None
+        copy.evaluate(images, targets, sample_weight=weight, batch_size=1, verbose=0)  # untimed: builds the graph
         start = clock()
-        copy.evaluate(*validation_data, batch_size=1, verbose=0)
+        copy.evaluate(images, targets, sample_weight=weight, batch_size=1, verbose=0)
         per_validation = clock() - start
     return StepTiming(per_step, per_validation)
 

@@ -170,6 +170,11 @@ def test_step_time_is_measured_with_the_clock_and_leaves_the_model_untouched():
     assert arrays.seconds_per_step == 1.0 and arrays.seconds_per_validation == 0.0
     with pytest.raises(ValueError, match="batch_size"):
         training.measure_step_seconds(model, validation, loss="binary_crossentropy")
+    weighted = (*validation, np.ones(validation[1].shape[:3], np.float32))  # with pixel weights, as notebook 05
+    timing = training.measure_step_seconds(
+        model, batches, loss="binary_crossentropy", validation_data=weighted, clock=FakeClock(1.0)
+    )
+    assert timing.seconds_per_validation == 1.0
 
 
 @pytest.mark.parametrize(
