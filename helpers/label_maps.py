@@ -134,23 +134,29 @@ OKABE_ITO = (
 def label_colors(n_classes):
     """Return K colours that people with the common colour-vision deficiencies can tell apart.
 
-    The colours are Okabe and Ito's palette (:data:`OKABE_ITO`), in its order.
+    Up to 8 classes the colours are Okabe and Ito's palette (:data:`OKABE_ITO`), in its order.
+    For 9 to 20 classes (a researcher's own data can have more classes than any palette is
+    safe for) they are matplotlib's ``tab20``: distinct, but not colour-blind safe; a line says so.
 
     Parameters
     ----------
     n_classes : int
-        K, from 1 to 8.
+        K, from 1 to 20.
 
     Returns
     -------
     ndarray of float64, shape (K, 3)
         RGB values in 0..1.
     """
-    if not 1 <= n_classes <= len(OKABE_ITO):
+    if not 1 <= n_classes <= 20:
         raise ValueError(
-            f"label_colors has colour-blind-safe colours for 1 to {len(OKABE_ITO)} classes, got {n_classes}; "
-            f"merge classes or draw them in groups."
+            f"label_colors has colours for 1 to 20 classes, got {n_classes}; merge classes or draw them in groups."
         )
+    if n_classes > len(OKABE_ITO):
+        import matplotlib
+
+        print(f"{n_classes} classes: more than the {len(OKABE_ITO)} colour-blind-safe colours; using tab20.")
+        return np.asarray(matplotlib.colormaps["tab20"].colors[:n_classes], dtype=np.float64)
     return np.array([[int(code[i : i + 2], 16) / 255 for i in (1, 3, 5)] for code in OKABE_ITO[:n_classes]])
 
 

@@ -128,8 +128,10 @@ def test_colored_labels_and_overlay_figure():
     two = plotting.show_label_overlays(np.zeros((1, 2, 3, 1)), LABELS[None], class_names=["a", "b", "c"], show=False)
     assert len(two.axes) == 2
     assert [text.get_text() for text in figure.legends[0].get_texts()] == ["a", "b", "c"]
-    with pytest.raises(ValueError, match="1 to 8 classes"):
-        label_maps.label_colors(9)
+    with pytest.raises(ValueError, match="1 to 20 classes"):
+        label_maps.label_colors(21)
+    twelve = label_maps.label_colors(12)  # a researcher's 12-class folder still gets 12 distinct colours
+    assert twelve.shape == (12, 3) and len({tuple(c) for c in twelve}) == 12
 
 
 def test_class_colours_are_okabe_itos_colour_blind_safe_palette():
