@@ -192,10 +192,10 @@ def test_color_objects_gives_each_object_one_colour():
 
 # --- the nucleus data (datasets.load_nuclei) -----------------------------------------------------
 
-from test_download import mirror, png_bytes, register  # noqa: E402,F401  (mirror is a fixture)
+from support import png_bytes, register  # noqa: E402,F401
 
 
-def fake_dsb(mirror, bright_field_second=True):  # noqa: F811
+def fake_dsb(mirror, bright_field_second=True):
     """Two DSB-like images, 260x300 RGBA, with two one-nucleus mask files each."""
     files = {}
     for number, name in enumerate(("aaaa1111", "bbbb2222")):
@@ -212,7 +212,7 @@ def fake_dsb(mirror, bright_field_second=True):  # noqa: F811
     register(mirror, "dsb2018_subset", files)
 
 
-def test_load_nuclei_default_builds_label_images(mirror, capsys):  # noqa: F811
+def test_load_nuclei_default_builds_label_images(mirror, capsys):
     fake_dsb(mirror)
     nuclei = datasets.load_nuclei("default", size=256)
     assert nuclei.images.shape == (2, 256, 256, 1) and nuclei.labels.shape == (2, 256, 256)
@@ -223,7 +223,7 @@ def test_load_nuclei_default_builds_label_images(mirror, capsys):  # noqa: F811
     assert "DSB 2018" in nuclei.source
 
 
-def test_load_nuclei_falls_back_to_bundled(mirror, capsys):  # noqa: F811
+def test_load_nuclei_falls_back_to_bundled(mirror, capsys):
     fake_dsb(mirror)
     import shutil
 

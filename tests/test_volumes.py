@@ -3,7 +3,6 @@
 import keras
 import numpy as np
 import pytest
-from test_download import mirror  # noqa: F401  (a fixture)
 
 from helpers import inference, models, pipeline, splits
 
@@ -124,8 +123,8 @@ def test_bundled_volumes_are_two_channel_stacks_with_binary_masks():
     assert 0 <= bundled.volumes.min() and bundled.volumes.max() <= 1
 
 
-def test_load_volumes_default_reads_the_vnc_stack_as_one_volume(mirror):  # noqa: F811
-    from test_drosophila_vnc import fake_vnc
+def test_load_volumes_default_reads_the_vnc_stack_as_one_volume(mirror):
+    from support import fake_vnc
 
     from helpers import datasets
 

@@ -1,0 +1,147 @@
+"""What several test files share: a local HTTP mirror of the download addresses, fake dataset
+descriptions and small image files as bytes. The ``mirror`` fixture itself is in tests/conftest.py."""
+
+import hashlib
+import http.server
+import io
+import json
+import threading
+import time
+
+import numpy as np
+import tifffile
+from PIL import Image
+
+from helpers import download
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+class Mirror:
+    """A local web server over a folder.
+
+    ``requests`` lists every path asked for, ``times`` when each came, ``connections`` counts
+    the TCP connections accepted. ``fail(path, times, how)`` makes the first ``times`` requests
+    for ``path`` fail: ``how`` is an HTTP status, ``"drop"`` (close without answering),
+    ``"cut"`` (promise more bytes than sent, then close) or ``("slow", seconds)``.
+    """
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.requests = []
+        self.times = []
+        self.connections = 0
+        self.failures = {}
+        self.lock = threading.Lock()
+        mirror = self
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive: one connection can carry many requests
+
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, directory=str(folder), **kwargs)
+
+            def do_GET(self):
+                with mirror.lock:
+                    mirror.requests.append(self.path)
+                    mirror.times.append((self.path, time.monotonic()))
+                    seen = mirror.requests.count(self.path)
+                    times, how = mirror.failures.get(self.path, (0, None))
+                if seen <= times and self.fail(how):
+                    return
+                super().do_GET()
+
+            def fail(self, how):
+                """Fail this request as planned; return False to answer it normally after all."""
+                if isinstance(how, int):
+                    self.send_error(how)
+                elif how == "drop":
+                    self.close_connection = True
+                elif how == "cut":
+                    self.send_response(200)
+                    self.send_header("Content-Length", "1000")
+                    self.end_headers()
+                    self.wfile.write(b"only part of the file")
+                    self.close_connection = True
+                else:
+                    time.sleep(how[1])
+                    return False
+                return True
+
+            def log_message(self, *args):
+                pass
+
+        class CountingServer(http.server.ThreadingHTTPServer):
+            daemon_threads = True
+
+            def get_request(self):
+                accepted = super().get_request()
+                with mirror.lock:
+                    mirror.connections += 1
+                return accepted
+
+            def handle_error(self, request, client_address):
+                pass  # a client that hangs up early (a test stopping a download) is no error here
+
+        self.server = CountingServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
+        self.thread.start()
+
+    def fail(self, path, times, how):
+        self.failures[path] = (times, how)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def register(mirror, name, files, served=None, owner="tester", sizes=True):
+    """Describe a dataset of ``files`` ({path: bytes}); put ``served`` (default: the same) on the mirror."""
+    served = files if served is None else served
+    base = mirror.folder / owner / name / COMMIT
+    for path, content in served.items():
+        (base / path).parent.mkdir(parents=True, exist_ok=True)
+        (base / path).write_bytes(content)
+    info = {
+        "name": name,
+        "title": f"The {name} set",
+        "source": f"https://github.com/{owner}/{name}",
+        "commit": COMMIT,
+        "base_url": f"https://raw.githubusercontent.com/{owner}/{name}/{COMMIT}/",
+        "license": f"License of {name}: CC0",
+        "citation": f"Someone et al. The {name} dataset (2020).",
+        "notes": "fake dataset for the tests",
+        "files": {path: hashlib.sha256(content).hexdigest() for path, content in files.items()},
+    }
+    if sizes:
+        info["sizes"] = {path: len(content) for path, content in files.items()}
+    download.REGISTRY_FOLDER.mkdir(exist_ok=True)
+    (download.REGISTRY_FOLDER / f"{name}.json").write_text(json.dumps(info))
+    return info
+
+
+def png_bytes(array):
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def tif_bytes(array):
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, array, photometric="minisblack")
+    return buffer.getvalue()
+
+
+#: Grey values of a Drosophila VNC label image: every kind of membrane and the four other classes.
+GREYS = np.array([[0, 32, 64, 96], [128, 159, 191, 223], [255, 255, 191, 159], [0, 255, 223, 255]], np.uint8)
+
+
+def fake_vnc(mirror, n=2):
+    """Register a fake Drosophila VNC stack of ``n`` 4x4 sections on the mirror."""
+    files = {}
+    for index in range(n):
+        files[f"stack1/raw/{index:02d}.tif"] = tif_bytes(np.full((4, 4), 51 * (index + 1), np.uint8))
+        files[f"stack1/labels/labels000000{index:02d}.png"] = png_bytes(GREYS)
+    files["stack1/mitochondria/00.png"] = png_bytes(GREYS)  # not needed: must not be downloaded
+    register(mirror, "drosophila_vnc", files)
