@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from helpers.exercises.common import as_number, say
+from helpers.exercises.common import judge_number, say
 
 __all__ = [
     "AUGMENTATION_CHOICES",
@@ -99,14 +99,13 @@ def check_moves_the_mask(answer):
 
 def check_orientation_count(answer):
     """Check how many different orientations flips and 90-degree turns give a square image."""
-    number, problem = as_number(answer)
-    if problem:
-        return say(False, problem)
-    if number == 8:
-        return say(True, "Correct! 4 turns x (flipped or not) = 8: eight versions of every training image for free.")
-    if number == 16:
-        return say(False, "Some combinations give the same image: a vertical flip is a horizontal flip plus two turns.")
-    return say(False, "Count the 4 turns (0, 90, 180, 270 degrees), each with or without a flip.")
+    return judge_number(
+        answer,
+        8,
+        "Correct! 4 turns x (flipped or not) = 8: eight versions of every training image for free.",
+        "Count the 4 turns (0, 90, 180, 270 degrees), each with or without a flip.",
+        mistakes=[(16, "Some combinations give the same image: a vertical flip is a horizontal flip plus two turns.")],
+    )
 
 
 def _read_choice(prediction, choices):

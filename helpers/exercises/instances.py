@@ -5,7 +5,7 @@ The inputs are constants of this module, so the notebook and the checks use the 
 
 import numpy as np
 
-from helpers.exercises.common import as_number, say
+from helpers.exercises.common import as_number, judge_number, say
 from helpers.exercises.predictions import judge_direction
 from helpers.instances import DSB_THRESHOLDS, average_precision
 
@@ -73,36 +73,34 @@ AP_PREDICTED[7:9, 1:3] = 2
 
 def check_object_count(answer):
     """Check the number of objects in COUNTING_MASK with side-only (4-neighbour) connectivity."""
-    value, problem = as_number(answer)
-    if problem:
-        return say(False, problem)
-    if value == _SIDE_COUNT:
-        return say(True, "Correct! With side neighbours only, the lone centre pixel is an object of its own.")
-    if value == _CORNER_COUNT:
-        return say(
-            False,
-            "That is the count when corners connect (connectivity=2). Here only sides count: "
-            "look at the centre pixel again.",
-        )
-    return say(False, f"Not {value:g}. Colour each group of 1s that touch through a side, then count the colours.")
+    return judge_number(
+        answer,
+        _SIDE_COUNT,
+        "Correct! With side neighbours only, the lone centre pixel is an object of its own.",
+        "Not {value}. Colour each group of 1s that touch through a side, then count the colours.",
+        mistakes=[
+            (
+                _CORNER_COUNT,
+                "That is the count when corners connect (connectivity=2). Here only sides count: "
+                "look at the centre pixel again.",
+            )
+        ],
+    )
 
 
 def check_largest_distance(answer):
     """Check the largest value of the distance transform of DISTANCE_MASK."""
-    value, problem = as_number(answer)
-    if problem:
-        return say(False, problem)
-    if np.isclose(value, _LARGEST_DISTANCE):
-        return say(
-            True,
-            "Correct! The middle row is 3 pixels from the background above and below: "
-            "the narrow side decides. Watershed seeds sit at such maxima.",
-        )
-    if np.isclose(value, 4):
-        return say(False, "4 is the distance along the long side; the nearest background is closer, above or below.")
-    if np.isclose(value, 2):
-        return say(False, "Count up to the background pixel itself: the middle row is 3 steps away from it.")
-    return say(False, f"Not {value:g}. The distance of a pixel is the number of steps to the nearest 0.")
+    return judge_number(
+        answer,
+        _LARGEST_DISTANCE,
+        "Correct! The middle row is 3 pixels from the background above and below: "
+        "the narrow side decides. Watershed seeds sit at such maxima.",
+        "Not {value}. The distance of a pixel is the number of steps to the nearest 0.",
+        mistakes=[
+            (4, "4 is the distance along the long side; the nearest background is closer, above or below."),
+            (2, "Count up to the background pixel itself: the middle row is 3 steps away from it."),
+        ],
+    )
 
 
 def check_object_f1(answer):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from helpers.exercises.common import as_number, say
+from helpers.exercises.common import judge_number, say
 
 __all__ = [
     "SOFT_DICE_TRUTH",
@@ -53,28 +53,29 @@ FOREGROUND_SHARE = 0.05
 
 def check_soft_dice_loss(answer):
     """Check the soft Dice loss of SOFT_DICE_TRUTH and SOFT_DICE_PROBABILITY (0.36)."""
-    value, problem = as_number(answer)
-    if problem:
-        return say(False, problem)
-    if np.isclose(value, 0.64, atol=0.005):
-        return say(False, "That is the soft Dice *score*; the loss is 1 - score.")
-    if np.isclose(value, 0.36, atol=0.005):
-        return say(True, "Correct! 1 - 2·1.6 / (3 + 2.0) = 0.36: soft counts, no threshold, so gradients can flow.")
-    return say(False, "Not quite: overlap = sum of truth × probability, total = sum of truth + sum of probability.")
+    return judge_number(
+        answer,
+        0.36,
+        "Correct! 1 - 2·1.6 / (3 + 2.0) = 0.36: soft counts, no threshold, so gradients can flow.",
+        "Not quite: overlap = sum of truth × probability, total = sum of truth + sum of probability.",
+        mistakes=[(0.64, "That is the soft Dice *score*; the loss is 1 - score.")],
+        atol=0.005,
+    )
 
 
 def check_balancing_weight(answer):
     """Check the foreground weight that makes both classes count equally at 5% foreground (19)."""
-    value, problem = as_number(answer)
-    if problem:
-        return say(False, problem)
-    if np.isclose(value, 1 / 19, rtol=0.01):
-        return say(False, "Upside down: the rare foreground must get the *larger* weight.")
-    if np.isclose(value, 20, rtol=0.01):
-        return say(False, "Close: 95 background pixels per 5 foreground is 95 / 5, not 100 / 5.")
-    if np.isclose(value, 19, rtol=0.01):
-        return say(True, "Correct! 95 / 5 = 19: then the foreground weighs as much in total as the background.")
-    return say(False, "Not quite: divide the share of background pixels by the share of foreground pixels.")
+    return judge_number(
+        answer,
+        19,
+        "Correct! 95 / 5 = 19: then the foreground weighs as much in total as the background.",
+        "Not quite: divide the share of background pixels by the share of foreground pixels.",
+        mistakes=[
+            (1 / 19, "Upside down: the rare foreground must get the *larger* weight."),
+            (20, "Close: 95 background pixels per 5 foreground is 95 / 5, not 100 / 5."),
+        ],
+        rtol=0.01,
+    )
 
 
 def check_jaccard_function(function):

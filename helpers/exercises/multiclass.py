@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from helpers.exercises.common import as_array, as_number, count_right, say, shape_words
+from helpers.exercises.common import as_array, as_number, count_right, judge_number, say, shape_words
 from helpers.exercises.predictions import judge_direction
 
 __all__ = [
@@ -56,14 +56,14 @@ def check_one_hot(answer):
 
 def check_class_weight(answer):
     """Check the weight of class 2 in WEIGHT_LABELS with weight = pixels / (K x pixels of class): 4."""
-    value, problem = as_number(answer)
-    if problem:
-        return say(False, problem)
-    if np.isclose(value, 12, rtol=0.01):
-        return say(False, "Divide also by the number of classes K = 3: 12 / (3 x 1).")
-    if np.isclose(value, 4, rtol=0.01):
-        return say(True, "Correct! 12 / (3 x 1) = 4: the single class-2 pixel counts as much as 4 ordinary ones.")
-    return say(False, "Not quite: 12 pixels, 3 classes, class 2 has 1 pixel.")
+    return judge_number(
+        answer,
+        4,
+        "Correct! 12 / (3 x 1) = 4: the single class-2 pixel counts as much as 4 ordinary ones.",
+        "Not quite: 12 pixels, 3 classes, class 2 has 1 pixel.",
+        mistakes=[(12, "Divide also by the number of classes K = 3: 12 / (3 x 1).")],
+        rtol=0.01,
+    )
 
 
 def check_class_iou(answer):

@@ -1,6 +1,6 @@
 """Exercises of notebook 03 (tiling large images), each with a ``check_...()`` function."""
 
-from helpers.exercises.common import as_number, say
+from helpers.exercises.common import as_number, judge_number, say
 
 __all__ = [
     "TILE_COUNT_IMAGE",
@@ -80,14 +80,13 @@ def check_feature_map_memory(answer):
 
 def check_kept_centre(answer):
     """Check the side of the centre kept from a 256-pixel tile with a 48-pixel margin (overlap-tile)."""
-    number, problem = as_number(answer)
-    if problem:
-        return say(False, problem)
-    if number == 160:
-        return say(True, "Correct! 256 - 2 x 48 = 160: the margin is thrown away on both sides.")
-    if number == 208:
-        return say(False, "The margin is thrown away on BOTH sides of the tile.")
-    return say(False, "Subtract the margin from each side of the tile.")
+    return judge_number(
+        answer,
+        160,
+        "Correct! 256 - 2 x 48 = 160: the margin is thrown away on both sides.",
+        "Subtract the margin from each side of the tile.",
+        mistakes=[(208, "The margin is thrown away on BOTH sides of the tile.")],
+    )
 
 
 def _word(answer, choices):
