@@ -164,6 +164,8 @@ def update_readme_times(readme=ROOT / "README.md"):
                         label, figures = newest(modes[mode])
                         labels.add(label)
                         cells[column] = f"{_duration(figures['seconds'])}, {figures['peak_mb'] / 1024:.1f} GB"
+                    else:
+                        cells[column] = "not measured"
                 lines[index] = " | ".join(cells) + "\n"
     text = "".join(lines)
     start, end = "<!-- machine:start -->", "<!-- machine:end -->"
