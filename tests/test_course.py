@@ -213,3 +213,15 @@ def test_the_real_tensorflow_loads_and_lists_its_devices_without_a_log_line():
     assert result.returncode == 0, result.stderr
     assert result.stderr == "", "TensorFlow printed log lines:\n" + result.stderr
     assert result.stdout.startswith("Training runs on")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_the_notebook_top_quotes_its_measured_time_and_machine(path):
+    times = json.loads((ROOT / "benchmarks" / "results" / "notebook_times.json").read_text())
+    default = times.get(path.stem, {}).get("default")
+    if not default:
+        pytest.skip(f"{path.name} has no recorded default-mode time")
+    label, measured = max(default.items(), key=lambda item: item[1].get("date", ""))
+    top = _source(_cells(path)[0])
+    assert f"default mode {round(measured['seconds'])} s" in top, f"{path.name}: its top cell does not quote its time"
+    assert label.split(", Python")[0] in top, f"{path.name}: its top cell does not name the machine ({label})"

@@ -148,7 +148,7 @@ def test_notebook_top_has_questions_minutes_and_the_machine(name):
         "**Objectives**",
         "Teaching",
         "Exercises",
-        "AMD EPYC, 2 cores, no AVX-512",
+        "AMD EPYC, 2 CPU cores, no AVX-512",
         "**Before you start**",
         "14:45",
     ):
