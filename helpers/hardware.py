@@ -22,6 +22,7 @@ no longer be reconfigured (e.g. split into logical devices) in this Python sessi
 """
 
 import contextlib
+import logging
 import os
 import shutil
 import subprocess
@@ -437,6 +438,8 @@ def start_notebook(requirements_file=None):
     with contextlib.suppress(ImportError):
         import_tensorflow_quietly()
     warnings.filterwarnings("ignore", message="`shuffle=True` was passed", category=UserWarning)
+    # TensorFlow's Python warnings (e.g. "5 out of the last 10 calls ... triggered tf.function retracing")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     lean_figures()
     print(versions_line())
     print(describe_device())

@@ -13,7 +13,7 @@ from helpers.course import course_root
 
 NOTEBOOKS = sorted((course_root() / "notebooks").glob("*.ipynb"))
 UNWANTED = {
-    "a TensorFlow/absl log line": re.compile(r"(?m)^[IWEF]\d{4} \d\d:\d\d:\d\d"),
+    "a TensorFlow/absl log line": re.compile(r"(?m)^[IWEF]\d{4} \d\d:\d\d:\d\d|WARNING:tensorflow|WARNING:absl"),
     "a CUDA message": re.compile(r"cuInit|cuda_platform|cudart_stub|Could not find cuda drivers"),
     "a oneDNN message": re.compile(r"oneDNN custom operations"),
     "a TensorFlow CPU-instructions notice": re.compile(r"rebuild TensorFlow with the appropriate compiler flags"),
