@@ -2,43 +2,10 @@
 
 import numpy as np
 import pytest
-import tifffile
 from PIL import Image
+from support import make_pair_folders, snapshot, write_png, write_tif  # noqa: F401
 
 from helpers import imageio
-
-
-def write_png(path, array):
-    """Write ``array`` as a PNG with Pillow (2 channels: grey + alpha, 4: RGBA, uint16: 16-bit)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.asarray(array)).save(path)
-    return path
-
-
-def write_tif(path, array):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tifffile.imwrite(path, np.asarray(array))
-    return path
-
-
-def snapshot(folder):
-    """Every file under ``folder`` with its bytes and modification time."""
-    return {
-        str(path.relative_to(folder)): (path.read_bytes(), path.stat().st_mtime_ns)
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
-
-
-def make_pair_folders(root, names, size=(4, 5)):
-    """Image ``name`` is filled with the value ``int(name)``; its mask is 255 on row 0 only."""
-    for name in names:
-        write_png(root / "images" / f"{name}.png", np.full(size, int(name), np.uint8))
-        mask = np.zeros(size, np.uint8)
-        mask[0] = 255
-        write_png(root / "masks" / f"{name}.png", mask)
-    return root / "images", root / "masks"
-
 
 # --- load_image ---------------------------------------------------------------------------
 
