@@ -77,7 +77,9 @@ def judge_number(answer, right, correct, otherwise, mistakes=(), atol=0.0, rtol=
     correct : str
         The line printed for a right answer ("Correct! ... why it matters").
     otherwise : str
-        The line printed for any other wrong answer; ``{value}`` is replaced by the answer.
+        The line printed for any other wrong answer; ``{value}`` is replaced by the answer
+        written with ``:g``, ``{number}`` by the number itself (for a format of your own,
+        e.g. ``{number:.3f}``).
     mistakes : sequence of (float, str)
         Typical wrong answers and the hint each deserves.
     atol, rtol : float
@@ -95,7 +97,7 @@ def judge_number(answer, right, correct, otherwise, mistakes=(), atol=0.0, rtol=
     for mistake, hint_text in mistakes:
         if np.isclose(value, mistake, atol=atol, rtol=rtol):
             return say(False, hint_text)
-    return say(False, otherwise.format(value=f"{value:g}"))
+    return say(False, otherwise.format(value=f"{value:g}", number=value))
 
 
 def count_right(array, expected):

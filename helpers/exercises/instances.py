@@ -5,7 +5,7 @@ The inputs are constants of this module, so the notebook and the checks use the 
 
 import numpy as np
 
-from helpers.exercises.common import as_number, judge_number, say
+from helpers.exercises.common import judge_number, say
 from helpers.exercises.predictions import judge_direction
 from helpers.instances import DSB_THRESHOLDS, average_precision
 
@@ -105,41 +105,43 @@ def check_largest_distance(answer):
 
 def check_object_f1(answer):
     """Check F1 = 2 matched / (true + predicted) for OBJECT_COUNTS."""
-    value, problem = as_number(answer)
-    if problem:
-        return say(False, problem)
     counts = OBJECT_COUNTS
     f1 = 2 * counts["matched"] / (counts["true_objects"] + counts["predicted_objects"])
-    if np.isclose(value, f1, atol=0.005):
-        return say(
-            True,
-            f"Correct! F1 = 2·{counts['matched']} / ({counts['true_objects']} + "
-            f"{counts['predicted_objects']}) = {f1:.3f}, between precision 0.875 and recall 0.7.",
-        )
-    if np.isclose(value, counts["matched"] / counts["predicted_objects"], atol=0.005):
-        return say(False, "That is the precision (matched / predicted). F1 also counts the missed nuclei.")
-    if np.isclose(value, counts["matched"] / counts["true_objects"], atol=0.005):
-        return say(False, "That is the recall (matched / true). F1 also counts the extra objects.")
-    return say(False, f"Not {value:.3f}. F1 = 2 × matched / (true objects + predicted objects).")
+    return judge_number(
+        answer,
+        f1,
+        f"Correct! F1 = 2·{counts['matched']} / ({counts['true_objects']} + "
+        f"{counts['predicted_objects']}) = {f1:.3f}, between precision 0.875 and recall 0.7.",
+        "Not {number:.3f}. F1 = 2 × matched / (true objects + predicted objects).",
+        mistakes=[
+            (
+                counts["matched"] / counts["predicted_objects"],
+                "That is the precision (matched / predicted). F1 also counts the missed nuclei.",
+            ),
+            (
+                counts["matched"] / counts["true_objects"],
+                "That is the recall (matched / true). F1 also counts the extra objects.",
+            ),
+        ],
+        atol=0.005,
+    )
 
 
 def check_average_precision(answer):
     """Check the DSB 2018 average precision of AP_PREDICTED against AP_TRUE (thresholds 0.5-0.95)."""
-    value, problem = as_number(answer)
-    if problem:
-        return say(False, problem)
     expected = average_precision(AP_TRUE, AP_PREDICTED, DSB_THRESHOLDS)
-    if np.isclose(value, expected, atol=0.005):
-        return say(
-            True,
-            f"Correct! 1/3 at the 4 thresholds up to 0.65 (IoU 0.667), 0 at the 6 above: "
-            f"4/30 = {expected:.3f}. The strict thresholds reward exact outlines.",
-        )
-    if np.isclose(value, 1 / 3, atol=0.005):
-        return say(False, "That is the score at IoU 0.5 only; average it over all 10 thresholds 0.5, 0.55, ..., 0.95.")
-    if np.isclose(value, 0.5, atol=0.005):
-        return say(False, "0.5 is the precision (or F1) at 0.5; the DSB score is TP / (TP + FP + FN), here 1/3 at 0.5.")
-    return say(False, f"Not {value:.3f}. At each threshold: TP / (TP + FP + FN); then the mean over the 10 thresholds.")
+    return judge_number(
+        answer,
+        expected,
+        f"Correct! 1/3 at the 4 thresholds up to 0.65 (IoU 0.667), 0 at the 6 above: "
+        f"4/30 = {expected:.3f}. The strict thresholds reward exact outlines.",
+        "Not {number:.3f}. At each threshold: TP / (TP + FP + FN); then the mean over the 10 thresholds.",
+        mistakes=[
+            (1 / 3, "That is the score at IoU 0.5 only; average it over all 10 thresholds 0.5, 0.55, ..., 0.95."),
+            (0.5, "0.5 is the precision (or F1) at 0.5; the DSB score is TP / (TP + FP + FN), here 1/3 at 0.5."),
+        ],
+        atol=0.005,
+    )
 
 
 def check_min_area_prediction(prediction, min_area, scores, baseline_scores, baseline_min_area):

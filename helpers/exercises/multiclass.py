@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from helpers.exercises.common import as_array, as_number, count_right, judge_number, say, shape_words
+from helpers.exercises.common import as_array, count_right, judge_number, say, shape_words
 from helpers.exercises.predictions import judge_direction
 
 __all__ = [
@@ -68,14 +68,15 @@ def check_class_weight(answer):
 
 def check_class_iou(answer):
     """Check the IoU of class 1 from CONFUSION: 30 / (30 + 10 + 10) = 0.6."""
-    value, problem = as_number(answer)
-    if problem:
-        return say(False, problem)
-    if np.isclose(value, 30 / 40, atol=0.005) or np.isclose(value, 30 / 45, atol=0.005):
-        return say(False, "Count both mistakes: false negatives in row 1 (10) and false positives in column 1 (5 + 5).")
-    if np.isclose(value, 0.6, atol=0.005):
-        return say(True, "Correct! TP 30, FN 10, FP 10: IoU 30 / 50 = 0.6 (and Dice 60 / 80 = 0.75).")
-    return say(False, "Not quite: IoU = TP / (TP + FP + FN), with TP on the diagonal.")
+    both_mistakes = "Count both mistakes: false negatives in row 1 (10) and false positives in column 1 (5 + 5)."
+    return judge_number(
+        answer,
+        0.6,
+        "Correct! TP 30, FN 10, FP 10: IoU 30 / 50 = 0.6 (and Dice 60 / 80 = 0.75).",
+        "Not quite: IoU = TP / (TP + FP + FN), with TP on the diagonal.",
+        mistakes=[(30 / 40, both_mistakes), (30 / 45, both_mistakes)],
+        atol=0.005,
+    )
 
 
 def _accuracy(true_labels, predicted_labels, pixel_weight=None):
