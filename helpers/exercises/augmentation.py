@@ -3,6 +3,7 @@
 import numpy as np
 
 from helpers.exercises.common import judge_number, say
+from helpers.exercises.predictions import DID_NOT_HOLD, judge_choice
 
 __all__ = [
     "AUGMENTATION_CHOICES",
@@ -139,7 +140,6 @@ def check_flip_seed_prediction(prediction, image_seed, mask_seed, wrong_shares):
     if shares.size == 0:
         return say(False, "Run the cell that measures the draws first (wrong_shares is empty).")
     observed = "in step" if np.all(shares == 0) else "out of step"
-    held = "Your prediction held" if choice == observed else "Your prediction did not hold"
     out_of_step = int(np.sum(shares > 0))
     if observed == "in step":
         why = (
@@ -156,7 +156,7 @@ def check_flip_seed_prediction(prediction, image_seed, mask_seed, wrong_shares):
             f"with seeds {image_seed} and {mask_seed}, {out_of_step} of {shares.size} draws flipped the image "
             "and the mask differently: two generators, two sequences of coins."
         )
-    return say(choice == observed, f"{held}: {why}")
+    return judge_choice(choice, observed, why, not_held=DID_NOT_HOLD)
 
 
 def check_elastic_prediction(prediction, alpha, bent_mask):
@@ -197,14 +197,15 @@ def check_elastic_prediction(prediction, alpha, bent_mask):
         observed = "the same"
     else:
         observed = "more" if changed > reference else "fewer"
-    held = "Your prediction held" if choice == observed else "Your prediction did not hold"
     why = "Pixels move up to about alpha pixels, so a larger alpha carries more of them across a stripe's edge."
     if max(changed, reference) > 0.45:
         why += (
             " Near half the pixels changed: that is what a random mask would give, the stripes are scrambled, not bent."
         )
-    return say(
-        choice == observed,
-        f"{held}: at alpha {alpha:g}, {changed:.1%} of the mask pixels changed class, at alpha "
+    return judge_choice(
+        choice,
+        observed,
+        f"at alpha {alpha:g}, {changed:.1%} of the mask pixels changed class, at alpha "
         f"{_REFERENCE_ALPHA:g} {reference:.1%}. {why}",
+        not_held=DID_NOT_HOLD,
     )

@@ -17,6 +17,7 @@ import numbers
 import numpy as np
 
 from helpers.exercises.common import as_array, as_number, count_right, say
+from helpers.exercises.predictions import judge_choice, read_choice
 
 __all__ = [
     "CONVOLUTION_IMAGE",
@@ -464,15 +465,6 @@ def check_small_unet(model, filters=8, side=64):
     return say(False, f"Right shape, but {count:,} parameters instead of {expected:,}: perhaps {advice}.")
 
 
-def _word(answer, choices):
-    if answer is None:
-        return None, "Replace None with your prediction, one of: " + ", ".join(repr(c) for c in choices) + "."
-    word = str(answer).strip().lower()
-    if word not in choices:
-        return None, f"Predict with one of {', '.join(repr(c) for c in choices)}, not {answer!r}."
-    return word, None
-
-
 def check_recall_prediction(prediction, threshold, truth, probabilities, chosen_threshold):
     """Predict, then run: does recall go up or down at your threshold, compared with the chosen one?
 
@@ -494,7 +486,7 @@ def check_recall_prediction(prediction, threshold, truth, probabilities, chosen_
     """
     from helpers import metrics
 
-    word, problem = _word(prediction, ("higher", "lower"))
+    word, problem = read_choice(prediction, ("higher", "lower"))
     if problem:
         return say(False, problem)
     if threshold is None or not 0 < float(threshold) < 1 or abs(float(threshold) - chosen_threshold) < 1e-9:
@@ -516,7 +508,7 @@ def check_recall_prediction(prediction, threshold, truth, probabilities, chosen_
         else "a higher threshold calls fewer pixels membrane: true ones are lost (recall down), "
         "but what remains is more often right (precision up)"
     )
-    return say(word == happened, f"{'Your prediction held' if word == happened else 'Not this time'}: {why}. {table}")
+    return judge_choice(word, happened, f"{why}. {table}")
 
 
 #: The hand-made example of the gap exercise: two cells of 32 x 15 pixels, one membrane column between them.
@@ -554,7 +546,7 @@ def check_gap_prediction(prediction, gap):
     """
     from helpers import metrics
 
-    word, problem = _word(prediction, ("dice", "rand"))
+    word, problem = read_choice(prediction, ("dice", "rand"))
     if problem:
         return say(False, problem)
     predicted = membrane_with_gap(gap)
@@ -572,4 +564,4 @@ def check_gap_prediction(prediction, gap):
         if happened == "rand"
         else "the gap removed many membrane pixels"
     )
-    return say(word == happened, f"{'Your prediction held' if word == happened else 'Not this time'}: {why}; {numbers}")
+    return judge_choice(word, happened, f"{why}; {numbers}")

@@ -3,6 +3,7 @@
 import numpy as np
 
 from helpers.exercises.common import judge_number, say
+from helpers.exercises.predictions import DID_NOT_HOLD, judge_choice
 
 __all__ = [
     "SOFT_DICE_TRUTH",
@@ -159,11 +160,12 @@ def check_mistake_prediction(loss_name, prediction):
         observed = "same"
     else:
         observed = "missed" if missed > false_alarm else "false alarm"
-    held = "Your prediction held" if choice == observed else "Your prediction did not hold"
-    return say(
-        choice == observed,
-        f"{held}: {loss_name} charges the missed pixel {missed:.2f} and the false alarm {false_alarm:.2f}; "
+    return judge_choice(
+        choice,
+        observed,
+        f"{loss_name} charges the missed pixel {missed:.2f} and the false alarm {false_alarm:.2f}; "
         f"{_MISTAKE_WHY[observed]}.",
+        not_held=DID_NOT_HOLD,
     )
 
 
@@ -202,5 +204,6 @@ def check_threshold_prediction(loss_name, prediction, results):
         if threshold in (0.01, 0.99)
         else ""
     )
-    held = "Your prediction held" if choice == observed else "Your prediction did not hold"
-    return say(choice == observed, f"{held}: {loss_name} chose {threshold:.2f} on validation; {why}{edge}")
+    return judge_choice(
+        choice, observed, f"{loss_name} chose {threshold:.2f} on validation; {why}{edge}", not_held=DID_NOT_HOLD
+    )

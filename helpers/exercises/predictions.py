@@ -10,7 +10,15 @@ import numpy as np
 
 from helpers.exercises.common import say
 
-__all__ = ["DIRECTION_WORDS", "read_direction", "observed_direction", "judge_direction"]
+__all__ = [
+    "DIRECTION_WORDS",
+    "read_direction",
+    "observed_direction",
+    "judge_direction",
+    "read_choice",
+    "judge_choice",
+    "DID_NOT_HOLD",
+]
 
 #: Accepted words, by the direction they name.
 DIRECTION_WORDS = {
@@ -97,3 +105,53 @@ def judge_direction(prediction, before, after, what, tolerance, why, number_form
     if predicted == observed:
         return say(True, f"Your prediction held: {observed}. {numbers}. {why}")
     return say(False, f"Not this time: it came out {observed}, not {predicted}. {numbers}. {why}")
+
+
+def read_choice(prediction, choices):
+    """Read a prediction that must be one of a few words.
+
+    Parameters
+    ----------
+    prediction : str or None
+        The learner's prediction, e.g. ``my_prediction``; case and surrounding spaces do not matter.
+    choices : sequence of str
+        The accepted words, in lower case.
+
+    Returns
+    -------
+    tuple
+        ``(word, None)`` for an accepted word, else ``(None, feedback line)``.
+    """
+    if prediction is None:
+        return None, "Replace None with your prediction, one of: " + ", ".join(repr(c) for c in choices) + "."
+    word = str(prediction).strip().lower()
+    if word not in choices:
+        return None, f"Predict with one of {', '.join(repr(c) for c in choices)}, not {prediction!r}."
+    return word, None
+
+
+#: The opening words of :func:`judge_choice` in the augmentation and loss exercises when a prediction did not hold.
+DID_NOT_HOLD = "Your prediction did not hold"
+
+
+def judge_choice(choice, observed, explanation, not_held="Not this time"):
+    """Print whether the predicted word is what the run showed, then why; return a Verdict.
+
+    Parameters
+    ----------
+    choice : str
+        The learner's word, as :func:`read_choice` returned it.
+    observed : str
+        The word for what the run showed.
+    explanation : str
+        What follows "Your prediction held: " (or ``not_held + ": "``).
+    not_held : str
+        The opening words when the prediction did not hold.
+
+    Returns
+    -------
+    Verdict
+        True when ``choice == observed``.
+    """
+    held = choice == observed
+    return say(held, f"{'Your prediction held' if held else not_held}: {explanation}")

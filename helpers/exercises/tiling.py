@@ -1,6 +1,7 @@
 """Exercises of notebook 03 (tiling large images), each with a ``check_...()`` function."""
 
 from helpers.exercises.common import as_number, judge_number, say
+from helpers.exercises.predictions import judge_choice, read_choice
 
 __all__ = [
     "TILE_COUNT_IMAGE",
@@ -89,15 +90,6 @@ def check_kept_centre(answer):
     )
 
 
-def _word(answer, choices):
-    if answer is None:
-        return None, "Replace None with your prediction, one of: " + ", ".join(repr(c) for c in choices) + "."
-    word = str(answer).strip().lower()
-    if word not in choices:
-        return None, f"Predict with one of {', '.join(repr(c) for c in choices)}, not {answer!r}."
-    return word, None
-
-
 def check_margin_prediction(prediction, margin, difference, receptive_field):
     """Predict, then run: is overlap-tile with your margin equal to whole-image prediction?
 
@@ -118,7 +110,7 @@ def check_margin_prediction(prediction, margin, difference, receptive_field):
     Verdict
         True when the prediction held.
     """
-    word, problem = _word(prediction, ("exact", "differs"))
+    word, problem = read_choice(prediction, ("exact", "differs"))
     if problem:
         return say(False, problem)
     needed = (int(receptive_field) - 1) // 2
@@ -138,8 +130,7 @@ def check_margin_prediction(prediction, margin, difference, receptive_field):
             if margin < needed
             else "the margin covers the reach, so look at the tile size: the kept centres must stay on the pooling grid"
         )
-    verdict = "Your prediction held" if word == happened else "Not this time"
-    return say(word == happened, f"{verdict}: {happened}, because {why} ({numbers}).")
+    return judge_choice(word, happened, f"{happened}, because {why} ({numbers}).")
 
 
 def check_seam_prediction(prediction, overlap, seam, reference_overlap, reference_seam):
@@ -160,7 +151,7 @@ def check_seam_prediction(prediction, overlap, seam, reference_overlap, referenc
     Verdict
         True when the prediction held.
     """
-    word, problem = _word(prediction, ("sharper", "softer"))
+    word, problem = read_choice(prediction, ("sharper", "softer"))
     if problem:
         return say(False, problem)
     if overlap == reference_overlap:
@@ -175,9 +166,9 @@ def check_seam_prediction(prediction, overlap, seam, reference_overlap, referenc
         if happened == "softer"
         else "the tiles' answers meet over fewer pixels, so the step between them is steeper"
     )
-    verdict = "Your prediction held" if word == happened else "Not this time"
-    return say(
-        word == happened,
-        f"{verdict}: {happened}; {why} (largest step {float(seam):.3g} with overlap {overlap}, "
+    return judge_choice(
+        word,
+        happened,
+        f"{happened}; {why} (largest step {float(seam):.3g} with overlap {overlap}, "
         f"{float(reference_seam):.3g} with {reference_overlap}).",
     )
