@@ -100,6 +100,47 @@ def judge_number(answer, right, correct, otherwise, mistakes=(), atol=0.0, rtol=
     return say(False, otherwise.format(value=f"{value:g}", number=value))
 
 
+def judge_array(answer, expected, correct, otherwise, shape_hints=(), mistakes=()):
+    """Judge an answer that should be a small array: right, a wrong shape, a known mistake, or wrong.
+
+    Parameters
+    ----------
+    answer
+        What the learner wrote (None, a nested list, an array ...).
+    expected : array_like
+        The expected answer, computed by the helper that does the real thing.
+    correct : str
+        The line printed for a right answer.
+    otherwise : str
+        The line printed for any other wrong answer; ``{right}`` is replaced by
+        "N of M numbers are right".
+    shape_hints : sequence of (tuple or None, str)
+        For a wrong shape: the hint for that shape (None: any shape); ``{shape}`` is replaced
+        by the answer's shape. The first that fits is printed.
+    mistakes : sequence of (array_like, str)
+        Typical wrong answers of the right shape and the hint each deserves.
+
+    Returns
+    -------
+    Verdict
+    """
+    expected = np.asarray(expected, dtype=np.float64)
+    array, problem = as_array(answer, expected.shape)
+    if problem:
+        return say(False, problem)
+    if array.shape != expected.shape:
+        for shape, hint_text in shape_hints:
+            if shape is None or array.shape == tuple(shape):
+                return say(False, hint_text.format(shape=array.shape))
+        return say(False, f"Expected a {shape_words(expected.shape)} array, got shape {array.shape}.")
+    if np.allclose(array, expected):
+        return say(True, correct)
+    for mistake, hint_text in mistakes:
+        if np.allclose(array, mistake):
+            return say(False, hint_text)
+    return say(False, otherwise.format(right=count_right(array, expected)))
+
+
 def count_right(array, expected):
     right = int(np.sum(np.isclose(array, expected)))
     return f"{right} of {expected.size} numbers are right"

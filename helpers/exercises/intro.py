@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from helpers.exercises.common import as_array, as_number, count_right, say
+from helpers.exercises.common import as_number, judge_array, say
 from helpers.exercises.predictions import judge_choice, read_choice
 
 __all__ = [
@@ -214,33 +214,27 @@ def check_convolution(answer):
     Verdict
         True when the answer is right. A line of feedback is printed either way.
     """
-    expected = EXPECTED_CONVOLUTION
-    array, problem = as_array(answer, expected.shape)
-    if problem:
-        return say(False, problem)
-    if array.shape == CONVOLUTION_IMAGE.shape:
-        return say(
-            False,
-            "Expected a 2 x 2 array: with 'valid' padding the kernel must fit inside the image, "
-            "so the output is smaller than the input (4 - 3 + 1 = 2).",
-        )
-    if array.shape != expected.shape:
-        return say(False, f"Expected a 2 x 2 array (4 - 3 + 1 = 2 positions each way), got shape {array.shape}.")
-    if np.allclose(array, expected):
-        return say(
-            True,
-            "Correct! A Conv2D layer does exactly this at every position, "
-            "with kernel numbers it learns during training.",
-        )
     flipped = _cross_correlate_valid(CONVOLUTION_IMAGE, CONVOLUTION_KERNEL[::-1, ::-1])
-    if np.allclose(array, flipped):
-        return say(False, "Did you flip the kernel? Keras does not: lay it on the image as printed.")
-    if np.allclose(array, expected.T):
-        return say(False, "Rows and columns are swapped: the first row of the output comes from the top of the image.")
-    return say(
-        False,
-        f"Not yet: {count_right(array, expected)}. For each position multiply the 3x3 patch "
-        "by the kernel, number by number, and add the 9 products.",
+    return judge_array(
+        answer,
+        EXPECTED_CONVOLUTION,
+        "Correct! A Conv2D layer does exactly this at every position, with kernel numbers it learns during training.",
+        "Not yet: {right}. For each position multiply the 3x3 patch by the kernel, number by number, and add the 9 products.",
+        shape_hints=[
+            (
+                CONVOLUTION_IMAGE.shape,
+                "Expected a 2 x 2 array: with 'valid' padding the kernel must fit inside the image, "
+                "so the output is smaller than the input (4 - 3 + 1 = 2).",
+            ),
+            (None, "Expected a 2 x 2 array (4 - 3 + 1 = 2 positions each way), got shape {shape}."),
+        ],
+        mistakes=[
+            (flipped, "Did you flip the kernel? Keras does not: lay it on the image as printed."),
+            (
+                EXPECTED_CONVOLUTION.T,
+                "Rows and columns are swapped: the first row of the output comes from the top of the image.",
+            ),
+        ],
     )
 
 
@@ -257,31 +251,28 @@ def check_max_pooling(answer):
     Verdict
         True when the answer is right. A line of feedback is printed either way.
     """
-    expected = EXPECTED_MAX_POOLING
-    array, problem = as_array(answer, expected.shape)
-    if problem:
-        return say(False, problem)
-    if array.shape == (3, 3):
-        return say(
-            False, "Expected a 2 x 2 array: with stride 2 the 2x2 windows do not overlap, they jump 2 pixels at a time."
-        )
-    if array.shape != expected.shape:
-        return say(
-            False, f"Expected a 2 x 2 array (pooling 2x2 halves each side of the 4 x 4 image), got shape {array.shape}."
-        )
-    if np.allclose(array, expected):
-        return say(
-            True,
-            "Correct! Pooling halves the image and keeps the strongest response, so deeper layers see a wider area.",
-        )
-    if np.allclose(array, _pool_2x2(POOLING_IMAGE, np.mean)):
-        return say(False, "That is average pooling; max pooling keeps the largest number of each 2x2 block.")
-    if np.allclose(array, _pool_2x2(POOLING_IMAGE, np.min)):
-        return say(False, "That is the smallest number of each block; max pooling keeps the largest.")
-    return say(
-        False,
-        f"Not yet: {count_right(array, expected)}. Split the image into four 2x2 blocks "
-        "and keep the largest number of each.",
+    return judge_array(
+        answer,
+        EXPECTED_MAX_POOLING,
+        "Correct! Pooling halves the image and keeps the strongest response, so deeper layers see a wider area.",
+        "Not yet: {right}. Split the image into four 2x2 blocks and keep the largest number of each.",
+        shape_hints=[
+            (
+                (3, 3),
+                "Expected a 2 x 2 array: with stride 2 the 2x2 windows do not overlap, they jump 2 pixels at a time.",
+            ),
+            (None, "Expected a 2 x 2 array (pooling 2x2 halves each side of the 4 x 4 image), got shape {shape}."),
+        ],
+        mistakes=[
+            (
+                _pool_2x2(POOLING_IMAGE, np.mean),
+                "That is average pooling; max pooling keeps the largest number of each 2x2 block.",
+            ),
+            (
+                _pool_2x2(POOLING_IMAGE, np.min),
+                "That is the smallest number of each block; max pooling keeps the largest.",
+            ),
+        ],
     )
 
 

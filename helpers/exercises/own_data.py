@@ -1,6 +1,6 @@
 """Exercises of notebook 08 (your own data): padding, which files are left out, resuming."""
 
-from helpers.exercises.common import as_array, as_number, say
+from helpers.exercises.common import as_number, judge_array, say
 
 __all__ = [
     "PADDING_IMAGE_SIZE",
@@ -32,16 +32,14 @@ RESUME_DISCONNECTED_IN = 8
 
 def check_padding(answer):
     """Check the rows and columns added to PADDING_IMAGE_SIZE to make it divisible by 2**PADDING_DEPTH."""
-    array, problem = as_array(answer, (2,))
-    if problem:
-        return say(False, problem)
-    if array.shape != (2,):
-        return say(False, "Give two numbers: [rows added, columns added].")
-    if list(array) == [12, 4]:
-        return say(True, "Correct! 500 -> 512 and 700 -> 704, the next multiples of 2**4 = 16.")
-    if list(array) == [512, 704]:
-        return say(False, "Those are the padded sizes; give the number of pixels added.")
-    return say(False, "Find the next multiple of 16 above 500 and above 700, and subtract.")
+    return judge_array(
+        answer,
+        [12, 4],
+        "Correct! 500 -> 512 and 700 -> 704, the next multiples of 2**4 = 16.",
+        "Find the next multiple of 16 above 500 and above 700, and subtract.",
+        shape_hints=[(None, "Give two numbers: [rows added, columns added].")],
+        mistakes=[([512, 704], "Those are the padded sizes; give the number of pixels added.")],
+    )
 
 
 def check_left_out(answer):
