@@ -61,8 +61,17 @@ def _masks(truth, prediction):
     return truth, prediction
 
 
+def _masks_and_probabilities(truth, probabilities):
+    """Check and convert true masks (0/1) and probabilities (0..1) of the same shape."""
+    truth = as_mask(truth, "truth")
+    probabilities = as_probabilities(probabilities, "probabilities")
+    check_same_shape(truth, probabilities, "probabilities")
+    return truth, probabilities
+
+
 def _counts(truth, prediction):
-    """Return the number of true positive, false positive and false negative pixels."""
+    """Check a pair of masks; return their true positive, false positive and false negative pixels."""
+    truth, prediction = _masks(truth, prediction)
     true_positives = np.count_nonzero(truth & prediction)
     false_positives = np.count_nonzero(~truth & prediction)
     false_negatives = np.count_nonzero(truth & ~prediction)
@@ -92,7 +101,6 @@ def dice_score(truth, prediction):
     ValueError
         If the shapes differ or a mask holds values other than 0 and 1.
     """
-    truth, prediction = _masks(truth, prediction)
     true_positives, false_positives, false_negatives = _counts(truth, prediction)
     total = 2 * true_positives + false_positives + false_negatives
     if total == 0:
@@ -109,7 +117,7 @@ def iou_score(truth, prediction):
     Parameters
     ----------
     truth, prediction : array_like of bool or 0/1
-        Masks of the same shape (any number of dimensions).
+        Masks of the same shape (any number of dimensions), checked as in :func:`dice_score`.
 
     Returns
     -------
@@ -117,13 +125,7 @@ def iou_score(truth, prediction):
         Between 0 and 1; 1.0 if both masks are empty, for the same reason as in
         :func:`dice_score`. (Keras's ``BinaryIoU`` reports 0.0 in that case instead; it only
         happens when a whole evaluation holds no foreground at all.)
-
-    Raises
-    ------
-    ValueError
-        If the shapes differ or a mask holds values other than 0 and 1.
     """
-    truth, prediction = _masks(truth, prediction)
     true_positives, false_positives, false_negatives = _counts(truth, prediction)
     union = true_positives + false_positives + false_negatives
     if union == 0:
@@ -140,17 +142,13 @@ def pixel_accuracy(truth, prediction):
     Parameters
     ----------
     truth, prediction : array_like of bool or 0/1
-        Masks of the same shape (any number of dimensions).
+        Masks of the same shape (checked as in :func:`dice_score`); every pixel counts,
+        background included.
 
     Returns
     -------
     float
         Between 0 and 1.
-
-    Raises
-    ------
-    ValueError
-        If the shapes differ or a mask holds values other than 0 and 1.
     """
     truth, prediction = _masks(truth, prediction)
     return float(np.mean(truth == prediction))
@@ -165,7 +163,8 @@ def precision_recall(truth, prediction):
     Parameters
     ----------
     truth, prediction : array_like of bool or 0/1
-        Masks of the same shape (any number of dimensions).
+        Masks of the same shape (checked as in :func:`dice_score`): ``truth`` says what there
+        was to find (recall), ``prediction`` what was claimed (precision).
 
     Returns
     -------
@@ -174,13 +173,7 @@ def precision_recall(truth, prediction):
         or nothing to find) it is 1.0 if both masks are empty (a perfect answer, as in
         :func:`dice_score`) and 0.0 otherwise. With this rule the Dice score is always the
         harmonic mean of the two: ``Dice = 2 P R / (P + R)`` (0 when both are 0).
-
-    Raises
-    ------
-    ValueError
-        If the shapes differ or a mask holds values other than 0 and 1.
     """
-    truth, prediction = _masks(truth, prediction)
     true_positives, false_positives, false_negatives = _counts(truth, prediction)
     if true_positives + false_positives + false_negatives == 0:
         return 1.0, 1.0
@@ -215,9 +208,7 @@ def evaluate_segmentation(truth, probabilities, threshold=0.5):
         If the shapes differ, the masks are not 0/1, the probabilities lie outside 0..1 or
         the threshold is not between 0 and 1.
     """
-    truth = as_mask(truth, "truth")
-    probabilities = as_probabilities(probabilities, "probabilities")
-    check_same_shape(truth, probabilities, "probabilities")
+    truth, probabilities = _masks_and_probabilities(truth, probabilities)
     prediction = foreground(probabilities, threshold)
     precision, recall = precision_recall(truth, prediction)
     return {
@@ -277,9 +268,7 @@ def choose_threshold(truth, probabilities, thresholds=None, score="dice"):
         raise ValueError("thresholds is empty; give at least one threshold to try.")
     for threshold in thresholds:
         check_threshold(threshold)
-    truth = as_mask(truth, "truth")
-    probabilities = as_probabilities(probabilities, "probabilities")
-    check_same_shape(truth, probabilities, "probabilities")
+    truth, probabilities = _masks_and_probabilities(truth, probabilities)
     score_function = _SCORES[score]
     scores = np.array([score_function(truth, foreground(probabilities, t)) for t in thresholds])
     best = int(np.argmax(scores))
@@ -369,7 +358,7 @@ def keras_dice(name="dice"):
     Parameters
     ----------
     name : str
-        The name shown in the training log and in ``history.history``.
+        The name in the training log; ``history.history`` holds ``name`` (and ``"val_" + name`` with validation data).
 
     Returns
     -------
@@ -441,9 +430,7 @@ def isbi_errors(truth, probabilities, threshold=0.5):
     from skimage.metrics import adapted_rand_error, variation_of_information
     from skimage.segmentation import expand_labels
 
-    truth = as_mask(truth, "truth")
-    probabilities = as_probabilities(probabilities, "probabilities")
-    check_same_shape(truth, probabilities, "probabilities")
+    truth, probabilities = _masks_and_probabilities(truth, probabilities)
     check_threshold(threshold)
     if truth.ndim == 2 or (truth.ndim == 3 and truth.shape[-1] == 1 and probabilities.ndim == 3):
         truth, probabilities = truth[np.newaxis], probabilities[np.newaxis]
