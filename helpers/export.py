@@ -25,6 +25,7 @@ so ``import helpers.export`` stays light.
 """
 
 import contextlib
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -253,37 +254,17 @@ def export_bioimageio(
         if saved_model:
             _write_saved_model_zip(model, work / "tf_saved_model.zip")
             weights["tensorflow_saved_model_bundle"] = _saved_model_entry()
+        facts = _ModelFacts(name, description, depth, n_in, class_names, threshold, pixel_bits, binarize_output)
         (work / "README.md").write_text(
-            _documentation(
-                name,
-                description,
-                training_data,
-                scores,
-                methods,
-                threshold,
-                class_names,
-                depth,
-                n_in,
-                pixel_bits,
-                sorted(weights),
-                binarize_output,
-            ),
-            encoding="utf-8",
+            _documentation(facts, training_data, scores, methods, sorted(weights)), encoding="utf-8"
         )
         rdf = _model_rdf(
-            name=name,
-            description=description,
+            facts,
             authors=authors,
             license=license,
             citations=citations,
             tags=tags,
             cover=cover_file,
-            depth=depth,
-            n_in=n_in,
-            class_names=class_names,
-            threshold=threshold,
-            pixel_bits=pixel_bits,
-            binarize_output=binarize_output,
             weights=weights,
         )
         with _offline_bioimageio(work / "cache"):
@@ -475,29 +456,27 @@ def _person(author):
     return {key: value for key, value in dict(author).items() if value}
 
 
-def _model_rdf(
-    *,
-    name,
-    description,
-    authors,
-    license,
-    citations,
-    tags,
-    cover,
-    depth,
-    n_in,
-    class_names,
-    threshold,
-    pixel_bits,
-    binarize_output,
-    weights,
-):
-    step = 2**depth
-    gain = 1.0 / _PIXEL_MAX[pixel_bits]
-    in_channels = ["grey"] if n_in == 1 else ["red", "green", "blue"]
+@dataclasses.dataclass(frozen=True)
+class _ModelFacts:
+    """What both the package's description (rdf) and its README say about the model."""
+
+    name: str
+    description: str
+    depth: int
+    n_in: int
+    class_names: list
+    threshold: float | None
+    pixel_bits: int
+    binarize_output: bool
+
+
+def _model_rdf(facts, *, authors, license, citations, tags, cover, weights):
+    step = 2**facts.depth
+    gain = 1.0 / _PIXEL_MAX[facts.pixel_bits]
+    in_channels = ["grey"] if facts.n_in == 1 else ["red", "green", "blue"]
     input_tensor = {
         "id": INPUT_ID,
-        "description": f"raw {pixel_bits}-bit image, {'grey' if n_in == 1 else 'RGB colour'}",
+        "description": f"raw {facts.pixel_bits}-bit image, {'grey' if facts.n_in == 1 else 'RGB colour'}",
         "axes": [
             {"type": "batch"},
             {"type": "space", "id": "y", "size": {"min": step, "step": step}},
@@ -511,40 +490,40 @@ def _model_rdf(
         ],
     }
     output_post = []
-    if binarize_output:
-        output_post = [{"id": "binarize", "kwargs": {"threshold": float(threshold)}}]
+    if facts.binarize_output:
+        output_post = [{"id": "binarize", "kwargs": {"threshold": float(facts.threshold)}}]
     output_tensor = {
         "id": OUTPUT_ID,
         "description": (
             "probability of foreground"
-            if len(class_names) == 1 and not binarize_output
+            if len(facts.class_names) == 1 and not facts.binarize_output
             else "mask 0/1 (probability > threshold)"
-            if binarize_output
+            if facts.binarize_output
             else "probability of each class (softmax); take the argmax"
         ),
         "axes": [
             {"type": "batch"},
             {"type": "space", "id": "y", "size": {"tensor_id": INPUT_ID, "axis_id": "y"}},
             {"type": "space", "id": "x", "size": {"tensor_id": INPUT_ID, "axis_id": "x"}},
-            {"type": "channel", "channel_names": list(class_names)},
+            {"type": "channel", "channel_names": list(facts.class_names)},
         ],
         "test_tensor": {"source": "test_output.npy"},
         "postprocessing": output_post,
     }
     cite = [dict(UNET_CITATION)] + [dict(c) for c in citations]
     course_config = {
-        "depth": depth,
+        "depth": facts.depth,
         "preprocessing": COURSE_PREPROCESSING,
-        "pixel_bits": pixel_bits,
-        "class_names": list(class_names),
-        "threshold": None if threshold is None else float(threshold),
-        "postprocessing": ("probability > threshold" if len(class_names) == 1 else "argmax over channels"),
+        "pixel_bits": facts.pixel_bits,
+        "class_names": list(facts.class_names),
+        "threshold": None if facts.threshold is None else float(facts.threshold),
+        "postprocessing": ("probability > threshold" if len(facts.class_names) == 1 else "argmax over channels"),
     }
     return {
         "format_version": "0.5.12",
         "type": "model",
-        "name": name,
-        "description": description,
+        "name": facts.name,
+        "description": facts.description,
         "authors": [_person(a) for a in authors],
         "cite": cite,
         "license": license,
@@ -558,51 +537,38 @@ def _model_rdf(
     }
 
 
-def _documentation(
-    name,
-    description,
-    training_data,
-    scores,
-    methods,
-    threshold,
-    class_names,
-    depth,
-    n_in,
-    pixel_bits,
-    weight_formats,
-    binarize_output,
-):
-    step = 2**depth
+def _documentation(facts, training_data, scores, methods, weight_formats):
+    step = 2**facts.depth
     score_lines = "\n".join(
         f"| {key} | {value:.4g} |" if isinstance(value, (int, float)) else f"| {key} | {value} |"
         for key, value in scores.items()
     )
-    if len(class_names) == 1:
+    if len(facts.class_names) == 1:
         post = (
             f"The output is the probability of foreground. Pixels with probability > "
-            f"{float(threshold):.3g} (chosen on validation images) are foreground"
+            f"{float(facts.threshold):.3g} (chosen on validation images) are foreground"
             + (
                 " (the package applies this threshold itself)."
-                if binarize_output
+                if facts.binarize_output
                 else "; the package returns the probabilities, apply the threshold yourself."
             )
         )
     else:
         post = (
             "The output has one probability per class (softmax), in this order: "
-            + ", ".join(f"{i} = {c}" for i, c in enumerate(class_names))
+            + ", ".join(f"{i} = {c}" for i, c in enumerate(facts.class_names))
             + ". The label of a pixel is the channel with the largest probability (argmax); "
             "the model spec 0.5 has no argmax step, so tools show the probabilities."
         )
-    return f"""# {name}
+    return f"""# {facts.name}
 
-{description}
+{facts.description}
 
 ## Input
 
-{"Grey (1 channel)" if n_in == 1 else "RGB colour (3 channels)"} {pixel_bits}-bit images. Preprocessing
-(in the package): {COURSE_PREPROCESSING} (this package: / {_PIXEL_MAX[pixel_bits]}).
-Height and width must be multiples of {step} (the U-Net has {depth} poolings); tools that tile
+{"Grey (1 channel)" if facts.n_in == 1 else "RGB colour (3 channels)"} {facts.pixel_bits}-bit images. Preprocessing
+(in the package): {COURSE_PREPROCESSING} (this package: / {_PIXEL_MAX[facts.pixel_bits]}).
+Height and width must be multiples of {step} (the U-Net has {facts.depth} poolings); tools that tile
 use tiles of {step} * n pixels.
 
 ## Output
