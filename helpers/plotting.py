@@ -181,7 +181,7 @@ def show_images(
     Returns
     -------
     None or matplotlib.figure.Figure
-        See the module's display rule.
+        One row per image, one column per kind of picture (module's display rule).
 
     Raises
     ------
@@ -285,7 +285,7 @@ def show_grid(arrays, titles, *, ncols=4, cmap="gray", value_labels=False, show=
     Returns
     -------
     None or matplotlib.figure.Figure
-        See the module's display rule.
+        The panels, ``ncols`` to a row (module's display rule).
 
     Raises
     ------
