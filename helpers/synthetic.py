@@ -68,6 +68,22 @@ def _organelles(rng, size, count, inside):
     return found & inside
 
 
+def _cells(seed, size, n_cells=None, membrane_thickness=3):
+    """Start an EM-like section: its random generator, its cells, their membranes and insides.
+
+    Returns ``(rng, n_cells, labels, membrane, inside)``: ``n_cells`` is about one cell per
+    24x24 pixels unless given; ``inside`` keeps 2 pixels away from the membranes.
+    """
+    if size < 32:
+        raise ValueError(f"size must be at least 32 pixels, got {size}.")
+    rng = np.random.default_rng(seed)
+    n_cells = n_cells or max(4, (size // 24) ** 2)
+    labels = _wobbly_cell_labels(rng, size, n_cells)
+    membrane = _membranes(labels, membrane_thickness)
+    inside = ~ndimage.binary_dilation(membrane, iterations=2)
+    return rng, n_cells, labels, membrane, inside
+
+
 def membrane_section(seed, size=128, n_cells=None, membrane_thickness=3):
     """Draw one EM-like section and its membrane mask.
 
@@ -89,18 +105,11 @@ def membrane_section(seed, size=128, n_cells=None, membrane_thickness=3):
     mask : ndarray of uint8, shape (size, size)
         255 on membranes, 0 elsewhere (the course's convention: 255 = what we segment).
     """
-    if size < 32:
-        raise ValueError(f"size must be at least 32 pixels, got {size}.")
-    rng = np.random.default_rng(seed)
-    n_cells = n_cells or max(4, (size // 24) ** 2)
-    labels = _wobbly_cell_labels(rng, size, n_cells)
-    membrane = _membranes(labels, membrane_thickness)
-
+    rng, n_cells, labels, membrane, inside = _cells(seed, size, n_cells, membrane_thickness)
     brightness = rng.uniform(0.5, 0.8, n_cells)[labels]
     grain = ndimage.gaussian_filter(rng.normal(0, 1, (size, size)), 0.7)
     blotches = ndimage.gaussian_filter(rng.normal(0, 1, (size, size)), 3)
     picture = brightness + 0.05 * grain / grain.std() + 0.05 * blotches / blotches.std()
-    inside = ~ndimage.binary_dilation(membrane, iterations=2)
     organelles = _organelles(rng, size, count=n_cells, inside=inside)
     picture[organelles] = 0.3 + 0.08 * rng.normal(size=organelles.sum())
     darkness = ndimage.gaussian_filter(rng.normal(0, 1, (size, size)), 4)
@@ -132,10 +141,8 @@ def mitochondria_section(seed, size=128, n_mitochondria=None):
 
     Parameters
     ----------
-    seed : int
-        The same seed always gives the same picture.
-    size : int
-        Side of the square picture in pixels (at least 32).
+    seed, size : int
+        As in :func:`membrane_section`.
     n_mitochondria : int, optional
         How many to draw; by default about one per 30x30 pixels.
 
@@ -145,13 +152,7 @@ def mitochondria_section(seed, size=128, n_mitochondria=None):
     mask : ndarray of uint8, shape (size, size)
         255 on mitochondria, 0 elsewhere.
     """
-    if size < 32:
-        raise ValueError(f"size must be at least 32 pixels, got {size}.")
-    rng = np.random.default_rng(seed)
-    n_cells = max(4, (size // 24) ** 2)
-    labels = _wobbly_cell_labels(rng, size, n_cells)
-    membrane = _membranes(labels, 3)
-    inside = ~ndimage.binary_dilation(membrane, iterations=2)
+    rng, n_cells, labels, membrane, inside = _cells(seed, size)
     brightness = rng.uniform(0.55, 0.8, n_cells)[labels]
     grain = ndimage.gaussian_filter(rng.normal(0, 1, (size, size)), 0.7)
     picture = brightness + 0.05 * grain / grain.std()
@@ -197,10 +198,8 @@ def kidney_section(seed, size=64):
 
     Parameters
     ----------
-    seed : int
-        The same seed always gives the same picture.
-    size : int
-        Side of the square picture in pixels (at least 32).
+    seed, size : int
+        As in :func:`membrane_section` (size: at least 32; 64 by default).
 
     Returns
     -------
