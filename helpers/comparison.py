@@ -27,6 +27,7 @@ __all__ = [
     "add_training_images",
     "results_table",
     "budget_steps",
+    "steps_for_minutes",
 ]
 
 
@@ -195,13 +196,40 @@ def budget_steps(
     timing = training.measure_step_seconds(
         model, batches, loss="binary_crossentropy", validation_data=(images[validation], masks[validation])
     )
-    per_run = minutes * 60 / n_runs - epochs * timing.seconds_per_validation
-    steps = max(epochs, int(per_run / timing.seconds_per_step) // epochs * epochs)
+    steps = steps_for_minutes(minutes, n_runs, timing, epochs)
     print(
-        f"One training step takes {timing.seconds_per_step:.2f} s here (measured), so each of the {n_runs} "
-        f"trainings gets {steps} steps to fit {minutes:g} minutes."
+        f"{training.describe_timing(timing)}, so each of the {n_runs} trainings gets {steps} steps to fit {minutes:g} minutes."
     )
     return steps
+
+
+def steps_for_minutes(minutes, n_runs, timing, epochs):
+    """Training steps per run when ``n_runs`` runs of :func:`train_and_score` share ``minutes``.
+
+    Each run pays its start (``timing.seconds_to_start``), one validation pass per epoch and
+    two prediction passes after training (validation images for the threshold, then the test
+    images; counted as validation passes); the steps get the rest.
+
+    Parameters
+    ----------
+    minutes : float
+    n_runs : int
+    timing : helpers.training.StepTiming
+    epochs : int
+
+    Returns
+    -------
+    int
+        A multiple of ``epochs``, at least ``epochs``.
+
+    Examples
+    --------
+    >>> from helpers.training import StepTiming
+    >>> steps_for_minutes(1, 2, StepTiming(0.1, 1.0, 10.0), epochs=4)  # (30 - 10 - 6 x 1) / 0.1 = 140
+    140
+    """
+    per_run = minutes * 60 / n_runs - timing.seconds_to_start - (epochs + 2) * timing.seconds_per_validation
+    return max(epochs, int(per_run / timing.seconds_per_step) // epochs * epochs)
 
 
 def train_and_score_seeds(loss, images, masks, split, *, seeds=(0, 1, 2), label=None, **settings):

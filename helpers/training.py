@@ -54,6 +54,7 @@ __all__ = [
     "LATEST_OPTIMIZER",
     "BEST_PATTERN",
     "StepTiming",
+    "describe_timing",
     "measure_step_seconds",
     "epochs_for_minutes",
     "budget_epochs",
@@ -430,8 +431,11 @@ def fit_resumable(
 # Training that fits the clock, and one progress line
 # ----------------------------------------------------------------------------------------
 
-#: What :func:`measure_step_seconds` measured on this machine.
-StepTiming = collections.namedtuple("StepTiming", "seconds_per_step seconds_per_validation")
+#: What :func:`measure_step_seconds` measured on this machine: a training step, a validation
+#: pass, and the start of a training (building the graphs and the input pipeline, once per model).
+StepTiming = collections.namedtuple(
+    "StepTiming", "seconds_per_step seconds_per_validation seconds_to_start", defaults=(0.0,)
+)
 
 
 def _batch_source(batches, batch_size):
@@ -450,8 +454,10 @@ def measure_step_seconds(
 ):
     """Time training steps (and one validation pass) of a copy of ``model`` on this machine.
 
-    The copy has the same layers and fresh weights, so the model itself is not touched. A
-    first step is run untimed: it builds the compiled graph, which takes longer than a step.
+    The copy has the same layers and fresh weights, so the model itself is not touched. The
+    first step and the first validation pass build the compiled graphs and start the input
+    pipeline; every new training pays that once, so it is measured apart from the steps
+    (``seconds_to_start``: the first step and pass, less an ordinary step and pass).
 
     Parameters
     ----------
@@ -474,7 +480,8 @@ def measure_step_seconds(
     Returns
     -------
     StepTiming
-        ``seconds_per_step`` and ``seconds_per_validation`` (0 without validation data).
+        ``seconds_per_step``, ``seconds_per_validation`` (0 without validation data) and
+        ``seconds_to_start``.
     """
     import keras
 
@@ -483,20 +490,38 @@ def measure_step_seconds(
     copy = keras.models.clone_model(model)
     copy.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss)
     next_batch = _batch_source(batches, batch_size)
-    copy.train_on_batch(*next_batch())  # untimed: builds the graph
+    start = clock()
+    copy.train_on_batch(*next_batch())  # builds the graph and starts the input pipeline
+    first_step = clock() - start
     start = clock()
     for _ in range(timed_steps):
         copy.train_on_batch(*next_batch())
     per_step = (clock() - start) / timed_steps
+    to_start = max(0.0, first_step - per_step)
     per_validation = 0.0
     if validation_data is not None:
         images, targets, *weights = validation_data  # (images, masks) or (images, labels, pixel weights)
         weight = weights[0] if weights else None
-        copy.evaluate(images, targets, sample_weight=weight, batch_size=1, verbose=0)  # untimed: builds the graph
+        start = clock()
+        copy.evaluate(images, targets, sample_weight=weight, batch_size=1, verbose=0)  # builds the graph
+        first_validation = clock() - start
         start = clock()
         copy.evaluate(images, targets, sample_weight=weight, batch_size=1, verbose=0)
         per_validation = clock() - start
-    return StepTiming(per_step, per_validation)
+        to_start += max(0.0, first_validation - per_validation)
+    return StepTiming(per_step, per_validation, to_start)
+
+
+def describe_timing(timing):
+    """Say what :func:`measure_step_seconds` measured, in the words the notebooks print.
+
+    Examples
+    --------
+    >>> describe_timing(StepTiming(1.114, 2.0, 8.3))
+    'One training step takes 1.11 s here, and starting a training 8 s (measured)'
+    """
+    start = f", and starting a training {timing.seconds_to_start:.0f} s" if timing.seconds_to_start >= 0.5 else ""
+    return f"One training step takes {timing.seconds_per_step:.2f} s here{start} (measured)"
 
 
 def epochs_for_minutes(minutes, timing, steps_per_epoch, *, at_least=1, at_most=None):
@@ -522,19 +547,20 @@ def epochs_for_minutes(minutes, timing, steps_per_epoch, *, at_least=1, at_most=
     --------
     >>> epochs_for_minutes(1, StepTiming(0.5, 1.0), steps_per_epoch=10)[0]  # 60 s / (10 x 0.5 s + 1 s)
     10
+    >>> epochs_for_minutes(1, StepTiming(0.5, 1.0, 12.0), steps_per_epoch=10)[0]  # (60 s - 12 s) / 6 s
+    8
     """
     if minutes <= 0:
         raise ValueError(f"minutes must be above 0, got {minutes}.")
     if steps_per_epoch < 1:
         raise ValueError(f"steps_per_epoch must be at least 1, got {steps_per_epoch}.")
     epoch_seconds = steps_per_epoch * timing.seconds_per_step + timing.seconds_per_validation
-    epochs = max(at_least, int(minutes * 60 // epoch_seconds))
+    epochs = max(at_least, int((minutes * 60 - timing.seconds_to_start) // epoch_seconds))
     capped = at_most is not None and epochs > at_most
     epochs = min(epochs, at_most) if at_most is not None else epochs
     unit = "minute" if minutes == 1 else "minutes"
-    line = (
-        f"One training step takes {timing.seconds_per_step:.2f} s here (measured), so {epochs} epochs of "
-        f"{steps_per_epoch} steps fit in {minutes:g} {unit}" + (f" (capped at {at_most})." if capped else ".")
+    line = f"{describe_timing(timing)}, so {epochs} epochs of {steps_per_epoch} steps fit in {minutes:g} {unit}" + (
+        f" (capped at {at_most})." if capped else "."
     )
 
     return epochs, line

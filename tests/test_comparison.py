@@ -47,3 +47,18 @@ def test_small_foreground_smoke_set_is_the_bundled_one():
     assert datasets.load_small_foreground("smoke").source == "bundled synthetic mitochondria (data/mitochondria)"
     with pytest.raises(ValueError, match="Unknown mode 'fast'"):
         datasets.load_small_foreground("fast")
+
+
+@pytest.mark.parametrize(
+    "minutes, n_runs, start, expected",
+    [
+        (1, 2, 0.0, 240),  # (30 s - 6 passes of 1 s) / 0.1 s = 240 steps
+        (1, 2, 10.0, 140),  # each run also pays 10 s to start: 100 steps fewer
+        (1, 6, 10.0, 4),  # the budget does not cover the starts: the minimum, one step per epoch
+    ],
+)
+def test_shared_budget_pays_each_runs_start_and_passes_before_its_steps(minutes, n_runs, start, expected):
+    from helpers.training import StepTiming
+
+    steps = comparison.steps_for_minutes(minutes, n_runs, StepTiming(0.1, 1.0, start), epochs=4)
+    assert steps == expected and steps % 4 == 0

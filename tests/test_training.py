@@ -162,7 +162,8 @@ def test_step_time_is_measured_with_the_clock_and_leaves_the_model_untouched():
     timing = training.measure_step_seconds(
         model, batches, loss="binary_crossentropy", validation_data=validation, timed_steps=4, clock=FakeClock(2.0)
     )
-    assert timing == training.StepTiming(seconds_per_step=2.0 / 4, seconds_per_validation=2.0)
+    # the first step takes one tick (2 s), 1.5 s longer than a step (4 steps in one tick); the passes take one each
+    assert timing == training.StepTiming(seconds_per_step=2.0 / 4, seconds_per_validation=2.0, seconds_to_start=1.5)
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
     arrays = training.measure_step_seconds(
         model, validation, loss="binary_crossentropy", batch_size=2, clock=FakeClock(3.0)
@@ -175,6 +176,33 @@ def test_step_time_is_measured_with_the_clock_and_leaves_the_model_untouched():
         model, batches, loss="binary_crossentropy", validation_data=weighted, clock=FakeClock(1.0)
     )
     assert timing.seconds_per_validation == 1.0
+
+
+class ScriptedClock:
+    """A clock whose successive intervals (between a start and an end reading) are given."""
+
+    def __init__(self, intervals):
+        self.now, self.intervals, self.reads = 0.0, list(intervals), 0
+
+    def __call__(self):
+        self.reads += 1
+        if self.reads % 2 == 0:  # an end reading: one interval later than its start
+            self.now += self.intervals.pop(0)
+        return self.now
+
+
+def test_the_start_of_a_training_is_measured_apart_from_its_steps():
+    keras, model, batches, validation = tiny_setup()
+    # first step 9 s, 4 steps in 2 s, first validation pass 3 s, a pass 1 s
+    clock = ScriptedClock([9.0, 2.0, 3.0, 1.0])
+    timing = training.measure_step_seconds(
+        model, batches, loss="binary_crossentropy", validation_data=validation, timed_steps=4, clock=clock
+    )
+    assert timing == training.StepTiming(0.5, 1.0, seconds_to_start=(9.0 - 0.5) + (3.0 - 1.0))
+    # the start is paid once: 60 s less 10.5 s, by epochs of 10 steps and one pass (6 s): 8 epochs, not 10
+    epochs, line = training.epochs_for_minutes(1, timing, 10)
+    assert epochs == 8
+    assert line.startswith("One training step takes 0.50 s here, and starting a training 10 s (measured)")
 
 
 @pytest.mark.parametrize(
