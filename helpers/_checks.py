@@ -128,14 +128,12 @@ def as_picture(array, name):
         array = array[..., 0]
     if array.ndim == 3 and array.shape[0] == 1 and array.shape[-1] != 3:
         array = array[0]
-    if array.ndim == 3 and array.shape[-1] == 3:
+    if array.ndim == 2 or (array.ndim == 3 and array.shape[-1] == 3):
         return array
-    if array.ndim != 2:
-        raise ValueError(
-            f"{name} must be one image of shape (height, width), (height, width, 1) or "
-            f"(height, width, 3), but it has shape {array.shape}."
-        )
-    return array
+    raise ValueError(
+        f"{name} must be one image of shape (height, width), (height, width, 1) or "
+        f"(height, width, 3), but it has shape {array.shape}."
+    )
 
 
 def as_volume(volume, name):
