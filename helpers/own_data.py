@@ -1293,22 +1293,15 @@ def build_model(report, *, filters=8, n_poolings=4, batch_norm=True, dropout=0.0
     """
     from helpers import models
 
-    if is_multiclass(report):
-        return models.build_unet(
-            input_shape=(None, None, report.image_channels),
-            filters=filters,
-            n_poolings=n_poolings,
-            batch_norm=batch_norm,
-            dropout=dropout,
-            n_classes=report.n_classes,
-            output_activation="softmax",
-        )
+    multiclass = is_multiclass(report)
     return models.build_unet(
         input_shape=(None, None, report.image_channels),
         filters=filters,
         n_poolings=n_poolings,
         batch_norm=batch_norm,
         dropout=dropout,
+        n_classes=report.n_classes if multiclass else 1,
+        output_activation="softmax" if multiclass else "sigmoid",
     )
 
 
