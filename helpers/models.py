@@ -12,7 +12,7 @@ multiples of ``2**n_poolings`` along each pooled axis). keras-unet's models are 
 833507
 """
 
-__all__ = ["build_unet", "build_unet_3d"]
+__all__ = ["build_unet", "build_unet_3d", "blocks_table"]
 
 
 def _conv_pair(x, filters, batch_norm, name):
@@ -106,6 +106,40 @@ def build_unet(
         x = _conv_pair(x, level_filters, batch_norm, name=f"up{level + 1}")
     outputs = layers.Conv2D(n_classes, 1, activation=output_activation, name="probability")(x)
     return keras.Model(inputs, outputs, name=name)
+
+
+def blocks_table(model):
+    """A short table of a U-Net by block (``down1`` ... ``bottom`` ... ``up1``): output shape, parameters.
+
+    ``model.summary()`` lists every layer (about 60 for :func:`build_unet`); this lists the
+    levels, which is what the figure of a U-Net shows. Layers are grouped by the part of their
+    name before the first ``_`` (``down1_conv1``, ``down1_norm1`` ... belong to ``down1``); a
+    block's shape is that of its feature maps (before the pooling that ends a level down), and
+    blocks without parameters (the dropout layers) are left out.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A model built by :func:`build_unet` (or any model whose layer names follow that rule).
+
+    Returns
+    -------
+    str
+        One line per block, in the order data flows, and a total line.
+    """
+    blocks = {}
+    for layer in model.layers:
+        block = layer.name.split("_")[0]
+        shape, count = blocks.get(block, (None, 0))
+        if not layer.name.endswith("_pool"):
+            shape = tuple(layer.output.shape[1:])
+        blocks[block] = (shape, count + layer.count_params())
+    lines = [f"{'block':12}{'feature maps (height, width, channels)':>40}{'parameters':>14}"]
+    for index, (block, (shape, count)) in enumerate(blocks.items()):
+        if count or index == 0:
+            lines.append(f"{block:12}{str(shape):>40}{count:>14,}")
+    lines.append(f"{'total':12}{'':>40}{model.count_params():>14,}")
+    return "\n".join(lines)
 
 
 def _check_unet_arguments(input_shape, filters, n_poolings, dropout):

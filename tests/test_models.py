@@ -46,3 +46,28 @@ def test_multi_class_unet_gives_probabilities_that_sum_to_one():
 def test_bad_unet_arguments_get_clear_errors(arguments, words):
     with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)").replace("*", r"\*")):
         build_unet(**{"input_shape": (64, 64, 1), **arguments})
+
+
+def test_blocks_table_lists_the_levels_with_hand_counted_parameters():
+    from helpers import models
+
+    table = models.blocks_table(models.build_unet(input_shape=(256, 256, 1)))
+    rows = {line.split()[0]: line for line in table.splitlines()[1:]}
+    assert list(rows) == [
+        "image",
+        "down1",
+        "down2",
+        "down3",
+        "down4",
+        "bottom",
+        "up4",
+        "up3",
+        "up2",
+        "up1",
+        "probability",
+        "total",
+    ]
+    # down1: 3x3x1x64 + 64 biases, then 3x3x64x64 + 64 = 640 + 36,928; the 1x1 output: 64 + 1
+    assert rows["down1"].endswith("(256, 256, 64)        37,568")
+    assert rows["probability"].endswith("65") and rows["total"].endswith("34,512,193")
+    assert rows["bottom"].split()[-4:-1] == ["(16,", "16,", "1024)"]
