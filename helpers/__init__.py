@@ -26,9 +26,9 @@ compute
     whole-volume prediction), ``instances`` (objects: label, separate, match, measure),
     ``classic`` (the random-forest pixel classifier).
 workflows
-    ``training`` (resumable training), ``comparison`` (fair comparisons), ``own_data`` (check,
-    load and predict a folder of your own images), ``export`` (bioimage.io packages and
-    checked reloads), ``reporting`` (the methods paragraph, read from the real objects).
+    ``training`` (resumable training), ``comparison`` (fair comparisons), ``reporting`` (the
+    methods paragraph, read from the real objects), ``own_data`` (check, load and predict a
+    folder of your own images), ``export`` (bioimage.io packages and checked reloads).
 display
     ``plotting`` (every figure), ``widgets`` (the explorers, each with a static picture).
 course only
@@ -55,7 +55,7 @@ LAYERS = {
         "instances",
         "classic",
     ),
-    "workflows": ("training", "comparison", "own_data", "export", "reporting"),
+    "workflows": ("training", "comparison", "reporting", "own_data", "export"),
     "display": ("plotting", "widgets"),
     "course only": ("keras_unet", "demos", "exercises"),
 }

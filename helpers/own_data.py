@@ -34,7 +34,8 @@ cross-entropy with an optional Dice term), :func:`training_class_weights`,
 :func:`training_batches` and :func:`validation_data` (pixels not annotated weigh 0; crops
 without an annotated pixel are skipped), :func:`choose_threshold` and :func:`evaluate` (on the
 annotated pixels only: Dice/IoU, or a per-class table and a confusion matrix),
-:func:`describe_classes` and :func:`methods_for_classes` for the methods paragraph.
+:func:`describe_classes` for the methods paragraph (:func:`helpers.reporting.methods_paragraph`
+words the K-class case itself).
 """
 
 import collections
@@ -1631,15 +1632,12 @@ def describe_classes(report):
     return text
 
 
-#: The sentence of :func:`helpers.reporting.methods_paragraph` about the threshold, for K classes.
-THRESHOLD_SENTENCE = "Probabilities were thresholded at nan, chosen on the validation images."
-
-
 def methods_for_classes(text, scores):
-    """Put the K-class wording into a methods paragraph made with :func:`evaluate`'s scores.
+    """Check that a methods paragraph made with :func:`evaluate`'s scores words their classes.
 
-    :func:`helpers.reporting.methods_paragraph` writes about one threshold; with K classes
-    each pixel gets its most probable class, and the test Dice is a mean over the classes.
+    :func:`helpers.reporting.methods_paragraph` writes the K-class case itself (each pixel its
+    most probable class, Dice per class) when given these scores, so the paragraph needs no
+    further change; this step of notebook 08 only checks that.
 
     Parameters
     ----------
@@ -1651,18 +1649,21 @@ def methods_for_classes(text, scores):
     Returns
     -------
     str
-        Binary scores: ``text`` unchanged. K classes: the threshold sentence replaced, and the
-        per-class Dice added at the end.
+        ``text``, unchanged.
+
+    Raises
+    ------
+    ValueError
+        If ``scores`` are of K classes but ``text`` does not say how classes were given.
     """
-    if "per_class" not in scores:
-        return text
-    names = scores["class_names"] or [f"class {i}" for i in range(len(scores["per_class"]["dice"]))]
-    per_class = ", ".join(f"{n} {d:.3f}" for n, d in zip(names, scores["per_class"]["dice"]))
-    text = text.replace(THRESHOLD_SENTENCE, "Each pixel was given its most probable class.")
-    return (
-        f"{text} Dice and IoU are means over the {len(names)} classes; Dice per class: {per_class}"
-        f" ({scores['annotated_pixels']:,} annotated test pixels)."
-    )
+    from helpers import reporting
+
+    if "per_class" in scores and reporting.CLASS_RULE not in text:
+        raise ValueError(
+            "This methods paragraph was written without the K-class scores: make it with "
+            "reporting.methods_paragraph(..., evaluation=scores)."
+        )
+    return text
 
 
 # --- scribbles: partial annotations made reproducibly from dense masks -----------------------------

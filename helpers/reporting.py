@@ -28,6 +28,7 @@ __all__ = [
     "describe_optimizer",
     "describe_loss",
     "methods_paragraph",
+    "CLASS_RULE",
     "show_results",
     "RESULTS_MIMETYPE",
 ]
@@ -121,7 +122,33 @@ def _augmentation_words(augment):
     }.get(augment, str(augment))
 
 
-def methods_paragraph(model, batches, run, *, data_description, split, split_how, evaluation):
+#: How a K-class paragraph says what stands for the threshold of a binary one.
+CLASS_RULE = "Each pixel was given its most probable class."
+
+
+def _class_names(evaluation, classes):
+    """The class names of a K-class evaluation (None for a binary one), checked against its scores."""
+    per_class = evaluation.get("per_class")
+    if classes is None and per_class is None:
+        return None
+    if per_class is None:
+        raise KeyError("classes given but evaluation lacks per_class; pass the scores of helpers.own_data.evaluate.")
+    count = len(per_class["dice"])
+    names = list(classes if classes is not None else evaluation.get("class_names") or [])
+    names = names or [f"class {i}" for i in range(count)]
+    if len(names) != count:
+        raise ValueError(f"Got {len(names)} class names for {count} classes scored; give one name per class.")
+    return names
+
+
+def _per_class_sentence(evaluation, names):
+    per_class = ", ".join(f"{n} {d:.3f}" for n, d in zip(names, evaluation["per_class"]["dice"]))
+    pixels = evaluation.get("annotated_pixels")
+    where = f" ({pixels:,} annotated test pixels)" if pixels is not None else ""
+    return f"Dice and IoU are means over the {len(names)} classes; Dice per class: {per_class}{where}."
+
+
+def methods_paragraph(model, batches, run, *, data_description, split, split_how, evaluation, classes=None):
     """Return a methods paragraph, with versions and parameters, for a paper or a lab notebook.
 
     Parameters
@@ -141,16 +168,32 @@ def methods_paragraph(model, batches, run, *, data_description, split, split_how
     split_how : str
         ``"in stack order"`` or ``"at random"``.
     evaluation : dict
-        ``threshold`` (chosen on validation), ``dice`` and ``iou`` on the test images.
+        ``threshold`` (chosen on validation), ``dice`` and ``iou`` on the test images. K classes
+        (the scores of :func:`helpers.own_data.evaluate`): ``dice`` and ``iou`` (means over the
+        classes), ``per_class`` (``{"dice": one per class}``), optionally ``class_names`` and
+        ``annotated_pixels``; no threshold is needed.
+    classes : sequence of str, optional
+        K classes: their names, class 0 first. By default ``evaluation["class_names"]`` when
+        ``evaluation`` holds ``per_class`` (binary otherwise). With classes the paragraph says
+        that each pixel got its most probable class, instead of a threshold, and gives the Dice
+        of every class.
 
     Returns
     -------
     str
+
+    Raises
+    ------
+    KeyError
+        If ``evaluation`` lacks a score the paragraph needs (named).
+    ValueError
+        If ``batches`` carries no settings, or the class names do not match the classes scored.
     """
     settings = getattr(batches, "settings", None)
     if settings is None:
         raise ValueError("batches has no settings: make it with helpers.pipeline.training_batches(...).")
-    missing = [key for key in ("threshold", "dice", "iou") if key not in evaluation]
+    names = _class_names(evaluation, classes)
+    missing = [key for key in ("dice", "iou") + (() if names else ("threshold",)) if key not in evaluation]
     if missing:
         raise KeyError(f"evaluation lacks {', '.join(missing)}; pass e.g. dict(threshold=threshold, **scores).")
     design = describe_model(model)
@@ -160,7 +203,12 @@ def methods_paragraph(model, batches, run, *, data_description, split, split_how
     steps = run.state.get("steps_per_epoch")
     steps_words = f" of {steps} batches" if steps else ""
     crop = settings["crop_size"]
-    return (
+    rule = (
+        CLASS_RULE
+        if names
+        else f"Probabilities were thresholded at {evaluation['threshold']:.2f}, chosen on the validation images."
+    )
+    text = (
         f"Segmentation used a U-Net (Ronneberger et al. 2015) with {design['filters']} filters in the first "
         f"level, {design['n_poolings']} poolings{', batch normalisation' if design['batch_norm'] else ''} and "
         f"{design['parameters']:,} parameters, implemented in TensorFlow {versions['tensorflow']} / Keras "
@@ -171,10 +219,10 @@ def methods_paragraph(model, batches, run, *, data_description, split, split_how
         f"({_augmentation_words(settings['augment'])}), batch size {settings['batch_size']}, "
         f"{describe_optimizer(model)}, loss {describe_loss(model)}, for {epochs} epochs{steps_words}; the "
         f"weights of epoch {best + 1}, the best {run.monitor.replace('val_', 'validation ')} on the validation "
-        f"images, were kept. Probabilities were thresholded at {evaluation['threshold']:.2f}, chosen on the "
-        f"validation images. On the test images, never used for any choice, the Dice score was "
+        f"images, were kept. {rule} On the test images, never used for any choice, the Dice score was "
         f"{evaluation['dice']:.3f} and the IoU {evaluation['iou']:.3f}."
     )
+    return f"{text} {_per_class_sentence(evaluation, names)}" if names else text
 
 
 def show_results(values, title="Recorded results"):

@@ -234,10 +234,18 @@ def test_methods_paragraph_names_the_classes_their_shares_and_the_k_class_rule(t
         split_how="at random",
         evaluation=scores,
     )
-    finished = own_data.methods_for_classes(text, scores)
-    assert own_data.THRESHOLD_SENTENCE in text and "nan" not in finished
-    assert "Each pixel was given its most probable class." in finished
-    assert "stroma 75.0%, tubule 25.0%" in finished and "Dice per class: stroma" in finished
+    assert "thresholded" not in text and "nan" not in text
+    assert "were kept. Each pixel was given its most probable class. On the test images" in text
+    assert "stroma 75.0%, tubule 25.0%" in text
+    dice = scores["per_class"]["dice"]
+    assert text.endswith(
+        f"Dice and IoU are means over the 2 classes; Dice per class: stroma {dice[0]:.3f}, tubule {dice[1]:.3f}"
+        f" ({scores['annotated_pixels']:,} annotated test pixels)."
+    )
+    assert own_data.methods_for_classes(text, scores) == text  # notebook 08's step: nothing left to change
+    binary_text = text.replace(reporting.CLASS_RULE, "Probabilities were thresholded at 0.50.")
+    with pytest.raises(ValueError, match="without the K-class scores"):
+        own_data.methods_for_classes(binary_text, scores)
 
 
 # --- notebook 08 end to end on a colour folder of 3 classes -----------------------------------------

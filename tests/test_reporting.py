@@ -63,6 +63,52 @@ def test_methods_paragraph_follows_what_was_really_used(trained):
     assert "thresholded at 0.45" in text and "Dice score was 0.812 and the IoU 0.700" in text
 
 
+def _paragraph(trained, evaluation, **extra):
+    model, batches, run = trained
+    return reporting.methods_paragraph(
+        model,
+        batches,
+        run,
+        data_description="3 classes (share of the annotated pixels): stroma 60.0%, cap 30.0%, tree 10.0%",
+        split=([0, 1], [2], [3]),
+        split_how="at random",
+        evaluation=evaluation,
+        **extra,
+    )
+
+
+K_CLASS_SCORES = {
+    "threshold": float("nan"),
+    "dice": 0.5,
+    "iou": 0.4,
+    "per_class": {"dice": [0.9, 0.45, 0.15], "iou": [0.8, 0.3, 0.1]},
+    "class_names": ["stroma", "cap", "tree"],
+    "annotated_pixels": 12345,
+}
+
+
+def test_the_k_class_paragraph_names_the_classes_their_shares_and_dice_and_needs_no_threshold(trained):
+    text = _paragraph(trained, K_CLASS_SCORES)
+    assert "Data: 3 classes (share of the annotated pixels): stroma 60.0%, cap 30.0%, tree 10.0%;" in text
+    assert "thresholded" not in text and "nan" not in text
+    assert "were kept. Each pixel was given its most probable class. On the test images" in text
+    assert "the Dice score was 0.500 and the IoU 0.400." in text
+    assert text.endswith(
+        "Dice and IoU are means over the 3 classes; Dice per class: stroma 0.900, cap 0.450, tree 0.150"
+        " (12,345 annotated test pixels)."
+    )
+    no_threshold = {key: value for key, value in K_CLASS_SCORES.items() if key not in ("threshold", "class_names")}
+    renamed = _paragraph(trained, no_threshold, classes=["a", "b", "c"])
+    assert "Dice per class: a 0.900, b 0.450, c 0.150 (12,345" in renamed
+
+
+def test_k_class_names_must_match_the_scores(trained):
+    with pytest.raises(ValueError, match="2 class names for 3 classes"):
+        _paragraph(trained, K_CLASS_SCORES, classes=["a", "b"])
+    with pytest.raises(KeyError, match="per_class"):
+        _paragraph(trained, {"threshold": 0.5, "dice": 1, "iou": 1}, classes=["a", "b"])
+
+
 def test_a_changed_compile_call_changes_the_paragraph(trained):
     model, batches, run = trained
     other = models.build_unet((None, None, 1), filters=2, n_poolings=2)
