@@ -9,8 +9,10 @@ the notebooks) it carries a marker right after it, invisible when rendered::
 
     the U-Net reached Dice 0.799<!--r:01/unet_dice--> on the test images
 
-``01`` is the notebook's number and ``unet_dice`` the key. :func:`update_quotes` rewrites every marked
-number from the record with as many decimals as it had; ``tests/test_results.py`` fails when one differs.
+``01`` is the notebook's number and ``unet_dice`` the key. A benchmark script records its numbers in
+the same file under its own name (``benchmarks/scribbles.py`` as ``scribbles``), quoted as
+``0.690<!--r:scribbles/dense_dice-->``. :func:`update_quotes` rewrites every marked number from the
+record with as many decimals as it had; ``tests/test_results.py`` fails when one differs.
 
     python benchmarks/quote_results.py          # rewrite the quotes from the record
 """
@@ -24,7 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 RECORD = ROOT / "benchmarks" / "results" / "notebook_results.json"
 RESULTS_MIMETYPE = "application/vnd.unet-course.results+json"
 #: A quoted number followed by its marker: ``0.799<!--r:01/unet_dice-->``.
-QUOTE = re.compile(r"(?P<number>-?\d[\d,]*(?:\.\d+)?)(?P<marker><!--r:(?P<notebook>\d\d)/(?P<key>[a-z0-9_]+)-->)")
+QUOTE = re.compile(
+    r"(?P<number>-?\d[\d,]*(?:\.\d+)?)(?P<marker><!--r:(?P<notebook>\d\d|[a-z][a-z0-9_]*)/(?P<key>[a-z0-9_]+)-->)"
+)
 #: The files that quote results (notebooks are added by :func:`quoting_files`).
 TEXT_FILES = ("README.md", "slides/deck.md", "slides/INSTRUCTOR_GUIDE.md")
 
@@ -51,7 +55,16 @@ def quoting_files(root=ROOT):
 
 
 def _values_by_number(record):
-    return {stem[:2]: entry["values"] for stem, entry in record.items()}
+    """``{"01": values, ..., "scribbles": values}``: notebooks by their number, benchmarks by name."""
+    return {(stem[:2] if stem[:2].isdigit() else stem): entry["values"] for stem, entry in record.items()}
+
+
+def record_benchmark(name, values, machine, date, path=RECORD, root=ROOT):
+    """Store a benchmark's numbers in the record under ``name``, then rewrite the quotes from it."""
+    record = read_record(path)
+    record[name] = {"date": str(date), "machine": machine, "values": {key: float(v) for key, v in values.items()}}
+    Path(path).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return update_quotes(record, root=root)
 
 
 def formatted(value, like):

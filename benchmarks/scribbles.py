@@ -15,7 +15,9 @@ chosen on the validation sections' own kind of annotation: dense for (a), scribb
 
     UNET_COURSE_DATA_URL=http://127.0.0.1:8765/ python benchmarks/scribbles.py [--steps 150]
 
-Prints the table and writes it to ``benchmarks/results/scribbles.txt``.
+Prints the table, writes it to ``benchmarks/results/scribbles.txt`` and records its numbers under
+``scribbles`` in ``benchmarks/results/notebook_results.json`` (quoted by notebook 08 as
+``0.690<!--r:scribbles/dense_dice-->``; :mod:`quote_results` keeps the quotes equal to the record).
 """
 
 import argparse
@@ -97,8 +99,10 @@ def main():
     parser.add_argument("--learning-rate", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-save", action="store_true")
+    parser.add_argument("--note", default="", help='how the machine was measured, e.g. "shared with other jobs"')
     args = parser.parse_args()
 
+    from quote_results import record_benchmark
     from run_notebooks import machine
 
     from helpers import classic, datasets, metrics, own_data
@@ -132,7 +136,7 @@ def main():
 
     lines = [
         f"Dense masks or scribbles, ISBI 2012 ({data.source}); {datetime.date.today()}",
-        f"Machine: {machine()} (shared with other jobs while measured)",
+        f"Machine: {machine()}" + (f" ({args.note})" if args.note else ""),
         "Command: python benchmarks/scribbles.py "
         f"--fraction {args.fraction} --steps {args.steps} --crop {args.crop} --batch {args.batch} "
         f"--filters {args.filters} --seed {args.seed}",
@@ -152,6 +156,12 @@ def main():
     if not args.no_save:
         RESULTS.write_text(text + "\n", encoding="utf-8")
         print(f"saved as {RESULTS}")
+        values = {"steps": args.steps, "train_pixels": masks[train].size}
+        for key, (_, count, _, _, scores) in zip(("dense", "scribble", "forest"), rows):
+            values.update({f"{key}_dice": scores["dice"], f"{key}_iou": scores["iou"], f"{key}_pixels": count})
+        values["scribble_percent"] = 100 * rows[1][1] / masks[train].size
+        for changed in record_benchmark("scribbles", values, machine(), datetime.date.today()):
+            print(f"updated the quoted numbers in {changed}")
 
 
 if __name__ == "__main__":

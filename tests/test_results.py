@@ -53,6 +53,20 @@ def test_quotes_are_rewritten_with_their_decimals(tmp_path):
     assert quote_results._rewrite("5<!--r:01/missing-->", record) == "5<!--r:01/missing-->"  # left for the test
 
 
+def test_a_benchmark_is_quoted_by_its_name_and_recorded_beside_the_notebooks(tmp_path):
+    record_file = tmp_path / "record.json"
+    record_file.write_text(json.dumps({"01_x": {"values": {"dice": 0.5}}}))
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "README.md").write_text("scribbles 0.6<!--r:scribbles/dice--> dense 0.50<!--r:01/dice-->")
+    quote_results.record_benchmark(
+        "scribbles", {"dice": 0.6604}, "a machine", "2026-12-04", path=record_file, root=tmp_path
+    )
+    record = json.loads(record_file.read_text())
+    assert record["01_x"] == {"values": {"dice": 0.5}}  # the notebooks' entries stay
+    assert record["scribbles"] == {"date": "2026-12-04", "machine": "a machine", "values": {"dice": 0.6604}}
+    assert (tmp_path / "README.md").read_text() == "scribbles 0.7<!--r:scribbles/dice--> dense 0.50<!--r:01/dice-->"
+
+
 def test_show_results_stores_the_numbers_in_the_notebook_output(tmp_path):
     notebook = nbformat.v4.new_notebook(
         cells=[
