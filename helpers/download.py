@@ -1,6 +1,6 @@
 """Real datasets, downloaded once by pinned address and checked by sha256.
 
-Each dataset is described by a JSON file in ``helpers/datasets/``: where it comes from (a
+Each dataset is described by a JSON file in ``helpers/registry/``: where it comes from (a
 repository at a fixed commit), its license, how to cite it, how its masks are encoded, and
 the sha256 (and size) of every file. :func:`fetch_dataset` downloads the files, a few at a
 time over reused connections, retries a file that fails for a passing reason (no
@@ -67,7 +67,7 @@ DATA_DIR_VARIABLE = "UNET_COURSE_DATA_DIR"
 #: The start of every pinned address in the registry.
 GITHUB_RAW_PREFIX = "https://raw.githubusercontent.com/"
 #: Folder holding one ``<name>.json`` per dataset (the facts: source, license, sha256s).
-REGISTRY_FOLDER = Path(__file__).resolve().parent / "datasets"
+REGISTRY_FOLDER = Path(__file__).resolve().parent / "registry"
 
 #: Seconds to wait for the server (to connect, and between two pieces of a file) before a try fails.
 TIMEOUT_SECONDS = 30

@@ -383,7 +383,7 @@ def test_size_is_left_out_when_the_registry_has_none(mirror, capsys):
 
 def test_committed_registry_has_a_size_for_every_file():
     for name in ["isbi2012", "drosophila_vnc", "dsb2018_subset"]:
-        info = json.loads((Path(download.__file__).parent / "datasets" / f"{name}.json").read_text())
+        info = json.loads((Path(download.__file__).parent / "registry" / f"{name}.json").read_text())
         assert set(info["sizes"]) == set(info["files"]) and all(size > 0 for size in info["sizes"].values())
 
 

@@ -124,7 +124,7 @@ def test_citation_cites_the_unet_paper_and_every_data_set_as_helpers_datasets_st
     unet = [r for r in references if r.get("doi") == "10.1007/978-3-319-24574-4_28"]
     assert unet and unet[0]["title"].startswith("U-Net: Convolutional Networks for Biomedical Image Segmentation")
     assert [a["family-names"] for a in unet[0]["authors"]] == ["Ronneberger", "Fischer", "Brox"]
-    for path in sorted((ROOT / "helpers" / "datasets").glob("*.json")):
+    for path in sorted((ROOT / "helpers" / "registry").glob("*.json")):
         facts = json.loads(path.read_text(encoding="utf-8"))
         cited = " ".join(facts["citation"].split())
         matching = [r for r in references if " ".join(r["title"].split()) in cited]
