@@ -183,7 +183,7 @@ def check_min_distance_prediction(prediction, min_distance, scores, baseline_sco
         ``min_distance`` compared with ``baseline_min_distance``.
     min_distance, baseline_min_distance : int
     scores, baseline_scores : dict
-        :func:`helpers.instances.match_many` results on the same images.
+        As for :func:`check_min_area_prediction`.
 
     Returns
     -------
