@@ -77,7 +77,6 @@ __all__ = [
     "score_table",
     "shown_truth",
     "describe_classes",
-    "methods_for_classes",
     "make_scribbles",
 ]
 
@@ -1630,43 +1629,6 @@ def describe_classes(report):
             f"(value {report.ignore_value}) left out of the loss and of every score"
         )
     return text
-
-
-def methods_for_classes(text, scores):
-    """Check that a methods paragraph made with :func:`evaluate`'s scores words their classes.
-
-    :func:`helpers.reporting.methods_paragraph` writes the K-class case itself (each pixel its
-    most probable class, Dice per class) when given these scores, so the paragraph needs no
-    further change; this step of notebook 08 only checks that.
-
-    Parameters
-    ----------
-    text : str
-        From :func:`helpers.reporting.methods_paragraph` with ``evaluation=scores``.
-    scores : dict
-        From :func:`evaluate`.
-
-    Returns
-    -------
-    str
-        ``text``, unchanged.
-
-    Raises
-    ------
-    ValueError
-        If ``scores`` are of K classes but ``text`` does not say how classes were given.
-    """
-    from helpers import reporting
-
-    if "per_class" in scores and reporting.CLASS_RULE not in text:
-        raise ValueError(
-            "This methods paragraph was written without the K-class scores: make it with "
-            "reporting.methods_paragraph(..., evaluation=scores)."
-        )
-    return text
-
-
-# --- scribbles: partial annotations made reproducibly from dense masks -----------------------------
 
 
 def _skeleton_pieces(region, rng, radius, wanted):

@@ -242,10 +242,6 @@ def test_methods_paragraph_names_the_classes_their_shares_and_the_k_class_rule(t
         f"Dice and IoU are means over the 2 classes; Dice per class: stroma {dice[0]:.3f}, tubule {dice[1]:.3f}"
         f" ({scores['annotated_pixels']:,} annotated test pixels)."
     )
-    assert own_data.methods_for_classes(text, scores) == text  # notebook 08's step: nothing left to change
-    binary_text = text.replace(reporting.CLASS_RULE, "Probabilities were thresholded at 0.50.")
-    with pytest.raises(ValueError, match="without the K-class scores"):
-        own_data.methods_for_classes(binary_text, scores)
 
 
 # --- notebook 08 end to end on a colour folder of 3 classes -----------------------------------------
