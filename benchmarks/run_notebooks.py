@@ -17,6 +17,7 @@ import http.server
 import json
 import os
 import platform
+import re
 import resource
 import subprocess
 import sys
@@ -130,6 +131,7 @@ def main():
         for changed in quote_results.update_quotes():
             print(f"updated the quoted numbers in {changed.relative_to(ROOT)}")
     update_readme_times()
+    update_notebook_times()
     # the instructor guide quotes these figures: refresh its timing table
     subprocess.run([sys.executable, str(ROOT / "slides" / "build.py"), "--guide-only"], check=True)
 
@@ -173,6 +175,45 @@ def update_readme_times(readme=ROOT / "README.md"):
         head, rest = text.split(start, 1)
         text = head + start + "Measured on: " + "; ".join(sorted(labels)) + "." + end + rest.split(end, 1)[1]
     readme.write_text(text, encoding="utf-8")
+
+
+#: The sentence at the top of every notebook that quotes its measured times (rewritten by
+#: :func:`update_notebook_times`; tests/test_course.py checks it against the record).
+TIME_SENTENCE = re.compile(r"\*\*Machine time\*\* \(measured by `benchmarks/run_notebooks.py`\):[^\n]*")
+
+
+def time_sentence(modes):
+    """The top cell's sentence for a notebook's ``{mode: {machine label: figures}}`` record."""
+    label, default = newest(modes["default"])
+    machine_name = label.split(", Python")[0]
+    smoke = ""
+    if "smoke" in modes:
+        smoke_label, figures = newest(modes["smoke"])
+        same = smoke_label.split(", Python")[0] == machine_name
+        smoke = f"; smoke mode {_duration(figures['seconds'])}" + (
+            "" if same else f" on {smoke_label.split(', Python')[0]}"
+        )
+    return (
+        f"**Machine time** (measured by `benchmarks/run_notebooks.py`): default mode {_duration(default['seconds'])} "
+        f"on {machine_name}, download included, training for `TRAIN_MINUTES`{smoke}. No GPU time has been "
+        "measured yet."
+    )
+
+
+def update_notebook_times(root=ROOT):
+    """Rewrite the measured-time sentence in the top cell of every notebook from the record."""
+    times = json.loads(RESULTS.read_text())
+    for path in sorted((Path(root) / "notebooks").glob("*.ipynb")):
+        modes = times.get(path.stem, {})
+        if "default" not in modes:
+            continue
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        top = "".join(notebook["cells"][0]["source"])
+        new = TIME_SENTENCE.sub(time_sentence(modes), top)
+        if new != top:
+            notebook["cells"][0]["source"] = new.splitlines(keepends=True)
+            path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+            print(f"updated the measured time at the top of {path.name}")
 
 
 def record_results(path, label):

@@ -89,3 +89,31 @@ def test_show_results_stores_the_numbers_in_the_notebook_output(tmp_path):
 def test_the_record_file_is_valid_json():
     if quote_results.RECORD.exists():
         json.loads(quote_results.RECORD.read_text())
+
+
+def test_the_top_sentence_is_written_from_the_newest_measurement(tmp_path, monkeypatch):
+    import run_notebooks
+
+    machine = "AMD EPYC, 2 CPU cores, no AVX-512, no GPU"
+    times = {
+        "01_x": {
+            "default": {
+                f"{machine}, Python 3.13.0": {"seconds": 275.3, "date": "2026-12-04"},
+                "an older machine, Python 3.11": {"seconds": 979.0, "date": "2026-11-01"},
+            },
+            "smoke": {f"{machine}, Python 3.13.0": {"seconds": 41.6, "date": "2026-12-04"}},
+        }
+    }
+    (tmp_path / "times.json").write_text(json.dumps(times))
+    monkeypatch.setattr(run_notebooks, "RESULTS", tmp_path / "times.json")
+    (tmp_path / "notebooks").mkdir()
+    top = "# 01\n\n**Machine time** (measured by `benchmarks/run_notebooks.py`): default mode 1 s on X.\n\nMore."
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(top)])
+    nbformat.write(notebook, tmp_path / "notebooks" / "01_x.ipynb")
+    run_notebooks.update_notebook_times(root=tmp_path)
+    written = nbformat.read(tmp_path / "notebooks" / "01_x.ipynb", as_version=4).cells[0].source
+    assert written == (
+        "# 01\n\n**Machine time** (measured by `benchmarks/run_notebooks.py`): default mode 275 s (4.6 min) on "
+        f"{machine}, download included, training for `TRAIN_MINUTES`; smoke mode 42 s. No GPU time has been "
+        "measured yet.\n\nMore."
+    )
