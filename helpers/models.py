@@ -1,6 +1,6 @@
 """The U-Nets of the course, 2-D and 3-D, with one vocabulary.
 
-- :func:`build_unet`: the U-Net of seed 001 written out layer by layer (Keras functional API);
+- :func:`build_unet`: the original workshop's U-Net written out layer by layer (Keras functional API);
 - :func:`build_unet_3d`: the 3-D U-Net of seed 002 (``Conv3D``), for image stacks.
 
 Both take ``filters`` (the filters of the first level, doubled at each level down) and
@@ -43,10 +43,10 @@ def build_unet(
     output_activation="sigmoid",
     name="unet",
 ):
-    """Build the U-Net of seed 001.
+    """Build the U-Net the original workshop trains (Ronneberger et al. 2015, with "same" padding).
 
-    With the defaults (256x256x1 input, 64 filters, 4 poolings) this is the network of the seed
-    article, 34,512,193 parameters: each level has two 3x3 convolutions; going down, 2x2 max
+    With the defaults (256x256x1 input, 64 filters, 4 poolings) this is the workshop's network,
+    34,512,193 parameters: each level has two 3x3 convolutions; going down, 2x2 max
     pooling halves the image and the number of filters doubles (64, 128, 256, 512, 1024);
     going up, 2x2 upsampling and a 3x3 convolution, then the skip connection concatenates the
     features of the same level; dropout at the two deepest levels; a 1x1 convolution gives one

@@ -57,11 +57,11 @@ _CORNER_COUNT = 4  # the centre pixel touches the 2x2 block at a corner
 DISTANCE_MASK = np.pad(np.ones((5, 7), int), 1)
 _LARGEST_DISTANCE = 3.0
 
-#: Exercise 3: counts on a test image: true nuclei, predicted objects, pairs with IoU >= 0.5.
+#: Exercise 5: counts on a test image: true nuclei, predicted objects, pairs with IoU >= 0.5.
 OBJECT_COUNTS = {"true_objects": 20, "predicted_objects": 16, "matched": 14}
 
 
-#: Exercise 4: hand-made label images. True: a 4x6 nucleus (24 pixels) and a 2x3 one (6 pixels).
+#: Exercise 6: hand-made label images. True: a 4x6 nucleus (24 pixels) and a 2x3 one (6 pixels).
 #: Predicted: a 4x4 object inside the first (IoU 16/24), and a 2x2 speck where there is no nucleus.
 AP_TRUE = np.zeros((10, 12), np.int32)
 AP_TRUE[1:5, 1:7] = 1

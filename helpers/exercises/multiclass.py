@@ -33,7 +33,7 @@ HINTS = {
 ONE_HOT_LABELS = np.array([[0, 2], [1, 2]])
 #: Exercise 2: a label map of 12 pixels: class 0 eight times, class 1 three times, class 2 once.
 WEIGHT_LABELS = np.array([[0, 0, 0, 0], [0, 0, 1, 1], [0, 0, 1, 2]])
-#: Exercise 3: a confusion matrix (rows: true class, columns: predicted class), in pixels.
+#: Exercise 4: a confusion matrix (rows: true class, columns: predicted class), in pixels.
 CONFUSION = np.array([[50, 5, 0], [10, 30, 0], [0, 5, 0]])
 
 
