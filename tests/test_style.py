@@ -27,3 +27,14 @@ def test_ruff_finds_nothing_to_lint():
 def test_code_is_formatted_by_ruff():
     result = subprocess.run([_ruff(), "format", "--check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, f"run `ruff format .`; these files are not formatted:\n{result.stdout}"
+
+
+def test_notebook_code_is_valid_python_311():
+    # the course supports Python 3.11-3.13; f"{d["key"]}" (the same quotes nested) parses only from 3.12
+    result = subprocess.run(
+        [_ruff(), "check", "--isolated", "--no-cache", "--target-version", "py311", "--select", "E9", "notebooks"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, f"notebook code that Python 3.11 cannot run:\n{result.stdout}"
