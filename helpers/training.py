@@ -20,7 +20,7 @@ continues at the next epoch (what ``keras.callbacks.BackupAndRestore`` does, plu
 optimizer, the history and the best model). At most the epoch in progress is lost. When all
 epochs are done, running it again trains nothing and returns the history.
 
-Two more things every notebook's training needs:
+Three more things the notebooks' training uses:
 
 - **a time budget**: CPUs differ by 3x and more, so a fixed number of epochs fits the workshop's
   clock on some machines only. :func:`measure_step_seconds` times a few training steps of a
@@ -28,7 +28,10 @@ Two more things every notebook's training needs:
   into a number of epochs (and so the length of the learning-rate schedule): a slow CPU
   trains less, a fast CPU or a GPU more;
 - **a compact log**: :func:`progress_callback` shows one line that updates once per epoch
-  (``helpers.progress``), instead of one printed line per epoch.
+  (``helpers.progress``), instead of one printed line per epoch;
+- **one call** where a notebook does not teach training itself: :func:`fit_in_minutes` times a
+  few steps, compiles with Adam and a cosine schedule as long as the epochs that fit, and trains
+  with the one progress line (notebook 01 shows these steps one by one).
 """
 
 import collections
@@ -59,6 +62,7 @@ __all__ = [
     "epochs_for_minutes",
     "budget_epochs",
     "progress_callback",
+    "fit_in_minutes",
 ]
 
 #: Files and folders written into the run folder.
@@ -621,3 +625,73 @@ def progress_callback(epochs, label="training", metrics=("loss", "val_loss")):
             self.bar.close()
 
     return ProgressLine()
+
+
+def fit_in_minutes(
+    model,
+    batches,
+    *,
+    minutes,
+    at_most,
+    steps_per_epoch,
+    learning_rate,
+    loss="binary_crossentropy",
+    metrics=(),
+    validation_data=None,
+):
+    """Compile ``model`` (Adam, cosine-decayed learning rate) and train it for ``minutes`` on this machine.
+
+    The steps every notebook after 01 shares once 01 has taught them: :func:`budget_epochs`,
+    then ``compile`` with a learning rate that falls to 0 along a cosine over exactly the epochs
+    that fit, then ``fit`` with one progress line (:func:`progress_callback`).
+
+    Parameters
+    ----------
+    model : keras.Model
+    batches : tf.data.Dataset
+        Endless training batches, e.g. :func:`helpers.pipeline.training_batches`.
+    minutes : float or None
+        The training budget; ``None`` trains exactly ``at_most`` epochs (smoke mode, tests).
+    at_most : int
+        The most epochs to train.
+    steps_per_epoch : int
+    learning_rate : float
+        Adam's starting learning rate.
+    loss : str or keras loss
+    metrics : sequence of keras metrics
+        Logged every epoch; with ``validation_data`` the progress line shows their validation values.
+    validation_data : tuple of arrays, optional
+        ``(images, masks)`` scored at the end of every epoch.
+
+    Returns
+    -------
+    keras.callbacks.History
+        ``len(history.epoch)`` is the number of epochs trained.
+    """
+    import keras
+
+    epochs = at_most
+    if minutes is not None:
+        epochs = budget_epochs(
+            minutes,
+            model,
+            batches,
+            loss=loss,
+            steps_per_epoch=steps_per_epoch,
+            at_most=at_most,
+            validation_data=validation_data,
+        )
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=epochs * steps_per_epoch)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss, metrics=list(metrics))
+    shown = ["loss"]
+    if validation_data is not None:
+        shown += ["val_loss", *(f"val_{metric.name}" for metric in metrics)]
+    return model.fit(
+        batches,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        validation_data=validation_data,
+        shuffle=False,  # the batches are random crops already; fit cannot shuffle a tf.data pipeline
+        verbose=0,
+        callbacks=[progress_callback(epochs, metrics=shown)],
+    )

@@ -10,7 +10,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from helpers import training
+from helpers import metrics, training
 from helpers.course import course_root
 
 # A tiny training run in its own Python process. With KILL_AT="epoch,batch" it kills itself
@@ -254,3 +254,32 @@ def test_a_run_folder_written_with_0_based_file_names_still_finds_its_best_weigh
     (checkpoints / training.STATE_FILE).write_text(json.dumps(state))
     run = training.ResumableTraining(tmp_path / "run")
     assert run.best_weights_path == checkpoints / "best-epoch-003.weights.h5"
+
+
+def test_fit_in_minutes_trains_the_epochs_that_fit_with_a_schedule_as_long_as_the_training(monkeypatch, capsys):
+    keras, model, batches, validation = tiny_setup()
+    # this machine, as measured: 0.5 s a step, so 6 s (0.1 minute) hold 6 epochs of 2 steps
+    monkeypatch.setattr(training, "measure_step_seconds", lambda *args, **kwargs: training.StepTiming(0.5, 0.0))
+    history = training.fit_in_minutes(
+        model,
+        batches,
+        minutes=0.1,
+        at_most=20,
+        steps_per_epoch=2,
+        learning_rate=0.01,
+        metrics=[metrics.keras_dice()],
+        validation_data=validation,
+    )
+    assert len(history.epoch) == 6
+    assert int(model.optimizer.iterations) == 12
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-7)  # the cosine ends with the training
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert "6 epochs of 2 steps fit in" in lines[0]
+    assert "6/6 epochs" in lines[-1] and "val_dice" in lines[-1]
+
+
+def test_fit_in_minutes_without_a_budget_trains_at_most_epochs():
+    keras, model, batches, validation = tiny_setup()
+    history = training.fit_in_minutes(model, batches, minutes=None, at_most=3, steps_per_epoch=2, learning_rate=0.01)
+    assert len(history.epoch) == 3 and int(model.optimizer.iterations) == 6
+    assert "val_loss" not in history.history
