@@ -108,6 +108,14 @@ def main():
         return run_one(arguments.one, arguments.save)
 
     paths = arguments.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
+    if arguments.save:
+        earlier = [folder for path in paths for folder in results_folders(path) if folder.exists()]
+        if earlier:  # a notebook would resume or number its files after an earlier run's: not a first run
+            sys.exit(
+                "A recorded run must start from nothing, like a student's first run, but these results "
+                "folders of earlier runs exist: " + ", ".join(str(f.relative_to(ROOT)) for f in earlier) + ". "
+                "Move them out of outputs/ (they may hold work you want to keep), then run this again."
+            )
     with contextlib.ExitStack() as stack:
         env = {**os.environ, "UNET_COURSE_MODE": arguments.mode}
         if arguments.mirror:
@@ -136,6 +144,17 @@ def main():
     subprocess.run([sys.executable, str(ROOT / "slides" / "build.py"), "--guide-only"], check=True)
 
 
+#: How a notebook names its results folder: ``colab.mount_drive("unet-course-08")``.
+MOUNT_DRIVE = re.compile(r"mount_drive\(\s*[\"']([^\"']+)[\"']")
+
+
+def results_folders(path):
+    """The local results folders (``outputs/<name>``) that the notebook at ``path`` writes into."""
+    notebook = json.loads(Path(path).read_text(encoding="utf-8"))
+    code = "\n".join("".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code")
+    return [ROOT / "outputs" / name for name in MOUNT_DRIVE.findall(code)]
+
+
 def record(notebook, mode, label, measured):
     """Add one measurement to the results file, keeping what other runs wrote meanwhile."""
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
@@ -154,18 +173,24 @@ def _duration(seconds):
 
 
 def update_readme_times(readme=ROOT / "README.md"):
-    """Rewrite the smoke and default columns of the README's notebook table from the newest measurements."""
+    """Rewrite the smoke and default columns of the README's notebook table from the newest measurements.
+
+    Each time carries the letter of its machine, (A), (B) ..., and the line below the table names them.
+    """
     times = json.loads(RESULTS.read_text())
-    lines, labels = readme.read_text(encoding="utf-8").splitlines(keepends=True), set()
+    shown = {(stem, mode): newest(modes[mode]) for stem, modes in times.items() for mode in modes}
+    letters = {label: f"({chr(ord('A') + i)})" for i, label in enumerate(sorted({name for name, _ in shown.values()}))}
+    lines = readme.read_text(encoding="utf-8").splitlines(keepends=True)
     for index, line in enumerate(lines):
-        for stem, modes in times.items():
+        for stem in times:
             if f"(notebooks/{stem}.ipynb)" in line and line.startswith("| ["):
                 cells = line.rstrip("\n").split(" | ")
                 for column, mode in ((2, "smoke"), (3, "default")):
-                    if mode in modes:
-                        label, figures = newest(modes[mode])
-                        labels.add(label)
-                        cells[column] = f"{_duration(figures['seconds'])}, {figures['peak_mb'] / 1024:.1f} GB"
+                    if (stem, mode) in shown:
+                        label, figures = shown[stem, mode]
+                        cells[column] = (
+                            f"{_duration(figures['seconds'])}, {figures['peak_mb'] / 1024:.1f} GB {letters[label]}"
+                        )
                     else:
                         cells[column] = "not measured"
                 lines[index] = " | ".join(cells) + "\n"
@@ -173,7 +198,8 @@ def update_readme_times(readme=ROOT / "README.md"):
     start, end = "<!-- machine:start -->", "<!-- machine:end -->"
     if start in text and end in text:
         head, rest = text.split(start, 1)
-        text = head + start + "Measured on: " + "; ".join(sorted(labels)) + "." + end + rest.split(end, 1)[1]
+        named = "; ".join(f"{letter} {label}" for label, letter in letters.items())
+        text = head + start + "Measured on: " + named + "." + end + rest.split(end, 1)[1]
     readme.write_text(text, encoding="utf-8")
 
 

@@ -207,12 +207,15 @@ def _duration(seconds):
     return f"{seconds:.0f} s" if seconds < 100 else f"{seconds:.0f} s ({seconds / 60:.1f} min)"
 
 
-def _measured(entry, gpu):
-    """The measurements of one notebook in one mode, on CPU-only machines or on machines with a GPU."""
+def _measured(entry, gpu, letters):
+    """The measurements of one notebook in one mode, on CPU-only machines or on machines with a GPU.
+
+    Each carries its machine's letter from ``letters`` ({machine label: "(A)"}).
+    """
     rows = []
     for machine, figures in sorted((entry or {}).items()):
         if ("no GPU" in machine) != gpu:
-            rows.append(f"{_duration(figures['seconds'])}, {figures['peak_mb'] / 1024:.1f} GB")
+            rows.append(f"{_duration(figures['seconds'])}, {figures['peak_mb'] / 1024:.1f} GB {letters[machine]}")
     return "; ".join(rows)
 
 
@@ -227,21 +230,22 @@ def timing_table(times_path=TIMES):
         It depends on the benchmark file only, so a test can check that the guide quotes it.
     """
     times = json.loads(Path(times_path).read_text(encoding="utf-8")) if Path(times_path).exists() else {}
+    machines = sorted({m for entry in times.values() for mode in entry.values() for m in mode})
+    letters = {machine: f"({chr(ord('A') + i)})" for i, machine in enumerate(machines)}
     lines = ["| Notebook | Smoke mode (tests), CPU | Default mode, CPU | Default mode, GPU |", "|---|---|---|---|"]
     for stem in sorted(path.stem for path in (ROOT / "notebooks").glob("*.ipynb")):
         entry = times.get(stem, {})
         name = f"[{stem}](../notebooks/{stem}.ipynb)"
         cells = [
-            _measured(entry.get("smoke"), gpu=False),
-            _measured(entry.get("default"), gpu=False),
-            _measured(entry.get("default"), gpu=True),
+            _measured(entry.get("smoke"), gpu=False, letters=letters),
+            _measured(entry.get("default"), gpu=False, letters=letters),
+            _measured(entry.get("default"), gpu=True, letters=letters),
         ]
         lines.append(f"| {name} | " + " | ".join(cell or "not measured" for cell in cells) + " |")
-    machines = sorted({m for entry in times.values() for mode in entry.values() for m in mode})
     lines.append("")
     lines.append(
         "Measured on: "
-        + ("; ".join(machines) if machines else "nothing yet")
+        + ("; ".join(f"{letter} {machine}" for machine, letter in letters.items()) if machines else "nothing yet")
         + ". Wall time of the whole notebook and peak memory of its kernel."
     )
     return "\n".join(lines)

@@ -117,3 +117,16 @@ def test_the_top_sentence_is_written_from_the_newest_measurement(tmp_path, monke
         f"{machine}, download included, training for `TRAIN_MINUTES`; smoke mode 42 s. No GPU time has been "
         "measured yet.\n\nMore."
     )
+
+
+def test_a_recorded_run_knows_the_results_folders_that_would_make_it_a_resumed_run(tmp_path):
+    import run_notebooks
+
+    # notebooks 08 and 09 write into Drive (outputs/ locally); a leftover folder would resume their training
+    folders = {p.name: run_notebooks.results_folders(p) for p in sorted((ROOT / "notebooks").glob("*.ipynb"))}
+    assert folders["08_your_own_data.ipynb"] == [ROOT / "outputs" / "unet-course-08"]
+    assert folders["09_use_your_model_elsewhere.ipynb"] == [ROOT / "outputs" / "unet-course-09"]
+    assert folders["01_intro_unet.ipynb"] == []
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("r = colab.mount_drive( 'my-course' )")])
+    nbformat.write(notebook, tmp_path / "x.ipynb")
+    assert run_notebooks.results_folders(tmp_path / "x.ipynb") == [ROOT / "outputs" / "my-course"]

@@ -195,9 +195,12 @@ def test_timing_table_quotes_the_benchmark_file(tmp_path):
     path = tmp_path / "times.json"
     path.write_text(json.dumps(times), encoding="utf-8")
     table = build.timing_table(path)
+    # machines sorted by name get letters: (A) the T4, (B) the CPU; each time names its machine's letter
     assert (
-        "| [01_intro_unet](../notebooks/01_intro_unet.ipynb) | 49 s, 1.5 GB | 254 s (4.2 min), 2.0 GB | 61 s, 3.0 GB |"
+        "| [01_intro_unet](../notebooks/01_intro_unet.ipynb) | 49 s, 1.5 GB (B) | 254 s (4.2 min), 2.0 GB (B) "
+        "| 61 s, 3.0 GB (A) |"
     ) in table
+    assert "Measured on: (A) T4 GPU, Colab; (B) x86_64, 2 CPU cores, no GPU, Python 3.13.0." in table
     assert (
         "| [02_augmentation](../notebooks/02_augmentation.ipynb) | not measured | not measured | not measured |"
     ) in table
