@@ -830,22 +830,30 @@ def read_class_names(class_names):
 
     Parameters
     ----------
-    class_names : None, list, dict or path
-        A list (index = id), ``{id: name}``, ``{(r, g, b): name}``, or a CSV file with a header
-        ``id,name`` or ``red,green,blue,name``.
+    class_names : None, str, list, dict or path
+        A list (index = id), ``{id: name}``, ``{(r, g, b): name}``, a CSV file with a header
+        ``id,name`` or ``red,green,blue,name``, or (notebook 08's text field) names separated by
+        commas in the order of the ids; ``None`` or empty text: no names.
 
     Returns
     -------
     list of str or dict
+
+    Examples
+    --------
+    >>> read_class_names("background, membrane, mitochondria")
+    ['background', 'membrane', 'mitochondria']
     """
-    if class_names is None:
+    if class_names is None or (isinstance(class_names, str) and not class_names.strip()):
         return []
+    if isinstance(class_names, str) and "," in class_names and not Path(class_names).expanduser().is_file():
+        return [name.strip() for name in class_names.split(",")]
     if isinstance(class_names, (str, Path)):
         path = Path(class_names).expanduser()
         if not path.is_file():
             raise FileNotFoundError(
                 f"No class-name file {str(path)!r}. Give a CSV with a header id,name "
-                f"(or red,green,blue,name), or pass a dict."
+                f"(or red,green,blue,name), names separated by commas in id order, or a dict."
             )
         rows = list(csv.DictReader(path.read_text(encoding="utf-8").splitlines()))
         try:

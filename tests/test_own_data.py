@@ -487,6 +487,13 @@ def test_class_names_from_a_csv(tmp_path):
     assert own_data.read_class_names(colours) == {(255, 0, 0): "membrane"}
 
 
+def test_class_names_from_notebook_08s_text_field(tmp_path):
+    assert own_data.read_class_names(" background,cytoplasm , nucleus") == ["background", "cytoplasm", "nucleus"]
+    assert own_data.read_class_names("") == [] and own_data.read_class_names("  ") == []
+    with pytest.raises(FileNotFoundError, match="separated by commas"):
+        own_data.read_class_names(str(tmp_path / "missing.csv"))  # one word: a file that is not there
+
+
 class OneHotOfBrightestChannel:
     """A stand-in model: class = the brightest of the three colour channels, one-hot."""
 
