@@ -372,6 +372,9 @@ def predict_volume(model, volume, window, overlap=0.25, batch_size=1):
 def pad_to(array, height, width):
     """Pad an (H, W, C) array at the bottom and right by mirroring to at least ``height`` x ``width``.
 
+    The mirror repeats the edge pixel (numpy's ``"symmetric"``); the tiled prediction mirrors without
+    it (its default ``padding="reflect"``).
+
     >>> pad_to(np.array([[1, 2, 3]]).reshape(1, 3, 1), height=1, width=5)[..., 0].tolist()
     [[1, 2, 3, 3, 2]]
     """
