@@ -3,7 +3,7 @@
 Writes the 20 VNC sections (halved to 512x512) as grey PNG images and class-id PNG masks (ids 0..4:
 membrane ... intracellular, :data:`helpers.datasets.VNC_CLASS_NAMES`) into a temporary folder, the way
 a researcher's folder would look, then runs notebooks/08_your_own_data.ipynb on it in default mode
-by setting only its folder parameters (as papermill would), with every result written to the
+by setting only its folder parameters and the class names (as papermill would), with every result written to the
 temporary folder. Prints the notebook's report of the folder, its per-class table on the test
 images and its recorded results, and the seconds it took.
 
@@ -57,6 +57,8 @@ def run_notebook(folder, train_minutes):
     import nbformat
     from nbclient import NotebookClient
 
+    from helpers.datasets import VNC_CLASS_NAMES
+
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     index = next(i for i, c in enumerate(notebook.cells) if "parameters" in c.metadata.get("tags", []))
     settings = {
@@ -66,6 +68,7 @@ def run_notebook(folder, train_minutes):
         "MASK_FOLDER": str(folder / "masks"),
         "NEW_IMAGE_FOLDER": str(folder / "new"),
         "RUN_NAME": "vnc",
+        "CLASS_NAMES": ", ".join(VNC_CLASS_NAMES),
     }
     notebook.cells.insert(index + 1, nbformat.v4.new_code_cell("\n".join(f"{k} = {v!r}" for k, v in settings.items())))
     redirect = (
@@ -80,13 +83,17 @@ def run_notebook(folder, train_minutes):
     return notebook
 
 
-def printed_lines(notebook):
-    """The text the notebook printed that describes the folder and the scores."""
+def printed_lines(notebook, class_names=()):
+    """The text the notebook printed that describes the folder and the scores (with the rows of the classes)."""
     lines = []
     for cell in notebook.cells:
         for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
-            for line in output.get("text", "").splitlines():
-                if any(word in line for word in KEPT) and len(line) < 160:
+            text = output.get("text", "")
+            if "confusion matrix" in text:  # the whole matrix, whatever its row labels
+                lines += [line.rstrip() for line in text.splitlines() if line.strip()]
+                continue
+            for line in text.splitlines():
+                if any(word in line for word in (*KEPT, *class_names)) and len(line) < 160:
                     lines.append(line.rstrip())
     return lines
 
@@ -110,7 +117,9 @@ def main():
         start = time.perf_counter()
         notebook = run_notebook(folder, args.train_minutes)
         seconds = time.perf_counter() - start
-    values = {key: value for key, value in notebook_results(notebook).items() if value is not None}
+    recorded = notebook_results(notebook)
+    values = {key: value for key, value in recorded.items() if isinstance(value, (int, float))}
+    not_numbers = {key: value for key, value in recorded.items() if key not in values}
     values["seconds"] = seconds
     lines = [
         f"Notebook 08, default mode, on a folder of Drosophila VNC class-id masks ({data.source}); "
@@ -122,9 +131,10 @@ def main():
         f"({', '.join(VNC_CLASS_NAMES)}); notebook run {seconds:.0f} s, download excluded.",
         "",
         "What the notebook printed about the folder and the scores:",
-        *printed_lines(notebook),
+        *printed_lines(notebook, VNC_CLASS_NAMES),
         "",
         "Recorded results: " + ", ".join(f"{key} {value:.3f}" for key, value in sorted(values.items())),
+        *([f"Not numbers, not recorded: {not_numbers}"] if not_numbers else []),
     ]
     text = "\n".join(lines)
     print(text)
