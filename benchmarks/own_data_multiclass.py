@@ -3,9 +3,9 @@
 Writes the 20 VNC sections (halved to 512x512) as grey PNG images and class-id PNG masks (ids 0..4:
 membrane ... intracellular, :data:`helpers.datasets.VNC_CLASS_NAMES`) into a temporary folder, the way
 a researcher's folder would look, then runs notebooks/08_your_own_data.ipynb on it in default mode
-by setting only its folder parameters and the class names (as papermill would), with every result written to the
-temporary folder. Prints the notebook's report of the folder, its per-class table on the test
-images and its recorded results, and the seconds it took.
+by setting only its folder parameters and the class names (as papermill would), with every result
+written to the temporary folder. Prints the notebook's report of the folder, its per-class table and
+confusion matrix on the test images, its recorded results, and the seconds it took.
 
     UNET_COURSE_DATA_URL=http://127.0.0.1:8765/ python benchmarks/own_data_multiclass.py
 

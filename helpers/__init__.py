@@ -26,9 +26,10 @@ compute
     whole-volume prediction), ``instances`` (objects: label, separate, match, measure),
     ``classic`` (the random-forest pixel classifier).
 workflows
-    ``training`` (resumable training, training within a time budget), ``comparison`` (fair comparisons), ``reporting`` (the
-    methods paragraph, read from the real objects), ``own_data`` (check, load and predict a
-    folder of your own images), ``export`` (bioimage.io packages and checked reloads).
+    ``training`` (resumable training, training within a time budget), ``comparison`` (fair
+    comparisons), ``reporting`` (the methods paragraph, read from the real objects), ``own_data``
+    (check, load and predict a folder of your own images), ``export`` (bioimage.io packages and
+    checked reloads).
 display
     ``plotting`` (every figure), ``widgets`` (the explorers, each with a static picture).
 course only
