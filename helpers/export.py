@@ -240,7 +240,7 @@ def export_bioimageio(
     raw = _raw_test_input(test_image, n_in, depth, _PIXEL_MAX[pixel_bits])
     probabilities = _predict_scaled(model, raw, _PIXEL_MAX[pixel_bits])
     output = probabilities
-    if binarize_output:
+    if binarize_output:  # bioimage.io's binarize keeps values above the threshold (>), not the course's >=
         output = (probabilities > threshold).astype(np.float32)
 
     zip_path = new_package_path(folder, _safe_file_name(name))

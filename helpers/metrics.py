@@ -16,8 +16,9 @@ Two kinds of tools live here:
 
 Course convention: a mask holds 0 and 1 (or False and True), with 1 = foreground (for
 example membrane); a prediction of the network holds probabilities between 0 and 1. A
-probability becomes a 0/1 mask with ``probabilities >= threshold`` (``helpers._checks.foreground``,
-the one rule of the course), the rule Keras's ``BinaryIoU`` uses as well.
+probability becomes a 0/1 mask with ``probabilities >= threshold`` (``foreground``, written once in
+``helpers._checks`` and exported here for the notebooks: the one rule of the course), the rule Keras's
+``BinaryIoU`` uses as well.
 
 Every score is *pooled*: the pixels of all images are counted together, as if they formed
 one big image. That is what the Keras metrics report at the end of an epoch too.
@@ -37,6 +38,7 @@ from helpers._checks import (
 )
 
 __all__ = [
+    "foreground",
     "dice_score",
     "iou_score",
     "pixel_accuracy",
