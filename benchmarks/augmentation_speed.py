@@ -22,6 +22,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import numpy as np  # noqa: E402
+from run_notebooks import machine  # noqa: E402  (benchmarks/run_notebooks.py: CPU model, cores, AVX-512, GPU)
 
 
 def images_per_second(batches, count, batch_size):
@@ -85,7 +86,7 @@ def main():
     )
 
     base = rates["keras-unet get_augmented (ImageDataGenerator)"]
-    print(f"augmentation at 256x256, batch {batch}, {os.cpu_count()} CPU cores, {count} images each")
+    print(f"augmentation at 256x256, batch {batch}, {count} images each, on {machine()}")
     for label, rate in rates.items():
         print(f"  {label:48} {rate:8.1f} images/s  {rate / base:5.1f}x keras-unet")
     print("  goal: 10x keras-unet with the same geometric changes")

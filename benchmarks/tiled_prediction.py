@@ -28,6 +28,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import numpy as np  # noqa: E402
+from run_notebooks import machine  # noqa: E402  (benchmarks/run_notebooks.py: CPU model, cores, AVX-512, GPU)
 
 BORDER = 64
 #: Whole-image prediction of a larger image is not run: at 8192x8192 it would need more than 20 GB.
@@ -115,7 +116,7 @@ def main():
         method, size, reference = arguments.one
         print(json.dumps(run_one(method, int(size), reference)))
         return
-    print(f"tiled prediction, random-weight U-Net (8 filters, depth 4), {os.cpu_count()} CPU cores")
+    print(f"tiled prediction, random-weight U-Net (8 filters, depth 4), on {machine()}")
     for size in arguments.sizes:
         reference = f"/tmp/tiled_prediction_reference_{size}.npy"
         results = {}
