@@ -163,6 +163,16 @@ def record(notebook, mode, label, measured):
     RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
 
 
+def machine_letters(times):
+    """``{machine label: "(A)"}`` for every machine in a times record, in name order.
+
+    The README's table and the instructor guide's (slides/build.py) both mark each time with it, so
+    one machine has one letter in both.
+    """
+    machines = sorted({label for modes in times.values() for machines in modes.values() for label in machines})
+    return {label: f"({chr(ord('A') + i)})" for i, label in enumerate(machines)}
+
+
 def newest(machines):
     """The measurement (label, figures) taken last, from ``{machine label: figures}``."""
     return max(machines.items(), key=lambda item: item[1].get("date", ""))
@@ -179,7 +189,7 @@ def update_readme_times(readme=ROOT / "README.md"):
     """
     times = json.loads(RESULTS.read_text())
     shown = {(stem, mode): newest(modes[mode]) for stem, modes in times.items() for mode in modes}
-    letters = {label: f"({chr(ord('A') + i)})" for i, label in enumerate(sorted({name for name, _ in shown.values()}))}
+    letters = machine_letters(times)
     lines = readme.read_text(encoding="utf-8").splitlines(keepends=True)
     for index, line in enumerate(lines):
         for stem in times:
@@ -198,7 +208,8 @@ def update_readme_times(readme=ROOT / "README.md"):
     start, end = "<!-- machine:start -->", "<!-- machine:end -->"
     if start in text and end in text:
         head, rest = text.split(start, 1)
-        named = "; ".join(f"{letter} {label}" for label, letter in letters.items())
+        used = {label for label, _ in shown.values()}
+        named = "; ".join(f"{letter} {label}" for label, letter in letters.items() if label in used)
         text = head + start + "Measured on: " + named + "." + end + rest.split(end, 1)[1]
     readme.write_text(text, encoding="utf-8")
 

@@ -34,6 +34,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 if str(SLIDES) not in sys.path:
     sys.path.insert(0, str(SLIDES))
+if str(ROOT / "benchmarks") not in sys.path:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from run_notebooks import machine_letters  # noqa: E402  (benchmarks/run_notebooks.py writes the times)
 
 REVEAL = SLIDES / "vendor" / "reveal.js-5.2.1"
 DECK = SLIDES / "deck.md"
@@ -230,8 +234,7 @@ def timing_table(times_path=TIMES):
         It depends on the benchmark file only, so a test can check that the guide quotes it.
     """
     times = json.loads(Path(times_path).read_text(encoding="utf-8")) if Path(times_path).exists() else {}
-    machines = sorted({m for entry in times.values() for mode in entry.values() for m in mode})
-    letters = {machine: f"({chr(ord('A') + i)})" for i, machine in enumerate(machines)}
+    letters = machine_letters(times)  # the same letters as the README's table
     lines = ["| Notebook | Smoke mode (tests), CPU | Default mode, CPU | Default mode, GPU |", "|---|---|---|---|"]
     for stem in sorted(path.stem for path in (ROOT / "notebooks").glob("*.ipynb")):
         entry = times.get(stem, {})
@@ -245,7 +248,7 @@ def timing_table(times_path=TIMES):
     lines.append("")
     lines.append(
         "Measured on: "
-        + ("; ".join(f"{letter} {machine}" for machine, letter in letters.items()) if machines else "nothing yet")
+        + ("; ".join(f"{letter} {machine}" for machine, letter in letters.items()) if letters else "nothing yet")
         + ". Wall time of the whole notebook and peak memory of its kernel."
     )
     return "\n".join(lines)
