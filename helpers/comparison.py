@@ -7,7 +7,9 @@ the thing being compared changes. :func:`results_table` prints the rows side by 
 
 One run is one sample: :func:`train_and_score_seeds` repeats a run with several seeds (other
 starting weights, other crops) and :func:`spread_table` shows the mean and the range of
-the test scores, so that a difference can be compared with the spread between seeds.
+the test scores, so that a difference can be compared with the spread between seeds. The
+seeds share one compiled model, restarted for each seed: Keras takes several seconds to
+prepare a new model's training, which a short run would otherwise spend again per seed.
 :func:`add_training_images` appends extra training images (e.g. elastically deformed copies
 from :func:`helpers.augmentation.elastic_copies`) to the training split only.
 """
@@ -31,24 +33,8 @@ __all__ = [
 ]
 
 
-def train_and_score(
-    loss,
-    images,
-    masks,
-    split,
-    *,
-    optimizer="adam",
-    learning_rate=1e-3,
-    steps=100,
-    epochs=4,
-    crop_size=128,
-    batch_size=4,
-    filters=8,
-    n_poolings=3,
-    augment=True,
-    seed=0,
-):
-    """Train one small U-Net with ``loss`` and ``optimizer``, then score it on the test split.
+def train_and_score(loss, images, masks, split, *, seed=0, **settings):
+    """Train one small U-Net with ``loss`` and an optimizer, then score it on the test split.
 
     Parameters
     ----------
@@ -59,6 +45,59 @@ def train_and_score(
     split : tuple of three index arrays
         ``(train, validation, test)`` from :func:`helpers.splits.split_consecutive` or
         :func:`helpers.splits.split_indices`.
+    seed : int
+        The same seed gives the same initial weights and the same crops for every run.
+    **settings
+        The training, as keywords of :func:`train_and_score_seeds`: ``optimizer`` ("adam" or
+        "sgd"), ``learning_rate``, ``steps``, ``epochs``, ``crop_size``, ``batch_size``,
+        ``filters``, ``n_poolings``, ``augment``.
+
+    Returns
+    -------
+    dict
+        ``seed``, ``threshold`` (chosen on validation), ``dice``, ``iou``, ``precision``, ``recall``
+        (on test), ``seconds`` (training time), ``history`` (``keras.callbacks.History``)
+        and ``probabilities`` (the test predictions).
+    """
+    if "seeds" in settings:
+        raise ValueError("Give one seed with seed=...; for several, use train_and_score_seeds(seeds=...).")
+    return train_and_score_seeds(loss, images, masks, split, seeds=(seed,), **settings)[0]
+
+
+def train_and_score_seeds(
+    loss,
+    images,
+    masks,
+    split,
+    *,
+    seeds=(0, 1, 2),
+    label=None,
+    optimizer="adam",
+    learning_rate=1e-3,
+    steps=100,
+    epochs=4,
+    crop_size=128,
+    batch_size=4,
+    filters=8,
+    n_poolings=3,
+    augment=True,
+):
+    """Train and score the same choice once per seed: other starting weights and crops, all else the same.
+
+    Keras prepares a compiled model's training graph on its first step, which costs several
+    seconds on a CPU (often more than a short training's steps). So the model is compiled
+    once, and each seed restarts it: the starting weights a new U-Net built from that seed
+    has, and the optimizer's starting state. Each run is therefore the run a new model would
+    give, as :func:`train_and_score` with that seed.
+
+    Parameters
+    ----------
+    loss, images, masks, split
+        As for :func:`train_and_score`.
+    seeds : sequence of int
+        One training per seed (at least one; no seed twice).
+    label : str, optional
+        If given, one line per finished training is printed, e.g. ``"full: seed 1, 14 s"``.
     optimizer : {"adam", "sgd"}
         Adam, or SGD with Nesterov momentum 0.9.
     learning_rate : float
@@ -70,44 +109,65 @@ def train_and_score(
     augment : bool, "geometric" or "full"
         The augmentation of the training crops, as for :func:`helpers.pipeline.training_batches`
         (``True``: flips and quarter turns; ``False``: random crops only).
-    seed : int
-        The same seed gives the same initial weights and the same crops for every run.
 
     Returns
     -------
-    dict
-        ``seed``, ``threshold`` (chosen on validation), ``dice``, ``iou``, ``precision``, ``recall``
-        (on test), ``seconds`` (training time), ``history`` (``keras.callbacks.History``)
-        and ``probabilities`` (the test predictions).
+    list of dict
+        One result per seed, in the order of ``seeds``, as :func:`train_and_score` returns it.
     """
+    seeds = [int(seed) for seed in seeds]
+    if not seeds:
+        raise ValueError("seeds is empty; give at least one seed, e.g. seeds=(0, 1, 2).")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds {seeds} repeat a seed; a repeated seed only repeats the same training.")
     if optimizer not in ("adam", "sgd"):
         raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}.")
     if steps < epochs or epochs < 1:
         raise ValueError(f"steps ({steps}) must be at least epochs ({epochs}), and epochs at least 1.")
     train, validation, test = split
-    keras.utils.set_random_seed(seed)
-    model = models.build_unet(
-        input_shape=(None, None, images.shape[-1]), filters=filters, n_poolings=n_poolings, batch_norm=True, dropout=0.0
-    )
     steps_per_epoch = steps // epochs
+    unet = dict(input_shape=(None, None, images.shape[-1]), filters=filters, n_poolings=n_poolings)
+    model = _new_unet(seeds[0], unet)
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps_per_epoch * epochs)
     if optimizer == "adam":
         chosen = keras.optimizers.Adam(schedule)
     else:
         chosen = keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True)
     model.compile(optimizer=chosen, loss=loss)
-    batches = pipeline.training_batches(
-        images[train], masks[train], crop_size=crop_size, batch_size=batch_size, augment=augment, seed=seed
-    )
-    start = time.perf_counter()
-    history = model.fit(
-        batches,
-        epochs=epochs,
-        steps_per_epoch=steps_per_epoch,
-        validation_data=(images[validation], masks[validation]),
-        verbose=0,
-    )
-    seconds = time.perf_counter() - start
+    chosen.build(model.trainable_variables)  # its moments, so that their start can be restored
+    optimizer_start = [variable.numpy() for variable in chosen.variables]
+    runs = []
+    for seed in seeds:
+        model.set_weights(_new_unet(seed, unet).get_weights())
+        for variable, value in zip(chosen.variables, optimizer_start):
+            variable.assign(value)
+        batches = pipeline.training_batches(
+            images[train], masks[train], crop_size=crop_size, batch_size=batch_size, augment=augment, seed=seed
+        )
+        start = time.perf_counter()
+        history = model.fit(
+            batches,
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            validation_data=(images[validation], masks[validation]),
+            verbose=0,
+        )
+        seconds = time.perf_counter() - start
+        runs.append(_score(model, images, masks, split, seed, seconds, history))
+        if label is not None:
+            print(f"{label}: seed {seed}, trained in {seconds:.0f} s", flush=True)
+    return runs
+
+
+def _new_unet(seed, unet):
+    """The small U-Net of the comparisons, with the starting weights ``seed`` gives."""
+    keras.utils.set_random_seed(seed)
+    return models.build_unet(**unet, batch_norm=True, dropout=0.0)
+
+
+def _score(model, images, masks, split, seed, seconds, history):
+    """Choose the threshold on the validation images, then score the test images once."""
+    _, validation, test = split
     validation_probabilities = model.predict(images[validation], batch_size=1, verbose=0)
     threshold, _ = metrics.choose_threshold(masks[validation], validation_probabilities)
     probabilities = model.predict(images[test], batch_size=1, verbose=0)
@@ -115,10 +175,7 @@ def train_and_score(
     return {
         "seed": seed,
         "threshold": threshold,
-        "dice": scores["dice"],
-        "iou": scores["iou"],
-        "precision": scores["precision"],
-        "recall": scores["recall"],
+        **{name: scores[name] for name in ("dice", "iou", "precision", "recall")},
         "seconds": seconds,
         "history": history,
         "probabilities": probabilities,
@@ -152,11 +209,12 @@ def results_table(results):
 
 def budget_steps(
     minutes,
-    n_runs,
+    n_choices,
     images,
     masks,
     split,
     *,
+    n_seeds=1,
     epochs=4,
     crop_size=128,
     batch_size=4,
@@ -166,7 +224,7 @@ def budget_steps(
     augment=True,
     seed=0,
 ):
-    """How many training steps each of ``n_runs`` runs of :func:`train_and_score` gets in ``minutes`` here.
+    """How many training steps each run of a comparison gets in ``minutes`` on this machine.
 
     Times a few steps (and one validation pass) of the same model on the same crops on this
     machine (:func:`helpers.training.measure_step_seconds`), then shares the budget among the
@@ -177,7 +235,11 @@ def budget_steps(
     ----------
     minutes : float
         Time for all the runs together.
-    n_runs : int
+    n_choices : int
+        How many choices are compared (losses, optimisers, ...): one call of
+        :func:`train_and_score` or :func:`train_and_score_seeds` each.
+    n_seeds : int
+        Trainings per choice (the seeds of :func:`train_and_score_seeds`).
     images, masks, split, epochs, crop_size, batch_size, filters, n_poolings, augment, seed
         As for :func:`train_and_score` (``steps`` is ignored: it is what this computes).
 
@@ -196,26 +258,27 @@ def budget_steps(
     timing = training.measure_step_seconds(
         model, batches, loss="binary_crossentropy", validation_data=(images[validation], masks[validation])
     )
-    steps = steps_for_minutes(minutes, n_runs, timing, epochs)
-    print(
-        f"{training.describe_timing(timing)}, so each of the {n_runs} trainings gets {steps} steps to fit {minutes:g} minutes."
-    )
+    steps = steps_for_minutes(minutes, n_choices, timing, epochs, n_seeds=n_seeds)
+    runs = f"{n_choices * n_seeds} trainings" + (f" ({n_choices} choices x {n_seeds} seeds)" if n_seeds > 1 else "")
+    print(f"{training.describe_timing(timing)}, so each of the {runs} gets {steps} steps to fit {minutes:g} minutes.")
     return steps
 
 
-def steps_for_minutes(minutes, n_runs, timing, epochs):
-    """Training steps per run when ``n_runs`` runs of :func:`train_and_score` share ``minutes``.
+def steps_for_minutes(minutes, n_choices, timing, epochs, *, n_seeds=1):
+    """Training steps per run when ``n_choices`` choices, each trained with ``n_seeds`` seeds, share ``minutes``.
 
-    Each run pays its start (``timing.seconds_to_start``), one validation pass per epoch and
-    two prediction passes after training (validation images for the threshold, then the test
-    images; counted as validation passes); the steps get the rest.
+    Each choice pays one start (``timing.seconds_to_start``; its other seeds restart the
+    compiled model, see :func:`train_and_score_seeds`). Each run pays one validation pass per
+    epoch and two prediction passes after training (validation images for the threshold, then
+    the test images; counted as validation passes); the steps get the rest.
 
     Parameters
     ----------
     minutes : float
-    n_runs : int
+    n_choices : int
     timing : helpers.training.StepTiming
     epochs : int
+    n_seeds : int
 
     Returns
     -------
@@ -225,46 +288,14 @@ def steps_for_minutes(minutes, n_runs, timing, epochs):
     Examples
     --------
     >>> from helpers.training import StepTiming
-    >>> steps_for_minutes(1, 2, StepTiming(0.1, 1.0, 10.0), epochs=4)  # (30 - 10 - 6 x 1) / 0.1 = 140
+    >>> steps_for_minutes(1, 2, StepTiming(0.1, 1.0, 10.0), epochs=4)  # (60 - 2 x 10) / 2 = 20 s each; 20 - 6 x 1 = 14 s
     140
+    >>> steps_for_minutes(1, 1, StepTiming(0.1, 1.0, 10.0), epochs=4, n_seeds=2)  # one start: (60 - 10) / 2 - 6 = 19 s
+    188
     """
-    per_run = minutes * 60 / n_runs - timing.seconds_to_start - (epochs + 2) * timing.seconds_per_validation
+    seconds_per_run = (minutes * 60 - n_choices * timing.seconds_to_start) / (n_choices * n_seeds)
+    per_run = seconds_per_run - (epochs + 2) * timing.seconds_per_validation
     return max(epochs, int(per_run / timing.seconds_per_step) // epochs * epochs)
-
-
-def train_and_score_seeds(loss, images, masks, split, *, seeds=(0, 1, 2), label=None, **settings):
-    """Repeat :func:`train_and_score` once per seed: the same choice, other starting weights and crops.
-
-    Parameters
-    ----------
-    loss, images, masks, split
-        As for :func:`train_and_score`.
-    seeds : sequence of int
-        One training per seed (at least one; no seed twice).
-    label : str, optional
-        If given, one line per finished training is printed, e.g. ``"full: seed 1, 14 s"``.
-    **settings
-        The other keyword arguments of :func:`train_and_score` (``steps``, ``augment``,
-        ``optimizer``, ...), the same for every seed.
-
-    Returns
-    -------
-    list of dict
-        One result of :func:`train_and_score` per seed, in the order of ``seeds``.
-    """
-    seeds = [int(seed) for seed in seeds]
-    if not seeds:
-        raise ValueError("seeds is empty; give at least one seed, e.g. seeds=(0, 1, 2).")
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds {seeds} repeat a seed; a repeated seed only repeats the same training.")
-    if "seed" in settings:
-        raise ValueError("Give the seeds with seeds=(...), not seed=.")
-    runs = []
-    for seed in seeds:
-        runs.append(train_and_score(loss, images, masks, split, seed=seed, **settings))
-        if label is not None:
-            print(f"{label}: seed {seed}, trained in {runs[-1]['seconds']:.0f} s", flush=True)
-    return runs
 
 
 def seed_spread(runs, score="dice"):

@@ -50,15 +50,17 @@ def test_small_foreground_smoke_set_is_the_bundled_one():
 
 
 @pytest.mark.parametrize(
-    "minutes, n_runs, start, expected",
+    "minutes, n_choices, n_seeds, start, expected",
     [
-        (1, 2, 0.0, 240),  # (30 s - 6 passes of 1 s) / 0.1 s = 240 steps
-        (1, 2, 10.0, 140),  # each run also pays 10 s to start: 100 steps fewer
-        (1, 6, 10.0, 4),  # the budget does not cover the starts: the minimum, one step per epoch
+        (1, 2, 1, 0.0, 240),  # (30 s - 6 passes of 1 s) / 0.1 s = 240 steps
+        (1, 2, 1, 10.0, 140),  # each choice also pays 10 s to start: 100 steps fewer
+        (1, 6, 1, 10.0, 4),  # the budget does not cover the starts: the minimum, one step per epoch
+        (1, 1, 2, 10.0, 188),  # two seeds of one choice pay one start: (60 - 10) / 2 - 6 = 19 s, 190 -> 188
     ],
 )
-def test_shared_budget_pays_each_runs_start_and_passes_before_its_steps(minutes, n_runs, start, expected):
+def test_shared_budget_pays_each_choices_start_and_each_runs_passes(minutes, n_choices, n_seeds, start, expected):
     from helpers.training import StepTiming
 
-    steps = comparison.steps_for_minutes(minutes, n_runs, StepTiming(0.1, 1.0, start), epochs=4)
+    timing = StepTiming(0.1, 1.0, start)
+    steps = comparison.steps_for_minutes(minutes, n_choices, timing, epochs=4, n_seeds=n_seeds)
     assert steps == expected and steps % 4 == 0

@@ -211,6 +211,21 @@ def test_train_and_score_seeds_runs_each_seed_like_train_and_score(tiny_set):
         comparison.train_and_score_seeds("binary_crossentropy", images, masks, split, seeds=(), **TINY)
     with pytest.raises(ValueError, match="augment must be"):
         comparison.train_and_score("binary_crossentropy", images, masks, split, augment="elastic", **TINY)
+    with pytest.raises(ValueError, match="use train_and_score_seeds"):
+        comparison.train_and_score("binary_crossentropy", images, masks, split, seeds=(0, 1), **TINY)
+
+
+def test_each_seed_restarts_the_model_and_optimizer_as_new(tiny_set):
+    """A seed's run does not depend on the seed trained before it on the same compiled model."""
+    images, masks, split = tiny_set
+    settings = dict(TINY, steps=6, epochs=2, learning_rate=0.05)  # big enough steps to leave a trace
+    after_0 = comparison.train_and_score_seeds("binary_crossentropy", images, masks, split, seeds=(0, 1), **settings)
+    after_2 = comparison.train_and_score_seeds("binary_crossentropy", images, masks, split, seeds=(2, 1), **settings)
+    alone = comparison.train_and_score("binary_crossentropy", images, masks, split, seed=1, **settings)
+    for restarted in (after_0[1], after_2[1]):
+        np.testing.assert_allclose(restarted["probabilities"], alone["probabilities"], atol=1e-6)
+        np.testing.assert_allclose(restarted["history"].history["loss"], alone["history"].history["loss"], rtol=1e-6)
+    assert np.abs(after_0[0]["probabilities"] - alone["probabilities"]).max() > 1e-3  # seeds differ visibly
 
 
 class FakeHistory:
