@@ -132,7 +132,7 @@ def main():
                 sys.exit(f"{path.name} failed in {arguments.mode} mode")
             measured = json.loads(finished.stdout.strip().splitlines()[-1])
             print(f"{path.name:32} {arguments.mode:8} {measured['seconds']:7.1f} s  {measured['peak_mb']:6} MB peak")
-            record(path.stem, arguments.mode, arguments.label, measured)
+            record(path.stem, arguments.mode, arguments.label, measured, saved=arguments.save)
             if arguments.save and arguments.mode == "default":
                 record_results(path, arguments.label)
     if arguments.save and arguments.mode == "default":  # the prose quotes these numbers: rewrite them
@@ -155,12 +155,19 @@ def results_folders(path):
     return [ROOT / "outputs" / name for name in MOUNT_DRIVE.findall(code)]
 
 
-def record(notebook, mode, label, measured):
-    """Add one measurement to the results file, keeping what other runs wrote meanwhile."""
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+def record(notebook, mode, label, measured, *, saved=False, results_file=None):
+    """Add one measurement to the results file, keeping what other runs wrote meanwhile.
+
+    A saved default-mode run gives the notebook new outputs, and is how a changed notebook gets
+    them: the default-mode times of other machines timed an earlier version, so they are dropped.
+    """
+    results_file = RESULTS if results_file is None else results_file
+    results = json.loads(results_file.read_text()) if results_file.exists() else {}
     entry = results.setdefault(notebook, {}).setdefault(mode, {})
+    if saved and mode == "default":
+        entry.clear()
     entry[label] = {**measured, "date": date.today().isoformat()}
-    RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    results_file.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
 
 
 def machine_letters(times):

@@ -130,3 +130,44 @@ def test_a_recorded_run_knows_the_results_folders_that_would_make_it_a_resumed_r
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("r = colab.mount_drive( 'my-course' )")])
     nbformat.write(notebook, tmp_path / "x.ipynb")
     assert run_notebooks.results_folders(tmp_path / "x.ipynb") == [ROOT / "outputs" / "my-course"]
+
+
+def test_the_multiclass_benchmark_keeps_the_folder_and_score_lines_not_the_exercises():
+    import own_data_multiclass
+
+    printed = [
+        "  id  name                 pixels  images\n   0  membrane              17.2%      20\n",
+        "D D.png, RGB, black background and red membranes\n",  # an exercise's answer
+        "20 pairs of 512x512 pixels, 1 channel(s), 5 classes: training 14, validation 3, test 3\n",
+        "Resuming at epoch 14 of 39: 13 finished epochs found in /tmp/x/results/run\n",  # the disconnect demo
+        "best epoch 37 of 39\n",
+        "class                   IoU   Dice\nmembrane              0.599  0.749\nmean                  0.524  0.656\n",
+    ]
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("", outputs=[nbformat.v4.new_output("stream", text=t)]) for t in printed]
+    )
+    assert own_data_multiclass.printed_lines(notebook, ("membrane",)) == [
+        "  id  name                 pixels  images",
+        "   0  membrane              17.2%      20",
+        "20 pairs of 512x512 pixels, 1 channel(s), 5 classes: training 14, validation 3, test 3",
+        "best epoch 37 of 39",
+        "class                   IoU   Dice",
+        "membrane              0.599  0.749",
+        "mean                  0.524  0.656",
+    ]
+
+
+def test_a_saved_default_run_replaces_the_times_of_the_notebooks_earlier_version(tmp_path):
+    import run_notebooks
+
+    times = tmp_path / "times.json"
+    run_notebooks.record("04_x", "default", "machine A", {"seconds": 300.0, "peak_mb": 2000}, results_file=times)
+    run_notebooks.record("04_x", "smoke", "machine A", {"seconds": 60.0, "peak_mb": 1000}, results_file=times)
+    run_notebooks.record("04_x", "default", "machine B", {"seconds": 250.0, "peak_mb": 1900}, results_file=times)
+    assert sorted(json.loads(times.read_text())["04_x"]["default"]) == ["machine A", "machine B"]  # timing only
+    run_notebooks.record(
+        "04_x", "default", "machine B", {"seconds": 310.0, "peak_mb": 1800}, saved=True, results_file=times
+    )
+    record = json.loads(times.read_text())["04_x"]
+    assert list(record["default"]) == ["machine B"] and record["default"]["machine B"]["seconds"] == 310.0
+    assert list(record["smoke"]) == ["machine A"]  # smoke runs save no outputs: kept
