@@ -97,7 +97,7 @@ def train_and_score_seeds(
     seeds : sequence of int
         One training per seed (at least one; no seed twice).
     label : str, optional
-        If given, one line per finished training is printed, e.g. ``"full: seed 1, 14 s"``.
+        If given, one line per finished training is printed, e.g. ``"full: seed 1, trained in 14 s"``.
     optimizer : {"adam", "sgd"}
         Adam, or SGD with Nesterov momentum 0.9.
     learning_rate : float
