@@ -189,6 +189,11 @@ def _duration(seconds):
     return f"{seconds:.0f} s" if seconds < 100 else f"{seconds:.0f} s ({seconds / 60:.1f} min)"
 
 
+def table_cell(figures, letter):
+    """One measurement as the README's and the guide's tables show it, e.g. ``"282 s (4.7 min), 1.8 GB (B)"``."""
+    return f"{_duration(figures['seconds'])}, {figures['peak_mb'] / 1024:.1f} GB {letter}"
+
+
 def update_readme_times(readme=ROOT / "README.md"):
     """Rewrite the smoke and default columns of the README's notebook table from the newest measurements.
 
@@ -205,9 +210,7 @@ def update_readme_times(readme=ROOT / "README.md"):
                 for column, mode in ((2, "smoke"), (3, "default")):
                     if (stem, mode) in shown:
                         label, figures = shown[stem, mode]
-                        cells[column] = (
-                            f"{_duration(figures['seconds'])}, {figures['peak_mb'] / 1024:.1f} GB {letters[label]}"
-                        )
+                        cells[column] = table_cell(figures, letters[label])
                     else:
                         cells[column] = "not measured"
                 lines[index] = " | ".join(cells) + "\n"

@@ -126,8 +126,7 @@ def train_and_score_seeds(
         raise ValueError(f"steps ({steps}) must be at least epochs ({epochs}), and epochs at least 1.")
     train, validation, test = split
     steps_per_epoch = steps // epochs
-    unet = dict(input_shape=(None, None, images.shape[-1]), filters=filters, n_poolings=n_poolings)
-    model = _new_unet(seeds[0], unet)
+    model = _unet(images.shape[-1], filters, n_poolings)
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps_per_epoch * epochs)
     if optimizer == "adam":
         chosen = keras.optimizers.Adam(schedule)
@@ -138,7 +137,8 @@ def train_and_score_seeds(
     optimizer_start = [variable.numpy() for variable in chosen.variables]
     runs = []
     for seed in seeds:
-        model.set_weights(_new_unet(seed, unet).get_weights())
+        keras.utils.set_random_seed(seed)  # the starting weights of a new U-Net built from this seed
+        model.set_weights(_unet(images.shape[-1], filters, n_poolings).get_weights())
         for variable, value in zip(chosen.variables, optimizer_start):
             variable.assign(value)
         batches = pipeline.training_batches(
@@ -159,10 +159,11 @@ def train_and_score_seeds(
     return runs
 
 
-def _new_unet(seed, unet):
-    """The small U-Net of the comparisons, with the starting weights ``seed`` gives."""
-    keras.utils.set_random_seed(seed)
-    return models.build_unet(**unet, batch_norm=True, dropout=0.0)
+def _unet(channels, filters, n_poolings):
+    """The small U-Net of the comparisons (batch normalisation, no dropout)."""
+    return models.build_unet(
+        input_shape=(None, None, channels), filters=filters, n_poolings=n_poolings, batch_norm=True, dropout=0.0
+    )
 
 
 def _score(model, images, masks, split, seed, seconds, history):
@@ -249,9 +250,7 @@ def budget_steps(
         Steps per run, a multiple of ``epochs`` and at least ``epochs``.
     """
     train, validation, _ = split
-    model = models.build_unet(
-        input_shape=(None, None, images.shape[-1]), filters=filters, n_poolings=n_poolings, batch_norm=True, dropout=0.0
-    )
+    model = _unet(images.shape[-1], filters, n_poolings)
     batches = pipeline.training_batches(
         images[train], masks[train], crop_size=crop_size, batch_size=batch_size, augment=augment, seed=seed
     )

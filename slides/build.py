@@ -37,7 +37,7 @@ if str(SLIDES) not in sys.path:
 if str(ROOT / "benchmarks") not in sys.path:
     sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from run_notebooks import machine_letters  # noqa: E402  (benchmarks/run_notebooks.py writes the times)
+from run_notebooks import machine_letters, table_cell  # noqa: E402  (benchmarks/run_notebooks.py writes the times)
 
 REVEAL = SLIDES / "vendor" / "reveal.js-5.2.1"
 DECK = SLIDES / "deck.md"
@@ -206,11 +206,6 @@ def write_pdf(html_path, pdf_path):
     pdf_path.write_bytes(base64.b64decode(result["data"]))
 
 
-def _duration(seconds):
-    """'49 s' or '254 s (4.2 min)'."""
-    return f"{seconds:.0f} s" if seconds < 100 else f"{seconds:.0f} s ({seconds / 60:.1f} min)"
-
-
 def _measured(entry, gpu, letters):
     """The measurements of one notebook in one mode, on CPU-only machines or on machines with a GPU.
 
@@ -219,7 +214,7 @@ def _measured(entry, gpu, letters):
     rows = []
     for machine, figures in sorted((entry or {}).items()):
         if ("no GPU" in machine) != gpu:
-            rows.append(f"{_duration(figures['seconds'])}, {figures['peak_mb'] / 1024:.1f} GB {letters[machine]}")
+            rows.append(table_cell(figures, letters[machine]))
     return "; ".join(rows)
 
 
