@@ -133,9 +133,7 @@ def main():
             measured = json.loads(finished.stdout.strip().splitlines()[-1])
             print(f"{path.name:32} {arguments.mode:8} {measured['seconds']:7.1f} s  {measured['peak_mb']:6} MB peak")
             record(path.stem, arguments.mode, arguments.label, measured, saved=arguments.save)
-            if arguments.save and arguments.mode == "default":
-                record_results(path, arguments.label)
-    if arguments.save and arguments.mode == "default":  # the prose quotes these numbers: rewrite them
+    if arguments.save and arguments.mode == "default":  # the saved outputs hold the quoted numbers: rewrite them
         for changed in quote_results.update_quotes():
             print(f"updated the quoted numbers in {changed.relative_to(ROOT)}")
     update_readme_times()
@@ -261,16 +259,6 @@ def update_notebook_times(root=ROOT):
             notebook["cells"][0]["source"] = new.splitlines(keepends=True)
             path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
             print(f"updated the measured time at the top of {path.name}")
-
-
-def record_results(path, label):
-    """Put the numbers a saved default-mode notebook recorded (reporting.show_results) into the record."""
-    values = quote_results.notebook_results(path)
-    if not values:
-        return
-    record = quote_results.read_record()
-    record[path.stem] = {"machine": label, "date": date.today().isoformat(), "values": values}
-    quote_results.RECORD.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":

@@ -13,12 +13,8 @@ was really used, so the text cannot drift from the code when a student changes a
   :class:`helpers.training.ResumableTraining` of :func:`helpers.training.fit_resumable`);
 - the **split** and the **scores** on the test images.
 
-And the record of a run's numbers: :func:`show_results` shows the numbers a notebook's prose,
-the README or the slides quote, and stores them in the notebook's output so that
-``benchmarks/run_notebooks.py`` collects them into ``benchmarks/results/notebook_results.json``.
-Prose quotes a number with a marker right after it, ``0.799<!--r:01/unet_dice-->``
-(invisible when rendered); ``tests/test_results.py`` checks every marked number against the
-record, and ``benchmarks/quote_results.py`` rewrites them after a new run.
+And :func:`show_results`, which shows a run's key numbers and stores them in the notebook's output,
+where ``benchmarks/quote_results.py`` reads the few that the README quotes.
 """
 
 from helpers import course
@@ -226,21 +222,10 @@ def methods_paragraph(model, batches, run, *, data_description, split, split_how
 
 
 def show_results(values, title="Recorded results"):
-    """Show the numbers of this run that the course quotes, and record them in the notebook's output.
+    """Show a run's key numbers, ``{key: number}`` with keys like ``"unet_dice"``, and store them in the output.
 
-    Parameters
-    ----------
-    values : dict
-        ``{key: number}``, keys in lower case with underscores (``"unet_dice"``); numbers as
-        computed (they are rounded only where they are quoted).
-    title : str
-        The first line shown.
-
-    Returns
-    -------
-    None
-        In a notebook the table is displayed with the numbers attached (for
-        ``benchmarks/run_notebooks.py``); elsewhere it is printed.
+    In a notebook the table is displayed with the numbers attached (``RESULTS_MIMETYPE``);
+    elsewhere it is printed.
     """
     import re
 

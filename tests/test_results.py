@@ -1,4 +1,4 @@
-"""Every number the course quotes from a run is the recorded one (benchmarks/quote_results.py)."""
+"""Every number the course quotes from a run is that run's (benchmarks/quote_results.py), and the timing records."""
 
 import json
 import sys
@@ -15,59 +15,47 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import quote_results  # noqa: E402
 
 
-def test_the_record_holds_what_the_committed_notebooks_show():
-    record = quote_results.read_record()
-    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        shown = quote_results.notebook_results(path)
-        if shown or path.stem in record:
-            assert record.get(path.stem, {}).get("values") == shown, (
-                f"{path.name}: its stored results and benchmarks/results/notebook_results.json differ; "
-                f"run benchmarks/run_notebooks.py --mode default --save {path.name}"
-            )
+@pytest.fixture(scope="module")
+def values():
+    return quote_results.recorded_values()
 
 
 @pytest.mark.parametrize("path", quote_results.quoting_files(), ids=lambda p: p.name)
-def test_every_quoted_number_is_the_recorded_one(path):
-    if not path.exists():
-        pytest.skip(f"{path.name} does not exist")
-    text = path.read_text(encoding="utf-8")
-    record = quote_results.read_record()
-    for quoted, expected, notebook, key in quote_results.quotes(text, record):
-        assert expected is not None, f"{path.name} quotes {quoted} for {notebook}/{key}, which nothing recorded"
+def test_every_quoted_number_is_the_one_its_run_recorded(path, values):
+    for quoted, expected, source, key in quote_results.quotes(path.read_text(encoding="utf-8"), values):
         assert quoted == expected, (
-            f"{path.name} quotes {quoted} for {notebook}/{key}, the record says {expected}: "
-            f"run python benchmarks/quote_results.py"
+            f"{path.name} quotes {quoted} for {source}/{key}, its run recorded {expected}: "
+            "run python benchmarks/quote_results.py (None: no run records that key)"
         )
 
 
-def test_quotes_are_rewritten_with_their_decimals(tmp_path):
+def _notebook_with_results(values):
+    output = nbformat.v4.new_output("display_data", data={"text/plain": "", reporting.RESULTS_MIMETYPE: values})
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("", outputs=[output])])
+
+
+def test_quotes_are_rewritten_from_the_notebooks_and_the_benchmarks_with_their_decimals(tmp_path):
     (tmp_path / "notebooks").mkdir()
-    (tmp_path / "README.md").write_text(
-        "Dice 0.70<!--r:01/dice--> and 1,234<!--r:01/n--> pixels, IoU 0.6<!--r:02/iou-->"
+    nbformat.write(_notebook_with_results({"dice": 0.79912, "n": 4321.2}), tmp_path / "notebooks" / "01_x.ipynb")
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "Dice 0.70<!--r:01/dice--> of 1,234<!--r:01/n--> pixels, 5<!--r:01/gone-->; forest 0.5<!--r:bench/f-->"
     )
-    record = {"01_x": {"values": {"dice": 0.79912, "n": 4321.2}}, "02_y": {"values": {"iou": 0.6649}}}
-    assert quote_results.update_quotes(record, root=tmp_path) == [tmp_path / "README.md"]
+    record = tmp_path / "record.json"
+    record.write_text(json.dumps({"other": {"values": {"x": 1.0}}}))
+    assert quote_results.record_benchmark("bench", {"f": 0.6604}, "a machine", "2026-12-04", record, tmp_path) == [
+        readme
+    ]
     assert (
-        tmp_path / "README.md"
-    ).read_text() == "Dice 0.80<!--r:01/dice--> and 4,321<!--r:01/n--> pixels, IoU 0.7<!--r:02/iou-->"
-    assert quote_results._rewrite("5<!--r:01/missing-->", record) == "5<!--r:01/missing-->"  # left for the test
-
-
-def test_a_benchmark_is_quoted_by_its_name_and_recorded_beside_the_notebooks(tmp_path):
-    record_file = tmp_path / "record.json"
-    record_file.write_text(json.dumps({"01_x": {"values": {"dice": 0.5}}}))
-    (tmp_path / "notebooks").mkdir()
-    (tmp_path / "README.md").write_text("scribbles 0.6<!--r:scribbles/dice--> dense 0.50<!--r:01/dice-->")
-    quote_results.record_benchmark(
-        "scribbles", {"dice": 0.6604}, "a machine", "2026-12-04", path=record_file, root=tmp_path
+        readme.read_text()
+        == "Dice 0.80<!--r:01/dice--> of 4,321<!--r:01/n--> pixels, 5<!--r:01/gone-->; forest 0.7<!--r:bench/f-->"
     )
-    record = json.loads(record_file.read_text())
-    assert record["01_x"] == {"values": {"dice": 0.5}}  # the notebooks' entries stay
-    assert record["scribbles"] == {"date": "2026-12-04", "machine": "a machine", "values": {"dice": 0.6604}}
-    assert (tmp_path / "README.md").read_text() == "scribbles 0.7<!--r:scribbles/dice--> dense 0.50<!--r:01/dice-->"
+    assert json.loads(record.read_text())["other"] == {"values": {"x": 1.0}}  # other benchmarks stay
+    values = quote_results.recorded_values(tmp_path, record)
+    assert [q[1] for q in quote_results.quotes(readme.read_text(), values)] == ["0.80", "4,321", None, "0.7"]
 
 
-def test_show_results_stores_the_numbers_in_the_notebook_output(tmp_path):
+def test_show_results_stores_the_numbers_in_the_notebook_output():
     notebook = nbformat.v4.new_notebook(
         cells=[
             nbformat.v4.new_code_cell(
@@ -82,13 +70,8 @@ def test_show_results_stores_the_numbers_in_the_notebook_output(tmp_path):
     assert quote_results.notebook_results(notebook) == {"unet_dice": 0.79912, "steps": 650.0}
     text = notebook.cells[0].outputs[0]["data"]["text/plain"]
     assert "unet_dice" in text and "0.7991" in text
-    with pytest.raises(ValueError, match="lower case"):
+    with pytest.raises(ValueError, match="unet_dice"):
         reporting.show_results({"Unet Dice": 1.0})
-
-
-def test_the_record_file_is_valid_json():
-    if quote_results.RECORD.exists():
-        json.loads(quote_results.RECORD.read_text())
 
 
 def test_the_top_sentence_is_written_from_the_newest_measurement(tmp_path, monkeypatch):
