@@ -216,44 +216,6 @@ def test_mount_drive_rejects_a_local_folder_that_is_not_a_path(not_colab):
 
 
 # ----------------------------------------------------------------------------------------
-# missing_requirements
-# ----------------------------------------------------------------------------------------
-
-
-def test_missing_requirements_finds_absent_and_out_of_range_packages(tmp_path):
-    path = write_requirements(
-        tmp_path,
-        "# the course's packages",
-        "",
-        "-r other-requirements.txt",
-        "--index-url https://example.org/simple",
-        "numpy>=1.0  # satisfied",
-        "numpy<1.0",
-        f"{ABSENT}>=1",
-        f'{ABSENT}-windows>=1; sys_platform == "no-such-platform"',
-    )
-
-    assert colab.missing_requirements(path) == ["numpy<1.0", f"{ABSENT}>=1"]
-
-
-def test_missing_requirements_is_empty_when_all_are_satisfied(tmp_path):
-    path = write_requirements(tmp_path, "numpy>=1.0", "packaging", "NumPy")
-    assert colab.missing_requirements(path) == []
-
-
-def test_missing_requirements_names_a_missing_file(tmp_path):
-    missing = tmp_path / "no-such-requirements.txt"
-    with pytest.raises(FileNotFoundError, match="no-such-requirements.txt"):
-        colab.missing_requirements(missing)
-
-
-def test_missing_requirements_says_which_line_it_cannot_read(tmp_path):
-    path = write_requirements(tmp_path, "numpy>=1.0", "numpy >= = 2")
-    with pytest.raises(ValueError, match="line 2"):
-        colab.missing_requirements(path)
-
-
-# ----------------------------------------------------------------------------------------
 # install_missing
 # ----------------------------------------------------------------------------------------
 
@@ -266,6 +228,30 @@ def test_install_missing_installs_only_what_is_missing(tmp_path, pip_calls, not_
     assert installed == [f"{ABSENT}>=1"]
     assert pip_calls == [pip_install(f"{ABSENT}>=1")]
     assert f"Installing: {ABSENT}>=1" in capsys.readouterr().out
+
+
+def test_install_missing_reads_only_requirement_lines_that_apply_here(tmp_path, pip_calls, not_colab, capsys):
+    path = write_requirements(
+        tmp_path,
+        "# the course's packages",
+        "",
+        "-r other-requirements.txt",
+        "--index-url https://example.org/simple",
+        "numpy>=1.0  # satisfied",
+        "NumPy<1.0",
+        f"{ABSENT}>=1",
+        f'{ABSENT}-windows>=1; sys_platform == "no-such-platform"',
+    )
+
+    assert colab.install_missing(path) == [f"{ABSENT}>=1"]
+    assert pip_calls == [pip_install(f"{ABSENT}>=1")]
+    assert "NumPy<1.0" in capsys.readouterr().out
+
+
+def test_install_missing_says_which_line_it_cannot_read(tmp_path, pip_calls):
+    path = write_requirements(tmp_path, "numpy>=1.0", "numpy >= = 2")
+    with pytest.raises(ValueError, match="line 2"):
+        colab.install_missing(path)
 
 
 def test_install_missing_holds_every_installed_package_at_its_version(tmp_path, pip_calls, not_colab):
@@ -292,7 +278,7 @@ def test_install_missing_leaves_an_out_of_range_package_and_says_what_to_do(tmp_
     out = capsys.readouterr().out
     assert f"WARNING: This Colab runtime has numpy {numpy_version}" in out
     assert "numpy<1.0" in out
-    assert "What may fail: every cell that handles images." in out
+    assert "every cell that handles images" in out
     assert "What to do:" in out and "Disconnect and delete runtime" in out
 
 
@@ -306,11 +292,6 @@ def test_install_missing_with_only_out_of_range_packages_runs_no_pip(tmp_path, p
     assert "nothing to do" not in out
 
 
-def test_out_of_range_requirements_lists_installed_packages_outside_the_range(tmp_path):
-    path = write_requirements(tmp_path, "numpy<1.0", f"{ABSENT}>=1", "packaging")
-    assert colab.out_of_range_requirements(path) == [("numpy<1.0", importlib.metadata.version("numpy"))]
-
-
 def test_install_missing_with_nothing_missing_runs_no_pip(tmp_path, pip_calls, not_colab, capsys):
     path = write_requirements(tmp_path, "numpy>=1.0")
 
@@ -319,25 +300,31 @@ def test_install_missing_with_nothing_missing_runs_no_pip(tmp_path, pip_calls, n
     assert "nothing to do" in capsys.readouterr().out
 
 
-def test_install_missing_never_installs_an_absent_never_install_package_locally(tmp_path, pip_calls, not_colab, capsys):
+def test_install_missing_never_installs_an_absent_never_install_package_locally(
+    tmp_path, pip_calls, not_colab, capsys, monkeypatch
+):
+    monkeypatch.setattr(colab, "NEVER_INSTALL", (ABSENT,))
     other = f"{ABSENT}-other"
-    path = write_requirements(tmp_path, f"{ABSENT}>=1", f"{other}>=1")
+    path = write_requirements(tmp_path, f"{ABSENT.upper()}>=1", f"{other}>=1")
 
-    installed = colab.install_missing(path, never_install=[ABSENT])
+    installed = colab.install_missing(path)
 
     assert installed == [f"{other}>=1"]
     assert pip_calls == [pip_install(f"{other}>=1")]
     out = capsys.readouterr().out
-    assert f"WARNING: the course needs {ABSENT}>=1, but it is not installed" in out
+    assert f"{ABSENT.upper()}>=1, but it is not installed" in out
     assert "python3 course.py start" in out
 
 
-def test_install_missing_never_installs_an_absent_tensorflow_in_colab(tmp_path, pip_calls, fake_colab, capsys):
-    path = write_requirements(tmp_path, f"{ABSENT}>=1")
+def test_install_missing_never_installs_an_absent_tensorflow_in_colab(
+    tmp_path, pip_calls, fake_colab, capsys, monkeypatch
+):
+    monkeypatch.setattr(colab, "_installed_version", lambda name: None if name == "tensorflow" else "1.0")
+    path = write_requirements(tmp_path, "tensorflow>=2")
 
-    assert colab.install_missing(path, never_install=[ABSENT]) == []
+    assert colab.install_missing(path) == []
     assert pip_calls == []
-    assert "a second copy would break Colab's GPU set-up" in capsys.readouterr().out
+    assert "Disconnect and delete runtime" in capsys.readouterr().out
 
 
 def test_install_missing_never_changes_an_installed_tensorflow(tmp_path, pip_calls, not_colab, capsys):
@@ -347,20 +334,7 @@ def test_install_missing_never_changes_an_installed_tensorflow(tmp_path, pip_cal
     assert pip_calls == []
     out = capsys.readouterr().out
     assert "has tensorflow" in out and "has keras" in out
-    assert "What may fail: building and training every model." in out
-
-
-def test_install_missing_respects_a_custom_never_install_list(tmp_path, pip_calls, not_colab):
-    path = write_requirements(tmp_path, f"{ABSENT}>=1")
-
-    assert colab.install_missing(path, never_install=[ABSENT.upper()]) == []
-    assert pip_calls == []
-
-
-def test_install_missing_rejects_a_single_name_as_never_install(tmp_path, pip_calls):
-    path = write_requirements(tmp_path, "numpy>=1.0")
-    with pytest.raises(TypeError, match="never_install"):
-        colab.install_missing(path, never_install="tensorflow")
+    assert "building and training every model" in out
 
 
 def test_install_missing_explains_a_pip_failure(tmp_path, monkeypatch, not_colab):
@@ -384,13 +358,6 @@ def test_install_missing_names_a_missing_file(tmp_path, pip_calls):
 # ----------------------------------------------------------------------------------------
 
 
-def test_the_tensorflow_message_names_the_cause_and_the_runtime_to_choose():
-    message = colab.tensorflow_missing_message()
-    assert message.startswith("This course runs on TensorFlow")
-    assert "Colab's TPU runtime comes without TensorFlow" in message
-    assert "Runtime > Change runtime type > T4 GPU (or CPU)" in message
-
-
 def test_check_tensorflow_passes_where_tensorflow_is_installed():
     colab.check_tensorflow()
 
@@ -399,7 +366,7 @@ def test_check_tensorflow_stops_where_tensorflow_cannot_be_imported(monkeypatch)
     monkeypatch.setitem(sys.modules, "tensorflow", None)  # what `import tensorflow` then finds: nothing
     with pytest.raises(colab.NoTensorFlowError) as raised:
         colab.check_tensorflow()
-    assert str(raised.value) == colab.tensorflow_missing_message()
+    assert "Change runtime type > T4 GPU" in str(raised.value)
 
 
 def test_a_notebook_shows_the_tensorflow_message_alone_without_a_traceback():
@@ -425,7 +392,7 @@ def test_a_notebook_shows_the_tensorflow_message_alone_without_a_traceback():
         timeout=120,
     )
     shown = (result.stdout + result.stderr).strip()
-    assert shown == colab.tensorflow_missing_message(), shown
+    assert shown == colab.NO_TENSORFLOW_MESSAGE, shown
 
 
 # ----------------------------------------------------------------------------------------
@@ -604,7 +571,7 @@ def test_setup_on_a_runtime_without_tensorflow_stops_with_the_tpu_message(colab_
 
     assert result.returncode != 0
     assert result.stdout == "", "nothing is installed or printed before the message"
-    expected_end = f"helpers.colab.NoTensorFlowError: {colab.tensorflow_missing_message()}"
+    expected_end = f"helpers.colab.NoTensorFlowError: {colab.NO_TENSORFLOW_MESSAGE}"
     assert result.stderr.strip().endswith(expected_end), result.stderr
     assert result.stderr.count("This course runs on TensorFlow") == 1
     assert colab_like.freeze() == before
