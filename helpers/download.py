@@ -6,8 +6,7 @@ the sha256 (and size) of every file. :func:`fetch_dataset` downloads the files, 
 time over reused connections, retries a file that fails for a passing reason (no
 connection, timeout, HTTP 5xx or 429), checks each one against its sha256 and keeps it, so
 the second call needs no network at all and an interrupted download continues where it
-stopped. :func:`fetch_archive` does the same for one pinned ``.zip`` or ``.tar.gz`` and
-unpacks it safely.
+stopped.
 
 Two environment variables change where files come from and where they go:
 
@@ -28,19 +27,15 @@ Example
 import hashlib
 import json
 import os
-import shutil
-import stat
-import tarfile
 import threading
 import uuid
-import zipfile
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 
 import requests
 
 from helpers.course import course_root
-from helpers.progress import Progress
+from helpers.progress import progress_bar
 
 __all__ = [
     "DATA_URL_VARIABLE",
@@ -51,13 +46,11 @@ __all__ = [
     "PARALLEL_DOWNLOADS",
     "RETRY_DELAYS_SECONDS",
     "DatasetUnavailable",
-    "UnsafeArchive",
     "dataset_names",
     "dataset_info",
     "download_folder",
     "dataset_base_url",
     "fetch_dataset",
-    "fetch_archive",
 ]
 
 #: Environment variable whose value replaces ``GITHUB_RAW_PREFIX`` in every dataset address.
@@ -82,18 +75,10 @@ RETRY_STATUS_CODES = (408, 429)
 CHUNK_BYTES = 1 << 16
 #: End of the temporary name a file has while it is being written (never a complete file).
 PARTIAL_SUFFIX = ".part"
-#: File next to an unpacked archive's folder holding the archive's sha256.
-UNPACKED_MARKER = ".{name}.unpacked-sha256"
-#: How an archive's name ends, and how it is read.
-ARCHIVE_KINDS = {".zip": "zip", ".tar.gz": "tar", ".tgz": "tar"}
 
 
 class DatasetUnavailable(RuntimeError):
     """A dataset file could not be downloaded or did not match its sha256."""
-
-
-class UnsafeArchive(DatasetUnavailable):
-    """An archive holds a member that could land outside its folder (or a link); nothing was unpacked."""
 
 
 def dataset_names():
@@ -222,69 +207,6 @@ def fetch_dataset(name, *, files_under="", folder=None):
     return root
 
 
-def fetch_archive(url, sha256, folder=None, *, name=None):
-    """Download one pinned archive (``.zip``, ``.tar.gz``), check its sha256, unpack it safely.
-
-    The archive is unpacked into a temporary folder next to the target and renamed when every
-    member is out, so the target is complete or absent. Before anything is unpacked, every
-    member is checked: an absolute path, a ``..`` in the path, a link (symbolic or hard) or a
-    device file is refused with :class:`UnsafeArchive` naming the member. A second call with
-    the same sha256 makes no request.
-
-    Parameters
-    ----------
-    url : str
-        Pinned address of the archive; ``https://raw.githubusercontent.com/`` is replaced by
-        ``UNET_COURSE_DATA_URL`` when that variable is set.
-    sha256 : str
-        The archive's sha256 (64 hexadecimal digits).
-    folder : str or pathlib.Path, optional
-        Folder that keeps the downloads; by default see :func:`download_folder`.
-    name : str, optional
-        Name of the folder the archive is unpacked into (inside ``folder``). By default the
-        archive's file name without ``.zip`` / ``.tar.gz`` / ``.tgz``.
-
-    Returns
-    -------
-    pathlib.Path
-        The folder holding the archive's members.
-
-    Raises
-    ------
-    ValueError
-        If the address does not end with a known archive extension.
-    FileExistsError
-        If the target folder exists but was not unpacked from this archive (it is left alone).
-    DatasetUnavailable
-        If the archive cannot be downloaded or does not match its sha256.
-    UnsafeArchive
-        If a member could land outside the target folder, or is a link or a device.
-    """
-    archive_name = url.rstrip("/").rsplit("/", 1)[-1].split("?")[0]
-    kind, stem = _archive_kind(archive_name)
-    name = name or stem
-    base = download_folder(folder)
-    target = base / name
-    marker = base / UNPACKED_MARKER.format(name=name)
-    if target.is_dir() and marker.is_file() and marker.read_text().strip() == sha256:
-        print(f"{archive_name}: already unpacked{_where(target)}.")
-        return target
-    if target.exists():
-        raise FileExistsError(
-            f"{target} exists but was not unpacked from {archive_name} (sha256 {sha256[:12]}...). "
-            f"It is left alone: move or rename it, or pass name= to unpack into another folder."
-        )
-    base.mkdir(parents=True, exist_ok=True)
-    archive = base / archive_name
-    if not _is_cached(archive, sha256):
-        _download_archive(_mirrored(url), archive, sha256)
-    _unpack_safely(archive, kind, target)
-    marker.write_text(sha256 + "\n")
-    archive.unlink()
-    print(f"{archive_name}: unpacked{_where(target)}.")
-    return target
-
-
 # --- what the student reads ---------------------------------------------------------------
 
 
@@ -379,7 +301,7 @@ class _Fetcher:
                 session.close()
             self._sessions.clear()
 
-    def fetch(self, url, target, sha256, on_bytes=None):
+    def fetch(self, url, target, sha256):
         """Download ``url`` to ``target`` if its sha256 matches, trying again after passing failures.
 
         Returns the number of bytes written. Raises :class:`_Failure` (with ``tries``) or
@@ -391,7 +313,7 @@ class _Fetcher:
             if self.stop.is_set():
                 raise _Stopped()
             try:
-                return self._fetch_once(url, target, sha256, on_bytes)
+                return self._fetch_once(url, target, sha256)
             except _Failure as failure:
                 failure.tries = attempt + 1
                 if not failure.retry or attempt == len(RETRY_DELAYS_SECONDS):
@@ -410,13 +332,13 @@ class _Fetcher:
                 self._sessions.append(session)
         return session
 
-    def _fetch_once(self, url, target, sha256, on_bytes):
+    def _fetch_once(self, url, target, sha256):
         """One try: GET ``url`` and write it to ``target`` through a temporary file."""
         try:
             with self._session().get(url, stream=True, timeout=TIMEOUT_SECONDS) as response:
                 if response.status_code != 200:
                     raise _http_failure(response.status_code)
-                return _write_checked(response, target, sha256, on_bytes)
+                return _write_checked(response, target, sha256)
         except requests.exceptions.Timeout as error:
             raise _Failure(
                 f"the server did not answer within {TIMEOUT_SECONDS} s ({type(error).__name__})",
@@ -439,7 +361,7 @@ def _http_failure(status):
     return _Failure(f"the server answered HTTP {status}", retry=passing, hint=hint)
 
 
-def _write_checked(response, target, sha256, on_bytes):
+def _write_checked(response, target, sha256):
     """Write the response to a temporary file beside ``target``; rename it only if the sha256 matches."""
     digest = hashlib.sha256()
     written = 0
@@ -450,8 +372,6 @@ def _write_checked(response, target, sha256, on_bytes):
                 out.write(chunk)
                 digest.update(chunk)
                 written += len(chunk)
-                if on_bytes is not None:
-                    on_bytes(len(chunk), response.headers.get("Content-Length"))
         if digest.hexdigest() != sha256:
             raise _Failure(
                 "the downloaded file does not match its sha256 (damaged or changed), so it was not kept", retry=False
@@ -468,15 +388,16 @@ def _download_all(name, base_url, root, files, *, already_here):
         folder.mkdir(parents=True, exist_ok=True)
     fetcher = _Fetcher()
     received = _Counter()
-    bar = Progress(len(files), name, unit="files")
+    bar = progress_bar(len(files), name, "file")
 
     def download_one(path):
         received.add(fetcher.fetch(base_url + path, root / path, files[path]))
 
-    def note():
+    def note(end=""):
         retried = f", {fetcher.retries} retried" if fetcher.retries else ""
-        return _megabytes(received.value) + retried
+        bar.set_postfix_str(_megabytes(received.value) + retried + end, refresh=False)
 
+    failed = None
     try:
         with ThreadPoolExecutor(max_workers=PARALLEL_DOWNLOADS) as pool:
             pending = {pool.submit(download_one, path): path for path in files}
@@ -487,17 +408,17 @@ def _download_all(name, base_url, root, files, *, already_here):
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
     except BaseException:
-        bar.close(note=note() + ", stopped")
+        note(", stopped")
+        bar.close()
         raise
     finally:
         fetcher.close()
-    if failed is None:
-        bar.close(note=note())
-        return
-    path, failure = failed
-    bar.close(note=note() + ", stopped")
-    total = already_here + len(files)
-    raise _unavailable(name, path, base_url + path, failure, done=already_here + bar.done, total=total) from failure
+    note("" if failed is None else ", stopped")
+    bar.close()
+    if failed is not None:
+        path, failure = failed
+        total = already_here + len(files)
+        raise _unavailable(name, path, base_url + path, failure, done=already_here + bar.n, total=total) from failure
 
 
 class _Counter:
@@ -527,7 +448,8 @@ def _count_until_failure(pending, bar, note, stop):
             if future.cancelled() or isinstance(error, _Stopped):
                 continue
             if error is None:
-                bar.update(note=note())
+                note()
+                bar.update()
             elif not isinstance(error, _Failure):
                 raise error
             elif failed is None:
@@ -587,134 +509,3 @@ def _mirrored(url):
     if mirror and url.startswith(GITHUB_RAW_PREFIX):
         return mirror.rstrip("/") + "/" + url[len(GITHUB_RAW_PREFIX) :]
     return url
-
-
-# --- archives -----------------------------------------------------------------------------
-
-
-def _archive_kind(archive_name):
-    """Return ``("zip" or "tar", name without the extension)``; ValueError for other names."""
-    for ending, kind in ARCHIVE_KINDS.items():
-        if archive_name.lower().endswith(ending) and len(archive_name) > len(ending):
-            return kind, archive_name[: -len(ending)]
-    raise ValueError(
-        f"{archive_name!r} is not an archive this course unpacks: its name must end with {', '.join(ARCHIVE_KINDS)}."
-    )
-
-
-def _download_archive(url, archive, sha256):
-    """Download one archive with retries and a progress line counting megabytes."""
-    fetcher = _Fetcher()
-    bars = []
-
-    def on_bytes(count, content_length):
-        if not bars:
-            total = int(content_length) if content_length and content_length.isdigit() else None
-            bars.append(Progress(total, archive.name, unit="MB", per_unit=1e6))
-        bars[0].update(count)
-
-    print(f"Downloading {archive.name}", flush=True)
-    try:
-        fetcher.fetch(url, archive, sha256, on_bytes)
-    except _Failure as failure:
-        if bars:
-            bars[0].close(note="stopped")
-        raise DatasetUnavailable(
-            f"Could not download the archive {archive.name!r} from {url}: {failure.what}"
-            f"{failure.tries_text()}. {failure.hint}Check the internet connection and run the cell "
-            f"again, or set {DATA_URL_VARIABLE} to a mirror. The notebooks fall back to the bundled data."
-        ) from failure
-    finally:
-        fetcher.close()
-    if bars:
-        bars[0].close()
-
-
-def _unpack_safely(archive, kind, target):
-    """Check every member of ``archive``, then unpack them all into ``target`` (complete or absent)."""
-    unpacking = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.unpacking")
-    try:
-        if kind == "zip":
-            with zipfile.ZipFile(archive) as opened:
-                members = [(info.filename, _zip_member_problem(info), info) for info in opened.infolist()]
-                _refuse_unsafe(archive, target, members)
-                for member_name, _, info in members:
-                    _write_member(unpacking, member_name, info.is_dir(), lambda info=info: opened.open(info))
-        else:
-            with tarfile.open(archive, "r:*") as opened:
-                members = [(info.name, _tar_member_problem(info), info) for info in opened.getmembers()]
-                _refuse_unsafe(archive, target, members)
-                for member_name, _, info in members:
-                    _write_member(unpacking, member_name, info.isdir(), lambda info=info: opened.extractfile(info))
-        unpacking.mkdir(exist_ok=True)
-        os.replace(unpacking, target)
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as error:
-        raise DatasetUnavailable(
-            f"Could not unpack {archive.name}: {error}. Delete {archive} and run the cell again."
-        ) from error
-    finally:
-        if unpacking.exists():
-            shutil.rmtree(unpacking)
-
-
-def _zip_member_problem(info):
-    """Why a zip member is unsafe (``None`` if it is safe)."""
-    if stat.S_ISLNK(info.external_attr >> 16):
-        return "is a symbolic link"
-    return _path_problem(info.filename)
-
-
-def _tar_member_problem(info):
-    """Why a tar member is unsafe (``None`` if it is safe)."""
-    if info.issym():
-        return f"is a symbolic link (to {info.linkname!r})"
-    if info.islnk():
-        return f"is a hard link (to {info.linkname!r})"
-    if not (info.isfile() or info.isdir()):
-        return "is a device, pipe or other special file"
-    return _path_problem(info.name)
-
-
-def _path_problem(member_name):
-    """Why a member's path could land outside the target folder (``None`` if it cannot)."""
-    if not member_name or "\x00" in member_name:
-        return "has an empty or invalid name"
-    posix = member_name.replace("\\", "/")
-    windows = PureWindowsPath(member_name)
-    if posix.startswith("/") or windows.drive or windows.root:
-        return "has an absolute path"
-    if ".." in PurePosixPath(posix).parts:
-        return "has '..' in its path"
-    return None
-
-
-def _refuse_unsafe(archive, target, members):
-    """Raise :class:`UnsafeArchive` naming the first unsafe member; nothing is unpacked then."""
-    for member_name, problem, _ in members:
-        if problem is None and not _lands_inside(target, member_name):
-            problem = "would land outside the folder"
-        if problem is not None:
-            raise UnsafeArchive(
-                f"Refused to unpack {archive.name}: its member {member_name!r} {problem}, so it could "
-                f"write outside the folder {target.name!r} or point there. Nothing was unpacked. The "
-                f"archive matched its pinned sha256, so it was published like this: tell the course "
-                f"maintainers. The notebooks fall back to the bundled data."
-            )
-
-
-def _lands_inside(target, member_name):
-    """True if ``target / member_name`` (resolved, no links followed) stays inside ``target``."""
-    root = os.path.normpath(str(target))
-    inside = os.path.normpath(os.path.join(root, member_name.replace("\\", "/")))
-    return inside == root or os.path.commonpath([inside, root]) == root
-
-
-def _write_member(folder, member_name, is_folder, open_member):
-    """Write one checked member (a folder or a file) below ``folder``."""
-    destination = folder.joinpath(*PurePosixPath(member_name.replace("\\", "/")).parts)
-    if is_folder:
-        destination.mkdir(parents=True, exist_ok=True)
-        return
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    with open_member() as source, open(destination, "xb") as out:
-        shutil.copyfileobj(source, out)

@@ -1,37 +1,17 @@
-"""Training that survives a disconnect: checkpoints and history written during training.
+"""Training that survives a disconnect, and training that fits the clock.
 
-Colab sessions end without warning (idle time-out, lost connection, the 12-hour limit). A
-training run that keeps its state only in memory then starts again from zero, and its
-history is lost. :func:`fit_resumable` writes into a folder of yours (on Google Drive in
-Colab), at the end of every epoch:
+:func:`fit_resumable` writes into a run folder (on Google Drive in Colab), at the end of every
+epoch: ``history.csv`` (one row per finished epoch; its ``epoch`` column counts from 0, as
+Keras's ``CSVLogger``), and in ``checkpoints/`` the latest weights and optimizer state, the
+best epoch's weights (``best-epoch-NNN.weights.h5``, NNN counting from 1 as Keras prints
+epochs) and ``state.json``, written last, so a run killed mid-write is never taken for a
+finished epoch. Running the same cell again resumes at the next epoch; at most the epoch in
+progress is lost.
 
-- ``history.csv``: one row per finished epoch (loss, metrics, validation loss and metrics);
-- ``checkpoints/latest.weights.h5`` and ``checkpoints/latest.optimizer.npz``: the weights and
-  the optimizer's state after the last finished epoch;
-- ``checkpoints/best-epoch-NNN.weights.h5``: the weights of the epoch with the best value of
-  the monitored validation metric, chosen from the logged history (NNN counts from 1, as Keras
-  prints epochs and names ``ModelCheckpoint`` files; the ``epoch`` column of ``history.csv``
-  counts from 0, as Keras's ``CSVLogger`` writes it);
-- ``checkpoints/state.json``: written last, it says how many epochs are finished. A run killed
-  while writing the other files is therefore never mistaken for a finished epoch.
-
-Running the same cell again after a disconnect restores the weights and the optimizer and
-continues at the next epoch (what ``keras.callbacks.BackupAndRestore`` does, plus the
-optimizer, the history and the best model). At most the epoch in progress is lost. When all
-epochs are done, running it again trains nothing and returns the history.
-
-Three more things the notebooks' training uses:
-
-- **a time budget**: CPUs differ by 3x and more, so a fixed number of epochs fits the workshop's
-  clock on some machines only. :func:`measure_step_seconds` times a few training steps of a
-  copy of the model on this machine, and :func:`epochs_for_minutes` turns a budget in minutes
-  into a number of epochs (and so the length of the learning-rate schedule): a slow CPU
-  trains less, a fast CPU or a GPU more;
-- **a compact log**: :func:`progress_callback` shows one line that updates once per epoch
-  (``helpers.progress``), instead of one printed line per epoch;
-- **one call** where a notebook does not teach training itself: :func:`fit_in_minutes` times a
-  few steps, compiles with Adam and a cosine schedule as long as the epochs that fit, and trains
-  with the one progress line (notebook 01 shows these steps one by one).
+CPUs differ by 3x and more, so a fixed number of epochs fits the workshop's clock on some
+machines only: :func:`measure_step_seconds` times a few steps here and
+:func:`epochs_for_minutes` turns minutes into epochs. :func:`progress_callback` shows one
+progress line per training; :func:`fit_in_minutes` does notebook 01's training steps in one call.
 """
 
 import collections
@@ -88,19 +68,9 @@ def _check_mode(mode):
 
 
 def is_better(value, best, mode):
-    """Tell whether ``value`` improves on ``best`` (``None`` = nothing yet).
+    """Tell whether ``value`` improves on ``best`` (``None`` = nothing yet); never for a non-finite value.
 
-    Parameters
-    ----------
-    value : float
-    best : float or None
-    mode : {"min", "max"}
-        ``"min"`` when smaller is better (a loss), ``"max"`` when larger is (Dice, IoU).
-
-    Returns
-    -------
-    bool
-        False for a value that is not a finite number.
+    ``mode`` is ``"min"`` when smaller is better (a loss), ``"max"`` when larger is (Dice, IoU).
     """
     _check_mode(mode)
     if value is None or not math.isfinite(value):
@@ -111,26 +81,10 @@ def is_better(value, best, mode):
 
 
 def best_epoch(history, monitor="val_loss", mode="min"):
-    """Return the epoch with the best logged value of ``monitor``.
+    """Return ``(epoch, value)`` of the best logged ``monitor`` (first on ties; ``(None, None)`` if empty).
 
-    Parameters
-    ----------
-    history : dict of lists, or str / pathlib.Path of a ``history.csv``
-        Must have an ``epoch`` column (0-based) and a ``monitor`` column.
-    monitor : str
-        The logged validation metric, e.g. ``"val_loss"`` or ``"val_dice"``.
-    mode : {"min", "max"}
-
-    Returns
-    -------
-    (int, float) or (None, None)
-        The epoch (0-based) and its value; the first one on ties; ``(None, None)`` for an
-        empty history.
-
-    Raises
-    ------
-    KeyError
-        If the history has no column ``monitor``.
+    ``history`` is a dict of lists or the path of a ``history.csv``, with an ``epoch`` column
+    (0-based); ``mode`` as in :func:`is_better`. KeyError if it has no column ``monitor``.
     """
     if isinstance(history, (str, os.PathLike)):
         history = read_history(history)
@@ -149,17 +103,7 @@ def best_epoch(history, monitor="val_loss", mode="min"):
 
 
 def read_history(path):
-    """Read a ``history.csv`` into ``{column: list of numbers}`` (``epoch`` as int).
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-
-    Returns
-    -------
-    dict
-        Empty when the file does not exist.
-    """
+    """Read a ``history.csv`` into ``{column: list of numbers}`` (``epoch`` as int; ``{}`` if no file)."""
     path = Path(path)
     if not path.is_file():
         return {}
@@ -376,21 +320,16 @@ def fit_resumable(
     ----------
     model : keras.Model
         Built and compiled; after a disconnect, build and compile it the same way again.
-    training_data
-        What ``model.fit`` takes as ``x`` (e.g. :func:`helpers.pipeline.training_batches`).
-    targets : optional
-        What ``model.fit`` takes as ``y`` when ``training_data`` is an array.
+    training_data, targets
+        ``x`` and ``y`` of ``model.fit`` (``targets`` when ``training_data`` is an array).
     folder : str or pathlib.Path
         The run folder (see the module text); on Google Drive in Colab.
     epochs : int
         Total number of epochs, counting those of earlier sessions.
-    validation_data, steps_per_epoch, batch_size, verbose
+    monitor, mode
+        The logged validation metric that chooses the best model, as in :func:`best_epoch`.
+    validation_data, steps_per_epoch, batch_size, callbacks, verbose
         Passed to ``model.fit``.
-    monitor : str
-        Logged validation metric that chooses the best model.
-    mode : {"min", "max"}
-    callbacks : sequence of keras.callbacks.Callback
-        Extra callbacks.
 
     Returns
     -------
@@ -458,34 +397,25 @@ def measure_step_seconds(
 ):
     """Time training steps (and one validation pass) of a copy of ``model`` on this machine.
 
-    The copy has the same layers and fresh weights, so the model itself is not touched. The
-    first step and the first validation pass build the compiled graphs and start the input
-    pipeline; every new training pays that once, so it is measured apart from the steps
-    (``seconds_to_start``: the first step and pass, less an ordinary step and pass).
+    The copy has fresh weights: ``model`` is not touched. The first step and pass build the
+    graphs and start the input pipeline, which every new training pays once, so they are
+    measured apart (``seconds_to_start``: first step and pass, less an ordinary step and pass).
 
     Parameters
     ----------
-    model : keras.Model
-        The model that will be trained (not compiled yet, or compiled: it does not matter).
     batches : tf.data.Dataset or (x, y)
-        The training batches (e.g. :func:`helpers.pipeline.training_batches`), or arrays with
-        ``batch_size``.
-    loss : keras loss or str
-        The loss it will be trained with.
+        The training batches, or arrays with ``batch_size``.
     validation_data : (x, y) or (x, y, sample_weight), optional
-        The validation images and masks (and pixel weights); one pass over them is timed too.
-    batch_size : int, optional
-        Needed when ``batches`` are arrays.
+        One pass over them is timed too.
     timed_steps : int
-        How many steps to time (after the untimed first one).
+        Steps timed after the untimed first one.
     clock : callable
         Returns seconds; tests pass a fake clock.
 
     Returns
     -------
     StepTiming
-        ``seconds_per_step``, ``seconds_per_validation`` (0 without validation data) and
-        ``seconds_to_start``.
+        ``seconds_per_validation`` is 0 without validation data.
     """
     import keras
 
@@ -529,23 +459,11 @@ def describe_timing(timing):
 
 
 def epochs_for_minutes(minutes, timing, steps_per_epoch, *, at_least=1, at_most=None):
-    """How many epochs fit in ``minutes`` on this machine, and one line that says so.
+    """How many epochs fit in ``minutes`` on this machine (``timing`` from :func:`measure_step_seconds`).
 
-    Parameters
-    ----------
-    minutes : float
-        The time budget for training, e.g. 3.
-    timing : StepTiming
-        From :func:`measure_step_seconds`.
-    steps_per_epoch : int
-    at_least, at_most : int, optional
-        Bounds on the number of epochs (at_most: e.g. where more epochs stop helping).
-
-    Returns
-    -------
-    epochs : int
-    line : str
-        e.g. ``"One training step takes 0.27 s here (measured), so 65 epochs of 10 steps fit in 3 minutes."``
+    Returns ``(epochs, line)``, the line saying e.g. ``"One training step takes 0.27 s here
+    (measured), so 65 epochs of 10 steps fit in 3 minutes."``; ``at_least`` and ``at_most``
+    bound the epochs.
 
     Examples
     --------
@@ -573,16 +491,10 @@ def epochs_for_minutes(minutes, timing, steps_per_epoch, *, at_least=1, at_most=
 def budget_epochs(
     minutes, model, batches, *, loss, steps_per_epoch, validation_data=None, batch_size=None, at_least=1, at_most=None
 ):
-    """Time a few steps on this machine and return how many epochs fit in ``minutes``; print why.
+    """Time a few steps here and return how many epochs fit in ``minutes``; print why.
 
-    :func:`measure_step_seconds` then :func:`epochs_for_minutes`, in one call, for the
-    notebooks: build the model and the batches, call this, then compile with a schedule as long
-    as the epochs it returns.
-
-    Returns
-    -------
-    int
-        The number of epochs.
+    :func:`measure_step_seconds` then :func:`epochs_for_minutes`; then compile with a schedule
+    as long as the epochs it returns.
     """
     timing = measure_step_seconds(model, batches, loss=loss, validation_data=validation_data, batch_size=batch_size)
     epochs, line = epochs_for_minutes(minutes, timing, steps_per_epoch, at_least=at_least, at_most=at_most)
@@ -591,35 +503,22 @@ def budget_epochs(
 
 
 def progress_callback(epochs, label="training", metrics=("loss", "val_loss")):
-    """A Keras callback that shows ONE line, updated at the end of every epoch.
+    """A Keras callback that shows ONE progress line, updated at the end of every epoch.
 
-    Use it with ``model.fit(..., verbose=0, callbacks=[training.progress_callback(EPOCHS)])``:
-    a saved notebook keeps one line (the last epoch's) instead of one line per epoch.
-
-    Parameters
-    ----------
-    epochs : int
-        The epochs the fit call trains in all (for the bar).
-    label : str
-    metrics : sequence of str
-        The logged values shown after the bar, when present (e.g. ``"val_dice"``).
-
-    Returns
-    -------
-    keras.callbacks.Callback
+    Use it with ``model.fit(..., verbose=0, callbacks=[training.progress_callback(EPOCHS)])``;
+    ``metrics`` are the logged values shown after the bar, when present (e.g. ``"val_dice"``).
     """
     import keras
 
-    from helpers.progress import Progress
+    from helpers.progress import progress_bar
 
     class ProgressLine(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
-            self.bar = Progress(epochs, label, unit="epochs")
+            self.bar = progress_bar(epochs, label, "epoch")
 
         def on_epoch_end(self, epoch, logs=None):
-            shown = [f"{name} {logs[name]:.4f}" for name in metrics if logs and name in logs]
-            # counts epochs from the first one, also when a resumed run starts later
-            self.bar.update(epoch + 1 - self.bar.done, note=", ".join(shown))
+            self.bar.set_postfix_str(", ".join(f"{name} {logs[name]:.4f}" for name in metrics if name in (logs or {})))
+            self.bar.update(epoch + 1 - self.bar.n)  # counts from the first epoch, also in a resumed run
 
         def on_train_end(self, logs=None):
             self.bar.close()
@@ -639,29 +538,19 @@ def fit_in_minutes(
     metrics=(),
     validation_data=None,
 ):
-    """Compile ``model`` (Adam, cosine-decayed learning rate) and train it for ``minutes`` on this machine.
+    """Compile ``model`` (Adam, cosine-decayed learning rate) and train it for ``minutes`` here.
 
-    The steps every notebook after 01 shares once 01 has taught them: :func:`budget_epochs`,
-    then ``compile`` with a learning rate that falls to 0 along a cosine over exactly the epochs
-    that fit, then ``fit`` with one progress line (:func:`progress_callback`).
+    Notebook 01's steps in one call: :func:`budget_epochs`, ``compile`` with a learning rate
+    that falls to 0 along a cosine over exactly those epochs, ``fit`` with one progress line.
 
     Parameters
     ----------
-    model : keras.Model
     batches : tf.data.Dataset
         Endless training batches, e.g. :func:`helpers.pipeline.training_batches`.
     minutes : float or None
-        The training budget; ``None`` trains exactly ``at_most`` epochs (smoke mode, tests).
-    at_most : int
-        The most epochs to train.
-    steps_per_epoch : int
-    learning_rate : float
-        Adam's starting learning rate.
-    loss : str or keras loss
+        The budget; ``None`` trains exactly ``at_most`` epochs (smoke mode, tests).
     metrics : sequence of keras metrics
-        Logged every epoch; with ``validation_data`` the progress line shows their validation values.
-    validation_data : tuple of arrays, optional
-        ``(images, masks)`` scored at the end of every epoch.
+        With ``validation_data`` (``(images, masks)``) the progress line shows their validation values.
 
     Returns
     -------

@@ -7,16 +7,11 @@ counts the TCP connections it accepts and can fail the first requests for a path
 (an HTTP status, a dropped connection, a cut-off body or a slow answer).
 """
 
-import hashlib
-import io
 import json
 import re
 import socket
-import stat
 import subprocess
 import sys
-import tarfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -205,14 +200,12 @@ def test_download_folder(monkeypatch, tmp_path):
     assert download.download_folder(tmp_path / "x") == tmp_path / "x"
 
 
-def test_importing_the_downloader_changes_nothing_and_stays_light():
+def test_importing_the_downloader_stays_light():
     code = (
-        "import logging, sys; import helpers.download; "
-        "print(sorted(m for m in ('IPython', 'pooch', 'tensorflow', 'tqdm') if m in sys.modules)); "
-        "print(logging.getLogger('pooch').level)"
+        "import sys, helpers.download; print(sorted(m for m in ('IPython', 'tensorflow', 'tqdm') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=course_root(), check=True)
-    assert result.stdout.split("\n")[:2] == ["[]", "0"]
+    assert result.stdout.strip() == "[]"
 
 
 # --- retries, connections, resuming, messages ------------------------------------------------
@@ -357,17 +350,16 @@ def test_messages_name_the_dataset_size_license_and_no_address_or_folder(mirror,
     download.fetch_dataset("fake")
     download.fetch_dataset("fake")
     printed = capsys.readouterr().out
-    lines = printed.splitlines()
-    assert lines[:4] == [
+    lines = [line.split("\r")[-1] for line in printed.split("\n")]  # a progress line shows its last state
+    assert lines[:3] == [
         "Downloading The fake set (fake): 3 files, 0.00 MB",
         "  License: License of fake: CC0",
         "  Please cite: Someone et al. The fake dataset (2020).",
-        lines[3],
     ]
-    assert re.fullmatch(r"fake \[#{20}\] 3/3 files \(100%\), 0\.00 MB, \d+\.\d s", lines[3])
+    assert lines[3].startswith("fake: 100%") and "3/3" in lines[3] and "0.00 MB" in lines[3]
     assert lines[4] == "Downloading The fake set (fake): 1 of 3 files, 0.00 MB (the other 2 are already here)"
-    assert re.fullmatch(r"fake \[#{20}\] 1/1 files \(100%\), 0\.00 MB, \d+\.\d s", lines[7])
-    assert lines[8:] == ["fake: all 3 files already downloaded."]
+    assert lines[7].startswith("fake: 100%") and "1/1" in lines[7]
+    assert lines[8:] == ["fake: all 3 files already downloaded.", ""]
     assert "127.0.0.1" not in printed and str(tmp_path) not in printed and "tmp" not in printed
     assert printed.count("  License:") == 2  # once per download, not when everything is already here
 
@@ -375,152 +367,16 @@ def test_messages_name_the_dataset_size_license_and_no_address_or_folder(mirror,
 def test_size_is_left_out_when_the_registry_has_none(mirror, capsys):
     register(mirror, "fake", MANY, sizes=False)
     download.fetch_dataset("fake")
-    lines = capsys.readouterr().out.splitlines()
+    lines = capsys.readouterr().out.split("\n")
     assert lines[0] == "Downloading The fake set (fake): 40 files"
     received = sum(map(len, MANY.values())) / 1e6
-    assert f"40/40 files (100%), {received:.2f} MB," in lines[3]  # counted as the bytes arrived
+    assert "40/40" in lines[3] and f"{received:.2f} MB" in lines[3].split("\r")[-1]  # counted as the bytes arrived
 
 
 def test_committed_registry_has_a_size_for_every_file():
     for name in ["isbi2012", "drosophila_vnc", "dsb2018_subset"]:
         info = json.loads((Path(download.__file__).parent / "registry" / f"{name}.json").read_text())
         assert set(info["sizes"]) == set(info["files"]) and all(size > 0 for size in info["sizes"].values())
-
-
-# --- fetch_archive ------------------------------------------------------------------------
-
-
-def archive_url(name):
-    return f"https://raw.githubusercontent.com/tester/archives/{COMMIT}/{name}"
-
-
-def publish(mirror, name, content):
-    """Put an archive on the mirror; return its pinned address and sha256."""
-    path = mirror.folder / "tester" / "archives" / COMMIT / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content)
-    return archive_url(name), hashlib.sha256(content).hexdigest()
-
-
-def zip_bytes(members):
-    """A zip of ``[(name, bytes or None for a folder, unix mode or None)]``."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, content, mode in members:
-            info = zipfile.ZipInfo(name)
-            if mode is not None:
-                info.external_attr = mode << 16
-            archive.writestr(info, b"" if content is None else content)
-    return buffer.getvalue()
-
-
-def tar_bytes(members):
-    """A .tar.gz of ``[(name, bytes, type, link target)]``."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name, content, kind, link in members:
-            info = tarfile.TarInfo(name)
-            info.type = kind
-            info.linkname = link
-            info.size = len(content) if kind == tarfile.REGTYPE else 0
-            archive.addfile(info, io.BytesIO(content) if kind == tarfile.REGTYPE else None)
-    return buffer.getvalue()
-
-
-GOOD_MEMBERS = {"images/a.png": b"image a", "masks/a.png": b"mask a", "README.txt": b"hello"}
-
-
-@pytest.mark.parametrize("ending", [".zip", ".tar.gz"])
-def test_archive_is_downloaded_checked_and_unpacked_once(mirror, tmp_path, ending, capsys):
-    if ending == ".zip":
-        content = zip_bytes([("images/", None, None)] + [(n, c, None) for n, c in GOOD_MEMBERS.items()])
-    else:
-        content = tar_bytes([(n, c, tarfile.REGTYPE, "") for n, c in GOOD_MEMBERS.items()])
-    url, sha256 = publish(mirror, "set" + ending, content)
-    folder = download.fetch_archive(url, sha256)
-    assert folder == tmp_path / "downloads" / "set"
-    assert files_on_disk(folder) == sorted(GOOD_MEMBERS)
-    assert all((folder / name).read_bytes() == content for name, content in GOOD_MEMBERS.items())
-    assert download.fetch_archive(url, sha256) == folder
-    assert mirror.requests == [f"/tester/archives/{COMMIT}/set{ending}"]
-    assert sorted(p.name for p in folder.parent.iterdir()) == [".set.unpacked-sha256", "set"]
-    printed = capsys.readouterr().out
-    assert f"set{ending}: already unpacked." in printed
-    assert "127.0.0.1" not in printed and str(tmp_path) not in printed
-
-
-def test_archive_with_wrong_sha256_is_refused_and_not_kept(mirror, tmp_path):
-    url, _ = publish(mirror, "set.zip", zip_bytes([("a.txt", b"a", None)]))
-    with pytest.raises(download.DatasetUnavailable, match="set.zip.*sha256"):
-        download.fetch_archive(url, "0" * 64)
-    assert list((tmp_path / "downloads").iterdir()) == []
-
-
-def test_archive_download_is_tried_again(mirror):
-    url, sha256 = publish(mirror, "set.zip", zip_bytes([("a.txt", b"a", None)]))
-    mirror.fail(f"/tester/archives/{COMMIT}/set.zip", 2, 503)
-    folder = download.fetch_archive(url, sha256)
-    assert (folder / "a.txt").read_bytes() == b"a" and len(mirror.requests) == 3
-
-
-SYMLINK_MODE = stat.S_IFLNK | 0o777
-UNSAFE_ZIPS = {
-    "../evil.txt": [("ok.txt", b"fine", None), ("../evil.txt", b"x", None)],
-    "/tmp/evil.txt": [("/tmp/evil.txt", b"x", None)],
-    "sub/../../evil.txt": [("sub/../../evil.txt", b"x", None)],
-    "..\\evil.txt": [("..\\evil.txt", b"x", None)],
-    "C:/evil.txt": [("C:/evil.txt", b"x", None)],
-    "link": [("link", b"/etc/passwd", SYMLINK_MODE)],
-}
-UNSAFE_TARS = {
-    "../evil.txt": [("ok.txt", b"fine", tarfile.REGTYPE, ""), ("../evil.txt", b"x", tarfile.REGTYPE, "")],
-    "/tmp/evil.txt": [("/tmp/evil.txt", b"x", tarfile.REGTYPE, "")],
-    "link": [("link", b"", tarfile.SYMTYPE, "/etc/passwd")],
-    "inner": [("inner", b"", tarfile.SYMTYPE, "../..")],
-    "hard": [("ok.txt", b"fine", tarfile.REGTYPE, ""), ("hard", b"", tarfile.LNKTYPE, "ok.txt")],
-    "device": [("device", b"", tarfile.CHRTYPE, "")],
-}
-PROBLEMS = {
-    "../evil.txt": "'..'",
-    "/tmp/evil.txt": "absolute",
-    "sub/../../evil.txt": "'..'",
-    "..\\evil.txt": "'..'",
-    "C:/evil.txt": "absolute",
-    "link": "symbolic link",
-    "inner": "symbolic link",
-    "hard": "hard link",
-    "device": "device",
-}
-
-
-@pytest.mark.parametrize("ending, member", [(".zip", m) for m in UNSAFE_ZIPS] + [(".tar.gz", m) for m in UNSAFE_TARS])
-def test_unsafe_archive_member_is_refused_and_nothing_unpacked(mirror, tmp_path, ending, member):
-    content = zip_bytes(UNSAFE_ZIPS[member]) if ending == ".zip" else tar_bytes(UNSAFE_TARS[member])
-    url, sha256 = publish(mirror, "bad" + ending, content)
-    with pytest.raises(download.UnsafeArchive) as error:
-        download.fetch_archive(url, sha256)
-    message = str(error.value)
-    assert repr(member) in message and PROBLEMS[member] in message and "Nothing was unpacked" in message
-    assert isinstance(error.value, download.DatasetUnavailable)  # the notebooks fall back as for any failure
-    assert not (tmp_path / "downloads" / "bad").exists()
-    assert not (tmp_path / "evil.txt").exists() and not (tmp_path / "downloads" / "evil.txt").exists()
-    assert not list((tmp_path / "downloads").glob("*.unpacking"))
-
-
-def test_archive_does_not_replace_a_folder_it_did_not_make(mirror, tmp_path):
-    url, sha256 = publish(mirror, "set.zip", zip_bytes([("a.txt", b"a", None)]))
-    mine = tmp_path / "downloads" / "set"
-    mine.mkdir(parents=True)
-    (mine / "my notes.txt").write_text("keep me")
-    with pytest.raises(FileExistsError, match="left alone.*name="):
-        download.fetch_archive(url, sha256)
-    assert files_on_disk(mine) == ["my notes.txt"] and mirror.requests == []
-    assert (download.fetch_archive(url, sha256, name="set-2") / "a.txt").read_bytes() == b"a"
-
-
-def test_archive_of_unknown_kind_is_refused(mirror):
-    with pytest.raises(ValueError, match="'set.rar'.*.zip, .tar.gz, .tgz"):
-        download.fetch_archive(archive_url("set.rar"), "0" * 64)
 
 
 # --- load_membranes("default") ------------------------------------------------------------
