@@ -43,23 +43,10 @@ def affine_matrix(height, width, rotation=0.0, shear=0.0, zoom=1.0, shift=(0.0, 
     All changes turn about the centre of the image: flip left-right, then ``quarter_turns``
     times 90 degrees, then ``rotation`` degrees, shear, zoom (>1 enlarges), shift (pixels).
 
-    Parameters
-    ----------
-    height, width : int
-    rotation : float
-        Degrees, counter-clockwise.
-    shear : float
-        Horizontal shear factor.
-    zoom : float
-        Scale factor, > 0.
-    shift : (float, float)
-        (x, y) shift in pixels.
-    flip : bool
-    quarter_turns : int
-
-    Returns
-    -------
-    ndarray, shape (3, 3)
+    ``rotation``: Degrees, counter-clockwise.
+    ``shear``: Horizontal shear factor.
+    ``zoom``: Scale factor, > 0.
+    ``shift``: (x, y) shift in pixels.
     """
     if zoom <= 0:
         raise ValueError(f"zoom must be positive, got {zoom}.")
@@ -120,28 +107,13 @@ def joint_augment(
 ):
     """Move image and mask by the same random affine change, resampled once.
 
-    Parameters
-    ----------
-    image : tf.Tensor, shape (height, width, channels), float
-    mask : tf.Tensor, shape (height, width, classes), float
-    seed : tf.Tensor of shape (2,), int
-        The same seed gives the same change.
-    rotation : float
-        Largest rotation, degrees (drawn in [-rotation, rotation]).
-    shear : float
-        Largest shear factor.
-    zoom : float
-        Largest zoom change (0.1: 0.9x to 1.1x).
-    shift : float
-        Largest shift, as a fraction of the image side.
-    flips : bool
-        Also flip left-right and turn by a random multiple of 90 degrees.
-    image_interpolation : {"BILINEAR", "NEAREST"}
-        The mask is always resampled with nearest neighbour.
-
-    Returns
-    -------
-    (tf.Tensor, tf.Tensor)
+    ``seed``: The same seed gives the same change.
+    ``rotation``: Largest rotation, degrees (drawn in [-rotation, rotation]).
+    ``shear``: Largest shear factor.
+    ``zoom``: Largest zoom change (0.1: 0.9x to 1.1x).
+    ``shift``: Largest shift, as a fraction of the image side.
+    ``flips``: Also flip left-right and turn by a random multiple of 90 degrees.
+    ``image_interpolation``: The mask is always resampled with nearest neighbour.
     """
     import tensorflow as tf
 
@@ -158,24 +130,11 @@ def photometric_augment(image, seed, brightness=0.1, contrast=0.2, gamma=0.2, no
 
     The mask is not touched: these changes move no pixel. Values are clipped back to 0..1.
 
-    Parameters
-    ----------
-    image : tf.Tensor, shape (height, width, channels), values in 0..1
-    seed : tf.Tensor of shape (2,), int
-    brightness : float
-        Largest value added or subtracted.
-    contrast : float
-        Largest relative change of the contrast about the image mean.
-    gamma : float
-        Largest relative change of the gamma exponent (values ** gamma).
-    noise : float
-        Standard deviation of the Gaussian noise added to each pixel.
-    saturation : float
-        Largest relative change of colour saturation (RGB images only).
-
-    Returns
-    -------
-    tf.Tensor
+    ``brightness``: Largest value added or subtracted.
+    ``contrast``: Largest relative change of the contrast about the image mean.
+    ``gamma``: Largest relative change of the gamma exponent (values ** gamma).
+    ``noise``: Standard deviation of the Gaussian noise added to each pixel.
+    ``saturation``: Largest relative change of colour saturation (RGB images only).
     """
     import tensorflow as tf
 
@@ -195,20 +154,9 @@ def photometric_augment(image, seed, brightness=0.1, contrast=0.2, gamma=0.2, no
 def augment_pair(image, mask, seed=0, geometric=True, photometric=True, **ranges):
     """Augment one numpy image/mask pair (for looking at examples; training uses tf.data).
 
-    Parameters
-    ----------
-    image : ndarray, shape (height, width) or (height, width, channels), values in 0..1
-    mask : ndarray, the same height and width
-    seed : int
-    geometric, photometric : bool
-        Which kinds of change to apply.
-    **ranges
-        Overrides of ``GEOMETRIC_DEFAULTS`` / ``PHOTOMETRIC_DEFAULTS`` (e.g. ``rotation=30``).
-
-    Returns
-    -------
-    (ndarray, ndarray)
-        The same shapes as the inputs.
+    ``geometric, photometric``: Which kinds of change to apply.
+    ``**ranges``: Overrides of ``GEOMETRIC_DEFAULTS`` / ``PHOTOMETRIC_DEFAULTS`` (e.g. ``rotation=30``).
+    Returns: The same shapes as the inputs.
     """
     import tensorflow as tf
 
@@ -240,19 +188,8 @@ def elastic_deform(image, mask, seed=0, alpha=30.0, sigma=6.0):
     scaled to about ``alpha`` pixels; the image is read with linear interpolation, the mask with
     nearest neighbour (the U-Net paper's favourite augmentation for EM images).
 
-    Parameters
-    ----------
-    image : ndarray, shape (height, width) or (height, width, channels)
-    mask : ndarray, the same height and width
-    seed : int
-    alpha : float
-        Strength of the displacement, pixels.
-    sigma : float
-        Smoothness of the displacement, pixels (small: crumpled, large: gentle waves).
-
-    Returns
-    -------
-    (ndarray, ndarray)
+    ``alpha``: Strength of the displacement, pixels.
+    ``sigma``: Smoothness of the displacement, pixels (small: crumpled, large: gentle waves).
     """
     from scipy import ndimage
 
@@ -285,20 +222,9 @@ def elastic_copies(images, masks, copies=4, seed=0, alpha=30.0, sigma=6.0):
     ``elastic_deform(images[k], masks[k], seed=seed * 100003 + k * 1009 + c, ...)``, so the
     same call gives the same copies.
 
-    Parameters
-    ----------
-    images : ndarray, shape (count, height, width) or (count, height, width, channels)
-    masks : ndarray, the same count, height and width
-    copies : int
-        Deformed versions per pair (at least 1).
-    seed : int
-    alpha, sigma : float
-        As for :func:`elastic_deform`.
-
-    Returns
-    -------
-    (ndarray, ndarray)
-        ``count * copies`` images and masks, the copies of the first pair first.
+    ``copies``: Deformed versions per pair (at least 1).
+    ``alpha, sigma``: As for :func:`elastic_deform`.
+    Returns: ``count * copies`` images and masks, the copies of the first pair first.
     """
     images, masks = np.asarray(images, np.float32), np.asarray(masks, np.float32)
     if len(images) != len(masks):

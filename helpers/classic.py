@@ -17,14 +17,7 @@ __all__ = [
 def pixel_features(image):
     """Describe every pixel by intensity, edge and texture features at scales 1 to 16.
 
-    Parameters
-    ----------
-    image : ndarray, shape (height, width) or (height, width, 1)
-        A grey image with values in [0, 1].
-
-    Returns
-    -------
-    ndarray, shape (height, width, n_features)
+    ``image``: A grey image with values in [0, 1].
     """
     from skimage.feature import multiscale_basic_features
 
@@ -39,17 +32,7 @@ def pixel_features(image):
 def train_pixel_classifier(images, masks, pixels_per_image=20000, seed=0):
     """Train a random forest on randomly sampled pixels of the training images.
 
-    Parameters
-    ----------
-    images : ndarray, shape (count, height, width, 1)
-    masks : ndarray, shape (count, height, width, 1), values 0/1
-    pixels_per_image : int
-        How many pixels of each image to learn from (all pixels would be slow and add little).
-    seed : int
-
-    Returns
-    -------
-    sklearn.ensemble.RandomForestClassifier
+    ``pixels_per_image``: How many pixels of each image to learn from (all pixels would be slow and add little).
     """
     from sklearn.ensemble import RandomForestClassifier
 
@@ -70,15 +53,7 @@ def train_pixel_classifier(images, masks, pixels_per_image=20000, seed=0):
 def predict_pixel_classifier(forest, images):
     """Return the forest's membrane probability for every pixel of every image.
 
-    Parameters
-    ----------
-    forest : sklearn.ensemble.RandomForestClassifier
-        From ``train_pixel_classifier``.
-    images : ndarray, shape (count, height, width, 1)
-
-    Returns
-    -------
-    ndarray, shape (count, height, width, 1), values in [0, 1]
+    ``forest``: From ``train_pixel_classifier``.
     """
     probabilities = []
     for image in images:

@@ -36,28 +36,17 @@ __all__ = [
 def train_and_score(loss, images, masks, split, *, seed=0, **settings):
     """Train one small U-Net with ``loss`` and an optimizer, then score it on the test split.
 
-    Parameters
-    ----------
-    loss : keras loss or callable
-        What to train with, e.g. ``helpers.losses.training_loss("dice")``.
-    images, masks : ndarray
-        ``(N, H, W, 1)`` images in [0, 1] and 0/1 masks.
-    split : tuple of three index arrays
-        ``(train, validation, test)`` from :func:`helpers.splits.split_consecutive` or
-        :func:`helpers.splits.split_indices`.
-    seed : int
-        The same seed gives the same initial weights and the same crops for every run.
-    **settings
-        The training, as keywords of :func:`train_and_score_seeds`: ``optimizer`` ("adam" or
-        "sgd"), ``learning_rate``, ``steps``, ``epochs``, ``crop_size``, ``batch_size``,
-        ``filters``, ``n_poolings``, ``augment``.
-
-    Returns
-    -------
-    dict
-        ``seed``, ``threshold`` (chosen on validation), ``dice``, ``iou``, ``precision``, ``recall``
-        (on test), ``seconds`` (training time), ``history`` (``keras.callbacks.History``)
-        and ``probabilities`` (the test predictions).
+    ``loss``: What to train with, e.g. ``helpers.losses.training_loss("dice")``.
+    ``images, masks``: ``(N, H, W, 1)`` images in [0, 1] and 0/1 masks.
+    ``split``: ``(train, validation, test)`` from :func:`helpers.splits.split_consecutive` or
+    :func:`helpers.splits.split_indices`.
+    ``seed``: The same seed gives the same initial weights and the same crops for every run.
+    ``**settings``: The training, as keywords of :func:`train_and_score_seeds`: ``optimizer`` ("adam" or "sgd"),
+    ``learning_rate``, ``steps``, ``epochs``, ``crop_size``, ``batch_size``, ``filters``, ``n_poolings``,
+    ``augment``.
+    Returns: ``seed``, ``threshold`` (chosen on validation), ``dice``, ``iou``, ``precision``, ``recall`` (on test),
+    ``seconds`` (training time), ``history`` (``keras.callbacks.History``) and ``probabilities`` (the test
+    predictions).
     """
     if "seeds" in settings:
         raise ValueError("Give one seed with seed=...; for several, use train_and_score_seeds(seeds=...).")
@@ -90,30 +79,17 @@ def train_and_score_seeds(
     has, and the optimizer's starting state. Each run is therefore the run a new model would
     give, as :func:`train_and_score` with that seed.
 
-    Parameters
-    ----------
-    loss, images, masks, split
-        As for :func:`train_and_score`.
-    seeds : sequence of int
-        One training per seed (at least one; no seed twice).
-    label : str, optional
-        If given, one line per finished training is printed, e.g. ``"full: seed 1, trained in 14 s"``.
-    optimizer : {"adam", "sgd"}
-        Adam, or SGD with Nesterov momentum 0.9.
-    learning_rate : float
-        Starting learning rate; it falls to 0 along a cosine over the run.
-    steps, epochs : int
-        ``steps`` training batches in all, shown as ``epochs`` points of the learning curve.
-    crop_size, batch_size, filters, n_poolings : int
-        Crops, batch and the size of the U-Net (:func:`helpers.models.build_unet`).
-    augment : bool, "geometric" or "full"
-        The augmentation of the training crops, as for :func:`helpers.pipeline.training_batches`
-        (``True``: flips and quarter turns; ``False``: random crops only).
-
-    Returns
-    -------
-    list of dict
-        One result per seed, in the order of ``seeds``, as :func:`train_and_score` returns it.
+    ``loss, images, masks, split``: As for :func:`train_and_score`.
+    ``seeds``: One training per seed (at least one; no seed twice).
+    ``label``: If given, one line per finished training is printed, e.g. ``"full: seed 1, trained in 14 s"``.
+    ``optimizer``: Adam, or SGD with Nesterov momentum 0.9.
+    ``learning_rate``: Starting learning rate; it falls to 0 along a cosine over the run.
+    ``steps, epochs``: ``steps`` training batches in all, shown as ``epochs`` points of the learning curve.
+    ``crop_size, batch_size, filters, n_poolings``: Crops, batch and the size of the U-Net
+    (:func:`helpers.models.build_unet`).
+    ``augment``: The augmentation of the training crops, as for :func:`helpers.pipeline.training_batches` (``True``:
+    flips and quarter turns; ``False``: random crops only).
+    Returns: One result per seed, in the order of ``seeds``, as :func:`train_and_score` returns it.
     """
     seeds = [int(seed) for seed in seeds]
     if not seeds:
@@ -186,15 +162,8 @@ def _score(model, images, masks, split, seed, seconds, history):
 def results_table(results):
     """Return the results of several runs as an aligned text table.
 
-    Parameters
-    ----------
-    results : dict
-        ``{name: result of train_and_score}``.
-
-    Returns
-    -------
-    str
-        One line per run: threshold, Dice, IoU, precision, recall, seconds.
+    ``results``: ``{name: result of train_and_score}``.
+    Returns: One line per run: threshold, Dice, IoU, precision, recall, seconds.
     """
     if not results:
         raise ValueError("results is empty; train at least one model first.")
@@ -232,22 +201,13 @@ def budget_steps(
     runs: a slow CPU trains every model less, a fast CPU or a GPU more, and the comparison
     stays fair (every run gets the same steps). Prints the measurement.
 
-    Parameters
-    ----------
-    minutes : float
-        Time for all the runs together.
-    n_choices : int
-        How many choices are compared (losses, optimisers, ...): one call of
-        :func:`train_and_score` or :func:`train_and_score_seeds` each.
-    n_seeds : int
-        Trainings per choice (the seeds of :func:`train_and_score_seeds`).
-    images, masks, split, epochs, crop_size, batch_size, filters, n_poolings, augment, seed
-        As for :func:`train_and_score` (``steps`` is ignored: it is what this computes).
-
-    Returns
-    -------
-    int
-        Steps per run, a multiple of ``epochs`` and at least ``epochs``.
+    ``minutes``: Time for all the runs together.
+    ``n_choices``: How many choices are compared (losses, optimisers, ...): one call of :func:`train_and_score` or
+    :func:`train_and_score_seeds` each.
+    ``n_seeds``: Trainings per choice (the seeds of :func:`train_and_score_seeds`).
+    ``images, masks, split, epochs, crop_size, batch_size, filters, n_poolings, augment, seed``: As for
+    :func:`train_and_score` (``steps`` is ignored: it is what this computes).
+    Returns: Steps per run, a multiple of ``epochs`` and at least ``epochs``.
     """
     train, validation, _ = split
     model = _unet(images.shape[-1], filters, n_poolings)
@@ -271,19 +231,6 @@ def steps_for_minutes(minutes, n_choices, timing, epochs, *, n_seeds=1):
     epoch and two prediction passes after training (validation images for the threshold, then
     the test images; counted as validation passes); the steps get the rest.
 
-    Parameters
-    ----------
-    minutes : float
-    n_choices : int
-    timing : helpers.training.StepTiming
-    epochs : int
-    n_seeds : int
-
-    Returns
-    -------
-    int
-        A multiple of ``epochs``, at least ``epochs``.
-
     Examples
     --------
     >>> from helpers.training import StepTiming
@@ -291,6 +238,8 @@ def steps_for_minutes(minutes, n_choices, timing, epochs, *, n_seeds=1):
     140
     >>> steps_for_minutes(1, 1, StepTiming(0.1, 1.0, 10.0), epochs=4, n_seeds=2)  # one start: (60 - 10) / 2 - 6 = 19 s
     188
+
+    Returns: A multiple of ``epochs``, at least ``epochs``.
     """
     seconds_per_run = (minutes * 60 - n_choices * timing.seconds_to_start) / (n_choices * n_seeds)
     per_run = seconds_per_run - (epochs + 2) * timing.seconds_per_validation
@@ -300,17 +249,9 @@ def steps_for_minutes(minutes, n_choices, timing, epochs, *, n_seeds=1):
 def seed_spread(runs, score="dice"):
     """Mean, lowest and highest of one test score over the runs of :func:`train_and_score_seeds`.
 
-    Parameters
-    ----------
-    runs : list of dict
-        Results of :func:`train_and_score`, one per seed.
-    score : str
-        A key of those results: ``"dice"``, ``"iou"``, ``"precision"``, ``"recall"`` or ``"threshold"``.
-
-    Returns
-    -------
-    dict
-        ``mean``, ``min``, ``max`` (floats) and ``n`` (the number of runs).
+    ``runs``: Results of :func:`train_and_score`, one per seed.
+    ``score``: A key of those results: ``"dice"``, ``"iou"``, ``"precision"``, ``"recall"`` or ``"threshold"``.
+    Returns: ``mean``, ``min``, ``max`` (floats) and ``n`` (the number of runs).
     """
     if not runs:
         raise ValueError("runs is empty; train at least one model first.")
@@ -328,16 +269,9 @@ def _last(run, key):
 def spread_table(arms):
     """Return several choices, each trained with several seeds, as an aligned text table.
 
-    Parameters
-    ----------
-    arms : dict
-        ``{name: list of results of train_and_score}`` (e.g. from :func:`train_and_score_seeds`).
-
-    Returns
-    -------
-    str
-        One line per choice: the number of seeds, the mean final training and validation loss,
-        the mean test IoU, and the test Dice as mean and lowest-highest over the seeds.
+    ``arms``: ``{name: list of results of train_and_score}`` (e.g. from :func:`train_and_score_seeds`).
+    Returns: One line per choice: the number of seeds, the mean final training and validation loss, the mean test
+    IoU, and the test Dice as mean and lowest-highest over the seeds.
     """
     if not arms:
         raise ValueError("arms is empty; train at least one model first.")
@@ -359,20 +293,11 @@ def spread_table(arms):
 def add_training_images(images, masks, split, extra_images, extra_masks):
     """Append extra images to the data and to the training split only (validation and test stay).
 
-    Parameters
-    ----------
-    images, masks : ndarray
-        ``(N, H, W, C)`` images and masks.
-    split : tuple of three index arrays
-        ``(train, validation, test)``.
-    extra_images, extra_masks : ndarray
-        ``(M, H, W, C)``: made from training images only (e.g. deformed copies), never from
-        validation or test images.
-
-    Returns
-    -------
-    (ndarray, ndarray, tuple)
-        The longer images and masks, and the split whose training part also holds the M new ones.
+    ``images, masks``: ``(N, H, W, C)`` images and masks.
+    ``split``: ``(train, validation, test)``.
+    ``extra_images, extra_masks``: ``(M, H, W, C)``: made from training images only (e.g. deformed copies), never
+    from validation or test images.
+    Returns: The longer images and masks, and the split whose training part also holds the M new ones.
     """
     images, masks = np.asarray(images), np.asarray(masks)
     extra_images, extra_masks = np.asarray(extra_images, images.dtype), np.asarray(extra_masks, masks.dtype)

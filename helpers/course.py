@@ -7,7 +7,6 @@ every notebook repeat it, and ``tests/test_course.py`` checks that they agree.
 every notebook calls ``hardware.start_notebook()``, which uses it.
 """
 
-import contextlib
 import os
 import platform
 import sys
@@ -16,10 +15,7 @@ from pathlib import Path
 
 __all__ = [
     "REPOSITORY_URL",
-    "BRANCH",
-    "MODE_VARIABLE",
     "MODES",
-    "QUIET_TENSORFLOW",
     "course_root",
     "colab_url",
     "choose_mode",
@@ -43,48 +39,21 @@ QUIET_TENSORFLOW = {"TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
 def course_root():
-    """Return the folder that holds ``helpers/``, ``notebooks/`` and ``data/``.
-
-    Returns
-    -------
-    pathlib.Path
-        The top folder of the course.
-    """
+    """Return the folder that holds ``helpers/``, ``notebooks/`` and ``data/``."""
     return Path(__file__).resolve().parent.parent
 
 
 def colab_url(notebook_name):
     """Return the address that opens a notebook of this repository in Google Colab.
 
-    Parameters
-    ----------
-    notebook_name : str
-        File name inside ``notebooks/``, e.g. ``"01_intro_unet.ipynb"``.
-
-    Returns
-    -------
-    str
+    ``notebook_name``: File name inside ``notebooks/``, e.g. ``"01_intro_unet.ipynb"``.
     """
     github_path = REPOSITORY_URL.removeprefix("https://github.com/")
     return f"https://colab.research.google.com/github/{github_path}/blob/{BRANCH}/notebooks/{notebook_name}"
 
 
 def choose_mode(mode_from_form="default"):
-    """Return the mode the notebook runs in.
-
-    The environment variable ``UNET_COURSE_MODE`` wins over the value in the notebook's
-    form, so the tests can run every notebook in ``smoke`` mode without editing it.
-
-    Parameters
-    ----------
-    mode_from_form : str
-        The value chosen in the notebook's parameters cell.
-
-    Returns
-    -------
-    str
-        ``"default"`` or ``"smoke"``.
-    """
+    """Return ``"default"`` or ``"smoke"``: ``UNET_COURSE_MODE`` wins over the notebook's form (tests use it)."""
     mode = os.environ.get(MODE_VARIABLE, mode_from_form).strip().lower()
     if mode not in MODES:
         raise ValueError(
@@ -94,18 +63,7 @@ def choose_mode(mode_from_form="default"):
 
 
 def package_versions(names=("tensorflow", "keras", "numpy", "scikit-image", "matplotlib")):
-    """Return the installed version of each named package, or ``"not installed"``.
-
-    Parameters
-    ----------
-    names : sequence of str
-        Distribution names as pip knows them.
-
-    Returns
-    -------
-    dict
-        ``{name: version}``.
-    """
+    """Return ``{name: installed version or "not installed"}`` for pip's distribution names."""
     from importlib.metadata import PackageNotFoundError, version
 
     found = {}
@@ -127,51 +85,26 @@ def versions_line():
 def import_tensorflow_quietly():
     """Import TensorFlow without the log lines its C++ libraries print while they load.
 
-    Sets ``QUIET_TENSORFLOW`` (``TF_CPP_MIN_LOG_LEVEL=3``: no INFO, WARNING or ERROR lines
-    later, e.g. ``failed call to cuInit`` on a machine without a GPU), then imports
-    TensorFlow with the process's standard error pointed at a temporary file: the lines
-    printed before TensorFlow reads that setting (``All log messages before
-    absl::InitializeLog() ...``, ``Could not find cuda drivers ...``) go there and are
-    dropped. If the import fails, those lines are printed after all, with the error.
-    Once TensorFlow is imported, calling this again changes nothing.
-
-    Returns
-    -------
-    module
-        ``tensorflow``.
+    Sets ``QUIET_TENSORFLOW``, then imports with file descriptor 2 pointed at a temporary file:
+    the lines printed before TensorFlow reads that setting are dropped, or printed with the
+    error if the import fails. Returns ``tensorflow``.
     """
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     os.environ.update(QUIET_TENSORFLOW)
-    with _standard_error_to_file() as captured:
-        try:
-            import tensorflow
-        except BaseException:
-            captured.failed = True
-            raise
-    return tensorflow
-
-
-class _Captured:
-    """What ``_standard_error_to_file`` caught; ``failed`` set means: print it after all."""
-
-    failed = False
-
-
-@contextlib.contextmanager
-def _standard_error_to_file():
-    """Send file descriptor 2 (C libraries' standard error) to a temporary file for a while."""
-    captured = _Captured()
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as sink:
         os.dup2(sink.fileno(), 2)
         try:
-            yield captured
+            import tensorflow
+        except BaseException:
+            os.dup2(saved, 2)
+            sink.seek(0)
+            sys.stderr.write(sink.read().decode("utf-8", "replace"))
+            raise
         finally:
             sys.stderr.flush()
             os.dup2(saved, 2)
             os.close(saved)
-            if captured.failed:
-                sink.seek(0)
-                sys.stderr.write(sink.read().decode("utf-8", "replace"))
+    return tensorflow

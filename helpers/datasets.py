@@ -61,15 +61,9 @@ def _size(array):
 def _real_or_bundled(mode, load_real, load_bundled, what, bundled_what):
     """The one mode-and-fallback rule: bundled in smoke mode; real, or bundled if it cannot be had.
 
-    Parameters
-    ----------
-    mode : {"default", "smoke"}
-    load_real, load_bundled : callable
-        Functions of no arguments returning the data set.
-    what : str
-        The real data set, for the message, e.g. "the ISBI 2012 membranes".
-    bundled_what : str
-        The bundled set, for the message, e.g. "synthetic membranes (data/membranes)".
+    ``load_real, load_bundled``: Functions of no arguments returning the data set.
+    ``what``: The real data set, for the message, e.g. "the ISBI 2012 membranes".
+    ``bundled_what``: The bundled set, for the message, e.g. "synthetic membranes (data/membranes)".
     """
     check_mode(mode)
     if mode == "smoke":
@@ -94,10 +88,7 @@ def _bundled_pairs(name):
 def bundled_membranes():
     """Return the small synthetic EM-like membrane set that comes with the course.
 
-    Returns
-    -------
-    SegmentationSet
-        From ``data/membranes/images`` and ``data/membranes/masks``; mask 1 = membrane.
+    Returns: From ``data/membranes/images`` and ``data/membranes/masks``; mask 1 = membrane.
     """
     return _bundled_pairs("membranes")
 
@@ -105,11 +96,8 @@ def bundled_membranes():
 def bundled_mitochondria():
     """Return the small synthetic EM-like mitochondria set (about 5% foreground) of the course.
 
-    Returns
-    -------
-    SegmentationSet
-        From ``data/mitochondria/images`` and ``.../masks`` (made by data/make_bundled_data.py);
-        mask 1 = mitochondrion.
+    Returns: From ``data/mitochondria/images`` and ``.../masks`` (made by data/make_bundled_data.py); mask 1 =
+    mitochondrion.
     """
     return _bundled_pairs("mitochondria")
 
@@ -117,17 +105,9 @@ def bundled_mitochondria():
 def load_membranes(mode):
     """Return the membrane images and masks for a notebook mode (notebooks 01-03, 08).
 
-    Parameters
-    ----------
-    mode : {"smoke", "default"}
-        ``"smoke"``: the bundled synthetic set. ``"default"``: the 30 ISBI 2012 training
-        images (downloaded once), with masks inverted so that 1 = membrane; the bundled set if
-        the download fails.
-
-    Returns
-    -------
-    SegmentationSet
-        Its ``source`` says which data it is.
+    ``mode``: ``"smoke"``: the bundled synthetic set. ``"default"``: the 30 ISBI 2012 training images (downloaded
+    once), with masks inverted so that 1 = membrane; the bundled set if the download fails.
+    Returns: Its ``source`` says which data it is.
     """
     return _real_or_bundled(
         mode,
@@ -151,16 +131,9 @@ def _isbi_membranes():
 def load_small_foreground(mode):
     """Return the images of notebook 04: a task where the foreground is a small share of pixels.
 
-    Parameters
-    ----------
-    mode : {"smoke", "default"}
-        ``"default"``: mitochondria of the Drosophila VNC stack (about 5% of the pixels),
-        shrunk 2x to 512x512 (downloaded once). ``"smoke"``: the bundled synthetic
-        mitochondria (data/mitochondria, about 5% too). The bundled set if the download fails.
-
-    Returns
-    -------
-    SegmentationSet
+    ``mode``: ``"default"``: mitochondria of the Drosophila VNC stack (about 5% of the pixels), shrunk 2x to 512x512
+    (downloaded once). ``"smoke"``: the bundled synthetic mitochondria (data/mitochondria, about 5% too). The
+    bundled set if the download fails.
     """
     return _real_or_bundled(
         mode,
@@ -174,18 +147,9 @@ def load_small_foreground(mode):
 def load_multiclass(mode):
     """Return the images, label maps and class names of notebook 05.
 
-    Parameters
-    ----------
-    mode : {"smoke", "default"}
-        ``"default"``: the Drosophila VNC stack with 5 classes, shrunk 4x to 256x256
-        (downloaded once). ``"smoke"``: the bundled 4-class kidney look-alike (data/kidney).
-        The bundled set if the download fails.
-
-    Returns
-    -------
-    dataset : SegmentationSet
-        ``masks`` hold class ids (float32, shape (N, H, W, 1)).
-    class_names : tuple of str
+    ``mode``: ``"default"``: the Drosophila VNC stack with 5 classes, shrunk 4x to 256x256 (downloaded once).
+    ``"smoke"``: the bundled 4-class kidney look-alike (data/kidney). The bundled set if the download fails.
+    Returns: ``masks`` hold class ids (float32, shape (N, H, W, 1)).
     """
     return _real_or_bundled(
         mode,
@@ -221,10 +185,7 @@ NucleusSet = collections.namedtuple("NucleusSet", "images labels names source")
 def bundled_nuclei():
     """Return the small synthetic nucleus set of the course (``data/nuclei``, made by data/make_nuclei.py).
 
-    Returns
-    -------
-    NucleusSet
-        12 grey 128x128 images, many nuclei touching in pairs.
+    Returns: 12 grey 128x128 images, many nuclei touching in pairs.
     """
     folder = course_root() / "data" / "nuclei"
     names = natural_sorted(p.stem for p in (folder / "images").glob("*.png"))
@@ -238,22 +199,9 @@ def bundled_nuclei():
 def dsb_label_image(mask_paths, shape):
     """Build one label image from one-PNG-per-nucleus masks (the DSB 2018 layout).
 
-    Parameters
-    ----------
-    mask_paths : list of path
-        Each file is one nucleus, non-zero inside it. Sorted by name, they get ids 1, 2, ...
-    shape : tuple of int
-        (height, width) of the image.
-
-    Returns
-    -------
-    ndarray of int32, shape ``shape``
-        Where masks overlap, the first one keeps the pixel.
-
-    Raises
-    ------
-    ValueError
-        If a mask has another size than the image.
+    ``mask_paths``: Each file is one nucleus, non-zero inside it. Sorted by name, they get ids 1, 2, ...
+    ``shape``: (height, width) of the image.
+    Returns: Where masks overlap, the first one keeps the pixel.
     """
     labels = np.zeros(shape, np.int32)
     for number, path in enumerate(sorted(mask_paths, key=lambda p: Path(p).name), start=1):
@@ -281,20 +229,11 @@ def _grey_nuclei_bright(image):
 def load_nuclei(mode, size=256):
     """Return nucleus images with instance label images for a notebook mode.
 
-    Parameters
-    ----------
-    mode : {"smoke", "default"}
-        ``"smoke"``: the bundled synthetic set. ``"default"``: the 50 DSB 2018 training images
-        (downloaded once, about 8 MB), each turned grey with bright nuclei, its contrast
-        stretched, cut to its top-left ``size`` x ``size`` pixels, and its one-file-per-nucleus
-        masks joined into one label image. If the download fails, a message says why and the
-        bundled set is returned instead.
-    size : int
-        Side of the cut-out (every DSB 2018 image is at least 256x256).
-
-    Returns
-    -------
-    NucleusSet
+    ``mode``: ``"smoke"``: the bundled synthetic set. ``"default"``: the 50 DSB 2018 training images (downloaded
+    once, about 8 MB), each turned grey with bright nuclei, its contrast stretched, cut to its top-left ``size`` x
+    ``size`` pixels, and its one-file-per-nucleus masks joined into one label image. If the download fails, a
+    message says why and the bundled set is returned instead.
+    ``size``: Side of the cut-out (every DSB 2018 image is at least 256x256).
     """
     return _real_or_bundled(
         mode, lambda: _dsb_nuclei(size), bundled_nuclei, "the DSB 2018 nuclei", "synthetic nuclei (data/nuclei)"
@@ -329,10 +268,7 @@ VolumeSet = collections.namedtuple("VolumeSet", "volumes masks names source")
 def bundled_volumes():
     """Return the small synthetic two-channel volumes of the course (``data/volumes``, made by data/make_volumes.py).
 
-    Returns
-    -------
-    VolumeSet
-        6 volumes of 8 sections of 64x64 pixels, 2 channels; mask 1 = inside a cell.
+    Returns: 6 volumes of 8 sections of 64x64 pixels, 2 channels; mask 1 = inside a cell.
     """
     import tifffile
 
@@ -348,20 +284,11 @@ def bundled_volumes():
 def load_volumes(mode, shrink=4):
     """Return 3-D volumes with masks for a notebook mode.
 
-    Parameters
-    ----------
-    mode : {"smoke", "default"}
-        ``"smoke"``: the bundled synthetic volumes. ``"default"``: the Drosophila VNC serial-section
-        TEM stack (downloaded once, about 22 MB) as one volume of 20 sections, with the membrane
-        mask (label values 0-128). If the download fails, a message says why and the bundled set
-        is returned instead.
-    shrink : int
-        Default mode only: shrink y and x by this factor (see :func:`load_drosophila_vnc`,
-        which reads the stack) so that a CPU can train on it. 4 gives 20x256x256.
-
-    Returns
-    -------
-    VolumeSet
+    ``mode``: ``"smoke"``: the bundled synthetic volumes. ``"default"``: the Drosophila VNC serial-section TEM stack
+    (downloaded once, about 22 MB) as one volume of 20 sections, with the membrane mask (label values 0-128). If the
+    download fails, a message says why and the bundled set is returned instead.
+    ``shrink``: Default mode only: shrink y and x by this factor (see :func:`load_drosophila_vnc`, which reads the
+    stack) so that a CPU can train on it. 4 gives 20x256x256.
     """
     return _real_or_bundled(
         mode,
@@ -394,21 +321,9 @@ VNC_GREY_TO_CLASS = {0: 0, 32: 0, 64: 0, 96: 0, 128: 0, 159: 1, 191: 2, 223: 3, 
 def vnc_label_map(pixels):
     """Turn a Drosophila VNC label image (grey values) into class ids 0..4.
 
-    Parameters
-    ----------
-    pixels : array_like of int
-        A label PNG as stored: 0, 32, 64, 96, 128 (membrane), 159 (glia/extracellular),
-        191 (mitochondria), 223 (synapse), 255 (intracellular).
-
-    Returns
-    -------
-    ndarray of uint8
-        Same shape, values 0..4 in the order of :data:`VNC_CLASS_NAMES`.
-
-    Raises
-    ------
-    ValueError
-        If a grey value is not one of the nine above.
+    ``pixels``: A label PNG as stored: 0, 32, 64, 96, 128 (membrane), 159 (glia/extracellular), 191 (mitochondria),
+    223 (synapse), 255 (intracellular).
+    Returns: Same shape, values 0..4 in the order of :data:`VNC_CLASS_NAMES`.
     """
     pixels = np.asarray(pixels)
     lookup = np.full(256, 255, dtype=np.uint8)
@@ -433,28 +348,12 @@ def vnc_label_map(pixels):
 def load_drosophila_vnc(target="classes", downscale=1):
     """Download (once) and read the 20 sections of the Drosophila VNC ssTEM stack.
 
-    Parameters
-    ----------
-    target : str
-        ``"classes"``: masks hold the class ids 0..4 of :data:`VNC_CLASS_NAMES`. The name of
-        one class (``"mitochondria"``, ``"synapse"``, ``"membrane"``, ...): masks hold 1 on
-        that class and 0 elsewhere.
-    downscale : int
-        Shrink the 1024x1024 sections by this whole factor (pixel means for the images,
-        every ``downscale``-th pixel for the labels, so the class ids stay whole numbers).
-
-    Returns
-    -------
-    SegmentationSet
-        ``images`` (20, H, W, 1) float32 in [0, 1]; ``masks`` (20, H, W, 1) float32 of class
-        ids or of 0 and 1; ``names`` "00".."19"; ``source`` with the citation.
-
-    Raises
-    ------
-    ValueError
-        For an unknown target or a downscale that is not a whole number >= 1 dividing 1024.
-    helpers.download.DatasetUnavailable
-        If the files cannot be downloaded; the message says why.
+    ``target``: ``"classes"``: masks hold the class ids 0..4 of :data:`VNC_CLASS_NAMES`. The name of one class
+    (``"mitochondria"``, ``"synapse"``, ``"membrane"``, ...): masks hold 1 on that class and 0 elsewhere.
+    ``downscale``: Shrink the 1024x1024 sections by this whole factor (pixel means for the images, every
+    ``downscale``-th pixel for the labels, so the class ids stay whole numbers).
+    Returns: ``images`` (20, H, W, 1) float32 in [0, 1]; ``masks`` (20, H, W, 1) float32 of class ids or of 0 and 1;
+    ``names`` "00".."19"; ``source`` with the citation.
     """
     if target != "classes" and target not in VNC_CLASS_NAMES:
         raise ValueError(f"target must be 'classes' or one of {', '.join(VNC_CLASS_NAMES)}; got {target!r}.")
@@ -516,17 +415,8 @@ def write_example_folder(pairs, new_images, folder):
     saved as RGB; ``images/README.txt`` is not an image. If ``folder`` exists, it is used as it
     is and nothing is written.
 
-    Parameters
-    ----------
-    pairs : SegmentationSet
-        At least 5 pairs, masks 1 = structure.
-    new_images : list of ndarray (H, W, 1)
-    folder : pathlib.Path
-
-    Returns
-    -------
-    (pathlib.Path, pathlib.Path, pathlib.Path)
-        The image, mask and new-image folders.
+    ``pairs``: At least 5 pairs, masks 1 = structure.
+    Returns: The image, mask and new-image folders.
     """
     import skimage.io
 

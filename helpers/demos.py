@@ -10,22 +10,12 @@ __all__ = [
 def run_layer(layer, image, kernel=None, training=False):
     """Apply a Keras layer to one small grey image and return the result as a 2-D array.
 
-    Parameters
-    ----------
-    layer : keras.layers.Layer
-        E.g. ``keras.layers.Conv2D(1, 3, use_bias=False)`` or ``keras.layers.MaxPooling2D(2)``.
-        A layer with several output channels returns (height, width, channels).
-    image : array_like, shape (height, width) or (height, width, channels)
-        The example, e.g. a 4x4 list of lists.
-    kernel : array_like, shape (k, k), optional
-        Weights to put in a one-filter convolution layer before running it (no bias).
-    training : bool
-        Run as during training (matters for dropout layers).
-
-    Returns
-    -------
-    ndarray
-        The output without the batch axis, and without the channel axis when it has one channel.
+    ``layer``: E.g. ``keras.layers.Conv2D(1, 3, use_bias=False)`` or ``keras.layers.MaxPooling2D(2)``. A layer with
+    several output channels returns (height, width, channels).
+    ``image``: The example, e.g. a 4x4 list of lists.
+    ``kernel``: Weights to put in a one-filter convolution layer before running it (no bias).
+    ``training``: Run as during training (matters for dropout layers).
+    Returns: The output without the batch axis, and without the channel axis when it has one channel.
     """
     image = np.asarray(image, dtype=np.float32)
     if image.ndim == 2:

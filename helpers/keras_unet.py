@@ -37,14 +37,7 @@ KERAS_UNET_MODELS = ("vanilla", "custom", "satellite")
 def import_module(name="keras_unet.models"):
     """Import a part of keras-unet without its banner, with a clear message if it cannot load.
 
-    Parameters
-    ----------
-    name : str
-        ``"keras_unet.models"``, ``"keras_unet.utils"`` or ``"keras_unet.losses"``.
-
-    Returns
-    -------
-    module
+    ``name``: ``"keras_unet.models"``, ``"keras_unet.utils"`` or ``"keras_unet.losses"``.
     """
     import importlib
 
@@ -65,21 +58,11 @@ def import_module(name="keras_unet.models"):
 def build_model(kind, input_shape, **options):
     """Build one of keras-unet's three U-Nets.
 
-    Parameters
-    ----------
-    kind : {"vanilla", "custom", "satellite"}
-        ``vanilla``: the 2015 paper's U-Net with 'valid' convolutions (572 in, 388 out).
-        ``custom``: 'same' convolutions, batch normalisation, dropout, transpose convolutions
-        for the way up; the one to adapt (twelve options).
-        ``satellite``: a deeper variant made for satellite images.
-    input_shape : tuple of int
-        (height, width, channels).
-    **options
-        Passed to the keras-unet function, e.g. ``filters=16, num_layers=4`` for ``custom``.
-
-    Returns
-    -------
-    keras.Model
+    ``kind``: ``vanilla``: the 2015 paper's U-Net with 'valid' convolutions (572 in, 388 out). ``custom``: 'same'
+    convolutions, batch normalisation, dropout, transpose convolutions for the way up; the one to adapt (twelve
+    options). ``satellite``: a deeper variant made for satellite images.
+    ``input_shape``: (height, width, channels).
+    ``**options``: Passed to the keras-unet function, e.g. ``filters=16, num_layers=4`` for ``custom``.
     """
     if kind not in KERAS_UNET_MODELS:
         raise ValueError(f"kind must be one of {', '.join(KERAS_UNET_MODELS)}; got {kind!r}.")
@@ -107,16 +90,7 @@ def augmented_batches(images, masks, batch_size=8, seed=0, **data_gen_args):
     masks like images, so a mask pixel can come out as 0.37. This generator yields the same
     batches with the masks thresholded back to 0/1; ``model.fit`` accepts it.
 
-    Parameters
-    ----------
-    images, masks : ndarray, shape (count, height, width, channels)
-    batch_size, seed : int
-    **data_gen_args
-        ``ImageDataGenerator`` settings; default ``AUGMENTATION_SETTINGS``.
-
-    Yields
-    ------
-    (ndarray, ndarray)
+    ``**data_gen_args``: ``ImageDataGenerator`` settings; default ``AUGMENTATION_SETTINGS``.
     """
     get_augmented = import_module("keras_unet.utils").get_augmented
     settings = data_gen_args or AUGMENTATION_SETTINGS
@@ -140,17 +114,9 @@ def jaccard_distance(y_true, y_pred, smooth=100):
     where the true soft Jaccard loss (``helpers.losses.soft_jaccard_loss``) is 1.0. Shown in notebook 04
     as the pitfall; do not train with it on one-channel masks.
 
-    Parameters
-    ----------
-    y_true, y_pred : tensor or array
-        Masks of shape (..., 1) and probabilities, same shape.
-    smooth : float
-        keras-unet's default, 100.
-
-    Returns
-    -------
-    scalar tensor
-        The mean over pixels of keras-unet's per-pixel value.
+    ``y_true, y_pred``: Masks of shape (..., 1) and probabilities, same shape.
+    ``smooth``: keras-unet's default, 100.
+    Returns: The mean over pixels of keras-unet's per-pixel value.
     """
     from keras import ops
 

@@ -50,21 +50,12 @@ def soft_dice_loss(y_true, y_pred, smooth=1e-7):
     whole batch, not one per image. That is what ``keras.losses.Dice()`` does with its
     default ``axis=None``.
 
-    Parameters
-    ----------
-    y_true : tensor or array
-        True masks of 0 and 1, e.g. shape (batch, height, width, 1).
-    y_pred : tensor or array
-        Predicted probabilities, same shape.
-    smooth : float
-        Added to the denominator only, so that an all-empty batch does not divide by zero.
-        Keras uses ``keras.config.epsilon()``, which is 1e-7. As in Keras, a batch with no
-        foreground in the truth nor in the prediction gets a loss of 1, not 0.
-
-    Returns
-    -------
-    scalar tensor
-        Between 0 (perfect overlap) and 1 (no overlap).
+    ``y_true``: True masks of 0 and 1, e.g. shape (batch, height, width, 1).
+    ``y_pred``: Predicted probabilities, same shape.
+    ``smooth``: Added to the denominator only, so that an all-empty batch does not divide by zero. Keras uses
+    ``keras.config.epsilon()``, which is 1e-7. As in Keras, a batch with no foreground in the truth nor in the
+    prediction gets a loss of 1, not 0.
+    Returns: Between 0 (perfect overlap) and 1 (no overlap).
     """
     y_pred = ops.convert_to_tensor(y_pred)
     y_true = ops.cast(y_true, y_pred.dtype)
@@ -86,14 +77,9 @@ def _match_rank(y_true, y_pred):
 class BceDiceLoss(keras.losses.Loss):
     """Binary cross-entropy plus soft Dice loss; create it with ``training_loss("bce + dice")``.
 
-    Parameters
-    ----------
-    bce_weight, dice_weight : float
-        Weights of the two parts.
-    name : str
-        Name of the loss.
-    reduction : str
-        How Keras averages the per-pixel values; keep the default.
+    ``bce_weight, dice_weight``: Weights of the two parts.
+    ``name``: Name of the loss.
+    ``reduction``: How Keras averages the per-pixel values; keep the default.
     """
 
     def __init__(self, bce_weight=1.0, dice_weight=1.0, name="bce_dice", reduction="sum_over_batch_size"):
@@ -150,17 +136,9 @@ def binary_cross_entropy(y_true, y_pred):
     confident wrong answer costs about 16.1 (``-log(1e-7)``), not infinity. Equals
     ``keras.losses.BinaryCrossentropy()(y_true, y_pred)``.
 
-    Parameters
-    ----------
-    y_true : tensor or array
-        Masks of 0 and 1.
-    y_pred : tensor or array
-        Probabilities, same shape.
-
-    Returns
-    -------
-    scalar tensor
-        The mean over every pixel of the batch.
+    ``y_true``: Masks of 0 and 1.
+    ``y_pred``: Probabilities, same shape.
+    Returns: The mean over every pixel of the batch.
     """
     y_true, y_pred = _pair(y_true, y_pred)
     y_pred = ops.clip(y_pred, _EPSILON, 1 - _EPSILON)
@@ -170,19 +148,11 @@ def binary_cross_entropy(y_true, y_pred):
 def positive_weights(y_true, positive_weight):
     """Per-pixel weights: ``positive_weight`` on foreground pixels, 1 on background.
 
-    Parameters
-    ----------
-    y_true : tensor or array
-        Masks of 0 and 1.
-    positive_weight : float
-        Weight of a foreground pixel, > 0. A common choice is background pixels / foreground
-        pixels, which makes both classes count the same in total.
-
-    Returns
-    -------
-    tensor
-        Same shape as ``y_true``; pass it as ``sample_weight`` (without a trailing channel
-        axis) to ``keras.losses.BinaryCrossentropy``.
+    ``y_true``: Masks of 0 and 1.
+    ``positive_weight``: Weight of a foreground pixel, > 0. A common choice is background pixels / foreground
+    pixels, which makes both classes count the same in total.
+    Returns: Same shape as ``y_true``; pass it as ``sample_weight`` (without a trailing channel axis) to
+    ``keras.losses.BinaryCrossentropy``.
     """
     if not positive_weight > 0:
         raise ValueError(f"positive_weight must be a number above 0, got {positive_weight}.")
@@ -197,16 +167,8 @@ def weighted_binary_cross_entropy(y_true, y_pred, positive_weight=1.0):
     binary cross-entropy. Equals ``keras.losses.BinaryCrossentropy()`` called with
     ``sample_weight=positive_weights(y_true, positive_weight)`` (one weight per pixel).
 
-    Parameters
-    ----------
-    y_true, y_pred : tensor or array
-        Masks of 0 and 1 and probabilities, same shape.
-    positive_weight : float
-        Weight of a foreground pixel, > 0.
-
-    Returns
-    -------
-    scalar tensor
+    ``y_true, y_pred``: Masks of 0 and 1 and probabilities, same shape.
+    ``positive_weight``: Weight of a foreground pixel, > 0.
     """
     y_true, y_pred = _pair(y_true, y_pred)
     weights = ops.cast(positive_weights(y_true, positive_weight), y_pred.dtype)
@@ -223,17 +185,9 @@ def focal_loss(y_true, y_pred, gamma=2.0):
     many easy background pixels stop drowning the few hard ones. ``gamma=0`` gives plain
     cross-entropy. Equals ``keras.losses.BinaryFocalCrossentropy(gamma=gamma)``.
 
-    Parameters
-    ----------
-    y_true, y_pred : tensor or array
-        Masks of 0 and 1 and probabilities, same shape.
-    gamma : float
-        Focusing strength, >= 0.
-
-    Returns
-    -------
-    scalar tensor
-        The mean over every pixel.
+    ``y_true, y_pred``: Masks of 0 and 1 and probabilities, same shape.
+    ``gamma``: Focusing strength, >= 0.
+    Returns: The mean over every pixel.
     """
     if gamma < 0:
         raise ValueError(f"gamma must be zero or positive, got {gamma}.")
@@ -251,17 +205,9 @@ def soft_jaccard_loss(y_true, y_pred, smooth=1e-7):
     prediction of a mask with foreground scores 1.0. Compare
     ``helpers.keras_unet.jaccard_distance``.
 
-    Parameters
-    ----------
-    y_true, y_pred : tensor or array
-        Masks of 0 and 1 and probabilities, same shape.
-    smooth : float
-        Added to the denominator so an empty batch does not divide by zero (its loss is 1).
-
-    Returns
-    -------
-    scalar tensor
-        Between 0 and 1.
+    ``y_true, y_pred``: Masks of 0 and 1 and probabilities, same shape.
+    ``smooth``: Added to the denominator so an empty batch does not divide by zero (its loss is 1).
+    Returns: Between 0 and 1.
     """
     y_true, y_pred = _pair(y_true, y_pred)
     overlap = ops.sum(y_true * y_pred)
@@ -281,17 +227,9 @@ def tversky_loss(y_true, y_pred, false_positive_weight=0.5, false_negative_weigh
     documentation. So this function equals ``keras.losses.Tversky(alpha=b, beta=a)``
     (see :func:`training_loss`, which does the swap for you).
 
-    Parameters
-    ----------
-    y_true, y_pred : tensor or array
-        Masks of 0 and 1 and probabilities, same shape.
-    false_positive_weight, false_negative_weight : float
-        ``a`` and ``b``, each >= 0.
-
-    Returns
-    -------
-    scalar tensor
-        Between 0 and 1, pooled over the batch.
+    ``y_true, y_pred``: Masks of 0 and 1 and probabilities, same shape.
+    ``false_positive_weight, false_negative_weight``: ``a`` and ``b``, each >= 0.
+    Returns: Between 0 and 1, pooled over the batch.
     """
     for label, weight in (
         ("false_positive_weight", false_positive_weight),
@@ -318,17 +256,8 @@ def multiclass_dice_loss(y_true, y_pred, smooth=1e-7):
     Every class counts the same however few pixels it has. Equals
     ``keras.losses.Dice(axis=(0, 1, 2))`` on one-hot masks of shape (N, H, W, K).
 
-    Parameters
-    ----------
-    y_true : tensor or array, shape (N, H, W, K)
-        One-hot masks.
-    y_pred : tensor or array, same shape
-        Softmax probabilities.
-    smooth : float
-
-    Returns
-    -------
-    scalar tensor
+    ``y_true``: One-hot masks.
+    ``y_pred``: Softmax probabilities.
     """
     from keras import ops
 
@@ -348,12 +277,7 @@ class CrossEntropyDiceLoss(keras.losses.Loss):
     counts every class the same however few pixels it has, the cross-entropy part keeps
     every pixel's gradient alive. The masks are label maps of shape (N, H, W, 1).
 
-    Parameters
-    ----------
-    n_classes : int
-    dice_weight : float
-        Weight of the Dice part (cross-entropy has weight 1).
-    name : str
+    ``dice_weight``: Weight of the Dice part (cross-entropy has weight 1).
     """
 
     def __init__(self, n_classes, dice_weight=1.0, name="cross_entropy_dice", reduction="sum_over_batch_size"):
@@ -426,28 +350,18 @@ def training_loss(
 ):
     """Return a loss for ``model.compile(loss=...)`` by name, Keras built-ins first.
 
-    Parameters
-    ----------
-    name : str
-        One structure (masks 0/1, sigmoid output), one of :data:`LOSS_NAMES`: ``"bce"``
-        (``keras.losses.BinaryCrossentropy``), ``"weighted bce"``
-        (:func:`weighted_binary_cross_entropy` with ``positive_weight``), ``"focal"``
-        (``keras.losses.BinaryFocalCrossentropy(gamma)``), ``"jaccard"``
-        (:func:`soft_jaccard_loss`), ``"dice"`` (``keras.losses.Dice``), ``"tversky"``
-        (``keras.losses.Tversky``, with the weights put where :func:`tversky_loss` says) and
-        ``"bce + dice"`` (:class:`BceDiceLoss` with ``bce_weight`` and ``dice_weight``).
-        K classes (label maps, softmax output), one of :data:`MULTICLASS_LOSS_NAMES`:
-        ``"cross-entropy"`` (``keras.losses.SparseCategoricalCrossentropy``),
-        ``"cross-entropy + dice"`` (:class:`CrossEntropyDiceLoss`, needs ``n_classes``) and
-        ``"multi-class dice"`` (:func:`multiclass_dice_loss`, needs ``n_classes``).
-    positive_weight, gamma, false_positive_weight, false_negative_weight, bce_weight, dice_weight : float
-        Settings of the losses that have them.
-    n_classes : int, optional
-        K, for the multi-class Dice losses.
-
-    Returns
-    -------
-    keras.losses.Loss
+    ``name``: One structure (masks 0/1, sigmoid output), one of :data:`LOSS_NAMES`: ``"bce"``
+    (``keras.losses.BinaryCrossentropy``), ``"weighted bce"`` (:func:`weighted_binary_cross_entropy` with
+    ``positive_weight``), ``"focal"`` (``keras.losses.BinaryFocalCrossentropy(gamma)``), ``"jaccard"``
+    (:func:`soft_jaccard_loss`), ``"dice"`` (``keras.losses.Dice``), ``"tversky"`` (``keras.losses.Tversky``, with
+    the weights put where :func:`tversky_loss` says) and ``"bce + dice"`` (:class:`BceDiceLoss` with ``bce_weight``
+    and ``dice_weight``). K classes (label maps, softmax output), one of :data:`MULTICLASS_LOSS_NAMES`:
+    ``"cross-entropy"`` (``keras.losses.SparseCategoricalCrossentropy``), ``"cross-entropy + dice"``
+    (:class:`CrossEntropyDiceLoss`, needs ``n_classes``) and ``"multi-class dice"`` (:func:`multiclass_dice_loss`,
+    needs ``n_classes``).
+    ``positive_weight, gamma, false_positive_weight, false_negative_weight, bce_weight, dice_weight``: Settings of
+    the losses that have them.
+    ``n_classes``: K, for the multi-class Dice losses.
     """
     if name in ("cross-entropy + dice", "multi-class dice") and n_classes is None:
         raise ValueError(f"The loss {name!r} needs n_classes=K, the number of classes.")

@@ -48,15 +48,7 @@ def _check_images_and_masks(images, masks, crop_size):
 def joint_flip_and_rotate(image, mask, seed):
     """Flip and rotate image and mask by the same random multiple of 90 degrees.
 
-    Parameters
-    ----------
-    image, mask : tf.Tensor, shape (height, width, channels)
-    seed : tf.Tensor of shape (2,)
-        Seed of the random draw (``tf.random.stateless_*``): the same seed, the same change.
-
-    Returns
-    -------
-    (tf.Tensor, tf.Tensor)
+    ``seed``: Seed of the random draw (``tf.random.stateless_*``): the same seed, the same change.
     """
     import tensorflow as tf
 
@@ -75,27 +67,14 @@ def training_batches(images, masks, crop_size=128, batch_size=8, augment=True, s
     its mask and, with ``augment``, flips/rotates both the same way. Use it with
     ``model.fit(batches, steps_per_epoch=...)``. The same seed gives the same batches.
 
-    Parameters
-    ----------
-    images : ndarray, shape (count, height, width, channels)
-    masks : ndarray, shape (count, height, width, 1 or classes)
-    crop_size : int
-        Side of the square crops (a multiple of 2**depth of the model).
-    batch_size : int
-    augment : bool, "geometric" or "full"
-        ``True``: random flips and 90-degree rotations, the same for image and mask.
-        ``"geometric"``: also small rotations, shear, zoom and shifts (one affine resampling per
-        sample, mask by nearest neighbour; ``helpers.augmentation`` with its default ranges).
-        ``"full"``: ``"geometric"`` plus brightness/contrast/gamma/noise on the image only (leave
-        these out, with ``"geometric"``, when intensities are measurements you will compare).
-        ``False``: crops only.
-    seed : int
-
-    Returns
-    -------
-    tf.data.Dataset
-        Batches of (images, masks), shapes (batch_size, crop_size, crop_size, channels). Its
-        attribute ``settings`` holds ``crop_size``, ``batch_size``, ``augment`` and ``n_images``.
+    ``crop_size``: Side of the square crops (a multiple of 2**depth of the model).
+    ``augment``: ``True``: random flips and 90-degree rotations, the same for image and mask. ``"geometric"``: also
+    small rotations, shear, zoom and shifts (one affine resampling per sample, mask by nearest neighbour;
+    ``helpers.augmentation`` with its default ranges). ``"full"``: ``"geometric"`` plus
+    brightness/contrast/gamma/noise on the image only (leave these out, with ``"geometric"``, when intensities are
+    measurements you will compare). ``False``: crops only.
+    Returns: Batches of (images, masks), shapes (batch_size, crop_size, crop_size, channels). Its attribute
+    ``settings`` holds ``crop_size``, ``batch_size``, ``augment`` and ``n_images``.
     """
     import tensorflow as tf
 
@@ -133,16 +112,8 @@ def training_batches(images, masks, crop_size=128, batch_size=8, augment=True, s
 def with_pixel_weights(batches, weights):
     """Add one weight per pixel, from its class, to every (images, labels) batch of a tf.data set.
 
-    Parameters
-    ----------
-    batches : tf.data.Dataset
-        Yields ``(images, labels)`` with labels of shape (batch, H, W, 1) holding class ids.
-    weights : sequence of float, one per class (e.g. :func:`class_weights`)
-
-    Returns
-    -------
-    tf.data.Dataset
-        Yields ``(images, labels, pixel_weights)``: Keras uses the third as ``sample_weight``.
+    ``batches``: Yields ``(images, labels)`` with labels of shape (batch, H, W, 1) holding class ids.
+    Returns: Yields ``(images, labels, pixel_weights)``: Keras uses the third as ``sample_weight``.
     """
     import tensorflow as tf
 
@@ -153,27 +124,17 @@ def with_pixel_weights(batches, weights):
 def ignore_weights(labels, ignore_value=None, weights=None):
     """Split label maps into labels to train on and one weight per pixel; not-annotated pixels weigh 0.
 
-    Parameters
-    ----------
-    labels : array_like, shape (N, H, W, 1)
-        Class ids (binary: 0/1); pixels equal to ``ignore_value`` are not annotated.
-    ignore_value : number or None
-        The value of the pixels that are not annotated (None: every pixel is annotated).
-    weights : sequence of float or None
-        One weight per class (e.g. :func:`helpers.label_maps.class_weights`); None: 1 for every class.
-
-    Returns
-    -------
-    labels : ndarray of float32, shape (N, H, W, 1)
-        The labels, with the not-annotated pixels set to 0 (any valid class: their weight is 0).
-    pixel_weights : ndarray of float32, shape (N, H, W)
-        0 where not annotated, else the weight of the pixel's class.
-
     Examples
     --------
     >>> labels, weights = ignore_weights(np.array([[[[0], [1], [255]]]]), ignore_value=255)
     >>> labels[..., 0].tolist(), weights.tolist()
     ([[[0.0, 1.0, 0.0]]], [[[1.0, 1.0, 0.0]]])
+
+    ``labels``: Class ids (binary: 0/1); pixels equal to ``ignore_value`` are not annotated.
+    ``ignore_value``: The value of the pixels that are not annotated (None: every pixel is annotated).
+    ``weights``: One weight per class (e.g. :func:`helpers.label_maps.class_weights`); None: 1 for every class.
+    Returns: The labels, with the not-annotated pixels set to 0 (any valid class: their weight is 0).; 0 where not
+    annotated, else the weight of the pixel's class.
     """
     labels = np.asarray(labels, dtype=np.float32)
     ignored = labels[..., 0] == ignore_value if ignore_value is not None else np.zeros(labels.shape[:-1], bool)
@@ -191,23 +152,14 @@ def ignore_weights(labels, ignore_value=None, weights=None):
 def with_ignore_weights(batches, ignore_value=None, weights=None):
     """Batches for partial annotations: skip crops without any annotated pixel, weigh the rest.
 
-    Parameters
-    ----------
-    batches : tf.data.Dataset
-        From :func:`training_batches`: endless batches of ``(images, labels)``.
-    ignore_value : number or None
-        The label of pixels that are not annotated. They get weight 0, so they change neither
-        the loss nor its gradient; a crop in which every pixel has it is not used at all.
-    weights : sequence of float or None
-        One weight per class (None: 1 each), as in :func:`with_pixel_weights`.
-
-    Returns
-    -------
-    tf.data.Dataset
-        Yields ``(images, labels, pixel_weights)`` (labels at not-annotated pixels set to 0);
-        Keras uses the third as ``sample_weight``. Its ``settings`` are those of ``batches``
-        plus ``ignore_value``. Use ``augment=True`` or ``False`` in :func:`training_batches`
-        with partial annotations (the geometric resampling fills borders with class 0).
+    ``batches``: From :func:`training_batches`: endless batches of ``(images, labels)``.
+    ``ignore_value``: The label of pixels that are not annotated. They get weight 0, so they change neither the loss
+    nor its gradient; a crop in which every pixel has it is not used at all.
+    ``weights``: One weight per class (None: 1 each), as in :func:`with_pixel_weights`.
+    Returns: Yields ``(images, labels, pixel_weights)`` (labels at not-annotated pixels set to 0); Keras uses the
+    third as ``sample_weight``. Its ``settings`` are those of ``batches`` plus ``ignore_value``. Use
+    ``augment=True`` or ``False`` in :func:`training_batches` with partial annotations (the geometric resampling
+    fills borders with class 0).
     """
     import tensorflow as tf
 
@@ -236,25 +188,12 @@ def with_ignore_weights(batches, ignore_value=None, weights=None):
 def random_crops_3d(volume, mask, crop_shape, count, seed=0, flip=True):
     """Cut ``count`` random boxes from a volume and its mask, the same box from both.
 
-    Parameters
-    ----------
-    volume : array_like, shape (D, H, W) or (D, H, W, C)
-    mask : array_like, shape (D, H, W) or (D, H, W, K)
-        Same D, H, W as ``volume``.
-    crop_shape : tuple of 3 ints
-        (depth, height, width) of each box; at most the volume's size.
-    count : int
-    seed : int
-        The same seed gives the same boxes.
-    flip : bool
-        Also flip each box at random along y and x (and swap y and x when the box is square),
-        the same way for volume and mask. z is never flipped into y or x: the sections of an
-        anisotropic stack are thicker than their pixels.
-
-    Returns
-    -------
-    volumes : ndarray of float32, shape (count, *crop_shape, C)
-    masks : ndarray of float32, shape (count, *crop_shape, K)
+    ``mask``: Same D, H, W as ``volume``.
+    ``crop_shape``: (depth, height, width) of each box; at most the volume's size.
+    ``seed``: The same seed gives the same boxes.
+    ``flip``: Also flip each box at random along y and x (and swap y and x when the box is square), the same way for
+    volume and mask. z is never flipped into y or x: the sections of an anisotropic stack are thicker than their
+    pixels.
     """
     volume, mask = as_volume(volume, "volume"), as_volume(mask, "mask")
     if volume.shape[:3] != mask.shape[:3]:

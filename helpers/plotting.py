@@ -93,30 +93,14 @@ def _grey_or_rgb_to_rgb(image):
 def overlay(image, mask, color=OVERLAY_COLOR, alpha=OVERLAY_ALPHA):
     """Tint the pixels of ``mask`` on top of ``image``.
 
-    Parameters
-    ----------
-    image : array_like
-        Grey (height, width) or (height, width, 1), or RGB (height, width, 3). A grey image is
-        stretched from its minimum (black) to its maximum (white), as ``plt.imshow`` shows it;
-        an RGB image must be uint8 or floats between 0 and 1.
-    mask : array_like of bool or 0/1
-        (height, width) or (height, width, 1); 1 marks the pixels to tint.
-    color : tuple of 3 floats
-        Red, green, blue between 0 and 1.
-    alpha : float
-        Between 0 and 1: how much of the colour replaces the image inside the mask.
-
-    Returns
-    -------
-    ndarray, shape (height, width, 3), float
-        Outside the mask the image is unchanged (as RGB); inside, each pixel is
-        ``(1 - alpha) * image + alpha * color``. Show it with ``plt.imshow``.
-
-    Raises
-    ------
-    ValueError
-        If the image and the mask differ in height and width, the mask is not 0/1, or
-        ``color`` or ``alpha`` are out of range.
+    ``image``: Grey (height, width) or (height, width, 1), or RGB (height, width, 3). A grey image is stretched from
+    its minimum (black) to its maximum (white), as ``plt.imshow`` shows it; an RGB image must be uint8 or floats
+    between 0 and 1.
+    ``mask``: (height, width) or (height, width, 1); 1 marks the pixels to tint.
+    ``color``: Red, green, blue between 0 and 1.
+    ``alpha``: Between 0 and 1: how much of the colour replaces the image inside the mask.
+    Returns: Outside the mask the image is unchanged (as RGB); inside, each pixel is ``(1 - alpha) * image + alpha *
+    color``. Show it with ``plt.imshow``.
     """
     picture = as_picture(image, "image")
     mask = as_mask(as_picture(mask, "mask"), "mask")
@@ -159,35 +143,13 @@ def show_images(
     the thresholded prediction (``probability >= threshold``) on the image, or the true
     mask when no prediction is given. Columns without data are left out.
 
-    Parameters
-    ----------
-    images : array or list
-        A batch of shape (N, H, W) or (N, H, W, channels), or a list of images.
-    masks : array or list, optional
-        True 0/1 masks, one per image.
-    predictions : array or list, optional
-        Predicted probabilities (0..1), one per image, e.g. the output of ``model.predict``.
-    titles : list of str, optional
-        One title per image, written on the left of its row.
-    threshold : float
-        Probability from which a pixel counts as predicted foreground in the overlay.
-    max_rows : int
-        Show at most this many images (the first ones).
-    foreground : str
-        What the foreground is, for the overlay's legend, e.g. "membrane" or "nucleus".
-    show : bool
-        Show the figure and return None (default), or return it without showing.
-
-    Returns
-    -------
-    None or matplotlib.figure.Figure
-        One row per image, one column per kind of picture (module's display rule).
-
-    Raises
-    ------
-    ValueError
-        If masks, predictions or titles do not have one entry per image, a mask is not 0/1
-        or a prediction lies outside 0..1.
+    ``images``: A batch of shape (N, H, W) or (N, H, W, channels), or a list of images.
+    ``masks``: True 0/1 masks, one per image.
+    ``predictions``: Predicted probabilities (0..1), one per image, e.g. the output of ``model.predict``.
+    ``titles``: One title per image, written on the left of its row.
+    ``threshold``: Probability from which a pixel counts as predicted foreground in the overlay.
+    ``max_rows``: Show at most this many images (the first ones).
+    ``foreground``: What the foreground is, for the overlay's legend, e.g. "membrane" or "nucleus".
     """
     images = _as_list_of_pictures(images, "images")
     masks = _as_list_of_pictures(masks, "masks")
@@ -267,30 +229,11 @@ def show_grid(arrays, titles, *, ncols=4, cmap="gray", value_labels=False, show=
     Made for the convolution and pooling examples: with ``value_labels=True`` a 4x4 image,
     a 3x3 kernel and their 2x2 result can be checked by hand.
 
-    Parameters
-    ----------
-    arrays : list of array_like
-        2-D arrays (axes of size 1 around them, as in Keras's (1, H, W, 1), are dropped).
-    titles : list of str
-        One title per array.
-    ncols : int
-        Panels per row; fewer if there are fewer arrays.
-    cmap : str
-        Matplotlib colormap. Each panel is scaled from its own minimum to its maximum.
-    value_labels : bool
-        Write each cell's value on it.
-    show : bool
-        Show the figure and return None (default), or return it without showing.
-
-    Returns
-    -------
-    None or matplotlib.figure.Figure
-        The panels, ``ncols`` to a row (module's display rule).
-
-    Raises
-    ------
-    ValueError
-        If the numbers of arrays and titles differ, or an array is not 2-D.
+    ``arrays``: 2-D arrays (axes of size 1 around them, as in Keras's (1, H, W, 1), are dropped).
+    ``titles``: One title per array.
+    ``ncols``: Panels per row; fewer if there are fewer arrays.
+    ``cmap``: Matplotlib colormap. Each panel is scaled from its own minimum to its maximum.
+    ``value_labels``: Write each cell's value on it.
     """
     if len(arrays) != len(titles):
         raise ValueError(f"Got {len(arrays)} arrays but {len(titles)} titles; give one title per array.")
@@ -345,26 +288,10 @@ def _history_dict(history):
 def show_history(history, metrics=("loss",), *, show=True):
     """Plot training curves: one panel per metric, training and validation values per epoch.
 
-    Parameters
-    ----------
-    history : keras.callbacks.History, dict or list of dict
-        What ``model.fit`` returns; or its ``.history`` dict ``{"loss": [...], "val_loss": [...]}``;
-        or the rows of a CSV written by ``keras.callbacks.CSVLogger`` (values may be text).
-    metrics : str or sequence of str
-        Names to plot, e.g. ``("loss", "dice")``. The validation curve (``"val_" + name``) is
-        added when present.
-    show : bool
-        Show the figure and return None (default), or return it without showing.
-
-    Returns
-    -------
-    None or matplotlib.figure.Figure
-        See the module's display rule. Epochs are numbered from 1, as Keras prints them.
-
-    Raises
-    ------
-    ValueError
-        If a metric is not in the history (the message lists the ones that are).
+    ``history``: What ``model.fit`` returns; or its ``.history`` dict ``{"loss": [...], "val_loss": [...]}``; or the
+    rows of a CSV written by ``keras.callbacks.CSVLogger`` (values may be text).
+    ``metrics``: Names to plot, e.g. ``("loss", "dice")``. The validation curve (``"val_" + name``) is added when
+    present.
     """
     values = _history_dict(history)
     if isinstance(metrics, str):
@@ -395,15 +322,7 @@ def show_history(history, metrics=("loss",), *, show=True):
 def show_label_overlays(images, truth, prediction=None, class_names=(), *, show=True):
     """Show each image with its true (and predicted) classes in colour, and a legend.
 
-    Parameters
-    ----------
-    images : array_like, shape (N, H, W, 1)
-    truth : array_like of int, shape (N, H, W) or (N, H, W, 1)
-    prediction : array_like of int, same shape, optional
-        Without it, two columns: the image and its true classes.
-    class_names : sequence of str, one per class
-    show : bool
-        ``True``: draw and return None; ``False``: return the Figure.
+    ``prediction``: Without it, two columns: the image and its true classes.
     """
     n_classes = len(class_names)
     if n_classes < 2:
@@ -436,15 +355,7 @@ def show_label_overlays(images, truth, prediction=None, class_names=(), *, show=
 def color_objects(labels, image=None):
     """Return an RGB picture with one colour per object (over the grey image, if given).
 
-    Parameters
-    ----------
-    labels : array_like of int, shape (H, W)
-    image : array_like, shape (H, W) or (H, W, 1), optional
-        Values in [0, 1].
-
-    Returns
-    -------
-    ndarray of float, shape (H, W, 3)
+    ``image``: Values in [0, 1].
     """
     labels = as_label_image(labels, "labels")
     grey = None if image is None else as_2d(image, "image")
@@ -458,14 +369,7 @@ def color_objects(labels, image=None):
 def show_objects(image, label_images, titles, *, show=True):
     """Show an image, then each label image in colour over it, with its object count in the title.
 
-    Parameters
-    ----------
-    image : array_like, shape (H, W) or (H, W, 1)
-    label_images : list of array_like of int
-    titles : list of str
-        One per label image.
-    show : bool
-        True: draw and return None; False: return the matplotlib Figure.
+    ``titles``: One per label image.
     """
     if len(label_images) != len(titles):
         raise ValueError(f"Got {len(label_images)} label images but {len(titles)} titles; give one title each.")
@@ -573,19 +477,11 @@ FALSE_NEGATIVE_COLOR = (0x00 / 255, 0x72 / 255, 0xB2 / 255)
 def error_overlay(image, truth, prediction):
     """Paint a prediction's mistakes on the image: false positives orange, false negatives blue.
 
-    Parameters
-    ----------
-    image : array_like, shape (height, width) or (height, width, 1 or 3)
-        The image, grey values between 0 and 1 (RGB is shown in grey).
-    truth, prediction : array_like of bool or 0/1, same height and width
-        The true mask and the predicted (thresholded) mask.
-
-    Returns
-    -------
-    ndarray, shape (height, width, 3), float in 0..1
-        The grey image, with every false positive pixel in :data:`FALSE_POSITIVE_COLOR` and every
-        false negative pixel in :data:`FALSE_NEGATIVE_COLOR` (opaque, so the colours stay exact);
-        right pixels keep their grey value.
+    ``image``: The image, grey values between 0 and 1 (RGB is shown in grey).
+    ``truth, prediction``: The true mask and the predicted (thresholded) mask.
+    Returns: The grey image, with every false positive pixel in :data:`FALSE_POSITIVE_COLOR` and every false
+    negative pixel in :data:`FALSE_NEGATIVE_COLOR` (opaque, so the colours stay exact); right pixels keep their grey
+    value.
     """
     truth = as_mask(as_picture(truth, "truth"), "truth").astype(bool)
     prediction = as_mask(as_picture(prediction, "prediction"), "prediction").astype(bool)
@@ -603,26 +499,12 @@ def error_overlay(image, truth, prediction):
 def show_errors(images, truth, probabilities, threshold=0.5, *, max_rows=3, foreground="membrane", show=True):
     """Show where a segmentation is wrong: false positives in orange, false negatives in blue.
 
-    Parameters
-    ----------
-    images : array or list
-        A batch of shape (N, H, W) or (N, H, W, channels), or a list of images.
-    truth : array or list
-        True 0/1 masks, one per image.
-    probabilities : array or list
-        Predicted probabilities (or 0/1 masks), one per image.
-    threshold : float
-        A pixel is predicted foreground when its probability is ``>= threshold``.
-    max_rows : int
-        Show at most this many images, one per row.
-    foreground : str
-        What the foreground is, for the legend.
-    show : bool
-        Show the figure and return None (default), or return it without showing.
-
-    Returns
-    -------
-    None or matplotlib.figure.Figure
+    ``images``: A batch of shape (N, H, W) or (N, H, W, channels), or a list of images.
+    ``truth``: True 0/1 masks, one per image.
+    ``probabilities``: Predicted probabilities (or 0/1 masks), one per image.
+    ``threshold``: A pixel is predicted foreground when its probability is ``>= threshold``.
+    ``max_rows``: Show at most this many images, one per row.
+    ``foreground``: What the foreground is, for the legend.
     """
     images = _as_list_of_pictures(images, "images")
     truth = _as_list_of_pictures(truth, "truth")
@@ -656,22 +538,10 @@ def show_differences(differences, titles, *, ncols=3, cmap="PuOr_r", show=True):
     panels share one scale (from -largest to +largest absolute difference) and one colour bar,
     so a panel that looks pale really differs less.
 
-    Parameters
-    ----------
-    differences : list of array_like
-        2-D arrays (axes of size 1 are dropped).
-    titles : list of str
-        One title per array.
-    ncols : int
-        Panels per row.
-    cmap : str
-        A diverging matplotlib colour map ("PuOr_r": orange and purple, colour-blind safe).
-    show : bool
-        Show the figure and return None (default), or return it without showing.
-
-    Returns
-    -------
-    None or matplotlib.figure.Figure
+    ``differences``: 2-D arrays (axes of size 1 are dropped).
+    ``titles``: One title per array.
+    ``ncols``: Panels per row.
+    ``cmap``: A diverging matplotlib colour map ("PuOr_r": orange and purple, colour-blind safe).
     """
     if len(differences) != len(titles) or not len(differences):
         raise ValueError(f"Got {len(differences)} arrays and {len(titles)} titles; give one title per array.")

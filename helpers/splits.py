@@ -17,24 +17,10 @@ __all__ = ["SPLIT_CHOICES", "split_indices", "split_consecutive", "split_images"
 def split_indices(n, n_validation, n_test, seed=0):
     """Split ``range(n)`` at random into training, validation and test indices.
 
-    Parameters
-    ----------
-    n : int
-        Number of images.
-    n_validation, n_test : int
-        How many go to validation and to test; the rest (at least one) is for training.
-    seed : int, optional
-        The same seed gives the same split.
-
-    Returns
-    -------
-    train, validation, test : ndarray of int
-        Sorted, disjoint, and together exactly ``0, 1, ..., n - 1``.
-
-    Raises
-    ------
-    ValueError
-        If a count is negative or nothing is left for training.
+    ``n``: Number of images.
+    ``n_validation, n_test``: How many go to validation and to test; the rest (at least one) is for training.
+    ``seed``: The same seed gives the same split.
+    Returns: Sorted, disjoint, and together exactly ``0, 1, ..., n - 1``.
     """
     if min(n, n_validation, n_test) < 0:
         raise ValueError(f"Counts must not be negative; got n={n}, n_validation={n_validation}, n_test={n_test}.")
@@ -57,21 +43,13 @@ def split_consecutive(n, n_validation, n_test):
     alike, so a random split would put near-twins of the test images into training and make
     the test scores too good. Consecutive blocks touch only at their two borders.
 
-    Parameters
-    ----------
-    n : int
-        Number of images, in stack order.
-    n_validation, n_test : int
-        How many go to validation and to test; the rest (at least one) is for training.
-
-    Returns
-    -------
-    train, validation, test : ndarray of int
-
     Examples
     --------
     >>> [part.tolist() for part in split_consecutive(6, 1, 2)]
     [[0, 1, 2], [3], [4, 5]]
+
+    ``n``: Number of images, in stack order.
+    ``n_validation, n_test``: How many go to validation and to test; the rest (at least one) is for training.
     """
     if min(n, n_validation, n_test) < 0:
         raise ValueError(f"Counts must not be negative; got n={n}, n_validation={n_validation}, n_test={n_test}.")
@@ -92,18 +70,9 @@ SPLIT_CHOICES = ("in stack order", "at random")
 def split_images(n, n_validation, n_test, how, seed=0):
     """Split ``range(n)`` with :func:`split_consecutive` or :func:`split_indices`, as ``how`` says.
 
-    Parameters
-    ----------
-    n, n_validation, n_test : int
-    how : {"in stack order", "at random"}
-        ``"in stack order"`` for sections of one stack or frames of one movie (neighbours look
-        alike); ``"at random"`` for independent images.
-    seed : int
-        Used by ``"at random"`` only.
-
-    Returns
-    -------
-    train, validation, test : ndarray of int
+    ``how``: ``"in stack order"`` for sections of one stack or frames of one movie (neighbours look alike); ``"at
+    random"`` for independent images.
+    ``seed``: Used by ``"at random"`` only.
     """
     if how == "in stack order":
         return split_consecutive(n, n_validation, n_test)
@@ -119,17 +88,8 @@ def split_volumes(volumes, masks, fractions=(0.6, 0.2, 0.2)):
     a single volume is split along z into consecutive blocks of sections, so that no section
     is in two parts.
 
-    Parameters
-    ----------
-    volumes : ndarray, shape (N, D, H, W, C)
-    masks : ndarray, shape (N, D, H, W, K)
-    fractions : tuple of 3 floats
-        Shares for training, validation and test.
-
-    Returns
-    -------
-    train, validation, test : tuple of (volumes, masks)
-        Each a pair of arrays of shape (n, d, H, W, C) and (n, d, H, W, K).
+    ``fractions``: Shares for training, validation and test.
+    Returns: Each a pair of arrays of shape (n, d, H, W, C) and (n, d, H, W, K).
     """
     volumes, masks = np.asarray(volumes), np.asarray(masks)
     if volumes.ndim != 5 or masks.shape[:4] != volumes.shape[:4]:

@@ -31,12 +31,8 @@ __all__ = ["threshold_explorer", "tile_explorer", "slice_explorer", "class_explo
 def show_static(png, caption):
     """Show a PNG picture of a widget's first position in the notebook (nothing outside one).
 
-    Parameters
-    ----------
-    png : bytes
-        The picture, as the widget first shows it.
-    caption : str
-        One line that says what the picture is.
+    ``png``: The picture, as the widget first shows it.
+    ``caption``: One line that says what the picture is.
     """
     try:
         from IPython import get_ipython
@@ -70,29 +66,13 @@ def threshold_explorer(image, probability, truth=None, *, foreground="membrane")
     Moving the slider redraws ``probability >= threshold`` on top of the image and, when the
     true mask is given, shows the Dice and IoU of that mask at this threshold.
 
-    Parameters
-    ----------
-    image : array_like
-        One image, (height, width), (height, width, 1) or RGB (height, width, 3).
-    probability : array_like
-        The network's output for this image, (height, width) or (height, width, 1), values
-        between 0 and 1.
-    truth : array_like of bool or 0/1, optional
-        The true mask, same height and width.
-    foreground : str
-        What the foreground is, for the legend.
-
-    Returns
-    -------
-    ipywidgets.VBox
-        Its children are, in order: the threshold ``FloatSlider`` (0.05 to 0.95, starting at
-        0.5), an ``HTML`` line with the scores, and an ``Image`` with the picture. Display it
-        by leaving it as the last line of a cell.
-
-    Raises
-    ------
-    ValueError
-        If the sizes differ, the probabilities lie outside 0..1 or the truth is not 0/1.
+    ``image``: One image, (height, width), (height, width, 1) or RGB (height, width, 3).
+    ``probability``: The network's output for this image, (height, width) or (height, width, 1), values between 0
+    and 1.
+    ``truth``: The true mask, same height and width.
+    ``foreground``: What the foreground is, for the legend.
+    Returns: Its children are, in order: the threshold ``FloatSlider`` (0.05 to 0.95, starting at 0.5), an ``HTML``
+    line with the scores, and an ``Image`` with the picture. Display it by leaving it as the last line of a cell.
     """
     image = as_picture(image, "image")
     probability = as_picture(probability, "probability")
@@ -129,17 +109,8 @@ def threshold_explorer(image, probability, truth=None, *, foreground="membrane")
 def tile_explorer(image, prediction, tile=256, overlap=64, blending="gaussian"):
     """A slider that walks through the tiles: the grid over the image, and the prediction in one tile.
 
-    Parameters
-    ----------
-    image : ndarray, (height, width) or (height, width, channels)
-    prediction : ndarray, (height, width) or (height, width, 1), the stitched prediction
-    tile, overlap, blending
-        As given to :func:`helpers.inference.predict_tiled`.
-
-    Returns
-    -------
-    ipywidgets.VBox
-        A ``IntSlider`` "tile" (1 .. number of tiles) and an ``Image``.
+    ``tile, overlap, blending``: As given to :func:`helpers.inference.predict_tiled`.
+    Returns: A ``IntSlider`` "tile" (1 .. number of tiles) and an ``Image``.
     """
     picture_array = np.asarray(image, dtype=np.float32)
     if np.squeeze(prediction).shape != picture_array.shape[:2]:
@@ -161,24 +132,12 @@ def tile_explorer(image, prediction, tile=256, overlap=64, blending="gaussian"):
 def slice_explorer(volume, probability, truth=None, *, threshold=0.5, channel=0, foreground="membrane"):
     """A z slider that walks through a volume, drawing prediction and truth over each section.
 
-    Parameters
-    ----------
-    volume : array_like, shape (D, H, W) or (D, H, W, C)
-    probability : array_like, shape (D, H, W) or (D, H, W, 1)
-        The prediction for the volume (e.g. from :func:`helpers.inference.predict_volume`).
-    truth : array_like of 0/1, same shape as ``probability``, optional
-    threshold : float
-        Probabilities at or above it are drawn as foreground.
-    channel : int
-        The channel of ``volume`` shown in grey.
-    foreground : str
-        What the foreground is, for the titles.
-
-    Returns
-    -------
-    ipywidgets.VBox
-        An ``IntSlider`` "section" (0 .. D-1, starting in the middle), an ``HTML`` line with the
-        Dice of that section, and an ``Image``.
+    ``probability``: The prediction for the volume (e.g. from :func:`helpers.inference.predict_volume`).
+    ``threshold``: Probabilities at or above it are drawn as foreground.
+    ``channel``: The channel of ``volume`` shown in grey.
+    ``foreground``: What the foreground is, for the titles.
+    Returns: An ``IntSlider`` "section" (0 .. D-1, starting in the middle), an ``HTML`` line with the Dice of that
+    section, and an ``Image``.
     """
     volume = as_volume(volume, "volume")
     probability = as_volume(probability, "probability")[..., 0]
@@ -210,16 +169,7 @@ def slice_explorer(volume, probability, truth=None, *, threshold=0.5, channel=0,
 def class_explorer(image, truth, prediction, class_names):
     """Checkboxes that show or hide each class on the image, for the truth and the prediction.
 
-    Parameters
-    ----------
-    image : array_like, shape (H, W, 1)
-    truth, prediction : array_like of int, shape (H, W) or (H, W, 1)
-    class_names : sequence of str
-
-    Returns
-    -------
-    ipywidgets.VBox
-        An ``HBox`` of one ``Checkbox`` per class, and an ``Image``.
+    Returns: An ``HBox`` of one ``Checkbox`` per class, and an ``Image``.
     """
     boxes = [ipywidgets.Checkbox(value=True, description=name, indent=False) for name in class_names]
     picture = ipywidgets.Image(format="png")

@@ -119,19 +119,10 @@ def _read_choice(prediction, choices):
 def check_flip_seed_prediction(prediction, image_seed, mask_seed, wrong_shares):
     """Judge a prediction about two separate RandomFlip layers, from the learner's own run.
 
-    Parameters
-    ----------
-    prediction : str or None
-        ``"in step"`` or ``"out of step"``, written before the run.
-    image_seed, mask_seed : int
-        The seeds the learner gave the image's and the mask's RandomFlip layer.
-    wrong_shares : sequence of float
-        The share of wrong mask pixels in each draw, as the learner's cell measured it.
-
-    Returns
-    -------
-    Verdict
-        True when the prediction matches what the run showed.
+    ``prediction``: ``"in step"`` or ``"out of step"``, written before the run.
+    ``image_seed, mask_seed``: The seeds the learner gave the image's and the mask's RandomFlip layer.
+    ``wrong_shares``: The share of wrong mask pixels in each draw, as the learner's cell measured it.
+    Returns: True when the prediction matches what the run showed.
     """
     choice = _read_choice(prediction, ("in step", "out of step"))
     if choice is None:
@@ -165,19 +156,10 @@ def check_elastic_prediction(prediction, alpha, bent_mask):
     The learner deforms :data:`STRIPES` with ``elastic_deform(STRIPES, STRIPES, seed=0,
     alpha=alpha)`` and predicts whether more or fewer mask pixels change than at alpha 30.
 
-    Parameters
-    ----------
-    prediction : str or None
-        ``"more"``, ``"fewer"`` or ``"the same"``, written before the run.
-    alpha : float
-        The learner's alpha.
-    bent_mask : ndarray
-        The deformed mask from the learner's cell.
-
-    Returns
-    -------
-    Verdict
-        True when the prediction matches what the run showed.
+    ``prediction``: ``"more"``, ``"fewer"`` or ``"the same"``, written before the run.
+    ``alpha``: The learner's alpha.
+    ``bent_mask``: The deformed mask from the learner's cell.
+    Returns: True when the prediction matches what the run showed.
     """
     from helpers import augmentation
 

@@ -68,26 +68,13 @@ def as_number(answer):
 def judge_number(answer, right, correct, otherwise, mistakes=(), atol=0.0, rtol=0.0):
     """Judge a one-number answer: right, a known mistake (with its hint), or wrong.
 
-    Parameters
-    ----------
-    answer
-        What the learner wrote (None, a number, a one-element array ...).
-    right : float
-        The expected answer, computed by the helper that does the real thing.
-    correct : str
-        The line printed for a right answer ("Correct! ... why it matters").
-    otherwise : str
-        The line printed for any other wrong answer; ``{value}`` is replaced by the answer
-        written with ``:g``, ``{number}`` by the number itself (for a format of your own,
-        e.g. ``{number:.3f}``).
-    mistakes : sequence of (float, str)
-        Typical wrong answers and the hint each deserves.
-    atol, rtol : float
-        How close counts as equal (``numpy.isclose``); 0 and 0 mean exactly.
-
-    Returns
-    -------
-    Verdict
+    ``answer``: What the learner wrote (None, a number, a one-element array ...).
+    ``right``: The expected answer, computed by the helper that does the real thing.
+    ``correct``: The line printed for a right answer ("Correct! ... why it matters").
+    ``otherwise``: The line printed for any other wrong answer; ``{value}`` is replaced by the answer written with
+    ``:g``, ``{number}`` by the number itself (for a format of your own, e.g. ``{number:.3f}``).
+    ``mistakes``: Typical wrong answers and the hint each deserves.
+    ``atol, rtol``: How close counts as equal (``numpy.isclose``); 0 and 0 mean exactly.
     """
     value, problem = as_number(answer)
     if problem:
@@ -103,26 +90,14 @@ def judge_number(answer, right, correct, otherwise, mistakes=(), atol=0.0, rtol=
 def judge_array(answer, expected, correct, otherwise, shape_hints=(), mistakes=()):
     """Judge an answer that should be a small array: right, a wrong shape, a known mistake, or wrong.
 
-    Parameters
-    ----------
-    answer
-        What the learner wrote (None, a nested list, an array ...).
-    expected : array_like
-        The expected answer, computed by the helper that does the real thing.
-    correct : str
-        The line printed for a right answer.
-    otherwise : str
-        The line printed for any other wrong answer; ``{right}`` is replaced by
-        "N of M numbers are right".
-    shape_hints : sequence of (tuple or None, str)
-        For a wrong shape: the hint for that shape (None: any shape); ``{shape}`` is replaced
-        by the answer's shape. The first that fits is printed.
-    mistakes : sequence of (array_like, str)
-        Typical wrong answers of the right shape and the hint each deserves.
-
-    Returns
-    -------
-    Verdict
+    ``answer``: What the learner wrote (None, a nested list, an array ...).
+    ``expected``: The expected answer, computed by the helper that does the real thing.
+    ``correct``: The line printed for a right answer.
+    ``otherwise``: The line printed for any other wrong answer; ``{right}`` is replaced by "N of M numbers are
+    right".
+    ``shape_hints``: For a wrong shape: the hint for that shape (None: any shape); ``{shape}`` is replaced by the
+    answer's shape. The first that fits is printed.
+    ``mistakes``: Typical wrong answers of the right shape and the hint each deserves.
     """
     expected = np.asarray(expected, dtype=np.float64)
     array, problem = as_array(answer, expected.shape)
@@ -165,10 +140,7 @@ def hint(exercise):
 
     Every exercise module keeps its hints in a dict ``HINTS = {"exercise name": "hint", ...}``.
 
-    Parameters
-    ----------
-    exercise : str
-        The exercise's name, as the notebook gives it.
+    ``exercise``: The exercise's name, as the notebook gives it.
     """
     known = {}
     for name in EXERCISE_MODULES:

@@ -130,24 +130,9 @@ def unet_valid_output_size(input_size, depth=4):
     going up, each level doubles the side with a 2x2 up-convolution and trims 4 pixels with
     two convolutions. Ronneberger et al. (2015): 572 -> 388.
 
-    Parameters
-    ----------
-    input_size : int
-        Side of the input tile in pixels.
-    depth : int
-        Number of poolings (4 in the original U-Net).
-
-    Returns
-    -------
-    int
-        Side of the output segmentation map in pixels.
-
-    Raises
-    ------
-    ValueError
-        If the input does not fit: a feature map with an odd side cannot be halved evenly
-        by pooling, or the map shrinks to nothing. The message names the nearest sizes that
-        work.
+    ``input_size``: Side of the input tile in pixels.
+    ``depth``: Number of poolings (4 in the original U-Net).
+    Returns: Side of the output segmentation map in pixels.
     """
     if not isinstance(input_size, numbers.Integral) or isinstance(input_size, bool):
         raise ValueError(f"input_size must be a whole number of pixels, got {input_size!r}.")
@@ -204,15 +189,8 @@ def check_convolution(answer):
     computes with that kernel: at each position where the 3x3 kernel fits inside the 4x4
     image, multiply the overlapping numbers and add them up (no flipping).
 
-    Parameters
-    ----------
-    answer : array_like or None
-        Your 2x2 result.
-
-    Returns
-    -------
-    Verdict
-        True when the answer is right. A line of feedback is printed either way.
+    ``answer``: Your 2x2 result.
+    Returns: True when the answer is right. A line of feedback is printed either way.
     """
     flipped = _cross_correlate_valid(CONVOLUTION_IMAGE, CONVOLUTION_KERNEL[::-1, ::-1])
     return judge_array(
@@ -241,15 +219,8 @@ def check_convolution(answer):
 def check_max_pooling(answer):
     """Check 2x2 max pooling with stride 2 of ``POOLING_IMAGE``.
 
-    Parameters
-    ----------
-    answer : array_like or None
-        Your 2x2 result.
-
-    Returns
-    -------
-    Verdict
-        True when the answer is right. A line of feedback is printed either way.
+    ``answer``: Your 2x2 result.
+    Returns: True when the answer is right. A line of feedback is printed either way.
     """
     return judge_array(
         answer,
@@ -279,17 +250,9 @@ def check_max_pooling(answer):
 def check_unet_output_size(answer, input_size=252):
     """Check the output side of the original (valid padding) U-Net for a square input.
 
-    Parameters
-    ----------
-    answer : int or None
-        Your output side in pixels.
-    input_size : int
-        Side of the input tile (252 in the notebook; 572 in the U-Net paper).
-
-    Returns
-    -------
-    Verdict
-        True when the answer is right. A line of feedback is printed either way.
+    ``answer``: Your output side in pixels.
+    ``input_size``: Side of the input tile (252 in the notebook; 572 in the U-Net paper).
+    Returns: True when the answer is right. A line of feedback is printed either way.
     """
     expected = unet_valid_output_size(input_size)
     number, problem = as_number(answer)
@@ -323,15 +286,8 @@ def check_unet_output_size(answer, input_size=252):
 def check_dice(answer):
     """Check the Dice score of ``DICE_PREDICTION`` against ``DICE_TRUTH``.
 
-    Parameters
-    ----------
-    answer : float or None
-        Your Dice score, a number between 0 and 1 (within 0.001 counts as right).
-
-    Returns
-    -------
-    Verdict
-        True when the answer is right. A line of feedback is printed either way.
+    ``answer``: Your Dice score, a number between 0 and 1 (within 0.001 counts as right).
+    Returns: True when the answer is right. A line of feedback is printed either way.
     """
     number, problem = as_number(answer)
     if problem:
@@ -419,15 +375,8 @@ def reference_small_unet(filters=8, side=64):
 def check_small_unet(model, filters=8, side=64):
     """Check a U-Net with 2 poolings that you assembled: its output shape and its number of parameters.
 
-    Parameters
-    ----------
-    model : keras.Model or None
-        Your model, for ``side`` x ``side`` grey images, ``filters`` filters on the first level.
-
-    Returns
-    -------
-    Verdict
-        True when shape and parameter count match :func:`reference_small_unet`.
+    ``model``: Your model, for ``side`` x ``side`` grey images, ``filters`` filters on the first level.
+    Returns: True when shape and parameter count match :func:`reference_small_unet`.
     """
     if model is None:
         return say(False, "Replace None with your model: keras.Model(image, output).")
@@ -459,21 +408,11 @@ def check_small_unet(model, filters=8, side=64):
 def check_recall_prediction(prediction, threshold, truth, probabilities, chosen_threshold):
     """Predict, then run: does recall go up or down at your threshold, compared with the chosen one?
 
-    Parameters
-    ----------
-    prediction : {"higher", "lower"} or None
-        Your prediction for the recall (the share of true membrane pixels found) at ``threshold``.
-    threshold : float
-        Your threshold, different from ``chosen_threshold``.
-    truth, probabilities : array_like
-        The test masks and the U-Net's probabilities for them.
-    chosen_threshold : float
-        The threshold chosen on the validation images.
-
-    Returns
-    -------
-    Verdict
-        True when the prediction held. The recall, precision and Dice at both thresholds are printed.
+    ``prediction``: Your prediction for the recall (the share of true membrane pixels found) at ``threshold``.
+    ``threshold``: Your threshold, different from ``chosen_threshold``.
+    ``truth, probabilities``: The test masks and the U-Net's probabilities for them.
+    ``chosen_threshold``: The threshold chosen on the validation images.
+    Returns: True when the prediction held. The recall, precision and Dice at both thresholds are printed.
     """
     from helpers import metrics
 
@@ -522,18 +461,10 @@ def membrane_with_gap(gap):
 def check_gap_prediction(prediction, gap):
     """Predict, then run: which measure does a gap of ``gap`` pixels in a membrane change more?
 
-    Parameters
-    ----------
-    prediction : {"dice", "rand"} or None
-        "dice" if you expect the Dice score to lose more than the adapted Rand error gains, "rand"
-        for the other way round.
-    gap : int
-        The pixels you removed from the membrane between the two cells of ``GAP_TRUTH``.
-
-    Returns
-    -------
-    Verdict
-        True when the prediction held; both measures are printed.
+    ``prediction``: "dice" if you expect the Dice score to lose more than the adapted Rand error gains, "rand" for
+    the other way round.
+    ``gap``: The pixels you removed from the membrane between the two cells of ``GAP_TRUTH``.
+    Returns: True when the prediction held; both measures are printed.
     """
     from helpers import metrics
 

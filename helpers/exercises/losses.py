@@ -107,16 +107,9 @@ def check_jaccard_function(function):
 def mistake_costs(loss_name):
     """What the loss ``loss_name`` charges for :data:`MISSED` and for :data:`FALSE_ALARM`.
 
-    Parameters
-    ----------
-    loss_name : str
-        One of :data:`helpers.losses.LOSS_NAMES`.
-
-    Returns
-    -------
-    (float, float)
-        The loss of the missed pixel and of the false alarm (``helpers.losses.training_loss``
-        with :data:`MISTAKE_SETTINGS`).
+    ``loss_name``: One of :data:`helpers.losses.LOSS_NAMES`.
+    Returns: The loss of the missed pixel and of the false alarm (``helpers.losses.training_loss`` with
+    :data:`MISTAKE_SETTINGS`).
     """
     from helpers import losses
 
@@ -136,17 +129,9 @@ _MISTAKE_WHY = {
 def check_mistake_prediction(loss_name, prediction):
     """Judge a prediction: does ``loss_name`` charge a missed pixel or a false alarm more?
 
-    Parameters
-    ----------
-    loss_name : str
-        The learner's ``my_loss``, one of :data:`helpers.losses.LOSS_NAMES`.
-    prediction : str or None
-        ``"missed"``, ``"false alarm"`` or ``"same"``, written before the run.
-
-    Returns
-    -------
-    Verdict
-        True when the prediction matches what the loss computes.
+    ``loss_name``: The learner's ``my_loss``, one of :data:`helpers.losses.LOSS_NAMES`.
+    ``prediction``: ``"missed"``, ``"false alarm"`` or ``"same"``, written before the run.
+    Returns: True when the prediction matches what the loss computes.
     """
     from helpers import losses
 
@@ -172,19 +157,10 @@ def check_mistake_prediction(loss_name, prediction):
 def check_threshold_prediction(loss_name, prediction, results):
     """Judge a prediction of where the validation-chosen threshold of ``loss_name`` lies.
 
-    Parameters
-    ----------
-    loss_name : str
-        The learner's ``my_loss``, a key of ``results``.
-    prediction : str or None
-        ``"above"``, ``"below"`` or ``"at"`` (0.5), written before looking at the table.
-    results : dict
-        ``{name: result of helpers.comparison.train_and_score}``, the notebook's trained models.
-
-    Returns
-    -------
-    Verdict
-        True when the prediction matches the threshold this run chose.
+    ``loss_name``: The learner's ``my_loss``, a key of ``results``.
+    ``prediction``: ``"above"``, ``"below"`` or ``"at"`` (0.5), written before looking at the table.
+    ``results``: ``{name: result of helpers.comparison.train_and_score}``, the notebook's trained models.
+    Returns: True when the prediction matches the threshold this run chose.
     """
     if loss_name not in results:
         return say(False, f"my_loss should be one of the trained losses: {', '.join(results)}; got {loss_name!r}.")

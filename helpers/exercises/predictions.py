@@ -31,14 +31,7 @@ DIRECTION_WORDS = {
 def read_direction(prediction):
     """Return "higher", "lower" or "the same" for a prediction in words, or None if unreadable.
 
-    Parameters
-    ----------
-    prediction : str or None
-        E.g. "higher", "more", "Lower", "the same".
-
-    Returns
-    -------
-    str or None
+    ``prediction``: E.g. "higher", "more", "Lower", "the same".
     """
     if not isinstance(prediction, str):
         return None
@@ -52,15 +45,7 @@ def read_direction(prediction):
 def observed_direction(before, after, tolerance):
     """Return "higher", "lower" or "the same" for ``after`` compared with ``before``.
 
-    Parameters
-    ----------
-    before, after : float
-    tolerance : float
-        Differences of at most this size count as "the same".
-
-    Returns
-    -------
-    str
+    ``tolerance``: Differences of at most this size count as "the same".
     """
     difference = float(after) - float(before)
     if abs(difference) <= tolerance:
@@ -71,25 +56,13 @@ def observed_direction(before, after, tolerance):
 def judge_direction(prediction, before, after, what, tolerance, why, number_format=".3f"):
     """Print whether the predicted direction held for ``what`` and return a Verdict.
 
-    Parameters
-    ----------
-    prediction : str or None
-        The learner's prediction, e.g. ``my_prediction``.
-    before, after : float
-        The result before the change and after it.
-    what : str
-        The quantity, e.g. "the synapse Dice".
-    tolerance : float
-        Differences of at most this size count as "the same".
-    why : str
-        One sentence on what the numbers mean, printed in either case.
-    number_format : str
-        How the two numbers are written, e.g. ",.0f" for counts.
-
-    Returns
-    -------
-    Verdict
-        True when the prediction held.
+    ``prediction``: The learner's prediction, e.g. ``my_prediction``.
+    ``before, after``: The result before the change and after it.
+    ``what``: The quantity, e.g. "the synapse Dice".
+    ``tolerance``: Differences of at most this size count as "the same".
+    ``why``: One sentence on what the numbers mean, printed in either case.
+    ``number_format``: How the two numbers are written, e.g. ",.0f" for counts.
+    Returns: True when the prediction held.
     """
     if prediction is None:
         return say(False, 'Write your prediction first: my_prediction = "higher", "lower" or "the same".')
@@ -110,17 +83,9 @@ def judge_direction(prediction, before, after, what, tolerance, why, number_form
 def read_choice(prediction, choices):
     """Read a prediction that must be one of a few words.
 
-    Parameters
-    ----------
-    prediction : str or None
-        The learner's prediction, e.g. ``my_prediction``; case and surrounding spaces do not matter.
-    choices : sequence of str
-        The accepted words, in lower case.
-
-    Returns
-    -------
-    tuple
-        ``(word, None)`` for an accepted word, else ``(None, feedback line)``.
+    ``prediction``: The learner's prediction, e.g. ``my_prediction``; case and surrounding spaces do not matter.
+    ``choices``: The accepted words, in lower case.
+    Returns: ``(word, None)`` for an accepted word, else ``(None, feedback line)``.
     """
     if prediction is None:
         return None, "Replace None with your prediction, one of: " + ", ".join(repr(c) for c in choices) + "."
@@ -137,21 +102,11 @@ DID_NOT_HOLD = "Your prediction did not hold"
 def judge_choice(choice, observed, explanation, not_held="Not this time"):
     """Print whether the predicted word is what the run showed, then why; return a Verdict.
 
-    Parameters
-    ----------
-    choice : str
-        The learner's word, as :func:`read_choice` returned it.
-    observed : str
-        The word for what the run showed.
-    explanation : str
-        What follows "Your prediction held: " (or ``not_held + ": "``).
-    not_held : str
-        The opening words when the prediction did not hold.
-
-    Returns
-    -------
-    Verdict
-        True when ``choice == observed``.
+    ``choice``: The learner's word, as :func:`read_choice` returned it.
+    ``observed``: The word for what the run showed.
+    ``explanation``: What follows "Your prediction held: " (or ``not_held + ": "``).
+    ``not_held``: The opening words when the prediction did not hold.
+    Returns: True when ``choice == observed``.
     """
     held = choice == observed
     return say(held, f"{'Your prediction held' if held else not_held}: {explanation}")

@@ -98,20 +98,11 @@ def _pooled_sections(model):
 def check_pooling_prediction(prediction, model, other_model):
     """Predict, then run: more, fewer or the same parameters with another pool_size?
 
-    Parameters
-    ----------
-    prediction : str or None
-        "higher" (more), "lower" (fewer) or "the same": the parameters of ``other_model``
-        compared with those of ``model``.
-    model : keras.Model
-        The trained 3-D U-Net.
-    other_model : keras.Model
-        The same U-Net built with the learner's pool size (for a fixed box, so the sizes of
-        its feature maps are known).
-
-    Returns
-    -------
-    Verdict
+    ``prediction``: "higher" (more), "lower" (fewer) or "the same": the parameters of ``other_model`` compared with
+    those of ``model``.
+    ``model``: The trained 3-D U-Net.
+    ``other_model``: The same U-Net built with the learner's pool size (for a fixed box, so the sizes of its feature
+    maps are known).
     """
     sections = _pooled_sections(other_model)
     shrink = (
@@ -131,20 +122,10 @@ def check_pooling_prediction(prediction, model, other_model):
 def check_overlap_prediction(prediction, overlap, dice_before, dice_after, overlap_before=0.25):
     """Predict, then run: does the Dice change when the windows overlap less (or more)?
 
-    Parameters
-    ----------
-    prediction : str or None
-        "higher", "lower" or "the same": the Dice with ``overlap`` compared with ``dice_before``.
-    overlap : float
-        The learner's new overlap.
-    dice_before, dice_after : float
-        Dice of the same volume predicted with ``overlap_before`` and with ``overlap``.
-    overlap_before : float
-        The overlap of the first prediction.
-
-    Returns
-    -------
-    Verdict
+    ``prediction``: "higher", "lower" or "the same": the Dice with ``overlap`` compared with ``dice_before``.
+    ``overlap``: The learner's new overlap.
+    ``dice_before, dice_after``: Dice of the same volume predicted with ``overlap_before`` and with ``overlap``.
+    ``overlap_before``: The overlap of the first prediction.
     """
     if np.isclose(overlap, overlap_before):
         return say(False, f"OVERLAP is {overlap_before} again: change it (e.g. to 0.0 or 0.5) and run the cell again.")
