@@ -255,3 +255,19 @@ def test_no_two_exercise_modules_export_the_same_check():
         for name in importlib.import_module(f"helpers.exercises.{module}").__all__:
             owners[name].append(module)
     assert {name: found for name, found in owners.items() if len(found) > 1 and name != "HINTS"} == {}
+
+
+def test_the_unet_written_out_in_notebook_01_is_build_unets():
+    import json
+
+    from helpers.course import course_root
+
+    cells = json.loads((course_root() / "notebooks" / "01_intro_unet.ipynb").read_text())["cells"]
+    (source,) = [
+        "".join(c["source"]) for c in cells if c["cell_type"] == "code" and "def make_unet(" in "".join(c["source"])
+    ]
+    namespace = {"keras": keras}
+    exec(source, namespace)
+    written = namespace["make_unet"](filters=2, n_poolings=2)
+    built = models.build_unet(input_shape=(None, None, 1), filters=2, n_poolings=2, batch_norm=True, dropout=0.0)
+    assert [layer.get_config() for layer in written.layers] == [layer.get_config() for layer in built.layers]
