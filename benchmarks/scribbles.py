@@ -3,7 +3,7 @@
 Three trainings, scored on the same held-out sections against their dense masks:
 
 (a) the U-Net on the dense masks (every pixel labelled);
-(b) the same U-Net on scribbles made from those masks by :func:`helpers.own_data.make_scribbles`
+(b) the same U-Net on scribbles made from those masks by :func:`helpers.synthetic.make_scribbles`
     (thin strokes along the membranes and inside the cells, ``--fraction`` of the pixels; the
     rest "not annotated", weight 0 in the loss: :func:`helpers.pipeline.with_ignore_weights`);
 (c) a random forest on the same scribbled pixels (the Trainable Weka way: the features of
@@ -71,6 +71,13 @@ def train_unet(images, masks, args, ignore_value=None):
     return model, time.perf_counter() - start
 
 
+def predict(model, images):
+    """Probabilities of whole images (mirror-padded to a multiple of 16 and cut back)."""
+    from helpers import inference
+
+    return np.stack([inference.predict_padded(model, image, 4) for image in images])
+
+
 def train_forest(images, scribbles, seed):
     """A random forest on every scribbled pixel of the training sections; return it and seconds."""
     from sklearn.ensemble import RandomForestClassifier
@@ -105,7 +112,7 @@ def main():
     from quote_results import record_benchmark
     from run_notebooks import machine
 
-    from helpers import classic, datasets, metrics, own_data
+    from helpers import classic, datasets, metrics, synthetic
 
     data = datasets.load_membranes("default")
     if not data.source.startswith("ISBI"):
@@ -113,19 +120,19 @@ def main():
     images, masks = data.images, data.masks
     train, validation, test = np.arange(20), np.arange(20, 24), np.arange(24, 30)
     scribbles = np.stack(
-        [own_data.make_scribbles(mask, args.fraction, seed=args.seed + i) for i, mask in enumerate(masks)]
+        [synthetic.make_scribbles(mask, args.fraction, seed=args.seed + i) for i, mask in enumerate(masks)]
     ).astype(np.float32)
     truth = masks[test]
 
     rows = []
     dense_model, dense_seconds = train_unet(images[train], masks[train], args)
-    threshold = _threshold(masks[validation], own_data.predict_images(dense_model, images[validation]))
-    scores = metrics.evaluate_segmentation(truth, own_data.predict_images(dense_model, images[test]), threshold)
+    threshold = _threshold(masks[validation], predict(dense_model, images[validation]))
+    scores = metrics.evaluate_segmentation(truth, predict(dense_model, images[test]), threshold)
     rows.append(("(a) U-Net, dense masks", masks[train].size, dense_seconds, threshold, scores))
 
     sparse_model, sparse_seconds = train_unet(images[train], scribbles[train], args, ignore_value=IGNORE)
-    threshold = _threshold(scribbles[validation], own_data.predict_images(sparse_model, images[validation]))
-    scores = metrics.evaluate_segmentation(truth, own_data.predict_images(sparse_model, images[test]), threshold)
+    threshold = _threshold(scribbles[validation], predict(sparse_model, images[validation]))
+    scores = metrics.evaluate_segmentation(truth, predict(sparse_model, images[test]), threshold)
     labelled = int(np.sum(scribbles[train] != IGNORE))
     rows.append(("(b) U-Net, scribbles", labelled, sparse_seconds, threshold, scores))
 
@@ -142,7 +149,7 @@ def main():
         f"--filters {args.filters} --seed {args.seed}",
         f"Split in stack order: sections 1-20 train, 21-24 validate (threshold), 25-30 test "
         f"({truth.size:,} test pixels, dense masks). Scribbles: {args.fraction:.0%} of the pixels, "
-        "half on membranes, half inside cells (own_data.make_scribbles).",
+        "half on membranes, half inside cells (synthetic.make_scribbles).",
         "",
         f"{'training':32}{'labelled pixels':>16}{'share':>8}{'seconds':>9}{'threshold':>10}{'Dice':>7}{'IoU':>7}",
     ]

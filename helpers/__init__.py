@@ -27,8 +27,9 @@ compute
     ``classic`` (the random-forest pixel classifier).
 workflows
     ``training`` (resumable training, training within a time budget), ``comparison`` (fair
-    comparisons), ``reporting`` (the methods paragraph, read from the real objects), ``own_data``
-    (check, load and predict a folder of your own images), ``export`` (bioimage.io packages and
+    comparisons), ``reporting`` (the methods paragraph, read from the real objects), ``folder_checks``
+    (the findings of a folder check: pairing, each file, the mask kind), ``own_data`` (check, load
+    and predict a folder of your own images), ``export`` (bioimage.io packages and
     checked reloads).
 display
     ``plotting`` (every figure), ``widgets`` (the explorers, each with a static picture).
@@ -56,7 +57,7 @@ LAYERS = {
         "instances",
         "classic",
     ),
-    "workflows": ("training", "comparison", "reporting", "own_data", "export"),
+    "workflows": ("training", "comparison", "reporting", "folder_checks", "own_data", "export"),
     "display": ("plotting", "widgets"),
     "course only": ("keras_unet", "demos", "exercises"),
 }

@@ -12,6 +12,9 @@ of the Drosophila VNC stack).
 
 ``kidney_section`` draws a developing-kidney look-alike with four classes.
 
+``make_scribbles`` turns a dense mask into partial annotations: thin strokes, the rest "not
+annotated" (notebook 08, ``benchmarks/scribbles.py``).
+
 ``write_numbered_pairs`` writes such pictures as the bundled sets in data/ (the
 data/make_*.py scripts use it).
 """
@@ -24,6 +27,7 @@ __all__ = [
     "mitochondria_section",
     "kidney_section",
     "write_numbered_pairs",
+    "make_scribbles",
     "KIDNEY_CLASS_NAMES",
 ]
 
@@ -258,3 +262,63 @@ def write_numbered_pairs(folder, pairs, subfolders=("images", "masks"), suffix="
                 tifffile.imwrite(path, array, compression="zlib")
             else:
                 skimage.io.imsave(path, array, check_contrast=False)
+
+
+def _skeleton_pieces(region, rng, radius, wanted):
+    """Pick pixels of the skeleton of ``region`` in discs around random skeleton points until ``wanted``."""
+    import skimage.morphology
+
+    skeleton = skimage.morphology.skeletonize(region)
+    points = np.argwhere(skeleton)
+    chosen = np.zeros(region.shape, bool)
+    if not len(points) or wanted <= 0:
+        return chosen
+    rows, cols = np.ogrid[: region.shape[0], : region.shape[1]]
+    for index in rng.permutation(len(points)):
+        row, col = points[index]
+        box = (slice(max(row - radius, 0), row + radius + 1), slice(max(col - radius, 0), col + radius + 1))
+        disc = (rows[box[0]] - row) ** 2 + (cols[:, box[1]] - col) ** 2 <= radius**2
+        chosen[box] |= skeleton[box] & disc
+        if chosen.sum() >= wanted:
+            break
+    return chosen
+
+
+def make_scribbles(mask, fraction=0.03, *, seed=0, ignore_value=255, stroke_length=24, cell_margin=4):
+    """Turn a dense binary mask into scribbles: thin strokes on the structure and inside the background.
+
+    What a researcher draws in a few minutes per image (Fiji, napari): one-pixel strokes along the
+    skeleton of the structure and of the background shrunk by ``cell_margin`` pixels, half and
+    half; the rest is "not annotated".
+
+    Parameters
+    ----------
+    mask : array_like, shape (H, W) or (H, W, 1)
+        Dense mask, 1 (or True) = structure.
+    fraction : float
+        Share of all pixels to label, e.g. 0.03.
+    stroke_length : int
+        Strokes are the skeleton pixels within ``stroke_length / 2`` of a random skeleton point.
+    cell_margin : int
+        Background strokes keep this many pixels away from the structure.
+
+    Returns
+    -------
+    ndarray of uint8, same shape as ``mask``
+        1 = structure, 0 = background, ``ignore_value`` = not annotated.
+    """
+    import skimage.morphology
+
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be above 0 and at most 1, got {fraction}.")
+    mask = np.asarray(mask)
+    structure = (mask[..., 0] if mask.ndim == 3 else mask) > 0
+    rng = np.random.default_rng(seed)
+    wanted = fraction * structure.size / 2
+    inside = ndimage.binary_erosion(~structure, skimage.morphology.disk(cell_margin))
+    on_structure = _skeleton_pieces(structure, rng, stroke_length // 2, wanted)
+    in_background = _skeleton_pieces(inside, rng, stroke_length // 2, wanted)
+    scribbles = np.full(structure.shape, ignore_value, np.uint8)
+    scribbles[in_background] = 0
+    scribbles[on_structure] = 1
+    return scribbles.reshape(mask.shape)

@@ -1,4 +1,4 @@
-"""Notebook 08's workflow for binary masks and K classes: partial annotations, scores, the notebook end to end."""
+"""Notebook 08's workflow with the course's own calls, binary and K classes: partial annotations, 2 training steps, scores, predictions; the notebook end to end."""
 
 import nbformat
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 import skimage.io
 from nbclient import NotebookClient
 
-from helpers import own_data, pipeline, reporting
+from helpers import inference, label_maps, metrics, models, own_data, pipeline, reporting, splits, training
 from helpers.course import course_root
 
 NOTEBOOK = course_root() / "notebooks" / "08_your_own_data.ipynb"
@@ -113,135 +113,127 @@ def test_crops_without_any_annotated_pixel_are_not_used():
     assert seen == 40
 
 
-def test_training_batches_refuse_masks_without_any_annotated_pixel():
-    loaded = own_data.CheckedSet(
-        np.zeros((2, 16, 16, 1), np.float32), np.full((2, 16, 16, 1), 7, np.float32), ["a", "b"], "", [], 7
-    )
-    with pytest.raises(ValueError, match="No pixel of the 2 training masks is annotated"):
-        own_data.training_batches(loaded, [0, 1], crop_size=8, batch_size=2)
+# --- the training and scoring calls of notebook 08, binary and K classes -----------------------------
 
 
-# --- the same calls for binary and K classes --------------------------------------------------------
+def grey_folder(root, masks, new_sizes=((20, 36), (33, 17))):
+    """Write grey images (brighter where the mask is not 0), their masks, and new images of odd sizes."""
+    rng = np.random.default_rng(0)
+    for index, mask in enumerate(masks):
+        structure = (mask > 0) & (mask != 255)
+        write(
+            root / "images", f"{index}.png", (40 + 150 * structure + rng.integers(0, 30, mask.shape)).astype(np.uint8)
+        )
+        write(root / "masks", f"{index}.png", mask)
+    for index, shape in enumerate(new_sizes):
+        write(root / "new", f"new{index}.png", rng.integers(0, 255, shape, dtype=np.uint8))
+    return dict(zip((f"new{i}.png" for i in range(len(new_sizes))), new_sizes))
 
 
-class Report:
-    """The parts of a FolderReport the training functions read."""
-
-    def __init__(self, kind, n_classes=2, channels=1, ignore_value=None):
-        self.mask_kind, self.n_classes, self.image_channels, self.ignore_value = kind, n_classes, channels, ignore_value
-
-
-def test_build_model_has_one_sigmoid_output_or_k_softmax_outputs():
-    binary = own_data.build_model(Report("binary"), filters=2, n_poolings=1)
-    classes = own_data.build_model(Report("colours", 4, channels=3), filters=2, n_poolings=1)
-    assert binary.output_shape[-1] == 1 and binary.input_shape[-1] == 1
-    assert classes.output_shape[-1] == 4 and classes.input_shape[-1] == 3
-    probabilities = np.asarray(classes.predict(np.zeros((1, 8, 8, 3), np.float32), verbose=0))
-    np.testing.assert_allclose(probabilities.sum(axis=-1), 1, rtol=1e-5)  # softmax
-
-
-def test_training_loss_by_kind_and_no_dice_term_with_partial_annotations():
-    assert own_data.training_loss(Report("binary")).name == "bce"
-    assert own_data.training_loss(Report("classes", 3)).name == "cross_entropy"
-    assert own_data.training_loss(Report("classes", 3), dice_term=True).name == "cross_entropy_dice"
-    with pytest.raises(ValueError, match="dice_term cannot leave out"):
-        own_data.training_loss(Report("classes", 3, ignore_value=255), dice_term=True)
-    with pytest.raises(ValueError, match="dice_term is for K classes"):
-        own_data.training_loss(Report("binary"), dice_term=True)
-
-
-def test_class_weights_come_from_the_annotated_training_pixels_only():
-    masks = np.array([0, 0, 0, 1, 255, 255, 255, 255], np.float32).reshape(1, 1, 8, 1)
-    loaded = own_data.CheckedSet(np.zeros((1, 1, 8, 1)), masks, ["a"], "", ["bg", "fg"], 255)
-    weights = own_data.training_class_weights(Report("classes", 2, ignore_value=255), loaded, [0])
-    np.testing.assert_allclose(weights, [4 / (2 * 3), 4 / (2 * 1)])  # pixels / (K x pixels of the class)
-    assert own_data.training_class_weights(Report("binary"), loaded, [0]) is None
-    assert own_data.training_class_weights(Report("classes", 2), loaded, [0], dice_term=True) is None
-
-
-def test_split_counts():
-    assert own_data.split_counts(29) == (4, 5)
-    assert own_data.split_counts(10) == (1, 2)
-    assert own_data.split_counts(3) == (1, 1)
-    with pytest.raises(ValueError, match="2 usable pairs is too few"):
-        own_data.split_counts(2)
-
-
-class FixedModel:
-    """A stand-in model that returns the same probabilities for every batch."""
-
-    def __init__(self, probabilities):
-        self.probabilities = np.asarray(probabilities, np.float32)
-
-    def predict(self, batch, verbose=0):
-        return self.probabilities[np.newaxis, : batch.shape[1], : batch.shape[2]]
-
-
-def test_binary_scores_count_the_annotated_pixels_only():
-    truth = np.array([[1, 1, 0, 0], [2, 2, 2, 2], [2, 2, 2, 2], [2, 2, 2, 2]], np.float32)  # 2 = not annotated
-    probabilities = np.array([[0.9, 0.2, 0.1, 0.8], [0.9] * 4, [0.9] * 4, [0.9] * 4])[..., np.newaxis]
-    loaded = own_data.CheckedSet(np.zeros((1, 4, 4, 1)), truth[np.newaxis, ..., np.newaxis], ["a"], "", [], 2)
-    scores = own_data.evaluate(FixedModel(probabilities), loaded, [0], threshold=0.5, n_poolings=2)
-    # annotated: truth 1 1 0 0, predicted 1 0 0 1: TP 1, FN 1, FP 1
-    assert scores["dice"] == pytest.approx(2 * 1 / (2 * 1 + 1 + 1))
-    assert scores["iou"] == pytest.approx(1 / 3)
-    assert scores["annotated_pixels"] == 4
-    threshold = own_data.choose_threshold(FixedModel(probabilities), loaded, [0], n_poolings=2)
-    # annotated only: any threshold in (0.1, 0.2] finds both structure pixels (Dice 0.8), the lowest of the
-    # 0.01 grid wins; the 12 not-annotated pixels at 0.9 would push it above 0.9 if they counted as background
-    assert threshold == pytest.approx(0.11)
-
-
-def test_class_scores_and_confusion_matrix_on_the_annotated_pixels():
-    truth = np.array([[0, 1, 2, 9]], np.float32)  # 9 = not annotated
-    predicted = np.array([[0, 2, 2, 1]])
-    probabilities = np.eye(3)[predicted]
-    loaded = own_data.CheckedSet(np.zeros((1, 1, 4, 1)), truth[np.newaxis, ..., np.newaxis], ["a"], "", list("abc"), 9)
-    scores = own_data.evaluate(FixedModel(probabilities), loaded, [0], n_poolings=0)
-    np.testing.assert_array_equal(scores["confusion"], [[1, 0, 0], [0, 0, 1], [0, 0, 1]])
-    np.testing.assert_allclose(scores["per_class"]["dice"], [1.0, 0.0, 2 / 3])
-    assert scores["dice"] == pytest.approx(5 / 9) and np.isnan(scores["threshold"])
-    table = own_data.score_table(scores)
-    assert "3 annotated test pixels" in table and "mean" in table and "confusion matrix" in table
-    assert table.splitlines()[2].split() == ["a", "1.000", "1.000"]
-
-
-def test_methods_paragraph_names_the_classes_their_shares_and_the_k_class_rule(tmp_path):
+def train_and_predict_as_notebook_08(root, results, **check_options):
+    """Notebook 08's calls from the folder check to the methods paragraph, 2 training steps."""
     import keras
 
-    from helpers import training
-
-    report = Report("classes", 2)
-    report.classes = [dict(name="stroma", pixel_share=0.75), dict(name="tubule", pixel_share=0.25)]
-    report.annotated = {}
-    assert own_data.describe_classes(report) == "2 classes (share of the annotated pixels): stroma 75.0%, tubule 25.0%"
-    images = np.random.default_rng(0).random((2, 16, 16, 1)).astype(np.float32)
-    masks = (images > 0.5).astype(np.float32)
-    loaded = own_data.CheckedSet(images, masks, ["a", "b"], "", ["stroma", "tubule"], None)
-    model = own_data.build_model(report, filters=2, n_poolings=1)
-    own_data.compile_model(model, report, keras.optimizers.Adam(1e-3))
-    batches = own_data.training_batches(loaded, [0], crop_size=8, batch_size=2, weights=[1.0, 1.0])
-    run = training.fit_resumable(
-        model, batches, folder=tmp_path / "run", epochs=1, steps_per_epoch=1, validation_data=(images, masks), verbose=0
+    keras.utils.set_random_seed(0)
+    report = own_data.check_folder(root / "images", root / "masks", n_poolings=2, crop_size=16, **check_options)
+    loaded = own_data.load_checked(report)
+    images, masks = loaded.images, loaded.masks
+    K = report.n_classes if report.mask_kind in ("classes", "colours") else 1
+    train, validation, test = splits.split_images(len(images), n_validation=1, n_test=1, how="in stack order")
+    annotated = masks != loaded.ignore_value
+    weights = label_maps.class_weights(masks[train][annotated[train]], K) if K > 1 else None
+    batches = pipeline.training_batches(images[train], masks[train], crop_size=16, batch_size=2, seed=0)
+    batches = pipeline.with_ignore_weights(batches, loaded.ignore_value, weights)
+    validation_data = (images[validation], *pipeline.ignore_weights(masks[validation], loaded.ignore_value, weights))
+    model = models.build_unet(
+        input_shape=(None, None, images.shape[-1]),
+        filters=2,
+        n_poolings=2,
+        batch_norm=True,
+        dropout=0.0,
+        n_classes=K,
+        output_activation="softmax" if K > 1 else "sigmoid",
     )
-    scores = own_data.evaluate(model, loaded, [1], n_poolings=1)
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss="sparse_categorical_crossentropy" if K > 1 else "binary_crossentropy",
+        weighted_metrics=["accuracy"] if K > 1 else [metrics.keras_dice()],
+    )
+    run = training.fit_resumable(
+        model, batches, folder=results / "run", epochs=1, steps_per_epoch=2, validation_data=validation_data, verbose=0
+    )
+    probabilities = np.stack([inference.predict_padded(model, images[i], 2) for i in test])
+    seen = annotated[test]
+    if K > 1:
+        predicted = np.argmax(probabilities, axis=-1)[..., np.newaxis]
+        per_class = metrics.per_class_scores(masks[test][seen], predicted[seen], K)
+        scores = {"dice": per_class["dice"].mean(), "iou": per_class["iou"].mean(), "per_class": per_class}
+        scores.update(class_names=loaded.class_names, annotated_pixels=int(seen.sum()))
+    else:
+        validation_probabilities = np.stack([inference.predict_padded(model, images[i], 2) for i in validation])
+        threshold, _ = metrics.choose_threshold(
+            masks[validation][annotated[validation]], validation_probabilities[annotated[validation]]
+        )
+        scores = {**metrics.evaluate_segmentation(masks[test][seen], probabilities[seen], threshold)}
+        scores["threshold"] = threshold
+    folder = own_data.predict_folder(
+        model,
+        root / "new",
+        results / "predictions",
+        threshold=scores.get("threshold"),
+        n_poolings=2,
+        channels=images.shape[-1],
+        classes=report,
+    )
     text = reporting.methods_paragraph(
         model,
         batches,
         run,
-        data_description=own_data.describe_classes(report),
-        split=([0], [1], [1]),
-        split_how="at random",
+        data_description=report.describe_classes(),
+        split=(train, validation, test),
+        split_how="in stack order",
         evaluation=scores,
     )
-    assert "thresholded" not in text and "nan" not in text
-    assert "were kept. Each pixel was given its most probable class. On the test images" in text
-    assert "stroma 75.0%, tubule 25.0%" in text
-    dice = scores["per_class"]["dice"]
-    assert text.endswith(
-        f"Dice and IoU are means over the 2 classes; Dice per class: stroma {dice[0]:.3f}, tubule {dice[1]:.3f}"
-        f" ({scores['annotated_pixels']:,} annotated test pixels)."
+    return run, scores, folder, text
+
+
+def test_a_binary_folder_with_partial_annotations_trains_scores_and_predicts(tmp_path):
+    masks = []
+    for index in range(5):
+        mask = np.full((32, 32), 255, np.uint8)  # not annotated
+        mask[:, 4 + index : 10 + index] = 1  # a stroke on the structure
+        mask[:, 20:26] = 0  # a stroke on the background
+        masks.append(mask)
+    sizes = grey_folder(tmp_path / "data", masks)
+    before = snapshot(tmp_path / "data")
+    run, scores, folder, text = train_and_predict_as_notebook_08(tmp_path / "data", tmp_path, ignore_value=255)
+    assert np.isfinite(run.history()["loss"]).all() and run.finished_epochs == 1
+    assert 0 <= scores["dice"] <= 1 and 0 < scores["threshold"] < 1
+    for name, shape in sizes.items():
+        written = skimage.io.imread(folder / name)
+        assert written.shape == shape and set(np.unique(written)) <= {0, 255}
+    assert "binary masks" in text and "partial annotations" in text and "thresholded at" in text
+    assert snapshot(tmp_path / "data") == before
+
+
+def test_a_k_class_folder_trains_scores_and_predicts_class_ids(tmp_path):
+    rng = np.random.default_rng(1)
+    sizes = grey_folder(tmp_path / "data", [class_map(rng, 32, 32) for _ in range(5)])
+    run, scores, folder, text = train_and_predict_as_notebook_08(
+        tmp_path / "data", tmp_path, mask_kind="classes", class_names="bg, disc, box"
     )
+    assert np.isfinite(run.history()["loss"]).all()
+    assert len(scores["per_class"]["dice"]) == 3 and 0 <= scores["dice"] <= 1
+    for name, shape in sizes.items():
+        written = skimage.io.imread(folder / name)
+        assert written.shape == shape and written.max() <= 2
+        assert skimage.io.imread(folder / "previews" / name).shape == shape + (3,)
+    assert [line.split(",")[1] for line in (folder / "legend.csv").read_text().splitlines()[1:]] == [
+        "bg",
+        "disc",
+        "box",
+    ]
+    assert "3 classes (share of the annotated pixels): bg" in text and "most probable class" in text
 
 
 # --- notebook 08 end to end on a colour folder of 3 classes -----------------------------------------
@@ -284,16 +276,3 @@ def test_notebook_08_runs_on_a_colour_multiclass_folder_set_by_its_folder_parame
     assert "3 classes (share of the annotated pixels)" in methods and "most probable class" in methods
     assert (tmp_path / "results" / "check-colours-smoke" / "classes.csv").is_file()  # next to the results
     assert snapshot(tmp_path / "data") == before  # the input folders are byte-identical
-
-
-def test_scribbles_label_a_few_percent_on_the_right_side_reproducibly():
-    from helpers import datasets
-
-    mask = datasets.bundled_membranes().masks[0]
-    scribbles = own_data.make_scribbles(mask, 0.04, seed=1)
-    labelled = scribbles != 255
-    assert scribbles.shape == mask.shape and 0.03 <= labelled.mean() <= 0.05
-    assert np.all(mask[scribbles == 1] == 1) and np.all(mask[scribbles == 0] == 0)  # strokes on their class
-    assert abs(np.mean(scribbles == 1) - np.mean(scribbles == 0)) < 0.01  # about half and half
-    np.testing.assert_array_equal(scribbles, own_data.make_scribbles(mask, 0.04, seed=1))
-    assert not np.array_equal(scribbles, own_data.make_scribbles(mask, 0.04, seed=2))

@@ -73,3 +73,17 @@ def test_write_numbered_pairs_writes_png_and_tiff_over_old_files(tmp_path):
     np.testing.assert_array_equal(tifffile.imread(tmp_path / "tif" / "labels" / "00.tif"), volume)
     with pytest.raises(ValueError, match="suffix must be"):
         write_numbered_pairs(tmp_path, pairs, suffix=".jpg")
+
+
+def test_scribbles_label_a_few_percent_on_the_right_side_reproducibly():
+    from helpers import datasets
+    from helpers.synthetic import make_scribbles
+
+    mask = datasets.bundled_membranes().masks[0]
+    scribbles = make_scribbles(mask, 0.04, seed=1)
+    labelled = scribbles != 255
+    assert scribbles.shape == mask.shape and 0.03 <= labelled.mean() <= 0.05
+    assert np.all(mask[scribbles == 1] == 1) and np.all(mask[scribbles == 0] == 0)  # strokes on their class
+    assert abs(np.mean(scribbles == 1) - np.mean(scribbles == 0)) < 0.01  # about half and half
+    np.testing.assert_array_equal(scribbles, make_scribbles(mask, 0.04, seed=1))
+    assert not np.array_equal(scribbles, make_scribbles(mask, 0.04, seed=2))

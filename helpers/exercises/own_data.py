@@ -4,7 +4,7 @@ from helpers.exercises.common import as_number, judge_array, say
 
 __all__ = [
     "PADDING_IMAGE_SIZE",
-    "PADDING_DEPTH",
+    "PADDING_POOLINGS",
     "check_padding",
     "MASK_FILES",
     "check_left_out",
@@ -13,9 +13,9 @@ __all__ = [
     "check_resume",
 ]
 
-#: Exercise 1: an image of this (height, width) and a U-Net of this depth.
+#: Exercise 1: an image of this (height, width) and a U-Net with this many poolings.
 PADDING_IMAGE_SIZE = (500, 700)
-PADDING_DEPTH = 4
+PADDING_POOLINGS = 4
 
 #: Exercise 2: four mask files and what they hold.
 MASK_FILES = {
@@ -31,7 +31,7 @@ RESUME_DISCONNECTED_IN = 8
 
 
 def check_padding(answer):
-    """Check the rows and columns added to PADDING_IMAGE_SIZE to make it divisible by 2**PADDING_DEPTH."""
+    """Check the rows and columns added to PADDING_IMAGE_SIZE to make it divisible by 2**PADDING_POOLINGS."""
     return judge_array(
         answer,
         [12, 4],

@@ -1,0 +1,672 @@
+"""The findings of :func:`helpers.own_data.check_folder`: pairing, each file, and what the masks hold.
+
+Each function adds its findings to the report (``report.add(severity, file, what, fix, group)``)
+and reads files only through :mod:`helpers.imageio`. The kind of masks is decided once for the
+whole folder (:data:`MASK_KIND_RULE`):
+
+- ``"binary"``: every mask holds 0 and at most one other value (0/1, 0/255, 0/65535, 1-bit,
+  a 2-colour palette PNG);
+- ``"classes"``: class ids 0..K-1 (8 or 16 bit, or a palette PNG); K comes from the whole folder;
+- ``"colours"``: colour-coded RGB masks; each exact colour of the folder is a class;
+- ``"instances"``: one id per object (notebook 07); read as foreground = id > 0.
+"""
+
+import collections
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from helpers import imageio
+from helpers.imageio import IMAGE_EXTENSIONS
+
+__all__ = [
+    "MASK_KINDS",
+    "MASK_KIND_RULE",
+    "read_class_names",
+    "report_skipped",
+    "report_unpaired",
+    "check_pair",
+    "check_mask_values",
+    "read_masks_by_kind",
+    "report_annotated",
+    "report_mixed_images",
+    "few_names",
+]
+
+#: Values of ``mask_kind``.
+MASK_KINDS = ("auto", "binary", "classes", "colours", "instances")
+
+#: How ``mask_kind="auto"`` decides, in words (the report quotes the branch it took).
+MASK_KIND_RULE = (
+    "colours when most masks are colour (RGB with red, green and blue not all equal); else "
+    "binary when every mask holds 0 and at most one other value (0/1, 0/255 or 0/65535); else "
+    "instances when, in every mask, each non-zero id is one connected region (one id per object) "
+    "and no mask is a palette PNG; else classes (ids 0..K-1, K = largest id + 1). The ignore value "
+    "is left out before deciding."
+)
+
+#: Endings of mask names that should have been the image's name (``7_mask.png`` for ``7.png``).
+MASK_SUFFIXES = ("_mask", "-mask", "_masks", "_label", "-label", "_labels", "_seg", "_gt", "_annotation")
+
+RENAME_FIX = "Give each mask exactly the file name of its image (7.png <-> 7.png; 7.tif <-> 7.png is fine)."
+
+
+def few_names(names, shown=5):
+    """Return the first ``shown`` names, then "..." if there are more."""
+    names = list(names)
+    return ", ".join(str(n) for n in names[:shown]) + (", ..." if len(names) > shown else "")
+
+
+# --- listing and pairing (helpers.imageio), reported ------------------------------------------
+
+
+SKIPPED = {
+    "hidden file": (
+        "hidden file in the {kind} folder, not used.",
+        "Nothing to do (system files such as .DS_Store are skipped).",
+    ),
+    "sub-folder": (
+        "sub-folder of the {kind} folder; its files are not read.",
+        "Move its {kind}s into {folder} if they belong to this set.",
+    ),
+    "not an image file": (
+        "not an image file ({ending}), not used.",
+        "Save {kind}s as " + ", ".join(IMAGE_EXTENSIONS) + "; move other files elsewhere.",
+    ),
+}
+
+
+def report_skipped(listing, report):
+    """Add a note for each file the listing skipped (hidden file, sub-folder, not an image)."""
+    for path, reason in listing.skipped:
+        what, fix = SKIPPED[reason]
+        fill = dict(kind=listing.kind, folder=listing.folder, ending=path.suffix or "no ending")
+        report.add(
+            "note", path, what.format(**fill), fix.format(**fill), group=what.format(**{**fill, "ending": "..."})
+        )
+
+
+def report_unpaired(pairing, images, masks, report):
+    """Add a finding for each image without a mask, mask without an image, and shared name."""
+    for stem in pairing.masks_without_image:
+        path = masks.by_stem[stem][0]
+        base = next(
+            (stem[: -len(s)] for s in MASK_SUFFIXES if stem.lower().endswith(s) and stem[: -len(s)] in images.by_stem),
+            None,
+        )
+        if base is not None:
+            report.add(
+                "error",
+                path,
+                f"mask name does not match: it looks like the mask of {images.by_stem[base][0].name}.",
+                f"Rename {path.name} to {base}{path.suffix}. {RENAME_FIX}",
+            )
+        else:
+            report.add(
+                "warning",
+                path,
+                "mask without an image of the same name; not used.",
+                f"Add the image, rename it, or move the mask away. {RENAME_FIX}",
+            )
+    for stem in pairing.images_without_mask:
+        if stem in pairing.double_images:
+            continue
+        report.add(
+            "error",
+            images.by_stem[stem][0],
+            "image without a mask of the same name.",
+            f"Add its mask to {report.mask_folder}. {RENAME_FIX}",
+        )
+        report.left_out[stem] = "no mask"
+    for doubles, what in ((pairing.double_images, "images"), (pairing.double_masks, "masks")):
+        for stem, paths in doubles.items():
+            if stem not in images.by_stem or stem in report.left_out:
+                continue
+            report.add(
+                "error",
+                paths[0],
+                f"several {what} share the name {stem!r}: {', '.join(p.name for p in paths)}.",
+                "Keep one file per name; rename or move the others.",
+            )
+            report.left_out[stem] = f"several {what} with this name"
+
+
+# --- one pair ----------------------------------------------------------------------------------
+
+
+def _read(path, report, kind):
+    """Return the stored pixels (masks: label values), or None after reporting why not."""
+    try:
+        return imageio.read_pixels(path) if kind == "image" else imageio.read_mask(path)
+    except ValueError as error:
+        if path.stat().st_size == 0:
+            report.add(
+                "error",
+                path,
+                f"the {kind} file is empty (0 bytes), e.g. an interrupted copy.",
+                "Copy the file again from the original.",
+            )
+        elif "expected one 2-D mask" in str(error):
+            report.add(
+                "error",
+                path,
+                "the mask holds a stack, not one 2-D mask.",
+                "Save one file per slice (Fiji: Image > Stacks > Stack to Images), or use the 3-D notebook 06.",
+            )
+        else:
+            report.add(
+                "error",
+                path,
+                f"the {kind} file cannot be read ({type(error.__cause__ or error).__name__}).",
+                "Open it in Fiji/ImageJ and save it again as PNG or TIFF.",
+                group=f"the {kind} file cannot be read.",
+            )
+        return None
+
+
+def _image_channels(pixels, path, report):
+    """Return the channel count of a stored image (1 or 3), or None after reporting a stack."""
+    if imageio.read_palette(path) is not None:
+        return imageio.read_image(path).shape[-1]
+    if pixels.ndim == 2:
+        return 1
+    if pixels.ndim == 3 and pixels.shape[-1] in (2, 4):
+        report.add("note", path, "has an alpha (transparency) channel; it is dropped.", "Nothing to do.")
+        pixels = pixels[..., :-1]
+    if pixels.ndim == 3 and pixels.shape[-1] == 1:
+        return 1
+    if pixels.ndim == 3 and pixels.shape[-1] == 3:
+        if imageio.is_grey_rgb(pixels):
+            report.add("note", path, "grey image saved as RGB (red = green = blue); read as grey.", "Nothing to do.")
+            return 1
+        return 3
+    report.add(
+        "error",
+        path,
+        f"holds a stack of shape {pixels.shape}, not one 2-D image.",
+        "Save one file per slice (Fiji: Image > Stacks > Stack to Images), or use the 3-D notebook 06.",
+        group="holds a stack, not one 2-D image.",
+    )
+    return None
+
+
+def _check_bit_depth(pixels, path, report):
+    rule = imageio.scaling_rule(pixels)
+    if rule == "12-bit in 16 bits / 4095":
+        report.add(
+            "warning",
+            path,
+            f"16-bit image whose values only reach {pixels.max()} (12-bit camera data?); "
+            "it is read as 12-bit data (divided by 4095).",
+            "Nothing to do; use the same rescaling (helpers.imageio.RESCALE_POLICY) when you measure intensities.",
+            group="16-bit images whose values stay below 4096 (12-bit camera data?); read as 12-bit "
+            "data (divided by 4095).",
+        )
+    elif rule == "own minimum to maximum":
+        report.add(
+            "warning",
+            path,
+            f"pixel type {pixels.dtype} with values {pixels.min():g} to {pixels.max():g}; "
+            "it is rescaled from its own minimum to maximum.",
+            "Nothing to do, or convert to 8/16-bit in Fiji (Image > Type) to control the scaling.",
+            group=f"pixel type {pixels.dtype}; each image is rescaled from its own minimum to maximum.",
+        )
+
+
+def check_pair(name, image_path, mask_path, report):
+    """Check one image and its mask file; return (mask pixels, reason left out or None)."""
+    image, mask = _read(image_path, report, "image"), _read(mask_path, report, "mask")
+    if image is None or mask is None:
+        return None, "file cannot be read"
+    channels = _image_channels(image, image_path, report)
+    if channels is None:
+        return None, "image is a stack"
+    _check_bit_depth(image, image_path, report)
+    if image.shape[:2] != mask.shape[:2]:
+        report.add(
+            "error",
+            mask_path,
+            f"the mask is {mask.shape[1]}x{mask.shape[0]} but its image "
+            f"{image_path.name} is {image.shape[1]}x{image.shape[0]} (width x height).",
+            "Export the mask from its own image at full resolution, without scaling or cropping.",
+            group="the mask and its image differ in size.",
+        )
+        return None, "mask and image differ in size"
+    height, width = image.shape[:2]
+    if min(height, width) < report.crop_size:
+        report.add(
+            "warning",
+            image_path,
+            f"{width}x{height} is smaller than the {report.crop_size}-pixel "
+            "training crops; image and mask are padded by mirroring.",
+            "Nothing to do, or choose a smaller crop_size.",
+            group=f"smaller than the {report.crop_size}-pixel training crops; padded by mirroring.",
+        )
+    step = 2**report.n_poolings
+    if height % step or width % step:
+        report.add(
+            "note",
+            image_path,
+            f"{width}x{height} is not divisible by 2**n_poolings = {step}; it is "
+            "padded by mirroring for prediction and the padding is cut off again.",
+            "Nothing to do.",
+            group=f"size not divisible by 2**n_poolings = {step}; padded by mirroring for prediction and "
+            "the padding is cut off again.",
+        )
+    report.channels[name] = channels
+    return mask, None
+
+
+# --- the mask kind of the folder -----------------------------------------------------------------
+
+
+def _is_binary(values):
+    return any(values <= {0, top} for top in (1, 255, 65535))
+
+
+def _without_ignore(pixels, ignore_value):
+    """Return the pixels with the ignore value set to 0 (grey masks) and the ignored-pixel map."""
+    if ignore_value is None or pixels.ndim != 2:
+        return pixels, np.zeros(pixels.shape[:2], bool)
+    ignored = pixels == ignore_value
+    return np.where(ignored, 0, pixels), ignored
+
+
+def _one_region_per_id(pixels):
+    import skimage.measure
+
+    regions = skimage.measure.label(pixels, background=0, connectivity=2)
+    ids = np.unique(pixels)
+    return int(regions.max()) == int(np.count_nonzero(ids))
+
+
+def check_mask_values(masks, paths, report):
+    """Leave out JPEG masks with blurred values and probability masks; return the rest."""
+    kept = {}
+    for name, pixels in masks.items():
+        path = paths[name]
+        values = (
+            set(np.unique(pixels).tolist())
+            if pixels.ndim == 2 or not imageio.is_grey_rgb(pixels)
+            else set(np.unique(pixels[..., 0]).tolist())
+        )
+        if path.suffix.lower() in (".jpg", ".jpeg") and not _is_binary(values) and len(values) > 2:
+            report.add(
+                "error",
+                path,
+                f"JPEG mask with {len(values)} different values (compression blurs edges).",
+                "Save masks as PNG or TIFF, never JPEG.",
+                group="JPEG masks (compression blurs edges).",
+            )
+            report.left_out[name] = "JPEG mask"
+        elif pixels.dtype.kind == "f" and not np.all(np.mod(pixels, 1) == 0):
+            report.add(
+                "error",
+                path,
+                f"the mask has {len(values)} different values between {min(values):g} and "
+                f"{max(values):g}, not whole numbers (a probability or smoothed image?).",
+                "Threshold it and save 0 for background and 255 for the structure.",
+                group="masks of fractional values (probabilities or smoothed images?).",
+            )
+            report.left_out[name] = "mask values are not whole numbers"
+        else:
+            kept[name] = pixels.astype(np.int64) if pixels.dtype.kind == "f" else pixels
+    return kept
+
+
+def _choose_kind(masks, paths, mask_kind, ignore_value, report):
+    """Return (kind, reason) for the folder."""
+    colour = [n for n, p in masks.items() if p.ndim == 3 and not imageio.is_grey_rgb(p)]
+    if mask_kind != "auto":
+        return mask_kind, f"Chosen by mask_kind={mask_kind!r}."
+    if len(colour) > len(masks) - len(colour):
+        return "colours", (
+            f"Chosen automatically: {len(colour)} of {len(masks)} masks are colour images; each "
+            f"exact colour is a class (mask_kind= overrides)."
+        )
+    grey = {n: (p[..., 0] if p.ndim == 3 else p) for n, p in masks.items() if n not in colour}
+    plain = {n: _without_ignore(p, ignore_value)[0] for n, p in grey.items()}
+    if all(_is_binary(set(np.unique(p).tolist())) for p in plain.values()):
+        return "binary", (
+            "Chosen automatically: every mask holds 0 and at most one other value (mask_kind= overrides)."
+        )
+    palettes = any(imageio.read_palette(paths[n]) is not None for n in plain)
+    if not palettes and all(_one_region_per_id(p) for p in plain.values()):
+        return "instances", (
+            "Chosen automatically: in every mask each non-zero id is one connected region, "
+            "so the ids look like objects (use mask_kind='classes' if they are classes)."
+        )
+    why = (
+        "the masks are palette PNGs, whose indices are classes"
+        if palettes
+        else "some id covers several separate regions"
+    )
+    return "classes", (
+        f"Chosen automatically: {why} (use mask_kind='instances' if each id is one object, "
+        f"'binary' for foreground = id > 0)."
+    )
+
+
+def _read_masks_as_grey(masks, paths, kind, report):
+    """Grey kinds: leave out real colour masks; grey saved as RGB uses its red channel."""
+    grey = {}
+    for name, pixels in masks.items():
+        if pixels.ndim == 3 and not imageio.is_grey_rgb(pixels):
+            report.add(
+                "error",
+                paths[name],
+                f"the mask is a colour (RGB) image with different red, green and blue, in a folder of {kind} masks.",
+                "Save the mask as a greyscale image: 0 for background, 255 for the structure "
+                "(Fiji: Image > Type > 8-bit, then threshold), or pass mask_kind='colours' if every "
+                "mask is colour-coded.",
+            )
+            report.left_out[name] = "colour mask in a folder of grey masks"
+            continue
+        if pixels.ndim == 3:
+            report.add("note", paths[name], "grey mask saved as RGB; the red channel is used.", "Nothing to do.")
+            pixels = pixels[..., 0]
+        grey[name] = pixels
+    return grey
+
+
+def _binary_rules(masks, paths, kind, ignore_value, report):
+    """Binary and instances: how each mask becomes 0/1, with the usual warnings."""
+    for name, pixels in masks.items():
+        plain, ignored = _without_ignore(pixels, ignore_value)
+        values = set(np.unique(plain[~ignored]).tolist()) if (~ignored).any() else set()
+        path = paths[name]
+        foreground = float(np.mean(plain[~ignored] > 0)) if (~ignored).any() else 0.0
+        if values <= {0}:
+            report.add(
+                "warning",
+                path,
+                "the mask is empty (no foreground pixel).",
+                "Fine if the image really has none; otherwise the mask was exported blank.",
+            )
+        elif len(values) == 1:
+            report.add(
+                "warning",
+                path,
+                "the mask is foreground everywhere.",
+                "Check the export; with nothing to contrast, this image teaches little.",
+            )
+        elif foreground > 0.5 and kind == "binary":
+            report.add(
+                "warning",
+                path,
+                f"{foreground:.0%} of the mask is foreground; is it inverted (structure = 0)?",
+                "If the structure is black, use invert_masks=True.",
+                group="more than half of the mask is foreground; is it inverted (structure = 0)?",
+            )
+        if _is_binary(values):
+            report.mask_rules[name] = f"0/{max(values | {1})}" if values - {0} else "0/1"
+        else:
+            report.mask_rules[name] = "labels > 0"
+            if kind == "instances":
+                report.add(
+                    "warning",
+                    path,
+                    f"the mask has {len(values - {0})} different non-zero values "
+                    "(a label image with one id per object); every non-zero pixel is foreground.",
+                    "Nothing to do for semantic segmentation; to keep objects apart see notebook 07.",
+                    group="label images with one id per object; every non-zero pixel is foreground.",
+                )
+            else:
+                report.add(
+                    "note",
+                    path,
+                    f"the mask has {len(values - {0})} different non-zero values; "
+                    "mask_kind='binary' reads every non-zero pixel as foreground.",
+                    "Nothing to do.",
+                    group="masks with several non-zero values; every non-zero pixel is foreground.",
+                )
+        report.mask_values[name] = _values_text(values)
+    report.classes = [
+        dict(id=0, name="background", colour=None, pixel_share=np.nan, images=len(masks)),
+        dict(id=1, name="foreground", colour=None, pixel_share=np.nan, images=len(masks)),
+    ]
+
+
+def _values_text(values):
+    values = sorted(values)
+    if len(values) > 2 and values == list(range(values[0], values[-1] + 1)):
+        return f"{values[0]}-{values[-1]}"
+    return ", ".join(str(v) for v in values[:8]) + (", ..." if len(values) > 8 else "")
+
+
+def _class_ids(masks, paths, ignore_value, names, report):
+    """Classes: K from the whole folder, the class table and a note per id pattern."""
+    present = {}
+    for name, pixels in masks.items():
+        plain, ignored = _without_ignore(pixels, ignore_value)
+        present[name] = np.unique(pixels[~ignored])
+    largest = max((int(ids.max()) for ids in present.values() if ids.size), default=0)
+    count = max(largest + 1, len(names))
+    return _class_table(masks, present, count, ignore_value, names, None, paths, report)
+
+
+def _class_table(masks, present, count, ignore_value, names, colours, paths, report):
+    pixels_per_id, images_per_id = np.zeros(count), np.zeros(count, int)
+    for name, ids in present.items():
+        plain = masks[name]
+        annotated = plain != ignore_value if ignore_value is not None else np.ones(plain.shape, bool)
+        pixels_per_id += np.bincount(plain[annotated].ravel().astype(np.int64), minlength=count)[:count]
+        images_per_id[ids.astype(np.int64)] += 1
+        text = _values_text(set(ids.tolist()))
+        report.mask_rules[name] = f"class ids {text}"
+        report.mask_values[name] = text
+        report.add("note", paths[name], f"class ids {text}.", "Nothing to do.", group=f"class ids {text}.")
+    total = max(pixels_per_id.sum(), 1)
+    report.classes = [
+        dict(
+            id=i,
+            name=names[i] if i < len(names) and names[i] else f"class {i}",
+            colour=colours[i] if colours else None,
+            pixel_share=pixels_per_id[i] / total,
+            images=int(images_per_id[i]),
+        )
+        for i in range(count)
+    ]
+    unused = [i for i in range(count) if images_per_id[i] == 0]
+    if unused:
+        hint = " If 255 means 'not annotated', pass ignore_value=255." if count == 256 else ""
+        report.add(
+            "warning",
+            report.mask_folder,
+            f"class ids {_values_text(set(unused))} appear in no mask, but "
+            f"K = {count} counts them (the largest id + 1).",
+            f"Renumber the classes 0..K-1 without gaps, or give them names if they are real.{hint}",
+        )
+    if len(present) > 2:
+        for class_id in range(1, count):
+            if images_per_id[class_id] == 1:
+                only = next(n for n, ids in present.items() if class_id in ids)
+                report.add(
+                    "warning",
+                    paths[only],
+                    f"class {class_id} is in this mask only (of {len(present)}).",
+                    "Check the id (a typo in the annotation tool?); a class seen once cannot be learnt and tested.",
+                    group="a class that appears in one mask only.",
+                )
+
+
+def _colour_classes(masks, paths, ignore_value, names, min_share, report):
+    """Colours: each exact colour covering ``min_share`` of the folder is a class; others are errors."""
+    counts = collections.Counter()
+    rgb = {}
+    for name, pixels in masks.items():
+        if pixels.ndim == 2:
+            report.add(
+                "error",
+                paths[name],
+                "grey mask in a folder of colour-coded masks.",
+                "Save it colour-coded like the others, or pass mask_kind='classes' if all masks are grey ids.",
+            )
+            report.left_out[name] = "grey mask in a folder of colour masks"
+            continue
+        colours, number = np.unique(pixels.reshape(-1, 3), axis=0, return_counts=True)
+        counts.update({tuple(int(v) for v in c): int(k) for c, k in zip(colours, number)})
+        rgb[name] = pixels
+    ignore = tuple(ignore_value) if ignore_value is not None else None
+    if isinstance(names, dict) and names and all(isinstance(k, tuple) for k in names):
+        palette = sorted(names)
+        names = [names[c] for c in palette]
+    else:
+        total = max(sum(counts.values()), 1)
+        palette = sorted(c for c, k in counts.items() if k / total >= min_share and c != ignore)
+    colour_to_id = {c: i for i, c in enumerate(palette)}
+    report.colour_to_id = colour_to_id
+    ids = {}
+    for name, pixels in rgb.items():
+        flat = pixels.reshape(-1, 3).astype(np.int64)
+        code = (flat[:, 0] << 32) | (flat[:, 1] << 16) | flat[:, 2]
+        keys = np.array([(r << 32) | (g << 16) | b for r, g, b in palette] or [-1], np.int64)
+        order = np.argsort(keys)
+        where = np.clip(np.searchsorted(keys[order], code), 0, len(keys) - 1)
+        found = keys[order][where] == code
+        class_id = np.where(found, order[where], -1)
+        if ignore is not None:
+            ignore_code = (ignore[0] << 32) | (ignore[1] << 16) | ignore[2]
+            class_id = np.where(code == ignore_code, 255, class_id)
+        off = int(np.sum(class_id < 0))
+        if off:
+            report.add(
+                "error",
+                paths[name],
+                f"{off} pixels have colours that are not among the folder's "
+                f"{len(palette)} class colours (antialiasing or JPEG compression?).",
+                "Save the mask as PNG without smoothing (antialiasing off), or name the class colours "
+                "with class_names={(r, g, b): name, ...}.",
+                group="masks with off-palette colours.",
+            )
+            report.left_out[name] = f"{off} off-palette pixels"
+            continue
+        ids[name] = class_id.reshape(pixels.shape[:2]).astype(np.uint8 if len(palette) < 255 else np.int32)
+    report.ignore_id = 255 if ignore is not None else None
+    present = {n: np.unique(m[m != 255] if ignore is not None else m) for n, m in ids.items()}
+    names = list(names) if names else []
+    _class_table(ids, present, len(palette), report.ignore_id, names, palette, paths, report)
+    return ids
+
+
+def read_class_names(class_names):
+    """Return class names as a list (index = id) or a ``{(r, g, b): name}`` dict.
+
+    Parameters
+    ----------
+    class_names : None, str, list, dict or path
+        A list (index = id), ``{id: name}``, ``{(r, g, b): name}``, a CSV file with a header
+        ``id,name`` or ``red,green,blue,name``, or (notebook 08's text field) names separated by
+        commas in the order of the ids; ``None`` or empty text: no names.
+
+    Returns
+    -------
+    list of str or dict
+
+    Examples
+    --------
+    >>> read_class_names("background, membrane, mitochondria")
+    ['background', 'membrane', 'mitochondria']
+    """
+    if class_names is None or (isinstance(class_names, str) and not class_names.strip()):
+        return []
+    if isinstance(class_names, str) and "," in class_names and not Path(class_names).expanduser().is_file():
+        return [name.strip() for name in class_names.split(",")]
+    if isinstance(class_names, (str, Path)):
+        path = Path(class_names).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"No class-name file {str(path)!r}. Give a CSV with a header id,name "
+                f"(or red,green,blue,name), names separated by commas in id order, or a dict."
+            )
+        rows = list(csv.DictReader(path.read_text(encoding="utf-8").splitlines()))
+        try:
+            if rows and "red" in rows[0]:
+                return {(int(r["red"]), int(r["green"]), int(r["blue"])): r["name"] for r in rows}
+            class_names = {int(r["id"]): r["name"] for r in rows}
+        except (KeyError, ValueError) as error:
+            raise ValueError(
+                f"{path} must have the columns id,name (or red,green,blue,name) with whole-number "
+                f"ids; problem: {error}."
+            ) from error
+    if isinstance(class_names, dict):
+        if class_names and all(isinstance(k, tuple) for k in class_names):
+            return {tuple(int(v) for v in k): str(n) for k, n in class_names.items()}
+        names = [""] * (max(int(k) for k in class_names) + 1 if class_names else 0)
+        for key, name in class_names.items():
+            names[int(key)] = str(name)
+        return names
+    return [str(name) for name in class_names]
+
+
+def read_masks_by_kind(masks, paths, mask_kind, ignore_value, names, colour_min_share, report):
+    """Decide the folder's mask kind, fill the class table and each mask's rule; return the usable masks."""
+    kind, reason = _choose_kind(masks, paths, mask_kind, ignore_value, report)
+    report.mask_kind, report.kind_reason = kind, reason
+    if kind == "colours":
+        if ignore_value is not None and np.ndim(ignore_value) != 1:
+            raise ValueError(f"Colour-coded masks need ignore_value as a colour (r, g, b), got {ignore_value!r}.")
+        return _colour_classes(masks, paths, ignore_value, names, colour_min_share, report)
+    if isinstance(names, dict):
+        raise ValueError("class_names with (r, g, b) keys are for colour-coded masks; give {id: name} for ids.")
+    masks = _read_masks_as_grey(masks, paths, kind, report)
+    report.ignore_id = ignore_value
+    if not masks:
+        return masks
+    if kind == "classes":
+        _class_ids(masks, paths, ignore_value, names, report)
+    else:
+        _binary_rules(masks, paths, kind, ignore_value, report)
+        if names:
+            for entry, name in zip(report.classes, names):
+                entry["name"] = name
+    return masks
+
+
+def report_annotated(masks, paths, report):
+    """With an ignore value: record each mask's annotated share, warn about masks with none."""
+    if report.ignore_value is None:
+        return
+    for name, pixels in masks.items():
+        share = float(np.mean(pixels != report.ignore_id))
+        report.annotated[name] = share
+        if share == 0:
+            report.add(
+                "warning",
+                paths[name],
+                "no pixel of this mask is annotated (all equal the ignore value).",
+                "Annotate a few strokes, or move the pair away; it teaches nothing.",
+                group="masks without any annotated pixel.",
+            )
+
+
+def report_mixed_images(report):
+    """Decide the image channels of the folder (grey, colour, or both read as colour)."""
+    counts = collections.Counter(report.channels.values())
+    if not counts:
+        return
+    if len(counts) > 1:
+        grey = [name for name, c in report.channels.items() if c == 1]
+        report.add(
+            "warning",
+            report.image_folder,
+            f"{len(grey)} grey and {len(report.channels) - len(grey)} "
+            "colour images; the grey images are converted to colour (grey repeated in red, green and "
+            "blue) so that no colour is lost.",
+            "Nothing to do, or save them all the same way (grey: Fiji Image > Type > 8-bit).",
+        )
+        report.image_channels, report.image_rule = 3, "colour (RGB): grey images repeated into 3 channels."
+    else:
+        report.image_channels = next(iter(counts))
+        report.image_rule = "colour (RGB), 3 channels." if report.image_channels == 3 else "grey, 1 channel."
+    rules = collections.Counter(report.mask_rules.values())
+    if len(rules) > 1 and report.mask_kind == "binary":
+        report.add(
+            "note",
+            report.mask_folder,
+            "masks use different encodings ("
+            + ", ".join(f"{rule}: {count}" for rule, count in rules.items())
+            + "); each is read its own way.",
+            "Nothing to do.",
+        )
