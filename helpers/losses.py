@@ -75,12 +75,7 @@ def _match_rank(y_true, y_pred):
 
 @keras.saving.register_keras_serializable(package="unet_course")
 class BceDiceLoss(keras.losses.Loss):
-    """Binary cross-entropy plus soft Dice loss; create it with ``training_loss("bce + dice")``.
-
-    ``bce_weight, dice_weight``: Weights of the two parts.
-    ``name``: Name of the loss.
-    ``reduction``: How Keras averages the per-pixel values; keep the default.
-    """
+    """Binary cross-entropy plus soft Dice loss; create it with ``training_loss("bce + dice")``."""
 
     def __init__(self, bce_weight=1.0, dice_weight=1.0, name="bce_dice", reduction="sum_over_batch_size"):
         super().__init__(name=name, reduction=reduction)
@@ -104,8 +99,7 @@ class BceDiceLoss(keras.losses.Loss):
         dice = keras.losses.dice(y_true, y_pred)
         return self.bce_weight * cross_entropy + self.dice_weight * dice
 
-    def get_config(self):
-        """Return the settings needed to rebuild the loss when a saved model is loaded."""
+    def get_config(self):  # the settings that rebuild the loss when a saved model is loaded
         return {**super().get_config(), "bce_weight": self.bce_weight, "dice_weight": self.dice_weight}
 
 
@@ -256,11 +250,8 @@ def multiclass_dice_loss(y_true, y_pred, smooth=1e-7):
     Every class counts the same however few pixels it has. Equals
     ``keras.losses.Dice(axis=(0, 1, 2))`` on one-hot masks of shape (N, H, W, K).
 
-    ``y_true``: One-hot masks.
-    ``y_pred``: Softmax probabilities.
+    ``y_true``: One-hot masks. ``y_pred``: Softmax probabilities.
     """
-    from keras import ops
-
     y_pred = ops.convert_to_tensor(y_pred, dtype="float32")
     y_true = ops.cast(y_true, y_pred.dtype)
     axes = tuple(range(len(y_pred.shape) - 1))
@@ -291,12 +282,9 @@ class CrossEntropyDiceLoss(keras.losses.Loss):
 
     def call(self, y_true, y_pred):
         """Return cross-entropy of the batch plus ``dice_weight`` times its multi-class Dice loss."""
-        class_ids = ops.cast(ops.reshape(y_true, ops.shape(y_pred)[:-1]), "int32")
-        one_hot = ops.one_hot(class_ids, self.n_classes, dtype=y_pred.dtype)
-        return self._cross_entropy(y_true, y_pred) + self.dice_weight * multiclass_dice_loss(one_hot, y_pred)
+        return self._cross_entropy(y_true, y_pred) + self.dice_weight * _label_map_dice(y_true, y_pred, self.n_classes)
 
     def get_config(self):
-        """Return the settings needed to rebuild the loss when a saved model is loaded."""
         return {**super().get_config(), "n_classes": self.n_classes, "dice_weight": self.dice_weight}
 
 
@@ -311,30 +299,20 @@ MULTICLASS_LOSS_NAMES = ("cross-entropy", "cross-entropy + dice", "multi-class d
 
 
 class FormulaLoss(keras.losses.Loss):
-    """A Keras Loss object around one of the hand-written formulas of this module.
-
-    The formula already averages over the batch, so Keras's reduction leaves its value as it is.
-    """
+    """A Keras Loss around a hand-written formula of this module (which already averages the batch)."""
 
     def __init__(self, formula, name, **settings):
         super().__init__(name=name)
         self.formula, self.settings = formula, settings
 
     def call(self, y_true, y_pred):
-        """Return the formula's value for the batch."""
         return self.formula(y_true, y_pred, **self.settings)
 
 
-def _wrapped(function, name, **settings):
-    return FormulaLoss(function, name, **settings)
-
-
-def _one_hot_dice(n_classes):
-    def multi_class_dice(y_true, y_pred):
-        class_ids = ops.cast(ops.reshape(y_true, ops.shape(y_pred)[:-1]), "int32")
-        return multiclass_dice_loss(ops.one_hot(class_ids, n_classes, dtype=y_pred.dtype), y_pred)
-
-    return multi_class_dice
+def _label_map_dice(y_true, y_pred, n_classes):
+    """:func:`multiclass_dice_loss` of a label map (N, H, W, 1) against softmax probabilities."""
+    class_ids = ops.cast(ops.reshape(y_true, ops.shape(y_pred)[:-1]), "int32")
+    return multiclass_dice_loss(ops.one_hot(class_ids, n_classes, dtype=y_pred.dtype), y_pred)
 
 
 def training_loss(
@@ -368,11 +346,11 @@ def training_loss(
     if name == "bce":
         return keras.losses.BinaryCrossentropy(name="bce")
     if name == "weighted bce":
-        return _wrapped(weighted_binary_cross_entropy, "weighted_bce", positive_weight=positive_weight)
+        return FormulaLoss(weighted_binary_cross_entropy, "weighted_bce", positive_weight=positive_weight)
     if name == "focal":
         return keras.losses.BinaryFocalCrossentropy(gamma=gamma, name="focal")
     if name == "jaccard":
-        return _wrapped(soft_jaccard_loss, "jaccard")
+        return FormulaLoss(soft_jaccard_loss, "jaccard")
     if name == "dice":
         return keras.losses.Dice(name="dice_loss")
     if name == "tversky":
@@ -385,6 +363,6 @@ def training_loss(
     if name == "cross-entropy + dice":
         return CrossEntropyDiceLoss(n_classes, dice_weight=dice_weight)
     if name == "multi-class dice":
-        return _wrapped(_one_hot_dice(n_classes), "multi_class_dice")
+        return FormulaLoss(_label_map_dice, "multi_class_dice", n_classes=n_classes)
     known = ", ".join(map(repr, LOSS_NAMES + MULTICLASS_LOSS_NAMES))
     raise ValueError(f"Unknown loss {name!r}; choose one of {known}.")

@@ -73,7 +73,7 @@ def judge_number(answer, right, correct, otherwise, mistakes=(), atol=0.0, rtol=
     ``correct``: The line printed for a right answer ("Correct! ... why it matters").
     ``otherwise``: The line printed for any other wrong answer; ``{value}`` is replaced by the answer written with
     ``:g``, ``{number}`` by the number itself (for a format of your own, e.g. ``{number:.3f}``).
-    ``mistakes``: Typical wrong answers and the hint each deserves.
+    ``mistakes``: Typical wrong answers and the hint each deserves: ``(value, hint)``, or ``(value, hint, atol)``.
     ``atol, rtol``: How close counts as equal (``numpy.isclose``); 0 and 0 mean exactly.
     """
     value, problem = as_number(answer)
@@ -81,8 +81,8 @@ def judge_number(answer, right, correct, otherwise, mistakes=(), atol=0.0, rtol=
         return say(False, problem)
     if np.isclose(value, right, atol=atol, rtol=rtol):
         return say(True, correct)
-    for mistake, hint_text in mistakes:
-        if np.isclose(value, mistake, atol=atol, rtol=rtol):
+    for mistake, hint_text, *tolerance in mistakes:
+        if np.isclose(value, mistake, atol=tolerance[0] if tolerance else atol, rtol=rtol):
             return say(False, hint_text)
     return say(False, otherwise.format(value=f"{value:g}", number=value))
 

@@ -11,12 +11,9 @@ always use the same numbers::
     from helpers.exercises import CONVOLUTION_IMAGE, CONVOLUTION_KERNEL, check_convolution
 """
 
-import itertools
-import numbers
-
 import numpy as np
 
-from helpers.exercises.common import as_number, judge_array, say
+from helpers.exercises.common import as_number, judge_array, judge_number, say
 from helpers.exercises.predictions import judge_choice, read_choice
 
 __all__ = [
@@ -110,69 +107,27 @@ def _pool_2x2(image, reduce):
     return reduce(blocks, axis=(1, 3))
 
 
-def _dice_and_friends(truth, prediction):
-    """Return Dice and the numbers students often compute instead."""
-    overlap = np.sum(truth * prediction)
-    return {
-        "dice": 2 * overlap / (truth.sum() + prediction.sum()),
-        "iou": overlap / np.sum(np.maximum(truth, prediction)),
-        "accuracy": np.mean(truth == prediction),
-        "precision": overlap / prediction.sum(),
-        "recall": overlap / truth.sum(),
-    }
-
-
 def unet_valid_output_size(input_size, depth=4):
-    """Side of the output of the original U-Net (valid padding) for a square input.
+    """Side of the original U-Net's output (valid padding, ``depth`` poolings) for a square input.
 
-    Going down, each level applies two 3x3 'valid' convolutions (each trims 2 pixels) and a
-    2x2 max pooling (halves the side); the bottom level applies two more convolutions;
-    going up, each level doubles the side with a 2x2 up-convolution and trims 4 pixels with
-    two convolutions. Ronneberger et al. (2015): 572 -> 388.
-
-    ``input_size``: Side of the input tile in pixels.
-    ``depth``: Number of poolings (4 in the original U-Net).
-    Returns: Side of the output segmentation map in pixels.
+    Down, each level trims 4 pixels (two 3x3 convolutions) and halves; the bottom trims 4; up,
+    each level doubles and trims 4. Ronneberger et al. (2015): 572 -> 388.
     """
-    if not isinstance(input_size, numbers.Integral) or isinstance(input_size, bool):
-        raise ValueError(f"input_size must be a whole number of pixels, got {input_size!r}.")
-    if not isinstance(depth, numbers.Integral) or depth < 1:
-        raise ValueError(f"depth must be a whole number of poolings, at least 1, got {depth!r}.")
-    problem, output_size = _follow_unet_sizes(int(input_size), depth)
-    if problem:
-        below, above = _nearest_valid_sizes(int(input_size), depth)
-        if below:
-            nearest = f"The nearest sizes that work: {below} and {above}."
-        else:
-            nearest = f"The smallest size that works: {above}."
-        raise ValueError(f"An input of {input_size} pixels does not fit the U-Net: {problem}. {nearest}")
-    return output_size
-
-
-def _follow_unet_sizes(size, depth):
-    """Return (problem or None, output size) following the side length through the U-Net."""
+    size = input_size
     for level in range(1, depth + 1):
         size -= 4
-        if size <= 0:
-            return f"at level {level} the two 3x3 convolutions leave nothing", None
-        if size % 2:
-            return f"at level {level} the feature map is {size} pixels wide, which 2x2 pooling cannot halve", None
+        if size <= 0 or size % 2:
+            raise ValueError(
+                f"An input of {input_size!r} pixels does not fit the U-Net: at level {level} the feature map "
+                f"is {size} pixels wide, which 2x2 pooling cannot halve. 252 and 572 fit."
+            )
         size //= 2
     size -= 4
-    if size <= 0:
-        return "at the bottom the two 3x3 convolutions leave nothing", None
-    for level in range(depth, 0, -1):
+    for _ in range(depth):
         size = 2 * size - 4
-        if size <= 0:
-            return f"on the way up, level {level} leaves nothing", None
-    return None, size
-
-
-def _nearest_valid_sizes(size, depth):
-    """Return the largest valid input size below ``size`` (or None) and the smallest above it."""
-    below = next((s for s in range(size - 1, 0, -1) if _follow_unet_sizes(s, depth)[0] is None), None)
-    above = next(s for s in itertools.count(size + 1) if _follow_unet_sizes(s, depth)[0] is None)
-    return below, above
+    if size <= 0:
+        raise ValueError(f"An input of {input_size} pixels is too small for the U-Net: its convolutions leave nothing.")
+    return size
 
 
 EXPECTED_CONVOLUTION = _cross_correlate_valid(CONVOLUTION_IMAGE, CONVOLUTION_KERNEL)
@@ -284,47 +239,33 @@ def check_unet_output_size(answer, input_size=252):
 
 
 def check_dice(answer):
-    """Check the Dice score of ``DICE_PREDICTION`` against ``DICE_TRUTH``.
-
-    ``answer``: Your Dice score, a number between 0 and 1 (within 0.001 counts as right).
-    Returns: True when the answer is right. A line of feedback is printed either way.
-    """
-    number, problem = as_number(answer)
-    if problem:
-        return say(False, problem)
-    scores = _dice_and_friends(DICE_TRUTH, DICE_PREDICTION)
-
-    def close(value):
-        return abs(number - value) <= 1e-3
-
-    if close(scores["dice"]):
-        return say(
-            True,
-            "Correct! Dice counts the overlap twice against both mask sizes; unlike pixel accuracy "
-            "it ignores the easy background.",
-        )
-    if abs(number / 100 - scores["dice"]) <= 1e-3:
-        return say(False, "Right number, as a percentage: give it as a fraction between 0 and 1.")
-    if close(scores["iou"]):
-        return say(
-            False, "That is the IoU (overlap / union). Dice is 2 x overlap / (pixels in truth + pixels in prediction)."
-        )
-    if close(1 - scores["dice"]):
-        return say(False, "That is 1 - Dice, the Dice loss; the score is the other part.")
-    if close(scores["accuracy"]):
-        return say(
-            False, "That is pixel accuracy, which also counts the background. Dice looks only at the foreground pixels."
-        )
-    if close(scores["precision"]) or close(scores["recall"]):
-        return say(
-            False, "You divided the overlap by one mask only. Dice divides twice the overlap by both masks together."
-        )
-    if not 0 <= number <= 1:
-        return say(False, "Dice is always between 0 (no overlap) and 1 (identical masks).")
-    return say(
-        False,
-        "Not yet: count the pixels that are 1 in both masks (the overlap), then compute "
-        "2 x overlap / (pixels in truth + pixels in prediction).",
+    """Check the Dice score of ``DICE_PREDICTION`` against ``DICE_TRUTH`` (within 0.001 counts as right)."""
+    truth, prediction = DICE_TRUTH, DICE_PREDICTION
+    overlap = np.sum(truth * prediction)
+    dice = 2 * overlap / (truth.sum() + prediction.sum())
+    one_mask = "You divided the overlap by one mask only. Dice divides twice the overlap by both masks together."
+    return judge_number(
+        answer,
+        dice,
+        "Correct! Dice counts the overlap twice against both mask sizes; unlike pixel accuracy "
+        "it ignores the easy background.",
+        "Not yet: Dice lies between 0 (no overlap) and 1 (identical masks). Count the pixels that are 1 in "
+        "both masks (the overlap), then compute 2 x overlap / (pixels in truth + pixels in prediction).",
+        mistakes=[
+            (100 * dice, "Right number, as a percentage: give it as a fraction between 0 and 1.", 0.1),
+            (
+                overlap / np.sum(np.maximum(truth, prediction)),
+                "That is the IoU (overlap / union). Dice is 2 x overlap / (pixels in truth + pixels in prediction).",
+            ),
+            (1 - dice, "That is 1 - Dice, the Dice loss; the score is the other part."),
+            (
+                np.mean(truth == prediction),
+                "That is pixel accuracy, which also counts the background. Dice looks only at the foreground pixels.",
+            ),
+            (overlap / prediction.sum(), one_mask),
+            (overlap / truth.sum(), one_mask),
+        ],
+        atol=1e-3,
     )
 
 
