@@ -82,35 +82,15 @@ class DatasetUnavailable(RuntimeError):
 
 
 def dataset_names():
-    """Return the names of the datasets in the registry.
-
-    Returns
-    -------
-    list of str
-        Sorted names, e.g. ``["drosophila_vnc", "dsb2018_subset", "isbi2012"]``.
-    """
+    """Return the sorted names of the datasets in the registry."""
     return sorted(path.stem for path in REGISTRY_FOLDER.glob("*.json"))
 
 
 def dataset_info(name):
-    """Return the facts about one dataset.
+    """Return the facts about one dataset (its registry JSON) as a dict.
 
-    Parameters
-    ----------
-    name : str
-        A name from :func:`dataset_names`, e.g. ``"isbi2012"``.
-
-    Returns
-    -------
-    dict
-        Keys ``name``, ``source``, ``commit``, ``base_url``, ``license``, ``citation``,
-        ``notes`` and ``files`` (``{relative path: sha256}``); optionally ``title`` (a name
-        for people) and ``sizes`` (``{relative path: bytes}``).
-
-    Raises
-    ------
-    ValueError
-        If no dataset has that name.
+    Keys ``name``, ``source``, ``commit``, ``base_url``, ``license``, ``citation``, ``notes``
+    and ``files`` (``{relative path: sha256}``); optionally ``title`` and ``sizes`` (bytes).
     """
     known = dataset_names()
     if name not in known:
@@ -123,64 +103,33 @@ def dataset_info(name):
 
 
 def download_folder(folder=None):
-    """Return the folder that keeps the downloaded datasets.
-
-    Parameters
-    ----------
-    folder : str or pathlib.Path, optional
-        Use this folder. By default ``UNET_COURSE_DATA_DIR`` if it is set, else
-        ``data/downloads`` in the course folder.
-
-    Returns
-    -------
-    pathlib.Path
-    """
+    """Return ``folder``, else ``UNET_COURSE_DATA_DIR`` if set, else ``data/downloads`` in the course."""
     if folder is None:
         folder = os.environ.get(DATA_DIR_VARIABLE) or course_root() / "data" / "downloads"
     return Path(folder).expanduser()
 
 
 def dataset_base_url(info):
-    """Return the address the files of a dataset are downloaded from.
-
-    Parameters
-    ----------
-    info : dict
-        The facts from :func:`dataset_info`.
-
-    Returns
-    -------
-    str
-        ``info["base_url"]``, with ``https://raw.githubusercontent.com/`` replaced by the
-        value of ``UNET_COURSE_DATA_URL`` when that variable is set. Ends with ``/``.
-    """
+    """Return ``info["base_url"]`` (ending with ``/``), on the mirror ``UNET_COURSE_DATA_URL`` when set."""
     return _mirrored(info["base_url"]).rstrip("/") + "/"
 
 
 def fetch_dataset(name, *, files_under="", folder=None):
     """Download a dataset (or part of it) once, checking every file's sha256.
 
-    Files already on disk with the right sha256 are not downloaded again; if every file is
-    there, no request is made at all, and a download that stopped half-way continues where
-    it stopped. A file on disk with a wrong sha256 is deleted and downloaded again. A file
-    that fails for a passing reason (no connection, timeout, HTTP 5xx or 429) is tried again
-    after each of :data:`RETRY_DELAYS_SECONDS`; a file being written has a temporary name, so
-    an interrupted download never leaves a file that looks complete.
-
-    Prints the dataset, the number of files and their size, its license and citation (once),
+    Files already here with the right sha256 are not asked for again (a stopped download
+    continues); a file with a wrong sha256 is deleted and downloaded again. A file that fails
+    for a passing reason is tried again after each of :data:`RETRY_DELAYS_SECONDS`; a file
+    being written has a temporary name. Prints the dataset, its size, license and citation,
     then one progress line.
 
     Parameters
     ----------
-    name : str
-        A name from :func:`dataset_names`, e.g. ``"isbi2012"``.
     files_under : str or tuple of str, optional
-        Download only the files whose relative path starts with this (or with one of these),
-        e.g. ``"data/membrane/train/"``. By default every file of the dataset. Ask for all the
-        parts you need in one call: the license and citation are printed once per download.
+        Only the files whose relative path starts with this (or one of these), e.g.
+        ``"data/membrane/train/"``; by default every file.
     folder : str or pathlib.Path, optional
-        Folder that keeps the downloads; the dataset goes in ``folder / name``. By default
-        see :func:`download_folder`.
+        The dataset goes in ``folder / name``; by default see :func:`download_folder`.
 
     Returns
     -------
@@ -190,9 +139,7 @@ def fetch_dataset(name, *, files_under="", folder=None):
     Raises
     ------
     DatasetUnavailable
-        If a file cannot be downloaded (no connection, HTTP error, after the retries) or does
-        not match its sha256. The message names the file and the address, says how many files
-        are already kept and how to fix it.
+        Naming the file, the address, how many files are kept and how to fix it.
     """
     info = dataset_info(name)
     wanted = _files_under(info, files_under)

@@ -6,10 +6,10 @@ batches and stitched. How the tiles are joined decides whether seams show:
 - ``"mean"``: overlapping tiles, each pixel the average of the tiles that cover it;
 - ``"gaussian"``: as MONAI and nnU-Net, a weighted average with a Gaussian weight
   (sigma = 1/8 of the tile) that trusts tile centres more than tile borders;
-- ``"overlap-tile"``: the U-Net paper's strategy: the image is mirror-padded, each tile carries a
-  margin of context and only its centre is kept. With tile origins on the pooling grid and a
-  margin at least the receptive field of the network, the result equals predicting the padded
-  image whole.
+- ``"overlap-tile"``: the U-Net paper's strategy: the image is mirror-padded (numpy's
+  ``"reflect"``), each tile carries a margin of context and only its centre is kept. With tile
+  origins on the pooling grid and a margin at least the receptive field of the network, the
+  result equals predicting the padded image whole.
 
 Works for 2-D grey (height, width), (height, width, channels) and RGB images, any height and
 width (non-square, not divisible by the tile, smaller than a tile).
@@ -26,13 +26,10 @@ from helpers._checks import as_image, as_volume
 
 __all__ = [
     "BLENDING_MODES",
-    "PADDING_MODES",
     "window_starts",
     "gaussian_weights",
     "tile_grid",
     "predict_tiled",
-    "padded_indices",
-    "pad_for_overlap_tile",
     "activation_numbers",
     "receptive_field",
     "predict_volume",
@@ -41,10 +38,6 @@ __all__ = [
 ]
 
 BLENDING_MODES = ("mean", "gaussian", "overlap-tile")
-
-
-#: ``numpy.pad`` modes that :func:`predict_tiled` can apply at the image border, tile by tile.
-PADDING_MODES = ("reflect", "symmetric", "edge", "wrap", "constant")
 
 
 def _check_tiles(tile, overlap, divisible_by, blending):
@@ -142,9 +135,7 @@ def tile_grid(height, width, tile=256, overlap=64, blending="gaussian"):
     ]
 
 
-def predict_tiled(
-    model, image, tile=256, overlap=64, blending="gaussian", batch_size=8, divisible_by=16, padding="reflect"
-):
+def predict_tiled(model, image, tile=256, overlap=64, blending="gaussian", batch_size=8, divisible_by=16):
     """Predict an image of any size tile by tile and stitch the predictions.
 
     Parameters
@@ -163,28 +154,23 @@ def predict_tiled(
         Tiles predicted at once: memory grows with it, not with the image.
     divisible_by : int
         2**depth of the U-Net (16 for 4 poolings); tiles (and, for overlap-tile, tile centres)
-        must be multiples of it.
-    padding : str
-        ``numpy.pad`` mode at the image border, one of ``PADDING_MODES`` ("reflect" mirrors, as
-        the U-Net paper).
+        must be multiples of it. At the image border the tiles are mirror-padded (``"reflect"``).
 
     Returns
     -------
     ndarray, shape (height, width, classes), float32
     """
     _check_tiles(tile, overlap, divisible_by, blending)
-    if padding not in PADDING_MODES:
-        raise ValueError(f"padding must be one of {PADDING_MODES}, got {padding!r}.")
     picture, _ = as_image(image)
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
     predict = _predictor(model)
     if blending == "overlap-tile":
-        return _overlap_tile(predict, picture, tile, overlap, batch_size, divisible_by, padding)
+        return _overlap_tile(predict, picture, tile, overlap, batch_size, divisible_by)
     height, width = picture.shape[:2]
     # an image smaller than a tile is padded up to one tile
     if height < tile or width < tile:
-        picture = np.pad(picture, ((0, max(0, tile - height)), (0, max(0, tile - width)), (0, 0)), mode=padding)
+        picture = np.pad(picture, ((0, max(0, tile - height)), (0, max(0, tile - width)), (0, 0)), mode="reflect")
     weight = gaussian_weights(tile) if blending == "gaussian" else np.ones((tile, tile), np.float32)
     blended = _blend_windows(predict, picture, (tile, tile), (tile - overlap, tile - overlap), weight, batch_size)
     return blended[:height, :width]
@@ -216,12 +202,12 @@ def _blend_windows(predict, array, window, strides, weight, batch_size):
     return total / weights  # every pixel has weight > 0: no division by zero
 
 
-def _overlap_tile(predict, picture, tile, margin, batch_size, divisible_by, padding):
+def _overlap_tile(predict, picture, tile, margin, batch_size, divisible_by):
     """The U-Net paper's overlap-tile strategy: mirror-padded context, centres kept.
 
-    Each tile is read straight from the image, its context outside the image filled as
-    ``numpy.pad(mode=padding)`` would: no padded copy of the whole image is made, so memory
-    grows with the batch of tiles and the result, not with a second copy of the image.
+    Each tile is read straight from the image, its context outside the image mirrored as
+    ``numpy.pad(mode="reflect")`` would: memory grows with the batch of tiles and the result,
+    not with a padded copy of the image.
     """
     core = tile - 2 * margin
     if core < 1:
@@ -239,9 +225,7 @@ def _overlap_tile(predict, picture, tile, margin, batch_size, divisible_by, padd
     result = None
     for first in range(0, len(boxes), batch_size):
         batch_boxes = boxes[first : first + batch_size]
-        tiles = np.stack(
-            [_read_padded(picture, top - margin, left - margin, tile, padding) for top, left in batch_boxes]
-        )
+        tiles = np.stack([_read_mirrored(picture, top - margin, left - margin, tile) for top, left in batch_boxes])
         predictions = predict(tiles)
         if result is None:
             result = np.zeros((height, width, predictions.shape[-1]), np.float32)
@@ -253,67 +237,24 @@ def _overlap_tile(predict, picture, tile, margin, batch_size, divisible_by, padd
     return result
 
 
-def padded_indices(start, length, size, padding="reflect"):
-    """Return which pixels of a side of ``size`` pixels fill positions ``start .. start + length - 1``.
+def _mirrored_indices(start, length, size):
+    """Which pixels of a side of ``size`` fill positions ``start .. start + length - 1``, mirrored
+    beyond the border as ``numpy.pad(mode="reflect")`` does, however far outside.
 
-    Positions outside ``0 .. size - 1`` are mapped as ``numpy.pad(mode=padding)`` fills them,
-    however far outside they are. Also returns a boolean array, False where ``"constant"``
-    padding puts a zero.
-
-    Examples
-    --------
-    >>> padded_indices(-2, 6, 3)[0].tolist()
+    >>> _mirrored_indices(-2, 6, 3).tolist()
     [2, 1, 0, 1, 2, 1]
     """
-    if padding not in PADDING_MODES:
-        raise ValueError(f"padding must be one of {PADDING_MODES}, got {padding!r}.")
-    positions = np.arange(start, start + length)
-    inside = (positions >= 0) & (positions < size)
-    if padding == "reflect":
-        period = max(2 * (size - 1), 1)
-        folded = np.abs(positions) % period
-        indices = np.where(folded > size - 1, period - folded, folded)
-    elif padding == "symmetric":
-        folded = positions % (2 * size)
-        indices = np.where(folded >= size, 2 * size - 1 - folded, folded)
-    elif padding == "wrap":
-        indices = positions % size
-    else:  # "edge", and "constant" where the zeros are put in by the caller
-        indices = np.clip(positions, 0, size - 1)
-    return indices, inside if padding == "constant" else np.ones(length, bool)
+    period = max(2 * (size - 1), 1)
+    folded = np.abs(np.arange(start, start + length)) % period
+    return np.where(folded > size - 1, period - folded, folded)
 
 
-def _read_padded(picture, top, left, tile, padding):
+def _read_mirrored(picture, top, left, tile):
     """Cut a (tile, tile, channels) square at (top, left) that may reach outside the picture."""
     if 0 <= top and top + tile <= picture.shape[0] and 0 <= left and left + tile <= picture.shape[1]:
         return picture[top : top + tile, left : left + tile]
-    rows, row_inside = padded_indices(top, tile, picture.shape[0], padding)
-    cols, col_inside = padded_indices(left, tile, picture.shape[1], padding)
-    square = picture[np.ix_(rows, cols)]
-    if padding == "constant":
-        square[~(row_inside[:, np.newaxis] & col_inside[np.newaxis, :])] = 0
-    return square
-
-
-def pad_for_overlap_tile(image, tile, margin, padding="reflect"):
-    """Pad an image the way ``predict_tiled(blending="overlap-tile")`` fills its tiles' context.
-
-    (The tiler itself reads each tile and its context straight from the image and never
-    makes this padded copy; this function is for checking it against whole-image prediction.)
-
-    ``margin`` pixels on top and left; on bottom and right ``margin`` plus what completes the
-    last tile centre. Predicting this padded image whole and cutting ``[margin:margin + height,
-    margin:margin + width]`` gives the whole-image prediction that overlap-tile reproduces.
-
-    Returns
-    -------
-    ndarray, (height', width', channels)
-    """
-    picture, _ = as_image(image)
-    core = tile - 2 * margin
-    height, width = picture.shape[:2]
-    extra_h, extra_w = -(-height // core) * core - height, -(-width // core) * core - width
-    return np.pad(picture, ((margin, margin + extra_h), (margin, margin + extra_w), (0, 0)), mode=padding)
+    rows = _mirrored_indices(top, tile, picture.shape[0])
+    return picture[np.ix_(rows, _mirrored_indices(left, tile, picture.shape[1]))]
 
 
 def activation_numbers(model):
@@ -373,7 +314,7 @@ def pad_to(array, height, width):
     """Pad an (H, W, C) array at the bottom and right by mirroring to at least ``height`` x ``width``.
 
     The mirror repeats the edge pixel (numpy's ``"symmetric"``); the tiled prediction mirrors without
-    it (its default ``padding="reflect"``).
+    it (``"reflect"``).
 
     >>> pad_to(np.array([[1, 2, 3]]).reshape(1, 3, 1), height=1, width=5)[..., 0].tolist()
     [[1, 2, 3, 3, 2]]
@@ -404,28 +345,8 @@ def predict_padded(model, image, n_poolings=4):
     return probability[:height, :width]
 
 
-#: Layers that leave each pixel's receptive field as it is (they work pixel by pixel or change no geometry).
-_PIXELWISE_LAYERS = (
-    "InputLayer",
-    "BatchNormalization",
-    "LayerNormalization",
-    "GroupNormalization",
-    "Activation",
-    "ReLU",
-    "LeakyReLU",
-    "Softmax",
-    "Dropout",
-    "SpatialDropout1D",
-    "SpatialDropout2D",
-    "SpatialDropout3D",
-    "GaussianNoise",
-    "GaussianDropout",
-    "Rescaling",
-    "Normalization",
-    "Cropping2D",
-    "ZeroPadding2D",
-)
-_MERGING_LAYERS = ("Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum")
+#: Layers that leave a pixel's receptive field as it is (the ones the course's U-Nets use).
+_PIXELWISE_LAYERS = ("InputLayer", "BatchNormalization", "Activation", "Dropout", "SpatialDropout2D", "Cropping2D")
 
 
 def _as_pair(value):
@@ -451,8 +372,8 @@ def _layer_reach(layer, reach, step):
     kind = type(layer).__name__
     if kind in _PIXELWISE_LAYERS:
         return reach, step
-    if kind in ("Conv2D", "DepthwiseConv2D", "SeparableConv2D", "MaxPooling2D", "AveragePooling2D"):
-        sizes = _as_pair(layer.kernel_size if hasattr(layer, "kernel_size") else layer.pool_size)
+    if kind in ("Conv2D", "MaxPooling2D"):
+        sizes = _as_pair(layer.kernel_size if kind == "Conv2D" else layer.pool_size)
         strides = _as_pair(layer.strides)
         dilations = _as_pair(getattr(layer, "dilation_rate", 1))
         reach = tuple(
@@ -460,14 +381,12 @@ def _layer_reach(layer, reach, step):
             for axis in range(2)
         )
         return reach, tuple(step[axis] * strides[axis] for axis in range(2))
-    if kind in ("UpSampling2D", "Conv2DTranspose"):
+    if kind == "Conv2DTranspose" or (kind == "UpSampling2D" and layer.interpolation == "nearest"):
         factors = _as_pair(layer.size if kind == "UpSampling2D" else layer.strides)
         extra = [0, 0]  # input pixels a transpose convolution adds beyond the one it copies
         if kind == "Conv2DTranspose":
             sizes = _as_pair(layer.kernel_size)
             extra = [-(-sizes[axis] // factors[axis]) - 1 for axis in range(2)]
-        if kind == "UpSampling2D" and layer.interpolation != "nearest":
-            extra = [1, 1]  # bilinear and the like mix in the neighbouring pixels
         new_step = tuple(step[axis] / factors[axis] for axis in range(2))
         # a pixel of the larger image copies the pixel of the smaller one it lies in: up to
         # (factor - 1) of its own width away from it on either side, wherever it lies on the grid
@@ -480,44 +399,34 @@ def _layer_reach(layer, reach, step):
         )
         return reach, new_step
     raise ValueError(
-        f"receptive_field does not know layer {layer.name!r} of type {kind}: it follows 2-D convolutions, "
-        f"poolings, upsamplings, transpose convolutions, merges ({', '.join(_MERGING_LAYERS)}) and "
-        f"pixel-wise layers. Compute the receptive field of this model by hand."
+        f"receptive_field follows the layers of the course's U-Nets (Conv2D, MaxPooling2D, UpSampling2D "
+        f"'nearest', Conv2DTranspose, Concatenate, {', '.join(_PIXELWISE_LAYERS)}), not layer {layer.name!r} "
+        f"of type {kind}. Compute the receptive field of this model by hand."
     )
 
 
 def receptive_field(model):
     """Return the side, in input pixels, of the square that a pixel of the model's output depends on.
 
-    Computed from the layers, not measured: each convolution and pooling adds
-    ``(kernel size - 1)`` pixels of its input, which stand for more and more input pixels after
-    every pooling (2, 4, 8, ... for 2x2 poolings); an upsampling by 2 copies each pixel into a
-    2x2 block, so a pixel of the larger image may lie up to one of its own widths away from the
-    pixel it copies, on either side; skip connections (``Concatenate``) keep the larger field.
-    Two 3x3 convolutions give 5; a 3x3 convolution, a 2x2 pooling and a 3x3 convolution give 8
-    (an output pixel there stands for 2 input pixels). The answer holds for every output pixel,
-    wherever it lies on the pooling grid, so it is an upper bound for a single pixel.
-
-    Overlap-tile prediction (:func:`predict_tiled`, ``blending="overlap-tile"``) is exact when
-    the margin is at least ``(receptive_field(model) - 1) // 2`` (for networks with
-    ``"same"`` padding and odd kernels, which reach equally far on both sides).
+    Computed from the layers: each convolution and pooling adds ``(kernel size - 1)`` pixels of
+    its input, which stand for 2, 4, 8, ... input pixels after each 2x2 pooling; an upsampling
+    by 2 copies a pixel into a 2x2 block, so it may lie one of its own widths away from the
+    pixel it copies; ``Concatenate`` keeps the larger field. The answer holds wherever a pixel
+    lies on the pooling grid. Overlap-tile prediction is exact with a margin of at least
+    ``(receptive_field(model) - 1) // 2``.
 
     Parameters
     ----------
     model : keras.Model
-        A functional Keras model of 2-D layers (``Conv2D``, ``MaxPooling2D``, ``UpSampling2D``,
-        ``Conv2DTranspose``, merges such as ``Concatenate``, and pixel-wise layers such as
-        ``BatchNormalization``, ``Activation`` or ``Dropout``).
+        A functional model of the layers the course's 2-D U-Nets use; ValueError naming any other.
 
-    Returns
-    -------
-    int
-        The side of the square, the larger of rows and columns if they differ.
-
-    Raises
-    ------
-    ValueError
-        For a layer whose geometry the function does not know (its name and type are given).
+    Examples
+    --------
+    >>> import keras
+    >>> image = keras.Input((32, 32, 1))
+    >>> convolutions = keras.layers.Conv2D(1, 3, padding="same")(keras.layers.Conv2D(1, 3, padding="same")(image))
+    >>> receptive_field(keras.Model(image, convolutions))  # 3, and 2 more
+    5
     """
     fields = {}  # id(tensor) -> (((left, right) per axis), step per axis)
     for layer in model.layers:
@@ -525,7 +434,7 @@ def receptive_field(model):
         known = [fields[id(tensor)] for tensor in inputs if id(tensor) in fields]
         if not known:  # the model's input: one input pixel stands for itself
             reach, step = ((0, 0), (0, 0)), (1, 1)
-        elif type(layer).__name__ in _MERGING_LAYERS:
+        elif type(layer).__name__ == "Concatenate":
             reach = tuple(tuple(max(field[0][axis][side] for field in known) for side in range(2)) for axis in range(2))
             step = known[0][1]
         else:

@@ -37,7 +37,6 @@ __all__ = [
     "average_precision",
     "measure_objects",
     "format_table",
-    "save_table_csv",
 ]
 
 #: Objects count as found when their IoU with a true object is at least this (DSB 2018 lowest).
@@ -324,17 +323,3 @@ def format_table(table, rows=10):
     if count > rows:
         lines.append(f"... {count - rows} more objects")
     return "\n".join(lines)
-
-
-def save_table_csv(table, path):
-    """Write a :func:`measure_objects` table as a CSV file; refuses to overwrite an existing file."""
-    from pathlib import Path
-
-    path = Path(path)
-    if path.exists():
-        raise FileExistsError(f"{path} already exists; choose a new file name (nothing was overwritten).")
-    names = list(table)
-    rows = zip(*(table[name] for name in names))
-    text = ",".join(names) + "\n" + "".join(",".join(f"{value:g}" for value in row) + "\n" for row in rows)
-    path.write_text(text)
-    return path

@@ -10,9 +10,9 @@ Two kinds of tools live here:
 - ``cells_from_membranes`` and ``isbi_errors``: the ISBI 2012 challenge's own measures
   (adapted Rand error, variation of information), which judge the cells a membrane map
   separates rather than its pixels (scikit-image, imported when called);
-- Keras metric factories (``keras_iou``, ``keras_dice``) to follow the same scores during
-  training, in ``model.compile(metrics=[...])`` (the Keras class lives in
-  :mod:`helpers.keras_metrics`, imported only when asked for).
+- ``keras_dice``, a Keras metric that follows the same Dice during training, in
+  ``model.compile(metrics=[...])`` (the Keras class lives in :mod:`helpers.keras_metrics`,
+  imported only when asked for).
 
 Course convention: a mask holds 0 and 1 (or False and True), with 1 = foreground (for
 example membrane); a prediction of the network holds probabilities between 0 and 1. A
@@ -23,7 +23,7 @@ probability becomes a 0/1 mask with ``probabilities >= threshold`` (``foreground
 Every score is *pooled*: the pixels of all images are counted together, as if they formed
 one big image. That is what the Keras metrics report at the end of an epoch too.
 
-Importing this module is light (numpy only); ``keras_iou`` and ``keras_dice`` import Keras when called.
+Importing this module is light (numpy only); ``keras_dice`` imports Keras when called.
 """
 
 import numpy as np
@@ -48,7 +48,6 @@ __all__ = [
     "THRESHOLD_GRID",
     "confusion_matrix",
     "per_class_scores",
-    "keras_iou",
     "keras_dice",
     "cells_from_membranes",
     "isbi_errors",
@@ -330,25 +329,6 @@ def per_class_scores(truth, prediction, n_classes):
     iou = np.where(empty, 1.0, true_positives / safe)
     dice = np.where(empty, 1.0, 2 * true_positives / np.where(empty, 1, union + true_positives))
     return {"iou": iou, "dice": dice}
-
-
-def keras_iou(name="iou"):
-    """Keras metric: IoU of the foreground at threshold 0.5, for ``model.compile``.
-
-    Parameters
-    ----------
-    name : str
-        The name shown in the training log and in ``history.history``.
-
-    Returns
-    -------
-    keras.metrics.BinaryIoU
-        ``BinaryIoU(target_class_ids=[1], threshold=0.5)``: the same number as
-        :func:`iou_score` on ``probabilities >= 0.5``, pooled over the epoch.
-    """
-    import keras
-
-    return keras.metrics.BinaryIoU(target_class_ids=[1], threshold=0.5, name=name)
 
 
 def keras_dice(name="dice"):

@@ -177,14 +177,6 @@ def test_choose_threshold_default_grid_and_scores():
 # --- Keras metrics for model.compile ----------------------------------------------------
 
 
-def test_keras_iou_is_binary_iou_on_the_foreground():
-    metric = metrics.keras_iou()
-    assert isinstance(metric, keras.metrics.BinaryIoU)
-    assert metric.name == "iou"
-    assert list(metric.target_class_ids) == [1]
-    assert metric.threshold == 0.5
-
-
 def test_keras_dice_accumulates_like_dice_score_over_batches():
     metric = metrics.keras_dice()
     assert metric.name == "dice"
@@ -220,11 +212,10 @@ def test_keras_metrics_work_in_model_compile_and_evaluate():
     # a "model" that returns its input: its predictions are the probabilities themselves
     inputs = keras.Input((8, 8, 1))
     model = keras.Model(inputs, keras.layers.Identity()(inputs))
-    model.compile(loss="binary_crossentropy", metrics=[metrics.keras_dice(), metrics.keras_iou()])
+    model.compile(loss="binary_crossentropy", metrics=[metrics.keras_dice()])
     results = model.evaluate(probabilities, truth, batch_size=2, verbose=0, return_dict=True)
     prediction = probabilities >= 0.5
     assert results["dice"] == pytest.approx(metrics.dice_score(truth, prediction), abs=1e-6)
-    assert results["iou"] == pytest.approx(metrics.iou_score(truth, prediction), abs=1e-6)
 
 
 def test_dice_metric_config_round_trip():
