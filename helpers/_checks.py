@@ -16,21 +16,6 @@ import numpy as np
 
 from helpers.course import MODES
 
-__all__ = [
-    "as_mask",
-    "as_probabilities",
-    "as_image",
-    "as_2d",
-    "as_picture",
-    "as_volume",
-    "as_class_ids",
-    "as_label_image",
-    "check_same_shape",
-    "check_threshold",
-    "foreground",
-    "check_mode",
-]
-
 
 def as_mask(array, name="mask"):
     """Return ``array`` as a bool numpy array, or raise if it holds anything but 0 and 1.

@@ -22,7 +22,6 @@ import numpy as np
 
 __all__ = [
     "GEOMETRIC_DEFAULTS",
-    "PHOTOMETRIC_DEFAULTS",
     "affine_matrix",
     "joint_augment",
     "photometric_augment",

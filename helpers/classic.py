@@ -7,11 +7,7 @@ which numbers mean "membrane". No deep learning; the U-Net has to beat it.
 
 import numpy as np
 
-__all__ = [
-    "pixel_features",
-    "train_pixel_classifier",
-    "predict_pixel_classifier",
-]
+__all__ = ["pixel_features", "train_pixel_classifier", "predict_pixel_classifier"]
 
 
 def pixel_features(image):

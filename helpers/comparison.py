@@ -29,7 +29,6 @@ __all__ = [
     "add_training_images",
     "results_table",
     "budget_steps",
-    "steps_for_minutes",
 ]
 
 
@@ -229,17 +228,14 @@ def steps_for_minutes(minutes, n_choices, timing, epochs, *, n_seeds=1):
     Each choice pays one start (``timing.seconds_to_start``; its other seeds restart the
     compiled model, see :func:`train_and_score_seeds`). Each run pays one validation pass per
     epoch and two prediction passes after training (validation images for the threshold, then
-    the test images; counted as validation passes); the steps get the rest.
+    the test images; counted as validation passes); the steps get the rest. Returns a multiple of
+    ``epochs``, at least ``epochs``.
 
-    Examples
-    --------
     >>> from helpers.training import StepTiming
     >>> steps_for_minutes(1, 2, StepTiming(0.1, 1.0, 10.0), epochs=4)  # (60 - 2 x 10) / 2 = 20 s each; 20 - 6 x 1 = 14 s
     140
     >>> steps_for_minutes(1, 1, StepTiming(0.1, 1.0, 10.0), epochs=4, n_seeds=2)  # one start: (60 - 10) / 2 - 6 = 19 s
     188
-
-    Returns: A multiple of ``epochs``, at least ``epochs``.
     """
     seconds_per_run = (minutes * 60 - n_choices * timing.seconds_to_start) / (n_choices * n_seeds)
     per_run = seconds_per_run - (epochs + 2) * timing.seconds_per_validation

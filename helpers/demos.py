@@ -2,9 +2,7 @@
 
 import numpy as np
 
-__all__ = [
-    "run_layer",
-]
+__all__ = ["run_layer"]
 
 
 def run_layer(layer, image, kernel=None, training=False):

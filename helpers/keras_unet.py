@@ -21,8 +21,6 @@ import io
 import numpy as np
 
 __all__ = [
-    "KERAS_UNET_MODELS",
-    "AUGMENTATION_SETTINGS",
     "import_module",
     "build_model",
     "augmented_batches",

@@ -38,7 +38,6 @@ __all__ = [
     "MULTICLASS_LOSS_NAMES",
     "BceDiceLoss",
     "CrossEntropyDiceLoss",
-    "FormulaLoss",
 ]
 
 

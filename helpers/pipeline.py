@@ -112,29 +112,21 @@ def training_batches(images, masks, crop_size=128, batch_size=8, augment=True, s
 def with_pixel_weights(batches, weights):
     """Add one weight per pixel, from its class, to every (images, labels) batch of a tf.data set.
 
-    ``batches``: Yields ``(images, labels)`` with labels of shape (batch, H, W, 1) holding class ids.
-    Returns: Yields ``(images, labels, pixel_weights)``: Keras uses the third as ``sample_weight``.
+    ``batches`` yield ``(images, labels)``, labels (batch, H, W, 1) of class ids; the result yields
+    ``(images, labels, pixel_weights)``: Keras uses the third as ``sample_weight``.
     """
-    import tensorflow as tf
-
-    table = tf.constant(np.asarray(weights, dtype=np.float32))
-    return batches.map(lambda images, labels: (images, labels, tf.gather(table, tf.cast(labels[..., 0], tf.int32))))
+    return with_ignore_weights(batches, weights=weights)
 
 
 def ignore_weights(labels, ignore_value=None, weights=None):
     """Split label maps into labels to train on and one weight per pixel; not-annotated pixels weigh 0.
 
-    Examples
-    --------
+    ``labels``: class ids; pixels equal to ``ignore_value`` are not annotated (None: all are). They come
+    back as 0 with weight 0; the others weigh ``weights[class]`` (None: 1 for every class).
+
     >>> labels, weights = ignore_weights(np.array([[[[0], [1], [255]]]]), ignore_value=255)
     >>> labels[..., 0].tolist(), weights.tolist()
     ([[[0.0, 1.0, 0.0]]], [[[1.0, 1.0, 0.0]]])
-
-    ``labels``: Class ids (binary: 0/1); pixels equal to ``ignore_value`` are not annotated.
-    ``ignore_value``: The value of the pixels that are not annotated (None: every pixel is annotated).
-    ``weights``: One weight per class (e.g. :func:`helpers.label_maps.class_weights`); None: 1 for every class.
-    Returns: The labels, with the not-annotated pixels set to 0 (any valid class: their weight is 0).; 0 where not
-    annotated, else the weight of the pixel's class.
     """
     labels = np.asarray(labels, dtype=np.float32)
     ignored = labels[..., 0] == ignore_value if ignore_value is not None else np.zeros(labels.shape[:-1], bool)

@@ -26,12 +26,8 @@ from helpers._checks import foreground as foreground_mask
 from helpers.label_maps import color_labels, label_colors
 
 __all__ = [
-    "OVERLAY_COLOR",
-    "OVERLAY_ALPHA",
-    "FIGURE_DPI",
     "figure_png",
     "overlay",
-    "legend_color",
     "show_images",
     "show_grid",
     "show_history",
@@ -42,9 +38,6 @@ __all__ = [
     "tile_figure",
     "slice_figure",
     "class_figure",
-    "FALSE_POSITIVE_COLOR",
-    "FALSE_NEGATIVE_COLOR",
-    "error_overlay",
     "show_errors",
     "show_differences",
 ]

@@ -11,7 +11,7 @@ are split in stack order (:func:`split_consecutive`); independent images at rand
 
 import numpy as np
 
-__all__ = ["SPLIT_CHOICES", "split_indices", "split_consecutive", "split_images", "split_volumes"]
+__all__ = ["split_indices", "split_consecutive", "split_images", "split_volumes"]
 
 
 def split_indices(n, n_validation, n_test, seed=0):
@@ -41,15 +41,11 @@ def split_consecutive(n, n_validation, n_test):
 
     Use it for the sections of one stack (serial sections, time-lapse frames): neighbours look
     alike, so a random split would put near-twins of the test images into training and make
-    the test scores too good. Consecutive blocks touch only at their two borders.
+    the test scores too good. Consecutive blocks touch only at their two borders. ``n`` images in
+    stack order: ``n_validation`` and ``n_test`` go to validation and test, the rest (at least one) to training.
 
-    Examples
-    --------
     >>> [part.tolist() for part in split_consecutive(6, 1, 2)]
     [[0, 1, 2], [3], [4, 5]]
-
-    ``n``: Number of images, in stack order.
-    ``n_validation, n_test``: How many go to validation and to test; the rest (at least one) is for training.
     """
     if min(n, n_validation, n_test) < 0:
         raise ValueError(f"Counts must not be negative; got n={n}, n_validation={n_validation}, n_test={n_test}.")

@@ -25,7 +25,7 @@ from helpers._checks import as_mask, as_picture, as_probabilities, as_volume
 from helpers._checks import foreground as foreground_mask
 from helpers.inference import tile_grid
 
-__all__ = ["threshold_explorer", "tile_explorer", "slice_explorer", "class_explorer", "show_static"]
+__all__ = ["threshold_explorer", "tile_explorer", "slice_explorer", "class_explorer"]
 
 
 def show_static(png, caption):
