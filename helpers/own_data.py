@@ -298,14 +298,8 @@ def check_folder(
     Returns
     -------
     FolderReport
-        Print it to read every problem and its fix; ``.pairs`` are the usable pairs.
-
-    Raises
-    ------
-    FileNotFoundError
-        If a folder does not exist or holds no image file.
-    ValueError
-        If both folders are the same folder, or a parameter is not one of its choices.
+        Print it to read every problem and its fix; ``.pairs`` are the usable pairs. A missing or
+        empty folder, or the same folder twice, raises an error naming it.
     """
     if mask_kind not in folder_checks.MASK_KINDS:
         raise ValueError(f"mask_kind must be one of {folder_checks.MASK_KINDS}, got {mask_kind!r}.")
@@ -366,30 +360,13 @@ def _mask_ids(report, name, mask_path):
 
 
 def load_checked(report, *, invert_masks=False):
-    """Load the usable pairs of a :class:`FolderReport`.
+    """Load the usable pairs of a :class:`FolderReport` (from :func:`check_folder`) as a :data:`CheckedSet`.
 
-    Images are grey or colour as the report says (a folder with both is read as colour, grey
-    repeated into 3 channels); images of other sizes, and images smaller than the crops, are
-    padded by mirroring (image and mask alike) to one size.
-
-    Parameters
-    ----------
-    report : FolderReport
-        From :func:`check_folder`.
-    invert_masks : bool
-        Binary masks only: swap foreground and background of every mask.
-
-    Returns
-    -------
-    CheckedSet
-        ``images`` (N, H, W, C) float32 in [0, 1]; ``masks`` (N, H, W, 1) float32 class ids
-        (binary and instances: 0/1; colour masks: the ids of ``report.colour_to_id``), pixels
-        not annotated equal to ``report.ignore_id``; ``class_names`` one per id.
-
-    Raises
-    ------
-    ValueError
-        If the report has no usable pair, or ``invert_masks`` is asked for masks of K classes.
+    Images are grey or colour as the report says (a folder with both is read as colour); images
+    of other sizes, and images smaller than the crops, are mirror-padded (image and mask alike)
+    to one size. ``invert_masks`` (binary masks only) swaps foreground and background.
+    Masks hold class ids (binary and instances: 0/1; colour masks: the ids of
+    ``report.colour_to_id``); pixels not annotated keep ``report.ignore_id``.
     """
     if not report.pairs:
         raise ValueError(f"No usable image/mask pair in {report.image_folder}: read the report and fix the errors.")
@@ -450,11 +427,10 @@ def predict_folder(
 ):
     """Segment every image of a folder and write the masks into a NEW folder.
 
-    An image up to ``tile`` pixels on its longer side is predicted whole, mirror-padded to a
-    multiple of ``2**n_poolings``; a larger one tile by tile (:func:`helpers.inference.predict_tiled`,
-    Gaussian blending, overlap ``tile // 4``), so memory does not grow with the image. Each
-    mask has the image's name and size. Nothing existing is overwritten: if ``output_folder``
-    exists, the masks go to ``output_folder-2`` (or ``-3`` ...); the input folder is only read.
+    An image up to ``tile`` pixels a side is predicted whole, mirror-padded to a multiple of
+    ``2**n_poolings``; a larger one tile by tile (:func:`helpers.inference.predict_tiled`). Each
+    mask has the image's name and size. If ``output_folder`` exists, the masks go to
+    ``output_folder-2`` (or ``-3`` ...): nothing is overwritten.
 
     - A model with **one output channel** (binary): 8-bit masks, 0 = background, 255 =
       structure (probability >= ``threshold``).
