@@ -1,51 +1,49 @@
 """Take a trained U-Net out of the notebook: a bioimage.io package for Fiji, napari, the Model Zoo.
 
-Two ways to keep a model, both checked by a round trip:
-
-* :func:`export_bioimageio` writes a **bioimage.io model package** (a zip, model spec 0.5), the
-  format that deepImageJ (Fiji), napari's bioimage.io plugins, QuPath, ilastik and the
-  BioImage Model Zoo read. :func:`validate_package` checks it with ``bioimageio.spec`` and
-  :func:`check_package_predictions` reloads it with ``bioimageio.core`` and compares its
-  predictions with the test output stored inside.
-* :func:`save_model` writes ``model.keras`` plus ``manifest.json`` (library versions, the
-  sha256 of every file, preprocessing, class names, threshold); :func:`load_model` refuses a
+* :func:`export_bioimageio` writes a **bioimage.io model package** (a zip, model spec 0.5), which
+  deepImageJ (Fiji), napari's bioimage.io plugins, QuPath, ilastik and the BioImage Model Zoo read.
+  :func:`validate_package` checks it with ``bioimageio.spec``; :func:`check_package_predictions`
+  reloads it with ``bioimageio.core`` and predicts its test image again.
+* :func:`save_model` writes ``model.keras`` and ``manifest.json`` (versions, the sha256 of every
+  file, the rescaling rule, class names, threshold) into a new folder; :func:`load_model` refuses a
   folder whose files are missing or altered before it loads anything.
 
-Weight formats written into the package: ``keras_v3`` (the ``.keras`` file, read by
-``bioimageio.core`` and so by the Python tools) and ``tensorflow_saved_model_bundle`` (a zipped
-TensorFlow SavedModel, the TensorFlow format deepImageJ 3 runs through JDLL). ONNX needs
-``tf2onnx``, which the course does not install; it is not written.
+A package applies the course's rules, taken from where they live: the reader's rescaling
+(:func:`helpers.imageio.scaling_rule`, :data:`helpers.imageio.RULE_DIVISORS`), the threshold rule
+(``probability >= threshold``), the class colours (:func:`helpers.label_maps.label_colors`) and the
+sizes a U-Net takes (:func:`helpers.models.count_poolings`).
 
-The preprocessing stored in the package matches the course's reader: pixel values are scaled
-to [0, 1] like the course's reader does it (8-bit / 255, 16-bit / 65535), so a tool that feeds
-the raw image gets the numbers the model was trained on.
-
-``bioimageio.spec`` and ``bioimageio.core`` are imported inside the functions that need them,
-so ``import helpers.export`` stays light.
+Weight formats: ``keras_v3`` (read by ``bioimageio.core``, so by the Python tools) and
+``tensorflow_saved_model_bundle`` (a zipped TensorFlow SavedModel, which deepImageJ runs). ONNX needs
+``tf2onnx``, which the course does not install. ``bioimageio`` is imported inside the functions that
+need it, so ``import helpers.export`` stays light.
 """
 
 import contextlib
-import dataclasses
 import datetime
 import hashlib
 import json
-import os
 import platform
+import re
 import shutil
 import tempfile
+import types
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from helpers import imageio, label_maps
+from helpers._checks import foreground
+from helpers.course import package_versions
+from helpers.models import count_poolings
+
 __all__ = [
     "UNET_CITATION",
-    "COURSE_PREPROCESSING",
     "INPUT_ID",
     "OUTPUT_ID",
-    "unet_depth",
+    "COURSE_RESCALING",
     "accepted_sizes",
-    "new_package_path",
     "export_bioimageio",
     "validate_package",
     "check_package_predictions",
@@ -61,91 +59,44 @@ UNET_CITATION = {
     "Biomedical Image Segmentation. MICCAI 2015, LNCS 9351, 234-241.",
     "doi": "10.1007/978-3-319-24574-4_28",
 }
-#: The course's reader: raw pixel values divided by the largest value of their type.
-COURSE_PREPROCESSING = "scale to [0, 1] like the course's reader: 8-bit / 255, 16-bit / 65535"
 #: Tensor names inside the package.
 INPUT_ID = "raw"
 OUTPUT_ID = "probability"
+#: The rescaling rule of the course's data sets (8-bit files), as :func:`helpers.imageio.scaling_rule` names it.
+COURSE_RESCALING = "8-bit / 255"
 
 _MANIFEST = "manifest.json"
 _KERAS_FILE = "model.keras"
-_PIXEL_MAX = {8: 255, 16: 65535}
+_MIN_TO_MAX = "own minimum to maximum"
 
 
 class CorruptModelError(ValueError):
     """A saved model folder or package has a missing or altered file."""
 
 
-# ----------------------------------------------------------------------------------------
-# What the model accepts
+def accepted_sizes(n_poolings, up_to):
+    """List the image sides a package of a U-Net with ``n_poolings`` poolings accepts, up to ``up_to``.
 
-
-def unet_depth(model):
-    """Count the poolings of a course U-Net: sizes must be divisible by ``2**depth``.
-
-    Parameters
-    ----------
-    model : keras.Model
-        A 2-D U-Net (for example from :func:`helpers.models.build_unet`).
-
-    Returns
-    -------
-    int
-        The number of ``MaxPooling2D`` layers.
+    >>> accepted_sizes(4, 64)
+    [16, 32, 48, 64]
     """
-    return sum(1 for layer in model.layers if type(layer).__name__ == "MaxPooling2D")
-
-
-def accepted_sizes(depth, up_to):
-    """List the image side lengths a package of a U-Net of this depth accepts, up to ``up_to``.
-
-    The package states ``min = step = 2**depth``: sizes ``2**depth * n`` for n = 1, 2, ...
-
-    Parameters
-    ----------
-    depth : int
-        Number of poolings of the U-Net.
-    up_to : int
-        Largest side length to list.
-
-    Returns
-    -------
-    list of int
-    """
-    step = 2 ** int(depth)
+    step = 2 ** int(n_poolings)
     return list(range(step, int(up_to) + 1, step))
 
 
-def new_package_path(folder, name, suffix=".zip"):
-    """Return ``folder/name.zip``, or ``name-2.zip``, ``name-3.zip`` ... if it exists already.
-
-    Parameters
-    ----------
-    folder : str or pathlib.Path
-        Where the package goes (created if missing).
-    name : str
-        File name without suffix.
-    suffix : str
-        ``".zip"`` for a package, ``""`` for a folder.
-
-    Returns
-    -------
-    pathlib.Path
-        A path that does not exist yet: nothing earlier is overwritten.
-    """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    candidate = folder / f"{name}{suffix}"
-    number = 2
-    while candidate.exists():
-        candidate = folder / f"{name}-{number}{suffix}"
-        number += 1
-    return candidate
-
-
-def _safe_file_name(name):
-    keep = "".join(c if c.isalnum() or c in "-_" else "-" for c in name.strip().lower())
-    return "-".join(part for part in keep.split("-") if part) or "model"
+def _preprocessing(rescaling):
+    """The package's steps that turn raw pixels into the model's input by the reader's ``rescaling`` rule."""
+    if rescaling in imageio.RULE_DIVISORS:
+        scale = {"id": "scale_linear", "kwargs": {"gain": 1.0 / imageio.RULE_DIVISORS[rescaling], "offset": 0.0}}
+    elif rescaling == _MIN_TO_MAX:
+        scale = {"id": "scale_range", "kwargs": {"axes": ["y", "x", "channel"]}}
+    else:
+        raise ValueError(
+            f"rescaling={rescaling!r}: give the rule the reader applied to the training images, "
+            f"rescaling=imageio.scaling_rule(imageio.read_pixels(one_training_file)); one of "
+            f"{[*imageio.RULE_DIVISORS, _MIN_TO_MAX]}."
+        )
+    return [{"id": "ensure_dtype", "kwargs": {"dtype": "float32"}}, scale]
 
 
 # ----------------------------------------------------------------------------------------
@@ -166,214 +117,195 @@ def export_bioimageio(
     citations=(),
     threshold=None,
     class_names=None,
-    pixel_bits=8,
+    rescaling=COURSE_RESCALING,
     license="CC-BY-4.0",
     cover=None,
     binarize_output=False,
     saved_model=True,
     tags=("segmentation", "unet", "2d"),
 ):
-    """Write a bioimage.io model package (zip, spec 0.5) for a trained 2-D U-Net of the course.
+    """Write a bioimage.io model package (zip, spec 0.5) of a trained 2-D U-Net into ``folder``.
+
+    The zip is named after ``name``; an earlier zip of that name is never overwritten (``-2``, ``-3`` ...).
 
     Parameters
     ----------
     model : keras.Model
-        The trained U-Net: input (None, None, C) with C = 1 (grey) or 3 (colour); output one
-        sigmoid channel (binary) or K softmax channels (K classes).
-    folder : str or pathlib.Path
-        Folder for the package; the zip gets a new name there (``-2``, ``-3`` ... if needed).
-    name : str
-        Human-readable model name (letters, digits, spaces, ``-_()``).
-    description : str
-        One or two sentences: what the model segments.
+        Input (None, None, C); output one sigmoid channel (binary) or K softmax channels (K classes).
     test_image : ndarray
-        One real image, (H, W) or (H, W, C): float in [0, 1] as the course's reader gives it,
-        or the raw 8/16-bit integers. H and W must be multiples of ``2**depth``.
+        One real image, (H, W) or (H, W, C): the raw pixels as stored (:func:`helpers.imageio.read_pixels`)
+        or, for the rules that divide by a fixed number, the reader's [0, 1] image. H and W must be
+        multiples of ``2**n_poolings``.
     authors : list of dict or str
         ``{"name": ..., "affiliation": ..., "github_user": ...}`` or plain names.
-    training_data : str
-        What the model was trained on (name, source, size); goes into the documentation.
+    training_data, methods : str
+        What the model was trained on, and how; written into the documentation as given.
     scores : dict
-        Test scores, e.g. ``{"IoU (test)": 0.83}``; goes into the documentation.
-    methods : str
-        The methods paragraph (how it was trained), written into the documentation as given.
+        Test scores, e.g. ``{"IoU (test)": 0.83}``.
     citations : sequence of dict
-        Extra citations ``{"text": ..., "doi": ...}`` or ``{"text": ..., "url": ...}``, e.g. the
-        data's paper. Ronneberger et al. 2015 is always added.
+        Extra ``{"text": ..., "doi": ...}`` (or ``"url"``), e.g. the data's paper; the U-Net paper is always cited.
     threshold : float, optional
-        Binary models: the threshold chosen on validation. Required for a one-channel output.
+        Binary models (required): the threshold chosen on validation.
     class_names : sequence of str, optional
-        K-class models: one name per output channel (class 0 first). Required for K > 1.
-    pixel_bits : {8, 16}
-        Bit depth of the raw images: the package divides by 255 or 65535 (the course's reader).
-    license : str
-        SPDX identifier of the package's license.
-    cover : str or pathlib.Path, optional
-        A PNG cover; by default one is drawn from the test image and its prediction.
+        K-class models (required): one name per output channel, class 0 first.
+    rescaling : str
+        The rule the course's reader applied to the training images, as
+        :func:`helpers.imageio.scaling_rule` names it (``"12-bit in 16 bits / 4095"`` ...); the
+        package applies it to the raw pixels a tool gives it.
+    cover : path, optional
+        A PNG cover; by default the test image beside its prediction.
     binarize_output : bool
-        Binary models only: add the threshold as the package's postprocessing (the tools then
-        return a 0/1 mask instead of probabilities). Default False: probabilities, with the
-        threshold stated in the documentation and in ``config``.
+        Binary models: the package returns the 0/1 mask (``probability >= threshold``) instead of probabilities.
     saved_model : bool
-        Also write the TensorFlow SavedModel weights (zipped), which deepImageJ reads.
-    tags : sequence of str
-        Keywords for the Model Zoo.
+        Also write the TensorFlow SavedModel (zipped), which deepImageJ runs.
 
     Returns
     -------
     pathlib.Path
         The new zip file.
-
-    Raises
-    ------
-    ValueError
-        If an argument does not fit the model (names the argument and the fix).
     """
     from bioimageio.spec import ValidationContext, build_description, save_bioimageio_package
 
-    shape = _check_model(model)
-    n_in, n_out = shape
-    depth = unet_depth(model)
-    class_names = _check_outputs(n_out, threshold, class_names, binarize_output)
-    if pixel_bits not in _PIXEL_MAX:
-        raise ValueError(f"pixel_bits={pixel_bits!r}: use 8 (values / 255) or 16 (values / 65535).")
-    raw = _raw_test_input(test_image, n_in, depth, _PIXEL_MAX[pixel_bits])
-    probabilities = _predict_scaled(model, raw, _PIXEL_MAX[pixel_bits])
-    output = probabilities
-    if binarize_output:  # bioimage.io's binarize keeps values above the threshold (>), not the course's >=
-        output = (probabilities > threshold).astype(np.float32)
+    preprocessing = _preprocessing(rescaling)
+    n_channels, n_outputs = _check_model(model)
+    n_poolings = count_poolings(model)
+    class_names = _check_outputs(n_outputs, threshold, class_names, binarize_output)
+    raw, scaled = _test_input(test_image, n_channels, n_poolings, rescaling)
+    probabilities = np.asarray(model.predict_on_batch(scaled), dtype=np.float32)
+    output = foreground(probabilities, float(threshold)).astype(np.float32) if binarize_output else probabilities
 
-    zip_path = new_package_path(folder, _safe_file_name(name))
+    zip_path = imageio.new_path(Path(folder) / f"{_file_name(name)}.zip")
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bioimageio-export-") as work:
         work = Path(work)
         np.save(work / "test_input.npy", raw)
         np.save(work / "test_output.npy", output)
-        cover_file = _write_cover(work, raw, probabilities, threshold, cover)
+        cover_file = _write_cover(work, scaled, probabilities, threshold, cover)
         model.save(work / _KERAS_FILE)
-        weights = {"keras_v3": _keras_weights_entry()}
+        versions = _versions()
+        weights = {
+            "keras_v3": {
+                "source": _KERAS_FILE,
+                "keras_version": versions["keras"],
+                "backend": ["tensorflow", versions["tensorflow"]],
+            }
+        }
         if saved_model:
             _write_saved_model_zip(model, work / "tf_saved_model.zip")
-            weights["tensorflow_saved_model_bundle"] = _saved_model_entry()
-        facts = _ModelFacts(name, description, depth, n_in, class_names, threshold, pixel_bits, binarize_output)
+            weights["tensorflow_saved_model_bundle"] = {
+                "source": "tf_saved_model.zip",
+                "tensorflow_version": versions["tensorflow"],
+                "parent": "keras_v3",
+                "comment": f"signature 'serving_default', input '{INPUT_ID}', output '{OUTPUT_ID}'; zipped.",
+            }
+        facts = types.SimpleNamespace(  # what both the description (rdf) and the README say
+            name=name,
+            description=description,
+            n_poolings=n_poolings,
+            n_channels=n_channels,
+            class_names=class_names,
+            threshold=threshold,
+            rescaling=rescaling,
+            binarize_output=binarize_output,
+        )
         (work / "README.md").write_text(
             _documentation(facts, training_data, scores, methods, sorted(weights)), encoding="utf-8"
         )
-        rdf = _model_rdf(
-            facts,
-            authors=authors,
-            license=license,
-            citations=citations,
-            tags=tags,
-            cover=cover_file,
-            weights=weights,
-        )
+        rdf = _model_rdf(facts, preprocessing, authors, license, citations, tags, cover_file, weights)
         with _offline_bioimageio(work / "cache"):
-            context = ValidationContext(root=work, perform_io_checks=True)
-            descr = build_description(rdf, context=context)
+            descr = build_description(rdf, context=ValidationContext(root=work, perform_io_checks=True))
             _raise_on_errors(descr, f"the package for {name!r}")
             save_bioimageio_package(descr, output_path=zip_path)
     return zip_path
 
 
+def _file_name(name):
+    keep = "".join(c if c.isalnum() or c in "-_" else "-" for c in name.strip().lower())
+    return "-".join(part for part in keep.split("-") if part) or "model"
+
+
 def _check_model(model):
-    in_shape = tuple(model.input_shape)
-    out_shape = tuple(model.output_shape)
+    in_shape, out_shape = tuple(model.input_shape), tuple(model.output_shape)
     if len(in_shape) != 4 or len(out_shape) != 4:
         raise ValueError(
-            f"model: expected a 2-D U-Net with input (batch, height, width, "
-            f"channels); got input {in_shape} and output {out_shape}."
+            f"model: expected a 2-D U-Net with input (batch, height, width, channels); "
+            f"got input {in_shape} and output {out_shape}."
         )
-    if in_shape[-1] not in (1, 3):
-        raise ValueError(f"model: input has {in_shape[-1]} channels; the course's models take 1 (grey) or 3 (colour).")
     return in_shape[-1], out_shape[-1]
 
 
-def _check_outputs(n_out, threshold, class_names, binarize_output):
-    if n_out == 1:
-        if threshold is None:
-            raise ValueError("threshold: a binary model needs the threshold chosen on validation, e.g. threshold=0.5.")
-        if not 0.0 < float(threshold) < 1.0:
-            raise ValueError(f"threshold={threshold!r}: must lie between 0 and 1.")
+def _check_outputs(n_outputs, threshold, class_names, binarize_output):
+    if n_outputs == 1:
+        if threshold is None or not 0.0 < float(threshold) < 1.0:
+            raise ValueError(
+                f"threshold={threshold!r}: a binary model needs the threshold chosen on validation, "
+                f"between 0 and 1, e.g. threshold=0.5."
+            )
         return list(class_names) if class_names else ["foreground"]
     if binarize_output:
         raise ValueError("binarize_output=True is for binary models; a K-class model uses argmax.")
-    if class_names is None or len(class_names) != n_out:
+    if class_names is None or len(class_names) != n_outputs:
         raise ValueError(
-            f"class_names: the model has {n_out} output channels; give {n_out} "
-            f"names, class 0 first, e.g. {['background'] + ['class'] * (n_out - 1)}."
+            f"class_names: the model has {n_outputs} output channels; give {n_outputs} names, "
+            f"class 0 first, e.g. {['background'] + ['class'] * (n_outputs - 1)}."
         )
     return [str(c) for c in class_names]
 
 
-def _raw_test_input(test_image, n_in, depth, pixel_max):
+def _test_input(test_image, n_channels, n_poolings, rescaling):
+    """Return the test image as raw pixels (what a tool feeds) and rescaled (what the model sees), (1, H, W, C)."""
     image = np.asarray(test_image)
     if image.ndim == 2:
         image = image[..., np.newaxis]
-    if image.ndim != 3 or image.shape[-1] != n_in:
-        raise ValueError(f"test_image: shape {image.shape}; the model takes (height, width, {n_in}).")
-    step = 2**depth
-    if image.shape[0] % step or image.shape[1] % step:
+    if image.ndim != 3 or image.shape[-1] != n_channels:
+        raise ValueError(f"test_image: shape {image.shape}; the model takes (height, width, {n_channels}).")
+    step = 2**n_poolings
+    height, width = image.shape[:2]
+    if height % step or width % step:
         raise ValueError(
-            f"test_image: {image.shape[0]} x {image.shape[1]} pixels; a U-Net of "
-            f"depth {depth} needs multiples of {step}. Crop it, e.g. "
-            f"test_image[:{image.shape[0] // step * step}, :{image.shape[1] // step * step}]."
+            f"test_image: {height} x {width} pixels; a U-Net with {n_poolings} poolings needs multiples "
+            f"of {step}. Crop it, e.g. test_image[:{height // step * step}, :{width // step * step}]."
         )
-    if np.issubdtype(image.dtype, np.floating):
-        if image.min() < 0 or image.max() > 1:
+    divisor = imageio.RULE_DIVISORS.get(rescaling)
+    if divisor is None:  # own minimum to maximum: the reader's rule must be the package's
+        if imageio.scaling_rule(image) != rescaling:
             raise ValueError(
-                "test_image: float values must lie in [0, 1] (the course's reader); or give the raw 8/16-bit integers."
+                f"test_image: the reader rescales it by {imageio.scaling_rule(image)!r}, not {rescaling!r}; "
+                f"give the raw pixels of a training-like file (imageio.read_pixels)."
             )
-        image = np.round(image * pixel_max)
-    elif image.max() > pixel_max:
-        raise ValueError(f"test_image: values up to {image.max()} do not fit pixel_bits ({pixel_max} is the largest).")
-    return image[np.newaxis].astype(np.float32)
+        return image[np.newaxis].astype(np.float32), imageio.scale_to_unit(image)[np.newaxis]
+    if image.dtype.kind == "f" and divisor > 1 and image.size and 0 <= image.min() and image.max() <= 1:
+        image = np.round(image * divisor)  # the reader's [0, 1] image, back to the stored values
+    if image.size and (image.min() < 0 or image.max() > divisor):
+        raise ValueError(
+            f"test_image: values {image.min()} to {image.max()} do not fit rescaling={rescaling!r}. Give the "
+            f"raw pixels (imageio.read_pixels) and rescaling=imageio.scaling_rule(those pixels)."
+        )
+    raw = image[np.newaxis].astype(np.float32)
+    return raw, raw * np.float32(1 / divisor)  # the package's scale_linear
 
 
-def _predict_scaled(model, raw, pixel_max):
-    scaled = (raw / np.float32(pixel_max)).astype(np.float32)
-    return np.asarray(model.predict_on_batch(scaled), dtype=np.float32)
+def _rgb(picture):
+    return picture if picture.shape[-1] == 3 else np.repeat(picture[..., :1], 3, axis=-1)
 
 
-def _write_cover(work, raw, probabilities, threshold, cover):
+def _write_cover(work, scaled, probabilities, threshold, cover):
+    """The test image beside its result (the mask by the threshold rule, or the classes in the course's colours)."""
     target = work / "cover.png"
     if cover is not None:
         shutil.copyfile(cover, target)
         return target.name
     from matplotlib import image as mpl_image
+    from skimage.transform import resize
 
-    picture = raw[0] / max(float(raw.max()), 1.0)
-    picture = np.repeat(picture, 3, axis=-1) if picture.shape[-1] == 1 else picture
+    picture = scaled[0] / max(float(scaled.max()), 1e-6)
     if probabilities.shape[-1] == 1:
-        mask = (probabilities[0, ..., 0] > threshold).astype(np.float32)
-        result = np.stack([mask] * 3, axis=-1)
+        result = foreground(probabilities[0], float(threshold)).astype(np.float32)
     else:
-        labels = np.argmax(probabilities[0], axis=-1)
-        palette = (
-            np.array(
-                [
-                    [0, 0, 0],
-                    [230, 159, 0],
-                    [86, 180, 233],
-                    [0, 158, 115],
-                    [240, 228, 66],
-                    [0, 114, 178],
-                    [213, 94, 0],
-                    [204, 121, 167],
-                ]
-            )
-            / 255
-        )
-        result = palette[labels % len(palette)]
-    side = 256
-    mpl_image.imsave(target, np.concatenate([_square(picture, side), _square(result, side)], axis=1))
+        result = label_maps.color_labels(np.argmax(probabilities[0], axis=-1), probabilities.shape[-1])
+    halves = [resize(_rgb(p), (256, 256), order=0, anti_aliasing=False) for p in (picture, result)]
+    mpl_image.imsave(target, np.clip(np.concatenate(halves, axis=1), 0, 1))
     return target.name
-
-
-def _square(picture, side):
-    """Nearest-neighbour resample to side x side (the cover is 2:1, image left, result right)."""
-    rows = np.arange(side) * picture.shape[0] // side
-    cols = np.arange(side) * picture.shape[1] // side
-    return np.clip(picture[rows][:, cols], 0, 1)
 
 
 @contextlib.contextmanager
@@ -396,11 +328,10 @@ def _quiet_tools():
 
 
 def _write_saved_model_zip(model, zip_path):
-    """Write a TensorFlow SavedModel whose 'serving_default' signature maps INPUT_ID to OUTPUT_ID."""
+    """Write a zipped TensorFlow SavedModel whose 'serving_default' signature maps INPUT_ID to OUTPUT_ID."""
     import tensorflow as tf
 
-    channels = model.input_shape[-1]
-    spec = tf.TensorSpec((None, None, None, channels), tf.float32, name=INPUT_ID)
+    spec = tf.TensorSpec((None, None, None, model.input_shape[-1]), tf.float32, name=INPUT_ID)
     module = tf.Module()
     module.model = model
 
@@ -409,171 +340,107 @@ def _write_saved_model_zip(model, zip_path):
         return {OUTPUT_ID: model(raw, training=False)}
 
     module.serve = serve
-    with tempfile.TemporaryDirectory(prefix="saved-model-") as tmp:
-        folder = Path(tmp) / "saved_model"
-        with _quiet_tools():
-            tf.saved_model.save(module, str(folder), signatures={"serving_default": serve})
-        with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as archive:
-            for file in sorted(folder.rglob("*")):
-                if file.is_file():
-                    archive.write(file, file.relative_to(folder).as_posix())
+    with tempfile.TemporaryDirectory(prefix="saved-model-") as tmp, _quiet_tools():
+        tf.saved_model.save(module, tmp, signatures={"serving_default": serve})
+        shutil.make_archive(str(Path(zip_path).with_suffix("")), "zip", root_dir=tmp)
 
 
 def _versions():
-    import keras
-    import tensorflow as tf
-
-    return {
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": np.__version__,
-    }
+    return {"python": platform.python_version(), **package_versions(("tensorflow", "keras", "numpy"))}
 
 
-def _keras_weights_entry():
-    versions = _versions()
-    return {
-        "source": _KERAS_FILE,
-        "keras_version": versions["keras"],
-        "backend": ["tensorflow", versions["tensorflow"]],
-        "comment": "Keras 3 .keras file saved by model.save() after training.",
-    }
+def _channel_names(n_channels):
+    return {1: ["grey"], 3: ["red", "green", "blue"]}.get(n_channels) or [f"channel{i}" for i in range(n_channels)]
 
 
-def _saved_model_entry():
-    return {
-        "source": "tf_saved_model.zip",
-        "tensorflow_version": _versions()["tensorflow"],
-        "parent": "keras_v3",
-        "comment": "tf.saved_model.save: signature 'serving_default', input 'raw', output 'probability'; zipped.",
-    }
+def _binarize_threshold(threshold):
+    """bioimage.io's binarize keeps ``value > t``, the course ``probability >= threshold``: for float32
+    probabilities the two agree when t is the float32 just below the threshold. Said here only."""
+    return float(np.nextafter(np.float32(threshold), np.float32(0)))
 
 
-def _person(author):
-    if isinstance(author, str):
-        return {"name": author}
-    return {key: value for key, value in dict(author).items() if value}
+def _axes(size, channel_names):
+    return (
+        [{"type": "batch"}]
+        + [{"type": "space", "id": a, "size": size(a)} for a in ("y", "x")]
+        + [{"type": "channel", "channel_names": list(channel_names)}]
+    )
 
 
-@dataclasses.dataclass(frozen=True)
-class _ModelFacts:
-    """What both the package's description (rdf) and its README say about the model."""
-
-    name: str
-    description: str
-    depth: int
-    n_in: int
-    class_names: list
-    threshold: float | None
-    pixel_bits: int
-    binarize_output: bool
-
-
-def _model_rdf(facts, *, authors, license, citations, tags, cover, weights):
-    step = 2**facts.depth
-    gain = 1.0 / _PIXEL_MAX[facts.pixel_bits]
-    in_channels = ["grey"] if facts.n_in == 1 else ["red", "green", "blue"]
-    input_tensor = {
-        "id": INPUT_ID,
-        "description": f"raw {facts.pixel_bits}-bit image, {'grey' if facts.n_in == 1 else 'RGB colour'}",
-        "axes": [
-            {"type": "batch"},
-            {"type": "space", "id": "y", "size": {"min": step, "step": step}},
-            {"type": "space", "id": "x", "size": {"min": step, "step": step}},
-            {"type": "channel", "channel_names": in_channels},
-        ],
-        "test_tensor": {"source": "test_input.npy"},
-        "preprocessing": [
-            {"id": "ensure_dtype", "kwargs": {"dtype": "float32"}},
-            {"id": "scale_linear", "kwargs": {"gain": gain, "offset": 0.0}},
-        ],
-    }
-    output_post = []
+def _model_rdf(facts, preprocessing, authors, license, citations, tags, cover, weights):
+    step = 2**facts.n_poolings
+    binary = len(facts.class_names) == 1
     if facts.binarize_output:
-        output_post = [{"id": "binarize", "kwargs": {"threshold": float(facts.threshold)}}]
-    output_tensor = {
-        "id": OUTPUT_ID,
-        "description": (
-            "probability of foreground"
-            if len(facts.class_names) == 1 and not facts.binarize_output
-            else "mask 0/1 (probability > threshold)"
-            if facts.binarize_output
-            else "probability of each class (softmax); take the argmax"
-        ),
-        "axes": [
-            {"type": "batch"},
-            {"type": "space", "id": "y", "size": {"tensor_id": INPUT_ID, "axis_id": "y"}},
-            {"type": "space", "id": "x", "size": {"tensor_id": INPUT_ID, "axis_id": "x"}},
-            {"type": "channel", "channel_names": list(facts.class_names)},
-        ],
-        "test_tensor": {"source": "test_output.npy"},
-        "postprocessing": output_post,
-    }
-    cite = [dict(UNET_CITATION)] + [dict(c) for c in citations]
-    course_config = {
-        "depth": facts.depth,
-        "preprocessing": COURSE_PREPROCESSING,
-        "pixel_bits": facts.pixel_bits,
-        "class_names": list(facts.class_names),
-        "threshold": None if facts.threshold is None else float(facts.threshold),
-        "postprocessing": ("probability > threshold" if len(facts.class_names) == 1 else "argmax over channels"),
-    }
+        output_text = "mask 0/1 (probability >= threshold)"
+    else:
+        output_text = "probability of foreground" if binary else "probability of each class (softmax); take the argmax"
     return {
         "format_version": "0.5.12",
         "type": "model",
         "name": facts.name,
         "description": facts.description,
-        "authors": [_person(a) for a in authors],
-        "cite": cite,
+        "authors": [{"name": a} if isinstance(a, str) else {k: v for k, v in dict(a).items() if v} for a in authors],
+        "cite": [dict(UNET_CITATION)] + [dict(c) for c in citations],
         "license": license,
         "tags": list(tags),
         "covers": [{"source": cover}],
         "documentation": {"source": "README.md"},
-        "inputs": [input_tensor],
-        "outputs": [output_tensor],
+        "inputs": [
+            {
+                "id": INPUT_ID,
+                "description": f"raw image, rescaled by the course's rule {facts.rescaling!r}",
+                "axes": _axes(lambda axis: {"min": step, "step": step}, _channel_names(facts.n_channels)),
+                "test_tensor": {"source": "test_input.npy"},
+                "preprocessing": preprocessing,
+            }
+        ],
+        "outputs": [
+            {
+                "id": OUTPUT_ID,
+                "description": output_text,
+                "axes": _axes(lambda axis: {"tensor_id": INPUT_ID, "axis_id": axis}, facts.class_names),
+                "test_tensor": {"source": "test_output.npy"},
+                "postprocessing": (
+                    [{"id": "binarize", "kwargs": {"threshold": _binarize_threshold(facts.threshold)}}]
+                    if facts.binarize_output
+                    else []
+                ),
+            }
+        ],
         "weights": weights,
-        "config": {"unet_course": course_config},
+        "config": {
+            "unet_course": {
+                "n_poolings": facts.n_poolings,
+                "rescaling": facts.rescaling,
+                "class_names": list(facts.class_names),
+                "threshold": None if facts.threshold is None else float(facts.threshold),
+                "postprocessing": "probability >= threshold" if binary else "argmax over channels",
+            }
+        },
     }
 
 
 def _documentation(facts, training_data, scores, methods, weight_formats):
-    step = 2**facts.depth
-    score_lines = "\n".join(
+    if len(facts.class_names) > 1:
+        classes = ", ".join(f"{i} = {c}" for i, c in enumerate(facts.class_names))
+        output = f"One probability per class (softmax): {classes}. A pixel's class is the most probable one (argmax)."
+    else:
+        applied = "the package applies it" if facts.binarize_output else "the package returns the probabilities"
+        output = f"Foreground where probability >= {float(facts.threshold):.3g} (chosen on validation); {applied}."
+    table = "\n".join(
         f"| {key} | {value:.4g} |" if isinstance(value, (int, float)) else f"| {key} | {value} |"
         for key, value in scores.items()
     )
-    if len(facts.class_names) == 1:
-        post = (
-            f"The output is the probability of foreground. Pixels with probability > "
-            f"{float(facts.threshold):.3g} (chosen on validation images) are foreground"
-            + (
-                " (the package applies this threshold itself)."
-                if facts.binarize_output
-                else "; the package returns the probabilities, apply the threshold yourself."
-            )
-        )
-    else:
-        post = (
-            "The output has one probability per class (softmax), in this order: "
-            + ", ".join(f"{i} = {c}" for i, c in enumerate(facts.class_names))
-            + ". The label of a pixel is the channel with the largest probability (argmax); "
-            "the model spec 0.5 has no argmax step, so tools show the probabilities."
-        )
     return f"""# {facts.name}
 
 {facts.description}
 
-## Input
+## Input and output
 
-{"Grey (1 channel)" if facts.n_in == 1 else "RGB colour (3 channels)"} {facts.pixel_bits}-bit images. Preprocessing
-(in the package): {COURSE_PREPROCESSING} (this package: / {_PIXEL_MAX[facts.pixel_bits]}).
-Height and width must be multiples of {step} (the U-Net has {facts.depth} poolings); tools that tile
-use tiles of {step} * n pixels.
+{"/".join(_channel_names(facts.n_channels))} image of any height and width that are multiples of {2**facts.n_poolings}
+({facts.n_poolings} poolings). The package rescales the raw pixels by the course's rule "{facts.rescaling}".
 
-## Output
-
-{post}
+{output}
 
 ## Training data
 
@@ -583,23 +450,16 @@ use tiles of {step} * n pixels.
 
 {methods}
 
-## Validation
-
-Scores on test images never used for training or for choosing the threshold:
+## Test scores (images used neither for training nor for choosing the threshold)
 
 | score | value |
 |---|---|
-{score_lines}
+{table}
 
-## Weights
+## Weights and citation
 
-Formats in this package: {", ".join(weight_formats)}. Written by the U-Net course's
-`helpers.export` on {datetime.date.today().isoformat()}.
-
-## Citation
-
-Ronneberger, Fischer, Brox (2015), U-Net, MICCAI, doi:10.1007/978-3-319-24574-4_28, and the
-data's citation listed in the package.
+{", ".join(weight_formats)}, written by the U-Net course's `helpers.export` on {datetime.date.today().isoformat()}.
+Cite Ronneberger, Fischer, Brox (2015), U-Net, MICCAI, doi:10.1007/978-3-319-24574-4_28, and the data's citation.
 """
 
 
@@ -609,16 +469,15 @@ data's citation listed in the package.
 
 @contextlib.contextmanager
 def _offline_bioimageio(cache_folder):
-    """Point bioimageio's cache at ``cache_folder`` and restore its settings afterwards."""
+    """Point bioimageio's cache at ``cache_folder`` and restore it afterwards."""
     from bioimageio.spec import settings
 
-    saved = {"cache_path": settings.cache_path}
+    saved = settings.cache_path
     settings.cache_path = Path(cache_folder)
     try:
         yield settings
     finally:
-        for key, value in saved.items():
-            setattr(settings, key, value)
+        settings.cache_path = saved
 
 
 def _raise_on_errors(descr, what):
@@ -633,24 +492,9 @@ def _raise_on_errors(descr, what):
 
 
 def validate_package(path):
-    """Validate a package with ``bioimageio.spec`` (format and every file's sha256).
+    """Validate a package with ``bioimageio.spec`` (every field, every file's sha256); return its description.
 
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        The package zip (or its ``bioimageio.yaml``).
-
-    Returns
-    -------
-    bioimageio.spec.model.v0_5.ModelDescr
-        The loaded description.
-
-    Raises
-    ------
-    FileNotFoundError
-        If ``path`` does not exist.
-    CorruptModelError
-        If validation reports any error; the message lists every problem.
+    Raises ``CorruptModelError`` listing every problem (a missing or altered file by name).
     """
     from bioimageio.spec import load_description
 
@@ -669,65 +513,28 @@ def validate_package(path):
 
 
 def _check_listed_files_present(path):
-    """Name every file the package's rdf lists but its zip lacks (the library's message does not)."""
-    import ruyaml
-
+    """Name every file the package's description lists but its zip lacks (the library's message does not)."""
     with zipfile.ZipFile(path) as archive:
         names = set(archive.namelist())
-        rdf_names = [n for n in ("bioimageio.yaml", "rdf.yaml") if n in names]
-        if not rdf_names:
-            raise CorruptModelError(
-                f"{path.name}: no bioimageio.yaml or rdf.yaml inside: this is not a bioimage.io package."
-            )
-        rdf = ruyaml.YAML(typ="safe", pure=True).load(archive.read(rdf_names[0]))
-    missing = sorted(source for source in _sources(rdf) if "://" not in source and source not in names)
+        rdf = next((n for n in ("bioimageio.yaml", "rdf.yaml") if n in names), None)
+        if rdf is None:
+            raise CorruptModelError(f"{path.name}: no bioimageio.yaml or rdf.yaml inside: not a bioimage.io package.")
+        listed = re.findall(r"source:\s*['\"]?([^'\"\s]+)", archive.read(rdf).decode("utf-8", "replace"))
+    missing = sorted({source for source in listed if "://" not in source} - names)
     if missing:
         raise CorruptModelError(
-            f"{path.name}: listed in {rdf_names[0]} but missing from the zip: "
-            f"{', '.join(missing)}. Export the model again (or copy the "
-            f"whole zip)."
+            f"{path.name}: listed in {rdf} but missing from the zip: {', '.join(missing)}. "
+            f"Export the model again (or copy the whole zip)."
         )
 
 
-def _sources(node):
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "source" and isinstance(value, str):
-                yield value
-            else:
-                yield from _sources(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _sources(value)
-
-
-@contextlib.contextmanager
-def _in_folder(folder):
-    """Run in ``folder``: bioimageio.core unzips TensorFlow weights into the current folder."""
-    before = os.getcwd()
-    os.chdir(folder)
-    try:
-        yield
-    finally:
-        os.chdir(before)
-
-
-def _keras_backend_tensorflow():
-    from bioimageio.core import settings
-
-    settings.keras_backend = "tensorflow"  # the course trains with Keras on TensorFlow
-
-
 def predict_with_package(path, image, *, weight_format="keras_v3"):
-    """Predict one raw image with a package, through ``bioimageio.core`` (as the tools do).
+    """Predict one image of raw pixels with a package through ``bioimageio.core``, as the tools do.
 
     Parameters
     ----------
-    path : str or pathlib.Path
-        The package zip.
     image : ndarray
-        (H, W) or (H, W, C) raw pixel values (the package scales them itself), or a
-        (1, H, W, C) tensor.
+        (H, W), (H, W, C) or (1, H, W, C) raw pixel values: the package rescales them itself.
     weight_format : str
         ``"keras_v3"`` or ``"tensorflow_saved_model_bundle"``.
 
@@ -737,17 +544,18 @@ def predict_with_package(path, image, *, weight_format="keras_v3"):
         The package's output (after its postprocessing).
     """
     from bioimageio.core import create_prediction_pipeline, load_description, predict
+    from bioimageio.core import settings as core_settings
 
     image = np.asarray(image, dtype=np.float32)
     if image.ndim == 2:
         image = image[..., np.newaxis]
     if image.ndim == 3:
         image = image[np.newaxis]
-    _keras_backend_tensorflow()
+    core_settings.keras_backend = "tensorflow"  # the course trains with Keras on TensorFlow
     with (
         tempfile.TemporaryDirectory(prefix="bioimageio-run-") as work,
         _offline_bioimageio(Path(work) / "cache"),
-        _in_folder(work),
+        contextlib.chdir(work),  # bioimageio.core unzips TensorFlow weights into the current folder
     ):
         descr = load_description(Path(path).resolve(), perform_io_checks=False)
         _raise_on_errors(descr, Path(path).name)
@@ -759,34 +567,15 @@ def predict_with_package(path, image, *, weight_format="keras_v3"):
 
 
 def check_package_predictions(path, *, tolerance=1e-4, weight_formats=None):
-    """Reload a package with ``bioimageio.core``, predict its test input, compare with its test output.
+    """Validate a package, predict its test input with each weight format, compare with its test output.
 
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        The package zip.
-    tolerance : float
-        Largest absolute difference allowed.
-    weight_formats : sequence of str, optional
-        Formats to check; by default every format in the package.
-
-    Returns
-    -------
-    dict
-        ``{weight format: largest absolute difference}``.
-
-    Raises
-    ------
-    AssertionError
-        If a format differs by more than ``tolerance`` (names the format and the difference).
+    Returns ``{weight format: largest absolute difference}``; raises AssertionError (naming the
+    format) if one differs by more than ``tolerance``.
     """
     descr = validate_package(path)
     formats = weight_formats or [f for f, entry in descr.weights if entry is not None]
     with zipfile.ZipFile(path) as archive:
-        with archive.open("test_input.npy") as f:
-            test_input = np.load(f)
-        with archive.open("test_output.npy") as f:
-            test_output = np.load(f)
+        test_input, test_output = (np.load(archive.open(f"test_{kind}.npy")) for kind in ("input", "output"))
     differences = {}
     for weight_format in formats:
         predicted = predict_with_package(path, test_input, weight_format=weight_format)
@@ -804,83 +593,50 @@ def check_package_predictions(path, *, tolerance=1e-4, weight_formats=None):
 
 
 def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
-def save_model(model, folder, *, preprocessing=COURSE_PREPROCESSING, class_names=None, threshold=None, extra_files=()):
-    """Save ``model.keras`` and ``manifest.json`` (versions, sha256 of every file, how to use it).
+def save_model(model, folder, *, rescaling=COURSE_RESCALING, class_names=None, threshold=None, extra_files=()):
+    """Save ``model.keras`` and ``manifest.json`` (versions, sha256 of every file, how to use it) in a new folder.
 
     Parameters
     ----------
-    model : keras.Model
-        The trained model.
     folder : str or pathlib.Path
-        A NEW folder (it must not exist, or be empty): nothing earlier is overwritten.
-    preprocessing : str
-        How images are prepared before the model (stated in the manifest).
-    class_names : sequence of str, optional
-        One name per output channel.
-    threshold : float, optional
-        The threshold chosen on validation (binary models).
+        Where to save; if it exists, ``folder-2``, ``folder-3`` ... is made instead (nothing is overwritten).
+    rescaling : str
+        The reader's rule for the training images (as for :func:`export_bioimageio`).
+    class_names, threshold : optional
+        One name per output channel; the threshold chosen on validation (binary models).
     extra_files : sequence of path
-        Files copied next to the model and listed in the manifest (e.g. history.csv).
+        Files copied beside the model and listed in the manifest (e.g. history.csv).
 
     Returns
     -------
     pathlib.Path
-        The manifest file.
-
-    Raises
-    ------
-    FileExistsError
-        If ``folder`` holds files already.
+        The folder the model was saved in.
     """
-    folder = Path(folder)
-    if folder.exists() and any(folder.iterdir()):
-        raise FileExistsError(
-            f"{str(folder)!r} holds files already; save_model never overwrites. "
-            f"Choose a new folder, e.g. with export.new_package_path(parent, name, '')."
-        )
-    folder.mkdir(parents=True, exist_ok=True)
+    _preprocessing(rescaling)  # refuses an unknown rule before anything is written
+    folder = imageio.new_folder(folder)
     model.save(folder / _KERAS_FILE)
     for extra in extra_files:
         shutil.copyfile(extra, folder / Path(extra).name)
-    files = sorted(p.name for p in folder.iterdir() if p.is_file())
     manifest = {
         "versions": _versions(),
-        "files": {name: _sha256(folder / name) for name in files},
-        "preprocessing": preprocessing,
+        "files": {p.name: _sha256(p) for p in sorted(folder.iterdir()) if p.is_file()},
+        "rescaling": rescaling,
         "class_names": None if class_names is None else [str(c) for c in class_names],
         "threshold": None if threshold is None else float(threshold),
         "saved": datetime.datetime.now().isoformat(timespec="seconds"),
     }
-    path = folder / _MANIFEST
-    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    return path
+    (folder / _MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return folder
 
 
 def load_model(folder):
     """Check every file of a :func:`save_model` folder against its sha256, then load the model.
 
-    Parameters
-    ----------
-    folder : str or pathlib.Path
-        The folder with ``model.keras`` and ``manifest.json``.
-
-    Returns
-    -------
-    model : keras.Model
-    manifest : dict
-        The manifest (versions, files, preprocessing, class names, threshold).
-
-    Raises
-    ------
-    CorruptModelError
-        If the manifest or a listed file is missing, or a file's sha256 differs (names the file).
+    Returns ``(model, manifest)``; raises ``CorruptModelError`` naming a missing or altered file.
     """
     import keras
 
@@ -888,20 +644,19 @@ def load_model(folder):
     manifest_path = folder / _MANIFEST
     if not manifest_path.is_file():
         raise CorruptModelError(
-            f"{str(manifest_path)!r} is missing: this is not a folder written "
-            f"by export.save_model (or its manifest was deleted)."
+            f"{str(manifest_path)!r} is missing: this is not a folder written by export.save_model "
+            f"(or its manifest was deleted)."
         )
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    if _KERAS_FILE not in manifest["files"]:
+        raise CorruptModelError(f"{_MANIFEST} in {str(folder)!r} does not list {_KERAS_FILE}.")
     for name, expected in manifest["files"].items():
         file = folder / name
         if not file.is_file():
             raise CorruptModelError(f"{str(file)!r} is missing (listed in {_MANIFEST}); copy the whole folder again.")
         if _sha256(file) != expected:
             raise CorruptModelError(
-                f"{str(file)!r} was altered: its sha256 differs from "
-                f"{_MANIFEST}. Copy the file again from the original folder."
+                f"{str(file)!r} was altered: its sha256 differs from {_MANIFEST}. "
+                f"Copy the file again from the original folder."
             )
-    if _KERAS_FILE not in manifest["files"]:
-        raise CorruptModelError(f"{_MANIFEST} in {str(folder)!r} does not list {_KERAS_FILE}.")
-    model = keras.models.load_model(folder / _KERAS_FILE)
-    return model, manifest
+    return keras.models.load_model(folder / _KERAS_FILE), manifest

@@ -31,6 +31,7 @@ import numpy as np
 __all__ = [
     "IMAGE_EXTENSIONS",
     "RESCALE_POLICY",
+    "RULE_DIVISORS",
     "TWELVE_BIT_LIMIT",
     "SegmentationSet",
     "FolderListing",
@@ -50,6 +51,7 @@ __all__ = [
     "read_binary_mask",
     "is_grey_rgb",
     "MASK_FIX",
+    "new_path",
 ]
 
 #: File endings read as images or masks (upper or lower case).
@@ -65,6 +67,16 @@ RESCALE_POLICY = (
     "from the image's own minimum (0) to maximum (1); 1-bit as 0/1; palette PNGs as their colours "
     "(grey when every colour is grey); alpha channels dropped."
 )
+
+#: What each rule of :func:`scaling_rule` that divides by a fixed number divides by (a bioimage.io
+#: package's ``scale_linear`` gain is 1 / it); "own minimum to maximum" has no fixed number.
+RULE_DIVISORS = {
+    "1-bit as 0/1": 1,
+    "8-bit / 255": 255,
+    "12-bit in 16 bits / 4095": 4095,
+    "16-bit / 65535": 65535,
+    "float in [0, 1] as is": 1,
+}
 
 #: Images and masks of one dataset: ``images`` (N, H, W, C) and ``masks`` (N, H, W, 1) float32,
 #: ``names`` the file stems in natural order, ``source`` says where they came from.
@@ -649,6 +661,16 @@ def _non_binary_message(path, values):
 # ---------------------------------------------------------------------------------------
 # Writing without overwriting: nothing the user owns is ever replaced
 # ---------------------------------------------------------------------------------------
+
+
+def new_path(path):
+    """Return ``path`` if nothing is there yet, else the first free ``name-2.ext``, ``name-3.ext`` ..."""
+    path, number = Path(path).expanduser(), 1
+    candidate = path
+    while candidate.exists():
+        number += 1
+        candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
+    return candidate
 
 
 def new_folder(folder):

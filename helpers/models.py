@@ -12,7 +12,7 @@ multiples of ``2**n_poolings`` along each pooled axis). keras-unet's models are 
 833507
 """
 
-__all__ = ["build_unet", "build_unet_3d", "blocks_table"]
+__all__ = ["build_unet", "build_unet_3d", "count_poolings", "blocks_table"]
 
 
 def _conv_pair(x, filters, batch_norm, name):
@@ -106,6 +106,15 @@ def build_unet(
         x = _conv_pair(x, level_filters, batch_norm, name=f"up{level + 1}")
     outputs = layers.Conv2D(n_classes, 1, activation=output_activation, name="probability")(x)
     return keras.Model(inputs, outputs, name=name)
+
+
+def count_poolings(model):
+    """Return a U-Net's ``n_poolings``, counted from its pooling layers (2-D or 3-D).
+
+    >>> count_poolings(build_unet((None, None, 1), filters=2, n_poolings=3))
+    3
+    """
+    return sum(type(layer).__name__.startswith("MaxPooling") for layer in model.layers)
 
 
 def blocks_table(model):

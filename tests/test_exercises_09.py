@@ -7,7 +7,7 @@ helper that states the sizes), and must accept it; a typical mistake must be ref
 import numpy as np
 import pytest
 
-from helpers import exercises, export
+from helpers import exercises, export, imageio
 from helpers.models import build_unet
 
 pytest.importorskip("bioimageio.core")
@@ -22,7 +22,7 @@ def quiet(capsys):
 def package_16_bit(tmp_path_factory):
     """A tiny grey U-Net exported for 16-bit images, with both weight formats."""
     model = build_unet(input_shape=(None, None, 1), filters=2, n_poolings=2, dropout=0.0)
-    image = np.random.default_rng(0).integers(0, 65536, (16, 16)).astype(np.uint16)
+    image = np.random.default_rng(0).integers(0, 65536, (16, 16)).astype(np.uint16)  # full range
     path = export.export_bioimageio(
         model,
         tmp_path_factory.mktemp("package16"),
@@ -30,7 +30,7 @@ def package_16_bit(tmp_path_factory):
         description="Tiny grey binary U-Net for 16-bit images.",
         test_image=image,
         threshold=0.5,
-        pixel_bits=16,
+        rescaling=imageio.scaling_rule(image),
         authors=["Test Author"],
         training_data="Generated test pixels.",
         scores={"IoU (test)": 0.5},
@@ -40,7 +40,7 @@ def package_16_bit(tmp_path_factory):
 
 
 def test_accepted_sizes_exercise_is_what_the_package_states():
-    stated = set(export.accepted_sizes(exercises.SIZES_DEPTH, up_to=max(exercises.SIZES_CANDIDATES)))
+    stated = set(export.accepted_sizes(exercises.SIZES_POOLINGS, up_to=max(exercises.SIZES_CANDIDATES)))
     answer = sorted(stated & set(exercises.SIZES_CANDIDATES))
     assert answer == [16, 32, 48, 128, 256, 512]  # by hand: the multiples of 2**4 among the candidates
     assert exercises.check_accepted_sizes(answer)
@@ -58,6 +58,7 @@ def test_scale_gain_exercise_is_the_gain_of_an_exported_16_bit_package(package_1
     assert not exercises.check_scale_gain(1 / 65536)  # 2**16 values, but the largest is 65535
     assert not exercises.check_scale_gain(1 / 255)  # the 8-bit gain
     assert not exercises.check_scale_gain(65535)  # divides instead of multiplies
+    assert not exercises.check_scale_gain(1 / 4095)  # the 12-bit rule
     assert not exercises.check_scale_gain(None)
 
 
@@ -75,5 +76,7 @@ def test_deepimagej_format_exercise_is_the_package_format_deepimagej_lists(packa
 def test_feedback_names_the_usual_mistake(capsys):
     exercises.check_scale_gain(1 / 65536)
     assert "65535" in capsys.readouterr().out
+    exercises.check_scale_gain(1 / 4095)
+    assert "12-bit" in capsys.readouterr().out
     exercises.check_deepimagej_format("keras_v3")
     assert "Java" in capsys.readouterr().out

@@ -1,7 +1,8 @@
 """Export round trips: bioimage.io packages (spec validation + bioimageio.core reload) and model.keras + manifest."""
 
-import inspect
+import hashlib
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -12,22 +13,21 @@ import pytest
 
 pytest.importorskip("bioimageio.core")
 
-from helpers import export  # noqa: E402
+from helpers import export, imageio, metrics  # noqa: E402
 from helpers.models import build_unet  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def tiny_unet(channels, n_classes, activation):
-    """A U-Net with 2 poolings and 2 filters (the pooling argument's name changed over time)."""
-    poolings = "n_poolings" if "n_poolings" in inspect.signature(build_unet).parameters else "depth"
+    """A U-Net with 2 poolings and 2 filters."""
     return build_unet(
         input_shape=(None, None, channels),
         filters=2,
+        n_poolings=2,
         n_classes=n_classes,
         output_activation=activation,
         dropout=0.0,
-        **{poolings: 2},
     )
 
 
@@ -62,7 +62,7 @@ def binary_package(tmp_path_factory):
 @pytest.fixture(scope="module")
 def classes_package(tmp_path_factory):
     model = tiny_unet(3, 3, "softmax")
-    image = np.random.default_rng(1).random((16, 32, 3)).astype(np.float32)  # [0, 1] like load_image
+    image = np.random.default_rng(1).random((16, 32, 3)).astype(np.float32)  # [0, 1] like read_image
     path = export.export_bioimageio(
         model,
         tmp_path_factory.mktemp("classes"),
@@ -84,28 +84,21 @@ def read_rdf(path):
 
 def test_binary_package_validates_and_reloads_with_the_same_predictions(binary_package):
     model, image, path = binary_package
-    assert path.suffix == ".zip" and path.exists()
-    export.validate_package(path)
     differences = export.check_package_predictions(path)
     assert set(differences) == {"keras_v3", "tensorflow_saved_model_bundle"}
     assert all(d <= 1e-4 for d in differences.values())
     # the stored test output is the Keras model's prediction on the image scaled by 1/255
     with zipfile.ZipFile(path) as archive:
-        with archive.open("test_output.npy") as f:
-            stored = np.load(f)
+        stored = np.load(archive.open("test_output.npy"))
     expected = model.predict_on_batch(image[np.newaxis, ..., np.newaxis] / 255.0)
     np.testing.assert_allclose(stored, expected, atol=1e-6)
 
 
-def test_binary_package_states_sizes_preprocessing_and_threshold(binary_package):
+def test_binary_package_states_sizes_threshold_and_citations(binary_package):
     _, _, path = binary_package
     descr = read_rdf(path)
     y_axis = descr.inputs[0].axes[1]
     assert (y_axis.size.min, y_axis.size.step) == (4, 4)  # 2**2 poolings
-    pre = [p.id for p in descr.inputs[0].preprocessing]
-    assert "scale_linear" in pre
-    scale = [p for p in descr.inputs[0].preprocessing if p.id == "scale_linear"][0]
-    assert scale.kwargs.gain == pytest.approx(1 / 255)
     assert descr.config.model_extra["unet_course"]["threshold"] == pytest.approx(0.4)
     assert [c.doi for c in descr.cite][:2] == ["10.1007/978-3-319-24574-4_28", "10.1000/182"]
     assert {"cover.png", "README.md", "test_input.npy", "model.keras", "tf_saved_model.zip"} <= set(
@@ -113,12 +106,70 @@ def test_binary_package_states_sizes_preprocessing_and_threshold(binary_package)
     )
 
 
-def test_package_prediction_of_a_new_image_matches_keras(binary_package):
-    model, _, path = binary_package
-    new = np.random.default_rng(5).integers(0, 256, (16, 16)).astype(np.float32)
-    predicted = export.predict_with_package(path, new)
-    expected = model.predict_on_batch(new[np.newaxis, ..., np.newaxis] / 255.0)
-    assert np.max(np.abs(predicted - expected)) <= 1e-4
+def write_file(folder, kind):
+    """One 32x32 grey file as a researcher brings it, of this kind."""
+    import tifffile
+    from skimage import io
+
+    rng = np.random.default_rng(7)
+    if kind == "8-bit png":
+        path = folder / "image.png"
+        io.imsave(path, rng.integers(0, 256, (32, 32)).astype(np.uint8), check_contrast=False)
+    else:
+        pixels = {
+            "12-bit tif": rng.integers(0, 4096, (32, 32)).astype(np.uint16),
+            "16-bit tif": rng.integers(0, 65536, (32, 32)).astype(np.uint16),
+            "float tif": (rng.random((32, 32)) * 300 - 50).astype(np.float32),
+        }[kind]
+        path = folder / "image.tif"
+        tifffile.imwrite(path, pixels)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["8-bit png", "12-bit tif", "16-bit tif", "float tif"])
+def test_package_on_the_raw_file_predicts_what_the_notebook_predicts(kind, tmp_path):
+    model = tiny_unet(1, 1, "sigmoid")
+    file = write_file(tmp_path, kind)
+    raw = imageio.read_pixels(file)
+    path = export.export_bioimageio(
+        model,
+        tmp_path,
+        name=kind,
+        description="x",
+        test_image=raw,
+        threshold=0.5,
+        rescaling=imageio.scaling_rule(raw),
+        saved_model=False,
+        **export_kwargs(),
+    )
+    notebook = model.predict_on_batch(imageio.read_image(file)[np.newaxis])  # the notebooks' path
+    package = export.predict_with_package(path, raw)  # what Fiji or napari gives the package
+    assert np.max(np.abs(package - notebook)) <= 1e-4
+
+
+def test_binarized_package_keeps_the_course_threshold_rule(tmp_path):
+    model = tiny_unet(1, 1, "sigmoid")
+    image = np.random.default_rng(2).integers(0, 256, (16, 16)).astype(np.uint8)
+    threshold = 0.375  # exact in float32
+    path = export.export_bioimageio(
+        model,
+        tmp_path,
+        name="Binarized",
+        description="x",
+        test_image=image,
+        threshold=threshold,
+        binarize_output=True,
+        saved_model=False,
+        **export_kwargs(),
+    )
+    assert export.check_package_predictions(path)["keras_v3"] == 0.0
+    (binarize,) = read_rdf(path).outputs[0].postprocessing
+    # bioimage.io keeps value > its threshold; at the course's threshold, and one step below it,
+    # the package must decide as the course's rule (probability >= threshold) does
+    at = np.float32(threshold)
+    below = np.nextafter(at, np.float32(0))
+    assert [bool(p > binarize.kwargs.threshold) for p in (at, below)] == [True, False]
+    assert metrics.foreground(np.array([at, below]), threshold).tolist() == [True, False]
 
 
 def test_three_class_colour_package_round_trip(classes_package):
@@ -129,8 +180,7 @@ def test_three_class_colour_package_round_trip(classes_package):
     assert descr.outputs[0].axes[-1].channel_names == ["background", "membrane", "cell"]
     assert descr.inputs[0].axes[-1].channel_names == ["red", "green", "blue"]
     with zipfile.ZipFile(path) as archive:
-        with archive.open("test_input.npy") as f:
-            raw = np.load(f)
+        raw = np.load(archive.open("test_input.npy"))
     np.testing.assert_array_equal(raw[0], np.round(image * 255))  # raw 8-bit values stored
 
 
@@ -151,50 +201,50 @@ def test_a_second_export_never_overwrites_the_first(classes_package):
     assert path.read_bytes() == before
 
 
+def copy_zip(path, target, change):
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(target, "w") as copy:
+        for item in source.namelist():
+            data = change(item, source.read(item))
+            if data is not None:
+                copy.writestr(item, data)
+    return target
+
+
 def test_altered_file_in_package_is_refused_naming_it(binary_package, tmp_path):
     _, _, path = binary_package
-    altered = tmp_path / "altered.zip"
-    with zipfile.ZipFile(path) as source, zipfile.ZipFile(altered, "w") as target:
-        for item in source.namelist():
-            data = source.read(item)
-            if item == "test_output.npy":
-                data = data[:-4] + b"\x00\x00\x80\x3f"
-            target.writestr(item, data)
+    altered = copy_zip(
+        path,
+        tmp_path / "altered.zip",
+        lambda item, data: data[:-4] + b"\0\0\x80\x3f" if item == "test_output.npy" else data,
+    )
     with pytest.raises(export.CorruptModelError, match=r"test_output\.npy"):
         export.validate_package(altered)
 
 
-def test_missing_file_in_package_is_refused(binary_package, tmp_path):
+def test_missing_file_in_package_is_refused_naming_it(binary_package, tmp_path):
     _, _, path = binary_package
-    missing = tmp_path / "missing.zip"
-    with zipfile.ZipFile(path) as source, zipfile.ZipFile(missing, "w") as target:
-        for item in source.namelist():
-            if item != "model.keras":
-                target.writestr(item, source.read(item))
+    missing = copy_zip(path, tmp_path / "missing.zip", lambda item, data: None if item == "model.keras" else data)
     with pytest.raises(export.CorruptModelError, match="model.keras"):
         export.validate_package(missing)
 
 
-def test_bad_arguments_get_clear_errors(tmp_path):
+def test_bad_arguments_get_clear_errors_and_write_nothing(tmp_path):
     model = tiny_unet(1, 1, "sigmoid")
     image = np.zeros((32, 32), np.uint8)
+
+    def export_with(**arguments):
+        arguments = {"test_image": image, "threshold": 0.5, **arguments}
+        export.export_bioimageio(model, tmp_path, name="x", description="x", **arguments, **export_kwargs())
+
     with pytest.raises(ValueError, match="threshold"):
-        export.export_bioimageio(model, tmp_path, name="x", description="x", test_image=image, **export_kwargs())
+        export_with(threshold=None)
     with pytest.raises(ValueError, match="multiples of 4"):
-        export.export_bioimageio(
-            model,
-            tmp_path,
-            name="x",
-            description="x",
-            test_image=np.zeros((30, 32), np.uint8),
-            threshold=0.5,
-            **export_kwargs(),
-        )
+        export_with(test_image=np.zeros((30, 32), np.uint8))
+    with pytest.raises(ValueError, match="imageio.scaling_rule"):
+        export_with(rescaling="12-bit")
+    with pytest.raises(ValueError, match="imageio.scaling_rule"):  # 16-bit pixels with the 12-bit rule
+        export_with(test_image=np.full((32, 32), 5000, np.uint16), rescaling="12-bit in 16 bits / 4095")
     assert list(tmp_path.iterdir()) == []
-
-
-def test_accepted_sizes_for_depth_4():
-    assert export.accepted_sizes(4, 64) == [16, 32, 48, 64]
 
 
 # -------------------------------------------------------------------------- manifest
@@ -204,20 +254,18 @@ def test_accepted_sizes_for_depth_4():
 def saved_folder(tmp_path_factory):
     model = tiny_unet(1, 1, "sigmoid")
     folder = tmp_path_factory.mktemp("saved") / "run"
-    export.save_model(model, folder, class_names=["foreground"], threshold=0.35)
-    return model, folder
+    saved = export.save_model(model, folder, rescaling="12-bit in 16 bits / 4095", class_names=["cell"], threshold=0.35)
+    return model, saved
 
 
 def test_manifest_lists_versions_hashes_and_use(saved_folder):
-    import hashlib
-
     _, folder = saved_folder
     manifest = json.loads((folder / "manifest.json").read_text())
     assert set(manifest["versions"]) == {"python", "tensorflow", "keras", "numpy"}
     digest = hashlib.sha256((folder / "model.keras").read_bytes()).hexdigest()
     assert manifest["files"] == {"model.keras": digest}
-    assert manifest["threshold"] == 0.35 and manifest["class_names"] == ["foreground"]
-    assert "65535" in manifest["preprocessing"]
+    assert manifest["threshold"] == 0.35 and manifest["class_names"] == ["cell"]
+    assert manifest["rescaling"] == "12-bit in 16 bits / 4095"
 
 
 def test_manifest_reload_in_a_fresh_process_predicts_identically(saved_folder, tmp_path):
@@ -238,8 +286,6 @@ def test_manifest_reload_in_a_fresh_process_predicts_identically(saved_folder, t
 
 
 def test_altered_or_missing_model_file_is_refused_naming_it(saved_folder, tmp_path):
-    import shutil
-
     _, folder = saved_folder
     copy = tmp_path / "copy"
     shutil.copytree(folder, copy)
@@ -254,20 +300,7 @@ def test_altered_or_missing_model_file_is_refused_naming_it(saved_folder, tmp_pa
 
 def test_save_model_never_overwrites(saved_folder):
     model, folder = saved_folder
-    with pytest.raises(FileExistsError, match="never overwrites"):
-        export.save_model(model, folder)
-
-
-def test_exercise_accepted_sizes_matches_export_rule():
-    from helpers.exercises import export as exercise
-
-    right = [
-        s
-        for s in exercise.SIZES_CANDIDATES
-        if s in export.accepted_sizes(exercise.SIZES_DEPTH, max(exercise.SIZES_CANDIDATES))
-    ]
-    assert right == [16, 32, 48, 128, 256, 512]
-    assert exercise.check_accepted_sizes(right)
-    assert not exercise.check_accepted_sizes([8, 16, 32, 48, 128, 256, 512])
-    assert not exercise.check_accepted_sizes([16, 24, 32])
-    assert not exercise.check_accepted_sizes(None)
+    before = (folder / "manifest.json").read_bytes()
+    second = export.save_model(model, folder)
+    assert second == folder.with_name(f"{folder.name}-2") and (second / "model.keras").is_file()
+    assert (folder / "manifest.json").read_bytes() == before

@@ -3,7 +3,7 @@
 from helpers.exercises.common import as_number, say
 
 __all__ = [
-    "SIZES_DEPTH",
+    "SIZES_POOLINGS",
     "SIZES_CANDIDATES",
     "check_accepted_sizes",
     "GAIN_PIXEL_BITS",
@@ -13,12 +13,12 @@ __all__ = [
     "check_deepimagej_format",
 ]
 
-#: The package of a U-Net with this many poolings states min = step = 2**SIZES_DEPTH.
-SIZES_DEPTH = 4
+#: The package of a U-Net with this many poolings states min = step = 2**SIZES_POOLINGS.
+SIZES_POOLINGS = 4
 #: Tile sides a tool might try.
 SIZES_CANDIDATES = (8, 16, 24, 32, 40, 48, 100, 128, 256, 500, 512)
 
-#: Bit depth of the images in the scale_linear exercise.
+#: Bit depth of the images in the scale_linear exercise (they use the full 16-bit range).
 GAIN_PIXEL_BITS = 16
 
 #: The weight formats that helpers.export.export_bioimageio writes (saved_model=True).
@@ -31,14 +31,14 @@ DEEPIMAGEJ_WEIGHT_FORMATS = ("tensorflow_saved_model_bundle", "torchscript")
 
 
 def check_accepted_sizes(answer):
-    """Check which of SIZES_CANDIDATES a package with min = step = 2**SIZES_DEPTH accepts."""
+    """Check which of SIZES_CANDIDATES a package with min = step = 2**SIZES_POOLINGS accepts."""
     if answer is None:
         return say(False, "Replace None with your answer, a list such as [16, 32].")
     try:
         chosen = {int(value) for value in answer}
     except (TypeError, ValueError):
         return say(False, "Give a list of whole numbers taken from SIZES_CANDIDATES.")
-    step = 2**SIZES_DEPTH
+    step = 2**SIZES_POOLINGS
     right = {size for size in SIZES_CANDIDATES if size % step == 0 and size >= step}
     if chosen == right:
         return say(
@@ -82,8 +82,8 @@ def check_scale_gain(answer):
     if _close(value, 1 / 4095):
         return say(
             False,
-            "1/4095 suits 12-bit data, but the course's reader divides a 16-bit file by the largest "
-            "16-bit value, whatever the camera used; the package must do the same.",
+            "1/4095 is the course's rule for 12-bit camera data (every value below 4096); these "
+            "images use the whole 16-bit range, up to 65535.",
         )
     return say(
         False, f"The largest {GAIN_PIXEL_BITS}-bit value must become 1.0: what is it, and what multiplies it to 1?"
