@@ -80,7 +80,7 @@ def test_bce_dice_trains_a_model_and_survives_saving(tmp_path):
 
 
 def test_negative_weights_are_refused():
-    with pytest.raises(ValueError, match="dice_weight must be zero or positive, got -1"):
+    with pytest.raises(ValueError, match="dice_weight.*-1"):
         losses.training_loss("bce + dice", dice_weight=-1)
 
 
@@ -200,11 +200,11 @@ def test_training_losses_match_the_hand_written_ones():
 def test_bad_loss_settings_are_refused():
     with pytest.raises(ValueError, match="Unknown loss 'hinge'"):
         losses.training_loss("hinge")
-    with pytest.raises(ValueError, match="positive_weight must be a number above 0"):
+    with pytest.raises(ValueError, match="positive_weight"):
         losses.positive_weights(np.ones(3), 0)
-    with pytest.raises(ValueError, match="gamma must be zero or positive"):
+    with pytest.raises(ValueError, match="gamma"):
         losses.focal_loss(TRUTH, PROBABILITY, gamma=-1)
-    with pytest.raises(ValueError, match="false_negative_weight must be zero or positive"):
+    with pytest.raises(ValueError, match="false_negative_weight"):
         losses.tversky_loss(TRUTH, PROBABILITY, 0.5, -0.5)
     with pytest.raises(ValueError, match="same shape"):
         losses.soft_jaccard_loss(np.ones((2, 3)), np.ones((3, 2)))

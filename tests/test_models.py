@@ -1,5 +1,7 @@
 """The 2-D U-Net: the seed's shape and parameter count, sizes, classes and clear errors."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -39,12 +41,12 @@ def test_multi_class_unet_gives_probabilities_that_sum_to_one():
     [
         (dict(input_shape=(100, 100, 1)), "divisible by 2**n_poolings = 16"),
         (dict(input_shape=(64, 64)), "(height, width, channels)"),
-        (dict(n_poolings=0), "n_poolings must be between"),
-        (dict(dropout=1.0), "dropout must be"),
+        (dict(n_poolings=0), "n_poolings"),
+        (dict(dropout=1.0), "dropout"),
     ],
 )
 def test_bad_unet_arguments_get_clear_errors(arguments, words):
-    with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)").replace("*", r"\*")):
+    with pytest.raises(ValueError, match=re.escape(words)):
         build_unet(**{"input_shape": (64, 64, 1), **arguments})
 
 

@@ -24,14 +24,14 @@ def test_one_hot_by_hand_and_round_trip():
 
 @pytest.mark.parametrize("bad, value", [(np.array([[0, 3]]), "3"), (np.array([[-1, 0]]), "-1")])
 def test_labels_outside_the_classes_get_a_clear_error(bad, value):
-    with pytest.raises(ValueError, match=rf"class ids \[{value}\] outside 0..2 \(n_classes=3\)"):
+    with pytest.raises(ValueError, match=rf"\[{value}\].*0..2"):
         label_maps.to_one_hot(bad, 3)
 
 
 def test_fractional_labels_and_bad_n_classes_are_refused():
     with pytest.raises(ValueError, match="not whole numbers"):
         label_maps.to_one_hot(np.array([[0.5, 1.0]]), 3)
-    with pytest.raises(ValueError, match="n_classes must be a whole number of at least 2"):
+    with pytest.raises(ValueError, match="n_classes"):
         label_maps.to_one_hot(LABELS, 1)
     with pytest.raises(ValueError, match="K >= 2 channels"):
         label_maps.to_label_map(np.zeros((2, 2, 1)))
