@@ -15,21 +15,11 @@ __all__ = ["DiceMetric"]
 
 @keras.saving.register_keras_serializable(package="unet_course")
 class DiceMetric(keras.metrics.Metric):
-    """Dice score of thresholded predictions, accumulated over batches.
+    """Dice score of thresholded predictions (``probability >= threshold``), accumulated over batches.
 
-    The metric counts true positive, false positive and false negative pixels over every
-    batch it sees and reports ``2 TP / (2 TP + FP + FN)``: one Dice over all pixels seen,
-    exactly like :func:`dice_score` on all the images at once (and 1.0 when it has seen no
-    foreground at all). Create it with :func:`keras_dice`.
-
-    Parameters
-    ----------
-    threshold : float
-        A pixel counts as predicted foreground when its probability is ``>= threshold``.
-    name : str
-        Name of the metric.
-    dtype : str, optional
-        Keras dtype of the counts.
+    Counts true positive, false positive and false negative pixels over every batch and
+    reports ``2 TP / (2 TP + FP + FN)``, exactly like :func:`helpers.metrics.dice_score` on all
+    the images at once (1.0 when it has seen no foreground at all).
     """
 
     def __init__(self, threshold=0.5, name="dice", dtype=None):

@@ -93,14 +93,8 @@ def dice_score(truth, prediction):
     Returns
     -------
     float
-        Between 0 and 1. If both masks are empty (no foreground at all) the score is 1.0:
-        the prediction found nothing where there was nothing to find, which is a perfect
-        answer, and 0/0 would otherwise give no number.
-
-    Raises
-    ------
-    ValueError
-        If the shapes differ or a mask holds values other than 0 and 1.
+        Between 0 and 1. If both masks are empty the score is 1.0: the prediction found
+        nothing where there was nothing to find, a perfect answer (0/0 would give no number).
     """
     true_positives, false_positives, false_negatives = _counts(truth, prediction)
     total = 2 * true_positives + false_positives + false_negatives
@@ -115,17 +109,7 @@ def iou_score(truth, prediction):
     ``IoU = |truth AND prediction| / |truth OR prediction|``. It is never larger than the
     Dice score of the same masks: ``Dice = 2 IoU / (1 + IoU)``.
 
-    Parameters
-    ----------
-    truth, prediction : array_like of bool or 0/1
-        Masks of the same shape (any number of dimensions), checked as in :func:`dice_score`.
-
-    Returns
-    -------
-    float
-        Between 0 and 1; 1.0 if both masks are empty, for the same reason as in
-        :func:`dice_score`. (Keras's ``BinaryIoU`` reports 0.0 in that case instead; it only
-        happens when a whole evaluation holds no foreground at all.)
+    1.0 if both masks are empty, as :func:`dice_score` (Keras's ``BinaryIoU`` reports 0.0 there).
     """
     true_positives, false_positives, false_negatives = _counts(truth, prediction)
     union = true_positives + false_positives + false_negatives
@@ -139,17 +123,6 @@ def pixel_accuracy(truth, prediction):
 
     Beware: when the foreground is rare, predicting "background everywhere" already scores
     high. Dice and IoU do not have this weakness.
-
-    Parameters
-    ----------
-    truth, prediction : array_like of bool or 0/1
-        Masks of the same shape (checked as in :func:`dice_score`); every pixel counts,
-        background included.
-
-    Returns
-    -------
-    float
-        Between 0 and 1.
     """
     truth, prediction = _masks(truth, prediction)
     return float(np.mean(truth == prediction))
@@ -161,19 +134,9 @@ def precision_recall(truth, prediction):
     - precision: of the pixels predicted as foreground, the fraction that truly are;
     - recall: of the true foreground pixels, the fraction that were found.
 
-    Parameters
-    ----------
-    truth, prediction : array_like of bool or 0/1
-        Masks of the same shape (checked as in :func:`dice_score`): ``truth`` says what there
-        was to find (recall), ``prediction`` what was claimed (precision).
-
-    Returns
-    -------
-    precision, recall : float
-        Each between 0 and 1, never NaN. When a fraction would be 0/0 (nothing predicted,
-        or nothing to find) it is 1.0 if both masks are empty (a perfect answer, as in
-        :func:`dice_score`) and 0.0 otherwise. With this rule the Dice score is always the
-        harmonic mean of the two: ``Dice = 2 P R / (P + R)`` (0 when both are 0).
+    Returns ``(precision, recall)``, never NaN: a fraction that would be 0/0 is 1.0 if both
+    masks are empty (as :func:`dice_score`) and 0.0 otherwise, so Dice is always their
+    harmonic mean, ``2 P R / (P + R)``.
     """
     true_positives, false_positives, false_negatives = _counts(truth, prediction)
     if true_positives + false_positives + false_negatives == 0:
@@ -200,14 +163,7 @@ def evaluate_segmentation(truth, probabilities, threshold=0.5):
     Returns
     -------
     dict
-        ``{"accuracy", "dice", "iou", "precision", "recall"}``, each a float computed over
-        all pixels of all images together.
-
-    Raises
-    ------
-    ValueError
-        If the shapes differ, the masks are not 0/1, the probabilities lie outside 0..1 or
-        the threshold is not between 0 and 1.
+        ``{"accuracy", "dice", "iou", "precision", "recall"}``, over all pixels of all images together.
     """
     truth, probabilities = _masks_and_probabilities(truth, probabilities)
     prediction = foreground(probabilities, threshold)
