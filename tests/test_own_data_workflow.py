@@ -233,7 +233,7 @@ def test_a_k_class_folder_trains_scores_and_predicts_class_ids(tmp_path):
         "disc",
         "box",
     ]
-    assert "3 classes (share of the annotated pixels): bg" in text and "most probable class" in text
+    assert "3 classes" in text and "bg" in text and "most probable class" in text
 
 
 # --- notebook 08 end to end on a colour folder of 3 classes -----------------------------------------
@@ -263,7 +263,7 @@ def test_notebook_08_runs_on_a_colour_multiclass_folder_set_by_its_folder_parame
     outputs = "\n".join(
         output.get("text", "") for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
     )
-    assert "colour-coded, K = 3 colours" in outputs
+    assert "K = 3" in outputs
     assert "confusion matrix" in outputs
     predictions = tmp_path / "results" / "predictions-colours-smoke"
     for name, shape in sizes.items():
@@ -273,6 +273,6 @@ def test_notebook_08_runs_on_a_colour_multiclass_folder_set_by_its_folder_parame
     legend = (predictions / "legend.csv").read_text().splitlines()
     assert legend[1:] == [f"{i},class {i},{r},{g},{b}" for i, (r, g, b) in enumerate(COLOURS)]
     methods = next((tmp_path / "results").glob("run-colours-smoke-*/methods.md")).read_text()
-    assert "3 classes (share of the annotated pixels)" in methods and "most probable class" in methods
+    assert "3 classes" in methods and "most probable class" in methods
     assert (tmp_path / "results" / "check-colours-smoke" / "classes.csv").is_file()  # next to the results
     assert snapshot(tmp_path / "data") == before  # the input folders are byte-identical
