@@ -138,17 +138,3 @@ def test_every_hint_a_notebook_asks_for_exists(name, capsys):
     for hint in sorted(asked):
         exercises.hint(hint)
         assert capsys.readouterr().out.startswith("Hint: "), hint
-
-
-@pytest.mark.parametrize("name", NOTEBOOKS)
-def test_notebook_top_has_questions_minutes_and_the_machine(name):
-    top = "".join(json.loads((course_root() / "notebooks" / f"{name}.ipynb").read_text())["cells"][0]["source"])
-    for needed in (
-        "**Questions**",
-        "**Objectives**",
-        "Teaching",
-        "Exercises",
-        "**Machine time**",  # with the machine of the record: tests/test_course.py checks which
-        "**Before you start**",
-    ):
-        assert needed in top, f"{name}: the top cell lacks {needed!r}"
