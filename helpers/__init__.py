@@ -9,7 +9,8 @@ points here.
 environment
     ``course`` (where the course lives, modes, versions, the setup cell's start),
     ``colab`` (Colab detection, Drive, installing only what is absent),
-    ``hardware`` (the device and the ``tf.distribute`` strategy), ``progress`` (one-line progress).
+    ``hardware`` (the device and the ``tf.distribute`` strategy), ``progress`` (``tqdm.auto``
+    progress bars whose final line a saved notebook keeps).
 shared checks
     ``_checks`` (private): mask, image, volume and label checks, THE threshold rule
     (``probability >= threshold``), the mode check.
