@@ -1,16 +1,9 @@
 """All the pictures of the course: images with masks and predictions, number grids, training curves,
 classes and objects in colour, and the figures the explorer widgets show.
 
-How the ``show_*`` functions display (one rule for all of them): each draws a new figure,
-calls ``plt.show()`` and returns ``None``. In Jupyter, a function that showed its figure
-*and* returned it would print the picture twice (once from ``plt.show()``, once as the
-cell's value). Pass ``show=False`` to get the ``matplotlib.figure.Figure`` back instead,
-without showing it, to test it, save it (``fig.savefig(...)``) or put it on a slide.
-
-Course convention: masks hold 0 and 1 with 1 = foreground (e.g. membrane); predictions
-hold probabilities between 0 and 1.
-
-:func:`figure_png` turns a figure into PNG bytes, the one renderer the widgets and slides use.
+Every ``show_*`` function draws a new figure, calls ``plt.show()`` and returns ``None`` (a
+returned figure would show twice in Jupyter); ``show=False`` returns the figure instead, unshown,
+to test, save or put on a slide. Masks hold 0 and 1 (1 = foreground), predictions probabilities.
 """
 
 import io
@@ -90,7 +83,6 @@ def overlay(image, mask, color=OVERLAY_COLOR, alpha=OVERLAY_ALPHA):
     its minimum (black) to its maximum (white), as ``plt.imshow`` shows it; an RGB image must be uint8 or floats
     between 0 and 1.
     ``mask``: (height, width) or (height, width, 1); 1 marks the pixels to tint.
-    ``color``: Red, green, blue between 0 and 1.
     ``alpha``: Between 0 and 1: how much of the colour replaces the image inside the mask.
     Returns: Outside the mask the image is unchanged (as RGB); inside, each pixel is ``(1 - alpha) * image + alpha *
     color``. Show it with ``plt.imshow``.
@@ -136,12 +128,8 @@ def show_images(
     the thresholded prediction (``probability >= threshold``) on the image, or the true
     mask when no prediction is given. Columns without data are left out.
 
-    ``images``: A batch of shape (N, H, W) or (N, H, W, channels), or a list of images.
-    ``masks``: True 0/1 masks, one per image.
     ``predictions``: Predicted probabilities (0..1), one per image, e.g. the output of ``model.predict``.
-    ``titles``: One title per image, written on the left of its row.
     ``threshold``: Probability from which a pixel counts as predicted foreground in the overlay.
-    ``max_rows``: Show at most this many images (the first ones).
     ``foreground``: What the foreground is, for the overlay's legend, e.g. "membrane" or "nucleus".
     """
     images = _as_list_of_pictures(images, "images")
@@ -223,10 +211,7 @@ def show_grid(arrays, titles, *, ncols=4, cmap="gray", value_labels=False, show=
     a 3x3 kernel and their 2x2 result can be checked by hand.
 
     ``arrays``: 2-D arrays (axes of size 1 around them, as in Keras's (1, H, W, 1), are dropped).
-    ``titles``: One title per array.
-    ``ncols``: Panels per row; fewer if there are fewer arrays.
     ``cmap``: Matplotlib colormap. Each panel is scaled from its own minimum to its maximum.
-    ``value_labels``: Write each cell's value on it.
     """
     if len(arrays) != len(titles):
         raise ValueError(f"Got {len(arrays)} arrays but {len(titles)} titles; give one title per array.")
@@ -360,10 +345,7 @@ def color_objects(labels, image=None):
 
 
 def show_objects(image, label_images, titles, *, show=True):
-    """Show an image, then each label image in colour over it, with its object count in the title.
-
-    ``titles``: One per label image.
-    """
+    """Show an image, then each label image in colour over it, with its object count in the title."""
     if len(label_images) != len(titles):
         raise ValueError(f"Got {len(label_images)} label images but {len(titles)} titles; give one title each.")
     grey = as_2d(image, "image")
@@ -492,12 +474,8 @@ def error_overlay(image, truth, prediction):
 def show_errors(images, truth, probabilities, threshold=0.5, *, max_rows=3, foreground="membrane", show=True):
     """Show where a segmentation is wrong: false positives in orange, false negatives in blue.
 
-    ``images``: A batch of shape (N, H, W) or (N, H, W, channels), or a list of images.
-    ``truth``: True 0/1 masks, one per image.
     ``probabilities``: Predicted probabilities (or 0/1 masks), one per image.
     ``threshold``: A pixel is predicted foreground when its probability is ``>= threshold``.
-    ``max_rows``: Show at most this many images, one per row.
-    ``foreground``: What the foreground is, for the legend.
     """
     images = _as_list_of_pictures(images, "images")
     truth = _as_list_of_pictures(truth, "truth")
@@ -532,8 +510,6 @@ def show_differences(differences, titles, *, ncols=3, cmap="PuOr_r", show=True):
     so a panel that looks pale really differs less.
 
     ``differences``: 2-D arrays (axes of size 1 are dropped).
-    ``titles``: One title per array.
-    ``ncols``: Panels per row.
     ``cmap``: A diverging matplotlib colour map ("PuOr_r": orange and purple, colour-blind safe).
     """
     if len(differences) != len(titles) or not len(differences):

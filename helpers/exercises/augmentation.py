@@ -3,7 +3,7 @@
 import numpy as np
 
 from helpers.exercises.common import judge_number, say
-from helpers.exercises.predictions import DID_NOT_HOLD, judge_choice
+from helpers.exercises.predictions import DID_NOT_HOLD, judge_choice, read_word
 
 __all__ = [
     "AUGMENTATION_CHOICES",
@@ -109,13 +109,6 @@ def check_orientation_count(answer):
     )
 
 
-def _read_choice(prediction, choices):
-    if not isinstance(prediction, str):
-        return None
-    word = prediction.strip().lower()
-    return word if word in choices else None
-
-
 def check_flip_seed_prediction(prediction, image_seed, mask_seed, wrong_shares):
     """Judge a prediction about two separate RandomFlip layers, from the learner's own run.
 
@@ -124,9 +117,9 @@ def check_flip_seed_prediction(prediction, image_seed, mask_seed, wrong_shares):
     ``wrong_shares``: The share of wrong mask pixels in each draw, as the learner's cell measured it.
     Returns: True when the prediction matches what the run showed.
     """
-    choice = _read_choice(prediction, ("in step", "out of step"))
-    if choice is None:
-        return say(False, 'Write your prediction first: my_prediction = "in step" or "out of step".')
+    choice, problem = read_word(prediction, ("in step", "out of step"))
+    if problem:
+        return say(False, problem)
     shares = np.asarray(wrong_shares, dtype=np.float64).ravel()
     if shares.size == 0:
         return say(False, "Run the cell that measures the draws first (wrong_shares is empty).")
@@ -163,9 +156,9 @@ def check_elastic_prediction(prediction, alpha, bent_mask):
     """
     from helpers import augmentation
 
-    choice = _read_choice(prediction, ("more", "fewer", "the same"))
-    if choice is None:
-        return say(False, 'Write your prediction first: my_prediction = "more", "fewer" or "the same".')
+    choice, problem = read_word(prediction, ("more", "fewer", "the same"))
+    if problem:
+        return say(False, problem)
     _, expected_mask = augmentation.elastic_deform(STRIPES, STRIPES, seed=0, alpha=alpha)
     bent_mask = np.asarray(bent_mask, dtype=np.float32).reshape(np.shape(bent_mask)[:2])
     if bent_mask.shape != STRIPES.shape or not np.array_equal(bent_mask, expected_mask):

@@ -3,7 +3,7 @@
 import numpy as np
 
 from helpers.exercises.common import judge_number, say
-from helpers.exercises.predictions import DID_NOT_HOLD, judge_choice
+from helpers.exercises.predictions import DID_NOT_HOLD, judge_choice, read_word
 
 __all__ = [
     "SOFT_DICE_TRUTH",
@@ -137,9 +137,9 @@ def check_mistake_prediction(loss_name, prediction):
 
     if loss_name not in losses.LOSS_NAMES:
         return say(False, f"my_loss should be one of {', '.join(losses.LOSS_NAMES)}; got {loss_name!r}.")
-    choice = prediction.strip().lower() if isinstance(prediction, str) else None
-    if choice not in _MISTAKE_WHY:
-        return say(False, 'Write your prediction first: my_prediction = "missed", "false alarm" or "same".')
+    choice, problem = read_word(prediction, ("missed", "false alarm", "same"))
+    if problem:
+        return say(False, problem)
     missed, false_alarm = mistake_costs(loss_name)
     if np.isclose(missed, false_alarm, rtol=5e-3, atol=1e-6):
         observed = "same"
@@ -164,9 +164,9 @@ def check_threshold_prediction(loss_name, prediction, results):
     """
     if loss_name not in results:
         return say(False, f"my_loss should be one of the trained losses: {', '.join(results)}; got {loss_name!r}.")
-    choice = prediction.strip().lower() if isinstance(prediction, str) else None
-    if choice not in ("above", "below", "at"):
-        return say(False, 'Write your prediction first: my_prediction = "above", "below" or "at" (0.5).')
+    choice, problem = read_word(prediction, ("above", "below", "at"), note=" (0.5)")
+    if problem:
+        return say(False, problem)
     threshold = float(results[loss_name]["threshold"])
     observed = "at" if abs(threshold - 0.5) < 0.025 else ("above" if threshold > 0.5 else "below")
     why = {

@@ -16,6 +16,7 @@ __all__ = [
     "observed_direction",
     "judge_direction",
     "read_choice",
+    "read_word",
     "judge_choice",
     "DID_NOT_HOLD",
 ]
@@ -93,6 +94,15 @@ def read_choice(prediction, choices):
     if word not in choices:
         return None, f"Predict with one of {', '.join(repr(c) for c in choices)}, not {prediction!r}."
     return word, None
+
+
+def read_word(prediction, choices, note=""):
+    """Return ``(word, None)`` for one of ``choices`` (any case), else ``(None, the line asking for one)``."""
+    word = prediction.strip().lower() if isinstance(prediction, str) else None
+    if word in choices:
+        return word, None
+    quoted = [f'"{choice}"' for choice in choices]
+    return None, f"Write your prediction first: my_prediction = {', '.join(quoted[:-1])} or {quoted[-1]}{note}."
 
 
 #: The opening words of :func:`judge_choice` in the augmentation and loss exercises when a prediction did not hold.
