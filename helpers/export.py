@@ -132,6 +132,8 @@ def export_bioimageio(
     ----------
     model : keras.Model
         Input (None, None, C); output one sigmoid channel (binary) or K softmax channels (K classes).
+    name, description : str
+        The model's name (5 characters or more) and what it segments, in a sentence or two.
     test_image : ndarray
         One real image, (H, W) or (H, W, C): the raw pixels as stored (:func:`helpers.imageio.read_pixels`)
         or, for the rules that divide by a fixed number, the reader's [0, 1] image. H and W must be
@@ -159,17 +161,13 @@ def export_bioimageio(
     saved_model : bool
         Also write the TensorFlow SavedModel (zipped), which deepImageJ runs.
 
-    Returns
-    -------
-    pathlib.Path
-        The new zip file.
+    Returns the new zip file.
     """
     from bioimageio.spec import ValidationContext, build_description, save_bioimageio_package
 
     preprocessing = _preprocessing(rescaling)
-    n_channels, n_outputs = _check_model(model)
+    n_channels, class_names = _check_model(model, threshold, class_names, binarize_output)
     n_poolings = count_poolings(model)
-    class_names = _check_outputs(n_outputs, threshold, class_names, binarize_output)
     raw, scaled = _test_input(test_image, n_channels, n_poolings, rescaling)
     probabilities = np.asarray(model.predict_on_batch(scaled), dtype=np.float32)
     output = foreground(probabilities, float(threshold)).astype(np.float32) if binarize_output else probabilities
@@ -224,24 +222,22 @@ def _file_name(name):
     return "-".join(part for part in keep.split("-") if part) or "model"
 
 
-def _check_model(model):
+def _check_model(model, threshold, class_names, binarize_output):
+    """Return the model's input channels and its class names, or say which argument does not fit it."""
     in_shape, out_shape = tuple(model.input_shape), tuple(model.output_shape)
     if len(in_shape) != 4 or len(out_shape) != 4:
         raise ValueError(
             f"model: expected a 2-D U-Net with input (batch, height, width, channels); "
             f"got input {in_shape} and output {out_shape}."
         )
-    return in_shape[-1], out_shape[-1]
-
-
-def _check_outputs(n_outputs, threshold, class_names, binarize_output):
+    n_outputs = out_shape[-1]
     if n_outputs == 1:
         if threshold is None or not 0.0 < float(threshold) < 1.0:
             raise ValueError(
                 f"threshold={threshold!r}: a binary model needs the threshold chosen on validation, "
                 f"between 0 and 1, e.g. threshold=0.5."
             )
-        return list(class_names) if class_names else ["foreground"]
+        return in_shape[-1], list(class_names) if class_names else ["foreground"]
     if binarize_output:
         raise ValueError("binarize_output=True is for binary models; a K-class model uses argmax.")
     if class_names is None or len(class_names) != n_outputs:
@@ -249,7 +245,7 @@ def _check_outputs(n_outputs, threshold, class_names, binarize_output):
             f"class_names: the model has {n_outputs} output channels; give {n_outputs} names, "
             f"class 0 first, e.g. {['background'] + ['class'] * (n_outputs - 1)}."
         )
-    return [str(c) for c in class_names]
+    return in_shape[-1], [str(c) for c in class_names]
 
 
 def _test_input(test_image, n_channels, n_poolings, rescaling):
@@ -531,17 +527,9 @@ def _check_listed_files_present(path):
 def predict_with_package(path, image, *, weight_format="keras_v3"):
     """Predict one image of raw pixels with a package through ``bioimageio.core``, as the tools do.
 
-    Parameters
-    ----------
-    image : ndarray
-        (H, W), (H, W, C) or (1, H, W, C) raw pixel values: the package rescales them itself.
-    weight_format : str
-        ``"keras_v3"`` or ``"tensorflow_saved_model_bundle"``.
-
-    Returns
-    -------
-    ndarray of float32, shape (1, H, W, K)
-        The package's output (after its postprocessing).
+    ``image`` is (H, W), (H, W, C) or (1, H, W, C) raw pixel values (the package rescales them);
+    ``weight_format`` is ``"keras_v3"`` or ``"tensorflow_saved_model_bundle"``. Returns the package's
+    output after its postprocessing, float32 (1, H, W, K).
     """
     from bioimageio.core import create_prediction_pipeline, load_description, predict
     from bioimageio.core import settings as core_settings
@@ -600,21 +588,9 @@ def _sha256(path):
 def save_model(model, folder, *, rescaling=COURSE_RESCALING, class_names=None, threshold=None, extra_files=()):
     """Save ``model.keras`` and ``manifest.json`` (versions, sha256 of every file, how to use it) in a new folder.
 
-    Parameters
-    ----------
-    folder : str or pathlib.Path
-        Where to save; if it exists, ``folder-2``, ``folder-3`` ... is made instead (nothing is overwritten).
-    rescaling : str
-        The reader's rule for the training images (as for :func:`export_bioimageio`).
-    class_names, threshold : optional
-        One name per output channel; the threshold chosen on validation (binary models).
-    extra_files : sequence of path
-        Files copied beside the model and listed in the manifest (e.g. history.csv).
-
-    Returns
-    -------
-    pathlib.Path
-        The folder the model was saved in.
+    ``folder`` is made new: ``folder-2``, ``folder-3`` ... if it exists (nothing is overwritten); the
+    folder made is returned. ``rescaling`` is the reader's rule for the training images (as for
+    :func:`export_bioimageio`); ``extra_files`` (e.g. history.csv) are copied beside the model and listed.
     """
     _preprocessing(rescaling)  # refuses an unknown rule before anything is written
     folder = imageio.new_folder(folder)
