@@ -1,15 +1,7 @@
 """The checks every module shares: one place for each rule about the shape and values of inputs.
 
-Private to the course's helpers (no notebook imports it): the compute, display and workflow
-modules call these at their boundary, so the same mistake gets the same message everywhere.
-
-- :func:`as_mask`: 0/1 or False/True masks; :func:`as_probabilities`: values in 0..1;
-- :func:`as_image`, :func:`as_2d`, :func:`as_picture`, :func:`as_volume`, :func:`as_class_ids`:
-  the shapes the course works with;
-- :func:`check_same_shape`;
-- :func:`foreground`: THE threshold rule of the course, ``probability >= threshold`` (the
-  rule Keras's ``BinaryIoU`` uses too), with :func:`check_threshold`;
-- :func:`check_mode`: the notebook modes.
+Private to the helpers: modules call these at their boundary, so the same mistake gets the same
+message everywhere. :func:`foreground` is THE threshold rule, ``probability >= threshold``.
 """
 
 import numpy as np

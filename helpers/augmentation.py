@@ -1,19 +1,10 @@
 """Data augmentation for segmentation: move image and mask together, change colours on the image only.
 
-Two kinds of change:
-
-- **geometric** (flips, 90-degree rotations, small rotations, shear, zoom, shifts, elastic
-  deformation) move pixels, so the mask must move with the image: one random draw, applied to
-  both. Here all affine changes are composed into ONE matrix and each sample is resampled once:
-  the image with bilinear interpolation, the mask with nearest neighbour (a mask pixel stays 0
-  or 1, never 0.5).
-- **photometric** (brightness, contrast, gamma, noise, saturation of RGB images) change values,
-  not positions: the mask stays as it is.
-
-The functions take TensorFlow tensors and stateless seeds (shape (2,)), so they run inside
-``tf.data`` (see ``helpers.pipeline.training_batches(augment="full")``); ``augment_pair`` is the
-numpy version for looking at single examples. keras-unet's ``get_augmented`` is wrapped in
-:mod:`helpers.keras_unet`.
+Geometric changes (flips, turns, rotation, shear, zoom, shifts, elastic deformation) move
+pixels, so one random draw moves both: all affine changes are composed into ONE matrix and each
+sample is resampled once, the mask by nearest neighbour (it stays 0/1). Photometric changes
+(brightness, contrast, gamma, noise, saturation) touch the image only. The functions take
+tensors and stateless seeds, so they run inside ``tf.data``; ``augment_pair`` is the numpy version.
 """
 
 import math

@@ -1,8 +1,6 @@
-"""A classical pixel classifier: the idea of Fiji's Trainable Weka Segmentation.
+"""A classical pixel classifier, the idea of Fiji's Trainable Weka Segmentation: the U-Net has to beat it.
 
-Each pixel is described by a few numbers computed around it (intensity, edges and texture
-at several scales: ``skimage.feature.multiscale_basic_features``) and a random forest learns
-which numbers mean "membrane". No deep learning; the U-Net has to beat it.
+A random forest learns from intensity, edge and texture features of each pixel at several scales.
 """
 
 import numpy as np

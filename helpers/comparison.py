@@ -1,17 +1,9 @@
 """A fair comparison of training choices (losses, optimisers): same model, seed and budget.
 
-Each run of :func:`train_and_score` builds the same small U-Net from the same seed, trains
-it for the same number of steps on the same random crops, chooses its threshold on the
-validation images and scores it once on the test images, which no choice ever saw. Only
-the thing being compared changes. :func:`results_table` prints the rows side by side.
-
-One run is one sample: :func:`train_and_score_seeds` repeats a run with several seeds (other
-starting weights, other crops) and :func:`spread_table` shows the mean and the range of
-the test scores, so that a difference can be compared with the spread between seeds. The
-seeds share one compiled model, restarted for each seed: Keras takes several seconds to
-prepare a new model's training, which a short run would otherwise spend again per seed.
-:func:`add_training_images` appends extra training images (e.g. elastically deformed copies
-from :func:`helpers.augmentation.elastic_copies`) to the training split only.
+Each run builds the same small U-Net from the same seed, trains it for the same steps on the
+same random crops, chooses its threshold on the validation images and scores it once on the
+test images. Only the thing compared changes. One run is one sample: :func:`train_and_score_seeds`
+repeats it with several seeds and :func:`spread_table` shows the spread between them.
 """
 
 import time
@@ -161,8 +153,8 @@ def _score(model, images, masks, split, seed, seconds, history):
 def results_table(results):
     """Return the results of several runs as an aligned text table.
 
-    ``results``: ``{name: result of train_and_score}``.
-    Returns: One line per run: threshold, Dice, IoU, precision, recall, seconds.
+    ``results``: ``{name: result of train_and_score}``; one line each: threshold, Dice, IoU, precision, recall,
+    seconds.
     """
     if not results:
         raise ValueError("results is empty; train at least one model first.")
@@ -200,13 +192,8 @@ def budget_steps(
     runs: a slow CPU trains every model less, a fast CPU or a GPU more, and the comparison
     stays fair (every run gets the same steps). Prints the measurement.
 
-    ``minutes``: Time for all the runs together.
-    ``n_choices``: How many choices are compared (losses, optimisers, ...): one call of :func:`train_and_score` or
-    :func:`train_and_score_seeds` each.
-    ``n_seeds``: Trainings per choice (the seeds of :func:`train_and_score_seeds`).
-    ``images, masks, split, epochs, crop_size, batch_size, filters, n_poolings, augment, seed``: As for
-    :func:`train_and_score` (``steps`` is ignored: it is what this computes).
-    Returns: Steps per run, a multiple of ``epochs`` and at least ``epochs``.
+    ``n_choices`` choices (losses, optimisers ...) are trained ``n_seeds`` times each; the other
+    arguments are those of :func:`train_and_score` (``steps`` is ignored: it is what this computes).
     """
     train, validation, _ = split
     model = _unet(images.shape[-1], filters, n_poolings)
@@ -245,8 +232,7 @@ def steps_for_minutes(minutes, n_choices, timing, epochs, *, n_seeds=1):
 def seed_spread(runs, score="dice"):
     """Mean, lowest and highest of one test score over the runs of :func:`train_and_score_seeds`.
 
-    ``runs``: Results of :func:`train_and_score`, one per seed.
-    ``score``: A key of those results: ``"dice"``, ``"iou"``, ``"precision"``, ``"recall"`` or ``"threshold"``.
+    ``score``: ``"dice"``, ``"iou"``, ``"precision"``, ``"recall"`` or ``"threshold"``.
     Returns: ``mean``, ``min``, ``max`` (floats) and ``n`` (the number of runs).
     """
     if not runs:

@@ -1,15 +1,8 @@
 """The data sets of the notebooks, each by mode: real data in ``default`` mode, bundled in ``smoke``.
 
-Every ``load_<set>(mode)`` works the same way (one helper, :func:`_real_or_bundled`):
-
-- ``"smoke"``: the tiny bundled look-alike set in ``data/`` (made by a ``data/make_*.py`` script
-  with :mod:`helpers.synthetic`), for the tests;
-- ``"default"``: the real data set, downloaded once and checked by sha256
-  (:mod:`helpers.download`); if the download fails, a message says why and the bundled set is
-  returned instead, so a room without internet can still run the notebook.
-
-Every set comes back as a named tuple with a ``source`` that says which data it is. Files
-are read with :mod:`helpers.imageio`, the one reader of the course.
+Every ``load_<set>(mode)`` follows one rule (:func:`_real_or_bundled`): in ``"smoke"`` mode the
+tiny bundled look-alike in ``data/``; in ``"default"`` the real set, downloaded once and checked
+by sha256, or, if that fails, the bundled set with a message why. Each set's ``source`` says which.
 """
 
 import collections
@@ -68,6 +61,14 @@ def _real_or_bundled(mode, load_real, load_bundled, what, bundled_what):
         return load_bundled()
 
 
+def _bundled_names(folder, suffix, script):
+    """The file names (without suffix) in ``folder/images``, in natural order; raise if there are none."""
+    names = natural_sorted(path.stem for path in (folder / "images").glob(f"*{suffix}"))
+    if not names:
+        raise FileNotFoundError(f"No images in {folder / 'images'}; run python data/{script}.")
+    return names
+
+
 def _bundled_pairs(name):
     """Read the bundled set data/<name>/images + masks; its source says it is synthetic."""
     folder = course_root() / "data" / name
@@ -76,19 +77,12 @@ def _bundled_pairs(name):
 
 
 def bundled_membranes():
-    """Return the small synthetic EM-like membrane set that comes with the course.
-
-    Returns: From ``data/membranes/images`` and ``data/membranes/masks``; mask 1 = membrane.
-    """
+    """Return the small synthetic EM-like membrane set of the course (``data/membranes``; mask 1 = membrane)."""
     return _bundled_pairs("membranes")
 
 
 def bundled_mitochondria():
-    """Return the small synthetic EM-like mitochondria set (about 5% foreground) of the course.
-
-    Returns: From ``data/mitochondria/images`` and ``.../masks`` (made by data/make_bundled_data.py); mask 1 =
-    mitochondrion.
-    """
+    """Return the small synthetic EM-like mitochondria set of the course (``data/mitochondria``, 5% foreground)."""
     return _bundled_pairs("mitochondria")
 
 
@@ -97,7 +91,6 @@ def load_membranes(mode):
 
     ``mode``: ``"smoke"``: the bundled synthetic set. ``"default"``: the 30 ISBI 2012 training images (downloaded
     once), with masks inverted so that 1 = membrane; the bundled set if the download fails.
-    Returns: Its ``source`` says which data it is.
     """
     return _real_or_bundled(
         mode,
@@ -153,9 +146,7 @@ def load_multiclass(mode):
 def bundled_kidney():
     """Read data/kidney (made by data/make_kidney_data.py): 4-class label maps, as a SegmentationSet."""
     folder = course_root() / "data" / "kidney"
-    names = natural_sorted(path.stem for path in (folder / "images").glob("*.png"))
-    if not names:
-        raise FileNotFoundError(f"No images in {folder / 'images'}; run python data/make_kidney_data.py.")
+    names = _bundled_names(folder, ".png", "make_kidney_data.py")
     images = np.stack([read_image(folder / "images" / f"{n}.png") for n in names])
     labels = np.stack([as_class_ids(read_mask(folder / "labels" / f"{n}.png"), 4, f"{n}.png") for n in names])
     return SegmentationSet(
@@ -173,14 +164,9 @@ NucleusSet = collections.namedtuple("NucleusSet", "images labels names source")
 
 
 def bundled_nuclei():
-    """Return the small synthetic nucleus set of the course (``data/nuclei``, made by data/make_nuclei.py).
-
-    Returns: 12 grey 128x128 images, many nuclei touching in pairs.
-    """
+    """Return the synthetic nucleus set of the course (``data/nuclei``: 12 grey 128x128 images, nuclei touching)."""
     folder = course_root() / "data" / "nuclei"
-    names = natural_sorted(p.stem for p in (folder / "images").glob("*.png"))
-    if not names:
-        raise FileNotFoundError(f"No images in {folder / 'images'}. Run: python data/make_nuclei.py")
+    names = _bundled_names(folder, ".png", "make_nuclei.py")
     images = np.stack([read_image(folder / "images" / f"{name}.png") for name in names])
     labels = np.stack([read_mask(folder / "labels" / f"{name}.png").astype(np.int32) for name in names])
     return NucleusSet(images, labels, names, "bundled synthetic nuclei (data/nuclei)")
@@ -190,8 +176,7 @@ def dsb_label_image(mask_paths, shape):
     """Build one label image from one-PNG-per-nucleus masks (the DSB 2018 layout).
 
     ``mask_paths``: Each file is one nucleus, non-zero inside it. Sorted by name, they get ids 1, 2, ...
-    ``shape``: (height, width) of the image.
-    Returns: Where masks overlap, the first one keeps the pixel.
+    Where masks overlap, the first one keeps the pixel.
     """
     labels = np.zeros(shape, np.int32)
     for number, path in enumerate(sorted(mask_paths, key=lambda p: Path(p).name), start=1):
@@ -256,16 +241,11 @@ VolumeSet = collections.namedtuple("VolumeSet", "volumes masks names source")
 
 
 def bundled_volumes():
-    """Return the small synthetic two-channel volumes of the course (``data/volumes``, made by data/make_volumes.py).
-
-    Returns: 6 volumes of 8 sections of 64x64 pixels, 2 channels; mask 1 = inside a cell.
-    """
+    """Return the synthetic volumes of the course (``data/volumes``: 6 x 8 x 64 x 64, 2 channels; mask 1 = cell)."""
     import tifffile
 
     folder = course_root() / "data" / "volumes"
-    names = natural_sorted(p.stem for p in (folder / "images").glob("*.tif"))
-    if not names:
-        raise FileNotFoundError(f"No volumes in {folder / 'images'}. Run: python data/make_volumes.py")
+    names = _bundled_names(folder, ".tif", "make_volumes.py")
     volumes = np.stack([tifffile.imread(folder / "images" / f"{n}.tif") for n in names]).astype(np.float32) / 255
     masks = np.stack([tifffile.imread(folder / "masks" / f"{n}.tif") for n in names]).astype(np.float32)
     return VolumeSet(volumes, masks[..., np.newaxis], names, "bundled synthetic 2-channel cell volumes (data/volumes)")

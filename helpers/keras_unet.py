@@ -1,18 +1,9 @@
 """All the glue to keras-unet 0.1.2 (2020), the package the original workshop uses, in one place.
 
-keras-unet still teaches well, but it is old, and its pitfalls are part of the lessons:
-
-- ``import keras_unet`` prints a banner and needs ``distutils``, which Python 3.12 removed
-  (``setuptools`` puts it back): :func:`import_module` imports it quietly with a clear error;
-- its three U-Nets (:func:`build_model`): ``vanilla`` ('valid' convolutions, 572 in, 388 out),
-  ``custom`` (twelve options; transpose convolutions by default), ``satellite``;
-- ``get_augmented`` returns a ``zip`` that Keras 3's ``model.fit`` rejects and interpolates the
-  masks like images (:func:`augmented_batches` repairs both);
-- ``jaccard_distance`` sums over the last axis only, so on one-channel masks it behaves like a
-  mean absolute error, not ``1 - IoU`` (:func:`jaccard_distance`, notebook 04);
-- ``get_patches`` counts patches from the image height in both directions and
-  ``reconstruct_from_patches`` overwrites overlaps (:func:`get_patches`,
-  :func:`reconstruct_from_patches`, notebook 03).
+Its pitfalls are part of the lessons: ``import keras_unet`` prints a banner and needs
+``distutils`` (gone in Python 3.12); ``get_augmented`` returns a ``zip`` Keras 3 rejects and
+interpolates masks; ``jaccard_distance`` on one channel behaves like a mean absolute error;
+``get_patches`` misses part of a non-square image and ``reconstruct_from_patches`` overwrites overlaps.
 """
 
 import contextlib

@@ -1,24 +1,9 @@
 """Losses for training a U-Net, each written out by hand to read and tested equal to Keras.
 
-The network outputs a probability per pixel (sigmoid), the masks hold 0 and 1; for K classes
-a softmax over K channels and label maps (class ids). A loss must be smooth so that
-gradients can flow, which is why the *soft* Dice uses the probabilities themselves instead
-of a thresholded mask:
-
-``soft Dice loss = 1 - 2 sum(truth * probability) / (sum(truth) + sum(probability))``
-
-Two shapes, each with one job:
-
-- **formulas to read**: plain functions ``loss(y_true, y_pred, **settings) -> number``
-  (:func:`soft_dice_loss`, :func:`binary_cross_entropy`, :func:`focal_loss`,
-  :func:`soft_jaccard_loss`, :func:`tversky_loss`, :func:`weighted_binary_cross_entropy`,
-  :func:`multiclass_dice_loss`); the tests check each against Keras's own loss;
-- **losses to train with**: ONE factory, :func:`training_loss`, which returns a Keras
-  ``Loss`` object for ``model.compile(loss=...)`` by name, Keras built-ins first
-  (:data:`LOSS_NAMES` for one structure, ``"cross-entropy + dice"`` and
-  ``"multi-class dice"`` for K classes).
-
-keras-unet's ``jaccard_distance`` pitfall is shown through :mod:`helpers.keras_unet`.
+The *soft* Dice uses the probabilities themselves, so gradients flow:
+``1 - 2 sum(truth * probability) / (sum(truth) + sum(probability))``. The formulas are plain
+functions ``loss(y_true, y_pred, **settings)``; to train, ONE factory, :func:`training_loss`,
+returns a Keras ``Loss`` by name, Keras built-ins first.
 """
 
 import keras
@@ -44,17 +29,9 @@ __all__ = [
 def soft_dice_loss(y_true, y_pred, smooth=1e-7):
     """Soft Dice loss, written out by hand; the same number as ``keras.losses.Dice()``.
 
-    Computes ``1 - 2 sum(y_true * y_pred) / (sum(y_true) + sum(y_pred) + smooth)``, where the
-    sums run over *every* pixel of *every* image in the batch together: one Dice for the
-    whole batch, not one per image. That is what ``keras.losses.Dice()`` does with its
-    default ``axis=None``.
-
-    ``y_true``: True masks of 0 and 1, e.g. shape (batch, height, width, 1).
-    ``y_pred``: Predicted probabilities, same shape.
-    ``smooth``: Added to the denominator only, so that an all-empty batch does not divide by zero. Keras uses
-    ``keras.config.epsilon()``, which is 1e-7. As in Keras, a batch with no foreground in the truth nor in the
-    prediction gets a loss of 1, not 0.
-    Returns: Between 0 (perfect overlap) and 1 (no overlap).
+    ``1 - 2 sum(y_true * y_pred) / (sum(y_true) + sum(y_pred) + smooth)``, the sums over *every*
+    pixel of the batch together (one Dice per batch, as Keras's default ``axis=None``). ``smooth``
+    (Keras's epsilon) keeps an empty batch from dividing by zero; its loss is 1, as in Keras.
     """
     y_pred = ops.convert_to_tensor(y_pred)
     y_true = ops.cast(y_true, y_pred.dtype)
@@ -129,9 +106,6 @@ def binary_cross_entropy(y_true, y_pred):
     confident wrong answer costs about 16.1 (``-log(1e-7)``), not infinity. Equals
     ``keras.losses.BinaryCrossentropy()(y_true, y_pred)``.
 
-    ``y_true``: Masks of 0 and 1.
-    ``y_pred``: Probabilities, same shape.
-    Returns: The mean over every pixel of the batch.
     """
     y_true, y_pred = _pair(y_true, y_pred)
     y_pred = ops.clip(y_pred, _EPSILON, 1 - _EPSILON)
@@ -141,11 +115,8 @@ def binary_cross_entropy(y_true, y_pred):
 def positive_weights(y_true, positive_weight):
     """Per-pixel weights: ``positive_weight`` on foreground pixels, 1 on background.
 
-    ``y_true``: Masks of 0 and 1.
-    ``positive_weight``: Weight of a foreground pixel, > 0. A common choice is background pixels / foreground
-    pixels, which makes both classes count the same in total.
-    Returns: Same shape as ``y_true``; pass it as ``sample_weight`` (without a trailing channel axis) to
-    ``keras.losses.BinaryCrossentropy``.
+    Background pixels / foreground pixels makes both classes count the same in total. Pass the
+    result as ``sample_weight`` (without a trailing channel axis) to ``keras.losses.BinaryCrossentropy``.
     """
     if not positive_weight > 0:
         raise ValueError(f"positive_weight must be a number above 0, got {positive_weight}.")
@@ -160,7 +131,6 @@ def weighted_binary_cross_entropy(y_true, y_pred, positive_weight=1.0):
     binary cross-entropy. Equals ``keras.losses.BinaryCrossentropy()`` called with
     ``sample_weight=positive_weights(y_true, positive_weight)`` (one weight per pixel).
 
-    ``y_true, y_pred``: Masks of 0 and 1 and probabilities, same shape.
     ``positive_weight``: Weight of a foreground pixel, > 0.
     """
     y_true, y_pred = _pair(y_true, y_pred)
@@ -178,9 +148,6 @@ def focal_loss(y_true, y_pred, gamma=2.0):
     many easy background pixels stop drowning the few hard ones. ``gamma=0`` gives plain
     cross-entropy. Equals ``keras.losses.BinaryFocalCrossentropy(gamma=gamma)``.
 
-    ``y_true, y_pred``: Masks of 0 and 1 and probabilities, same shape.
-    ``gamma``: Focusing strength, >= 0.
-    Returns: The mean over every pixel.
     """
     if gamma < 0:
         raise ValueError(f"gamma must be zero or positive, got {gamma}.")
@@ -198,9 +165,6 @@ def soft_jaccard_loss(y_true, y_pred, smooth=1e-7):
     prediction of a mask with foreground scores 1.0. Compare
     ``helpers.keras_unet.jaccard_distance``.
 
-    ``y_true, y_pred``: Masks of 0 and 1 and probabilities, same shape.
-    ``smooth``: Added to the denominator so an empty batch does not divide by zero (its loss is 1).
-    Returns: Between 0 and 1.
     """
     y_true, y_pred = _pair(y_true, y_pred)
     overlap = ops.sum(y_true * y_pred)
@@ -220,7 +184,6 @@ def tversky_loss(y_true, y_pred, false_positive_weight=0.5, false_negative_weigh
     documentation. So this function equals ``keras.losses.Tversky(alpha=b, beta=a)``
     (see :func:`training_loss`, which does the swap for you).
 
-    ``y_true, y_pred``: Masks of 0 and 1 and probabilities, same shape.
     ``false_positive_weight, false_negative_weight``: ``a`` and ``b``, each >= 0.
     Returns: Between 0 and 1, pooled over the batch.
     """

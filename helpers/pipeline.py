@@ -1,13 +1,8 @@
 """``tf.data`` input for training: random crops with the same flip and rotation for image and mask.
 
-The image and its mask are stacked into one array before any geometric change, so one
-random draw moves both: they cannot fall out of step (the pitfall of using two separate
-random layers, one for the image and one for the mask).
-
-Also here: per-pixel class weights added to the batches (:func:`with_pixel_weights`),
-partial annotations (pixels "not annotated" get weight 0 and crops without any annotated pixel
-are skipped: :func:`ignore_weights` for arrays, :func:`with_ignore_weights` for batches) and
-random 3-D crops of volumes (:func:`random_crops_3d`).
+Image and mask are stacked into one array before any geometric change, so one random draw
+moves both. Also: per-pixel class weights, partial annotations (not-annotated pixels weigh 0)
+and random 3-D crops of volumes.
 """
 
 import numpy as np

@@ -77,15 +77,10 @@ def _grey_or_rgb_to_rgb(image):
 
 
 def overlay(image, mask, color=OVERLAY_COLOR, alpha=OVERLAY_ALPHA):
-    """Tint the pixels of ``mask`` on top of ``image``.
+    """Return ``image`` as RGB with the pixels of ``mask`` tinted: ``(1 - alpha) * image + alpha * color``.
 
-    ``image``: Grey (height, width) or (height, width, 1), or RGB (height, width, 3). A grey image is stretched from
-    its minimum (black) to its maximum (white), as ``plt.imshow`` shows it; an RGB image must be uint8 or floats
-    between 0 and 1.
-    ``mask``: (height, width) or (height, width, 1); 1 marks the pixels to tint.
-    ``alpha``: Between 0 and 1: how much of the colour replaces the image inside the mask.
-    Returns: Outside the mask the image is unchanged (as RGB); inside, each pixel is ``(1 - alpha) * image + alpha *
-    color``. Show it with ``plt.imshow``.
+    A grey image is stretched from its minimum (black) to its maximum (white), as ``plt.imshow``
+    shows it; an RGB image must be uint8 or floats between 0 and 1.
     """
     picture = as_picture(image, "image")
     mask = as_mask(as_picture(mask, "mask"), "mask")
@@ -452,11 +447,8 @@ FALSE_NEGATIVE_COLOR = (0x00 / 255, 0x72 / 255, 0xB2 / 255)
 def error_overlay(image, truth, prediction):
     """Paint a prediction's mistakes on the image: false positives orange, false negatives blue.
 
-    ``image``: The image, grey values between 0 and 1 (RGB is shown in grey).
-    ``truth, prediction``: The true mask and the predicted (thresholded) mask.
-    Returns: The grey image, with every false positive pixel in :data:`FALSE_POSITIVE_COLOR` and every false
-    negative pixel in :data:`FALSE_NEGATIVE_COLOR` (opaque, so the colours stay exact); right pixels keep their grey
-    value.
+    Returns the image in grey (values in 0..1), each mistake painted opaque in :data:`FALSE_POSITIVE_COLOR`
+    or :data:`FALSE_NEGATIVE_COLOR`, so the colours stay exact.
     """
     truth = as_mask(as_picture(truth, "truth"), "truth").astype(bool)
     prediction = as_mask(as_picture(prediction, "prediction"), "prediction").astype(bool)

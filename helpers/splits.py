@@ -1,12 +1,8 @@
 """Dividing images into training, validation and test: in stack order or at random.
 
-Split once, before anything else: the network learns from the **training** images, choices
-(threshold, best epoch, settings) are made on the **validation** images, and the scores are
-measured once on the **test** images, which no choice ever saw.
-
-Sections of one stack (serial sections, time-lapse frames) look like their neighbours, so they
-are split in stack order (:func:`split_consecutive`); independent images at random
-(:func:`split_indices`). :func:`split_volumes` does the same for 3-D volumes.
+The network learns from the training images, choices (threshold, epoch, settings) are made on
+the validation images, and the scores measured once on the test images. Sections of one stack
+look like their neighbours, so they are split in stack order; independent images at random.
 """
 
 import numpy as np

@@ -1,20 +1,8 @@
 """The explorer widgets of the course: sliders and checkboxes over a trained network's output.
 
-Every explorer draws with :mod:`helpers.plotting` into a PNG shown by an ``ipywidgets.Image``
-(through :func:`helpers.plotting.figure_png`, the one renderer): this works the same in
-Jupyter, JupyterLab, VS Code and Colab, needs no interactive matplotlib backend, and works
-with ipywidgets 7.7 (Colab's) and 8.x.
-
-Widgets need a live kernel: GitHub, nbviewer, a PDF handout or a frontend that cannot render
-them show nothing. So, when called in a notebook, every explorer also shows a plain picture
-of its first position beside the widget (:func:`show_static`); a saved notebook keeps that
-picture. Building a widget needs no display, so the functions can be imported and tested
-anywhere.
-
-- :func:`threshold_explorer`: a threshold slider over one image, with Dice and IoU;
-- :func:`tile_explorer`: a slider over the tiles of a tiled prediction;
-- :func:`slice_explorer`: a z slider through a volume;
-- :func:`class_explorer`: one checkbox per class.
+Each explorer draws with :mod:`helpers.plotting` into a PNG in an ``ipywidgets.Image`` (the same
+in Jupyter, VS Code and Colab, ipywidgets 7.7 and 8), and in a notebook also shows a plain
+picture of its first position beside the widget, which GitHub, a PDF or a saved notebook keep.
 """
 
 import ipywidgets
@@ -29,11 +17,7 @@ __all__ = ["threshold_explorer", "tile_explorer", "slice_explorer", "class_explo
 
 
 def show_static(png, caption):
-    """Show a PNG picture of a widget's first position in the notebook (nothing outside one).
-
-    ``png``: The picture, as the widget first shows it.
-    ``caption``: One line that says what the picture is.
-    """
+    """Show the PNG of a widget's first position, under a one-line ``caption``, in a notebook (nowhere else)."""
     try:
         from IPython import get_ipython
         from IPython.display import Image, Markdown, display

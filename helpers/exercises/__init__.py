@@ -1,15 +1,8 @@
 """Exercises with a ``check_...()`` function each, one module per notebook.
 
-``exercises.hint("name")`` prints the hint of an exercise before you open its solution.
-
-In a notebook you compute an answer by hand (or with numpy), then call for example
-``exercises.check_convolution(my_answer)``. The check prints one short line ("Replace None
-with your answer", the shape it expected, a hint at the usual mistake, or "Correct!" with a
-sentence on why it matters) and returns a :class:`Verdict`, true when the answer is right.
-The inputs of each exercise are constants of its module, so notebook and check agree.
-
-A new notebook's exercises go in a module of their own here, imported below; shared tools
-for judging answers are in :mod:`helpers.exercises.common`.
+A check prints one short line (what to fix, a hint at the usual mistake, or "Correct!" and why it
+matters) and returns a :class:`Verdict`, true when the answer is right. ``exercises.hint("name")``
+prints an exercise's hint. Each exercise's inputs are constants of its module.
 """
 
 from helpers.exercises.common import Verdict, hint  # noqa: F401

@@ -115,7 +115,6 @@ def check_flip_seed_prediction(prediction, image_seed, mask_seed, wrong_shares):
     ``prediction``: ``"in step"`` or ``"out of step"``, written before the run.
     ``image_seed, mask_seed``: The seeds the learner gave the image's and the mask's RandomFlip layer.
     ``wrong_shares``: The share of wrong mask pixels in each draw, as the learner's cell measured it.
-    Returns: True when the prediction matches what the run showed.
     """
     choice, problem = read_word(prediction, ("in step", "out of step"))
     if problem:
@@ -152,7 +151,6 @@ def check_elastic_prediction(prediction, alpha, bent_mask):
     ``prediction``: ``"more"``, ``"fewer"`` or ``"the same"``, written before the run.
     ``alpha``: The learner's alpha.
     ``bent_mask``: The deformed mask from the learner's cell.
-    Returns: True when the prediction matches what the run showed.
     """
     from helpers import augmentation
 

@@ -1,15 +1,4 @@
-"""Exercises of notebook 01 (introduction to U-Net), each with a ``check_...()`` function.
-
-In the notebook you compute an answer by hand (or with numpy), then call for example
-``check_convolution(my_answer)``. The check prints one short line and returns ``True`` or
-``False``: "Replace None with your answer", the shape it expected, a hint that points at
-the usual mistake, or "Correct!" with a sentence on why it matters.
-
-The inputs of the exercises are constants of this module, so the notebook and the check
-always use the same numbers::
-
-    from helpers.exercises import CONVOLUTION_IMAGE, CONVOLUTION_KERNEL, check_convolution
-"""
+"""Exercises of notebook 01 (introduction to U-Net), each with a ``check_...()`` function."""
 
 import numpy as np
 
@@ -145,7 +134,6 @@ def check_convolution(answer):
     image, multiply the overlapping numbers and add them up (no flipping).
 
     ``answer``: Your 2x2 result.
-    Returns: True when the answer is right. A line of feedback is printed either way.
     """
     flipped = _cross_correlate_valid(CONVOLUTION_IMAGE, CONVOLUTION_KERNEL[::-1, ::-1])
     return judge_array(
@@ -175,7 +163,6 @@ def check_max_pooling(answer):
     """Check 2x2 max pooling with stride 2 of ``POOLING_IMAGE``.
 
     ``answer``: Your 2x2 result.
-    Returns: True when the answer is right. A line of feedback is printed either way.
     """
     return judge_array(
         answer,
@@ -207,7 +194,6 @@ def check_unet_output_size(answer, input_size=252):
 
     ``answer``: Your output side in pixels.
     ``input_size``: Side of the input tile (252 in the notebook; 572 in the U-Net paper).
-    Returns: True when the answer is right. A line of feedback is printed either way.
     """
     expected = unet_valid_output_size(input_size)
     number, problem = as_number(answer)
@@ -317,7 +303,6 @@ def check_small_unet(model, filters=8, side=64):
     """Check a U-Net with 2 poolings that you assembled: its output shape and its number of parameters.
 
     ``model``: Your model, for ``side`` x ``side`` grey images, ``filters`` filters on the first level.
-    Returns: True when shape and parameter count match :func:`reference_small_unet`.
     """
     if model is None:
         return say(False, "Replace None with your model: keras.Model(image, output).")
@@ -353,7 +338,6 @@ def check_recall_prediction(prediction, threshold, truth, probabilities, chosen_
     ``threshold``: Your threshold, different from ``chosen_threshold``.
     ``truth, probabilities``: The test masks and the U-Net's probabilities for them.
     ``chosen_threshold``: The threshold chosen on the validation images.
-    Returns: True when the prediction held. The recall, precision and Dice at both thresholds are printed.
     """
     from helpers import metrics
 
@@ -405,7 +389,6 @@ def check_gap_prediction(prediction, gap):
     ``prediction``: "dice" if you expect the Dice score to lose more than the adapted Rand error gains, "rand" for
     the other way round.
     ``gap``: The pixels you removed from the membrane between the two cells of ``GAP_TRUTH``.
-    Returns: True when the prediction held; both measures are printed.
     """
     from helpers import metrics
 

@@ -131,7 +131,6 @@ def check_mistake_prediction(loss_name, prediction):
 
     ``loss_name``: The learner's ``my_loss``, one of :data:`helpers.losses.LOSS_NAMES`.
     ``prediction``: ``"missed"``, ``"false alarm"`` or ``"same"``, written before the run.
-    Returns: True when the prediction matches what the loss computes.
     """
     from helpers import losses
 
@@ -160,7 +159,6 @@ def check_threshold_prediction(loss_name, prediction, results):
     ``loss_name``: The learner's ``my_loss``, a key of ``results``.
     ``prediction``: ``"above"``, ``"below"`` or ``"at"`` (0.5), written before looking at the table.
     ``results``: ``{name: result of helpers.comparison.train_and_score}``, the notebook's trained models.
-    Returns: True when the prediction matches the threshold this run chose.
     """
     if loss_name not in results:
         return say(False, f"my_loss should be one of the trained losses: {', '.join(results)}; got {loss_name!r}.")

@@ -1,9 +1,7 @@
-"""Judging "predict, then run" exercises: did the learner's predicted direction hold?
+"""Judging "predict, then run" exercises: did the learner's prediction hold in their own run?
 
-The learner writes a prediction ("higher", "lower" or "the same"), changes a variable, runs a
-cell and passes the two results to a check. The check calls :func:`judge_direction`, which
-reads the two numbers, names what happened and says whether the prediction held. The
-result is whatever the run gives: a check never assumes which way it goes.
+A check never assumes which way a run goes: it reads the two results, names what happened and
+says whether the prediction held.
 """
 
 import numpy as np
@@ -63,7 +61,6 @@ def judge_direction(prediction, before, after, what, tolerance, why, number_form
     ``tolerance``: Differences of at most this size count as "the same".
     ``why``: One sentence on what the numbers mean, printed in either case.
     ``number_format``: How the two numbers are written, e.g. ",.0f" for counts.
-    Returns: True when the prediction held.
     """
     if prediction is None:
         return say(False, 'Write your prediction first: my_prediction = "higher", "lower" or "the same".')
@@ -116,7 +113,6 @@ def judge_choice(choice, observed, explanation, not_held="Not this time"):
     ``observed``: The word for what the run showed.
     ``explanation``: What follows "Your prediction held: " (or ``not_held + ": "``).
     ``not_held``: The opening words when the prediction did not hold.
-    Returns: True when ``choice == observed``.
     """
     held = choice == observed
     return say(held, f"{'Your prediction held' if held else not_held}: {explanation}")

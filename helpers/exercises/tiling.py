@@ -1,6 +1,6 @@
 """Exercises of notebook 03 (tiling large images), each with a ``check_...()`` function."""
 
-from helpers.exercises.common import as_number, judge_number, say
+from helpers.exercises.common import judge_number, say
 from helpers.exercises.predictions import judge_choice, read_choice
 
 __all__ = [
@@ -46,37 +46,31 @@ def _starts(size, tile, stride):
 
 def check_tile_count(answer):
     """Check the number of tiles that cover TILE_COUNT_IMAGE."""
-    number, problem = as_number(answer)
-    if problem:
-        return say(False, problem)
     stride = TILE_COUNT_TILE - TILE_COUNT_OVERLAP
     rows, cols = (_starts(side, TILE_COUNT_TILE, stride) for side in TILE_COUNT_IMAGE)
-    if number == rows * cols:
-        return say(
-            True,
-            f"Correct! {rows} rows x {cols} columns; the last tile of each row is moved back to end at the border.",
-        )
-    if number in (4 * 3, 5 * 3, 4 * 4):
-        return say(
-            False,
-            "Close: the tiles start every 256 - 64 = 192 pixels, and one more tile is needed "
-            "where the last one does not reach the border.",
-        )
-    return say(False, "Tiles start every tile - overlap = 192 pixels; count the starts along each side.")
+    close = (
+        "Close: the tiles start every 256 - 64 = 192 pixels, and one more tile is needed "
+        "where the last one does not reach the border."
+    )
+    return judge_number(
+        answer,
+        rows * cols,
+        f"Correct! {rows} rows x {cols} columns; the last tile of each row is moved back to end at the border.",
+        "Tiles start every tile - overlap = 192 pixels; count the starts along each side.",
+        mistakes=[(4 * 3, close), (5 * 3, close), (4 * 4, close)],
+    )
 
 
 def check_feature_map_memory(answer):
     """Check the MiB of one 64-channel float32 feature map of a 2048 x 2048 image."""
-    number, problem = as_number(answer)
-    if problem:
-        return say(False, problem)
-    if abs(number - 1024) < 1:
-        return say(
-            True, "Correct! 2048 x 2048 x 64 x 4 bytes = 1024 MiB, for ONE layer's output: a U-Net has dozens of them."
-        )
-    if abs(number - 256) < 1:
-        return say(False, "Each float32 number takes 4 bytes.")
-    return say(False, "Multiply height x width x channels x 4 bytes, then divide by 1024 x 1024.")
+    return judge_number(
+        answer,
+        1024,
+        "Correct! 2048 x 2048 x 64 x 4 bytes = 1024 MiB, for ONE layer's output: a U-Net has dozens of them.",
+        "Multiply height x width x channels x 4 bytes, then divide by 1024 x 1024.",
+        mistakes=[(256, "Each float32 number takes 4 bytes.")],
+        atol=0.99,
+    )
 
 
 def check_kept_centre(answer):
@@ -98,7 +92,6 @@ def check_margin_prediction(prediction, margin, difference, receptive_field):
     ``difference``: The largest difference you measured between overlap-tile and whole-image prediction, away from
     the image border.
     ``receptive_field``: ``inference.receptive_field(model)``.
-    Returns: True when the prediction held.
     """
     word, problem = read_choice(prediction, ("exact", "differs"))
     if problem:
@@ -130,7 +123,6 @@ def check_seam_prediction(prediction, overlap, seam, reference_overlap, referenc
     ``overlap, reference_overlap``: Your overlap and the one of the figure above.
     ``seam, reference_seam``: The largest step between neighbouring pixels of the difference to the untiled
     prediction, with your overlap and with the reference overlap.
-    Returns: True when the prediction held.
     """
     word, problem = read_choice(prediction, ("sharper", "softer"))
     if problem:
