@@ -84,7 +84,7 @@ def test_bundled_membranes_reads_data_membranes(tmp_path, monkeypatch):
 
 
 def test_load_membranes_unknown_mode():
-    with pytest.raises(ValueError, match="'fast'; use one of default, smoke"):
+    with pytest.raises(ValueError, match="'fast'.*default, smoke"):
         datasets.load_membranes("fast")
 
 

@@ -34,11 +34,10 @@ def fake_tensorflow(tpu_cores=0, gpus=()):
 def test_describe_device_names_the_gpus_and_their_compute_capability(monkeypatch):
     tf = fake_tensorflow(gpus=[{"device_name": "Tesla T4", "compute_capability": (7, 5)}, {}])
     monkeypatch.setattr(hardware, "_tensorflow", lambda: tf)
-    assert hardware.describe_device().splitlines() == [
-        "Training runs on 2 GPUs:",
-        "  GPU 0: Tesla T4 (compute capability 7.5)",
-        "  GPU 1: /physical_device:GPU:1",
-    ]
+    lines = hardware.describe_device().splitlines()
+    assert "2 GPUs" in lines[0]
+    assert "Tesla T4" in lines[1] and "7.5" in lines[1]
+    assert "/physical_device:GPU:1" in lines[2], "a GPU TensorFlow cannot describe keeps its device name"
 
 
 def test_describe_device_on_a_tpu(monkeypatch):

@@ -116,9 +116,7 @@ def test_show_images_errors():
         plotting.show_images(images, masks[:2], show=False)
     with pytest.raises(ValueError, match="3 images but 1 titles"):
         plotting.show_images(images, titles=["only one"], show=False)
-    with pytest.raises(
-        ValueError, match=r"predictions\[0\] must be probabilities between 0 and 1, but range from -0.98"
-    ):
+    with pytest.raises(ValueError, match=r"predictions\[0\].*-0.98"):
         plotting.show_images(images, predictions=predictions * 4 - 1, show=False)
     with pytest.raises(ValueError, match=r"pass \[image\]"):
         plotting.show_images(images[0, ..., 0], show=False)
@@ -186,6 +184,6 @@ def test_show_history_from_a_keras_history_and_from_csv_rows():
 
 
 def test_show_history_names_what_is_available():
-    with pytest.raises(ValueError, match="iou not in the history; it holds dice, loss"):
+    with pytest.raises(ValueError, match="iou.*dice, loss"):
         plotting.show_history(HISTORY, metrics=("loss", "iou"), show=False)
     assert plotting.show_history(HISTORY) is None
