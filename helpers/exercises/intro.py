@@ -26,51 +26,17 @@ __all__ = [
 ]
 
 #: Exercise 1: a 4x4 image ...
-CONVOLUTION_IMAGE = np.array(
-    [
-        [3, 1, 0, 2],
-        [1, 4, 2, 0],
-        [0, 2, 5, 1],
-        [2, 0, 1, 3],
-    ]
-)
+CONVOLUTION_IMAGE = np.array([[3, 1, 0, 2], [1, 4, 2, 0], [0, 2, 5, 1], [2, 0, 1, 3]])
 #: ... and a 3x3 kernel that responds to vertical edges (bright on the left, dark on the right).
-CONVOLUTION_KERNEL = np.array(
-    [
-        [1, 0, -1],
-        [1, 0, -1],
-        [1, 0, -1],
-    ]
-)
+CONVOLUTION_KERNEL = np.array([[1, 0, -1], [1, 0, -1], [1, 0, -1]])
 
 #: Exercise 2: a 4x4 image for 2x2 max pooling with stride 2.
-POOLING_IMAGE = np.array(
-    [
-        [1, 3, 2, 0],
-        [4, 2, 1, 5],
-        [0, 1, 3, 2],
-        [6, 2, 0, 1],
-    ]
-)
+POOLING_IMAGE = np.array([[1, 3, 2, 0], [4, 2, 1, 5], [0, 1, 3, 2], [6, 2, 0, 1]])
 
 #: Exercise 4: a true mask (6 foreground pixels) ...
-DICE_TRUTH = np.array(
-    [
-        [0, 1, 1, 0],
-        [0, 1, 1, 0],
-        [0, 1, 1, 0],
-        [0, 0, 0, 0],
-    ]
-)
+DICE_TRUTH = np.array([[0, 1, 1, 0], [0, 1, 1, 0], [0, 1, 1, 0], [0, 0, 0, 0]])
 #: ... and a predicted mask (5 foreground pixels, 4 of them on the true mask).
-DICE_PREDICTION = np.array(
-    [
-        [0, 0, 1, 0],
-        [0, 1, 1, 1],
-        [0, 1, 0, 0],
-        [0, 0, 0, 0],
-    ]
-)
+DICE_PREDICTION = np.array([[0, 0, 1, 0], [0, 1, 1, 1], [0, 1, 0, 0], [0, 0, 0, 0]])
 
 
 # --- the expected answers, computed plainly -------------------------------------------
