@@ -23,7 +23,7 @@ def test_seed_unet_keeps_the_image_size_and_has_four_skip_connections():
     assert tuple(deepest.output.shape) == (None, 8, 8, 64)
 
 
-def test_small_unet_on_any_size_divisible_by_two_to_the_depth():
+def test_small_unet_on_any_size_divisible_by_two_to_the_poolings():
     model = build_unet((None, None, 1), filters=4, n_poolings=3, batch_norm=True)
     prediction = model.predict(np.zeros((1, 40, 56, 1), np.float32), verbose=0)
     assert prediction.shape == (1, 40, 56, 1)
