@@ -312,10 +312,14 @@ def test_load_pairs_reads_images_and_binary_masks(tmp_path):
         (lambda i, m: write_png(i / "5.png", np.zeros((4, 5), np.uint8)), ValueError, "images without a mask"),
         (lambda i, m: write_png(m / "5_mask.png", np.zeros((4, 5), np.uint8)), ValueError, "5_mask.png"),
         (lambda i, m: write_tif(i / "1.tif", np.zeros((4, 5), np.uint8)), ValueError, "1.png and 1.tif"),
-        (lambda i, m: write_png(m / "2.png", np.full((4, 5), 128, np.uint8)), ValueError, "0 for background"),
+        (
+            lambda i, m: write_png(m / "2.png", np.full((4, 5), 128, np.uint8)),
+            ValueError,
+            "2.png.*128.*0 for background",
+        ),
         (lambda i, m: write_png(m / "2.png", np.zeros((4, 6), np.uint8)), ValueError, "same size"),
         (lambda i, m: write_png(i / "2.png", np.zeros((4, 5, 3), np.uint8)), ValueError, "grey: 1.png.*colour: 2.png"),
-        (lambda i, m: (i / "2.png").write_bytes(b"\x89PNG broken"), ValueError, "save it again"),
+        (lambda i, m: (i / "2.png").write_bytes(b"\x89PNG broken"), ValueError, "2.png.*save it again"),
     ],
 )
 def test_load_pairs_is_strict_and_leaves_the_folders_unchanged(tmp_path, spoil, error, words):
@@ -413,22 +417,6 @@ def test_load_pairs_size_mismatch_gives_both_sizes(tmp_path):
     assert str(image_folder / "2.png") in message and str(mask_folder / "2.png") in message
     assert "5x4" in message and "6x4" in message
     assert "same size" in message
-
-
-def test_load_pairs_non_binary_mask_names_file(tmp_path):
-    image_folder, mask_folder = make_pair_folders(tmp_path, ["1", "2"])
-    write_png(mask_folder / "2.png", np.full((4, 5), 128, np.uint8))
-    with pytest.raises(ValueError, match="2.png") as error:
-        imageio.load_pairs(image_folder, mask_folder)
-    assert "128" in str(error.value) and "0 for background" in str(error.value)
-
-
-def test_load_pairs_unreadable_image_names_file(tmp_path):
-    image_folder, mask_folder = make_pair_folders(tmp_path, ["1", "2"])
-    (image_folder / "2.png").write_bytes(b"\x89PNG broken")
-    with pytest.raises(ValueError, match="2.png") as error:
-        imageio.load_pairs(image_folder, mask_folder)
-    assert "save it again" in str(error.value)
 
 
 def test_load_pairs_images_of_different_sizes(tmp_path):
