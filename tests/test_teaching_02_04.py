@@ -241,7 +241,7 @@ def test_seed_spread_and_spread_table_by_hand():
     assert table.splitlines()[1].split() == ["full", "3", "0.267", "0.400", "0.573", "0.730", "0.700-0.760"]
     with pytest.raises(ValueError, match="runs is empty"):
         comparison.seed_spread([])
-    with pytest.raises(ValueError, match="score 'f1' is not in the results"):
+    with pytest.raises(ValueError, match="'f1'"):
         comparison.seed_spread(runs, "f1")
 
 
@@ -253,5 +253,5 @@ def test_add_training_images_extends_only_the_training_split():
     )
     assert longer.shape == (7, 4, 4, 1) and longer[5:].min() == 1 and longer_masks[:5].max() == 0
     assert train.tolist() == [0, 1, 5, 6] and validation.tolist() == [2] and test.tolist() == [3, 4]
-    with pytest.raises(ValueError, match="must have the shape of one image"):
+    with pytest.raises(ValueError, match="shape"):
         comparison.add_training_images(images, masks, split, np.ones((2, 3, 4, 1)), np.ones((2, 3, 4, 1)))
