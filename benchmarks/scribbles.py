@@ -7,7 +7,7 @@ Three trainings, scored on the same held-out sections against their dense masks:
     (thin strokes along the membranes and inside the cells, ``--fraction`` of the pixels; the
     rest "not annotated", weight 0 in the loss: :func:`helpers.pipeline.with_ignore_weights`);
 (c) a random forest on the same scribbled pixels (the Trainable Weka way: the features of
-    :func:`helpers.classic.pixel_features`).
+    :func:`helpers.models.pixel_features`).
 
 The sections are split in stack order: the first 20 train, the next 4 validate (the threshold,
 chosen on the validation sections' own kind of annotation: dense for (a), scribbles for (b) and
@@ -82,12 +82,12 @@ def train_forest(images, scribbles, seed):
     """A random forest on every scribbled pixel of the training sections; return it and seconds."""
     from sklearn.ensemble import RandomForestClassifier
 
-    from helpers import classic
+    from helpers import models
 
     start = time.perf_counter()
     features, labels = [], []
     for image, scribble in zip(images, scribbles):
-        described = classic.pixel_features(image)
+        described = models.pixel_features(image)
         labelled = scribble[..., 0] != IGNORE
         features.append(described[labelled])
         labels.append(scribble[..., 0][labelled] == 1)
@@ -112,7 +112,7 @@ def main():
     from quote_results import record_benchmark
     from run_notebooks import machine
 
-    from helpers import classic, datasets, metrics, synthetic
+    from helpers import datasets, metrics, models, synthetic
 
     data = datasets.load_membranes("default")
     if not data.source.startswith("ISBI"):
@@ -137,8 +137,8 @@ def main():
     rows.append(("(b) U-Net, scribbles", labelled, sparse_seconds, threshold, scores))
 
     forest, forest_seconds = train_forest(images[train], scribbles[train], args.seed)
-    threshold = _threshold(scribbles[validation], classic.predict_pixel_classifier(forest, images[validation]))
-    scores = metrics.evaluate_segmentation(truth, classic.predict_pixel_classifier(forest, images[test]), threshold)
+    threshold = _threshold(scribbles[validation], models.predict_pixel_classifier(forest, images[validation]))
+    scores = metrics.evaluate_segmentation(truth, models.predict_pixel_classifier(forest, images[test]), threshold)
     rows.append(("(c) random forest, scribbles", labelled, forest_seconds, threshold, scores))
 
     lines = [

@@ -16,16 +16,16 @@ shared checks
     (``probability >= threshold``), the mode check.
 data
     ``imageio`` (the one reader of images and of every mask kind; listing and pairing files;
-    writing without overwriting), ``splits`` (training / validation / test), ``download``
-    (pinned, sha256-checked downloads), ``synthetic`` (generated look-alike data),
-    ``datasets`` (every notebook's ``load_<set>(mode)``, real or bundled).
+    writing without overwriting), ``download`` (pinned, sha256-checked downloads),
+    ``synthetic`` (generated look-alike data and scribbles), ``datasets`` (every notebook's
+    ``load_<set>(mode)``, real or bundled, and the training / validation / test split).
 compute
     ``label_maps`` (one-hot, label maps, class weights, class colours), ``metrics`` (Dice, IoU,
     thresholds, per-class scores, confusion matrix), ``keras_metrics`` (the Keras Dice metric),
     ``losses`` (every loss, one factory ``training_loss``), ``augmentation``, ``pipeline``
-    (``tf.data`` batches), ``models`` (2-D and 3-D U-Nets), ``inference`` (padded, tiled and
-    whole-volume prediction), ``instances`` (objects: label, separate, match, measure),
-    ``classic`` (the random-forest pixel classifier).
+    (``tf.data`` batches), ``models`` (2-D and 3-D U-Nets, the random-forest pixel classifier
+    they are compared with, one Keras layer on a small example), ``inference`` (padded, tiled
+    and whole-volume prediction), ``instances`` (objects: label, separate, match, measure).
 workflows
     ``training`` (resumable training, training within a time budget), ``comparison`` (fair
     comparisons), ``reporting`` (the methods paragraph, read from the real objects), ``folder_checks``
@@ -33,10 +33,9 @@ workflows
     and predict a folder of your own images), ``export`` (bioimage.io packages and
     checked reloads).
 display
-    ``plotting`` (every figure), ``widgets`` (the explorers, each with a static picture).
+    ``plotting`` (every figure, and the explorers, each with a static picture).
 course only
-    ``keras_unet`` (all keras-unet glue), ``demos`` (one Keras layer on a small example),
-    ``exercises`` (the ``check_...()`` functions).
+    ``keras_unet`` (all keras-unet glue), ``exercises`` (the ``check_...()`` functions).
 """
 
 __version__ = "0.2.0"
@@ -45,7 +44,7 @@ __version__ = "0.2.0"
 LAYERS = {
     "environment": ("course", "colab", "hardware", "progress"),
     "shared checks": ("_checks",),
-    "data": ("imageio", "splits", "download", "synthetic", "datasets"),
+    "data": ("imageio", "download", "synthetic", "datasets"),
     "compute": (
         "label_maps",
         "keras_metrics",
@@ -56,9 +55,8 @@ LAYERS = {
         "models",
         "inference",
         "instances",
-        "classic",
     ),
     "workflows": ("training", "comparison", "reporting", "folder_checks", "own_data", "export"),
-    "display": ("plotting", "widgets"),
-    "course only": ("keras_unet", "demos", "exercises"),
+    "display": ("plotting",),
+    "course only": ("keras_unet", "exercises"),
 }

@@ -29,8 +29,8 @@ def train_and_score(loss, images, masks, split, *, seed=0, **settings):
 
     ``loss``: What to train with, e.g. ``helpers.losses.training_loss("dice")``.
     ``images, masks``: ``(N, H, W, 1)`` images in [0, 1] and 0/1 masks.
-    ``split``: ``(train, validation, test)`` from :func:`helpers.splits.split_consecutive` or
-    :func:`helpers.splits.split_indices`.
+    ``split``: ``(train, validation, test)`` from :func:`helpers.datasets.split_consecutive` or
+    :func:`helpers.datasets.split_indices`.
     ``seed``: The same seed gives the same initial weights and the same crops for every run.
     ``**settings``: The training, as keywords of :func:`train_and_score_seeds`: ``optimizer`` ("adam" or "sgd"),
     ``learning_rate``, ``steps``, ``epochs``, ``crop_size``, ``batch_size``, ``filters``, ``n_poolings``,

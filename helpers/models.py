@@ -1,7 +1,10 @@
-"""The U-Nets of the course, 2-D and 3-D, with one vocabulary.
+"""The models of the course: the U-Nets, 2-D and 3-D with one vocabulary, and what they are compared with.
 
 - :func:`build_unet`: the original workshop's U-Net written out layer by layer (Keras functional API);
-- :func:`build_unet_3d`: the 3-D U-Net of seed 002 (``Conv3D``), for image stacks.
+- :func:`build_unet_3d`: the 3-D U-Net of seed 002 (``Conv3D``), for image stacks;
+- :func:`train_pixel_classifier`: the classical yardstick, a random forest on pixel features (the idea
+  of Fiji's Trainable Weka Segmentation), which a U-Net has to beat;
+- :func:`run_layer`: one Keras layer on a small example, so students can check its numbers by hand.
 
 Both take ``filters`` (the filters of the first level, doubled at each level down) and
 ``n_poolings`` (how many times the image is halved; the sides the network takes must be
@@ -12,7 +15,18 @@ multiples of ``2**n_poolings`` along each pooled axis). keras-unet's models are 
 833507
 """
 
-__all__ = ["build_unet", "build_unet_3d", "count_poolings", "blocks_table"]
+import numpy as np
+
+__all__ = [
+    "build_unet",
+    "build_unet_3d",
+    "count_poolings",
+    "blocks_table",
+    "run_layer",
+    "pixel_features",
+    "train_pixel_classifier",
+    "predict_pixel_classifier",
+]
 
 
 def _conv_pair(x, filters, batch_norm, name):
@@ -253,3 +267,88 @@ def build_unet_3d(
     outputs = keras.layers.Conv3D(n_classes, (1, 1, 1), padding="valid", name="classes")(x)
     outputs = keras.layers.Activation(output_activation, name="probabilities")(outputs)
     return keras.Model(inputs, outputs, name=f"unet3d_{n_poolings}_poolings")
+
+
+# ---- One Keras layer on a small example, to check the numbers by hand
+
+
+def run_layer(layer, image, kernel=None, training=False):
+    """Apply a Keras layer to one small grey image and return the result as a 2-D array.
+
+    ``layer``: E.g. ``keras.layers.Conv2D(1, 3, use_bias=False)`` or ``keras.layers.MaxPooling2D(2)``. A layer with
+    several output channels returns (height, width, channels).
+    ``image``: The example, e.g. a 4x4 list of lists.
+    ``kernel``: Weights to put in a one-filter convolution layer before running it (no bias).
+    ``training``: Run as during training (matters for dropout layers).
+    Returns: The output without the batch axis, and without the channel axis when it has one channel.
+    """
+    image = np.asarray(image, dtype=np.float32)
+    if image.ndim == 2:
+        image = image[..., None]
+    if image.ndim != 3:
+        raise ValueError(f"image must be (height, width) or (height, width, channels); got shape {image.shape}.")
+    batch = image[None]
+    if kernel is not None:
+        kernel = np.asarray(kernel, dtype=np.float32)
+        layer.build(batch.shape)
+        expected = tuple(layer.kernel.shape)
+        if kernel.shape != expected[:2] or expected[2:] != (1, 1):
+            raise ValueError(
+                f"kernel of shape {kernel.shape} does not fit this layer, whose kernel is {expected} "
+                f"(height, width, channels in, filters). Use a layer with one filter of size {kernel.shape}."
+            )
+        layer.set_weights([kernel[:, :, None, None]] + [w * 0 for w in layer.get_weights()[1:]])
+    result = np.asarray(layer(batch, training=training))[0]
+    return result[..., 0] if result.shape[-1] == 1 else result
+
+
+# ---- The classical pixel classifier (Fiji's Trainable Weka idea), the yardstick a U-Net has to beat
+
+
+def pixel_features(image):
+    """Describe every pixel by intensity, edge and texture features at scales 1 to 16.
+
+    ``image``: A grey image with values in [0, 1].
+    """
+    from skimage.feature import multiscale_basic_features
+
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    if image.ndim != 2:
+        raise ValueError(f"pixel_features expects one grey image (height, width); got shape {image.shape}.")
+    return multiscale_basic_features(image, sigma_min=1, sigma_max=16)
+
+
+def train_pixel_classifier(images, masks, pixels_per_image=20000, seed=0):
+    """Train a random forest on randomly sampled pixels of the training images.
+
+    ``pixels_per_image``: How many pixels of each image to learn from (all pixels would be slow and add little).
+    """
+    from sklearn.ensemble import RandomForestClassifier
+
+    if len(images) != len(masks):
+        raise ValueError(f"Got {len(images)} images but {len(masks)} masks; give one mask per image.")
+    rng = np.random.default_rng(seed)
+    features, labels = [], []
+    for image, mask in zip(images, masks):
+        described = pixel_features(image)
+        described = described.reshape(-1, described.shape[-1])
+        chosen = rng.choice(len(described), size=min(pixels_per_image, len(described)), replace=False)
+        features.append(described[chosen])
+        labels.append(np.asarray(mask).reshape(-1)[chosen] > 0.5)
+    forest = RandomForestClassifier(n_estimators=50, max_depth=12, n_jobs=-1, random_state=seed)
+    return forest.fit(np.concatenate(features), np.concatenate(labels))
+
+
+def predict_pixel_classifier(forest, images):
+    """Return the forest's membrane probability for every pixel of every image.
+
+    ``forest``: From ``train_pixel_classifier``.
+    """
+    probabilities = []
+    for image in images:
+        described = pixel_features(image)
+        flat = forest.predict_proba(described.reshape(-1, described.shape[-1]))[:, 1]
+        probabilities.append(flat.reshape(described.shape[:2]))
+    return np.stack(probabilities)[..., None].astype(np.float32)

@@ -31,10 +31,10 @@ def _layers():
 
 def figure_convolution():
     """A 3x3 edge kernel run by ``Conv2D`` over a 5x5 image with one vertical edge."""
-    from helpers import demos, plotting
+    from helpers import models, plotting
 
     layers = _layers()
-    result = demos.run_layer(layers.Conv2D(1, 3, use_bias=False), EDGE_IMAGE, kernel=EDGE_KERNEL)
+    result = models.run_layer(layers.Conv2D(1, 3, use_bias=False), EDGE_IMAGE, kernel=EDGE_KERNEL)
     fig = plotting.show_grid(
         [EDGE_IMAGE, EDGE_KERNEL, result], ["image 5x5", "kernel 3x3", "output 3x3"], value_labels=True, show=False
     )
@@ -43,11 +43,11 @@ def figure_convolution():
 
 def figure_max_pooling():
     """``MaxPooling2D(2)``: each 2x2 window of a 4x4 image gives its largest value."""
-    from helpers import demos, plotting
+    from helpers import models, plotting
 
     layers = _layers()
-    result = demos.run_layer(layers.MaxPooling2D(2), POOLING_IMAGE)
-    average = demos.run_layer(layers.AveragePooling2D(2), POOLING_IMAGE)
+    result = models.run_layer(layers.MaxPooling2D(2), POOLING_IMAGE)
+    average = models.run_layer(layers.AveragePooling2D(2), POOLING_IMAGE)
     fig = plotting.show_grid(
         [POOLING_IMAGE, result, average],
         ["input 4x4", "max pooling 2x2", "average pooling"],
@@ -59,10 +59,10 @@ def figure_max_pooling():
 
 def figure_transpose_convolution():
     """``Conv2DTranspose`` with a 2x2 kernel and stride 2: each pixel stamps kernel x value."""
-    from helpers import demos, plotting
+    from helpers import models, plotting
 
     layers = _layers()
-    result = demos.run_layer(
+    result = models.run_layer(
         layers.Conv2DTranspose(1, 2, strides=2, use_bias=False), TRANSPOSE_INPUT, kernel=TRANSPOSE_KERNEL
     )
     fig = plotting.show_grid(
@@ -76,12 +76,12 @@ def figure_transpose_convolution():
 
 def figure_padding():
     """The same 3x3 all-ones kernel on a 4x4 image with ``padding="valid"`` and ``"same"``."""
-    from helpers import demos, plotting
+    from helpers import models, plotting
 
     layers = _layers()
     ones = np.ones((3, 3))
-    valid = demos.run_layer(layers.Conv2D(1, 3, padding="valid", use_bias=False), PADDING_IMAGE, kernel=ones)
-    same = demos.run_layer(layers.Conv2D(1, 3, padding="same", use_bias=False), PADDING_IMAGE, kernel=ones)
+    valid = models.run_layer(layers.Conv2D(1, 3, padding="valid", use_bias=False), PADDING_IMAGE, kernel=ones)
+    same = models.run_layer(layers.Conv2D(1, 3, padding="same", use_bias=False), PADDING_IMAGE, kernel=ones)
     fig = plotting.show_grid(
         [PADDING_IMAGE, valid, same],
         ["input 4x4", 'padding="valid": 2x2', 'padding="same": 4x4'],
@@ -93,13 +93,13 @@ def figure_padding():
 
 def figure_skip_connection(seed=3):
     """What pooling loses: an EM-like section pooled by 8 and scaled back up, beside the original."""
-    from helpers import demos, plotting, synthetic
+    from helpers import models, plotting, synthetic
 
     layers = _layers()
     image, _ = synthetic.membrane_section(seed, size=128)
     image = image / 255.0
-    small = demos.run_layer(layers.MaxPooling2D(8), image)
-    back = demos.run_layer(layers.UpSampling2D(8), small)
+    small = models.run_layer(layers.MaxPooling2D(8), image)
+    back = models.run_layer(layers.UpSampling2D(8), small)
     fig = plotting.show_grid(
         [image, small, back],
         ["encoder input 128x128", "after 3 poolings: 16x16", "scaled back up: blurred"],

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from helpers.classic import pixel_features, predict_pixel_classifier, train_pixel_classifier
 from helpers.metrics import dice_score
+from helpers.models import pixel_features, predict_pixel_classifier, train_pixel_classifier
 from helpers.synthetic import membrane_section
 
 

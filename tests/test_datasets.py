@@ -1,11 +1,11 @@
-"""Tests for helpers.datasets (bundled and real sets by mode) and helpers.splits."""
+"""Tests for helpers.datasets: bundled and real sets by mode, and the training / validation / test splits."""
 
 import numpy as np
 import pytest
 import tifffile
 from support import make_pair_folders, snapshot, write_png, write_tif  # noqa: F401
 
-from helpers import course, datasets, imageio, splits
+from helpers import course, datasets, imageio
 
 # --- natural order and splits -------------------------------------------------------------
 
@@ -17,7 +17,7 @@ def test_natural_sorted():
 
 @pytest.mark.parametrize("n, n_validation, n_test", [(10, 2, 3), (30, 5, 5), (3, 1, 1), (5, 0, 0), (7, 0, 2)])
 def test_split_indices_is_a_partition(n, n_validation, n_test):
-    train, validation, test = splits.split_indices(n, n_validation, n_test, seed=3)
+    train, validation, test = datasets.split_indices(n, n_validation, n_test, seed=3)
     assert (len(train), len(validation), len(test)) == (n - n_validation - n_test, n_validation, n_test)
     everything = np.concatenate([train, validation, test])
     assert sorted(everything.tolist()) == list(range(n))  # disjoint and complete
@@ -27,9 +27,9 @@ def test_split_indices_is_a_partition(n, n_validation, n_test):
 
 
 def test_split_indices_depends_only_on_the_seed():
-    first = splits.split_indices(30, 5, 5, seed=1)
-    again = splits.split_indices(30, 5, 5, seed=1)
-    other = splits.split_indices(30, 5, 5, seed=2)
+    first = datasets.split_indices(30, 5, 5, seed=1)
+    again = datasets.split_indices(30, 5, 5, seed=1)
+    other = datasets.split_indices(30, 5, 5, seed=2)
     for a, b in zip(first, again):
         np.testing.assert_array_equal(a, b)
     assert not all(np.array_equal(a, b) for a, b in zip(first, other))
@@ -39,34 +39,34 @@ def test_split_indices_depends_only_on_the_seed():
 @pytest.mark.parametrize("n, n_validation, n_test", [(5, 3, 2), (5, 5, 0), (4, 2, 3), (0, 0, 0)])
 def test_split_indices_needs_training_images(n, n_validation, n_test):
     with pytest.raises(ValueError, match="leaves no image for training"):
-        splits.split_indices(n, n_validation, n_test)
+        datasets.split_indices(n, n_validation, n_test)
 
 
 def test_split_indices_refuses_negative_counts():
     with pytest.raises(ValueError, match="negative"):
-        splits.split_indices(10, -1, 2)
+        datasets.split_indices(10, -1, 2)
 
 
 def test_split_consecutive_keeps_stack_neighbours_together():
-    train, validation, test = splits.split_consecutive(20, 3, 4)
+    train, validation, test = datasets.split_consecutive(20, 3, 4)
     assert train.tolist() == list(range(13))
     assert validation.tolist() == [13, 14, 15]
     assert test.tolist() == [16, 17, 18, 19]
     with pytest.raises(ValueError, match="leaves no image for training"):
-        splits.split_consecutive(7, 3, 4)
+        datasets.split_consecutive(7, 3, 4)
     with pytest.raises(ValueError, match="negative"):
-        splits.split_consecutive(10, 2, -1)
+        datasets.split_consecutive(10, 2, -1)
 
 
 def test_split_images_dispatches_and_refuses_unknown_choices():
-    for part, expected in zip(splits.split_images(20, 3, 4, "in stack order"), splits.split_consecutive(20, 3, 4)):
+    for part, expected in zip(datasets.split_images(20, 3, 4, "in stack order"), datasets.split_consecutive(20, 3, 4)):
         assert part.tolist() == expected.tolist()
     for part, expected in zip(
-        splits.split_images(20, 3, 4, "at random", seed=5), splits.split_indices(20, 3, 4, seed=5)
+        datasets.split_images(20, 3, 4, "at random", seed=5), datasets.split_indices(20, 3, 4, seed=5)
     ):
         assert part.tolist() == expected.tolist()
     with pytest.raises(ValueError, match="how must be one of"):
-        splits.split_images(20, 3, 4, "shuffled")
+        datasets.split_images(20, 3, 4, "shuffled")
 
 
 # --- bundled membranes and modes ----------------------------------------------------------

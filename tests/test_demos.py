@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from helpers.demos import run_layer
+from helpers.models import run_layer
 
 EDGE_IMAGE = [[0, 0, 0, 9]] * 4
 EDGE_KERNEL = [[-1, 0, 1]] * 3

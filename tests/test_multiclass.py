@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix as sklearn_confusion_matrix
 
-from helpers import datasets, label_maps, losses, metrics, pipeline, plotting, widgets
+from helpers import datasets, label_maps, losses, metrics, pipeline, plotting
 
 LABELS = np.array([[0, 1, 2], [2, 2, 0]])
 
@@ -184,7 +184,7 @@ def test_with_pixel_weights_adds_the_class_weight_of_each_pixel():
 
 
 def test_class_explorer_redraws_when_a_class_is_hidden():
-    explorer = widgets.class_explorer(np.zeros((4, 4, 1)), np.zeros((4, 4), int), np.ones((4, 4), int), ["a", "b"])
+    explorer = plotting.class_explorer(np.zeros((4, 4, 1)), np.zeros((4, 4), int), np.ones((4, 4), int), ["a", "b"])
     boxes, picture = explorer.children[0].children, explorer.children[1]
     first = picture.value
     assert [box.description for box in boxes] == ["a", "b"] and first[:4] == b"\x89PNG"

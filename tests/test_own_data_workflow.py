@@ -6,7 +6,7 @@ import pytest
 import skimage.io
 from nbclient import NotebookClient
 
-from helpers import inference, label_maps, metrics, models, own_data, pipeline, reporting, splits, training
+from helpers import datasets, inference, label_maps, metrics, models, own_data, pipeline, reporting, training
 from helpers.course import course_root
 
 NOTEBOOK = course_root() / "notebooks" / "08_your_own_data.ipynb"
@@ -139,7 +139,7 @@ def train_and_predict_as_notebook_08(root, results, **check_options):
     loaded = own_data.load_checked(report)
     images, masks = loaded.images, loaded.masks
     K = report.n_classes if report.mask_kind in ("classes", "colours") else 1
-    train, validation, test = splits.split_images(len(images), n_validation=1, n_test=1, how="in stack order")
+    train, validation, test = datasets.split_images(len(images), n_validation=1, n_test=1, how="in stack order")
     annotated = masks != loaded.ignore_value
     weights = label_maps.class_weights(masks[train][annotated[train]], K) if K > 1 else None
     batches = pipeline.training_batches(images[train], masks[train], crop_size=16, batch_size=2, seed=0)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from helpers import inference, models, widgets
+from helpers import inference, models, plotting
 
 
 def identity(batch):
@@ -117,7 +117,7 @@ def test_tile_grid_boxes_cover_the_image_and_the_explorer_builds():
         covered[top : top + height, left : left + width] += 1
     assert (covered == 1).all()  # overlap-tile centres: each pixel kept from exactly one tile
     assert len(inference.tile_grid(100, 70, tile=64, overlap=16)) == 2 * 2  # rows start at 0, 36; columns at 0, 6
-    widget = widgets.tile_explorer(np.zeros((100, 70)), np.zeros((100, 70)), tile=64, overlap=16)
+    widget = plotting.tile_explorer(np.zeros((100, 70)), np.zeros((100, 70)), tile=64, overlap=16)
     assert widget.children[0].max == 4
     with pytest.raises(ValueError, match="height and width"):
-        widgets.tile_explorer(np.zeros((100, 70)), np.zeros((10, 70)))
+        plotting.tile_explorer(np.zeros((100, 70)), np.zeros((10, 70)))

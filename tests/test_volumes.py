@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import inference, models, pipeline, splits
+from helpers import datasets, inference, models, pipeline
 
 
 def hand_count_seed_002():
@@ -103,15 +103,15 @@ def test_predict_volume_averages_overlaps():
 
 def test_split_volumes_by_volume_and_along_z():
     several = np.arange(5)[:, None, None, None, None] * np.ones((5, 4, 2, 2, 1))
-    train, validation, test = splits.split_volumes(several, several)
+    train, validation, test = datasets.split_volumes(several, several)
     assert [part[0].shape[0] for part in (train, validation, test)] == [3, 1, 1]
     assert test[0][0, 0, 0, 0, 0] == 4
     one = np.arange(20)[None, :, None, None, None] * np.ones((1, 20, 2, 2, 1))
-    train, validation, test = splits.split_volumes(one, one)
+    train, validation, test = datasets.split_volumes(one, one)
     assert [part[0].shape[1] for part in (train, validation, test)] == [12, 4, 4]
     assert test[0][0, :, 0, 0, 0].tolist() == [16, 17, 18, 19]
     with pytest.raises(ValueError, match="too few"):
-        splits.split_volumes(one[:, :2], one[:, :2])
+        datasets.split_volumes(one[:, :2], one[:, :2])
 
 
 def test_bundled_volumes_are_two_channel_stacks_with_binary_masks():

@@ -6,7 +6,7 @@ import ipywidgets
 import numpy as np
 import pytest
 
-from helpers import metrics, plotting, widgets
+from helpers import metrics, plotting
 
 
 def example(seed=0, size=16):
@@ -23,7 +23,7 @@ def shown_scores(explorer):
 
 
 def test_explorer_is_a_box_with_slider_scores_and_picture():
-    explorer = widgets.threshold_explorer(*example())
+    explorer = plotting.threshold_explorer(*example())
     assert isinstance(explorer, ipywidgets.VBox)
     slider, scores, picture = explorer.children
     assert isinstance(slider, ipywidgets.FloatSlider)
@@ -36,7 +36,7 @@ def test_explorer_is_a_box_with_slider_scores_and_picture():
 @pytest.mark.parametrize("threshold", [0.3, 0.75])
 def test_moving_the_slider_updates_the_scores_and_the_picture(threshold):
     image, probability, truth = example()
-    explorer = widgets.threshold_explorer(image, probability, truth)
+    explorer = plotting.threshold_explorer(image, probability, truth)
     picture_before = bytes(explorer.children[2].value)
     explorer.children[0].value = threshold
     prediction = probability[..., 0] >= threshold
@@ -49,22 +49,22 @@ def test_picture_draws_the_thresholded_overlay(monkeypatch):
     drawn = []
     monkeypatch.setattr(plotting, "overlay", lambda image, mask: drawn.append(mask.copy()) or np.zeros((2, 2, 3)))
     image, probability, truth = example()
-    widgets.threshold_explorer(image, probability)
+    plotting.threshold_explorer(image, probability)
     assert len(drawn) == 1  # no truth: only the prediction panel
     np.testing.assert_array_equal(drawn[0], probability[..., 0] >= 0.5)
 
 
 def test_without_truth_there_are_no_scores():
     image, probability, _ = example()
-    explorer = widgets.threshold_explorer(image[..., 0], probability)
+    explorer = plotting.threshold_explorer(image[..., 0], probability)
     assert "No true mask" in explorer.children[1].value
 
 
 def test_errors():
     image, probability, truth = example()
     with pytest.raises(ValueError, match=r"\(16, 16\).*\(8, 8\)"):
-        widgets.threshold_explorer(image, probability[:8, :8])
+        plotting.threshold_explorer(image, probability[:8, :8])
     with pytest.raises(ValueError, match="between 0 and 1"):
-        widgets.threshold_explorer(image, probability * 3)
+        plotting.threshold_explorer(image, probability * 3)
     with pytest.raises(ValueError, match=r"truth has shape \(16, 15\)"):
-        widgets.threshold_explorer(image, probability, truth[:, :15])
+        plotting.threshold_explorer(image, probability, truth[:, :15])
