@@ -10,7 +10,7 @@ confusion matrix on the test images, its recorded results, and the seconds it to
     UNET_COURSE_DATA_URL=http://127.0.0.1:8765/ python benchmarks/own_data_multiclass.py
 
 Writes ``benchmarks/results/own_data_multiclass.txt`` and records the numbers under
-``own_data_multiclass`` in ``benchmarks/results/notebook_results.json``.
+``own_data_multiclass`` in ``benchmarks/results/benchmark_results.json``.
 """
 
 import argparse

@@ -16,7 +16,7 @@ chosen on the validation sections' own kind of annotation: dense for (a), scribb
     UNET_COURSE_DATA_URL=http://127.0.0.1:8765/ python benchmarks/scribbles.py [--steps 150]
 
 Prints the table, writes it to ``benchmarks/results/scribbles.txt`` and records its numbers under
-``scribbles`` in ``benchmarks/results/notebook_results.json`` (quoted by notebook 08 as
+``scribbles`` in ``benchmarks/results/benchmark_results.json`` (quoted by notebook 08 as
 ``0.690<!--r:scribbles/dense_dice-->``; :mod:`quote_results` keeps the quotes equal to the record).
 """
 

@@ -1,20 +1,14 @@
 """Real datasets, downloaded once by pinned address and checked by sha256.
 
-Each dataset is described by a JSON file in ``helpers/registry/``: where it comes from (a
-repository at a fixed commit), its license, how to cite it, how its masks are encoded, and
-the sha256 (and size) of every file. :func:`fetch_dataset` downloads the files, a few at a
-time over reused connections, retries a file that fails for a passing reason (no
-connection, timeout, HTTP 5xx or 429), checks each one against its sha256 and keeps it, so
-the second call needs no network at all and an interrupted download continues where it
-stopped.
+Each dataset is a JSON file in ``helpers/registry/``: its source (a repository at a fixed commit),
+license, citation, mask encoding, and the sha256 (and size) of every file. :func:`fetch_dataset`
+downloads the files a few at a time over reused connections, retries passing failures (no
+connection, timeout, HTTP 5xx or 429), and keeps each file that matches its sha256, so a second
+call needs no network and an interrupted download continues where it stopped.
 
-Two environment variables change where files come from and where they go:
-
-- ``UNET_COURSE_DATA_URL`` replaces ``https://raw.githubusercontent.com/`` in every address,
-  for example ``http://127.0.0.1:8000/`` for a local mirror laid out
-  ``<owner>/<repo>/<commit>/<path>``.
-- ``UNET_COURSE_DATA_DIR`` is the folder that keeps the downloads (default
-  ``data/downloads`` in the course folder). Each dataset gets its own subfolder.
+``UNET_COURSE_DATA_URL`` replaces ``https://raw.githubusercontent.com/`` in every address (a local
+mirror laid out ``<owner>/<repo>/<commit>/<path>``, e.g. ``http://127.0.0.1:8000/``);
+``UNET_COURSE_DATA_DIR`` is the folder that keeps the downloads (default ``data/downloads``).
 
 Example
 -------
@@ -51,6 +45,7 @@ __all__ = [
     "download_folder",
     "dataset_base_url",
     "fetch_dataset",
+    "file_sha256",
 ]
 
 #: Environment variable whose value replaces ``GITHUB_RAW_PREFIX`` in every dataset address.
@@ -115,31 +110,15 @@ def dataset_base_url(info):
 
 
 def fetch_dataset(name, *, files_under="", folder=None):
-    """Download a dataset (or part of it) once, checking every file's sha256.
+    """Download a dataset (or part of it) once, checking every file's sha256; return its local root.
 
-    Files already here with the right sha256 are not asked for again (a stopped download
-    continues); a file with a wrong sha256 is deleted and downloaded again. A file that fails
-    for a passing reason is tried again after each of :data:`RETRY_DELAYS_SECONDS`; a file
-    being written has a temporary name. Prints the dataset, its size, license and citation,
-    then one progress line.
+    Files already here with the right sha256 are not asked for again; a wrong one is downloaded
+    again. A passing failure is retried after each of :data:`RETRY_DELAYS_SECONDS`. Prints the
+    dataset, its size, license and citation, then one progress line.
 
-    Parameters
-    ----------
-    files_under : str or tuple of str, optional
-        Only the files whose relative path starts with this (or one of these), e.g.
-        ``"data/membrane/train/"``; by default every file.
-    folder : str or pathlib.Path, optional
-        The dataset goes in ``folder / name``; by default see :func:`download_folder`.
-
-    Returns
-    -------
-    pathlib.Path
-        The dataset's local root: a registered file ``path`` is at ``root / path``.
-
-    Raises
-    ------
-    DatasetUnavailable
-        Naming the file, the address, how many files are kept and how to fix it.
+    ``files_under``: only the files whose path starts with it (or one of a tuple), e.g.
+    ``"data/membrane/train/"``. ``folder``: the dataset goes in ``folder / name`` (default
+    :func:`download_folder`). Raises :class:`DatasetUnavailable` naming the file and the fix.
     """
     info = dataset_info(name)
     wanted = _files_under(info, files_under)
@@ -186,11 +165,8 @@ def _megabytes(count):
 
 
 def _where(folder):
-    """``" in data/downloads/x"`` for a folder inside the course folder; ``""`` elsewhere.
-
-    Folders outside the course (a temporary folder in tests and CI, a mirror) are not printed:
-    stored notebook outputs must not hold them.
-    """
+    """``" in data/downloads/x"`` for a folder inside the course folder; ``""`` elsewhere (stored
+    notebook outputs must not hold a temporary folder)."""
     try:
         return f" in {Path(folder).resolve().relative_to(course_root().resolve()).as_posix()}"
     except ValueError:
@@ -236,7 +212,7 @@ class _Fetcher:
 
     def __init__(self):
         self.stop = threading.Event()
-        self.retries = 0
+        self.retries = self.received = 0
         self._local = threading.local()
         self._sessions = []
         self._lock = threading.Lock()
@@ -251,8 +227,7 @@ class _Fetcher:
     def fetch(self, url, target, sha256):
         """Download ``url`` to ``target`` if its sha256 matches, trying again after passing failures.
 
-        Returns the number of bytes written. Raises :class:`_Failure` (with ``tries``) or
-        :class:`_Stopped`.
+        Raises :class:`_Failure` (with ``tries``) or :class:`_Stopped`.
         """
         for attempt in range(len(RETRY_DELAYS_SECONDS) + 1):
             if attempt and self.stop.wait(RETRY_DELAYS_SECONDS[attempt - 1]):
@@ -260,7 +235,10 @@ class _Fetcher:
             if self.stop.is_set():
                 raise _Stopped()
             try:
-                return self._fetch_once(url, target, sha256)
+                written = self._fetch_once(url, target, sha256)
+                with self._lock:
+                    self.received += written
+                return
             except _Failure as failure:
                 failure.tries = attempt + 1
                 if not failure.retry or attempt == len(RETRY_DELAYS_SECONDS):
@@ -334,15 +312,14 @@ def _download_all(name, base_url, root, files, *, already_here):
     for folder in {(root / path).parent for path in files}:
         folder.mkdir(parents=True, exist_ok=True)
     fetcher = _Fetcher()
-    received = _Counter()
     bar = progress_bar(len(files), name, "file")
 
     def download_one(path):
-        received.add(fetcher.fetch(base_url + path, root / path, files[path]))
+        fetcher.fetch(base_url + path, root / path, files[path])
 
     def note(end=""):
         retried = f", {fetcher.retries} retried" if fetcher.retries else ""
-        bar.set_postfix_str(_megabytes(received.value) + retried + end, refresh=False)
+        bar.set_postfix_str(_megabytes(fetcher.received) + retried + end, refresh=False)
 
     failed = None
     try:
@@ -366,18 +343,6 @@ def _download_all(name, base_url, root, files, *, already_here):
         path, failure = failed
         total = already_here + len(files)
         raise _unavailable(name, path, base_url + path, failure, done=already_here + bar.n, total=total) from failure
-
-
-class _Counter:
-    """A number that several threads add to."""
-
-    def __init__(self):
-        self.value = 0
-        self._lock = threading.Lock()
-
-    def add(self, amount):
-        with self._lock:
-            self.value += amount
 
 
 def _count_until_failure(pending, bar, note, stop):
@@ -408,10 +373,7 @@ def _count_until_failure(pending, bar, note, stop):
 
 
 def _files_under(info, files_under):
-    """Return ``{path: sha256}`` for the registered files whose path starts with ``files_under``.
-
-    ``files_under`` is a string or a list/tuple of strings.
-    """
+    """Return ``{path: sha256}`` for the registered files whose path starts with ``files_under`` (one or several)."""
     prefixes = (files_under,) if isinstance(files_under, str) else tuple(files_under)
     wanted = {path: sha256 for path, sha256 in info["files"].items() if path.startswith(prefixes)}
     if not wanted:
@@ -427,18 +389,16 @@ def _is_cached(path, sha256):
     """Return True if ``path`` exists with this sha256; delete it if its content is wrong."""
     if not path.is_file():
         return False
-    if _file_sha256(path) == sha256:
+    if file_sha256(path) == sha256:
         return True
     path.unlink()
     return False
 
 
-def _file_sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as opened:
-        for chunk in iter(lambda: opened.read(CHUNK_BYTES), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def file_sha256(path):
+    """Return the sha256 of a file's bytes, as 64 hex digits."""
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def _remove_partial_files(root, files):

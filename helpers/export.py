@@ -1,27 +1,16 @@
 """Take a trained U-Net out of the notebook: a bioimage.io package for Fiji, napari, the Model Zoo.
 
-* :func:`export_bioimageio` writes a **bioimage.io model package** (a zip, model spec 0.5), which
-  deepImageJ (Fiji), napari's bioimage.io plugins, QuPath, ilastik and the BioImage Model Zoo read.
-  :func:`validate_package` checks it with ``bioimageio.spec``; :func:`check_package_predictions`
-  reloads it with ``bioimageio.core`` and predicts its test image again.
-* :func:`save_model` writes ``model.keras`` and ``manifest.json`` (versions, the sha256 of every
-  file, the rescaling rule, class names, threshold) into a new folder; :func:`load_model` refuses a
-  folder whose files are missing or altered before it loads anything.
-
-A package applies the course's rules, taken from where they live: the reader's rescaling
-(:func:`helpers.imageio.scaling_rule`, :data:`helpers.imageio.RULE_DIVISORS`), the threshold rule
-(``probability >= threshold``), the class colours (:func:`helpers.label_maps.label_colors`) and the
-sizes a U-Net takes (:func:`helpers.models.count_poolings`).
-
-Weight formats: ``keras_v3`` (read by ``bioimageio.core``, so by the Python tools) and
-``tensorflow_saved_model_bundle`` (a zipped TensorFlow SavedModel, which deepImageJ runs). ONNX needs
-``tf2onnx``, which the course does not install. ``bioimageio`` is imported inside the functions that
-need it, so ``import helpers.export`` stays light.
+:func:`export_bioimageio` writes a **bioimage.io model package** (a zip, spec 0.5) that deepImageJ
+(Fiji), napari, QuPath, ilastik and the BioImage Model Zoo read, with ``keras_v3`` weights and a
+zipped TensorFlow SavedModel (which deepImageJ runs); :func:`check_package_predictions` validates and
+reloads it. :func:`save_model` / :func:`load_model` keep ``model.keras`` with a ``manifest.json`` of
+sha256s, refusing altered files. A package applies the course's rules where they live: the reader's
+rescaling (:data:`helpers.imageio.RULE_DIVISORS`), ``probability >= threshold``, the class colours
+(:mod:`helpers.label_maps`) and the sizes a U-Net takes (:func:`helpers.models.count_poolings`).
 """
 
 import contextlib
 import datetime
-import hashlib
 import json
 import platform
 import re
@@ -36,6 +25,7 @@ import numpy as np
 from helpers import imageio, label_maps
 from helpers._checks import foreground
 from helpers.course import package_versions
+from helpers.download import file_sha256
 from helpers.models import count_poolings
 
 __all__ = [
@@ -124,44 +114,34 @@ def export_bioimageio(
     saved_model=True,
     tags=("segmentation", "unet", "2d"),
 ):
-    """Write a bioimage.io model package (zip, spec 0.5) of a trained 2-D U-Net into ``folder``.
+    """Write a bioimage.io model package (zip, spec 0.5) of a trained 2-D U-Net into ``folder``; return the zip.
 
-    The zip is named after ``name``; an earlier zip of that name is never overwritten (``-2``, ``-3`` ...).
+    The zip is named after ``name`` (5 characters or more) and never overwrites one (``-2``, ``-3`` ...).
 
     Parameters
     ----------
     model : keras.Model
-        Input (None, None, C); output one sigmoid channel (binary) or K softmax channels (K classes).
-    name, description : str
-        The model's name (5 characters or more) and what it segments, in a sentence or two.
+        Input (None, None, C); output one sigmoid channel (binary) or K softmax channels.
     test_image : ndarray
-        One real image, (H, W) or (H, W, C): the raw pixels as stored (:func:`helpers.imageio.read_pixels`)
-        or, for the rules that divide by a fixed number, the reader's [0, 1] image. H and W must be
-        multiples of ``2**n_poolings``.
+        One real image, (H, W) or (H, W, C), H and W multiples of ``2**n_poolings``: the raw pixels
+        (:func:`helpers.imageio.read_pixels`) or, for rules that divide by a fixed number, the reader's [0, 1] image.
     authors : list of dict or str
         ``{"name": ..., "affiliation": ..., "github_user": ...}`` or plain names.
-    training_data, methods : str
-        What the model was trained on, and how; written into the documentation as given.
-    scores : dict
-        Test scores, e.g. ``{"IoU (test)": 0.83}``.
+    training_data, methods, scores
+        Written into the documentation as given; ``scores`` e.g. ``{"IoU (test)": 0.83}``.
     citations : sequence of dict
-        Extra ``{"text": ..., "doi": ...}`` (or ``"url"``), e.g. the data's paper; the U-Net paper is always cited.
-    threshold : float, optional
-        Binary models (required): the threshold chosen on validation.
-    class_names : sequence of str, optional
-        K-class models (required): one name per output channel, class 0 first.
+        Extra ``{"text": ..., "doi": ...}`` (or ``"url"``); the U-Net paper is always cited.
+    threshold, class_names
+        Binary models need the threshold chosen on validation; K-class models one name per channel.
     rescaling : str
-        The rule the course's reader applied to the training images, as
-        :func:`helpers.imageio.scaling_rule` names it (``"12-bit in 16 bits / 4095"`` ...); the
-        package applies it to the raw pixels a tool gives it.
+        The reader's rule for the training images, as :func:`helpers.imageio.scaling_rule` names it;
+        the package applies it to the raw pixels a tool gives it.
     cover : path, optional
         A PNG cover; by default the test image beside its prediction.
     binarize_output : bool
-        Binary models: the package returns the 0/1 mask (``probability >= threshold``) instead of probabilities.
+        Binary models: return the 0/1 mask (``probability >= threshold``) instead of probabilities.
     saved_model : bool
-        Also write the TensorFlow SavedModel (zipped), which deepImageJ runs.
-
-    Returns the new zip file.
+        Also write the zipped TensorFlow SavedModel (deepImageJ runs it).
     """
     from bioimageio.spec import ValidationContext, build_description, save_bioimageio_package
 
@@ -281,10 +261,6 @@ def _test_input(test_image, n_channels, n_poolings, rescaling):
     return raw, raw * np.float32(1 / divisor)  # the package's scale_linear
 
 
-def _rgb(picture):
-    return picture if picture.shape[-1] == 3 else np.repeat(picture[..., :1], 3, axis=-1)
-
-
 def _write_cover(work, scaled, probabilities, threshold, cover):
     """The test image beside its result (the mask by the threshold rule, or the classes in the course's colours)."""
     target = work / "cover.png"
@@ -299,7 +275,7 @@ def _write_cover(work, scaled, probabilities, threshold, cover):
         result = foreground(probabilities[0], float(threshold)).astype(np.float32)
     else:
         result = label_maps.color_labels(np.argmax(probabilities[0], axis=-1), probabilities.shape[-1])
-    halves = [resize(_rgb(p), (256, 256), order=0, anti_aliasing=False) for p in (picture, result)]
+    halves = [resize(imageio.as_channels(p, 3), (256, 256), order=0, anti_aliasing=False) for p in (picture, result)]
     mpl_image.imsave(target, np.clip(np.concatenate(halves, axis=1), 0, 1))
     return target.name
 
@@ -525,11 +501,10 @@ def _check_listed_files_present(path):
 
 
 def predict_with_package(path, image, *, weight_format="keras_v3"):
-    """Predict one image of raw pixels with a package through ``bioimageio.core``, as the tools do.
+    """Predict one image of raw pixels, (H, W[, C]) or (1, H, W, C), with a package through
+    ``bioimageio.core`` as the tools do; return its output, float32 (1, H, W, K).
 
-    ``image`` is (H, W), (H, W, C) or (1, H, W, C) raw pixel values (the package rescales them);
-    ``weight_format`` is ``"keras_v3"`` or ``"tensorflow_saved_model_bundle"``. Returns the package's
-    output after its postprocessing, float32 (1, H, W, K).
+    ``weight_format`` is ``"keras_v3"`` or ``"tensorflow_saved_model_bundle"``.
     """
     from bioimageio.core import create_prediction_pipeline, load_description, predict
     from bioimageio.core import settings as core_settings
@@ -580,17 +555,10 @@ def check_package_predictions(path, *, tolerance=1e-4, weight_formats=None):
 # Plain reload: model.keras + manifest.json
 
 
-def _sha256(path):
-    with open(path, "rb") as file:
-        return hashlib.file_digest(file, "sha256").hexdigest()
-
-
 def save_model(model, folder, *, rescaling=COURSE_RESCALING, class_names=None, threshold=None, extra_files=()):
-    """Save ``model.keras`` and ``manifest.json`` (versions, sha256 of every file, how to use it) in a new folder.
-
-    ``folder`` is made new: ``folder-2``, ``folder-3`` ... if it exists (nothing is overwritten); the
-    folder made is returned. ``rescaling`` is the reader's rule for the training images (as for
-    :func:`export_bioimageio`); ``extra_files`` (e.g. history.csv) are copied beside the model and listed.
+    """Save ``model.keras`` and ``manifest.json`` (versions, sha256 of every file, how to use it) in a
+    new folder (``folder-2`` ... if it exists); return it. ``rescaling`` as for :func:`export_bioimageio`;
+    ``extra_files`` (e.g. history.csv) are copied beside the model and listed.
     """
     _preprocessing(rescaling)  # refuses an unknown rule before anything is written
     folder = imageio.new_folder(folder)
@@ -599,7 +567,7 @@ def save_model(model, folder, *, rescaling=COURSE_RESCALING, class_names=None, t
         shutil.copyfile(extra, folder / Path(extra).name)
     manifest = {
         "versions": _versions(),
-        "files": {p.name: _sha256(p) for p in sorted(folder.iterdir()) if p.is_file()},
+        "files": {p.name: file_sha256(p) for p in sorted(folder.iterdir()) if p.is_file()},
         "rescaling": rescaling,
         "class_names": None if class_names is None else [str(c) for c in class_names],
         "threshold": None if threshold is None else float(threshold),
@@ -630,7 +598,7 @@ def load_model(folder):
         file = folder / name
         if not file.is_file():
             raise CorruptModelError(f"{str(file)!r} is missing (listed in {_MANIFEST}); copy the whole folder again.")
-        if _sha256(file) != expected:
+        if file_sha256(file) != expected:
             raise CorruptModelError(
                 f"{str(file)!r} was altered: its sha256 differs from {_MANIFEST}. "
                 f"Copy the file again from the original folder."

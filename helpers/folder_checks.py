@@ -1,14 +1,9 @@
 """The findings of :func:`helpers.own_data.check_folder`: pairing, each file, and what the masks hold.
 
 Each function adds its findings to the report (``report.add(severity, file, what, fix, group)``)
-and reads files only through :mod:`helpers.imageio`. The kind of masks is decided once for the
-whole folder (:data:`MASK_KIND_RULE`):
-
-- ``"binary"``: every mask holds 0 and at most one other value (0/1, 0/255, 0/65535, 1-bit,
-  a 2-colour palette PNG);
-- ``"classes"``: class ids 0..K-1 (8 or 16 bit, or a palette PNG); K comes from the whole folder;
-- ``"colours"``: colour-coded RGB masks; each exact colour of the folder is a class;
-- ``"instances"``: one id per object (notebook 07); read as foreground = id > 0.
+and reads files only through :mod:`helpers.imageio`. The kind of masks ("binary", "classes" 0..K-1,
+"colours" (each exact colour a class) or "instances" (one id per object, read as foreground = id > 0))
+is decided once for the whole folder (:data:`MASK_KIND_RULE`).
 """
 
 import collections
@@ -31,7 +26,7 @@ __all__ = [
     "read_masks_by_kind",
     "report_annotated",
     "report_mixed_images",
-    "few_names",
+    "colour_ids",
 ]
 
 #: Values of ``mask_kind``.
@@ -50,12 +45,6 @@ MASK_KIND_RULE = (
 MASK_SUFFIXES = ("_mask", "-mask", "_masks", "_label", "-label", "_labels", "_seg", "_gt", "_annotation")
 
 RENAME_FIX = "Give each mask exactly the file name of its image (7.png <-> 7.png; 7.tif <-> 7.png is fine)."
-
-
-def few_names(names, shown=5):
-    """Return the first ``shown`` names, then "..." if there are more."""
-    names = list(names)
-    return ", ".join(str(n) for n in names[:shown]) + (", ..." if len(names) > shown else "")
 
 
 # --- listing and pairing (helpers.imageio), reported ------------------------------------------
@@ -437,10 +426,7 @@ def _values_text(values):
 
 def _class_ids(masks, paths, ignore_value, names, report):
     """Classes: K from the whole folder, the class table and a note per id pattern."""
-    present = {}
-    for name, pixels in masks.items():
-        plain, ignored = _without_ignore(pixels, ignore_value)
-        present[name] = np.unique(pixels[~ignored])
+    present = {name: np.unique(pixels[~_without_ignore(pixels, ignore_value)[1]]) for name, pixels in masks.items()}
     largest = max((int(ids.max()) for ids in present.values() if ids.size), default=0)
     count = max(largest + 1, len(names))
     return _class_table(masks, present, count, ignore_value, names, None, paths, report)
@@ -515,20 +501,10 @@ def _colour_classes(masks, paths, ignore_value, names, min_share, report):
     else:
         total = max(sum(counts.values()), 1)
         palette = sorted(c for c, k in counts.items() if k / total >= min_share and c != ignore)
-    colour_to_id = {c: i for i, c in enumerate(palette)}
-    report.colour_to_id = colour_to_id
+    report.colour_to_id = {c: i for i, c in enumerate(palette)}
     ids = {}
     for name, pixels in rgb.items():
-        flat = pixels.reshape(-1, 3).astype(np.int64)
-        code = (flat[:, 0] << 32) | (flat[:, 1] << 16) | flat[:, 2]
-        keys = np.array([(r << 32) | (g << 16) | b for r, g, b in palette] or [-1], np.int64)
-        order = np.argsort(keys)
-        where = np.clip(np.searchsorted(keys[order], code), 0, len(keys) - 1)
-        found = keys[order][where] == code
-        class_id = np.where(found, order[where], -1)
-        if ignore is not None:
-            ignore_code = (ignore[0] << 32) | (ignore[1] << 16) | ignore[2]
-            class_id = np.where(code == ignore_code, 255, class_id)
+        class_id = colour_ids(pixels, palette, ignore)
         off = int(np.sum(class_id < 0))
         if off:
             report.add(
@@ -542,7 +518,7 @@ def _colour_classes(masks, paths, ignore_value, names, min_share, report):
             )
             report.left_out[name] = f"{off} off-palette pixels"
             continue
-        ids[name] = class_id.reshape(pixels.shape[:2]).astype(np.uint8 if len(palette) < 255 else np.int32)
+        ids[name] = class_id.astype(np.uint8 if len(palette) < 255 else np.int32)
     report.ignore_id = 255 if ignore is not None else None
     present = {n: np.unique(m[m != 255] if ignore is not None else m) for n, m in ids.items()}
     names = list(names) if names else []
@@ -550,22 +526,27 @@ def _colour_classes(masks, paths, ignore_value, names, min_share, report):
     return ids
 
 
+def colour_ids(pixels, palette, ignore_colour=None):
+    """Return the (H, W) class ids of an RGB mask: each colour's index in ``palette``, 255 for
+    ``ignore_colour``, -1 for any other colour.
+
+    >>> colour_ids(np.array([[[9, 9, 9], [255, 0, 0], [1, 2, 3]]]), [(255, 0, 0)], (9, 9, 9)).tolist()
+    [[255, 0, -1]]
+    """
+    colours, where = np.unique(np.asarray(pixels).reshape(-1, 3), axis=0, return_inverse=True)
+    lookup = {tuple(int(v) for v in colour): i for i, colour in enumerate(palette)}
+    if ignore_colour is not None:
+        lookup[tuple(int(v) for v in ignore_colour)] = 255
+    ids = np.array([lookup.get(tuple(int(v) for v in colour), -1) for colour in colours], np.int64)
+    return ids[where.ravel()].reshape(np.shape(pixels)[:2])
+
+
 def read_class_names(class_names):
     """Return class names as a list (index = id) or a ``{(r, g, b): name}`` dict.
 
-    Parameters
-    ----------
-    class_names : None, str, list, dict or path
-        A list (index = id), ``{id: name}``, ``{(r, g, b): name}``, a CSV file with a header
-        ``id,name`` or ``red,green,blue,name``, or (notebook 08's text field) names separated by
-        commas in the order of the ids; ``None`` or empty text: no names.
+    ``class_names`` is a list, ``{id: name}``, ``{(r, g, b): name}``, a CSV file with a header
+    ``id,name`` or ``red,green,blue,name``, names separated by commas in id order, or None.
 
-    Returns
-    -------
-    list of str or dict
-
-    Examples
-    --------
     >>> read_class_names("background, membrane, mitochondria")
     ['background', 'membrane', 'mitochondria']
     """

@@ -1,25 +1,10 @@
 """The one reader of image and mask files, and the one place where folders are listed and paired.
 
-Every notebook reads files through this module, so one file loads the same way everywhere.
-
-Images: :func:`read_image` returns float32 ``(height, width, channels)`` in [0, 1]; grey files
-give 1 channel and colour files 3 (never converted silently). The rescale policy, stated once
-(:data:`RESCALE_POLICY`):
-
-- 8-bit: divided by 255;
-- 16-bit: divided by 65535, **unless every value fits 12 bits** (largest value < 4096, the
-  range of 12-bit cameras): then divided by 4095;
-- floats already in [0, 1]: kept as they are; other floats (and signed or 32-bit integers):
-  stretched from the image's own minimum (0) to its own maximum (1), so brightness is **not**
-  comparable between such images;
-- 1-bit / bool: 0 and 1;
-- palette PNGs: their colours (RGB), or grey (1 channel) when every colour used is grey;
-- an alpha (transparency) channel is dropped: RGBA gives RGB, grey + alpha gives grey.
-
-Masks: :func:`read_mask` returns the label values as they are stored (palette PNGs give their
-palette *indices*, which are the classes); :func:`read_binary_mask` reads a 0/1 mask for the
-course's binary data sets. :func:`load_pairs` reads an image folder and a mask folder of the
-same file names, strictly.
+:func:`read_image` returns float32 ``(height, width, channels)`` in [0, 1], grey as 1 channel and
+colour as 3, rescaled by :data:`RESCALE_POLICY`. :func:`read_mask` returns the label values as
+stored (palette PNGs give their *indices*, which are the classes); :func:`read_binary_mask` a 0/1
+mask. :func:`load_pairs` reads an image folder and a mask folder of the same file names, strictly.
+Writers here never overwrite (:func:`new_path`).
 """
 
 import collections
@@ -36,6 +21,7 @@ __all__ = [
     "SegmentationSet",
     "FolderListing",
     "Pairing",
+    "few_names",
     "natural_sorted",
     "list_image_files",
     "pair_files",
@@ -52,6 +38,8 @@ __all__ = [
     "is_grey_rgb",
     "MASK_FIX",
     "new_path",
+    "new_folder",
+    "write_text_file",
 ]
 
 #: File endings read as images or masks (upper or lower case).
@@ -78,18 +66,16 @@ RULE_DIVISORS = {
     "float in [0, 1] as is": 1,
 }
 
-#: Images and masks of one dataset: ``images`` (N, H, W, C) and ``masks`` (N, H, W, 1) float32,
-#: ``names`` the file stems in natural order, ``source`` says where they came from.
+#: ``images`` (N, H, W, C) and ``masks`` (N, H, W, 1) float32, ``names`` the file stems in natural
+#: order, ``source`` where they came from.
 SegmentationSet = collections.namedtuple("SegmentationSet", "images masks names source")
 
-#: The files of one folder: ``by_stem`` ``{stem: [paths]}`` of image files (several paths when
-#: ``7.png`` and ``7.tif`` share a stem); ``skipped`` ``[(path, reason)]`` for everything else,
-#: reason one of "hidden file", "sub-folder", "not an image file".
+#: ``by_stem`` ``{stem: [paths]}`` of image files (several when ``7.png`` and ``7.tif`` share a stem);
+#: ``skipped`` ``[(path, reason)]``, reason "hidden file", "sub-folder" or "not an image file".
 FolderListing = collections.namedtuple("FolderListing", "folder kind by_stem skipped")
 
-#: Images paired with masks by stem: ``pairs`` ``[(stem, image_path, mask_path)]`` in natural
-#: order; ``images_without_mask`` / ``masks_without_image`` stems; ``double_images`` /
-#: ``double_masks`` ``{stem: [paths]}`` where one stem has several files (those are not paired).
+#: ``pairs`` ``[(stem, image_path, mask_path)]`` in natural order; ``images_without_mask`` /
+#: ``masks_without_image`` stems; ``double_images`` / ``double_masks`` ``{stem: [paths]}`` (not paired).
 Pairing = collections.namedtuple("Pairing", "pairs images_without_mask masks_without_image double_images double_masks")
 
 MASK_FIX = (
@@ -103,19 +89,19 @@ READ_FIX = "Open it in Fiji/ImageJ and save it again as PNG or TIFF, or move it 
 # --- listing and pairing ---------------------------------------------------------------------
 
 
+def few_names(names, shown=5):
+    """Return the first ``shown`` names joined by commas, then "..." if there are more.
+
+    >>> few_names(["a", "b", "c"], shown=2)
+    'a, b, ...'
+    """
+    names = [str(name) for name in names]
+    return ", ".join(names[:shown]) + (", ..." if len(names) > shown else "")
+
+
 def natural_sorted(texts):
-    """Return the texts sorted with numbers in numeric order (``"2"`` before ``"10"``).
+    """Return the texts sorted with numbers in numeric order.
 
-    Parameters
-    ----------
-    texts : iterable of str
-
-    Returns
-    -------
-    list of str
-
-    Examples
-    --------
     >>> natural_sorted(["10", "2", "b1", "a"])
     ['2', '10', 'a', 'b1']
     """
@@ -128,23 +114,10 @@ def _natural_key(text):
 
 
 def list_image_files(folder, kind="image"):
-    """List the image files of a folder by stem; say what else is there.
+    """List the image files of a folder by stem (a :data:`FolderListing`); say what else is there.
 
-    Parameters
-    ----------
-    folder : str or pathlib.Path
-    kind : str
-        What the files are ("image", "mask"), used in messages.
-
-    Returns
-    -------
-    FolderListing
-
-    Raises
-    ------
-    FileNotFoundError
-        If the folder does not exist, is a file, or holds no image file (the message says what
-        it holds instead).
+    ``kind`` ("image", "mask") is used in messages. A folder that is missing, a file, or holds no
+    image file raises FileNotFoundError saying what it holds instead.
     """
     folder = Path(folder).expanduser()
     if not folder.is_dir():
@@ -174,17 +147,7 @@ def list_image_files(folder, kind="image"):
 
 
 def pair_files(images, masks):
-    """Pair the files of two listings by stem (``7.png`` <-> ``7.png`` or ``7.tif``).
-
-    Parameters
-    ----------
-    images, masks : FolderListing
-        From :func:`list_image_files`.
-
-    Returns
-    -------
-    Pairing
-    """
+    """Pair the files of two :func:`list_image_files` listings by stem; return a :data:`Pairing`."""
     double_images = {s: p for s, p in images.by_stem.items() if len(p) > 1}
     double_masks = {s: p for s, p in masks.by_stem.items() if len(p) > 1}
     pairs = [
@@ -214,28 +177,11 @@ def check_not_same_folder(image_folder, mask_folder):
 def load_pairs(image_folder, mask_folder, *, invert_masks=False):
     """Read every image of a folder with the binary mask of the same name from another folder.
 
-    Parameters
-    ----------
-    image_folder, mask_folder : str or pathlib.Path
-        Folders with PNG, TIFF or JPEG files. ``7.png`` in ``image_folder`` pairs with
-        ``7.png`` (or ``7.tif``, ...) in ``mask_folder``. Other files are ignored.
-    invert_masks : bool, optional
-        Swap foreground and background of every mask (see :func:`read_binary_mask`).
-
-    Returns
-    -------
-    SegmentationSet
-        ``images`` (N, H, W, C) and ``masks`` (N, H, W, 1) float32, ``names`` the file stems
-        sorted naturally (``"2"`` before ``"10"``), ``source`` the two folders.
-
-    Raises
-    ------
-    FileNotFoundError
-        If a folder does not exist or holds no image files.
-    ValueError
-        If an image has no mask or a mask no image, two files share a name, a mask is not 0/1
-        or 0/255, a file cannot be read, an image and its mask differ in size, or the images
-        differ in size or in grey/colour.
+    ``7.png`` in ``image_folder`` pairs with ``7.png`` (or ``7.tif`` ...) in ``mask_folder``; other
+    files are ignored. ``invert_masks`` swaps foreground and background (:func:`read_binary_mask`).
+    Returns a :data:`SegmentationSet`. Raises FileNotFoundError for a missing or empty folder, and
+    ValueError, naming the files and the fix, when files do not pair up, share a name, cannot be
+    read, a mask is not binary, or sizes (or grey/colour) differ.
     """
     image_folder, mask_folder = Path(image_folder), Path(mask_folder)
     check_not_same_folder(image_folder, mask_folder)
@@ -250,9 +196,7 @@ def load_pairs(image_folder, mask_folder, *, invert_masks=False):
             )
     pairing = pair_files(images_listed, masks_listed)
     _raise_unpaired(pairing, images_listed, masks_listed)
-    names = [name for name, _, _ in pairing.pairs]
-    image_paths = [image for _, image, _ in pairing.pairs]
-    mask_paths = [mask for _, _, mask in pairing.pairs]
+    names, image_paths, mask_paths = zip(*pairing.pairs)
     images = [read_image(path) for path in image_paths]
     masks = [read_binary_mask(path, invert=invert_masks) for path in mask_paths]
     _check_mask_sizes(images, masks, image_paths, mask_paths)
@@ -260,7 +204,7 @@ def load_pairs(image_folder, mask_folder, *, invert_masks=False):
     source = f"images from {image_folder}, masks from {mask_folder}"
     if invert_masks:
         source += " (masks inverted)"
-    return SegmentationSet(np.stack(images), np.stack(masks), names, source)
+    return SegmentationSet(np.stack(images), np.stack(masks), list(names), source)
 
 
 def _raise_unpaired(pairing, images, masks):
@@ -300,17 +244,14 @@ def _check_same_size(images, image_paths):
     if len(by_size) == 1:
         return
     groups = "; ".join(
-        f"{size}, {'grey' if channels == 1 else 'colour'}: {_few(names)}" for (size, channels), names in by_size.items()
+        f"{size}, {'grey' if channels == 1 else 'colour'}: {few_names(names)}"
+        for (size, channels), names in by_size.items()
     )
     raise ValueError(
         f"The images differ in size or colour ({groups}). Crop or tile them to one size "
         f"(e.g. cut big images into tiles), convert them all to grey or all to colour, or load "
         f"each size from its own folder."
     )
-
-
-def _few(names, shown=5):
-    return ", ".join(names[:shown]) + (", ..." if len(names) > shown else "")
 
 
 def _size(array):
@@ -333,26 +274,11 @@ def _is_palette_png(path):
 
 
 def read_pixels(path):
-    """Return the pixels of an image file as they are stored.
+    """Return the pixels of an image file as they are stored (dtype and channels unchanged).
 
-    Palette PNGs (mode "P", saved by many annotation tools) give their palette **indices**
-    (2-D uint8); :func:`read_palette` gives the colours. Everything else is read with
-    scikit-image as stored (dtype and channels unchanged).
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-
-    Returns
-    -------
-    ndarray
-
-    Raises
-    ------
-    FileNotFoundError
-        If there is no such file.
-    ValueError
-        If the file is empty or cannot be read; the message names the file and the fix.
+    Palette PNGs (mode "P", saved by many annotation tools) give their palette **indices** (2-D
+    uint8); :func:`read_palette` gives the colours. A missing, empty or unreadable file raises an
+    error naming the file and the fix.
     """
     path = Path(path)
     if not path.is_file():
@@ -378,16 +304,7 @@ def read_pixels(path):
 
 
 def read_palette(path):
-    """Return the colours of a palette PNG as an (N, 3) uint8 array (row i = index i), else None.
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-
-    Returns
-    -------
-    ndarray of uint8, shape (N, 3), or None
-    """
+    """Return the colours of a palette PNG as an (N, 3) uint8 array (row i = index i), else None."""
     path = Path(path)
     if not _is_palette_png(path):
         return None
@@ -412,21 +329,10 @@ def _palette_colours(indices, palette, path):
 
 
 def scaling_rule(pixels):
-    """Say in a few words how :func:`scale_to_unit` rescales these stored pixels.
+    """Name the rule by which :func:`scale_to_unit` rescales these stored pixels.
 
-    Parameters
-    ----------
-    pixels : ndarray
-        As stored (from :func:`read_pixels`).
+    One of the keys of :data:`RULE_DIVISORS`, or "own minimum to maximum".
 
-    Returns
-    -------
-    str
-        One of "1-bit as 0/1", "8-bit / 255", "12-bit in 16 bits / 4095", "16-bit / 65535",
-        "float in [0, 1] as is", "own minimum to maximum".
-
-    Examples
-    --------
     >>> scaling_rule(np.array([[0, 4095]], np.uint16))
     '12-bit in 16 bits / 4095'
     """
@@ -445,77 +351,35 @@ def scaling_rule(pixels):
 
 
 def scale_to_unit(pixels, path="the image"):
-    """Return float32 pixels in [0, 1] by the policy of :data:`RESCALE_POLICY`.
+    """Return float32 pixels in [0, 1] by :data:`RESCALE_POLICY` (``path`` is named in errors).
 
-    Parameters
-    ----------
-    pixels : ndarray
-        As stored (no palette indices: see :func:`read_image`).
-    path : str or pathlib.Path
-        Named in the error message.
-
-    Returns
-    -------
-    ndarray of float32, same shape
-
-    Raises
-    ------
-    ValueError
-        If the pixels are not numbers, or hold NaN or infinite values.
-
-    Examples
-    --------
     >>> scale_to_unit(np.array([0, 4095], np.uint16)).tolist()
     [0.0, 1.0]
     """
     pixels = np.asarray(pixels)
-    rule = scaling_rule(pixels)
     if pixels.dtype.kind not in "biuf":
         raise ValueError(
             f"Image {str(path)!r} has pixel type {pixels.dtype}, not numbers. "
             f"Convert it to 8-bit or 16-bit (Fiji: Image > Type) and save it again."
         )
-    if rule == "1-bit as 0/1":
-        return pixels.astype(np.float32)
-    if rule == "8-bit / 255":
-        return pixels.astype(np.float32) / 255
-    if rule == "12-bit in 16 bits / 4095":
-        return pixels.astype(np.float32) / 4095
-    if rule == "16-bit / 65535":
-        return pixels.astype(np.float32) / 65535
+    rule = scaling_rule(pixels)
+    if rule in RULE_DIVISORS:
+        return pixels.astype(np.float32) / np.float32(RULE_DIVISORS[rule])
     if not np.all(np.isfinite(pixels)):
         raise ValueError(
             f"Image {str(path)!r} holds NaN or infinite values. Replace them (Fiji: Process > "
             f"Math > Remove NaNs) and save it again."
         )
-    if rule == "float in [0, 1] as is":
-        return pixels.astype(np.float32)
     low, high = float(pixels.min()), float(pixels.max())
     return ((pixels.astype(np.float64) - low) / max(high - low, 1e-12)).astype(np.float32)
 
 
 def read_image(path):
-    """Read an image file as float32 values in [0, 1], grey as 1 channel and colour as 3.
+    """Read one 2-D image file as float32 (H, W, C) in [0, 1]: C is 1 for grey, 3 for colour.
 
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        A PNG, TIFF or JPEG file with one 2-D image: grey, grey + alpha, RGB, RGBA or a
-        palette PNG; 1, 8 or 16 bit, or float.
-
-    Returns
-    -------
-    image : ndarray of float32, shape (H, W, C)
-        ``C`` is 1 for grey and 3 for colour; rescaled by :data:`RESCALE_POLICY` (alpha dropped;
-        a palette PNG gives its colours, grey when they are all grey). An RGB file whose red,
-        green and blue are equal still gives 3 channels: use :func:`as_channels` to convert.
-
-    Raises
-    ------
-    FileNotFoundError
-        If there is no such file.
-    ValueError
-        If the file cannot be read or holds a stack instead of one 2-D image.
+    Rescaled by :data:`RESCALE_POLICY`; alpha is dropped; a palette PNG gives its colours (grey
+    when they are all grey). An RGB file whose red, green and blue are equal still gives 3
+    channels (:func:`as_channels` converts). A stack raises ValueError naming the file.
     """
     path = Path(path)
     pixels = read_pixels(path)
@@ -536,18 +400,10 @@ def read_image(path):
 
 
 def as_channels(image, channels):
-    """Return an (H, W, C) image with 1 or 3 channels, converting on purpose.
+    """Return an (H, W, C) image with 1 or 3 channels: grey repeated into RGB, or the mean of RGB.
 
-    Parameters
-    ----------
-    image : ndarray, shape (H, W, C)
-    channels : {1, 3}
-        3 from grey: the grey value repeated in red, green and blue. 1 from colour: the mean of
-        red, green and blue.
-
-    Returns
-    -------
-    ndarray of float32, shape (H, W, channels)
+    >>> as_channels(np.array([[[0.0, 0.5, 1.0]]]), 1).tolist()
+    [[[0.5]]]
     """
     image = np.asarray(image, np.float32)
     if channels not in (1, 3):
@@ -571,26 +427,11 @@ def is_grey_rgb(pixels):
 
 
 def read_mask(path):
-    """Read a mask file with its label values as stored.
+    """Read a mask file with its label values as stored, never rescaled.
 
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        A PNG or TIFF mask: binary (0/1, 0/255, 0/65535, 1-bit, a 2-colour palette), class ids
-        0..K-1 (8 or 16 bit, or a palette PNG whose indices are the classes), instance labels,
-        or a colour-coded RGB(A) mask.
-
-    Returns
-    -------
-    ndarray
-        (H, W) for grey, 1-bit (as uint8 0/1) and palette files (the indices, not the colours);
-        (H, W, 3) uint8/uint16 for RGB files (alpha dropped; red = green = blue is kept as 3
-        channels: :func:`is_grey_rgb` tells). Values are never rescaled.
-
-    Raises
-    ------
-    FileNotFoundError, ValueError
-        If the file is missing, cannot be read, or holds a stack.
+    Returns (H, W) for grey, 1-bit (as uint8 0/1) and palette files (the indices, not the colours),
+    and (H, W, 3) for RGB files (alpha dropped; grey saved as RGB stays 3 channels:
+    :func:`is_grey_rgb` tells). A stack raises ValueError naming the file.
     """
     path = Path(path)
     pixels = read_pixels(path)
@@ -609,26 +450,12 @@ def read_mask(path):
 
 
 def read_binary_mask(path, invert=False):
-    """Read a binary mask file as float32 values 0 and 1.
+    """Read a binary mask file as float32 (H, W, 1): 1 where the file is non-zero, 0 elsewhere.
 
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        A PNG or TIFF file with values {0, 1}, {0, 255} or {0, 65535} (one value alone also
-        works), 1-bit, or a palette PNG with indices 0 and 1. A colour file is accepted when
-        its red, green and blue are equal.
-    invert : bool, optional
-        Swap foreground and background: use it when the file marks the structure with 0.
-
-    Returns
-    -------
-    mask : ndarray of float32, shape (H, W, 1)
-        1 where the file is non-zero (or zero, with ``invert=True``), 0 elsewhere.
-
-    Raises
-    ------
-    ValueError
-        If the file cannot be read, has colours, or has values other than 0 and one foreground value.
+    The file holds {0, 1}, {0, 255} or {0, 65535} (one value alone also works), 1-bit, or a palette
+    with indices 0 and 1; colour only if red, green and blue are equal. ``invert=True`` swaps
+    foreground and background (for files that mark the structure with 0). Other values raise
+    ValueError naming the file and the fix.
     """
     pixels = read_mask(path)
     if pixels.ndim == 3:
@@ -636,31 +463,21 @@ def read_binary_mask(path, invert=False):
             raise ValueError(f"Mask {str(path)!r} is a colour image (red, green and blue differ). {MASK_FIX}")
         pixels = pixels[..., 0]
     values = np.unique(pixels)
-    value_set = set(values.tolist())
-    if not any(value_set <= {0, top} for top in (1, 255, 65535)):
-        raise ValueError(_non_binary_message(path, values))
+    if not any(set(values.tolist()) <= {0, top} for top in (1, 255, 65535)):
+        message = (
+            f"Mask {str(path)!r} has {len(values)} different values ({few_names((f'{v:g}' for v in values.tolist()), 6)}); "
+            f"a mask must have only 0 (background) and 255 or 1 (foreground). {MASK_FIX}"
+        )
+        if Path(path).suffix.lower() in (".jpg", ".jpeg"):
+            message += " JPEG compression changes pixel values: save masks as PNG or TIFF."
+        raise ValueError(message)
     mask = (pixels > 0).astype(np.float32)
     if invert:
         mask = 1.0 - mask
     return mask[..., np.newaxis]
 
 
-def _non_binary_message(path, values):
-    shown = ", ".join(f"{value:g}" for value in values[:6].tolist())
-    if len(values) > 6:
-        shown += ", ..."
-    message = (
-        f"Mask {str(path)!r} has {len(values)} different values ({shown}); a mask must have "
-        f"only 0 (background) and 255 or 1 (foreground). {MASK_FIX}"
-    )
-    if Path(path).suffix.lower() in (".jpg", ".jpeg"):
-        message += " JPEG compression changes pixel values: save masks as PNG or TIFF."
-    return message
-
-
-# ---------------------------------------------------------------------------------------
-# Writing without overwriting: nothing the user owns is ever replaced
-# ---------------------------------------------------------------------------------------
+# --- writing without overwriting: nothing the user owns is ever replaced ------------------------
 
 
 def new_path(path):
@@ -674,22 +491,14 @@ def new_path(path):
 
 
 def new_folder(folder):
-    """Return ``folder`` if it does not exist yet, else ``folder-2``, ``folder-3`` ...; create it."""
-    folder, number = Path(folder).expanduser(), 1
-    candidate = folder
-    while candidate.exists():
-        number += 1
-        candidate = folder.with_name(f"{folder.name}-{number}")
-    candidate.mkdir(parents=True)
-    return candidate
+    """Create and return a new folder: ``folder``, else ``folder-2``, ``folder-3`` ... (:func:`new_path`)."""
+    folder = new_path(folder)
+    folder.mkdir(parents=True)
+    return folder
 
 
 def write_text_file(folder, name, text):
-    """Write ``text`` to ``folder/name`` without overwriting: ``name-2`` ... if it exists. Return the path."""
-    path = Path(folder) / name
-    number = 1
-    while path.exists():
-        number += 1
-        path = Path(folder) / f"{Path(name).stem}-{number}{Path(name).suffix}"
+    """Write ``text`` to a new file ``folder/name`` (``name-2`` ... if it exists); return its path."""
+    path = new_path(Path(folder) / name)
     path.write_text(text + "\n", encoding="utf-8")
     return path

@@ -1,15 +1,9 @@
 """From a semantic mask to objects: count, separate, match and measure them.
 
 A U-Net answers "is this pixel a nucleus?"; a biologist asks "how many nuclei, and how big is
-each?". A *label image* answers that: 0 is background and every object has its own number
-1, 2, 3, ... This module turns masks into label images (connected components; distance
-transform + watershed for touching objects), matches predicted objects to true ones at
-IoU >= 0.5 and measures every object. scikit-image does the work; these functions check the
-inputs and put the steps together. Pictures of objects are drawn by :mod:`helpers.plotting`
-(``color_objects``, ``show_objects``).
+each?". A *label image* answers that: 0 is background, every object has its own number 1, 2, 3 ...
+scikit-image does the work; these functions check the inputs and put the steps together.
 
-Example
--------
 >>> import numpy as np
 >>> from helpers import instances
 >>> mask = np.zeros((5, 7), bool); mask[1:4, 1:3] = mask[1:4, 4:6] = True
@@ -47,20 +41,10 @@ DSB_THRESHOLDS = tuple(round(0.5 + 0.05 * step, 2) for step in range(10))
 
 
 def label_objects(mask, connectivity=1, min_area=0):
-    """Give every connected group of foreground pixels its own number.
+    """Give every connected group of foreground pixels of a mask its own number: an int32 label image.
 
-    Parameters
-    ----------
-    mask : array_like of bool or 0/1, shape (H, W) or (H, W, 1)
-    connectivity : {1, 2}
-        1: pixels touch through a side (4 neighbours); 2: sides or corners (8 neighbours).
-    min_area : int
-        Groups with fewer pixels are dropped (specks of noise are not nuclei); 0 keeps all.
-
-    Returns
-    -------
-    labels : ndarray of int32, shape (H, W)
-        0 for background, 1..n for the n objects.
+    ``connectivity`` 1: pixels touch through a side (4 neighbours); 2: sides or corners (8).
+    Groups smaller than ``min_area`` pixels are dropped (specks of noise are not nuclei).
     """
     if connectivity not in (1, 2):
         raise ValueError(f"connectivity must be 1 (sides) or 2 (sides and corners); got {connectivity!r}.")
@@ -75,42 +59,21 @@ def label_objects(mask, connectivity=1, min_area=0):
 
 
 def distance_to_background(mask):
-    """Return, for each foreground pixel, its distance in pixels to the nearest background pixel.
+    """Return, for each foreground pixel, its distance in pixels to the nearest background pixel (0 on background).
 
-    Parameters
-    ----------
-    mask : array_like of bool or 0/1, shape (H, W) or (H, W, 1)
-
-    Returns
-    -------
-    distance : ndarray of float64, shape (H, W)
-        0 on background; the centres of round objects have the largest values.
+    >>> distance_to_background([[0, 1, 1, 1]]).tolist()
+    [[0.0, 1.0, 2.0, 3.0]]
     """
     return scipy.ndimage.distance_transform_edt(as_mask(as_2d(mask, "mask"), "mask"))
 
 
 def separate_touching(mask, min_distance=5, connectivity=1, min_area=0):
-    """Split touching objects of a mask: distance transform, one seed per centre, watershed.
+    """Split touching objects of a mask into an int32 label image: distance transform, seeds, watershed.
 
-    Each object's centre is far from the background. The local maxima of the distance (at
-    least ``min_distance`` pixels apart) become seeds; the watershed grows them over the
-    inverted distance until they meet, so two round nuclei that touch are cut at their neck.
-
-    Parameters
-    ----------
-    mask : array_like of bool or 0/1, shape (H, W) or (H, W, 1)
-    min_distance : int
-        Smallest distance in pixels between two seeds: about the radius of the smallest
-        object. Smaller values cut more (also elongated single objects), larger values fewer.
-    connectivity : {1, 2}
-        Used for objects without any seed (they keep their connected-component label).
-    min_area : int
-        Connected groups with fewer pixels are dropped first (see :func:`label_objects`).
-
-    Returns
-    -------
-    labels : ndarray of int32, shape (H, W)
-        0 for background, 1..n for the objects.
+    The local maxima of the distance to the background (at least ``min_distance`` pixels apart,
+    about the radius of the smallest object) become seeds; the watershed grows them until they
+    meet, so two round nuclei that touch are cut at their neck. ``connectivity`` and ``min_area``
+    as in :func:`label_objects`.
     """
     if not (isinstance(min_distance, (int, np.integer)) and min_distance >= 1):
         raise ValueError(f"min_distance must be a whole number of pixels >= 1; got {min_distance!r}.")
@@ -133,19 +96,8 @@ def separate_touching(mask, min_distance=5, connectivity=1, min_area=0):
 
 
 def iou_matrix(true_labels, predicted_labels):
-    """Return the IoU of every true object with every predicted object.
-
-    Parameters
-    ----------
-    true_labels, predicted_labels : array_like of int, shape (H, W)
-        Label images (0 = background). Object ids need not be consecutive.
-
-    Returns
-    -------
-    iou : ndarray of float64, shape (n_true, n_predicted)
-        Row i is the i-th true id in increasing order, column j the j-th predicted id.
-    true_ids, predicted_ids : ndarray of int
-    """
+    """Return ``(iou, true_ids, predicted_ids)``: the IoU of every true object (rows, ids in
+    increasing order) with every predicted object (columns) of two label images."""
     truth = as_label_image(true_labels, "true_labels")
     prediction = as_label_image(predicted_labels, "predicted_labels")
     if truth.shape != prediction.shape:
@@ -167,23 +119,11 @@ def iou_matrix(true_labels, predicted_labels):
 
 
 def match_objects(true_labels, predicted_labels, iou_threshold=MATCH_IOU):
-    """Pair predicted objects with true objects and count what was found, missed and invented.
+    """Pair predicted objects with true objects one to one, best IoU first, at IoU >= ``iou_threshold``.
 
-    Pairs are made one to one, best IoU first, and only at IoU >= ``iou_threshold``.
-
-    Parameters
-    ----------
-    true_labels, predicted_labels : array_like of int, shape (H, W)
-    iou_threshold : float
-        In (0, 1]; 0.5 is the usual choice.
-
-    Returns
-    -------
-    dict
-        ``true_objects``, ``predicted_objects``, ``matched`` (true positives), ``missed``
-        (false negatives), ``extra`` (false positives), ``precision`` = matched / predicted,
-        ``recall`` = matched / true, ``f1`` = 2 matched / (true + predicted) (1.0 when both
-        are empty), ``mean_matched_iou``, and ``pairs``: list of (true id, predicted id, IoU).
+    Returns a dict: ``true_objects``, ``predicted_objects``, ``matched`` (true positives),
+    ``missed`` (false negatives), ``extra`` (false positives), ``precision``, ``recall``, ``f1``
+    (1.0 when both are empty), ``mean_matched_iou`` and ``pairs`` (true id, predicted id, IoU).
     """
     if not 0 < iou_threshold <= 1:
         raise ValueError(f"iou_threshold must be in (0, 1]; got {iou_threshold!r}.")
@@ -218,13 +158,7 @@ def _match_summary(n_true, n_predicted, matched_ious):
 
 
 def match_many(true_label_images, predicted_label_images, iou_threshold=MATCH_IOU):
-    """Match objects image by image and add up the counts (see :func:`match_objects`).
-
-    Returns
-    -------
-    dict
-        The same keys as :func:`match_objects` without ``pairs``, from the summed counts.
-    """
+    """Match objects image by image and add up the counts: :func:`match_objects`' keys without ``pairs``."""
     if len(true_label_images) != len(predicted_label_images):
         raise ValueError(
             f"Got {len(true_label_images)} true and {len(predicted_label_images)} predicted "
@@ -241,24 +175,11 @@ def match_many(true_label_images, predicted_label_images, iou_threshold=MATCH_IO
 def average_precision(true_labels, predicted_labels, thresholds=DSB_THRESHOLDS):
     """The 2018 Data Science Bowl's "average precision" of one image's objects.
 
-    At each IoU threshold t, objects are paired as in :func:`match_objects` and the image
-    scores ``TP / (TP + FP + FN)`` (matched / (matched + extra + missed)); the result is the
-    mean over the thresholds. Despite its name this is not the area under a precision-recall
-    curve (the "AP" of object detection, which ranks predictions by confidence): it is the
-    share of objects right at each strictness, averaged. An object pairs here at IoU >= t;
-    the challenge wrote "greater than t", which differs only when an IoU equals t exactly.
-
-    Parameters
-    ----------
-    true_labels, predicted_labels : array_like of int, shape (H, W)
-        Label images of the same image (0 = background).
-    thresholds : sequence of float
-        IoU thresholds in (0, 1]; the default is 0.5, 0.55, ..., 0.95.
-
-    Returns
-    -------
-    float
-        In 0..1; 1.0 when both label images hold no object.
+    At each IoU threshold t (default 0.5, 0.55, ..., 0.95) objects are paired as in
+    :func:`match_objects` and the image scores ``TP / (TP + FP + FN)``; the result is the mean over
+    the thresholds (1.0 when neither image holds an object). Not the area under a precision-recall
+    curve of object detection. Objects pair at IoU >= t; the challenge wrote "greater than t",
+    which differs only when an IoU equals t exactly.
     """
     thresholds = np.atleast_1d(np.asarray(thresholds, dtype=np.float64))
     if thresholds.size == 0 or np.any((thresholds <= 0) | (thresholds > 1)):
@@ -272,20 +193,10 @@ def average_precision(true_labels, predicted_labels, thresholds=DSB_THRESHOLDS):
 
 
 def measure_objects(labels, image):
-    """Measure every object: the table a scientist exports to a spreadsheet.
+    """Measure every object of a label image in ``image`` (e.g. the grey image): the table for a spreadsheet.
 
-    Parameters
-    ----------
-    labels : array_like of int, shape (H, W)
-        A label image (0 = background).
-    image : array_like, shape (H, W) or (H, W, 1)
-        The intensities to measure (e.g. the original grey image).
-
-    Returns
-    -------
-    dict of ndarray
-        One entry per object, sorted by id: ``label``, ``area`` (pixels), ``mean_intensity``,
-        ``max_intensity``, ``centroid_row``, ``centroid_column``, ``eccentricity`` (0 = circle).
+    Returns a dict of arrays, one entry per object sorted by id: ``label``, ``area`` (pixels),
+    ``mean_intensity``, ``max_intensity``, ``centroid_row``, ``centroid_column``, ``eccentricity`` (0 = circle).
     """
     labels = as_label_image(labels, "labels")
     image = as_2d(image, "image").astype(np.float64)

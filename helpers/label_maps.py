@@ -29,39 +29,19 @@ __all__ = [
 
 
 def to_one_hot(labels, n_classes):
-    """Turn a label map into a one-hot mask.
+    """Turn a label map (..., H, W[, 1]) of class ids 0..K-1 into a float32 one-hot mask (..., H, W, K).
 
-    Parameters
-    ----------
-    labels : array_like of int
-        Class ids 0..n_classes-1, shape (..., H, W) or (..., H, W, 1).
-    n_classes : int
-        K, the number of classes (>= 2).
-
-    Returns
-    -------
-    ndarray of float32, shape (..., H, W, K)
-
-    Raises
-    ------
-    ValueError
-        If a label lies outside 0..K-1 or is not a whole number.
+    A label outside 0..K-1, or not a whole number, raises ValueError.
     """
     labels = as_class_ids(labels, n_classes)
     return np.eye(n_classes, dtype=np.float32)[labels]
 
 
 def to_label_map(one_hot_or_probabilities):
-    """Return the class with the largest value in each pixel (argmax over the last axis).
+    """Return the class with the largest value in each pixel of a one-hot mask or softmax output (..., K).
 
-    Parameters
-    ----------
-    one_hot_or_probabilities : array_like, shape (..., K)
-        A one-hot mask or the softmax output of a network.
-
-    Returns
-    -------
-    ndarray of int64, shape (...)
+    >>> to_label_map([[0.2, 0.7, 0.1]]).tolist()
+    [1]
     """
     array = np.asarray(one_hot_or_probabilities)
     if array.ndim < 1 or array.shape[-1] < 2:
@@ -75,17 +55,10 @@ def to_label_map(one_hot_or_probabilities):
 def class_weights(labels, n_classes):
     """Weights that make every class count the same in total: ``pixels / (K x pixels of class)``.
 
-    Parameters
-    ----------
-    labels : array_like of int
-        Label maps of the training images.
-    n_classes : int
+    The mean weight over all pixels is 1, so the loss keeps its usual size; an absent class gets 0.
 
-    Returns
-    -------
-    ndarray of float64, shape (K,)
-        A class with no pixel gets weight 0 (there is nothing to weigh). With these weights
-        the mean weight over all pixels is 1, so the loss keeps its usual size.
+    >>> class_weights([0, 0, 0, 1], 2).tolist()
+    [0.6666666666666666, 2.0]
     """
     labels = as_class_ids(labels, n_classes)
     counts = np.bincount(labels.ravel(), minlength=n_classes).astype(np.float64)
@@ -96,20 +69,10 @@ def class_weights(labels, n_classes):
 
 
 def pixel_weights(labels, weights):
-    """One weight per pixel, from the weight of its class: pass as ``sample_weight`` to Keras.
+    """One weight per pixel, from the weight of its class: pass it as ``sample_weight`` to Keras.
 
-    ``model.fit(class_weight=...)`` does not work for segmentation (it expects one label per
-    image); per-pixel ``sample_weight`` does.
-
-    Parameters
-    ----------
-    labels : array_like of int
-        Label maps, shape (N, H, W) or (N, H, W, 1).
-    weights : sequence of float, length K
-
-    Returns
-    -------
-    ndarray of float32, shape (N, H, W)
+    ``model.fit(class_weight=...)`` expects one label per image; per-pixel ``sample_weight`` works
+    for segmentation. ``labels`` (N, H, W[, 1]) give (N, H, W) float32 weights.
     """
     weights = np.asarray(weights, dtype=np.float32)
     if weights.ndim != 1 or np.any(weights < 0):
@@ -132,21 +95,10 @@ OKABE_ITO = (
 
 
 def label_colors(n_classes):
-    """Return K colours that people with the common colour-vision deficiencies can tell apart.
+    """Return K (1 to 20) RGB colours in 0..1, shape (K, 3), that colour-blind people can tell apart.
 
-    Up to 8 classes the colours are Okabe and Ito's palette (:data:`OKABE_ITO`), in its order.
-    For 9 to 20 classes (a researcher's own data can have more classes than any palette is
-    safe for) they are matplotlib's ``tab20``: distinct, but not colour-blind safe; a line says so.
-
-    Parameters
-    ----------
-    n_classes : int
-        K, from 1 to 20.
-
-    Returns
-    -------
-    ndarray of float64, shape (K, 3)
-        RGB values in 0..1.
+    Up to 8 classes Okabe and Ito's palette (:data:`OKABE_ITO`); 9 to 20 matplotlib's ``tab20``,
+    distinct but not colour-blind safe (a printed line says so).
     """
     if not 1 <= n_classes <= 20:
         raise ValueError(
@@ -161,20 +113,9 @@ def label_colors(n_classes):
 
 
 def color_labels(labels, n_classes, image=None, alpha=0.5):
-    """Paint a label map in colours, optionally blended over a grey image.
+    """Paint a label map (H, W[, 1]) in the class colours, RGB (H, W, 3) in 0..1.
 
-    Parameters
-    ----------
-    labels : array_like of int, shape (H, W) or (H, W, 1)
-    n_classes : int
-    image : array_like, shape (H, W) or (H, W, 1), optional
-        Grey image in [0, 1] to draw under the colours.
-    alpha : float
-        Weight of the colours over the image.
-
-    Returns
-    -------
-    ndarray of float64, shape (H, W, 3), values in 0..1
+    With a grey ``image`` in [0, 1] of the same size, the colours are blended over it with weight ``alpha``.
     """
     labels = as_class_ids(labels, n_classes)
     painted = label_colors(n_classes)[labels]

@@ -21,7 +21,7 @@ import skimage.io
 
 from helpers import folder_checks, imageio, label_maps
 from helpers._checks import foreground
-from helpers.imageio import natural_sorted, new_folder, write_text_file
+from helpers.imageio import few_names, natural_sorted, new_folder, write_text_file
 from helpers.inference import pad_to, predict_padded, predict_tiled
 
 __all__ = ["Problem", "FolderReport", "CheckedSet", "check_folder", "load_checked", "predict_folder"]
@@ -41,33 +41,16 @@ SEVERITIES = ("error", "warning", "note")
 
 
 class FolderReport:
-    """What :func:`check_folder` found.
+    """What :func:`check_folder` found; print it to read every problem and its fix.
 
-    Attributes
-    ----------
-    image_folder, mask_folder : pathlib.Path
-    problems : list of Problem
-        Every finding, one per file (the summary groups them).
-    pairs : list of (str, pathlib.Path, pathlib.Path)
-        The usable pairs: name, image file, mask file, in natural order.
-    left_out : dict
-        ``{name: reason}`` for every image that is not used.
-    mask_kind : str
-        "binary", "classes", "colours" or "instances"; ``kind_reason`` says why.
-    mask_rules : dict
-        ``{name: rule}``: how each mask is read ("0/255", "class ids 0-3", "labels > 0", ...).
-    classes : list of dict
-        The class table: ``id``, ``name``, ``colour`` (colour masks), ``pixel_share`` (of the
-        annotated pixels), ``images`` (masks containing it). Binary: background and foreground.
-    ignore_value : int, tuple or None
-        As given; ``ignore_id`` is its value in the loaded masks (colours: 255).
-    annotated : dict
-        ``{name: share of pixels not equal to the ignore value}``.
-    channels : dict
-        ``{name: 1 or 3}`` of each image; ``image_channels`` is what :func:`load_checked` gives.
-    n_poolings, crop_size : int
-    saved : list of pathlib.Path
-        The CSV files written by :meth:`save`.
+    ``problems`` (every :data:`Problem`, one per file), ``pairs`` (the usable ``(name, image file,
+    mask file)`` in natural order), ``left_out`` (``{name: reason}``), ``mask_kind`` ("binary",
+    "classes", "colours" or "instances", ``kind_reason`` says why), ``mask_rules`` (``{name: how
+    the mask is read}``), ``classes`` (the class table: ``id``, ``name``, ``colour``,
+    ``pixel_share`` of the annotated pixels, ``images``), ``ignore_value`` (as given; ``ignore_id``
+    its value in the loaded masks, 255 for colours), ``annotated`` (``{name: annotated share}``),
+    ``channels`` (``{name: 1 or 3}``; ``image_channels`` is what :func:`load_checked` gives),
+    ``saved`` (the CSV files of :meth:`save`).
     """
 
     def __init__(self, image_folder, mask_folder, n_poolings, crop_size):
@@ -102,11 +85,7 @@ class FolderReport:
         return [entry["name"] for entry in self.classes]
 
     def describe_classes(self):
-        """Return the classes and their shares in words, for the methods paragraph.
-
-        Binary: ``"binary masks (0 = background, 1 = structure)"``; K classes: each name and its
-        share of the annotated pixels; with an ignore value, also the annotated share.
-        """
+        """Return the classes and their shares of the annotated pixels in words, for the methods paragraph."""
         if self.mask_kind in ("classes", "colours"):
             shares = ", ".join(f"{e['name']} {e['pixel_share']:.1%}" for e in self.classes)
             text = f"{self.n_classes} classes (share of the annotated pixels): {shares}"
@@ -150,7 +129,7 @@ class FolderReport:
         lines.append(f"Errors: {self.count('error')}, warnings: {self.count('warning')}, notes: {self.count('note')}.")
         for severity, files, what, fix in self.grouped():
             names = [Path(f).name for f in files]
-            where = files[0] if len(files) == 1 else f"{len(files)} files ({folder_checks.few_names(names, 3)})"
+            where = files[0] if len(files) == 1 else f"{len(files)} files ({few_names(names, 3)})"
             lines.append(f"- {severity.upper()} {where}: {what} Fix: {fix}")
         if self.saved:
             lines.append(f"Every finding per file: {self.saved[0]}")
@@ -190,23 +169,13 @@ class FolderReport:
         low, high = min(partly.values()), max(partly.values())
         return [
             f"Annotated: {len(partly)} masks partly, {low:.1%} to {high:.1%} of their pixels "
-            f"({folder_checks.few_names(natural_sorted(partly), 3)}); {full} fully. Per image: the CSV of save()."
+            f"({few_names(natural_sorted(partly), 3)}); {full} fully. Per image: the CSV of save()."
         ]
 
     def save(self, results_folder):
-        """Write the full per-file lists as CSV files into ``results_folder`` (never overwriting).
-
-        Parameters
-        ----------
-        results_folder : str or pathlib.Path
-            Created if missing; must not be inside the image or mask folder.
-
-        Returns
-        -------
-        list of pathlib.Path
-            ``check_folder.csv`` (every finding), ``masks.csv`` (each pair: how its mask is
-            read, its values, the annotated share) and, for K classes, ``classes.csv`` (the class
-            table, with the colour-to-id map of colour masks).
+        """Write the per-file lists as CSV files into ``results_folder`` (outside your folders; never
+        overwriting) and return their paths: ``check_folder.csv`` (every finding), ``masks.csv`` (how each
+        mask is read, its values, the annotated share) and, for K classes, ``classes.csv`` (the class table).
         """
         folder = Path(results_folder).expanduser()
         for user_folder in (self.image_folder, self.mask_folder):
@@ -295,11 +264,8 @@ def check_folder(
         Colour masks: a colour is a class when it covers at least this share of all mask pixels
         of the folder; rarer colours are off-palette (an error naming the file).
 
-    Returns
-    -------
-    FolderReport
-        Print it to read every problem and its fix; ``.pairs`` are the usable pairs. A missing or
-        empty folder, or the same folder twice, raises an error naming it.
+    Returns a :class:`FolderReport`. A missing or empty folder, or the same folder twice, raises
+    an error naming it.
     """
     if mask_kind not in folder_checks.MASK_KINDS:
         raise ValueError(f"mask_kind must be one of {folder_checks.MASK_KINDS}, got {mask_kind!r}.")
@@ -341,14 +307,8 @@ def _mask_ids(report, name, mask_path):
     """Return the (H, W, 1) float32 class ids of one checked mask, ignore value kept."""
     pixels = imageio.read_mask(mask_path)
     if report.mask_kind == "colours":
-        colours = np.array(list(report.colour_to_id), np.int64).reshape(-1, 3)
-        flat = pixels.reshape(-1, 3).astype(np.int64)
-        ids = np.full(len(flat), -1, np.int64)
-        for class_id, colour in enumerate(colours):
-            ids[np.all(flat == colour, axis=1)] = class_id
-        if report.ignore_value is not None:
-            ids[np.all(flat == np.array(report.ignore_value), axis=1)] = report.ignore_id
-        return ids.reshape(pixels.shape[:2])[..., np.newaxis].astype(np.float32)
+        ids = folder_checks.colour_ids(pixels, list(report.colour_to_id), report.ignore_value)
+        return ids[..., np.newaxis].astype(np.float32)
     if pixels.ndim == 3:
         pixels = pixels[..., 0]
     pixels = pixels.astype(np.float64)
@@ -425,40 +385,20 @@ def predict_folder(
     tile=1024,
     classes=None,
 ):
-    """Segment every image of a folder and write the masks into a NEW folder.
+    """Segment every image of a folder and write the masks into a NEW folder; return that folder.
 
-    An image up to ``tile`` pixels a side is predicted whole, mirror-padded to a multiple of
-    ``2**n_poolings``; a larger one tile by tile (:func:`helpers.inference.predict_tiled`). Each
-    mask has the image's name and size. If ``output_folder`` exists, the masks go to
-    ``output_folder-2`` (or ``-3`` ...): nothing is overwritten.
+    Each mask has the image's name and size; if ``output_folder`` exists, the masks go to
+    ``output_folder-2`` (or ``-3`` ...). Images up to ``tile`` pixels a side are predicted whole
+    (mirror-padded to a multiple of ``2**n_poolings``), larger ones tile by tile.
 
-    - A model with **one output channel** (binary): 8-bit masks, 0 = background, 255 =
-      structure (probability >= ``threshold``).
-    - A model with **K >= 2 output channels** (softmax): 8-bit class-id masks 0..K-1 (the most
-      probable class), colour previews in the subfolder ``previews``, and ``legend.csv``
-      (id, name, red, green, blue).
+    - **One output channel** (binary): 8-bit masks, 0 = background, 255 = structure (probability
+      >= ``threshold``, chosen on validation images).
+    - **K >= 2 output channels** (softmax): 8-bit class-id masks 0..K-1 (the most probable class,
+      ``threshold`` may be None), colour previews in ``previews/`` and ``legend.csv``; ``classes``
+      (a FolderReport, CheckedSet or names) gives the legend's names (and colour masks' colours).
 
-    Parameters
-    ----------
-    model : keras.Model or object with ``predict(batch, verbose=0)``
-        Built with ``input_shape=(None, None, channels)``.
-    input_folder, output_folder : str or pathlib.Path
-    threshold : float or None
-        Binary only; chosen on validation images (:func:`helpers.metrics.choose_threshold`).
-        None is allowed for a K-class model (each pixel gets its most probable class).
-    n_poolings : int
-    channels : {1, 3}
-        Channels the model takes; images are converted to them (:func:`helpers.imageio.as_channels`).
-    file_type : {"png", "tif"}
-    tile : int
-        Images larger than this (on either side) are predicted in tiles of this size.
-    classes : FolderReport, CheckedSet, list of str or None
-        K classes: the names (and, for colour-coded masks, the colours) of the legend.
-
-    Returns
-    -------
-    pathlib.Path
-        The folder the masks were written to.
+    ``channels`` (1 or 3) is what the model takes: images are converted to it. ``file_type`` is
+    "png" or "tif".
     """
     if file_type not in ("png", "tif"):
         raise ValueError(f"file_type should be 'png' or 'tif', got {file_type!r}.")

@@ -1,22 +1,9 @@
 """Generated look-alike images, so the course and its tests run with no download.
 
-``membrane_section`` draws a small picture that looks like a section of the ISBI 2012
-electron-microscopy stack: cells separated by thin dark membranes, grainy texture inside
-the cells, a few dark organelles that are *not* membranes (so a plain threshold fails),
-blur and noise. It returns the picture with its membrane mask.
-
-``mitochondria_section`` draws the same kind of picture but marks only the mitochondria:
-elongated organelles with striped insides, a few percent of the pixels, among dark membranes
-and round vesicles that are not foreground (a small-foreground task, as the real mitochondria
-of the Drosophila VNC stack).
-
-``kidney_section`` draws a developing-kidney look-alike with four classes.
-
-``make_scribbles`` turns a dense mask into partial annotations: thin strokes, the rest "not
-annotated" (notebook 08, ``benchmarks/scribbles.py``).
-
-``write_numbered_pairs`` writes such pictures as the bundled sets in data/ (the
-data/make_*.py scripts use it).
+EM-like sections with their membrane mask (:func:`membrane_section`, like ISBI 2012) or their
+mitochondria mask (:func:`mitochondria_section`, a small-foreground task like the Drosophila VNC),
+a 4-class kidney look-alike (:func:`kidney_section`), partial annotations from a dense mask
+(:func:`make_scribbles`), and :func:`write_numbered_pairs`, which writes the bundled sets in data/.
 """
 
 import numpy as np
@@ -89,25 +76,11 @@ def _cells(seed, size, n_cells=None, membrane_thickness=3):
 
 
 def membrane_section(seed, size=128, n_cells=None, membrane_thickness=3):
-    """Draw one EM-like section and its membrane mask.
+    """Draw one EM-like section (uint8, ``size`` x ``size``, at least 32) and its mask (255 on membranes).
 
-    Parameters
-    ----------
-    seed : int
-        The same seed always gives the same picture.
-    size : int
-        Side of the square picture in pixels (at least 32).
-    n_cells : int, optional
-        How many cells to draw; by default about one per 24x24 pixels.
-    membrane_thickness : int
-        Width of the membranes in pixels.
-
-    Returns
-    -------
-    image : ndarray of uint8, shape (size, size)
-        The grey picture.
-    mask : ndarray of uint8, shape (size, size)
-        255 on membranes, 0 elsewhere (the course's convention: 255 = what we segment).
+    Cells separated by dark membranes, grainy insides, dark organelles that are *not* membranes (so
+    a plain threshold fails), blur and noise; the same ``seed`` gives the same picture. ``n_cells``:
+    by default about one per 24x24 pixels.
     """
     rng, n_cells, labels, membrane, inside = _cells(seed, size, n_cells, membrane_thickness)
     brightness = rng.uniform(0.5, 0.8, n_cells)[labels]
@@ -138,23 +111,10 @@ def _mitochondria(rng, size, count, inside):
 
 
 def mitochondria_section(seed, size=128, n_mitochondria=None):
-    """Draw one EM-like section and its mitochondria mask (a small-foreground task).
+    """Draw one EM-like section and its mask, 255 on mitochondria (about 5% of the pixels).
 
-    Cells with dark membranes, round dark vesicles (not foreground) and a few elongated
-    mitochondria with light stripes (cristae) inside: about 5% of the pixels are foreground.
-
-    Parameters
-    ----------
-    seed, size : int
-        As in :func:`membrane_section`.
-    n_mitochondria : int, optional
-        How many to draw; by default about one per 30x30 pixels.
-
-    Returns
-    -------
-    image : ndarray of uint8, shape (size, size)
-    mask : ndarray of uint8, shape (size, size)
-        255 on mitochondria, 0 elsewhere.
+    Dark membranes and round dark vesicles (not foreground) around a few elongated mitochondria
+    with light stripes (cristae); ``n_mitochondria``: by default about one per 30x30 pixels.
     """
     rng, n_cells, labels, membrane, inside = _cells(seed, size)
     brightness = rng.uniform(0.55, 0.8, n_cells)[labels]
@@ -194,22 +154,10 @@ def _ureteric_tree(rng, size, n_branches):
 
 
 def kidney_section(seed, size=64):
-    """Draw one picture that looks like a developing kidney section, with 4 classes.
+    """Draw a developing-kidney look-alike (uint8) and its class ids 0..3 (:data:`KIDNEY_CLASS_NAMES`).
 
-    A branching ureteric tree (bright tubes), caps of mesenchyme around its tips (grainy,
-    medium grey), stroma filling the rest of the tissue (dim), and background outside the
-    tissue (dark), with blur and noise. Made for the smoke mode of notebook 05.
-
-    Parameters
-    ----------
-    seed, size : int
-        As in :func:`membrane_section` (size: at least 32; 64 by default).
-
-    Returns
-    -------
-    image : ndarray of uint8, shape (size, size)
-    labels : ndarray of uint8, shape (size, size)
-        Class ids 0..3 in the order of :data:`KIDNEY_CLASS_NAMES`.
+    A branching ureteric tree (bright), caps of mesenchyme at its tips (grainy), stroma (dim) and
+    background (dark), with blur and noise; for the smoke mode of notebook 05.
     """
     if size < 32:
         raise ValueError(f"size must be at least 32 pixels, got {size}.")
@@ -234,19 +182,8 @@ def kidney_section(seed, size=64):
 
 
 def write_numbered_pairs(folder, pairs, subfolders=("images", "masks"), suffix=".png"):
-    """Write (picture, mask) pairs as folder/<subfolder>/NN<suffix>, over files already there.
-
-    The bundled sets are drawn from fixed seeds, so writing them again gives the same files.
-
-    Parameters
-    ----------
-    folder : pathlib.Path
-    pairs : iterable of (ndarray, ndarray)
-        Picture and mask (or label image) number 0, 1, 2, ...
-    subfolders : (str, str)
-        Where the pictures and the masks go.
-    suffix : {".png", ".tif"}
-        PNG through scikit-image, or zlib-compressed TIFF (for volumes) through tifffile.
+    """Write (picture, mask) pairs as folder/<subfolder>/NN<suffix> (".png", or ".tif" zlib-compressed
+    for volumes), over files already there: the bundled sets come from fixed seeds, so they come out the same.
     """
     import skimage.io
     import tifffile
@@ -285,27 +222,11 @@ def _skeleton_pieces(region, rng, radius, wanted):
 
 
 def make_scribbles(mask, fraction=0.03, *, seed=0, ignore_value=255, stroke_length=24, cell_margin=4):
-    """Turn a dense binary mask into scribbles: thin strokes on the structure and inside the background.
+    """Turn a dense binary mask into scribbles: 1 = structure, 0 = background, ``ignore_value`` = not annotated.
 
-    What a researcher draws in a few minutes per image (Fiji, napari): one-pixel strokes along the
-    skeleton of the structure and of the background shrunk by ``cell_margin`` pixels, half and
-    half; the rest is "not annotated".
-
-    Parameters
-    ----------
-    mask : array_like, shape (H, W) or (H, W, 1)
-        Dense mask, 1 (or True) = structure.
-    fraction : float
-        Share of all pixels to label, e.g. 0.03.
-    stroke_length : int
-        Strokes are the skeleton pixels within ``stroke_length / 2`` of a random skeleton point.
-    cell_margin : int
-        Background strokes keep this many pixels away from the structure.
-
-    Returns
-    -------
-    ndarray of uint8, same shape as ``mask``
-        1 = structure, 0 = background, ``ignore_value`` = not annotated.
+    What a researcher draws in a few minutes (Fiji, napari): one-pixel strokes, ``stroke_length``
+    long, along the skeleton of the structure and of the background kept ``cell_margin`` pixels
+    away from it, half and half, labelling a ``fraction`` of all pixels.
     """
     import skimage.morphology
 
