@@ -1,10 +1,8 @@
-"""Data augmentation for segmentation: move image and mask together, change colours on the image only.
+"""Data augmentation: geometric changes move image and mask together, photometric ones the image only.
 
-Geometric changes (flips, turns, rotation, shear, zoom, shifts, elastic deformation) move
-pixels, so one random draw moves both: all affine changes are composed into ONE matrix and each
-sample is resampled once, the mask by nearest neighbour (it stays 0/1). Photometric changes
-(brightness, contrast, gamma, noise, saturation) touch the image only. The functions take
-tensors and stateless seeds, so they run inside ``tf.data``; ``augment_pair`` is the numpy version.
+All affine changes are composed into ONE matrix and each sample is resampled once, the mask by
+nearest neighbour (it stays 0/1). The functions take tensors and stateless seeds, so they run
+inside ``tf.data``; :func:`augment_pair` is the numpy version.
 """
 
 import math
@@ -30,13 +28,8 @@ PHOTOMETRIC_DEFAULTS = {"brightness": 0.1, "contrast": 0.2, "gamma": 0.2, "noise
 def affine_matrix(height, width, rotation=0.0, shear=0.0, zoom=1.0, shift=(0.0, 0.0), flip=False, quarter_turns=0):
     """Return the 3x3 matrix that maps an output pixel (x, y, 1) to where it is read in the input.
 
-    All changes turn about the centre of the image: flip left-right, then ``quarter_turns``
-    times 90 degrees, then ``rotation`` degrees, shear, zoom (>1 enlarges), shift (pixels).
-
-    ``rotation``: Degrees, counter-clockwise.
-    ``shear``: Horizontal shear factor.
-    ``zoom``: Scale factor, > 0.
-    ``shift``: (x, y) shift in pixels.
+    About the image centre: flip left-right, ``quarter_turns`` x 90 degrees, ``rotation`` degrees
+    (counter-clockwise), horizontal ``shear``, ``zoom`` (>1 enlarges), ``shift`` (x, y) in pixels.
     """
     if zoom <= 0:
         raise ValueError(f"zoom must be positive, got {zoom}.")
@@ -95,15 +88,11 @@ def _resample(array, transform, interpolation):
 def joint_augment(
     image, mask, seed, rotation=15.0, shear=0.1, zoom=0.1, shift=0.05, flips=True, image_interpolation="BILINEAR"
 ):
-    """Move image and mask by the same random affine change, resampled once.
+    """Move image and mask by the same random affine change (the same ``seed``, the same change).
 
-    ``seed``: The same seed gives the same change.
-    ``rotation``: Largest rotation, degrees (drawn in [-rotation, rotation]).
-    ``shear``: Largest shear factor.
-    ``zoom``: Largest zoom change (0.1: 0.9x to 1.1x).
-    ``shift``: Largest shift, as a fraction of the image side.
-    ``flips``: Also flip left-right and turn by a random multiple of 90 degrees.
-    ``image_interpolation``: The mask is always resampled with nearest neighbour.
+    Each range is the largest change drawn: ``rotation`` in degrees, ``zoom`` 0.1 for 0.9x to 1.1x,
+    ``shift`` as a fraction of the side; ``flips`` adds flips and quarter turns. The mask is resampled
+    with nearest neighbour.
     """
     import tensorflow as tf
 
@@ -118,13 +107,7 @@ def joint_augment(
 def photometric_augment(image, seed, brightness=0.1, contrast=0.2, gamma=0.2, noise=0.02, saturation=0.2):
     """Change brightness, contrast, gamma, noise (and saturation of RGB) of an image in 0..1.
 
-    The mask is not touched: these changes move no pixel. Values are clipped back to 0..1.
-
-    ``brightness``: Largest value added or subtracted.
-    ``contrast``: Largest relative change of the contrast about the image mean.
-    ``gamma``: Largest relative change of the gamma exponent (values ** gamma).
-    ``noise``: Standard deviation of the Gaussian noise added to each pixel.
-    ``saturation``: Largest relative change of colour saturation (RGB images only).
+    Each range is the largest change drawn (``noise``: standard deviation); values are clipped to 0..1.
     """
     import tensorflow as tf
 
@@ -144,9 +127,7 @@ def photometric_augment(image, seed, brightness=0.1, contrast=0.2, gamma=0.2, no
 def augment_pair(image, mask, seed=0, geometric=True, photometric=True, **ranges):
     """Augment one numpy image/mask pair (for looking at examples; training uses tf.data).
 
-    ``geometric, photometric``: Which kinds of change to apply.
-    ``**ranges``: Overrides of ``GEOMETRIC_DEFAULTS`` / ``PHOTOMETRIC_DEFAULTS`` (e.g. ``rotation=30``).
-    Returns: The same shapes as the inputs.
+    ``**ranges``: overrides of ``GEOMETRIC_DEFAULTS`` / ``PHOTOMETRIC_DEFAULTS`` (e.g. ``rotation=30``).
     """
     import tensorflow as tf
 
@@ -172,14 +153,10 @@ def augment_pair(image, mask, seed=0, geometric=True, photometric=True, **ranges
 
 
 def elastic_deform(image, mask, seed=0, alpha=30.0, sigma=6.0):
-    """Bend image and mask by the same smooth random displacement field (elastic deformation).
+    """Bend image and mask by the same smooth random displacement field (the U-Net paper's augmentation).
 
-    Every pixel is displaced by a random field smoothed with a Gaussian of ``sigma`` pixels and
-    scaled to about ``alpha`` pixels; the image is read with linear interpolation, the mask with
-    nearest neighbour (the U-Net paper's favourite augmentation for EM images).
-
-    ``alpha``: Strength of the displacement, pixels.
-    ``sigma``: Smoothness of the displacement, pixels (small: crumpled, large: gentle waves).
+    ``alpha``: strength of the displacement, pixels; ``sigma``: its smoothness, pixels (small: crumpled).
+    The mask is read with nearest neighbour.
     """
     from scipy import ndimage
 
@@ -206,15 +183,8 @@ def elastic_deform(image, mask, seed=0, alpha=30.0, sigma=6.0):
 def elastic_copies(images, masks, copies=4, seed=0, alpha=30.0, sigma=6.0):
     """Make ``copies`` elastically deformed versions of every image/mask pair, ahead of training.
 
-    ``helpers.pipeline.training_batches`` deforms on the fly only by affine changes; to train
-    with elastic deformation as well, add these copies to the training images (e.g. with
-    :func:`helpers.comparison.add_training_images`). Copy ``c`` of pair ``k`` is
-    ``elastic_deform(images[k], masks[k], seed=seed * 100003 + k * 1009 + c, ...)``, so the
-    same call gives the same copies.
-
-    ``copies``: Deformed versions per pair (at least 1).
-    ``alpha, sigma``: As for :func:`elastic_deform`.
-    Returns: ``count * copies`` images and masks, the copies of the first pair first.
+    Add them to the training images with :func:`helpers.comparison.add_training_images`. The same call
+    gives the same copies; the copies of the first pair come first. ``alpha, sigma``: as :func:`elastic_deform`.
     """
     images, masks = np.asarray(images, np.float32), np.asarray(masks, np.float32)
     if len(images) != len(masks):

@@ -1,10 +1,7 @@
 """Google Colab and Google Drive: detect Colab, keep results on Drive, install what is absent.
 
-Standard library only at import, so the setup cell can use it before anything is installed.
-The course never changes a package Colab already has, not even as a dependency: a second
-TensorFlow breaks the GPU set-up, and ipywidgets 8 does not render in Colab. Colab's TPU
-runtime has no TensorFlow (Keras runs on JAX there): ``check_tensorflow`` stops with the
-runtime to choose instead.
+Standard library only at import, so the setup cell can use it before anything is installed. The
+course never changes a package Colab already has: a second TensorFlow breaks the GPU set-up.
 """
 
 import os
@@ -48,9 +45,8 @@ def in_colab():
 def mount_drive(folder_name="unet-course", *, local_folder=None):
     """Return a folder for results that outlives the session: ``MyDrive/<folder_name>`` in Colab.
 
-    Drive is mounted once; the folder is created if missing and nothing in it is deleted or
-    overwritten. Outside Colab the folder is ``outputs/<folder_name>`` in the course folder,
-    or ``local_folder`` when given.
+    Created if missing, nothing in it deleted. Outside Colab: ``outputs/<folder_name>`` in the course
+    folder, or ``local_folder``.
     """
     if not isinstance(folder_name, str) or not folder_name.strip():
         raise ValueError(
@@ -125,11 +121,9 @@ def check_tensorflow():
 def install_missing(requirements_file):
     """Install the requirements whose package is absent; never change an installed package.
 
-    pip runs with every installed package held at its version (a constraints file), so
-    nothing installed is upgraded, downgraded or reinstalled, not even as a dependency; if
-    that is impossible pip stops, and so does this. A package installed outside the course's
-    range is left as it is, with a warning (what may fail, what to do). TensorFlow and Keras
-    (``NEVER_INSTALL``) are never installed. Returns the requirements installed.
+    pip runs with every installed package held at its version; a package outside the course's range
+    is left as it is, with a warning. TensorFlow and Keras (``NEVER_INSTALL``) are never installed.
+    Returns the requirements installed.
     """
     from packaging.utils import canonicalize_name
 
@@ -194,7 +188,7 @@ def _unsatisfied(requirements):
 
 
 def _installed_version(name):
-    """Return the installed version of a package as text, or None when it is not installed."""
+    """Return the installed version of a package, or None."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -204,7 +198,6 @@ def _installed_version(name):
 
 
 def _out_of_range_warning(requirement):
-    """Return the warning for a package installed in a version outside the course's range."""
     from packaging.utils import canonicalize_name
 
     used_for = USED_FOR.get(canonicalize_name(requirement.name), f"the cells that use {requirement.name}")
@@ -222,7 +215,6 @@ def _out_of_range_warning(requirement):
 
 
 def _never_install_warning(requirement):
-    """Return the warning for an absent TensorFlow/Keras that the course will not install."""
     if in_colab():
         advice = (
             f"The course never installs {requirement.name} in Colab, because a second copy "

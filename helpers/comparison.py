@@ -1,9 +1,8 @@
-"""A fair comparison of training choices (losses, optimisers): same model, seed and budget.
+"""A fair comparison of training choices (losses, optimisers): same model, seed, crops and steps.
 
-Each run builds the same small U-Net from the same seed, trains it for the same steps on the
-same random crops, chooses its threshold on the validation images and scores it once on the
-test images. Only the thing compared changes. One run is one sample: :func:`train_and_score_seeds`
-repeats it with several seeds and :func:`spread_table` shows the spread between them.
+Each run chooses its threshold on the validation images and scores the test images once. One run
+is one sample: :func:`train_and_score_seeds` repeats it with several seeds, :func:`spread_table`
+shows the spread.
 """
 
 import time
@@ -25,19 +24,11 @@ __all__ = [
 
 
 def train_and_score(loss, images, masks, split, *, seed=0, **settings):
-    """Train one small U-Net with ``loss`` and an optimizer, then score it on the test split.
+    """Train one small U-Net with ``loss`` from ``seed``, then score it on the test split.
 
-    ``loss``: What to train with, e.g. ``helpers.losses.training_loss("dice")``.
-    ``images, masks``: ``(N, H, W, 1)`` images in [0, 1] and 0/1 masks.
-    ``split``: ``(train, validation, test)`` from :func:`helpers.datasets.split_consecutive` or
-    :func:`helpers.datasets.split_indices`.
-    ``seed``: The same seed gives the same initial weights and the same crops for every run.
-    ``**settings``: The training, as keywords of :func:`train_and_score_seeds`: ``optimizer`` ("adam" or "sgd"),
-    ``learning_rate``, ``steps``, ``epochs``, ``crop_size``, ``batch_size``, ``filters``, ``n_poolings``,
-    ``augment``.
-    Returns: ``seed``, ``threshold`` (chosen on validation), ``dice``, ``iou``, ``precision``, ``recall`` (on test),
-    ``seconds`` (training time), ``history`` (``keras.callbacks.History``) and ``probabilities`` (the test
-    predictions).
+    ``split``: (train, validation, test); ``**settings``: as for :func:`train_and_score_seeds`.
+    Returns ``seed``, ``threshold`` (chosen on validation), ``dice``, ``iou``, ``precision``, ``recall``
+    (on test), ``seconds``, ``history`` and ``probabilities`` (the test predictions).
     """
     if "seeds" in settings:
         raise ValueError("Give one seed with seed=...; for several, use train_and_score_seeds(seeds=...).")
@@ -62,25 +53,12 @@ def train_and_score_seeds(
     n_poolings=3,
     augment=True,
 ):
-    """Train and score the same choice once per seed: other starting weights and crops, all else the same.
+    """Train and score the same choice once per seed; returns one :func:`train_and_score` result per seed.
 
-    Keras prepares a compiled model's training graph on its first step, which costs several
-    seconds on a CPU (often more than a short training's steps). So the model is compiled
-    once, and each seed restarts it: the starting weights a new U-Net built from that seed
-    has, and the optimizer's starting state. Each run is therefore the run a new model would
-    give, as :func:`train_and_score` with that seed.
-
-    ``loss, images, masks, split``: As for :func:`train_and_score`.
-    ``seeds``: One training per seed (at least one; no seed twice).
-    ``label``: If given, one line per finished training is printed, e.g. ``"full: seed 1, trained in 14 s"``.
-    ``optimizer``: Adam, or SGD with Nesterov momentum 0.9.
-    ``learning_rate``: Starting learning rate; it falls to 0 along a cosine over the run.
-    ``steps, epochs``: ``steps`` training batches in all, shown as ``epochs`` points of the learning curve.
-    ``crop_size, batch_size, filters, n_poolings``: Crops, batch and the size of the U-Net
-    (:func:`helpers.models.build_unet`).
-    ``augment``: The augmentation of the training crops, as for :func:`helpers.pipeline.training_batches` (``True``:
-    flips and quarter turns; ``False``: random crops only).
-    Returns: One result per seed, in the order of ``seeds``, as :func:`train_and_score` returns it.
+    The model is compiled once (its first step costs seconds on a CPU) and each seed restarts it
+    with the weights a new U-Net from that seed has, and a fresh optimizer state. ``label``: print
+    one line per training. ``optimizer``: "adam", or "sgd" (Nesterov momentum 0.9); the learning rate
+    falls to 0 along a cosine. ``steps`` batches in all, as ``epochs`` points of the learning curve.
     """
     seeds = [int(seed) for seed in seeds]
     if not seeds:
@@ -127,7 +105,6 @@ def train_and_score_seeds(
 
 
 def _unet(channels, filters, n_poolings):
-    """The small U-Net of the comparisons (batch normalisation, no dropout)."""
     return models.build_unet(
         input_shape=(None, None, channels), filters=filters, n_poolings=n_poolings, batch_norm=True, dropout=0.0
     )
@@ -151,11 +128,7 @@ def _score(model, images, masks, split, seed, seconds, history):
 
 
 def results_table(results):
-    """Return the results of several runs as an aligned text table.
-
-    ``results``: ``{name: result of train_and_score}``; one line each: threshold, Dice, IoU, precision, recall,
-    seconds.
-    """
+    """Return ``{name: result of train_and_score}`` as an aligned text table."""
     if not results:
         raise ValueError("results is empty; train at least one model first.")
     width = max(len("run"), *(len(name) for name in results)) + 2
@@ -185,15 +158,10 @@ def budget_steps(
     augment=True,
     seed=0,
 ):
-    """How many training steps each run of a comparison gets in ``minutes`` on this machine.
+    """Return the training steps each of ``n_choices`` x ``n_seeds`` runs gets in ``minutes`` here; print why.
 
-    Times a few steps (and one validation pass) of the same model on the same crops on this
-    machine (:func:`helpers.training.measure_step_seconds`), then shares the budget among the
-    runs: a slow CPU trains every model less, a fast CPU or a GPU more, and the comparison
-    stays fair (every run gets the same steps). Prints the measurement.
-
-    ``n_choices`` choices (losses, optimisers ...) are trained ``n_seeds`` times each; the other
-    arguments are those of :func:`train_and_score` (``steps`` is ignored: it is what this computes).
+    Times a few steps here (:func:`helpers.training.measure_step_seconds`) and shares the budget:
+    every run gets the same steps. The other arguments are those of :func:`train_and_score`.
     """
     train, validation, _ = split
     model = _unet(images.shape[-1], filters, n_poolings)
@@ -210,13 +178,9 @@ def budget_steps(
 
 
 def steps_for_minutes(minutes, n_choices, timing, epochs, *, n_seeds=1):
-    """Training steps per run when ``n_choices`` choices, each trained with ``n_seeds`` seeds, share ``minutes``.
+    """Training steps per run (a multiple of ``epochs``) when ``n_choices`` x ``n_seeds`` runs share ``minutes``.
 
-    Each choice pays one start (``timing.seconds_to_start``; its other seeds restart the
-    compiled model, see :func:`train_and_score_seeds`). Each run pays one validation pass per
-    epoch and two prediction passes after training (validation images for the threshold, then
-    the test images; counted as validation passes); the steps get the rest. Returns a multiple of
-    ``epochs``, at least ``epochs``.
+    Each choice pays one start; each run one validation pass per epoch and two prediction passes.
 
     >>> from helpers.training import StepTiming
     >>> steps_for_minutes(1, 2, StepTiming(0.1, 1.0, 10.0), epochs=4)  # (60 - 2 x 10) / 2 = 20 s each; 20 - 6 x 1 = 14 s
@@ -230,11 +194,7 @@ def steps_for_minutes(minutes, n_choices, timing, epochs, *, n_seeds=1):
 
 
 def seed_spread(runs, score="dice"):
-    """Mean, lowest and highest of one test score over the runs of :func:`train_and_score_seeds`.
-
-    ``score``: ``"dice"``, ``"iou"``, ``"precision"``, ``"recall"`` or ``"threshold"``.
-    Returns: ``mean``, ``min``, ``max`` (floats) and ``n`` (the number of runs).
-    """
+    """Return ``mean``, ``min``, ``max`` and ``n`` of one ``score`` over the runs of :func:`train_and_score_seeds`."""
     if not runs:
         raise ValueError("runs is empty; train at least one model first.")
     if score not in runs[0]:
@@ -249,12 +209,7 @@ def _last(run, key):
 
 
 def spread_table(arms):
-    """Return several choices, each trained with several seeds, as an aligned text table.
-
-    ``arms``: ``{name: list of results of train_and_score}`` (e.g. from :func:`train_and_score_seeds`).
-    Returns: One line per choice: the number of seeds, the mean final training and validation loss, the mean test
-    IoU, and the test Dice as mean and lowest-highest over the seeds.
-    """
+    """Return ``{name: results of train_and_score_seeds}`` as a table: mean losses, IoU, Dice and its spread."""
     if not arms:
         raise ValueError("arms is empty; train at least one model first.")
     width = max(len("run"), *(len(name) for name in arms)) + 2
@@ -273,13 +228,9 @@ def spread_table(arms):
 
 
 def add_training_images(images, masks, split, extra_images, extra_masks):
-    """Append extra images to the data and to the training split only (validation and test stay).
+    """Append extra images (made from training images only) to the data and to the training split only.
 
-    ``images, masks``: ``(N, H, W, C)`` images and masks.
-    ``split``: ``(train, validation, test)``.
-    ``extra_images, extra_masks``: ``(M, H, W, C)``: made from training images only (e.g. deformed copies), never
-    from validation or test images.
-    Returns: The longer images and masks, and the split whose training part also holds the M new ones.
+    Returns the longer images and masks and the split whose training part also holds the new ones.
     """
     images, masks = np.asarray(images), np.asarray(masks)
     extra_images, extra_masks = np.asarray(extra_images, images.dtype), np.asarray(extra_masks, masks.dtype)

@@ -1,11 +1,4 @@
-"""Where the course lives and how the notebooks run.
-
-The repository address is written here once; the README badges and the setup cell of
-every notebook repeat it, and ``tests/test_course.py`` checks that they agree.
-
-``import_tensorflow_quietly()`` loads TensorFlow without its log lines; the setup cell of
-every notebook calls ``hardware.start_notebook()``, which uses it.
-"""
+"""Where the course lives and how the notebooks run (``tests/test_course.py`` checks the address agrees)."""
 
 import os
 import platform
@@ -44,10 +37,7 @@ def course_root():
 
 
 def colab_url(notebook_name):
-    """Return the address that opens a notebook of this repository in Google Colab.
-
-    ``notebook_name``: File name inside ``notebooks/``, e.g. ``"01_intro_unet.ipynb"``.
-    """
+    """Return the address that opens ``notebooks/<notebook_name>`` of this repository in Google Colab."""
     github_path = REPOSITORY_URL.removeprefix("https://github.com/")
     return f"https://colab.research.google.com/github/{github_path}/blob/{BRANCH}/notebooks/{notebook_name}"
 
@@ -83,11 +73,9 @@ def versions_line():
 
 
 def import_tensorflow_quietly():
-    """Import TensorFlow without the log lines its C++ libraries print while they load.
+    """Import and return TensorFlow without the log lines its C++ libraries print while they load.
 
-    Sets ``QUIET_TENSORFLOW``, then imports with file descriptor 2 pointed at a temporary file:
-    the lines printed before TensorFlow reads that setting are dropped, or printed with the
-    error if the import fails. Returns ``tensorflow``.
+    Those lines are dropped (file descriptor 2 goes to a temporary file), or printed if the import fails.
     """
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]

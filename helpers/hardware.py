@@ -1,15 +1,7 @@
 """CPU, GPU or TPU: what trains the model, and the ``tf.distribute`` strategy to use.
 
-Every notebook trains the same way on any machine::
-
-    strategy = hardware.get_strategy()
-    with strategy.scope():
-        model = models.build_unet(...)
-        model.compile(...)
-    model.fit(...)
-
+Every notebook builds and compiles its model in ``with hardware.get_strategy().scope():``.
 TensorFlow is imported inside the functions, so ``import helpers.hardware`` stays light.
-Asking TensorFlow for its devices starts its runtime: the devices cannot be reconfigured after.
 """
 
 import contextlib
@@ -36,11 +28,7 @@ def _tensorflow():
 
 
 def describe_device():
-    """Describe in a few lines what trains on this machine (never raises because of the hardware).
-
-    For example ``"Training runs on 1 GPU:\\n  GPU 0: Tesla T4 (compute capability 7.5)"``,
-    or the CPU with its number of cores and a tip.
-    """
+    """Describe in a few lines what trains on this machine (never raises because of the hardware)."""
     try:
         tf = _tensorflow()
         n_tpu_cores = len(tf.config.list_logical_devices("TPU"))
@@ -62,7 +50,6 @@ def describe_device():
 
 
 def _gpu_line(tf, gpu):
-    """Return 'name (compute capability X.Y)' with what TensorFlow can tell about one GPU."""
     try:
         details = tf.config.experimental.get_device_details(gpu)
     except Exception:
@@ -88,12 +75,9 @@ def _tpu_signs(tf):
 def get_strategy(devices=None):
     """Return the ``tf.distribute`` strategy to build and train the model with; print one line.
 
-    - ``TPUStrategy`` where TensorFlow is installed and sees a TPU (a Cloud TPU VM; not in
-      Colab's TPU runtime, which has no TensorFlow). A TPU is looked for only when there is a
-      sign of one, so an ordinary machine never waits for a TPU service;
-    - ``MirroredStrategy`` on several GPUs, or on ``devices``: two or more device names such
-      as ``["/cpu:0", "/cpu:1"]``;
-    - otherwise TensorFlow's default strategy (one GPU, or the CPU).
+    ``TPUStrategy`` where TensorFlow sees a TPU (looked for only when there is a sign of one);
+    ``MirroredStrategy`` on several GPUs or on two or more ``devices`` (e.g. ``["/cpu:0", "/cpu:1"]``);
+    otherwise the default strategy (one GPU, or the CPU).
     """
     tf = _tensorflow()
     devices = _check_device_names(tf, devices)
@@ -113,7 +97,7 @@ def get_strategy(devices=None):
 
 
 def _check_device_names(tf, devices):
-    """Return ``devices`` as a list of known device names, or None; raise clear errors."""
+    """Return ``devices`` as a list of known device names, or None."""
     if devices is None:
         return None
     if isinstance(devices, str) or not all(isinstance(d, str) for d in devices):
@@ -169,11 +153,9 @@ def _connect_to_tpu(tf, signs):
 def start_notebook(requirements_file=None):
     """Prepare this Python for a course notebook: the one call of every notebook's setup cell.
 
-    In Colab it stops with one message on a runtime without TensorFlow (the TPU runtime),
-    else installs only what is absent (``colab.install_missing``). Everywhere it imports
-    TensorFlow quietly, silences Keras's ``shuffle=True`` warning for ``tf.data`` input (the
-    batches are random crops already), stores figures as small JPEGs (``lean_figures``) and
-    prints the versions and the device. ``requirements_file`` defaults to the course's.
+    In Colab: stop on a runtime without TensorFlow, install only what is absent. Everywhere: import
+    TensorFlow quietly, silence Keras's ``shuffle=True`` warning, store figures as small JPEGs and
+    print the versions and the device.
     """
     from helpers import colab
     from helpers.course import course_root, import_tensorflow_quietly, versions_line

@@ -1,23 +1,9 @@
 """Prediction of whole images and volumes: padded, tile by tile, window by window, without seams.
 
-A U-Net's memory grows with the image, so large images are cut into tiles, predicted in
-batches and stitched. How the tiles are joined decides whether seams show:
-
-- ``"mean"``: overlapping tiles, each pixel the average of the tiles that cover it;
-- ``"gaussian"``: as MONAI and nnU-Net, a weighted average with a Gaussian weight
-  (sigma = 1/8 of the tile) that trusts tile centres more than tile borders;
-- ``"overlap-tile"``: the U-Net paper's strategy: the image is mirror-padded (numpy's
-  ``"reflect"``), each tile carries a margin of context and only its centre is kept. With tile
-  origins on the pooling grid and a margin at least the receptive field of the network, the
-  result equals predicting the padded image whole.
-
-Works for 2-D grey (height, width), (height, width, channels) and RGB images, any height and
-width (non-square, not divisible by the tile, smaller than a tile).
-
-3-D volumes are predicted the same way, window by window (:func:`predict_volume`), and a
-single image small enough to fit is predicted whole after mirror-padding it to a multiple of
-``2**n_poolings`` (:func:`predict_padded`). One function, :func:`window_starts`, places the
-tiles and windows along every axis.
+How tiles are joined decides whether seams show: ``"mean"`` averages overlapping tiles;
+``"gaussian"`` (as MONAI and nnU-Net) weighs tile centres more than borders; ``"overlap-tile"``
+(the U-Net paper) gives each tile a mirrored margin of context and keeps only its centre, which
+equals predicting the image whole when the margin covers the receptive field.
 """
 
 import numpy as np
@@ -52,7 +38,7 @@ def _check_tiles(tile, overlap, divisible_by, blending):
         )
     if tile % divisible_by:
         raise ValueError(
-            f"tile {tile} is not divisible by {divisible_by} (2**depth of the model): the poolings "
+            f"tile {tile} is not divisible by {divisible_by} (2**n_poolings of the model): the poolings "
             f"would not halve it evenly. Use a tile that is a multiple of {divisible_by}."
         )
 
@@ -60,12 +46,8 @@ def _check_tiles(tile, overlap, divisible_by, blending):
 def window_starts(size, window, stride):
     """Return the first pixel of each window along one axis so that the windows cover ``size`` pixels.
 
-    Windows start every ``stride`` pixels; the last one is moved back to end at the border
-    (never past it). An axis shorter than the window gets one window starting at 0. Used for
-    2-D tiles and 3-D windows alike.
+    Windows start every ``stride`` pixels; the last one is moved back to end at the border.
 
-    Examples
-    --------
     >>> window_starts(10, 4, 3)
     [0, 3, 6]
     >>> window_starts(11, 4, 3)
@@ -82,14 +64,7 @@ def window_starts(size, window, stride):
 
 
 def gaussian_weights(tile, sigma_fraction=1 / 8):
-    """Return the (tile, tile) Gaussian weight map of MONAI/nnU-Net, no weight below 1e-3 of the peak.
-
-    Parameters
-    ----------
-    tile : int
-    sigma_fraction : float
-        sigma = ``sigma_fraction * tile`` (1/8 as in nnU-Net).
-    """
+    """Return the (tile, tile) Gaussian weight map of MONAI/nnU-Net (sigma = tile / 8), at least 1e-3 of the peak."""
     centre = (tile - 1) / 2
     distance = (np.arange(tile) - centre) ** 2
     one_side = np.exp(-distance / (2 * (sigma_fraction * tile) ** 2))
@@ -100,11 +75,7 @@ def gaussian_weights(tile, sigma_fraction=1 / 8):
 
 
 def _predictor(model):
-    """Return a function batch -> predictions from a Keras model or a plain function.
-
-    A Keras model predicts through ``predict_on_batch`` (one compiled graph), which is faster
-    than calling the model eagerly, tile batch by tile batch.
-    """
+    """Return a function batch -> predictions from a Keras model (``predict_on_batch``: one graph) or a function."""
     if hasattr(model, "predict_on_batch"):
         return lambda batch: np.asarray(model.predict_on_batch(batch))
     if hasattr(model, "predict"):  # an object that predicts like a Keras model
@@ -115,11 +86,7 @@ def _predictor(model):
 
 
 def tile_grid(height, width, tile=256, overlap=64, blending="gaussian"):
-    """Return the tiles as (top, left, tile height, tile width) boxes in image coordinates.
-
-    For ``"overlap-tile"`` the boxes are the kept centres (tile - 2 * overlap); for the other modes
-    the whole tiles (clipped to the image when it is smaller than a tile). Useful for drawing.
-    """
+    """Return the tiles as (top, left, height, width) boxes, for drawing (``"overlap-tile"``: the kept centres)."""
     if blending == "overlap-tile":
         core = tile - 2 * overlap
         return [
@@ -136,29 +103,12 @@ def tile_grid(height, width, tile=256, overlap=64, blending="gaussian"):
 
 
 def predict_tiled(model, image, tile=256, overlap=64, blending="gaussian", batch_size=8, divisible_by=16):
-    """Predict an image of any size tile by tile and stitch the predictions.
+    """Predict an image of any size tile by tile and stitch the predictions; returns (height, width, classes).
 
-    Parameters
-    ----------
-    model : keras.Model or callable
-        Takes a batch (count, tile, tile, channels) and returns (count, tile, tile, classes).
-    image : ndarray, shape (height, width) or (height, width, channels)
-    tile : int
-        Side of the square tiles given to the model (a multiple of ``divisible_by``).
-    overlap : int
-        ``"mean"``/``"gaussian"``: pixels shared by neighbouring tiles. ``"overlap-tile"``: the
-        margin of context on every side of a tile that is predicted but thrown away (at least
-        the receptive field of the network; 2 * overlap must leave a centre).
-    blending : {"mean", "gaussian", "overlap-tile"}
-    batch_size : int
-        Tiles predicted at once: memory grows with it, not with the image.
-    divisible_by : int
-        2**depth of the U-Net (16 for 4 poolings); tiles (and, for overlap-tile, tile centres)
-        must be multiples of it. At the image border the tiles are mirror-padded (``"reflect"``).
-
-    Returns
-    -------
-    ndarray, shape (height, width, classes), float32
+    ``overlap``: pixels shared by neighbouring tiles, or for ``"overlap-tile"`` the margin of
+    context thrown away on every side. ``batch_size``: tiles predicted at once (memory grows with
+    it, not with the image). ``divisible_by``: 2**n_poolings of the U-Net (16 for 4 poolings);
+    tiles (and overlap-tile centres) must be multiples of it.
     """
     _check_tiles(tile, overlap, divisible_by, blending)
     picture, _ = as_image(image)
@@ -177,13 +127,7 @@ def predict_tiled(model, image, tile=256, overlap=64, blending="gaussian", batch
 
 
 def _blend_windows(predict, array, window, strides, weight, batch_size):
-    """Predict ``array`` (spatial axes..., channels) window by window; average with ``weight``.
-
-    The one sliding-window loop of the course, for 2-D tiles and 3-D windows: windows start
-    where :func:`window_starts` says along every spatial axis; each prediction is added with
-    the weight map ``weight`` (the window's shape), and the sum is divided by the summed weights.
-    ``array`` must be at least one window large along every axis.
-    """
+    """Predict ``array`` (spatial axes..., channels) window by window, 2-D or 3-D; average with ``weight``."""
     import itertools
 
     spatial = array.shape[:-1]
@@ -203,12 +147,7 @@ def _blend_windows(predict, array, window, strides, weight, batch_size):
 
 
 def _overlap_tile(predict, picture, tile, margin, batch_size, divisible_by):
-    """The U-Net paper's overlap-tile strategy: mirror-padded context, centres kept.
-
-    Each tile is read straight from the image, its context outside the image mirrored as
-    ``numpy.pad(mode="reflect")`` would: memory grows with the batch of tiles and the result,
-    not with a padded copy of the image.
-    """
+    """The U-Net paper's overlap-tile strategy: mirrored context (read tile by tile), centres kept."""
     core = tile - 2 * margin
     if core < 1:
         raise ValueError(
@@ -238,8 +177,7 @@ def _overlap_tile(predict, picture, tile, margin, batch_size, divisible_by):
 
 
 def _mirrored_indices(start, length, size):
-    """Which pixels of a side of ``size`` fill positions ``start .. start + length - 1``, mirrored
-    beyond the border as ``numpy.pad(mode="reflect")`` does, however far outside.
+    """Indices of positions ``start ..`` of a side of ``size``, mirrored as ``numpy.pad(mode="reflect")``.
 
     >>> _mirrored_indices(-2, 6, 3).tolist()
     [2, 1, 0, 1, 2, 1]
@@ -258,13 +196,9 @@ def _read_mirrored(picture, top, left, tile):
 
 
 def activation_numbers(model):
-    """Return how many numbers all layer outputs of ``model`` hold for ONE input image.
+    """Return how many numbers all layer outputs of ``model`` (fixed ``input_shape``) hold for ONE image.
 
-    Build the model with a fixed ``input_shape`` (e.g. 1024x1024x1). At 4 bytes per number this
-    is an estimate of the memory that prediction of one image needs: TensorFlow frees some
-    outputs once the next layers have read them and adds workspace of its own, so the memory a
-    process really holds can be lower or higher. Training needs these and more for the
-    gradients, for every image of the batch.
+    At 4 bytes each, an estimate of the memory prediction needs (TensorFlow frees some and adds workspace).
     """
     total = 0
     for layer in model.layers:
@@ -277,25 +211,10 @@ def activation_numbers(model):
 
 
 def predict_volume(model, volume, window, overlap=0.25, batch_size=1):
-    """Predict a whole volume with a 3-D model, window by window, averaging where windows overlap.
+    """Predict a (D, H, W[, C]) volume with a 3-D model, window by window; returns (D, H, W, K).
 
-    Parameters
-    ----------
-    model : keras.Model
-        Takes (batch, *window, C) and returns (batch, *window, K).
-    volume : array_like, shape (D, H, W) or (D, H, W, C)
-    window : tuple of 3 ints
-        (depth, height, width) fed to the model: a size it was built for (divisible by its
-        pooling). A volume smaller than the window along an axis is padded with its edge
-        values and cropped back after prediction.
-    overlap : float
-        In [0, 1): share of each window shared with the next; the borders of a window see
-        less context, so overlapping and averaging hides the seams.
-    batch_size : int
-
-    Returns
-    -------
-    ndarray of float32, shape (D, H, W, K)
+    ``window``: (depth, height, width) the model was built for; a smaller volume is edge-padded.
+    ``overlap``: in [0, 1), the share of a window shared with the next (averaged: hides seams).
     """
     volume = as_volume(volume, "volume")
     if len(window) != 3 or min(window) < 1:
@@ -311,10 +230,7 @@ def predict_volume(model, volume, window, overlap=0.25, batch_size=1):
 
 
 def pad_to(array, height, width):
-    """Pad an (H, W, C) array at the bottom and right by mirroring to at least ``height`` x ``width``.
-
-    The mirror repeats the edge pixel (numpy's ``"symmetric"``); the tiled prediction mirrors without
-    it (``"reflect"``).
+    """Mirror-pad an (H, W, C) array at the bottom and right (numpy's ``"symmetric"``) to ``height`` x ``width``.
 
     >>> pad_to(np.array([[1, 2, 3]]).reshape(1, 3, 1), height=1, width=5)[..., 0].tolist()
     [[1, 2, 3, 3, 2]]
@@ -324,20 +240,7 @@ def pad_to(array, height, width):
 
 
 def predict_padded(model, image, n_poolings=4):
-    """Predict one (H, W, C) image whole: mirror-pad to a multiple of ``2**n_poolings``, then cut back.
-
-    Parameters
-    ----------
-    model : keras.Model or callable
-        Built with ``input_shape=(None, None, channels)``.
-    image : ndarray, shape (H, W, C)
-    n_poolings : int
-        Poolings of the U-Net (the sides it takes are multiples of ``2**n_poolings``).
-
-    Returns
-    -------
-    ndarray of float32, shape (H, W, 1)
-    """
+    """Predict one (H, W, C) image whole: mirror-pad to a multiple of ``2**n_poolings``, then cut back."""
     step = 2**n_poolings
     height, width = image.shape[:2]
     padded = pad_to(image, -(-height // step) * step, -(-width // step) * step)
@@ -354,11 +257,7 @@ def _as_pair(value):
 
 
 def _window_reach(reach, step, size, stride, dilation, padding):
-    """Reach (left, right) in input pixels after a sliding window (convolution or pooling) along one axis.
-
-    A pixel of a layer's input stands for ``step`` input pixels and depends on ``left`` more
-    input pixels before them and ``right`` more after them.
-    """
+    """Reach (left, right) in input pixels after a convolution or pooling along one axis (``step``: input pixels per pixel)."""
     left, right = reach
     span = dilation * (size - 1)  # how far the window reaches, in pixels of its input
     before = span // 2 if padding == "same" else 0  # Keras pads (size - 1) // 2 before, the rest after
@@ -408,20 +307,10 @@ def _layer_reach(layer, reach, step):
 def receptive_field(model):
     """Return the side, in input pixels, of the square that a pixel of the model's output depends on.
 
-    Computed from the layers: each convolution and pooling adds ``(kernel size - 1)`` pixels of
-    its input, which stand for 2, 4, 8, ... input pixels after each 2x2 pooling; an upsampling
-    by 2 copies a pixel into a 2x2 block, so it may lie one of its own widths away from the
-    pixel it copies; ``Concatenate`` keeps the larger field. The answer holds wherever a pixel
-    lies on the pooling grid. Overlap-tile prediction is exact with a margin of at least
-    ``(receptive_field(model) - 1) // 2``.
+    Each convolution and pooling adds ``(kernel size - 1)`` pixels of its input (2, 4, 8 ... input
+    pixels after each pooling); an upsampling copy may lie one of its widths away. Overlap-tile
+    prediction is exact with a margin of ``(receptive_field(model) - 1) // 2``.
 
-    Parameters
-    ----------
-    model : keras.Model
-        A functional model of the layers the course's 2-D U-Nets use; ValueError naming any other.
-
-    Examples
-    --------
     >>> import keras
     >>> image = keras.Input((32, 32, 1))
     >>> convolutions = keras.layers.Conv2D(1, 3, padding="same")(keras.layers.Conv2D(1, 3, padding="same")(image))

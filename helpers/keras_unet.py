@@ -24,10 +24,7 @@ KERAS_UNET_MODELS = ("vanilla", "custom", "satellite")
 
 
 def import_module(name="keras_unet.models"):
-    """Import a part of keras-unet without its banner, with a clear message if it cannot load.
-
-    ``name``: ``"keras_unet.models"``, ``"keras_unet.utils"`` or ``"keras_unet.losses"``.
-    """
+    """Import ``name``, a part of keras-unet, without its banner, with a clear message if it cannot load."""
     import importlib
 
     try:
@@ -45,13 +42,9 @@ def import_module(name="keras_unet.models"):
 
 
 def build_model(kind, input_shape, **options):
-    """Build one of keras-unet's three U-Nets.
+    """Build keras-unet's ``vanilla`` (2015 paper, 'valid'), ``custom`` (the one to adapt) or ``satellite`` U-Net.
 
-    ``kind``: ``vanilla``: the 2015 paper's U-Net with 'valid' convolutions (572 in, 388 out). ``custom``: 'same'
-    convolutions, batch normalisation, dropout, transpose convolutions for the way up; the one to adapt (twelve
-    options). ``satellite``: a deeper variant made for satellite images.
-    ``input_shape``: (height, width, channels).
-    ``**options``: Passed to the keras-unet function, e.g. ``filters=16, num_layers=4`` for ``custom``.
+    ``**options`` go to the keras-unet function, e.g. ``filters=16, num_layers=4`` for ``custom``.
     """
     if kind not in KERAS_UNET_MODELS:
         raise ValueError(f"kind must be one of {', '.join(KERAS_UNET_MODELS)}; got {kind!r}.")
@@ -74,12 +67,9 @@ AUGMENTATION_SETTINGS = dict(
 def augmented_batches(images, masks, batch_size=8, seed=0, **data_gen_args):
     """Yield (images, masks) batches from keras-unet's ``get_augmented``, repaired for Keras 3.
 
-    keras-unet's ``get_augmented`` (used by the seed workshop) returns a ``zip`` of two Keras
-    ``ImageDataGenerator`` flows, which Keras 3's ``model.fit`` rejects, and it interpolates the
-    masks like images, so a mask pixel can come out as 0.37. This generator yields the same
-    batches with the masks thresholded back to 0/1; ``model.fit`` accepts it.
-
-    ``**data_gen_args``: ``ImageDataGenerator`` settings; default ``AUGMENTATION_SETTINGS``.
+    It returns a ``zip`` that Keras 3's ``model.fit`` rejects and interpolates masks (a pixel can be
+    0.37): this yields the same batches, masks thresholded back to 0/1. ``**data_gen_args``:
+    ``ImageDataGenerator`` settings, default ``AUGMENTATION_SETTINGS``.
     """
     get_augmented = import_module("keras_unet.utils").get_augmented
     settings = data_gen_args or AUGMENTATION_SETTINGS
@@ -97,15 +87,8 @@ def augmented_batches(images, masks, batch_size=8, seed=0, **data_gen_args):
 def jaccard_distance(y_true, y_pred, smooth=100):
     """keras-unet's ``jaccard_distance``, averaged over pixels the way Keras trains with it.
 
-    keras-unet sums over the *last* axis only. With one channel that is one pixel, so each
-    pixel gets its own "Jaccard" and the loss behaves like a mean absolute error, not
-    ``1 - IoU``: on a mask with 22% foreground an all-zero prediction scores about 0.22,
-    where the true soft Jaccard loss (``helpers.losses.soft_jaccard_loss``) is 1.0. Shown in notebook 04
-    as the pitfall; do not train with it on one-channel masks.
-
-    ``y_true, y_pred``: Masks of shape (..., 1) and probabilities, same shape.
-    ``smooth``: keras-unet's default, 100.
-    Returns: The mean over pixels of keras-unet's per-pixel value.
+    It sums over the last axis only: with one channel each pixel gets its own "Jaccard", so it
+    behaves like a mean absolute error, not ``1 - IoU`` (notebook 04's pitfall).
     """
     from keras import ops
 
@@ -115,20 +98,12 @@ def jaccard_distance(y_true, y_pred, smooth=100):
 
 
 def get_patches(image, size, stride):
-    """keras-unet's ``get_patches`` (imported quietly): cut an (H, W, C) image into square patches.
-
-    Its pitfall, shown in notebook 03: it counts the patches from the image *height* for both
-    directions, so on a non-square image part of it is never cut.
-    """
+    """keras-unet's ``get_patches``: it counts patches from the image height both ways (notebook 03's pitfall)."""
     return import_module("keras_unet.utils").get_patches(np.asarray(image), size=size, stride=stride)
 
 
 def reconstruct_from_patches(patches, image_size, stride, size):
-    """keras-unet's ``reconstruct_from_patches`` (imported quietly): stitch patches back.
-
-    Its pitfall, shown in notebook 03: each patch is written over its neighbours (no blending),
-    and it fails on the patches :func:`get_patches` cuts from a non-square image.
-    """
+    """keras-unet's ``reconstruct_from_patches``: each patch overwrites its neighbours (notebook 03's pitfall)."""
     return import_module("keras_unet.utils").reconstruct_from_patches(
         np.asarray(patches), image_size, stride=stride, size=size
     )

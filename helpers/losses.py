@@ -27,12 +27,7 @@ __all__ = [
 
 
 def soft_dice_loss(y_true, y_pred, smooth=1e-7):
-    """Soft Dice loss, written out by hand; the same number as ``keras.losses.Dice()``.
-
-    ``1 - 2 sum(y_true * y_pred) / (sum(y_true) + sum(y_pred) + smooth)``, the sums over *every*
-    pixel of the batch together (one Dice per batch, as Keras's default ``axis=None``). ``smooth``
-    (Keras's epsilon) keeps an empty batch from dividing by zero; its loss is 1, as in Keras.
-    """
+    """Soft Dice loss over every pixel of the batch together; the same number as ``keras.losses.Dice()``."""
     y_pred = ops.convert_to_tensor(y_pred)
     y_true = ops.cast(y_true, y_pred.dtype)
     overlap = ops.sum(y_true * y_pred)
@@ -62,12 +57,7 @@ class BceDiceLoss(keras.losses.Loss):
         self.dice_weight = dice_weight
 
     def call(self, y_true, y_pred):
-        """Return, per pixel, ``bce_weight * BCE + dice_weight * Dice`` (Dice is one number).
-
-        Keras then averages over all pixels, which gives the mean cross-entropy plus the
-        Dice loss of the batch. As with ``keras.losses.BinaryCrossentropy``, a
-        ``sample_weight`` must give one weight per pixel, shape (batch, height, width).
-        """
+        """Return, per pixel, ``bce_weight * BCE + dice_weight * Dice`` (the Dice of the batch)."""
         y_pred = ops.convert_to_tensor(y_pred)
         y_true = ops.cast(y_true, y_pred.dtype)
         y_true, y_pred = _match_rank(y_true, y_pred)
@@ -78,10 +68,6 @@ class BceDiceLoss(keras.losses.Loss):
     def get_config(self):  # the settings that rebuild the loss when a saved model is loaded
         return {**super().get_config(), "bce_weight": self.bce_weight, "dice_weight": self.dice_weight}
 
-
-# ---------------------------------------------------------------------------------------
-# More losses, each written out by hand to read (notebook 04), tested equal to Keras
-# ---------------------------------------------------------------------------------------
 
 _EPSILON = 1e-7  # keras.config.epsilon(): probabilities are clipped to [eps, 1 - eps]
 
@@ -100,24 +86,14 @@ def _pair(y_true, y_pred):
 
 
 def binary_cross_entropy(y_true, y_pred):
-    """Mean binary cross-entropy, by hand: ``mean(-(y log p + (1 - y) log(1 - p)))``.
-
-    The probabilities are first clipped to ``[1e-7, 1 - 1e-7]`` as Keras does, so a
-    confident wrong answer costs about 16.1 (``-log(1e-7)``), not infinity. Equals
-    ``keras.losses.BinaryCrossentropy()(y_true, y_pred)``.
-
-    """
+    """Mean binary cross-entropy ``mean(-(y log p + (1 - y) log(1 - p)))``, p clipped to [1e-7, 1 - 1e-7] as Keras."""
     y_true, y_pred = _pair(y_true, y_pred)
     y_pred = ops.clip(y_pred, _EPSILON, 1 - _EPSILON)
     return ops.mean(-(y_true * ops.log(y_pred) + (1 - y_true) * ops.log(1 - y_pred)))
 
 
 def positive_weights(y_true, positive_weight):
-    """Per-pixel weights: ``positive_weight`` on foreground pixels, 1 on background.
-
-    Background pixels / foreground pixels makes both classes count the same in total. Pass the
-    result as ``sample_weight`` (without a trailing channel axis) to ``keras.losses.BinaryCrossentropy``.
-    """
+    """Per-pixel weights, ``positive_weight`` on foreground and 1 on background (a ``sample_weight``)."""
     if not positive_weight > 0:
         raise ValueError(f"positive_weight must be a number above 0, got {positive_weight}.")
     y_true = ops.cast(ops.convert_to_tensor(y_true), "float32")
@@ -125,14 +101,7 @@ def positive_weights(y_true, positive_weight):
 
 
 def weighted_binary_cross_entropy(y_true, y_pred, positive_weight=1.0):
-    """Binary cross-entropy where each foreground pixel counts ``positive_weight`` times.
-
-    ``mean(-(w y log p + (1 - y) log(1 - p)))``; with ``positive_weight=1`` it is plain
-    binary cross-entropy. Equals ``keras.losses.BinaryCrossentropy()`` called with
-    ``sample_weight=positive_weights(y_true, positive_weight)`` (one weight per pixel).
-
-    ``positive_weight``: Weight of a foreground pixel, > 0.
-    """
+    """Binary cross-entropy where each foreground pixel counts ``positive_weight`` (> 0) times."""
     y_true, y_pred = _pair(y_true, y_pred)
     weights = ops.cast(positive_weights(y_true, positive_weight), y_pred.dtype)
     y_pred = ops.clip(y_pred, _EPSILON, 1 - _EPSILON)
@@ -140,14 +109,9 @@ def weighted_binary_cross_entropy(y_true, y_pred, positive_weight=1.0):
 
 
 def focal_loss(y_true, y_pred, gamma=2.0):
-    """Focal loss (Lin et al. 2017): cross-entropy scaled down on easy pixels.
+    """Focal loss (Lin et al. 2017): ``-(1 - p_t)**gamma log(p_t)``, cross-entropy scaled down on easy pixels.
 
-    With ``p_t`` the probability given to the *true* class of a pixel (``p`` on foreground,
-    ``1 - p`` on background), the loss of a pixel is ``-(1 - p_t)**gamma log(p_t)``. A pixel
-    already right with ``p_t = 0.9`` keeps only ``0.1**2 = 1%`` of its cross-entropy, so the
-    many easy background pixels stop drowning the few hard ones. ``gamma=0`` gives plain
-    cross-entropy. Equals ``keras.losses.BinaryFocalCrossentropy(gamma=gamma)``.
-
+    ``p_t`` is the probability of the true class; ``gamma=0`` gives plain cross-entropy.
     """
     if gamma < 0:
         raise ValueError(f"gamma must be zero or positive, got {gamma}.")
@@ -158,14 +122,7 @@ def focal_loss(y_true, y_pred, gamma=2.0):
 
 
 def soft_jaccard_loss(y_true, y_pred, smooth=1e-7):
-    """Soft Jaccard (IoU) loss: ``1 - sum(y p) / (sum(y) + sum(p) - sum(y p))``.
-
-    The soft version of ``1 - IoU``, pooled over the whole batch like
-    :func:`soft_dice_loss`. On 0/1 predictions it is exactly ``1 - IoU``: an all-zero
-    prediction of a mask with foreground scores 1.0. Compare
-    ``helpers.keras_unet.jaccard_distance``.
-
-    """
+    """Soft Jaccard (IoU) loss ``1 - sum(y p) / (sum(y) + sum(p) - sum(y p))``, pooled over the batch."""
     y_true, y_pred = _pair(y_true, y_pred)
     overlap = ops.sum(y_true * y_pred)
     union = ops.sum(y_true) + ops.sum(y_pred) - overlap
@@ -173,19 +130,10 @@ def soft_jaccard_loss(y_true, y_pred, smooth=1e-7):
 
 
 def tversky_loss(y_true, y_pred, false_positive_weight=0.5, false_negative_weight=0.5):
-    """Tversky loss (Salehi et al. 2017): a Dice loss that weighs the two mistakes apart.
+    """Tversky loss (Salehi et al. 2017): ``1 - TP / (TP + a FP + b FN)`` with soft counts, pooled over the batch.
 
-    ``1 - TP / (TP + a FP + b FN)`` with soft counts ``TP = sum(y p)``,
-    ``FP = sum((1 - y) p)``, ``FN = sum(y (1 - p))``. ``a = b = 0.5`` is the Dice loss;
-    ``b > a`` punishes missed foreground more, which raises recall on small structures.
-
-    Beware, Keras 3.15: ``keras.losses.Tversky(alpha, beta)`` puts ``alpha`` on the false
-    *negatives* and ``beta`` on the false positives, the other way round from its
-    documentation. So this function equals ``keras.losses.Tversky(alpha=b, beta=a)``
-    (see :func:`training_loss`, which does the swap for you).
-
-    ``false_positive_weight, false_negative_weight``: ``a`` and ``b``, each >= 0.
-    Returns: Between 0 and 1, pooled over the batch.
+    ``a = b = 0.5`` is the Dice loss; ``b > a`` punishes missed foreground more. Keras 3.15's
+    ``Tversky(alpha, beta)`` puts ``alpha`` on the false negatives: this equals ``Tversky(alpha=b, beta=a)``.
     """
     for label, weight in (
         ("false_positive_weight", false_positive_weight),
@@ -201,19 +149,8 @@ def tversky_loss(y_true, y_pred, false_positive_weight=0.5, false_negative_weigh
     return 1.0 - true_positives / (denominator + _EPSILON)
 
 
-# ---------------------------------------------------------------------------------------
-# K classes (notebook 05): label maps and softmax probabilities
-# ---------------------------------------------------------------------------------------
-
-
 def multiclass_dice_loss(y_true, y_pred, smooth=1e-7):
-    """Soft Dice loss of each class (over all pixels of the batch), averaged over the classes.
-
-    Every class counts the same however few pixels it has. Equals
-    ``keras.losses.Dice(axis=(0, 1, 2))`` on one-hot masks of shape (N, H, W, K).
-
-    ``y_true``: One-hot masks. ``y_pred``: Softmax probabilities.
-    """
+    """Soft Dice loss of each class of one-hot masks, averaged over the classes (``keras.losses.Dice(axis=(0, 1, 2))``)."""
     y_pred = ops.convert_to_tensor(y_pred, dtype="float32")
     y_true = ops.cast(y_true, y_pred.dtype)
     axes = tuple(range(len(y_pred.shape) - 1))
@@ -224,14 +161,7 @@ def multiclass_dice_loss(y_true, y_pred, smooth=1e-7):
 
 @keras.saving.register_keras_serializable(package="unet_course")
 class CrossEntropyDiceLoss(keras.losses.Loss):
-    """Sparse categorical cross-entropy plus multi-class Dice, for label maps; see :func:`training_loss`.
-
-    The other remedy for rare classes, instead of per-pixel class weights: the Dice part
-    counts every class the same however few pixels it has, the cross-entropy part keeps
-    every pixel's gradient alive. The masks are label maps of shape (N, H, W, 1).
-
-    ``dice_weight``: Weight of the Dice part (cross-entropy has weight 1).
-    """
+    """Sparse categorical cross-entropy plus ``dice_weight`` times multi-class Dice, for (N, H, W, 1) label maps."""
 
     def __init__(self, n_classes, dice_weight=1.0, name="cross_entropy_dice", reduction="sum_over_batch_size"):
         super().__init__(name=name, reduction=reduction)
@@ -243,16 +173,11 @@ class CrossEntropyDiceLoss(keras.losses.Loss):
         self._cross_entropy = keras.losses.SparseCategoricalCrossentropy()
 
     def call(self, y_true, y_pred):
-        """Return cross-entropy of the batch plus ``dice_weight`` times its multi-class Dice loss."""
         return self._cross_entropy(y_true, y_pred) + self.dice_weight * _label_map_dice(y_true, y_pred, self.n_classes)
 
     def get_config(self):
         return {**super().get_config(), "n_classes": self.n_classes, "dice_weight": self.dice_weight}
 
-
-# ---------------------------------------------------------------------------------------
-# The one factory of losses to train with
-# ---------------------------------------------------------------------------------------
 
 #: The names :func:`training_loss` knows for one structure, in the order notebook 04 compares them.
 LOSS_NAMES = ("bce", "weighted bce", "focal", "jaccard", "dice", "tversky", "bce + dice")
@@ -261,7 +186,7 @@ MULTICLASS_LOSS_NAMES = ("cross-entropy", "cross-entropy + dice", "multi-class d
 
 
 class FormulaLoss(keras.losses.Loss):
-    """A Keras Loss around a hand-written formula of this module (which already averages the batch)."""
+    """A Keras Loss around a formula of this module (which already averages the batch)."""
 
     def __init__(self, formula, name, **settings):
         super().__init__(name=name)
@@ -290,18 +215,9 @@ def training_loss(
 ):
     """Return a loss for ``model.compile(loss=...)`` by name, Keras built-ins first.
 
-    ``name``: One structure (masks 0/1, sigmoid output), one of :data:`LOSS_NAMES`: ``"bce"``
-    (``keras.losses.BinaryCrossentropy``), ``"weighted bce"`` (:func:`weighted_binary_cross_entropy` with
-    ``positive_weight``), ``"focal"`` (``keras.losses.BinaryFocalCrossentropy(gamma)``), ``"jaccard"``
-    (:func:`soft_jaccard_loss`), ``"dice"`` (``keras.losses.Dice``), ``"tversky"`` (``keras.losses.Tversky``, with
-    the weights put where :func:`tversky_loss` says) and ``"bce + dice"`` (:class:`BceDiceLoss` with ``bce_weight``
-    and ``dice_weight``). K classes (label maps, softmax output), one of :data:`MULTICLASS_LOSS_NAMES`:
-    ``"cross-entropy"`` (``keras.losses.SparseCategoricalCrossentropy``), ``"cross-entropy + dice"``
-    (:class:`CrossEntropyDiceLoss`, needs ``n_classes``) and ``"multi-class dice"`` (:func:`multiclass_dice_loss`,
-    needs ``n_classes``).
-    ``positive_weight, gamma, false_positive_weight, false_negative_weight, bce_weight, dice_weight``: Settings of
-    the losses that have them.
-    ``n_classes``: K, for the multi-class Dice losses.
+    ``name``: one of :data:`LOSS_NAMES` (0/1 masks, sigmoid output) or :data:`MULTICLASS_LOSS_NAMES`
+    (label maps, softmax output; the Dice ones need ``n_classes``). The other settings go to the
+    losses that have them.
     """
     if name in ("cross-entropy + dice", "multi-class dice") and n_classes is None:
         raise ValueError(f"The loss {name!r} needs n_classes=K, the number of classes.")

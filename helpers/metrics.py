@@ -1,29 +1,9 @@
-"""How good is a segmentation? Dice, IoU, accuracy, precision and recall.
+"""How good is a segmentation? Dice, IoU, accuracy, precision, recall, per-class and ISBI scores.
 
-Two kinds of tools live here:
-
-- numpy functions (``dice_score``, ``iou_score``, ``pixel_accuracy``, ``precision_recall``,
-  ``evaluate_segmentation``, ``choose_threshold``) to score predictions on held-out images
-  after training;
-- ``confusion_matrix`` and ``per_class_scores`` for K classes (label maps, see
-  :mod:`helpers.label_maps`);
-- ``cells_from_membranes`` and ``isbi_errors``: the ISBI 2012 challenge's own measures
-  (adapted Rand error, variation of information), which judge the cells a membrane map
-  separates rather than its pixels (scikit-image, imported when called);
-- ``keras_dice``, a Keras metric that follows the same Dice during training, in
-  ``model.compile(metrics=[...])`` (the Keras class lives in :mod:`helpers.keras_metrics`,
-  imported only when asked for).
-
-Course convention: a mask holds 0 and 1 (or False and True), with 1 = foreground (for
-example membrane); a prediction of the network holds probabilities between 0 and 1. A
-probability becomes a 0/1 mask with ``probabilities >= threshold`` (``foreground``, written once in
-``helpers._checks`` and exported here for the notebooks: the one rule of the course), the rule Keras's
-``BinaryIoU`` uses as well.
-
-Every score is *pooled*: the pixels of all images are counted together, as if they formed
-one big image. That is what the Keras metrics report at the end of an epoch too.
-
-Importing this module is light (numpy only); ``keras_dice`` imports Keras when called.
+A mask holds 0/1 (1 = foreground); a probability becomes a mask with ``probability >= threshold``
+(:func:`foreground`, the one rule of the course, as Keras's ``BinaryIoU``). Every score is
+*pooled*: the pixels of all images count together, as Keras metrics report at the end of an epoch.
+Light to import (numpy only).
 """
 
 import numpy as np
@@ -80,21 +60,12 @@ def _counts(truth, prediction):
 
 
 def dice_score(truth, prediction):
-    """Dice coefficient of two binary masks: twice the overlap over the total size.
+    """Dice coefficient of two 0/1 masks of any shape: ``2 |truth AND prediction| / (|truth| + |prediction|)``.
 
-    ``Dice = 2 |truth AND prediction| / (|truth| + |prediction|)``, where ``|...|`` counts
-    foreground pixels. 1 means the masks are identical, 0 that they do not touch.
+    1.0 if both masks are empty (nothing found where there was nothing to find).
 
-    Parameters
-    ----------
-    truth, prediction : array_like of bool or 0/1
-        Masks of the same shape (any number of dimensions, e.g. one image or a batch).
-
-    Returns
-    -------
-    float
-        Between 0 and 1. If both masks are empty the score is 1.0: the prediction found
-        nothing where there was nothing to find, a perfect answer (0/0 would give no number).
+    >>> dice_score([1, 1, 0, 0], [1, 0, 0, 0])  # 2 x 1 / (2 + 1)
+    0.6666666666666666
     """
     true_positives, false_positives, false_negatives = _counts(truth, prediction)
     total = 2 * true_positives + false_positives + false_negatives
@@ -104,12 +75,10 @@ def dice_score(truth, prediction):
 
 
 def iou_score(truth, prediction):
-    """Intersection over union (Jaccard index) of two binary masks.
+    """Intersection over union of two 0/1 masks; ``Dice = 2 IoU / (1 + IoU)``; 1.0 if both are empty.
 
-    ``IoU = |truth AND prediction| / |truth OR prediction|``. It is never larger than the
-    Dice score of the same masks: ``Dice = 2 IoU / (1 + IoU)``.
-
-    1.0 if both masks are empty, as :func:`dice_score` (Keras's ``BinaryIoU`` reports 0.0 there).
+    >>> iou_score([1, 1, 0, 0], [1, 0, 0, 0])
+    0.5
     """
     true_positives, false_positives, false_negatives = _counts(truth, prediction)
     union = true_positives + false_positives + false_negatives
@@ -119,24 +88,15 @@ def iou_score(truth, prediction):
 
 
 def pixel_accuracy(truth, prediction):
-    """Fraction of pixels whose predicted class equals the true class.
-
-    Beware: when the foreground is rare, predicting "background everywhere" already scores
-    high. Dice and IoU do not have this weakness.
-    """
+    """Fraction of pixels predicted right (high for "background everywhere" when foreground is rare)."""
     truth, prediction = _masks(truth, prediction)
     return float(np.mean(truth == prediction))
 
 
 def precision_recall(truth, prediction):
-    """Precision and recall of the foreground.
+    """Return ``(precision, recall)`` of the foreground, never NaN (0/0 is 1.0 if both masks are empty, else 0.0).
 
-    - precision: of the pixels predicted as foreground, the fraction that truly are;
-    - recall: of the true foreground pixels, the fraction that were found.
-
-    Returns ``(precision, recall)``, never NaN: a fraction that would be 0/0 is 1.0 if both
-    masks are empty (as :func:`dice_score`) and 0.0 otherwise, so Dice is always their
-    harmonic mean, ``2 P R / (P + R)``.
+    Precision: the share of predicted foreground that is true; recall: the share of true foreground found.
     """
     true_positives, false_positives, false_negatives = _counts(truth, prediction)
     if true_positives + false_positives + false_negatives == 0:
@@ -149,21 +109,9 @@ def precision_recall(truth, prediction):
 
 
 def evaluate_segmentation(truth, probabilities, threshold=0.5):
-    """Score predicted probabilities against the true masks, all images pooled.
+    """Score probabilities against true 0/1 masks of the same shape, all images pooled.
 
-    Parameters
-    ----------
-    truth : array_like of bool or 0/1
-        True masks, e.g. shape (images, height, width, 1).
-    probabilities : array_like of float
-        The network's output for the same images, same shape, values between 0 and 1.
-    threshold : float
-        A pixel counts as foreground when its probability is ``>= threshold``.
-
-    Returns
-    -------
-    dict
-        ``{"accuracy", "dice", "iou", "precision", "recall"}``, over all pixels of all images together.
+    Returns ``{"accuracy", "dice", "iou", "precision", "recall"}`` of ``probabilities >= threshold``.
     """
     truth, probabilities = _masks_and_probabilities(truth, probabilities)
     prediction = foreground(probabilities, threshold)
@@ -185,36 +133,11 @@ THRESHOLD_GRID = np.round(np.arange(0.01, 0.995, 0.01), 2)
 
 
 def choose_threshold(truth, probabilities, thresholds=None, score="dice"):
-    """Find the threshold that gives the best score, on the validation images.
+    """Return ``(best_threshold, scores)``: the threshold with the best ``score``, on the VALIDATION images.
 
-    Use the validation split only. Choosing the threshold on the test images and then
-    reporting the test score makes the result look better than it will be on new images.
-
-    Parameters
-    ----------
-    truth : array_like of bool or 0/1
-        True masks of the validation images.
-    probabilities : array_like of float
-        The network's output for the same images, same shape, values between 0 and 1.
-    thresholds : sequence of float, optional
-        Thresholds to try. By default 0.01, 0.02, ..., 0.99 (:data:`THRESHOLD_GRID`). When the best
-        one is the first or the last of the grid, a line says so: the best threshold may lie
-        outside it (the model is then badly calibrated; look at its probabilities).
-    score : {"dice", "iou", "accuracy"}
-        Which score to maximise.
-
-    Returns
-    -------
-    best_threshold : float
-        The threshold with the highest score (the lowest such threshold on a tie).
-    scores : ndarray
-        The score at each threshold, in the order of ``thresholds``.
-
-    Raises
-    ------
-    ValueError
-        For an unknown score, a threshold outside 0..1, or inputs that
-        :func:`evaluate_segmentation` would refuse.
+    Choosing it on the test images would make the test score look better than it is. ``thresholds``:
+    by default :data:`THRESHOLD_GRID`; a line warns when the best one lies at the edge of the grid.
+    ``score``: "dice", "iou" or "accuracy". Ties go to the lowest threshold.
     """
     if score not in _SCORES:
         raise ValueError(f"score must be one of {', '.join(_SCORES)}, got {score!r}.")
@@ -238,18 +161,10 @@ def choose_threshold(truth, probabilities, thresholds=None, score="dice"):
 
 
 def confusion_matrix(truth, prediction, n_classes):
-    """Count pixels by (true class, predicted class).
+    """Count pixels of two label maps by (true class = row, predicted class = column), as scikit-learn.
 
-    Parameters
-    ----------
-    truth, prediction : array_like of int
-        Label maps of the same shape (a trailing channel axis of 1 is dropped).
-    n_classes : int
-
-    Returns
-    -------
-    ndarray of int64, shape (K, K)
-        Row = true class, column = predicted class (as ``sklearn.metrics.confusion_matrix``).
+    >>> confusion_matrix([0, 1, 1], [0, 1, 0], n_classes=2).tolist()
+    [[1, 0], [1, 1]]
     """
     truth = as_class_ids(truth, n_classes, "truth")
     prediction = as_class_ids(prediction, n_classes, "prediction")
@@ -260,21 +175,7 @@ def confusion_matrix(truth, prediction, n_classes):
 
 
 def per_class_scores(truth, prediction, n_classes):
-    """IoU and Dice of every class, all pixels pooled.
-
-    Parameters
-    ----------
-    truth, prediction : array_like of int
-        Label maps of the same shape.
-    n_classes : int
-
-    Returns
-    -------
-    dict
-        ``{"iou": array (K,), "dice": array (K,)}``. A class absent from both truth and
-        prediction scores 1.0. ``keras.metrics.IoU(num_classes=K, target_class_ids=[c],
-        sparse_y_true=True, sparse_y_pred=True)`` gives the same IoU for a present class.
-    """
+    """Return ``{"iou": (K,), "dice": (K,)}`` of two label maps, all pixels pooled (absent class: 1.0)."""
     matrix = confusion_matrix(truth, prediction, n_classes).astype(np.float64)
     true_positives = np.diag(matrix)
     false_negatives = matrix.sum(axis=1) - true_positives
@@ -288,21 +189,9 @@ def per_class_scores(truth, prediction, n_classes):
 
 
 def keras_dice(name="dice"):
-    """Keras metric: Dice of the foreground at threshold 0.5, for ``model.compile``.
+    """Return a Keras metric for ``model.compile``: :func:`dice_score` at threshold 0.5, pooled over the epoch.
 
-    Keras 3 has a Dice *loss* but no Dice *metric*, so this returns a small
-    :class:`DiceMetric`.
-
-    Parameters
-    ----------
-    name : str
-        The name in the training log; ``history.history`` holds ``name`` (and ``"val_" + name`` with validation data).
-
-    Returns
-    -------
-    DiceMetric
-        The same number as :func:`dice_score` on ``probabilities >= 0.5``, pooled over the
-        epoch.
+    Keras 3 has a Dice loss but no Dice metric. ``name``: the name in the training log.
     """
     from helpers.keras_metrics import DiceMetric
 
@@ -310,19 +199,7 @@ def keras_dice(name="dice"):
 
 
 def cells_from_membranes(membrane_mask):
-    """Label the cells that a membrane mask separates: 4-connected regions of non-membrane pixels.
-
-    Parameters
-    ----------
-    membrane_mask : array_like of bool or 0/1, shape (height, width) or (height, width, 1)
-        1 (True) on membranes.
-
-    Returns
-    -------
-    ndarray of int, shape (height, width)
-        0 on membranes, 1, 2, ... one number per cell. Pixels touch through their sides only, so
-        a membrane one pixel thick that runs diagonally still separates two cells.
-    """
+    """Label the cells a (height, width[, 1]) membrane mask separates: 4-connected regions, 0 on membranes."""
     from skimage.measure import label
 
     mask = as_mask(membrane_mask, "membrane_mask")
@@ -333,37 +210,13 @@ def cells_from_membranes(membrane_mask):
 
 
 def isbi_errors(truth, probabilities, threshold=0.5):
-    """The ISBI 2012 challenge's measures: adapted Rand error and variation of information.
+    """The ISBI 2012 challenge's measures, which count cells, not pixels: a one-pixel gap merges two cells.
 
-    Dice counts pixels; these count cells. A gap of one pixel in a membrane barely changes Dice,
-    but it merges two cells, and these measures see it. Conventions (stated because papers
-    differ):
-
-    - cells are the 4-connected regions of non-membrane pixels (:func:`cells_from_membranes`)
-      of the true mask and of the thresholded prediction (``probability >= threshold``);
-    - the predicted membrane pixels are given to the nearest predicted cell
-      (``skimage.segmentation.expand_labels``), so that a thick predicted membrane is not
-      counted as one huge cell; the true membrane pixels are left out of the scores
-      (``ignore_labels=(0,)`` of ``skimage.metrics``), as in the challenge's
-      "foreground-restricted" measures;
-    - each image is scored alone and the scores are averaged over the images.
-
-    Parameters
-    ----------
-    truth : array_like of bool or 0/1
-        True membrane masks, shape (height, width), (height, width, 1) or (images, height, width[, 1]).
-    probabilities : array_like of float
-        Predicted membrane probabilities (or a 0/1 mask), the same shape.
-    threshold : float
-        A pixel is predicted membrane when its probability is ``>= threshold``.
-
-    Returns
-    -------
-    dict
-        ``"adapted_rand_error"`` (0 = the same cells, up to 1), ``"vi_split"`` (cells cut in
-        pieces: H(prediction | truth)), ``"vi_merge"`` (cells glued together: H(truth | prediction))
-        and ``"variation_of_information"`` (their sum; 0 = the same cells), in bits, as
-        scikit-image computes them.
+    Cells are :func:`cells_from_membranes` of the true mask and of ``probability >= threshold``;
+    predicted membrane pixels go to the nearest predicted cell, true membrane pixels are left out
+    (the challenge's "foreground-restricted" measures); images are scored alone, then averaged.
+    Returns ``adapted_rand_error``, ``vi_split`` (cells cut), ``vi_merge`` (cells glued) and
+    ``variation_of_information`` (their sum, in bits); 0 means the same cells.
     """
     from skimage.metrics import adapted_rand_error, variation_of_information
     from skimage.segmentation import expand_labels

@@ -1,9 +1,7 @@
 """Progress bars through ``tqdm.auto``: a widget in Jupyter and Colab, a text line elsewhere.
 
-A saved notebook keeps a widget's text as it was when the widget was first shown (0 %), so in
-a notebook :func:`progress_bar` shows the widget again when the bar closes: the saved notebook
-holds the final line. Outside a terminal (a log, CI) the text line is redrawn at most every
-:data:`LOG_SECONDS`. Importing this module imports neither tqdm nor IPython.
+In a notebook the widget is shown again when the bar closes, so the saved notebook keeps the final
+line; in a log the line is redrawn at most every :data:`LOG_SECONDS`.
 """
 
 import sys
@@ -15,16 +13,7 @@ LOG_SECONDS = 30
 
 
 def progress_bar(total, label, unit):
-    """Return a ``tqdm.auto`` bar of ``total`` steps; use it in ``with`` or call ``close()``.
-
-    Parameters
-    ----------
-    total : int
-    label : str
-        Text at the start of the line, e.g. ``"training"``.
-    unit : str
-        What one step is, e.g. ``"epoch"``.
-    """
+    """Return a ``tqdm.auto`` bar of ``total`` steps of ``unit`` (e.g. "epoch"); use it in ``with`` or ``close()`` it."""
     from tqdm.auto import tqdm
 
     notebook = sys.modules.get("tqdm.notebook")

@@ -1,20 +1,8 @@
-"""The methods paragraph of a trained U-Net, written from the objects themselves.
+"""The methods paragraph of a trained U-Net, read from the objects really used, and a run's key numbers.
 
-A result is only useful with its recipe. :func:`methods_paragraph` reads the recipe from what
-was really used, so the text cannot drift from the code when a student changes a setting:
-
-- the **model**: filters of the first level, poolings, batch normalisation, parameters, classes
-  (from the Keras layers);
-- the **compile call**: optimizer, learning rate and its schedule, loss (from ``model.optimizer``
-  and ``model.loss``);
-- the **training batches**: crop size, batch size, augmentation (the settings that
-  :func:`helpers.pipeline.training_batches` attaches to its dataset);
-- the **training run**: epochs, steps per epoch, best epoch and how it was chosen (from the
-  :class:`helpers.training.ResumableTraining` of :func:`helpers.training.fit_resumable`);
-- the **split** and the **scores** on the test images.
-
-And :func:`show_results`, which shows a run's key numbers and stores them in the notebook's output,
-where ``benchmarks/quote_results.py`` reads the few that the README quotes.
+:func:`methods_paragraph` reads the model, its compile call, the training batches' settings, the
+training run, the split and the test scores, so the text cannot drift from the code.
+:func:`show_results` stores a run's numbers in the notebook's output (``benchmarks/quote_results.py``).
 """
 
 from helpers import course
@@ -52,26 +40,16 @@ LOSS_WORDS = {
 
 
 def describe_model(model):
-    """Read the design of a course U-Net from its Keras layers.
+    """Return a course U-Net's ``filters`` (first level), ``n_poolings``, ``batch_norm``, ``parameters``, ``outputs``."""
+    from helpers.models import count_poolings
 
-    Parameters
-    ----------
-    model : keras.Model
-        From :func:`helpers.models.build_unet` or :func:`helpers.models.build_unet_3d`.
-
-    Returns
-    -------
-    dict
-        ``filters`` (first convolution), ``n_poolings``, ``batch_norm`` (bool), ``parameters``,
-        ``outputs`` (output channels: 1 for one structure, K for K classes).
-    """
     kinds = [type(layer).__name__ for layer in model.layers]
     convolutions = [layer for layer in model.layers if type(layer).__name__ in ("Conv2D", "Conv3D")]
     if not convolutions:
         raise ValueError(f"{model.name} has no Conv2D/Conv3D layer; is it a U-Net of the course?")
     return {
         "filters": convolutions[0].filters,
-        "n_poolings": sum(kind.startswith("MaxPooling") for kind in kinds),
+        "n_poolings": count_poolings(model),
         "batch_norm": "BatchNormalization" in kinds,
         "parameters": model.count_params(),
         "outputs": model.output_shape[-1],
@@ -128,7 +106,9 @@ def _class_names(evaluation, classes):
     if classes is None and per_class is None:
         return None
     if per_class is None:
-        raise KeyError("classes given but evaluation lacks per_class; pass the scores of helpers.own_data.evaluate.")
+        raise KeyError(
+            "classes given but evaluation lacks per_class; pass the scores with per_class (helpers.metrics.per_class_scores)."
+        )
     count = len(per_class["dice"])
     names = list(classes if classes is not None else evaluation.get("class_names") or [])
     names = names or [f"class {i}" for i in range(count)]
@@ -147,43 +127,13 @@ def _per_class_sentence(evaluation, names):
 def methods_paragraph(model, batches, run, *, data_description, split, split_how, evaluation, classes=None):
     """Return a methods paragraph, with versions and parameters, for a paper or a lab notebook.
 
-    Parameters
-    ----------
-    model : keras.Model
-        The trained, compiled model (:func:`describe_model`, :func:`describe_optimizer`,
-        :func:`describe_loss` read it).
-    batches : tf.data.Dataset
-        The training batches from :func:`helpers.pipeline.training_batches` (it carries its
-        crop size, batch size and augmentation in ``batches.settings``).
-    run : helpers.training.ResumableTraining
-        What :func:`helpers.training.fit_resumable` returned: epochs, steps per epoch, best epoch.
-    data_description : str
-        What the images are, e.g. the ``source`` of the data set.
-    split : tuple of three sequences
-        The training, validation and test indices.
-    split_how : str
-        ``"in stack order"`` or ``"at random"``.
-    evaluation : dict
-        ``threshold`` (chosen on validation), ``dice`` and ``iou`` on the test images. K classes
-        (the scores of :func:`helpers.own_data.evaluate`): ``dice`` and ``iou`` (means over the
-        classes), ``per_class`` (``{"dice": one per class}``), optionally ``class_names`` and
-        ``annotated_pixels``; no threshold is needed.
-    classes : sequence of str, optional
-        K classes: their names, class 0 first. By default ``evaluation["class_names"]`` when
-        ``evaluation`` holds ``per_class`` (binary otherwise). With classes the paragraph says
-        that each pixel got its most probable class, instead of a threshold, and gives the Dice
-        of every class.
-
-    Returns
-    -------
-    str
-
-    Raises
-    ------
-    KeyError
-        If ``evaluation`` lacks a score the paragraph needs (named).
-    ValueError
-        If ``batches`` carries no settings, or the class names do not match the classes scored.
+    ``batches``: from :func:`helpers.pipeline.training_batches` (it carries ``settings``); ``run``:
+    what :func:`helpers.training.fit_resumable` returned; ``split``: (train, validation, test) indices;
+    ``split_how``: "in stack order" or "at random". ``evaluation``: ``threshold`` (chosen on
+    validation), ``dice`` and ``iou`` on the test images; for K classes instead ``dice`` and ``iou``
+    as means over the classes, ``per_class`` (from :func:`helpers.metrics.per_class_scores`) and
+    optionally ``class_names`` and ``annotated_pixels``. ``classes``: the K class names, class 0
+    first (default ``evaluation["class_names"]``).
     """
     settings = getattr(batches, "settings", None)
     if settings is None:
@@ -222,11 +172,7 @@ def methods_paragraph(model, batches, run, *, data_description, split, split_how
 
 
 def show_results(values, title="Recorded results"):
-    """Show a run's key numbers, ``{key: number}`` with keys like ``"unet_dice"``, and store them in the output.
-
-    In a notebook the table is displayed with the numbers attached (``RESULTS_MIMETYPE``);
-    elsewhere it is printed.
-    """
+    """Show a run's key numbers, ``{"unet_dice": number, ...}``; in a notebook also store them (``RESULTS_MIMETYPE``)."""
     import re
 
     bad = [key for key in values if not re.fullmatch(r"[a-z0-9_]+", key)]

@@ -1,17 +1,12 @@
 """Training that survives a disconnect, and training that fits the clock.
 
-:func:`fit_resumable` writes into a run folder (on Google Drive in Colab), at the end of every
-epoch: ``history.csv`` (one row per finished epoch; its ``epoch`` column counts from 0, as
-Keras's ``CSVLogger``), and in ``checkpoints/`` the latest weights and optimizer state, the
-best epoch's weights (``best-epoch-NNN.weights.h5``, NNN counting from 1 as Keras prints
-epochs) and ``state.json``, written last, so a run killed mid-write is never taken for a
-finished epoch. Running the same cell again resumes at the next epoch; at most the epoch in
-progress is lost.
+:func:`fit_resumable` writes into a run folder after every epoch: ``history.csv`` (``epoch``
+from 0, as Keras's ``CSVLogger``) and, in ``checkpoints/``, the latest weights and optimizer
+state, the best epoch's weights (``best-epoch-NNN.weights.h5``, NNN from 1) and ``state.json``,
+written last. Running the same cell again resumes at the next epoch.
 
-CPUs differ by 3x and more, so a fixed number of epochs fits the workshop's clock on some
-machines only: :func:`measure_step_seconds` times a few steps here and
-:func:`epochs_for_minutes` turns minutes into epochs. :func:`progress_callback` shows one
-progress line per training; :func:`fit_in_minutes` does notebook 01's training steps in one call.
+CPUs differ by 3x and more: :func:`measure_step_seconds` times a few steps here and
+:func:`epochs_for_minutes` turns minutes into epochs.
 """
 
 import collections
@@ -68,10 +63,7 @@ def _check_mode(mode):
 
 
 def is_better(value, best, mode):
-    """Tell whether ``value`` improves on ``best`` (``None`` = nothing yet); never for a non-finite value.
-
-    ``mode`` is ``"min"`` when smaller is better (a loss), ``"max"`` when larger is (Dice, IoU).
-    """
+    """Tell whether ``value`` improves on ``best`` (``None``: nothing yet); ``mode`` "min" (loss) or "max" (Dice)."""
     _check_mode(mode)
     if value is None or not math.isfinite(value):
         return False
@@ -83,8 +75,7 @@ def is_better(value, best, mode):
 def best_epoch(history, monitor="val_loss", mode="min"):
     """Return ``(epoch, value)`` of the best logged ``monitor`` (first on ties; ``(None, None)`` if empty).
 
-    ``history`` is a dict of lists or the path of a ``history.csv``, with an ``epoch`` column
-    (0-based); ``mode`` as in :func:`is_better`. KeyError if it has no column ``monitor``.
+    ``history``: a dict of lists or the path of a ``history.csv`` (``epoch`` from 0).
     """
     if isinstance(history, (str, os.PathLike)):
         history = read_history(history)
@@ -137,16 +128,9 @@ def _write_history_csv(rows, path):
 
 
 class ResumableTraining:
-    """The files of one resumable training run in ``folder`` and the callback that writes them.
+    """The files of one resumable training run in ``folder`` (one per model) and the callback that writes them.
 
-    Parameters
-    ----------
-    folder : str or pathlib.Path
-        The run folder; created if missing. One folder per training run (per model).
-    monitor : str
-        Logged validation metric that chooses the best model, e.g. ``"val_loss"``.
-    mode : {"min", "max"}
-        ``"min"`` for a loss, ``"max"`` for Dice or IoU.
+    ``monitor``: the logged validation metric that chooses the best model; ``mode`` as in :func:`is_better`.
     """
 
     def __init__(self, folder, monitor="val_loss", mode="min"):
@@ -159,8 +143,6 @@ class ResumableTraining:
         self.state_path = self.checkpoints / STATE_FILE
         self._check_folder()
         self.state = self._read_state()
-
-    # -- the state on disk ----------------------------------------------------------------
 
     def _check_folder(self):
         if self.folder.exists() and not self.folder.is_dir():
@@ -207,14 +189,10 @@ class ResumableTraining:
         """Return the history of all finished epochs, ``{column: list}``, over every session."""
         return _rows_to_history(self.state["rows"])
 
-    # -- restore --------------------------------------------------------------------------
-
     def restore(self, model):
-        """Load the last saved weights and optimizer state into ``model``; return the next epoch.
+        """Load the last saved weights and optimizer state into ``model`` (compiled as before); return the next epoch.
 
-        The model must be built and compiled exactly as in the run that wrote the folder.
-        Also rewrites ``history.csv`` from the saved state, which removes a row of an epoch
-        whose checkpoint was not finished, and removes best-model files of such epochs.
+        Also rewrites ``history.csv`` from the saved state, dropping an epoch whose checkpoint was not finished.
         """
         if self.finished_epochs == 0:
             return 0
@@ -227,7 +205,7 @@ class ResumableTraining:
         except Exception as error:
             raise ValueError(
                 f"The checkpoint in {self.checkpoints} does not fit this model ({error}). "
-                f"It was written by a different model (other filters, depth or input). "
+                f"It was written by a different model (other filters, poolings or input). "
                 f"Build the same model as before, or choose a new run folder."
             ) from error
         self._restore_optimizer(model)
@@ -253,8 +231,6 @@ class ResumableTraining:
         for path in self.checkpoints.glob(BEST_PATTERN.replace("{:03d}", "*")):
             if path != keep:
                 path.unlink()
-
-    # -- save at the end of an epoch ------------------------------------------------------
 
     def save_epoch(self, model, epoch, logs):
         """Save weights, optimizer, best model, state and history after ``epoch`` (0-based)."""
@@ -316,25 +292,9 @@ def fit_resumable(
 ):
     """Train ``model`` for ``epochs`` epochs in all, resuming where an earlier run in ``folder`` stopped.
 
-    Parameters
-    ----------
-    model : keras.Model
-        Built and compiled; after a disconnect, build and compile it the same way again.
-    training_data, targets
-        ``x`` and ``y`` of ``model.fit`` (``targets`` when ``training_data`` is an array).
-    folder : str or pathlib.Path
-        The run folder (see the module text); on Google Drive in Colab.
-    epochs : int
-        Total number of epochs, counting those of earlier sessions.
-    monitor, mode
-        The logged validation metric that chooses the best model, as in :func:`best_epoch`.
-    validation_data, steps_per_epoch, batch_size, callbacks, verbose
-        Passed to ``model.fit``.
-
-    Returns
-    -------
-    ResumableTraining
-        ``.history()`` has every finished epoch; ``.best_weights_path`` the best model.
+    ``model``: built and compiled (after a disconnect, the same way again). ``training_data, targets``:
+    ``x`` and ``y`` of ``model.fit``; ``epochs`` counts those of earlier sessions; ``monitor, mode`` as in
+    :func:`best_epoch`; the rest goes to ``model.fit``. Returns the :class:`ResumableTraining`.
     """
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs should be a whole number of at least 1, got {epochs!r}.")
@@ -370,19 +330,15 @@ def fit_resumable(
     return run
 
 
-# ----------------------------------------------------------------------------------------
-# Training that fits the clock, and one progress line
-# ----------------------------------------------------------------------------------------
-
-#: What :func:`measure_step_seconds` measured on this machine: a training step, a validation
-#: pass, and the start of a training (building the graphs and the input pipeline, once per model).
+#: What :func:`measure_step_seconds` measured: a training step, a validation pass, and the start
+#: of a training (building the graphs and the input pipeline, once per model).
 StepTiming = collections.namedtuple(
     "StepTiming", "seconds_per_step seconds_per_validation seconds_to_start", defaults=(0.0,)
 )
 
 
 def _batch_source(batches, batch_size):
-    """Return a function giving one training batch (a tuple) at a time, from a dataset or (x, y) arrays."""
+    """Return a function giving one training batch at a time, from a dataset or (x, y) arrays."""
     if isinstance(batches, (tuple, list)):
         if batch_size is None:
             raise ValueError("Training on arrays (x, y): pass batch_size=... to time one step.")
@@ -395,27 +351,11 @@ def _batch_source(batches, batch_size):
 def measure_step_seconds(
     model, batches, *, loss, validation_data=None, batch_size=None, timed_steps=3, clock=time.perf_counter
 ):
-    """Time training steps (and one validation pass) of a copy of ``model`` on this machine.
+    """Time training steps (and one validation pass) of a fresh copy of ``model`` on this machine.
 
-    The copy has fresh weights: ``model`` is not touched. The first step and pass build the
-    graphs and start the input pipeline, which every new training pays once, so they are
-    measured apart (``seconds_to_start``: first step and pass, less an ordinary step and pass).
-
-    Parameters
-    ----------
-    batches : tf.data.Dataset or (x, y)
-        The training batches, or arrays with ``batch_size``.
-    validation_data : (x, y) or (x, y, sample_weight), optional
-        One pass over them is timed too.
-    timed_steps : int
-        Steps timed after the untimed first one.
-    clock : callable
-        Returns seconds; tests pass a fake clock.
-
-    Returns
-    -------
-    StepTiming
-        ``seconds_per_validation`` is 0 without validation data.
+    The first step and pass build the graphs, which every new training pays once: they count as
+    ``seconds_to_start``. ``batches``: a dataset, or (x, y) arrays with ``batch_size``;
+    ``validation_data``: (x, y) or (x, y, sample_weight); ``clock``: tests pass a fake one.
     """
     import keras
 
@@ -449,8 +389,6 @@ def measure_step_seconds(
 def describe_timing(timing):
     """Say what :func:`measure_step_seconds` measured, in the words the notebooks print.
 
-    Examples
-    --------
     >>> describe_timing(StepTiming(1.114, 2.0, 8.3))
     'One training step takes 1.11 s here, and starting a training 8 s (measured)'
     """
@@ -459,14 +397,8 @@ def describe_timing(timing):
 
 
 def epochs_for_minutes(minutes, timing, steps_per_epoch, *, at_least=1, at_most=None):
-    """How many epochs fit in ``minutes`` on this machine (``timing`` from :func:`measure_step_seconds`).
+    """Return ``(epochs, line)``: how many epochs fit in ``minutes`` here, and a line that says why.
 
-    Returns ``(epochs, line)``, the line saying e.g. ``"One training step takes 0.27 s here
-    (measured), so 65 epochs of 10 steps fit in 3 minutes."``; ``at_least`` and ``at_most``
-    bound the epochs.
-
-    Examples
-    --------
     >>> epochs_for_minutes(1, StepTiming(0.5, 1.0), steps_per_epoch=10)[0]  # 60 s / (10 x 0.5 s + 1 s)
     10
     >>> epochs_for_minutes(1, StepTiming(0.5, 1.0, 12.0), steps_per_epoch=10)[0]  # (60 s - 12 s) / 6 s
@@ -484,18 +416,13 @@ def epochs_for_minutes(minutes, timing, steps_per_epoch, *, at_least=1, at_most=
     line = f"{describe_timing(timing)}, so {epochs} epochs of {steps_per_epoch} steps fit in {minutes:g} {unit}" + (
         f" (capped at {at_most})." if capped else "."
     )
-
     return epochs, line
 
 
 def budget_epochs(
     minutes, model, batches, *, loss, steps_per_epoch, validation_data=None, batch_size=None, at_least=1, at_most=None
 ):
-    """Time a few steps here and return how many epochs fit in ``minutes``; print why.
-
-    :func:`measure_step_seconds` then :func:`epochs_for_minutes`; then compile with a schedule
-    as long as the epochs it returns.
-    """
+    """Time a few steps here (:func:`measure_step_seconds`) and return how many epochs fit in ``minutes``; print why."""
     timing = measure_step_seconds(model, batches, loss=loss, validation_data=validation_data, batch_size=batch_size)
     epochs, line = epochs_for_minutes(minutes, timing, steps_per_epoch, at_least=at_least, at_most=at_most)
     print(line)
@@ -503,11 +430,7 @@ def budget_epochs(
 
 
 def progress_callback(epochs, label="training", metrics=("loss", "val_loss")):
-    """A Keras callback that shows ONE progress line, updated at the end of every epoch.
-
-    Use it with ``model.fit(..., verbose=0, callbacks=[training.progress_callback(EPOCHS)])``;
-    ``metrics`` are the logged values shown after the bar, when present (e.g. ``"val_dice"``).
-    """
+    """A Keras callback that shows ONE progress line, with the logged ``metrics``; use ``model.fit(verbose=0)``."""
     import keras
 
     from helpers.progress import progress_bar
@@ -538,24 +461,10 @@ def fit_in_minutes(
     metrics=(),
     validation_data=None,
 ):
-    """Compile ``model`` (Adam, cosine-decayed learning rate) and train it for ``minutes`` here.
+    """Compile ``model`` (Adam, learning rate falling to 0 along a cosine) and train it for ``minutes`` here.
 
-    Notebook 01's steps in one call: :func:`budget_epochs`, ``compile`` with a learning rate
-    that falls to 0 along a cosine over exactly those epochs, ``fit`` with one progress line.
-
-    Parameters
-    ----------
-    batches : tf.data.Dataset
-        Endless training batches, e.g. :func:`helpers.pipeline.training_batches`.
-    minutes : float or None
-        The budget; ``None`` trains exactly ``at_most`` epochs (smoke mode, tests).
-    metrics : sequence of keras metrics
-        With ``validation_data`` (``(images, masks)``) the progress line shows their validation values.
-
-    Returns
-    -------
-    keras.callbacks.History
-        ``len(history.epoch)`` is the number of epochs trained.
+    Notebook 01's steps in one call. ``batches``: endless training batches; ``minutes=None`` trains
+    exactly ``at_most`` epochs. Returns the ``keras.callbacks.History``.
     """
     import keras
 

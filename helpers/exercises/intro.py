@@ -62,14 +62,14 @@ def _pool_2x2(image, reduce):
     return reduce(blocks, axis=(1, 3))
 
 
-def unet_valid_output_size(input_size, depth=4):
-    """Side of the original U-Net's output (valid padding, ``depth`` poolings) for a square input.
+def unet_valid_output_size(input_size, n_poolings=4):
+    """Side of the original U-Net's output (valid padding, ``n_poolings`` poolings) for a square input.
 
     Down, each level trims 4 pixels (two 3x3 convolutions) and halves; the bottom trims 4; up,
     each level doubles and trims 4. Ronneberger et al. (2015): 572 -> 388.
     """
     size = input_size
-    for level in range(1, depth + 1):
+    for level in range(1, n_poolings + 1):
         size -= 4
         if size <= 0 or size % 2:
             raise ValueError(
@@ -78,7 +78,7 @@ def unet_valid_output_size(input_size, depth=4):
             )
         size //= 2
     size -= 4
-    for _ in range(depth):
+    for _ in range(n_poolings):
         size = 2 * size - 4
     if size <= 0:
         raise ValueError(f"An input of {input_size} pixels is too small for the U-Net: its convolutions leave nothing.")
