@@ -143,14 +143,8 @@ def check_flip_seed_prediction(prediction, image_seed, mask_seed, wrong_shares):
 
 
 def check_elastic_prediction(prediction, alpha, bent_mask):
-    """Judge a prediction about the strength of elastic deformation, from the learner's own run.
-
-    The learner deforms :data:`STRIPES` with ``elastic_deform(STRIPES, STRIPES, seed=0,
-    alpha=alpha)`` and predicts whether more or fewer mask pixels change than at alpha 30.
-
-    ``prediction``: ``"more"``, ``"fewer"`` or ``"the same"``, written before the run.
-    ``alpha``: The learner's alpha.
-    ``bent_mask``: The deformed mask from the learner's cell.
+    """Judge a prediction ("more", "fewer", "the same") of how many mask pixels elastic deformation
+    changes at the learner's ``alpha`` than at 30; ``bent_mask``: :data:`STRIPES` deformed in the learner's cell.
     """
     from helpers import augmentation
 

@@ -87,15 +87,9 @@ def _accuracy(true_labels, predicted_labels, pixel_weight=None):
 
 
 def check_accuracy_prediction(prediction, true_labels, predicted_labels, weights):
-    """Predict, then run: is plain pixel accuracy higher or lower than the class-weighted one?
+    """Predict, then run: is plain pixel accuracy higher or lower than the class-weighted one Keras logged?
 
-    Keras logged ``accuracy`` with ``weighted_metrics``: each pixel counted with its class
-    weight. This check computes both accuracies of the learner's prediction.
-
-    ``prediction``: "higher", "lower" or "the same": plain accuracy compared with the weighted one.
-    ``true_labels, predicted_labels``: Label maps of the same images (e.g. the validation images), same number of
-    pixels.
-    ``weights``: One weight per class, as used in training.
+    ``prediction``: "higher", "lower" or "the same"; ``weights``: one weight per class, as in training.
     """
     true_labels = np.asarray(true_labels).reshape(-1).astype(int)
     predicted_labels = np.asarray(predicted_labels).reshape(-1)
@@ -116,11 +110,8 @@ def check_accuracy_prediction(prediction, true_labels, predicted_labels, weights
 def check_weights_prediction(prediction, use_weights, weighted_dice, new_dice, class_shares, class_names):
     """Predict, then run: without class weights, does the rarest class's Dice go up or down?
 
-    ``prediction``: "higher", "lower" or "the same": the new model's Dice of the rarest class compared with the
-    weighted model's.
-    ``use_weights``: The learner's switch; the new model should train with it set to False.
-    ``weighted_dice, new_dice``: Dice per class of the weighted model and of the new model, on the same images.
-    ``class_shares``: Share of each class in the training pixels (the rarest is judged).
+    ``weighted_dice, new_dice``: Dice per class of the two models; ``class_shares``: each class's share of
+    the training pixels (the rarest is judged).
     """
     if use_weights:
         return say(False, "The new model trained with weights again: set USE_WEIGHTS = False and run the cell again.")

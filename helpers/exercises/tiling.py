@@ -87,11 +87,8 @@ def check_kept_centre(answer):
 def check_margin_prediction(prediction, margin, difference, receptive_field):
     """Predict, then run: is overlap-tile with your margin equal to whole-image prediction?
 
-    ``prediction``: "exact" if you expect the largest difference to be float round-off (at most ``ROUND_OFF``).
-    ``margin``: The margin you predicted with.
-    ``difference``: The largest difference you measured between overlap-tile and whole-image prediction, away from
-    the image border.
-    ``receptive_field``: ``inference.receptive_field(model)``.
+    ``prediction``: "exact" if you expect the largest ``difference`` (away from the border) to be
+    round-off (at most ``ROUND_OFF``).
     """
     word, problem = read_choice(prediction, ("exact", "differs"))
     if problem:
@@ -119,10 +116,8 @@ def check_margin_prediction(prediction, margin, difference, receptive_field):
 def check_seam_prediction(prediction, overlap, seam, reference_overlap, reference_seam):
     """Predict, then run: with your overlap, are Gaussian-blended seams sharper or softer?
 
-    ``prediction``: What you expect of the seams with ``overlap`` compared with ``reference_overlap``.
-    ``overlap, reference_overlap``: Your overlap and the one of the figure above.
-    ``seam, reference_seam``: The largest step between neighbouring pixels of the difference to the untiled
-    prediction, with your overlap and with the reference overlap.
+    ``seam, reference_seam``: the largest step between neighbouring pixels of the difference to the
+    untiled prediction, with ``overlap`` and with ``reference_overlap``.
     """
     word, problem = read_choice(prediction, ("sharper", "softer"))
     if problem:

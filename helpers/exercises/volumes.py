@@ -98,11 +98,7 @@ def _pooled_sections(model):
 def check_pooling_prediction(prediction, model, other_model):
     """Predict, then run: more, fewer or the same parameters with another pool_size?
 
-    ``prediction``: "higher" (more), "lower" (fewer) or "the same": the parameters of ``other_model`` compared with
-    those of ``model``.
-    ``model``: The trained 3-D U-Net.
-    ``other_model``: The same U-Net built with the learner's pool size (for a fixed box, so the sizes of its feature
-    maps are known).
+    ``other_model``: the same U-Net built with the learner's pool size.
     """
     sections = _pooled_sections(other_model)
     shrink = (
