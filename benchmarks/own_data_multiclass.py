@@ -82,7 +82,7 @@ def run_notebook(folder, train_minutes):
     notebook.cells.insert(index + 1, nbformat.v4.new_code_cell("\n".join(f"{k} = {v!r}" for k, v in settings.items())))
     redirect = (
         "import functools\n"
-        f"colab.mount_drive = functools.partial(colab.mount_drive, local_folder={str(folder / 'results')!r})"
+        f"course.mount_drive = functools.partial(course.mount_drive, local_folder={str(folder / 'results')!r})"
     )
     notebook.cells.insert(2, nbformat.v4.new_code_cell(redirect))
     os.environ.pop("UNET_COURSE_MODE", None)

@@ -1,7 +1,7 @@
 """The few numbers the course quotes from a run, kept equal to that run.
 
 Prose quotes a number with a marker right after it, invisible when rendered: ``0.79<!--r:01/unet_dice-->``
-is the ``unet_dice`` that notebook 01's stored output recorded with ``helpers.reporting.show_results``.
+is the ``unet_dice`` that notebook 01's stored output recorded with ``helpers.plotting.show_results``.
 A benchmark script stores its numbers with :func:`record_benchmark` in ``benchmarks/results/
 benchmark_results.json``, quoted by its name (``scribbles/dense_dice``). A quote keeps the decimals it
 is written with; ``tests/test_results.py`` fails when one differs from its run.
@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from helpers.reporting import RESULTS_MIMETYPE  # noqa: E402
+from helpers.plotting import RESULTS_MIMETYPE  # noqa: E402
 
 RECORD = ROOT / "benchmarks" / "results" / "benchmark_results.json"
 #: A quoted number and its marker: the notebook's number (or the benchmark's name) and the key.

@@ -142,7 +142,7 @@ def main():
     subprocess.run([sys.executable, str(ROOT / "slides" / "build.py"), "--guide-only"], check=True)
 
 
-#: How a notebook names its results folder: ``colab.mount_drive("unet-course-08")``.
+#: How a notebook names its results folder: ``course.mount_drive("unet-course-08")``.
 MOUNT_DRIVE = re.compile(r"mount_drive\(\s*[\"']([^\"']+)[\"']")
 
 

@@ -116,7 +116,7 @@ def main():
         method, size, reference = arguments.one
         print(json.dumps(run_one(method, int(size), reference)))
         return
-    print(f"tiled prediction, random-weight U-Net (8 filters, depth 4), on {machine()}")
+    print(f"tiled prediction, random-weight U-Net (8 filters, 4 poolings), on {machine()}")
     for size in arguments.sizes:
         reference = f"/tmp/tiled_prediction_reference_{size}.npy"
         results = {}

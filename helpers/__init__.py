@@ -7,9 +7,9 @@ no module uses another's private names). This is the module map of the course; t
 points here.
 
 environment
-    ``course`` (where the course lives, modes, versions, the setup cell's start),
-    ``colab`` (Colab detection, Drive, installing only what is absent),
-    ``hardware`` (the device and the ``tf.distribute`` strategy), ``progress`` (``tqdm.auto``
+    ``course`` (the notebook's environment: where the course lives, modes, versions, the setup
+    cell's start; Colab detection, Drive, installing only what is absent; the device and the
+    ``tf.distribute`` strategy), ``progress`` (``tqdm.auto``
     progress bars whose final line a saved notebook keeps).
 shared checks
     ``_checks`` (private): mask, image, volume and label checks, THE threshold rule
@@ -42,7 +42,7 @@ __version__ = "0.2.0"
 
 #: The layers of helpers, top to bottom, and their modules in order (see the module text).
 LAYERS = {
-    "environment": ("course", "colab", "hardware", "progress"),
+    "environment": ("course", "progress"),
     "shared checks": ("_checks",),
     "data": ("imageio", "download", "synthetic", "datasets"),
     "compute": (

@@ -8,6 +8,8 @@ widget, which GitHub, a PDF or a saved notebook keep.
 Every ``show_*`` function draws a new figure, calls ``plt.show()`` and returns ``None`` (a
 returned figure would show twice in Jupyter); ``show=False`` returns the figure instead, unshown,
 to test, save or put on a slide. Masks hold 0 and 1 (1 = foreground), predictions probabilities.
+:func:`show_results` shows a run's key numbers and stores them in the notebook's output, where
+``benchmarks/quote_results.py`` reads the few that the README quotes.
 """
 
 import io
@@ -26,6 +28,8 @@ from helpers.inference import tile_grid
 from helpers.label_maps import color_labels, label_colors
 
 __all__ = [
+    "show_results",
+    "RESULTS_MIMETYPE",
     "figure_png",
     "overlay",
     "show_images",
@@ -533,6 +537,31 @@ def show_differences(differences, titles, *, ncols=3, cmap="PuOr_r", show=True):
         fig.delaxes(ax)
     fig.colorbar(drawn, ax=axes.ravel().tolist(), shrink=0.8, label="difference")
     return _finish(fig, show)
+
+
+#: The output type that carries a notebook's recorded numbers (a notebook shows only the text).
+RESULTS_MIMETYPE = "application/vnd.unet-course.results+json"
+
+
+def show_results(values, title="Recorded results"):
+    """Show a run's key numbers, ``{"unet_dice": number, ...}``; in a notebook also store them (``RESULTS_MIMETYPE``)."""
+    import re
+
+    bad = [key for key in values if not re.fullmatch(r"[a-z0-9_]+", key)]
+    if bad:
+        raise ValueError(f"Result keys must be lower case letters, digits and _, like 'unet_dice'; got {bad}.")
+    numbers = {key: float(value) for key, value in values.items()}
+    width = max(len(key) for key in numbers) + 2
+    text = "\n".join([title] + [f"  {key:{width}}{value:.4g}" for key, value in numbers.items()])
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        get_ipython = None
+    if get_ipython is None or get_ipython() is None:
+        print(text)
+        return
+    display({"text/plain": text, RESULTS_MIMETYPE: numbers}, raw=True)
 
 
 # ---- The explorers: sliders and checkboxes over a trained network's output, each with a static picture

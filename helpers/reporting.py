@@ -1,8 +1,7 @@
-"""The methods paragraph of a trained U-Net, read from the objects really used, and a run's key numbers.
+"""The methods paragraph of a trained U-Net, read from the objects really used.
 
 :func:`methods_paragraph` reads the model, its compile call, the training batches' settings, the
 training run, the split and the test scores, so the text cannot drift from the code.
-:func:`show_results` stores a run's numbers in the notebook's output (``benchmarks/quote_results.py``).
 """
 
 from helpers import course
@@ -13,12 +12,7 @@ __all__ = [
     "describe_loss",
     "methods_paragraph",
     "CLASS_RULE",
-    "show_results",
-    "RESULTS_MIMETYPE",
 ]
-
-#: The output type that carries a notebook's recorded numbers (a notebook shows only the text).
-RESULTS_MIMETYPE = "application/vnd.unet-course.results+json"
 
 #: Words for the losses a course model may be compiled with (Keras names and the course's).
 LOSS_WORDS = {
@@ -169,24 +163,3 @@ def methods_paragraph(model, batches, run, *, data_description, split, split_how
         f"{evaluation['dice']:.3f} and the IoU {evaluation['iou']:.3f}."
     )
     return f"{text} {_per_class_sentence(evaluation, names)}" if names else text
-
-
-def show_results(values, title="Recorded results"):
-    """Show a run's key numbers, ``{"unet_dice": number, ...}``; in a notebook also store them (``RESULTS_MIMETYPE``)."""
-    import re
-
-    bad = [key for key in values if not re.fullmatch(r"[a-z0-9_]+", key)]
-    if bad:
-        raise ValueError(f"Result keys must be lower case letters, digits and _, like 'unet_dice'; got {bad}.")
-    numbers = {key: float(value) for key, value in values.items()}
-    width = max(len(key) for key in numbers) + 2
-    text = "\n".join([title] + [f"  {key:{width}}{value:.4g}" for key, value in numbers.items()])
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-    except ImportError:
-        get_ipython = None
-    if get_ipython is None or get_ipython() is None:
-        print(text)
-        return
-    display({"text/plain": text, RESULTS_MIMETYPE: numbers}, raw=True)

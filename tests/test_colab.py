@@ -1,4 +1,4 @@
-"""Tests for helpers.colab: Colab detection, the Drive folder and installing what is absent.
+"""Tests for helpers.course: Colab detection, the Drive folder and installing what is absent.
 
 Colab is faked: a stand-in ``google.colab.drive`` module records mounts, and the Drive mount
 point is a temporary folder. ``subprocess.run`` is replaced so that nothing is installed,
@@ -22,7 +22,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from helpers import colab
+from helpers import course
 from helpers.course import course_root
 
 ABSENT = "surely-not-a-package-xyz"
@@ -56,7 +56,7 @@ def fake_colab(monkeypatch, tmp_path, not_colab):
     google_colab.drive = drive
     monkeypatch.setitem(sys.modules, "google.colab", google_colab)
     monkeypatch.setitem(sys.modules, "google.colab.drive", drive)
-    monkeypatch.setattr(colab, "DRIVE_MOUNT_POINT", tmp_path / "drive")
+    monkeypatch.setattr(course, "DRIVE_MOUNT_POINT", tmp_path / "drive")
     return mount_calls
 
 
@@ -107,21 +107,21 @@ def write_requirements(tmp_path, *lines):
 
 
 def test_in_colab_is_false_in_a_plain_python(not_colab):
-    assert colab.in_colab() is False
+    assert course.in_colab() is False
 
 
 def test_in_colab_is_true_when_the_colab_module_is_loaded(fake_colab):
-    assert colab.in_colab() is True
+    assert course.in_colab() is True
 
 
 def test_in_colab_is_true_when_colab_sets_its_environment_variable(not_colab, monkeypatch):
     monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab_20250101-060000_RC00")
-    assert colab.in_colab() is True
+    assert course.in_colab() is True
 
 
 def test_importing_colab_helpers_does_not_import_heavy_packages():
     code = (
-        "import sys, helpers.colab, helpers.hardware; "
+        "import sys, helpers.course; "
         "heavy = [m for m in ('tensorflow', 'keras', 'numpy', 'packaging') if m in sys.modules]; "
         "print(heavy); sys.exit(1 if heavy else 0)"
     )
@@ -137,25 +137,25 @@ def test_importing_colab_helpers_does_not_import_heavy_packages():
 
 
 def test_mount_drive_in_colab_mounts_once_and_creates_the_folder(fake_colab, tmp_path, capsys):
-    folder = colab.mount_drive("unet-course")
+    folder = course.mount_drive("unet-course")
 
     assert folder == tmp_path / "drive" / "MyDrive" / "unet-course"
     assert folder.is_dir()
     assert fake_colab == [str(tmp_path / "drive")]
     assert "MyDrive/unet-course" in capsys.readouterr().out
 
-    again = colab.mount_drive("unet-course")
+    again = course.mount_drive("unet-course")
     assert again == folder
     assert len(fake_colab) == 1, "a second call must not mount Google Drive again"
 
 
 def test_mount_drive_keeps_what_is_already_in_the_folder(fake_colab, tmp_path):
-    folder = colab.mount_drive("unet-course")
+    folder = course.mount_drive("unet-course")
     (folder / "model.keras").write_bytes(b"trained weights")
     (folder / "run-1").mkdir()
     (folder / "run-1" / "history.csv").write_text("epoch,loss\n0,0.5\n")
 
-    colab.mount_drive("unet-course")
+    course.mount_drive("unet-course")
 
     assert (folder / "model.keras").read_bytes() == b"trained weights"
     assert (folder / "run-1" / "history.csv").read_text() == "epoch,loss\n0,0.5\n"
@@ -166,7 +166,7 @@ def test_mount_drive_does_not_mount_when_drive_is_already_mounted(fake_colab, tm
     existing.mkdir(parents=True)
     (existing / "notes.txt").write_text("keep me")
 
-    folder = colab.mount_drive("unet-course")
+    folder = course.mount_drive("unet-course")
 
     assert fake_colab == []
     assert folder == existing
@@ -179,12 +179,12 @@ def test_mount_drive_refuses_to_replace_a_file_with_a_folder(fake_colab, tmp_pat
     (my_drive / "unet-course").write_text("a file, not a folder")
 
     with pytest.raises(FileExistsError, match="is a file"):
-        colab.mount_drive("unet-course")
+        course.mount_drive("unet-course")
     assert (my_drive / "unet-course").read_text() == "a file, not a folder"
 
 
 def test_mount_drive_outside_colab_uses_the_local_folder_given(not_colab, tmp_path, capsys):
-    folder = colab.mount_drive("unet-course", local_folder=tmp_path / "results")
+    folder = course.mount_drive("unet-course", local_folder=tmp_path / "results")
 
     assert folder == tmp_path / "results"
     assert folder.is_dir()
@@ -198,7 +198,7 @@ def test_mount_drive_outside_colab_defaults_to_outputs_in_the_course(not_colab, 
 
     monkeypatch.setattr(helpers.course, "course_root", lambda: tmp_path)
 
-    folder = colab.mount_drive("my-experiment")
+    folder = course.mount_drive("my-experiment")
 
     assert folder == tmp_path / "outputs" / "my-experiment"
     assert folder.is_dir()
@@ -207,12 +207,12 @@ def test_mount_drive_outside_colab_defaults_to_outputs_in_the_course(not_colab, 
 @pytest.mark.parametrize("bad_name", ["", "   ", None, 3, "/etc", "../elsewhere"])
 def test_mount_drive_rejects_bad_folder_names(not_colab, bad_name):
     with pytest.raises(ValueError, match="folder_name"):
-        colab.mount_drive(bad_name)
+        course.mount_drive(bad_name)
 
 
 def test_mount_drive_rejects_a_local_folder_that_is_not_a_path(not_colab):
     with pytest.raises(TypeError, match="local_folder"):
-        colab.mount_drive("unet-course", local_folder=42)
+        course.mount_drive("unet-course", local_folder=42)
 
 
 # ----------------------------------------------------------------------------------------
@@ -223,7 +223,7 @@ def test_mount_drive_rejects_a_local_folder_that_is_not_a_path(not_colab):
 def test_install_missing_installs_only_what_is_missing(tmp_path, pip_calls, not_colab, capsys):
     path = write_requirements(tmp_path, "numpy>=1.0", f"{ABSENT}>=1")
 
-    installed = colab.install_missing(path)
+    installed = course.install_missing(path)
 
     assert installed == [f"{ABSENT}>=1"]
     assert pip_calls == [pip_install(f"{ABSENT}>=1")]
@@ -243,7 +243,7 @@ def test_install_missing_reads_only_requirement_lines_that_apply_here(tmp_path, 
         f'{ABSENT}-windows>=1; sys_platform == "no-such-platform"',
     )
 
-    assert colab.install_missing(path) == [f"{ABSENT}>=1"]
+    assert course.install_missing(path) == [f"{ABSENT}>=1"]
     assert pip_calls == [pip_install(f"{ABSENT}>=1")]
     assert "NumPy<1.0" in capsys.readouterr().out
 
@@ -251,13 +251,13 @@ def test_install_missing_reads_only_requirement_lines_that_apply_here(tmp_path, 
 def test_install_missing_says_which_line_it_cannot_read(tmp_path, pip_calls):
     path = write_requirements(tmp_path, "numpy>=1.0", "numpy >= = 2")
     with pytest.raises(ValueError, match="line 2"):
-        colab.install_missing(path)
+        course.install_missing(path)
 
 
 def test_install_missing_holds_every_installed_package_at_its_version(tmp_path, pip_calls, not_colab):
     path = write_requirements(tmp_path, f"{ABSENT}>=1")
 
-    colab.install_missing(path)
+    course.install_missing(path)
 
     [constraints] = pip_calls.constraints
     for name in ("numpy", "pytest", "packaging", "pip"):
@@ -271,7 +271,7 @@ def test_install_missing_leaves_an_out_of_range_package_and_says_what_to_do(tmp_
     numpy_version = importlib.metadata.version("numpy")
     path = write_requirements(tmp_path, "numpy<1.0", f"{ABSENT}>=1")
 
-    installed = colab.install_missing(path)
+    installed = course.install_missing(path)
 
     assert installed == [f"{ABSENT}>=1"], "the absent package is still installed"
     assert pip_calls == [pip_install(f"{ABSENT}>=1")], "numpy is neither upgraded nor downgraded"
@@ -285,7 +285,7 @@ def test_install_missing_leaves_an_out_of_range_package_and_says_what_to_do(tmp_
 def test_install_missing_with_only_out_of_range_packages_runs_no_pip(tmp_path, pip_calls, not_colab, capsys):
     path = write_requirements(tmp_path, "numpy<1.0", "pytest<1.0")
 
-    assert colab.install_missing(path) == []
+    assert course.install_missing(path) == []
     assert pip_calls == []
     out = capsys.readouterr().out
     assert "numpy" in out and "pytest" in out and "the cells that use pytest" in out
@@ -295,7 +295,7 @@ def test_install_missing_with_only_out_of_range_packages_runs_no_pip(tmp_path, p
 def test_install_missing_with_nothing_missing_runs_no_pip(tmp_path, pip_calls, not_colab, capsys):
     path = write_requirements(tmp_path, "numpy>=1.0")
 
-    assert colab.install_missing(path) == []
+    assert course.install_missing(path) == []
     assert pip_calls == []
     assert "nothing to do" in capsys.readouterr().out
 
@@ -303,11 +303,11 @@ def test_install_missing_with_nothing_missing_runs_no_pip(tmp_path, pip_calls, n
 def test_install_missing_never_installs_an_absent_never_install_package_locally(
     tmp_path, pip_calls, not_colab, capsys, monkeypatch
 ):
-    monkeypatch.setattr(colab, "NEVER_INSTALL", (ABSENT,))
+    monkeypatch.setattr(course, "NEVER_INSTALL", (ABSENT,))
     other = f"{ABSENT}-other"
     path = write_requirements(tmp_path, f"{ABSENT.upper()}>=1", f"{other}>=1")
 
-    installed = colab.install_missing(path)
+    installed = course.install_missing(path)
 
     assert installed == [f"{other}>=1"]
     assert pip_calls == [pip_install(f"{other}>=1")]
@@ -319,10 +319,10 @@ def test_install_missing_never_installs_an_absent_never_install_package_locally(
 def test_install_missing_never_installs_an_absent_tensorflow_in_colab(
     tmp_path, pip_calls, fake_colab, capsys, monkeypatch
 ):
-    monkeypatch.setattr(colab, "_installed_version", lambda name: None if name == "tensorflow" else "1.0")
+    monkeypatch.setattr(course, "_installed_version", lambda name: None if name == "tensorflow" else "1.0")
     path = write_requirements(tmp_path, "tensorflow>=2")
 
-    assert colab.install_missing(path) == []
+    assert course.install_missing(path) == []
     assert pip_calls == []
     assert "Disconnect and delete runtime" in capsys.readouterr().out
 
@@ -330,7 +330,7 @@ def test_install_missing_never_installs_an_absent_tensorflow_in_colab(
 def test_install_missing_never_changes_an_installed_tensorflow(tmp_path, pip_calls, not_colab, capsys):
     path = write_requirements(tmp_path, "tensorflow<1.0", "keras<1.0")
 
-    assert colab.install_missing(path) == []
+    assert course.install_missing(path) == []
     assert pip_calls == []
     out = capsys.readouterr().out
     assert "has tensorflow" in out and "has keras" in out
@@ -345,12 +345,12 @@ def test_install_missing_explains_a_pip_failure(tmp_path, monkeypatch, not_colab
     path = write_requirements(tmp_path, f"{ABSENT}>=1")
 
     with pytest.raises(RuntimeError, match=f"pip could not install {ABSENT}.*without changing"):
-        colab.install_missing(path)
+        course.install_missing(path)
 
 
 def test_install_missing_names_a_missing_file(tmp_path, pip_calls):
     with pytest.raises(FileNotFoundError, match="requirements.txt"):
-        colab.install_missing(tmp_path / "requirements.txt")
+        course.install_missing(tmp_path / "requirements.txt")
 
 
 # ----------------------------------------------------------------------------------------
@@ -359,13 +359,13 @@ def test_install_missing_names_a_missing_file(tmp_path, pip_calls):
 
 
 def test_check_tensorflow_passes_where_tensorflow_is_installed():
-    colab.check_tensorflow()
+    course.check_tensorflow()
 
 
 def test_check_tensorflow_stops_where_tensorflow_cannot_be_imported(monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorflow", None)  # what `import tensorflow` then finds: nothing
-    with pytest.raises(colab.NoTensorFlowError) as raised:
-        colab.check_tensorflow()
+    with pytest.raises(course.NoTensorFlowError) as raised:
+        course.check_tensorflow()
     assert "Change runtime type > T4 GPU" in str(raised.value)
 
 
@@ -373,7 +373,7 @@ def test_a_notebook_shows_the_tensorflow_message_alone_without_a_traceback():
     pytest.importorskip("IPython")
     code = (
         "import sys; sys.modules['tensorflow'] = None; "
-        "from helpers import colab; colab.check_tensorflow(); print('not stopped')"
+        "from helpers import course; course.check_tensorflow(); print('not stopped')"
     )
     result = subprocess.run(
         [
@@ -392,7 +392,7 @@ def test_a_notebook_shows_the_tensorflow_message_alone_without_a_traceback():
         timeout=120,
     )
     shown = (result.stdout + result.stderr).strip()
-    assert shown == colab.NO_TENSORFLOW_MESSAGE, shown
+    assert shown == course.NO_TENSORFLOW_MESSAGE, shown
 
 
 # ----------------------------------------------------------------------------------------
@@ -468,7 +468,7 @@ def make_wheel(folder, name, version, requires=(), files=None):
 
 
 def packaging_wheel(folder):
-    """A wheel of the ``packaging`` installed here (Colab has packaging; helpers.colab needs it)."""
+    """A wheel of the ``packaging`` installed here (Colab has packaging; helpers.course needs it)."""
     import packaging
 
     package = Path(packaging.__file__).parent
@@ -534,7 +534,7 @@ def colab_like(tmp_path_factory):
     return python
 
 
-INSTALL_MISSING = "import sys; from helpers import colab; colab.install_missing(sys.argv[1])"
+INSTALL_MISSING = "import sys; from helpers import course; course.install_missing(sys.argv[1])"
 
 
 def test_installing_what_is_absent_only_adds_packages(colab_like, tmp_path):
@@ -565,13 +565,13 @@ def test_installing_never_upgrades_a_package_as_a_dependency(colab_like, tmp_pat
 
 def test_setup_on_a_runtime_without_tensorflow_stops_with_the_tpu_message(colab_like):
     before = colab_like.freeze()
-    code = "from helpers import hardware; hardware.start_notebook()"
+    code = "from helpers import course; course.start_notebook()"
 
     result = colab_like.run("-c", code, colab=True, check=False)
 
     assert result.returncode != 0
     assert result.stdout == "", "nothing is installed or printed before the message"
-    expected_end = f"helpers.colab.NoTensorFlowError: {colab.NO_TENSORFLOW_MESSAGE}"
+    expected_end = f"helpers.course.NoTensorFlowError: {course.NO_TENSORFLOW_MESSAGE}"
     assert result.stderr.strip().endswith(expected_end), result.stderr
     assert result.stderr.count("This course runs on TensorFlow") == 1
     assert colab_like.freeze() == before

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from helpers import colab, course, hardware
+from helpers import course
 
 ROOT = course.course_root()
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -104,7 +104,7 @@ def test_readme_times_are_the_benchmark_figures():
 
 
 # ----------------------------------------------------------------------------------------
-# hardware.start_notebook: the setup cell's one call
+# course.start_notebook: the setup cell's one call
 # ----------------------------------------------------------------------------------------
 
 
@@ -116,16 +116,16 @@ def outside_colab(monkeypatch):
 
 @pytest.fixture
 def install_calls(monkeypatch):
-    """Record colab.install_missing calls instead of installing."""
+    """Record course.install_missing calls instead of installing."""
     calls = []
-    monkeypatch.setattr(colab, "install_missing", lambda path, **options: calls.append(path) or [])
+    monkeypatch.setattr(course, "install_missing", lambda path, **options: calls.append(path) or [])
     return calls
 
 
 def test_start_notebook_outside_colab_prints_versions_and_device_and_installs_nothing(
     outside_colab, install_calls, capsys
 ):
-    hardware.start_notebook()
+    course.start_notebook()
 
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == course.versions_line()
@@ -138,7 +138,7 @@ def test_start_notebook_in_colab_installs_what_is_absent_from_the_course_require
 ):
     monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab-test")
 
-    hardware.start_notebook()
+    course.start_notebook()
 
     assert install_calls == [ROOT / "requirements.txt"]
     assert capsys.readouterr().out.splitlines()[0] == course.versions_line()
@@ -150,8 +150,8 @@ def test_start_notebook_in_colab_without_tensorflow_stops_before_installing(
     monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab-test")
     monkeypatch.setitem(sys.modules, "tensorflow", None)  # `import tensorflow` finds nothing
 
-    with pytest.raises(colab.NoTensorFlowError, match="Change runtime type"):
-        hardware.start_notebook()
+    with pytest.raises(course.NoTensorFlowError, match="Change runtime type"):
+        course.start_notebook()
     assert install_calls == []
     assert capsys.readouterr().out == ""
 
@@ -207,8 +207,8 @@ def test_import_tensorflow_quietly_shows_the_lines_when_the_import_fails(tmp_pat
 
 def test_the_real_tensorflow_loads_and_lists_its_devices_without_a_log_line():
     code = (
-        "from helpers import course, hardware; tf = course.import_tensorflow_quietly(); "
-        "tf.config.list_logical_devices(); print(hardware.describe_device())"
+        "from helpers import course; tf = course.import_tensorflow_quietly(); "
+        "tf.config.list_logical_devices(); print(course.describe_device())"
     )
     result = run_python(code)
 

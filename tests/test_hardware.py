@@ -1,4 +1,4 @@
-"""Tests for helpers.hardware: the strategy decision, the device description, and training
+"""Tests for helpers.course: the strategy decision, the device description, and training
 with a MirroredStrategy on two logical CPU devices in a fresh Python.
 """
 
@@ -12,7 +12,7 @@ import types
 
 import pytest
 
-from helpers import hardware
+from helpers import course
 from helpers.course import course_root
 
 # ----------------------------------------------------------------------------------------
@@ -33,29 +33,29 @@ def fake_tensorflow(tpu_cores=0, gpus=()):
 
 def test_describe_device_names_the_gpus_and_their_compute_capability(monkeypatch):
     tf = fake_tensorflow(gpus=[{"device_name": "Tesla T4", "compute_capability": (7, 5)}, {}])
-    monkeypatch.setattr(hardware, "_tensorflow", lambda: tf)
-    lines = hardware.describe_device().splitlines()
+    monkeypatch.setattr(course, "_tensorflow", lambda: tf)
+    lines = course.describe_device().splitlines()
     assert "2 GPUs" in lines[0]
     assert "Tesla T4" in lines[1] and "7.5" in lines[1]
     assert "/physical_device:GPU:1" in lines[2], "a GPU TensorFlow cannot describe keeps its device name"
 
 
 def test_describe_device_on_a_tpu(monkeypatch):
-    monkeypatch.setattr(hardware, "_tensorflow", lambda: fake_tensorflow(tpu_cores=8))
-    assert "TPU with 8 cores" in hardware.describe_device()
+    monkeypatch.setattr(course, "_tensorflow", lambda: fake_tensorflow(tpu_cores=8))
+    assert "TPU with 8 cores" in course.describe_device()
 
 
 def test_describe_device_without_tensorflow_says_so_and_does_not_crash(monkeypatch):
     def broken():
         raise ImportError("no tensorflow here")
 
-    monkeypatch.setattr(hardware, "_tensorflow", broken)
-    assert "no tensorflow here" in hardware.describe_device()
+    monkeypatch.setattr(course, "_tensorflow", broken)
+    assert "no tensorflow here" in course.describe_device()
 
 
 def test_tpu_signs_are_found_in_the_environment(monkeypatch):
     monkeypatch.setenv("COLAB_TPU_ADDR", "10.0.0.2:8470")
-    assert "environment variable COLAB_TPU_ADDR" in hardware._tpu_signs(fake_tensorflow())
+    assert "environment variable COLAB_TPU_ADDR" in course._tpu_signs(fake_tensorflow())
 
 
 # ----------------------------------------------------------------------------------------
@@ -66,20 +66,20 @@ def test_tpu_signs_are_found_in_the_environment(monkeypatch):
 @pytest.fixture
 def cpu_only(monkeypatch):
     """Skip on machines with a GPU or TPU; clear TPU variables so nothing looks for one."""
-    for name in hardware.TPU_ENVIRONMENT_VARIABLES:
+    for name in course.TPU_ENVIRONMENT_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     import tensorflow as tf
 
     if (
         tf.config.list_logical_devices("GPU")
         or tf.config.list_logical_devices("TPU")
-        or hardware.TPU_DEVICE_FILE.exists()
+        or course.TPU_DEVICE_FILE.exists()
     ):
         pytest.skip("this test describes a machine with only a CPU")
 
 
 def test_describe_device_on_this_cpu_says_cpu_and_the_cores(cpu_only):
-    text = hardware.describe_device()
+    text = course.describe_device()
     assert f"CPU ({getattr(os, 'process_cpu_count', os.cpu_count)()} cores)" in text
     assert "Change runtime type" in text
 
@@ -87,7 +87,7 @@ def test_describe_device_on_this_cpu_says_cpu_and_the_cores(cpu_only):
 def test_get_strategy_here_is_the_default_with_one_replica(cpu_only, capsys):
     import tensorflow as tf
 
-    strategy = hardware.get_strategy()
+    strategy = course.get_strategy()
 
     assert strategy is tf.distribute.get_strategy()
     assert strategy.num_replicas_in_sync == 1
@@ -96,17 +96,17 @@ def test_get_strategy_here_is_the_default_with_one_replica(cpu_only, capsys):
 
 def test_get_strategy_rejects_a_single_device_name(cpu_only):
     with pytest.raises(ValueError, match="two or more"):
-        hardware.get_strategy(devices=["/cpu:0"])
+        course.get_strategy(devices=["/cpu:0"])
 
 
 def test_get_strategy_rejects_unknown_device_names(cpu_only):
     with pytest.raises(ValueError, match="no device named /gpu:7"):
-        hardware.get_strategy(devices=["/cpu:0", "/gpu:7"])
+        course.get_strategy(devices=["/cpu:0", "/gpu:7"])
 
 
 def test_get_strategy_rejects_a_single_text_as_devices(cpu_only):
     with pytest.raises(TypeError, match="list of device names"):
-        hardware.get_strategy(devices="/cpu:0")
+        course.get_strategy(devices="/cpu:0")
 
 
 # ----------------------------------------------------------------------------------------
@@ -125,10 +125,10 @@ TWO_CPU_TRAINING = textwrap.dedent(
         cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
     )
 
-    from helpers import hardware
+    from helpers import course
 
     names = [device.name for device in tf.config.list_logical_devices("CPU")]
-    strategy = hardware.get_strategy(devices=names)
+    strategy = course.get_strategy(devices=names)
     with strategy.scope():
         model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
         model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
@@ -150,7 +150,7 @@ TWO_CPU_TRAINING = textwrap.dedent(
 
 
 def test_mirrored_strategy_trains_on_two_logical_cpus():
-    environment = {name: value for name, value in os.environ.items() if name not in hardware.TPU_ENVIRONMENT_VARIABLES}
+    environment = {name: value for name, value in os.environ.items() if name not in course.TPU_ENVIRONMENT_VARIABLES}
     environment.update(CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="2")
     run = subprocess.run(
         [sys.executable, "-c", TWO_CPU_TRAINING],
@@ -174,7 +174,7 @@ def test_mirrored_strategy_trains_on_two_logical_cpus():
 
 
 def test_lean_figures_does_nothing_outside_a_notebook():
-    assert hardware.lean_figures() is False
+    assert course.lean_figures() is False
 
 
 def test_in_a_notebook_figures_are_stored_as_jpeg(tmp_path):
@@ -182,8 +182,8 @@ def test_in_a_notebook_figures_are_stored_as_jpeg(tmp_path):
     from nbclient import NotebookClient
 
     code = (
-        f"import sys\nsys.path.insert(0, {str(course_root())!r})\nfrom helpers import hardware\n"
-        "print(hardware.lean_figures())\nimport matplotlib.pyplot as plt\nplt.plot([0, 1]); plt.show()"
+        f"import sys\nsys.path.insert(0, {str(course_root())!r})\nfrom helpers import course\n"
+        "print(course.lean_figures())\nimport matplotlib.pyplot as plt\nplt.plot([0, 1]); plt.show()"
     )
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
     NotebookClient(notebook, timeout=120, kernel_name="python3").execute()

@@ -254,7 +254,7 @@ def test_notebook_08_runs_on_a_colour_multiclass_folder_set_by_its_folder_parame
     # as papermill does: a cell of assignments right after the parameters cell
     notebook.cells.insert(index + 1, nbformat.v4.new_code_cell("\n".join(f"{k} = {v!r}" for k, v in folders.items())))
     # the test's own plumbing: results into tmp_path instead of outputs/ of the course folder
-    redirect = f"import functools\ncolab.mount_drive = functools.partial(colab.mount_drive, local_folder={str(tmp_path / 'results')!r})"
+    redirect = f"import functools\ncolab.mount_drive = functools.partial(course.mount_drive, local_folder={str(tmp_path / 'results')!r})"
     notebook.cells.insert(2, nbformat.v4.new_code_cell(redirect))
     client = NotebookClient(
         notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}

@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from helpers import reporting
+from helpers import plotting
 from helpers.course import course_root
 
 ROOT = course_root()
@@ -30,7 +30,7 @@ def test_every_quoted_number_is_the_one_its_run_recorded(path, values):
 
 
 def _notebook_with_results(values):
-    output = nbformat.v4.new_output("display_data", data={"text/plain": "", reporting.RESULTS_MIMETYPE: values})
+    output = nbformat.v4.new_output("display_data", data={"text/plain": "", plotting.RESULTS_MIMETYPE: values})
     return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("", outputs=[output])])
 
 
@@ -59,8 +59,8 @@ def test_show_results_stores_the_numbers_in_the_notebook_output():
     notebook = nbformat.v4.new_notebook(
         cells=[
             nbformat.v4.new_code_cell(
-                f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nfrom helpers import reporting\n"
-                "reporting.show_results({'unet_dice': 0.79912, 'steps': 650})"
+                f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nfrom helpers import plotting\n"
+                "plotting.show_results({'unet_dice': 0.79912, 'steps': 650})"
             )
         ]
     )
@@ -71,7 +71,7 @@ def test_show_results_stores_the_numbers_in_the_notebook_output():
     text = notebook.cells[0].outputs[0]["data"]["text/plain"]
     assert "unet_dice" in text and "0.7991" in text
     with pytest.raises(ValueError, match="unet_dice"):
-        reporting.show_results({"Unet Dice": 1.0})
+        plotting.show_results({"Unet Dice": 1.0})
 
 
 def test_the_top_sentence_is_written_from_the_newest_measurement(tmp_path, monkeypatch):
@@ -110,7 +110,7 @@ def test_a_recorded_run_knows_the_results_folders_that_would_make_it_a_resumed_r
     assert folders["08_your_own_data.ipynb"] == [ROOT / "outputs" / "unet-course-08"]
     assert folders["09_use_your_model_elsewhere.ipynb"] == [ROOT / "outputs" / "unet-course-09"]
     assert folders["01_intro_unet.ipynb"] == []
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("r = colab.mount_drive( 'my-course' )")])
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("r = course.mount_drive( 'my-course' )")])
     nbformat.write(notebook, tmp_path / "x.ipynb")
     assert run_notebooks.results_folders(tmp_path / "x.ipynb") == [ROOT / "outputs" / "my-course"]
 
