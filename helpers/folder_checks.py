@@ -35,25 +35,28 @@ MASK_KINDS = ("auto", "binary", "classes", "colours", "instances")
 #: How ``mask_kind="auto"`` decides, in words (the report quotes the branch it took).
 MASK_KIND_RULE = (
     "colours when most masks are colour (RGB with red, green and blue not all equal); else "
-    "binary when every mask holds 0 and at most one other value (0/1, 0/255 or 0/65535); else "
-    "instances when, in every mask, each non-zero id is one connected region (one id per object) "
-    "and no mask is a palette PNG; else classes (ids 0..K-1, K = largest id + 1). The ignore value "
-    "is left out before deciding."
+    "binary when every mask holds 0 and at most one other value (0/1, 0/255 or 0/65535), or when at "
+    "least half do and the others' ids are all below that value (the others are named as odd ones out); "
+    "else instances when, in every mask, each non-zero id is one connected region (one id per object), "
+    "no mask is a palette PNG, and the ids are not the same touching regions in every mask; else classes "
+    "(ids 0..K-1, K = largest id + 1; masks 0/255 among masks of smaller ids are named and left out). "
+    "The ignore value is left out before deciding."
 )
 
-#: Endings of mask names that should have been the image's name (``7_mask.png`` for ``7.png``).
-MASK_SUFFIXES = ("_mask", "-mask", "_masks", "_label", "-label", "_labels", "_seg", "_gt", "_annotation")
-
-RENAME_FIX = "Give each mask exactly the file name of its image (7.png <-> 7.png; 7.tif <-> 7.png is fine)."
+RENAME_FIX = "Give each mask the file name of its image (7.png <-> 7.png, 7.tif or 7_mask.png)."
 
 
 # --- listing and pairing (helpers.imageio), reported ------------------------------------------
 
 
 SKIPPED = {
-    "hidden file": (
-        "hidden file in the {kind} folder, not used.",
-        "Nothing to do (system files such as .DS_Store are skipped).",
+    "hidden or system file": (
+        "hidden or system file, not used.",
+        "Nothing to do (system files such as .DS_Store, ._x and Thumbs.db are skipped).",
+    ),
+    "broken link": (
+        "link to a file that is not there (broken link), not used.",
+        "Copy the file itself into the folder, or remove the link.",
     ),
     "sub-folder": (
         "sub-folder of the {kind} folder; its files are not read.",
@@ -67,37 +70,32 @@ SKIPPED = {
 
 
 def report_skipped(listing, report):
-    """Add a note for each file the listing skipped (hidden file, sub-folder, not an image)."""
+    """Add a note for each file the listing skipped (hidden or system file, broken link, sub-folder, not an image)."""
     for path, reason in listing.skipped:
         what, fix = SKIPPED[reason]
         fill = dict(kind=listing.kind, folder=listing.folder, ending=path.suffix or "no ending")
-        report.add(
-            "note", path, what.format(**fill), fix.format(**fill), group=what.format(**{**fill, "ending": "..."})
-        )
+        group = what.format(**{**fill, "ending": "..."})
+        report.add("note", path, what.format(**fill), fix.format(**fill), group=group)
 
 
 def report_unpaired(pairing, images, masks, report):
-    """Add a finding for each image without a mask, mask without an image, and shared name."""
-    for stem in pairing.masks_without_image:
-        path = masks.by_stem[stem][0]
-        base = next(
-            (stem[: -len(s)] for s in MASK_SUFFIXES if stem.lower().endswith(s) and stem[: -len(s)] in images.by_stem),
-            None,
+    """Add a finding for each mask paired by a name ending, image without a mask, mask without an image
+    and shared name."""
+    for stem, path in pairing.by_suffix.items():
+        report.add(
+            "note",
+            path,
+            f"mask named after its image {images.by_stem[stem][0].name} with an ending; paired with it.",
+            "Nothing to do.",
+            group="masks named <image name><ending> (such as _mask, _label, _seg); paired with their images.",
         )
-        if base is not None:
-            report.add(
-                "error",
-                path,
-                f"mask name does not match: it looks like the mask of {images.by_stem[base][0].name}.",
-                f"Rename {path.name} to {base}{path.suffix}. {RENAME_FIX}",
-            )
-        else:
-            report.add(
-                "warning",
-                path,
-                "mask without an image of the same name; not used.",
-                f"Add the image, rename it, or move the mask away. {RENAME_FIX}",
-            )
+    for stem in pairing.masks_without_image:
+        report.add(
+            "warning",
+            masks.by_stem[stem][0],
+            "mask without an image of the same name; not used.",
+            f"Add the image, rename it, or move the mask away. {RENAME_FIX}",
+        )
     for stem in pairing.images_without_mask:
         if stem in pairing.double_images:
             continue
@@ -117,6 +115,7 @@ def report_unpaired(pairing, images, masks, report):
                 paths[0],
                 f"several {what} share the name {stem!r}: {', '.join(p.name for p in paths)}.",
                 "Keep one file per name; rename or move the others.",
+                group=f"several {what} for one image name.",
             )
             report.left_out[stem] = f"several {what} with this name"
 
@@ -128,8 +127,8 @@ def _read(path, report, kind):
     """Return the stored pixels (masks: label values), or None after reporting why not."""
     try:
         return imageio.read_pixels(path) if kind == "image" else imageio.read_mask(path)
-    except ValueError as error:
-        if path.stat().st_size == 0:
+    except (ValueError, OSError) as error:
+        if path.is_file() and path.stat().st_size == 0:
             report.add(
                 "error",
                 path,
@@ -304,36 +303,89 @@ def check_mask_values(masks, paths, report):
     return kept
 
 
-def _choose_kind(masks, paths, mask_kind, ignore_value, report):
-    """Return (kind, reason) for the folder."""
+def _ids_touch(pixels):
+    """True when every non-zero id of a mask borders another non-zero id (nested or side by side)."""
+    touching = set()
+    for first, second in ((pixels[:, :-1], pixels[:, 1:]), (pixels[:-1], pixels[1:])):
+        border = (first != second) & (first > 0) & (second > 0)
+        touching |= set(first[border].tolist()) | set(second[border].tolist())
+    return touching == set(np.unique(pixels).tolist()) - {0}
+
+
+def _odd_ones(plain):
+    """Return (binary names, odd names): when the binary masks' value (255) is above every id of the
+    other masks, the smaller group is the odd one out (the other masks when as many are binary)."""
+    values = {n: set(np.unique(p).tolist()) for n, p in plain.items()}
+    binary = [n for n in plain if _is_binary(values[n])]
+    other = [n for n in plain if n not in binary]
+    if not binary or not other:
+        return binary, []
+    largest_id = max(max(values[n]) for n in other)
+    wide = [n for n in binary if max(values[n]) > largest_id]
+    if not wide:
+        return binary, []
+    return binary, other if len(binary) >= len(other) else wide
+
+
+def _choose_kind(masks, paths, mask_kind, ignore_value):
+    """Return (kind, reason, odd names) for the folder."""
     colour = [n for n, p in masks.items() if p.ndim == 3 and not imageio.is_grey_rgb(p)]
     if mask_kind != "auto":
-        return mask_kind, f"Chosen by mask_kind={mask_kind!r}."
+        return mask_kind, f"Chosen by mask_kind={mask_kind!r}.", []
     if len(colour) > len(masks) - len(colour):
-        return "colours", (
-            f"Chosen automatically: {len(colour)} of {len(masks)} masks are colour images; each "
-            f"exact colour is a class (mask_kind= overrides)."
+        return (
+            "colours",
+            (
+                f"Chosen automatically: {len(colour)} of {len(masks)} masks are colour images; each "
+                f"exact colour is a class (mask_kind= overrides)."
+            ),
+            [],
         )
     grey = {n: (p[..., 0] if p.ndim == 3 else p) for n, p in masks.items() if n not in colour}
     plain = {n: _without_ignore(p, ignore_value)[0] for n, p in grey.items()}
-    if all(_is_binary(set(np.unique(p).tolist())) for p in plain.values()):
-        return "binary", (
-            "Chosen automatically: every mask holds 0 and at most one other value (mask_kind= overrides)."
+    binary, odd = _odd_ones(plain)
+    if odd and odd[0] not in binary:
+        return (
+            "binary",
+            (
+                f"Chosen automatically: {len(binary)} of {len(plain)} masks hold 0 and one other value; the "
+                "others are named as odd ones out (mask_kind= overrides)."
+            ),
+            odd,
         )
+    if len(binary) == len(plain):
+        return (
+            "binary",
+            ("Chosen automatically: every mask holds 0 and at most one other value (mask_kind= overrides)."),
+            odd,
+        )
+    plain = {n: p for n, p in plain.items() if n not in odd}
     palettes = any(imageio.read_palette(paths[n]) is not None for n in plain)
     if not palettes and all(_one_region_per_id(p) for p in plain.values()):
-        return "instances", (
-            "Chosen automatically: in every mask each non-zero id is one connected region, "
-            "so the ids look like objects (use mask_kind='classes' if they are classes)."
+        same_ids = len({frozenset(np.unique(p).tolist()) for p in plain.values()}) == 1
+        if not (same_ids and all(_ids_touch(p) for p in plain.values())):
+            return (
+                "instances",
+                (
+                    "Chosen automatically: in every mask each non-zero id is one connected region, "
+                    "so the ids look like objects (use mask_kind='classes' if they are classes)."
+                ),
+                odd,
+            )
+        why = "every mask holds the same ids, each one region beside or inside another (cell = 1, nucleus = 2; layers)"
+    else:
+        why = (
+            "the masks are palette PNGs, whose indices are classes"
+            if palettes
+            else "some id covers several separate regions"
         )
-    why = (
-        "the masks are palette PNGs, whose indices are classes"
-        if palettes
-        else "some id covers several separate regions"
-    )
-    return "classes", (
-        f"Chosen automatically: {why} (use mask_kind='instances' if each id is one object, "
-        f"'binary' for foreground = id > 0)."
+    return (
+        "classes",
+        (
+            f"Chosen automatically: {why} (use mask_kind='instances' if each id is one object, "
+            f"'binary' for foreground = id > 0)."
+        ),
+        odd,
     )
 
 
@@ -359,21 +411,36 @@ def _read_masks_as_grey(masks, paths, kind, report):
     return grey
 
 
-def _binary_rules(masks, paths, kind, ignore_value, report):
-    """Binary and instances: how each mask becomes 0/1, with the usual warnings."""
+def _binary_rules(masks, paths, kind, ignore_value, odd, report):
+    """Binary and instances: how each mask becomes 0/1, with the usual warnings; return the usable masks."""
+    values = {}
     for name, pixels in masks.items():
         plain, ignored = _without_ignore(pixels, ignore_value)
-        values = set(np.unique(plain[~ignored]).tolist()) if (~ignored).any() else set()
-        path = paths[name]
+        values[name] = set(np.unique(plain[~ignored]).tolist()) if (~ignored).any() else set()
+    if all(found <= {0} for found in values.values()):
+        for name in masks:
+            report.add(
+                "error",
+                paths[name],
+                "every mask of the folder is empty (background only): nothing to learn, and every score "
+                "would be a perfect 1.0.",
+                "Export the masks again with the structure as 255 (or 1), or check MASK_FOLDER.",
+            )
+            report.left_out[name] = "every mask is empty"
+        return {}
+    top = max((max(found) for name, found in values.items() if name not in odd and found), default=1)
+    for name, pixels in masks.items():
+        plain, ignored = _without_ignore(pixels, ignore_value)
+        path, found = paths[name], values[name]
         foreground = float(np.mean(plain[~ignored] > 0)) if (~ignored).any() else 0.0
-        if values <= {0}:
+        if found <= {0}:
             report.add(
                 "warning",
                 path,
                 "the mask is empty (no foreground pixel).",
                 "Fine if the image really has none; otherwise the mask was exported blank.",
             )
-        elif len(values) == 1:
+        elif len(found) == 1:
             report.add(
                 "warning",
                 path,
@@ -388,15 +455,25 @@ def _binary_rules(masks, paths, kind, ignore_value, report):
                 "If the structure is black, use invert_masks=True.",
                 group="more than half of the mask is foreground; is it inverted (structure = 0)?",
             )
-        if _is_binary(values):
-            report.mask_rules[name] = f"0/{max(values | {1})}" if values - {0} else "0/1"
+        if _is_binary(found):
+            report.mask_rules[name] = f"0/{max(found | {1})}" if found - {0} else "0/1"
         else:
             report.mask_rules[name] = "labels > 0"
-            if kind == "instances":
+            if name in odd:
                 report.add(
                     "warning",
                     path,
-                    f"the mask has {len(values - {0})} different non-zero values "
+                    f"the odd one out: values {_values_text(found)}, while the other masks are 0/{top}; "
+                    "read as foreground = value > 0.",
+                    f"Check it is the right mask and export it as 0/{top} like the others (if its values are "
+                    "classes in every mask, pass mask_kind='classes').",
+                    group=f"masks unlike the others (not 0/{top}); read as foreground = value > 0.",
+                )
+            elif kind == "instances":
+                report.add(
+                    "warning",
+                    path,
+                    f"the mask has {len(found - {0})} different non-zero values "
                     "(a label image with one id per object); every non-zero pixel is foreground.",
                     "Nothing to do for semantic segmentation; to keep objects apart see notebook 07.",
                     group="label images with one id per object; every non-zero pixel is foreground.",
@@ -405,16 +482,17 @@ def _binary_rules(masks, paths, kind, ignore_value, report):
                 report.add(
                     "note",
                     path,
-                    f"the mask has {len(values - {0})} different non-zero values; "
+                    f"the mask has {len(found - {0})} different non-zero values; "
                     "mask_kind='binary' reads every non-zero pixel as foreground.",
                     "Nothing to do.",
                     group="masks with several non-zero values; every non-zero pixel is foreground.",
                 )
-        report.mask_values[name] = _values_text(values)
+        report.mask_values[name] = _values_text(found)
     report.classes = [
         dict(id=0, name="background", colour=None, pixel_share=np.nan, images=len(masks)),
         dict(id=1, name="foreground", colour=None, pixel_share=np.nan, images=len(masks)),
     ]
+    return masks
 
 
 def _values_text(values):
@@ -583,7 +661,7 @@ def read_class_names(class_names):
 
 def read_masks_by_kind(masks, paths, mask_kind, ignore_value, names, colour_min_share, report):
     """Decide the folder's mask kind, fill the class table and each mask's rule; return the usable masks."""
-    kind, reason = _choose_kind(masks, paths, mask_kind, ignore_value, report)
+    kind, reason, odd = _choose_kind(masks, paths, mask_kind, ignore_value)
     report.mask_kind, report.kind_reason = kind, reason
     if kind == "colours":
         if ignore_value is not None and np.ndim(ignore_value) != 1:
@@ -596,9 +674,22 @@ def read_masks_by_kind(masks, paths, mask_kind, ignore_value, names, colour_min_
     if not masks:
         return masks
     if kind == "classes":
+        for name in [n for n in odd if n in masks]:
+            top = int(_without_ignore(masks[name], ignore_value)[0].max())
+            report.add(
+                "error",
+                paths[name],
+                f"the odd one out: 0 and {top} (binary), while the other masks hold class ids "
+                f"below it; read as classes it would make {top + 1} classes.",
+                "Export it with the class ids of the others, or move it away; if that value marks pixels "
+                "not annotated, pass ignore_value.",
+                group="binary masks (0/255) among masks of class ids.",
+            )
+            report.left_out[name] = "binary mask among class-id masks"
+        masks = {n: p for n, p in masks.items() if n not in odd}
         _class_ids(masks, paths, ignore_value, names, report)
     else:
-        _binary_rules(masks, paths, kind, ignore_value, report)
+        masks = _binary_rules(masks, paths, kind, ignore_value, odd, report)
         if names:
             for entry, name in zip(report.classes, names):
                 entry["name"] = name

@@ -9,6 +9,7 @@ Writers here never overwrite (:func:`new_path`).
 
 import collections
 import re
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +22,10 @@ __all__ = [
     "SegmentationSet",
     "FolderListing",
     "Pairing",
+    "MASK_SUFFIXES",
     "few_names",
     "natural_sorted",
+    "file_stem",
     "list_image_files",
     "pair_files",
     "check_not_same_folder",
@@ -70,13 +73,17 @@ RULE_DIVISORS = {
 #: order, ``source`` where they came from.
 SegmentationSet = collections.namedtuple("SegmentationSet", "images masks names source")
 
-#: ``by_stem`` ``{stem: [paths]}`` of image files (several when ``7.png`` and ``7.tif`` share a stem);
-#: ``skipped`` ``[(path, reason)]``, reason "hidden file", "sub-folder" or "not an image file".
+#: ``by_stem`` ``{stem: [paths]}`` of image files (several when ``7.png`` and ``7.tif`` share a stem;
+#: stems by :func:`file_stem`); ``skipped`` ``[(path, reason)]``, reason "hidden or system file",
+#: "broken link", "sub-folder" or "not an image file".
 FolderListing = collections.namedtuple("FolderListing", "folder kind by_stem skipped")
 
 #: ``pairs`` ``[(stem, image_path, mask_path)]`` in natural order; ``images_without_mask`` /
-#: ``masks_without_image`` stems; ``double_images`` / ``double_masks`` ``{stem: [paths]}`` (not paired).
-Pairing = collections.namedtuple("Pairing", "pairs images_without_mask masks_without_image double_images double_masks")
+#: ``masks_without_image`` stems; ``double_images`` / ``double_masks`` ``{stem: [paths]}`` (not paired);
+#: ``by_suffix`` ``{stem: mask path}`` of the pairs made through a :data:`MASK_SUFFIXES` ending.
+Pairing = collections.namedtuple(
+    "Pairing", "pairs images_without_mask masks_without_image double_images double_masks by_suffix"
+)
 
 MASK_FIX = (
     "Save the mask with 0 for background and 255 (or 1) for foreground; "
@@ -113,6 +120,27 @@ def _natural_key(text):
     return [int(part) if index % 2 else part.lower() for index, part in enumerate(parts)], text
 
 
+#: Names of system files that are skipped like hidden files (besides every name starting with ".").
+SYSTEM_FILES = ("thumbs.db", "desktop.ini", "icon\r")
+
+#: Endings of mask names that pair with the image without them (``cell_01_mask.png`` <-> ``cell_01.png``).
+MASK_SUFFIXES = tuple(
+    separator + word
+    for word in ("mask", "masks", "label", "labels", "seg", "gt", "annotation", "cp_masks")
+    for separator in ("_", "-", " ", ".")
+)
+
+
+def file_stem(path):
+    """Return the name a file pairs by: NFC-normalised, without its ending (``x.ome.tif`` -> ``x``).
+
+    >>> file_stem("cell.ome.tif"), file_stem("7.PNG")
+    ('cell', '7')
+    """
+    stem = unicodedata.normalize("NFC", Path(path).stem)
+    return stem[: -len(".ome")] if stem.lower().endswith(".ome") else stem
+
+
 def list_image_files(folder, kind="image"):
     """List the image files of a folder by stem (a :data:`FolderListing`); say what else is there.
 
@@ -129,16 +157,18 @@ def list_image_files(folder, kind="image"):
     by_stem, skipped = collections.defaultdict(list), []
     entries = sorted(folder.iterdir())
     for path in entries:
-        if path.name.startswith("."):
-            skipped.append((path, "hidden file"))
+        if path.name.startswith(".") or path.name.lower() in SYSTEM_FILES:
+            skipped.append((path, "hidden or system file"))
+        elif not path.exists():
+            skipped.append((path, "broken link"))
         elif path.is_dir():
             skipped.append((path, "sub-folder"))
         elif path.suffix.lower() not in IMAGE_EXTENSIONS:
             skipped.append((path, "not an image file"))
         else:
-            by_stem[path.stem].append(path)
+            by_stem[file_stem(path)].append(path)
     if not by_stem:
-        shown = [p.name for p in entries if not p.name.startswith(".")]
+        shown = [p.name for p, reason in skipped if reason != "hidden or system file"]
         others = f" It holds: {', '.join(shown[:5])}." if shown else " It is empty."
         raise FileNotFoundError(
             f"No {kind} files in {str(folder)!r}.{others} Put the {kind}s there as {', '.join(IMAGE_EXTENSIONS)} files."
@@ -146,26 +176,57 @@ def list_image_files(folder, kind="image"):
     return FolderListing(folder, kind, dict(by_stem), skipped)
 
 
+def _image_stem(mask_stem):
+    """Return the stem without a :data:`MASK_SUFFIXES` ending, or None if it has none."""
+    ending = next((s for s in sorted(MASK_SUFFIXES, key=len, reverse=True) if mask_stem.lower().endswith(s)), None)
+    return mask_stem[: -len(ending)] if ending and len(mask_stem) > len(ending) else None
+
+
 def pair_files(images, masks):
-    """Pair the files of two :func:`list_image_files` listings by stem; return a :data:`Pairing`."""
+    """Pair the files of two :func:`list_image_files` listings by stem; return a :data:`Pairing`.
+
+    A mask pairs with the image of its stem, or of its stem without a :data:`MASK_SUFFIXES` ending
+    (``cell_01_mask.png`` -> ``cell_01.png``); two masks for one image pair with none.
+    """
+    candidates = collections.defaultdict(list)  # image stem -> mask paths
+    by_suffix, unmatched = {}, []
+    for stem, paths in masks.by_stem.items():
+        base = stem if stem in images.by_stem else _image_stem(stem)
+        if base in images.by_stem:
+            candidates[base].extend(paths)
+            if base != stem:
+                by_suffix[base] = paths[0]
+        else:
+            unmatched.append(stem)
     double_images = {s: p for s, p in images.by_stem.items() if len(p) > 1}
-    double_masks = {s: p for s, p in masks.by_stem.items() if len(p) > 1}
+    double_masks = {s: p for s, p in candidates.items() if len(p) > 1}
     pairs = [
-        (stem, images.by_stem[stem][0], masks.by_stem[stem][0])
+        (stem, images.by_stem[stem][0], candidates[stem][0])
         for stem in natural_sorted(images.by_stem)
-        if stem in masks.by_stem and stem not in double_images and stem not in double_masks
+        if stem in candidates and stem not in double_images and stem not in double_masks
     ]
     return Pairing(
         pairs,
-        natural_sorted(set(images.by_stem) - set(masks.by_stem)),
-        natural_sorted(set(masks.by_stem) - set(images.by_stem)),
+        natural_sorted(set(images.by_stem) - set(candidates)),
+        natural_sorted(unmatched),
         double_images,
         double_masks,
+        {stem: path for stem, path in by_suffix.items() if stem not in double_masks},
     )
 
 
 def check_not_same_folder(image_folder, mask_folder):
-    """Raise ValueError when the image and mask folders are one folder."""
+    """Raise ValueError when a folder is empty text (or None) or the image and mask folders are one folder.
+
+    Empty text becomes the current folder in ``Path("")``, so ``"."`` counts as empty too.
+    """
+    for name, folder in (("image_folder (IMAGE_FOLDER)", image_folder), ("mask_folder (MASK_FOLDER)", mask_folder)):
+        if folder is None or str(folder).strip() in ("", "."):
+            raise ValueError(
+                f"{name} is empty ({folder!r}), which would read the current folder ({Path.cwd()}). "
+                f"Set it to the path of your {name.split('_')[0]} folder, e.g. "
+                f"'/content/drive/MyDrive/my-cells/{name.split('_')[0]}s'."
+            )
     image_folder, mask_folder = Path(image_folder).expanduser(), Path(mask_folder).expanduser()
     if image_folder.exists() and mask_folder.exists() and image_folder.resolve() == mask_folder.resolve():
         raise ValueError(
@@ -177,24 +238,24 @@ def check_not_same_folder(image_folder, mask_folder):
 def load_pairs(image_folder, mask_folder, *, invert_masks=False):
     """Read every image of a folder with the binary mask of the same name from another folder.
 
-    ``7.png`` in ``image_folder`` pairs with ``7.png`` (or ``7.tif`` ...) in ``mask_folder``; other
-    files are ignored. ``invert_masks`` swaps foreground and background (:func:`read_binary_mask`).
+    ``7.png`` in ``image_folder`` pairs with ``7.png``, ``7.tif`` or ``7_mask.png`` ... in
+    ``mask_folder`` (:func:`pair_files`); other files are ignored. ``invert_masks`` swaps foreground and background (:func:`read_binary_mask`).
     Returns a :data:`SegmentationSet`. Raises FileNotFoundError for a missing or empty folder, and
     ValueError, naming the files and the fix, when files do not pair up, share a name, cannot be
     read, a mask is not binary, or sizes (or grey/colour) differ.
     """
-    image_folder, mask_folder = Path(image_folder), Path(mask_folder)
     check_not_same_folder(image_folder, mask_folder)
+    image_folder, mask_folder = Path(image_folder), Path(mask_folder)
     images_listed = list_image_files(image_folder, "image")
     masks_listed = list_image_files(mask_folder, "mask")
-    for listing in (images_listed, masks_listed):
-        doubles = [" and ".join(p.name for p in paths) for paths in listing.by_stem.values() if len(paths) > 1]
-        if doubles:
-            raise ValueError(
-                f"In {str(listing.folder)!r} several {listing.kind} files have the same name: "
-                f"{'; '.join(doubles)}. Keep one file per name so that each image pairs with one mask."
-            )
     pairing = pair_files(images_listed, masks_listed)
+    for kind, doubles in (("image", pairing.double_images), ("mask", pairing.double_masks)):
+        if doubles:
+            names = "; ".join(" and ".join(p.name for p in paths) for paths in doubles.values())
+            raise ValueError(
+                f"Several {kind} files have the same name: {names}. Keep one file per name so that "
+                f"each image pairs with one mask."
+            )
     _raise_unpaired(pairing, images_listed, masks_listed)
     names, image_paths, mask_paths = zip(*pairing.pairs)
     images = [read_image(path) for path in image_paths]
@@ -219,8 +280,8 @@ def _raise_unpaired(pairing, images, masks):
         problems.append(f"masks without an image in {str(images.folder)!r}: {names}")
     raise ValueError(
         f"Images and masks do not pair up: {'; '.join(problems)}. Each image needs a mask with "
-        f"the same file name (7.png <-> 7.png or 7.tif <-> 7.png; not 7_mask.png): rename, "
-        f"add or remove those files."
+        f"the same file name (7.png <-> 7.png, 7.tif or 7_mask.png): rename, add or remove "
+        f"those files."
     )
 
 

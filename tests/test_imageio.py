@@ -283,7 +283,7 @@ def test_listing_and_pairing_by_stem(tmp_path):
     masks = imageio.list_image_files(mask_folder, "mask")
     assert sorted(images.by_stem) == ["1", "10", "2", "3"]
     assert {p.name: reason for p, reason in images.skipped} == {
-        ".DS_Store": "hidden file",
+        ".DS_Store": "hidden or system file",
         "notes.txt": "not an image file",
         "more": "sub-folder",
     }
@@ -399,12 +399,12 @@ def test_load_pairs_lists_every_unpaired_file(tmp_path):
     image_folder, mask_folder = make_pair_folders(tmp_path, ["1", "2"])
     write_png(image_folder / "5.png", np.zeros((4, 5), np.uint8))
     write_png(image_folder / "6.tif", np.zeros((4, 5), np.uint8))
-    write_png(mask_folder / "5_mask.png", np.zeros((4, 5), np.uint8))
+    write_png(mask_folder / "7_mask.png", np.zeros((4, 5), np.uint8))
     with pytest.raises(ValueError) as error:
         imageio.load_pairs(image_folder, mask_folder)
     message = str(error.value)
     assert "images without a mask" in message and "5.png, 6.tif" in message
-    assert "masks without an image" in message and "5_mask.png" in message
+    assert "masks without an image" in message and "7_mask.png" in message
     assert "same file name" in message
 
 

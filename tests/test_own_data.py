@@ -153,7 +153,7 @@ def _alpha(root):
 CATALOGUE = [
     ("image without mask", _no_mask, "extra.png", "Add its mask", "error"),
     ("mask without image", _no_image, "orphan.png", "Add the image", "warning"),
-    ("mask named 7_mask.png", _near_miss, "cell_mask.png", "Rename cell_mask.png to cell.png", "error"),
+    ("mask named 7_mask.png", _near_miss, "cell_mask.png", "paired", "note"),
     ("two images, one name", _double, "0.png", "Keep one file per name", "error"),
     ("damaged file", _unreadable, "broken.png", "save it again", "error"),
     ("0-byte file", _empty_file, "zero.png", "Copy the file again", "error"),
@@ -161,7 +161,7 @@ CATALOGUE = [
     ("mask of another size", _size_mismatch, "big.png", "full resolution", "error"),
     ("image smaller than a crop", _small, "tiny.png", "smaller crop_size", "warning"),
     ("size not divisible by 2**n_poolings", _not_divisible, "odd.png", "padded", "note"),
-    ("label ids", _labels, "nuclei.png", "notebook 07", "warning"),
+    ("label ids among 0/255 masks", _labels, "nuclei.png", "export it as 0/255", "warning"),
     ("colour mask", _colour_mask, "red.png", "greyscale", "error"),
     ("JPEG mask", _jpeg_mask, "photo.jpg", "never JPEG", "error"),
     ("empty mask", _empty_mask, "blank.png", "exported blank", "warning"),
@@ -236,8 +236,9 @@ def test_load_checked_pads_small_images_by_mirroring_and_reads_labels_as_foregro
     assert loaded.images.shape == (1, 6, 6, 1)
     np.testing.assert_allclose(loaded.images[0, 4, :4, 0] * 255, [12, 13, 14, 15])  # row 3 mirrored
     np.testing.assert_allclose(loaded.images[0, 0, 4:, 0] * 255, [3, 2])  # columns 3, 2 mirrored
-    assert loaded.masks[0, 0, 0, 0] == 1 and loaded.masks[0, 3, 3, 0] == 1 and loaded.masks[0, 4, 4, 0] == 1
-    assert loaded.masks.sum() == 1 + 4  # the (3, 3) pixel mirrored into a 2x2 corner
+    assert loaded.masks[0, 0, 0, 0] == 1 and loaded.masks[0, 3, 3, 0] == 1  # ids 1 and 7: foreground
+    assert (loaded.masks[0, :4, :4, 0] == 1).sum() == 2
+    assert (loaded.masks[0, 4:, :, 0] == loaded.ignore_value).all()  # the mask's padding is not annotated
 
 
 def test_predict_folder_writes_a_new_folder_and_never_overwrites(tmp_path):
@@ -553,3 +554,59 @@ def test_predict_folder_with_a_keras_softmax_model_writes_ids_of_each_input_size
         assert skimage.io.imread(folder / "previews" / name).shape == shape + (3,)
     assert len((folder / "legend.csv").read_text().splitlines()) == 1 + 4
     assert snapshot(tmp_path / "new") == before
+
+
+# --- mask kinds decided across the folder (issue 20) ---------------------------------------------
+
+
+def write_masks(root, masks):
+    for index, mask in enumerate(masks):
+        write(root / "images", f"{index}.png", grey(mask.shape))
+        write(root / "masks", f"{index}.png", mask)
+
+
+def cell_and_nucleus(shift):
+    mask = np.zeros((32, 32), np.uint8)
+    mask[4 + shift : 24 + shift, 4:24] = 1  # one cell per image ...
+    mask[10 + shift : 16 + shift, 10:16] = 2  # ... with its nucleus inside
+    return mask
+
+
+def test_one_region_per_value_is_classes_when_every_mask_holds_the_same_touching_ids(tmp_path):
+    write_masks(tmp_path / "cells", [cell_and_nucleus(shift) for shift in range(3)])
+    cells = check(tmp_path / "cells")
+    assert cells.mask_kind == "classes" and cells.n_classes == 3, cells.summary()
+    layers = [np.repeat(np.arange(4, dtype=np.uint8), 8 + shift)[:32, None].repeat(32, 1) for shift in range(3)]
+    write_masks(tmp_path / "layers", layers)  # tissue layers 0-3, bands of different heights
+    report = check(tmp_path / "layers")
+    assert report.mask_kind == "classes" and report.n_classes == 4, report.summary()
+    loaded = own_data.load_checked(report)
+    assert set(np.unique(loaded.masks[loaded.masks >= 0]).tolist()) == {0, 1, 2, 3}
+
+
+def test_a_stray_0_1_2_mask_among_0_255_masks_is_named_not_256_classes(tmp_path):
+    stray = class_masks(1)[0]
+    write_masks(tmp_path, [binary_mask((32, 32)) for _ in range(4)] + [stray])
+    report = check(tmp_path)
+    assert report.mask_kind == "binary" and report.n_classes == 2
+    (found,) = [p for p in report.problems if p.file.endswith("4.png")]
+    assert found.severity == "warning" and "0/255" in found.fix and "ignore_value" not in report.summary()
+    assert len(report.summary().splitlines()) < 12
+
+
+def test_a_stray_0_255_mask_among_class_masks_is_left_out_and_named(tmp_path):
+    write_masks(tmp_path, class_masks(3) + [binary_mask((32, 32))])
+    report = check(tmp_path)
+    assert report.mask_kind == "classes" and report.n_classes == 3
+    (found,) = [p for p in report.problems if p.file.endswith("3.png")]
+    assert found.severity == "error" and "class ids of the others" in found.fix and "3" in report.left_out
+
+
+def test_all_empty_masks_are_refused_before_training(tmp_path):
+    write_masks(tmp_path, [np.zeros((32, 32), np.uint8) for _ in range(3)])
+    report = check(tmp_path)
+    assert not report.ok and report.pairs == [] and len(report.left_out) == 3
+    (found,) = [entry for entry in report.grouped() if entry[0] == "error"]
+    assert len(found[1]) == 3 and "structure as 255" in found[3]
+    with pytest.raises(ValueError, match="No usable"):
+        own_data.load_checked(report)
