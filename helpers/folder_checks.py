@@ -329,64 +329,38 @@ def _odd_ones(plain):
 
 def _choose_kind(masks, paths, mask_kind, ignore_value):
     """Return (kind, reason, odd names) for the folder."""
-    colour = [n for n, p in masks.items() if p.ndim == 3 and not imageio.is_grey_rgb(p)]
     if mask_kind != "auto":
         return mask_kind, f"Chosen by mask_kind={mask_kind!r}.", []
-    if len(colour) > len(masks) - len(colour):
-        return (
-            "colours",
-            (
-                f"Chosen automatically: {len(colour)} of {len(masks)} masks are colour images; each "
-                f"exact colour is a class (mask_kind= overrides)."
-            ),
-            [],
-        )
+    colour = [n for n, p in masks.items() if p.ndim == 3 and not imageio.is_grey_rgb(p)]
     grey = {n: (p[..., 0] if p.ndim == 3 else p) for n, p in masks.items() if n not in colour}
     plain = {n: _without_ignore(p, ignore_value)[0] for n, p in grey.items()}
     binary, odd = _odd_ones(plain)
-    if odd and odd[0] not in binary:
-        return (
-            "binary",
-            (
-                f"Chosen automatically: {len(binary)} of {len(plain)} masks hold 0 and one other value; the "
-                "others are named as odd ones out (mask_kind= overrides)."
-            ),
-            odd,
-        )
-    if len(binary) == len(plain):
-        return (
-            "binary",
-            ("Chosen automatically: every mask holds 0 and at most one other value (mask_kind= overrides)."),
-            odd,
-        )
-    plain = {n: p for n, p in plain.items() if n not in odd}
-    palettes = any(imageio.read_palette(paths[n]) is not None for n in plain)
-    if not palettes and all(_one_region_per_id(p) for p in plain.values()):
-        same_ids = len({frozenset(np.unique(p).tolist()) for p in plain.values()}) == 1
-        if not (same_ids and all(_ids_touch(p) for p in plain.values())):
-            return (
-                "instances",
-                (
-                    "Chosen automatically: in every mask each non-zero id is one connected region, "
-                    "so the ids look like objects (use mask_kind='classes' if they are classes)."
-                ),
-                odd,
-            )
-        why = "every mask holds the same ids, each one region beside or inside another (cell = 1, nucleus = 2; layers)"
+    if len(colour) > len(masks) - len(colour):
+        kind, why = "colours", f"{len(colour)} of {len(masks)} masks are colour images; each exact colour is a class"
+    elif odd and odd[0] not in binary:
+        kind, why = "binary", f"{len(binary)} of {len(plain)} masks hold 0 and one other value; the others are odd"
+    elif len(binary) == len(plain):
+        kind, why = "binary", "every mask holds 0 and at most one other value"
     else:
-        why = (
-            "the masks are palette PNGs, whose indices are classes"
-            if palettes
-            else "some id covers several separate regions"
+        ids = {n: p for n, p in plain.items() if n not in odd}
+        palettes = any(imageio.read_palette(paths[n]) is not None for n in ids)
+        regions = not palettes and all(_one_region_per_id(p) for p in ids.values())
+        same_ids = len({frozenset(np.unique(p).tolist()) for p in ids.values()}) == 1
+        if regions and not (same_ids and all(_ids_touch(p) for p in ids.values())):
+            why = "in every mask each non-zero id is one connected region, so the ids look like objects"
+            return "instances", f"Chosen automatically: {why} (use mask_kind='classes' if they are classes).", odd
+        kind, why = (
+            "classes",
+            (
+                "every mask holds the same ids, each one region beside or inside another"
+                if regions
+                else "the masks are palette PNGs, whose indices are classes"
+                if palettes
+                else "some id covers several separate regions"
+            ),
         )
-    return (
-        "classes",
-        (
-            f"Chosen automatically: {why} (use mask_kind='instances' if each id is one object, "
-            f"'binary' for foreground = id > 0)."
-        ),
-        odd,
-    )
+        why += " (use mask_kind='instances' if each id is one object, 'binary' for foreground = id > 0)"
+    return kind, f"Chosen automatically: {why}{'' if kind == 'classes' else ' (mask_kind= overrides)'}.", odd
 
 
 def _read_masks_as_grey(masks, paths, kind, report):

@@ -223,15 +223,17 @@ def check_not_same_folder(image_folder, mask_folder):
     for name, folder in (("image_folder (IMAGE_FOLDER)", image_folder), ("mask_folder (MASK_FOLDER)", mask_folder)):
         if folder is None or str(folder).strip() in ("", "."):
             raise ValueError(
-                f"{name} is empty ({folder!r}), which would read the current folder ({Path.cwd()}). "
+                f"{name} is empty ({folder if folder is None else repr(str(folder))}), which would read "
+                f"the current folder ({Path.cwd()}). "
                 f"Set it to the path of your {name.split('_')[0]} folder, e.g. "
                 f"'/content/drive/MyDrive/my-cells/{name.split('_')[0]}s'."
             )
     image_folder, mask_folder = Path(image_folder).expanduser(), Path(mask_folder).expanduser()
     if image_folder.exists() and mask_folder.exists() and image_folder.resolve() == mask_folder.resolve():
         raise ValueError(
-            f"The image folder and the mask folder are the same folder ({image_folder}). Keep the "
-            f"images and the masks in two folders, with the same file names."
+            f"image_folder and mask_folder (IMAGE_FOLDER, MASK_FOLDER) are the same folder ({image_folder}). "
+            f"Keep the images and the masks in two folders, with the same file names, and set MASK_FOLDER "
+            f"to the masks' folder."
         )
 
 
