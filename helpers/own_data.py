@@ -24,7 +24,7 @@ from helpers._checks import foreground
 from helpers.imageio import few_names, natural_sorted, new_folder, write_text_file
 from helpers.inference import pad_to, predict_padded, predict_tiled
 
-__all__ = ["Problem", "FolderReport", "CheckedSet", "check_folder", "load_checked", "predict_folder"]
+__all__ = ["Problem", "FolderReport", "CheckedSet", "PADDING", "check_folder", "load_checked", "predict_folder"]
 
 #: One finding: ``severity`` is "error" (the pair is left out), "warning" (used, check it) or
 #: "note" (used as described); ``file`` the file or folder; ``what`` the problem; ``fix`` what
@@ -33,9 +33,13 @@ __all__ = ["Problem", "FolderReport", "CheckedSet", "check_folder", "load_checke
 Problem = collections.namedtuple("Problem", "severity file what fix group", defaults=(None,))
 
 #: What :func:`load_checked` returns: ``images`` (N, H, W, C) float32 in [0, 1]; ``masks``
-#: (N, H, W, 1) float32 class ids (binary: 0/1; instances: 0/1), pixels not annotated equal to
-#: ``ignore_value``; ``names``; ``source``; ``class_names`` (one per id).
-CheckedSet = collections.namedtuple("CheckedSet", "images masks names source class_names ignore_value")
+#: (N, H, W, 1) float32 class ids (binary: 0/1; instances: 0/1), pixels not annotated (and the
+#: padding) equal to ``ignore_value``; ``names``; ``source``; ``class_names`` (one per id);
+#: ``sizes`` (each image's own (height, width), before padding).
+CheckedSet = collections.namedtuple("CheckedSet", "images masks names source class_names ignore_value sizes")
+
+#: The mask value of padding when the folder has no ignore value: no class has it, so it weighs 0.
+PADDING = -1
 
 SEVERITIES = ("error", "warning", "note")
 
@@ -322,11 +326,13 @@ def _mask_ids(report, name, mask_path):
 def load_checked(report, *, invert_masks=False):
     """Load the usable pairs of a :class:`FolderReport` (from :func:`check_folder`) as a :data:`CheckedSet`.
 
-    Images are grey or colour as the report says (a folder with both is read as colour); images
-    of other sizes, and images smaller than the crops, are mirror-padded (image and mask alike)
-    to one size. ``invert_masks`` (binary masks only) swaps foreground and background.
-    Masks hold class ids (binary and instances: 0/1; colour masks: the ids of
-    ``report.colour_to_id``); pixels not annotated keep ``report.ignore_id``.
+    Images are grey or colour as the report says (a folder with both is read as colour). Every
+    image is mirror-padded at the bottom and right to one size: at least the crop, the largest
+    image, and a multiple of ``2**report.n_poolings`` (so that whole images go through the U-Net).
+    The padding of the masks is **not annotated** (``ignore_value``: ``report.ignore_id``, or
+    :data:`PADDING` if the folder has none): it weighs 0 in the loss and counts in no score.
+    ``invert_masks`` (binary masks only) swaps foreground and background. Masks hold class ids
+    (binary and instances: 0/1; colour masks: the ids of ``report.colour_to_id``).
     """
     if not report.pairs:
         raise ValueError(f"No usable image/mask pair in {report.image_folder}: read the report and fix the errors.")
@@ -339,15 +345,21 @@ def load_checked(report, *, invert_masks=False):
             np.where(mask == report.ignore_id, mask, 1 - mask) if report.ignore_id is not None else 1 - mask
             for mask in masks
         ]
-    height = max(report.crop_size, *(image.shape[0] for image in images))
-    width = max(report.crop_size, *(image.shape[1] for image in images))
+    sizes = [image.shape[:2] for image in images]
+    step = 2**report.n_poolings
+    height = -(-max(report.crop_size, *(h for h, _ in sizes)) // step) * step
+    width = -(-max(report.crop_size, *(w for _, w in sizes)) // step) * step
+    padded = any(size != (height, width) for size in sizes)
+    ignore = PADDING if report.ignore_id is None and padded else report.ignore_id
     images = np.stack([pad_to(image, height, width) for image in images])
-    masks = np.stack([pad_to(mask, height, width) for mask in masks])
+    fill = 0 if ignore is None else ignore  # pad widths: (rows, columns, channels)
+    masks = [np.pad(m, ((0, height - len(m)), (0, width - m.shape[1]), (0, 0)), constant_values=fill) for m in masks]
+    masks = np.stack(masks)
     names = [name for name, _, _ in report.pairs]
     source = f"images from {report.image_folder}, masks from {report.mask_folder}"
     if report.mask_kind in ("classes", "colours"):
         source += f" ({report.n_classes} classes: {', '.join(report.class_names)})"
-    return CheckedSet(images, masks.astype(np.float32), names, source, report.class_names, report.ignore_id)
+    return CheckedSet(images, masks.astype(np.float32), names, source, report.class_names, ignore, sizes)
 
 
 def _legend(classes, count):

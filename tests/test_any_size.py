@@ -1,0 +1,158 @@
+"""Every 2-D size through notebook 08's calls: check, load, train with validation, score, predict a folder.
+
+Sizes are drawn by hypothesis: odd, prime, one pixel over a multiple of 2**n_poolings, smaller than the
+crop, and folders of mixed sizes. Each predicted mask has its image's size, the padding is never scored,
+and the input folders are byte-identical afterwards.
+"""
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skimage.io
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from helpers import datasets, inference, label_maps, metrics, models, own_data, pipeline, training
+
+N_POOLINGS, CROP = 2, 32
+SIDES = st.integers(17, 70)
+
+
+def snapshot(root):
+    return {str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file()}
+
+
+def write_folder(root, sizes, new_sizes, channels, n_classes, seed):
+    """Images brighter where the mask has a structure; masks 0/255 (binary) or class ids 0..K-1."""
+    rng = np.random.default_rng(seed)
+    for folder in ("images", "masks", "new"):
+        (root / folder).mkdir(parents=True)
+    for index, (height, width) in enumerate(sizes):
+        ids = (rng.random((height, width)) * n_classes).astype(np.uint8)
+        ids[0, 0], ids[-1, -1] = 0, n_classes - 1  # every class in every mask
+        image = 40 + 80 * ids + rng.integers(0, 30, ids.shape)
+        image = np.repeat(image[..., np.newaxis], channels, axis=-1) if channels > 1 else image
+        skimage.io.imsave(root / "images" / f"{index}.png", image.astype(np.uint8), check_contrast=False)
+        mask = np.where(ids > 0, 255, 0) if n_classes == 2 else ids
+        skimage.io.imsave(root / "masks" / f"{index}.png", mask.astype(np.uint8), check_contrast=False)
+    for index, size in enumerate(new_sizes):
+        shape = size + ((channels,) if channels > 1 else ())
+        skimage.io.imsave(root / "new" / f"new{index}.png", rng.integers(0, 255, shape, np.uint8), check_contrast=False)
+
+
+def notebook_08_calls(root, results):
+    """Notebook 08's calls from the folder check to the predicted folder, 2 training steps."""
+    import keras
+
+    keras.backend.clear_session()  # a fresh graph for each drawn folder
+    keras.utils.set_random_seed(0)
+    report = own_data.check_folder(
+        root / "images", root / "masks", n_poolings=N_POOLINGS, crop_size=CROP, mask_kind="auto"
+    )
+    assert report.ok, report.summary()
+    loaded = own_data.load_checked(report)
+    images, masks = loaded.images, loaded.masks
+    K = report.n_classes if report.mask_kind in ("classes", "colours") else 1
+    train, validation, test = datasets.split_images(len(images), n_validation=1, n_test=1, how="in stack order")
+    annotated = masks != loaded.ignore_value
+    weights = label_maps.class_weights(masks[train][annotated[train]], K) if K > 1 else None
+    batches = pipeline.training_batches(images[train], masks[train], crop_size=CROP, batch_size=2, seed=0)
+    batches = pipeline.with_ignore_weights(batches, loaded.ignore_value, weights)
+    validation_data = (images[validation], *pipeline.ignore_weights(masks[validation], loaded.ignore_value, weights))
+    model = models.build_unet(
+        input_shape=(None, None, images.shape[-1]),
+        filters=4,
+        n_poolings=N_POOLINGS,
+        n_classes=K,
+        output_activation="softmax" if K > 1 else "sigmoid",
+    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy" if K > 1 else "binary_crossentropy")
+    run = training.fit_resumable(
+        model, batches, folder=results / "run", epochs=1, steps_per_epoch=2, validation_data=validation_data, verbose=0
+    )
+    assert np.isfinite(run.history()["val_loss"]).all()
+    probabilities = np.stack([inference.predict_padded(model, images[i], N_POOLINGS) for i in test])
+    seen = annotated[test]
+    if K > 1:
+        predicted = np.argmax(probabilities, axis=-1)[..., np.newaxis]
+        scores = metrics.per_class_scores(masks[test][seen], predicted[seen], K)
+        threshold = None
+    else:
+        validation_probabilities = np.stack(
+            [inference.predict_padded(model, images[i], N_POOLINGS) for i in validation]
+        )
+        threshold, _ = metrics.choose_threshold(
+            masks[validation][annotated[validation]], validation_probabilities[annotated[validation]]
+        )
+        scores = metrics.evaluate_segmentation(masks[test][seen], probabilities[seen], threshold)
+    folder = own_data.predict_folder(
+        model, root / "new", results / "predictions", threshold=threshold, n_poolings=N_POOLINGS,
+        channels=images.shape[-1], classes=report,
+    )  # fmt: skip
+    return loaded, seen, scores, folder
+
+
+@settings(
+    max_examples=4,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # shrinking would retrain for minutes
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+@given(
+    size=st.tuples(SIDES, SIDES),
+    mixed=st.lists(st.tuples(SIDES, SIDES), min_size=4, max_size=4) | st.none(),
+    new_sizes=st.lists(st.tuples(st.integers(1, 40), st.integers(1, 40)), min_size=1, max_size=2),
+    channels=st.sampled_from([1, 3]),
+    n_classes=st.sampled_from([2, 3]),
+)
+def test_notebook_08_calls_work_for_any_size(size, mixed, new_sizes, channels, n_classes):
+    sizes = mixed or [size] * 4
+    with tempfile.TemporaryDirectory() as temporary:
+        root = Path(temporary)
+        write_folder(root / "data", sizes, new_sizes, channels, n_classes, seed=sum(size))
+        before = snapshot(root / "data")
+        loaded, seen, scores, folder = notebook_08_calls(root / "data", root)
+        assert loaded.sizes == sizes
+        step = 2**N_POOLINGS
+        assert loaded.images.shape[1] % step == 0 and loaded.images.shape[2] % step == 0
+        # the test image's own pixels are scored, the padding is not
+        assert seen.sum() == np.prod(sizes[-1])
+        assert 0 <= np.mean(scores["dice"]) <= 1
+        for index, shape in enumerate(new_sizes):
+            written = skimage.io.imread(folder / f"new{index}.png")
+            assert written.shape == shape and written.dtype == np.uint8
+            assert set(np.unique(written)) <= ({0, 255} if n_classes == 2 else set(range(n_classes)))
+        assert snapshot(root / "data") == before
+
+
+def test_padding_is_not_annotated_and_the_folders_ignore_value_is_kept(tmp_path):
+    write_folder(tmp_path, [(17, 33), (17, 33)], [], channels=1, n_classes=2, seed=0)
+    report = own_data.check_folder(tmp_path / "images", tmp_path / "masks", n_poolings=2, crop_size=20)
+    loaded = own_data.load_checked(report)
+    assert loaded.images.shape == (2, 20, 36, 1) and loaded.sizes == [(17, 33), (17, 33)]
+    assert loaded.ignore_value == own_data.PADDING
+    assert (loaded.masks[:, 17:] == own_data.PADDING).all() and (loaded.masks[:, :, 33:] == own_data.PADDING).all()
+    assert set(np.unique(loaded.masks[:, :17, :33])) == {0, 1}
+    np.testing.assert_array_equal(loaded.images[0, 17], loaded.images[0, 16])  # mirrored, not zeros
+    _, weights = pipeline.ignore_weights(loaded.masks, loaded.ignore_value)
+    assert weights.sum() == 2 * 17 * 33  # the loss sees the images' own pixels only
+
+
+def test_a_folder_that_needs_no_padding_has_no_ignore_value(tmp_path):
+    write_folder(tmp_path, [(32, 48), (32, 48)], [], channels=1, n_classes=2, seed=0)
+    loaded = own_data.load_checked(
+        own_data.check_folder(tmp_path / "images", tmp_path / "masks", n_poolings=4, crop_size=32)
+    )
+    assert loaded.images.shape == (2, 32, 48, 1) and loaded.ignore_value is None
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 37), (17, 16), (33, 2)])
+def test_predict_padded_and_tiled_give_the_images_size(shape):
+    image = np.random.default_rng(0).random(shape + (1,)).astype(np.float32)
+    assert inference.predict_padded(lambda batch: batch, image, n_poolings=4).shape == shape + (1,)
+    np.testing.assert_allclose(
+        inference.predict_tiled(lambda batch: batch, image, tile=16, overlap=4), image, rtol=1e-6
+    )
