@@ -328,7 +328,8 @@ def load_checked(report, *, invert_masks=False):
 
     Images are grey or colour as the report says (a folder with both is read as colour). Every
     image is mirror-padded at the bottom and right to one size: at least the crop, the largest
-    image, and a multiple of ``2**report.n_poolings`` (so that whole images go through the U-Net).
+    image, and a multiple of ``2**report.n_poolings`` (so that whole images go through the U-Net);
+    for images of several sizes it prints the memory that costs.
     The padding of the masks is **not annotated** (``ignore_value``: ``report.ignore_id``, or
     :data:`PADDING` if the folder has none): it weighs 0 in the loss and counts in no score.
     ``invert_masks`` (binary masks only) swaps foreground and background. Masks hold class ids
@@ -351,6 +352,12 @@ def load_checked(report, *, invert_masks=False):
     width = -(-max(report.crop_size, *(w for _, w in sizes)) // step) * step
     padded = any(size != (height, width) for size in sizes)
     ignore = PADDING if report.ignore_id is None and padded else report.ignore_id
+    if len(set(sizes)) > 1:
+        share = len(sizes) * height * width / sum(h * w for h, w in sizes)
+        print(
+            f"Images of {len(set(sizes))} sizes, each padded to {height}x{width}: {share:.1f} times the memory "
+            f"of their own pixels. Crop large images into pieces of similar size if memory runs short."
+        )
     images = np.stack([pad_to(image, height, width) for image in images])
     fill = 0 if ignore is None else ignore  # pad widths: (rows, columns, channels)
     masks = [np.pad(m, ((0, height - len(m)), (0, width - m.shape[1]), (0, 0)), constant_values=fill) for m in masks]

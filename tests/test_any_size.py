@@ -156,3 +156,12 @@ def test_predict_padded_and_tiled_give_the_images_size(shape):
     np.testing.assert_allclose(
         inference.predict_tiled(lambda batch: batch, image, tile=16, overlap=4), image, rtol=1e-6
     )
+
+
+def test_a_folder_of_mixed_sizes_says_what_the_padding_costs(tmp_path, capsys):
+    write_folder(tmp_path, [(20, 20), (40, 20)], [], channels=1, n_classes=2, seed=0)
+    loaded = own_data.load_checked(
+        own_data.check_folder(tmp_path / "images", tmp_path / "masks", n_poolings=2, crop_size=16)
+    )
+    assert loaded.images.shape == (2, 40, 20, 1) and loaded.sizes == [(20, 20), (40, 20)]
+    assert "1.3 times" in capsys.readouterr().out  # 2 x 40 x 20 padded pixels for 1,200 of the images'

@@ -236,11 +236,12 @@ def test_a_k_class_folder_trains_scores_and_predicts_class_ids(tmp_path):
     assert "3 classes" in text and "bg" in text and "most probable class" in text
 
 
-# --- notebook 08 end to end on a colour folder of 3 classes -----------------------------------------
+# --- notebook 08 end to end on an odd-sized colour folder of 3 classes --------------------------------
 
 
-def test_notebook_08_runs_on_a_colour_multiclass_folder_set_by_its_folder_parameters(tmp_path):
-    sizes = colour_folder(tmp_path / "data")
+def test_notebook_08_runs_on_an_odd_sized_colour_multiclass_folder_set_by_its_folder_parameters(tmp_path):
+    # 45 x 71: divisible by no power of 2 and smaller than the smoke crop (64), so every image is padded
+    sizes = colour_folder(tmp_path / "data", size=(45, 71))
     before = snapshot(tmp_path / "data")
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     index = next(i for i, c in enumerate(notebook.cells) if "parameters" in c.metadata.get("tags", []))
@@ -254,7 +255,7 @@ def test_notebook_08_runs_on_a_colour_multiclass_folder_set_by_its_folder_parame
     # as papermill does: a cell of assignments right after the parameters cell
     notebook.cells.insert(index + 1, nbformat.v4.new_code_cell("\n".join(f"{k} = {v!r}" for k, v in folders.items())))
     # the test's own plumbing: results into tmp_path instead of outputs/ of the course folder
-    redirect = f"import functools\ncolab.mount_drive = functools.partial(course.mount_drive, local_folder={str(tmp_path / 'results')!r})"
+    redirect = f"import functools\ncourse.mount_drive = functools.partial(course.mount_drive, local_folder={str(tmp_path / 'results')!r})"
     notebook.cells.insert(2, nbformat.v4.new_code_cell(redirect))
     client = NotebookClient(
         notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}
@@ -264,6 +265,7 @@ def test_notebook_08_runs_on_a_colour_multiclass_folder_set_by_its_folder_parame
         output.get("text", "") for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
     )
     assert "K = 3" in outputs
+    assert "6,390 annotated test pixels" in outputs  # 2 test images x 45 x 71: the padding is not scored
     assert "confusion matrix" in outputs
     predictions = tmp_path / "results" / "predictions-colours-smoke"
     for name, shape in sizes.items():
