@@ -89,7 +89,7 @@ def notebook_08_calls(root, results):
         scores = metrics.evaluate_segmentation(masks[test][seen], probabilities[seen], threshold)
     folder = own_data.predict_folder(
         model, root / "new", results / "predictions", threshold=threshold, n_poolings=N_POOLINGS,
-        channels=images.shape[-1], classes=report,
+        channels=images.shape[-1], classes=report, tile=32,  # larger new images go tile by tile
     )  # fmt: skip
     return loaded, seen, scores, folder
 
