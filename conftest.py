@@ -2,9 +2,15 @@
 
 import os
 
-from helpers.course import QUIET_TENSORFLOW
+from helpers.course import OUTPUTS_VARIABLE, QUIET_TENSORFLOW, course_root
 
 os.environ.setdefault("UNET_COURSE_MODE", "smoke")
+# `course.py test` runs the tests in two processes (pytest-xdist): each keeps its notebooks' results in
+# its own folder, outputs/tests-gw0 ..., so two notebooks that write the same results never meet.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ.setdefault(
+        OUTPUTS_VARIABLE, str(course_root() / "outputs" / f"tests-{os.environ['PYTEST_XDIST_WORKER']}")
+    )
 # TensorFlow's C++ log lines off here and in the kernels nbval starts (they inherit the environment);
 # the setup cell's course.start_notebook() also imports TensorFlow quietly.
 os.environ.update(QUIET_TENSORFLOW)

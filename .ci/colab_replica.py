@@ -40,7 +40,7 @@ COLAB_LISTS = ROOT / ".ci" / "colab"
 #: Colab's runtime around the course's own requirements: what a notebook runs in.
 NOTEBOOK_RUNTIME = ("pip", "notebook", "ipykernel", "ipython", "widgetsnbextension", "tifffile", "packaging")
 #: What pytest needs to run the unit tests, the notebooks (nbval), the slide tests and the style test (ruff).
-TEST_TOOLS = ("pytest", "nbval", "nbclient", "mistune", "websocket-client", "ruff")
+TEST_TOOLS = ("pytest", "nbval", "nbclient", "mistune", "websocket-client", "ruff", "hypothesis")
 
 
 def canonical(name):

@@ -22,6 +22,7 @@ from pathlib import Path
 __all__ = [
     "REPOSITORY_URL",
     "MODES",
+    "OUTPUTS_VARIABLE",
     "course_root",
     "colab_url",
     "choose_mode",
@@ -50,6 +51,8 @@ BRANCH = "main"
 #: Environment variable that selects the mode: ``smoke`` (tests) or ``default`` (students).
 MODE_VARIABLE = "UNET_COURSE_MODE"
 MODES = ("default", "smoke")
+#: Environment variable naming the folder for results outside Colab (default: ``outputs/`` of the course).
+OUTPUTS_VARIABLE = "UNET_COURSE_OUTPUTS"
 #: Environment variables that keep TensorFlow's C++ log lines (INFO, WARNING and ERROR, such
 #: as the CPU's ``failed call to cuInit``) out of the notebooks; read when TensorFlow loads.
 QUIET_TENSORFLOW = {"TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -157,7 +160,7 @@ def mount_drive(folder_name="unet-course", *, local_folder=None):
     """Return a folder for results that outlives the session: ``MyDrive/<folder_name>`` in Colab.
 
     Created if missing, nothing in it deleted. Outside Colab: ``outputs/<folder_name>`` in the course
-    folder, or ``local_folder``.
+    folder (or in the folder the environment variable ``UNET_COURSE_OUTPUTS`` names), or ``local_folder``.
     """
     if not isinstance(folder_name, str) or not folder_name.strip():
         raise ValueError(
@@ -190,7 +193,7 @@ def mount_drive(folder_name="unet-course", *, local_folder=None):
         )
     else:
         if local_folder is None:
-            folder = course_root() / "outputs" / folder_name
+            folder = Path(os.environ.get(OUTPUTS_VARIABLE) or course_root() / "outputs") / folder_name
         elif isinstance(local_folder, (str, os.PathLike)):
             folder = Path(local_folder).expanduser()
         else:

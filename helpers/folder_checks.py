@@ -227,20 +227,21 @@ def check_pair(name, image_path, mask_path, report):
             "warning",
             image_path,
             f"{width}x{height} is smaller than the {report.crop_size}-pixel "
-            "training crops; image and mask are padded by mirroring.",
+            "training crops; the image is padded by mirroring, the mask's padding is not annotated "
+            "(never trained on or scored).",
             "Nothing to do, or choose a smaller crop_size.",
-            group=f"smaller than the {report.crop_size}-pixel training crops; padded by mirroring.",
+            group=f"smaller than the {report.crop_size}-pixel training crops; padded (padding never trained on or scored).",
         )
     step = 2**report.n_poolings
     if height % step or width % step:
         report.add(
             "note",
             image_path,
-            f"{width}x{height} is not divisible by 2**n_poolings = {step}; it is "
-            "padded by mirroring for prediction and the padding is cut off again.",
+            f"{width}x{height} is not divisible by 2**n_poolings = {step}; it is padded by mirroring "
+            "(padding never trained on or scored) and the padding is cut off the prediction.",
             "Nothing to do.",
-            group=f"size not divisible by 2**n_poolings = {step}; padded by mirroring for prediction and "
-            "the padding is cut off again.",
+            group=f"size not divisible by 2**n_poolings = {step}; padded by mirroring (never trained on or "
+            "scored) and cut off the prediction.",
         )
     report.channels[name] = channels
     return mask, None

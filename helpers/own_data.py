@@ -273,8 +273,8 @@ def check_folder(
     """
     if mask_kind not in folder_checks.MASK_KINDS:
         raise ValueError(f"mask_kind must be one of {folder_checks.MASK_KINDS}, got {mask_kind!r}.")
+    imageio.check_not_same_folder(image_folder, mask_folder)  # an empty folder parameter, or one folder for both
     image_folder, mask_folder = Path(image_folder).expanduser(), Path(mask_folder).expanduser()
-    imageio.check_not_same_folder(image_folder, mask_folder)
     names = folder_checks.read_class_names(class_names)
     report = FolderReport(image_folder, mask_folder, n_poolings, crop_size)
     report.ignore_value = ignore_value

@@ -197,11 +197,18 @@ def test_mount_drive_outside_colab_defaults_to_outputs_in_the_course(not_colab, 
     import helpers.course
 
     monkeypatch.setattr(helpers.course, "course_root", lambda: tmp_path)
+    monkeypatch.delenv(course.OUTPUTS_VARIABLE, raising=False)
 
     folder = course.mount_drive("my-experiment")
 
     assert folder == tmp_path / "outputs" / "my-experiment"
     assert folder.is_dir()
+
+
+def test_mount_drive_outside_colab_uses_the_folder_the_environment_names(not_colab, tmp_path, monkeypatch):
+    monkeypatch.setenv(course.OUTPUTS_VARIABLE, str(tmp_path / "results"))
+
+    assert course.mount_drive("my-experiment") == tmp_path / "results" / "my-experiment"
 
 
 @pytest.mark.parametrize("bad_name", ["", "   ", None, 3, "/etc", "../elsewhere"])
