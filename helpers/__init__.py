@@ -9,8 +9,8 @@ points here.
 environment
     ``course`` (the notebook's environment: where the course lives, modes, versions, the setup
     cell's start; Colab detection, Drive, installing only what is absent; the device and the
-    ``tf.distribute`` strategy), ``progress`` (``tqdm.auto``
-    progress bars whose final line a saved notebook keeps).
+    ``tf.distribute`` strategy), ``progress`` (``tqdm.auto`` progress bars whose final line a
+    saved notebook keeps).
 shared checks
     ``_checks`` (private): mask, image, volume and label checks, THE threshold rule
     (``probability >= threshold``), the mode check.
@@ -33,7 +33,8 @@ workflows
     and predict a folder of your own images), ``export`` (bioimage.io packages and
     checked reloads).
 display
-    ``plotting`` (every figure, and the explorers, each with a static picture).
+    ``plotting`` (every figure; the explorers, each with a static picture; ``show_results``, the
+    table of a run's key numbers that the README's quotes are checked against).
 course only
     ``keras_unet`` (all keras-unet glue), ``exercises`` (the ``check_...()`` functions).
 """
