@@ -3,10 +3,6 @@
 Cells that download or write files carry the tag ``files``. This test runs each notebook from
 the top to its last ``files`` cell, then its ``files`` cells again in the same kernel (nbval runs
 every notebook once in full): the second run must raise no "already exists" error.
-
-Notebooks 08 and 09, whose files cells reach their end, are run twice by
-tests/test_notebooks_08_09.py: a file of its own, so that the two processes of ``course.py test``
-(one test file at a time each) run them beside the others.
 """
 
 import json
@@ -33,10 +29,7 @@ def test_cells_that_touch_files_are_tagged(path):
             assert "files" in _tags(cell), f"{path.name} cell {index} touches files: tag it 'files'"
 
 
-LONG = ("08_your_own_data.ipynb", "09_use_your_model_elsewhere.ipynb")
-
-
-@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.name not in LONG], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs_twice_in_the_same_kernel_and_folder(path):
     # conftest.py sets UNET_COURSE_MODE=smoke, which the kernel inherits
     notebook = nbformat.read(path, as_version=4)
