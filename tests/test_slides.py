@@ -4,6 +4,7 @@ figure, state the numbers their figures compute, and the instructor guide quotes
 import importlib.util
 import json
 import math
+import os
 import re
 import sys
 
@@ -35,8 +36,10 @@ def built(tmp_path_factory):
     """The deck built once, HTML and PDF, into a temporary folder (never into the repository)."""
     try:
         browser.find_browser()
-    except browser.BrowserMissing as error:
-        pytest.fail(f"The slide tests need a headless browser. {error} (.ci/run installs it.)", pytrace=False)
+    except browser.BrowserMissing as error:  # CI must run them (.ci/run installs the browser); elsewhere say so
+        if os.environ.get("CI"):
+            pytest.fail(f"The slide tests need a headless browser. {error} (.ci/run installs it.)", pytrace=False)
+        pytest.skip(f"The slide tests need a headless browser (skipped here). {error}")
     (html, pdf), facts = build.build(tmp_path_factory.mktemp("slides"), pdf=True)
     return html, pdf, facts
 
