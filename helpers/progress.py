@@ -27,16 +27,24 @@ def progress_bar(total, label, unit):
 
 
 def _notebook_bar(notebook_tqdm, **options):
-    """A notebook widget shown under a display id, shown again (its final line) when it closes."""
+    """A notebook widget shown under a display id, shown again (its final line) when it closes.
+
+    The widget goes out as its raw output (its text line and its view), because ipywidgets 7 (Colab's)
+    would show a widget object a second time instead of updating it.
+    """
     from IPython.display import display
+
+    def output(bar):
+        view = {"version_major": 2, "version_minor": 0, "model_id": bar.container.model_id}
+        return {"text/plain": repr(bar.container), "application/vnd.jupyter.widget-view+json": view}
 
     class SavedBar(notebook_tqdm):
         def close(self):
             was_open = not self.disable
             super().close()
             if was_open:
-                self.shown.update(self.container)
+                self.shown.update(output(self), raw=True)
 
     bar = SavedBar(display=False, **options)
-    bar.shown = display(bar.container, display_id=True)
+    bar.shown = display(output(bar), raw=True, display_id=True)
     return bar
