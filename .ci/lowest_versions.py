@@ -24,7 +24,17 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TEST_TOOLS = ("pytest", "nbval", "nbclient", "mistune", "websocket-client", "notebook", "ipykernel", "ruff", "hypothesis")
+TEST_TOOLS = (
+    "pytest",
+    "nbval",
+    "nbclient",
+    "mistune",
+    "websocket-client",
+    "notebook",
+    "ipykernel",
+    "ruff",
+    "hypothesis",
+)
 
 
 def lowest_pins(pip):
