@@ -180,3 +180,75 @@ def make_pair_folders(root, names, size=(4, 5)):
         mask[0] = 255
         write_png(root / "masks" / f"{name}.png", mask)
     return root / "images", root / "masks"
+
+
+def run_as_notebook_08(root, results, *, n_poolings, crop, filters, tile=None, **check_options):
+    """Notebook 08's calls on a folder (images/, masks/, new/ under ``root``): check, load, split, 2 training
+    steps with validation, the threshold or per-class scores on the test image, and ``predict_folder``.
+
+    Returns a namespace with what the notebook would hold: report, loaded, split, seen (test pixels
+    scored), model, batches, run, scores and folder (the predictions).
+    """
+    import types
+
+    import keras
+
+    from helpers import datasets, inference, label_maps, metrics, models, own_data, pipeline, training
+
+    keras.backend.clear_session()  # a fresh graph for each folder
+    keras.utils.set_random_seed(0)
+    report = own_data.check_folder(
+        root / "images", root / "masks", n_poolings=n_poolings, crop_size=crop, **check_options
+    )
+    loaded = own_data.load_checked(report)
+    images, masks = loaded.images, loaded.masks
+    K = report.n_classes if report.mask_kind in ("classes", "colours") else 1
+    train, validation, test = datasets.split_images(len(images), n_validation=1, n_test=1, how="in stack order")
+    annotated = masks != loaded.ignore_value
+    weights = label_maps.class_weights(masks[train][annotated[train]], K) if K > 1 else None
+    batches = pipeline.training_batches(images[train], masks[train], crop_size=crop, batch_size=2, seed=0)
+    batches = pipeline.with_ignore_weights(batches, loaded.ignore_value, weights)
+    validation_data = (images[validation], *pipeline.ignore_weights(masks[validation], loaded.ignore_value, weights))
+    model = models.build_unet(
+        input_shape=(None, None, images.shape[-1]),
+        filters=filters,
+        n_poolings=n_poolings,
+        batch_norm=True,
+        dropout=0.0,
+        n_classes=K,
+        output_activation="softmax" if K > 1 else "sigmoid",
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss="sparse_categorical_crossentropy" if K > 1 else "binary_crossentropy",
+        weighted_metrics=["accuracy"] if K > 1 else [metrics.keras_dice()],
+    )
+    run = training.fit_resumable(
+        model, batches, folder=results / "run", epochs=1, steps_per_epoch=2, validation_data=validation_data, verbose=0
+    )
+
+    def predict(indices):
+        return np.stack([inference.predict_padded(model, images[i], n_poolings) for i in indices])
+
+    seen = annotated[test]
+    if K > 1:
+        predicted = np.argmax(predict(test), axis=-1)[..., np.newaxis]
+        per_class = metrics.per_class_scores(masks[test][seen], predicted[seen], K)
+        scores = {"dice": per_class["dice"].mean(), "iou": per_class["iou"].mean(), "per_class": per_class}
+        scores.update(class_names=loaded.class_names, annotated_pixels=int(seen.sum()))
+    else:
+        threshold, _ = metrics.choose_threshold(
+            masks[validation][annotated[validation]], predict(validation)[annotated[validation]]
+        )
+        scores = {
+            **metrics.evaluate_segmentation(masks[test][seen], predict(test)[seen], threshold),
+            "threshold": threshold,
+        }
+    folder = own_data.predict_folder(
+        model, root / "new", results / "predictions", threshold=scores.get("threshold"), n_poolings=n_poolings,
+        channels=images.shape[-1], classes=report, **({} if tile is None else {"tile": tile}),
+    )  # fmt: skip
+    return types.SimpleNamespace(
+        report=report, loaded=loaded, split=(train, validation, test), seen=seen, model=model,
+        batches=batches, run=run, scores=scores, folder=folder,
+    )  # fmt: skip

@@ -13,8 +13,9 @@ import pytest
 import skimage.io
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from support import run_as_notebook_08
 
-from helpers import datasets, inference, label_maps, metrics, models, own_data, pipeline, training
+from helpers import inference, own_data, pipeline
 
 N_POOLINGS, CROP = 2, 32
 SIDES = st.integers(17, 70)
@@ -42,58 +43,6 @@ def write_folder(root, sizes, new_sizes, channels, n_classes, seed):
         skimage.io.imsave(root / "new" / f"new{index}.png", rng.integers(0, 255, shape, np.uint8), check_contrast=False)
 
 
-def notebook_08_calls(root, results):
-    """Notebook 08's calls from the folder check to the predicted folder, 2 training steps."""
-    import keras
-
-    keras.backend.clear_session()  # a fresh graph for each drawn folder
-    keras.utils.set_random_seed(0)
-    report = own_data.check_folder(
-        root / "images", root / "masks", n_poolings=N_POOLINGS, crop_size=CROP, mask_kind="auto"
-    )
-    assert report.ok, report.summary()
-    loaded = own_data.load_checked(report)
-    images, masks = loaded.images, loaded.masks
-    K = report.n_classes if report.mask_kind in ("classes", "colours") else 1
-    train, validation, test = datasets.split_images(len(images), n_validation=1, n_test=1, how="in stack order")
-    annotated = masks != loaded.ignore_value
-    weights = label_maps.class_weights(masks[train][annotated[train]], K) if K > 1 else None
-    batches = pipeline.training_batches(images[train], masks[train], crop_size=CROP, batch_size=2, seed=0)
-    batches = pipeline.with_ignore_weights(batches, loaded.ignore_value, weights)
-    validation_data = (images[validation], *pipeline.ignore_weights(masks[validation], loaded.ignore_value, weights))
-    model = models.build_unet(
-        input_shape=(None, None, images.shape[-1]),
-        filters=4,
-        n_poolings=N_POOLINGS,
-        n_classes=K,
-        output_activation="softmax" if K > 1 else "sigmoid",
-    )
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy" if K > 1 else "binary_crossentropy")
-    run = training.fit_resumable(
-        model, batches, folder=results / "run", epochs=1, steps_per_epoch=2, validation_data=validation_data, verbose=0
-    )
-    assert np.isfinite(run.history()["val_loss"]).all()
-    probabilities = np.stack([inference.predict_padded(model, images[i], N_POOLINGS) for i in test])
-    seen = annotated[test]
-    if K > 1:
-        predicted = np.argmax(probabilities, axis=-1)[..., np.newaxis]
-        scores = metrics.per_class_scores(masks[test][seen], predicted[seen], K)
-        threshold = None
-    else:
-        validation_probabilities = np.stack(
-            [inference.predict_padded(model, images[i], N_POOLINGS) for i in validation]
-        )
-        threshold, _ = metrics.choose_threshold(
-            masks[validation][annotated[validation]], validation_probabilities[annotated[validation]]
-        )
-        scores = metrics.evaluate_segmentation(masks[test][seen], probabilities[seen], threshold)
-    folder = own_data.predict_folder(
-        model, root / "new", results / "predictions", threshold=threshold, n_poolings=N_POOLINGS,
-        channels=images.shape[-1], classes=report, tile=32,  # larger new images go tile by tile
-    )  # fmt: skip
-    return loaded, seen, scores, folder
-
-
 @settings(
     max_examples=4,
     deadline=None,
@@ -114,7 +63,11 @@ def test_notebook_08_calls_work_for_any_size(size, mixed, new_sizes, channels, n
         root = Path(temporary)
         write_folder(root / "data", sizes, new_sizes, channels, n_classes, seed=sum(size))
         before = snapshot(root / "data")
-        loaded, seen, scores, folder = notebook_08_calls(root / "data", root)
+        notebook = run_as_notebook_08(
+            root / "data", root, n_poolings=N_POOLINGS, crop=CROP, filters=4, tile=32, mask_kind="auto"
+        )  # larger new images go tile by tile
+        assert notebook.report.ok, notebook.report.summary()
+        loaded, seen, scores, folder = notebook.loaded, notebook.seen, notebook.scores, notebook.folder
         assert loaded.sizes == sizes
         step = 2**N_POOLINGS
         assert loaded.images.shape[1] % step == 0 and loaded.images.shape[2] % step == 0

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import skimage.io
 from nbclient import NotebookClient
+from support import run_as_notebook_08
 
-from helpers import datasets, inference, label_maps, metrics, models, own_data, pipeline, reporting, training
+from helpers import pipeline, reporting
 from helpers.course import course_root
 
 NOTEBOOK = course_root() / "notebooks" / "08_your_own_data.ipynb"
@@ -132,69 +133,17 @@ def grey_folder(root, masks, new_sizes=((20, 36), (33, 17))):
 
 def train_and_predict_as_notebook_08(root, results, **check_options):
     """Notebook 08's calls from the folder check to the methods paragraph, 2 training steps."""
-    import keras
-
-    keras.utils.set_random_seed(0)
-    report = own_data.check_folder(root / "images", root / "masks", n_poolings=2, crop_size=16, **check_options)
-    loaded = own_data.load_checked(report)
-    images, masks = loaded.images, loaded.masks
-    K = report.n_classes if report.mask_kind in ("classes", "colours") else 1
-    train, validation, test = datasets.split_images(len(images), n_validation=1, n_test=1, how="in stack order")
-    annotated = masks != loaded.ignore_value
-    weights = label_maps.class_weights(masks[train][annotated[train]], K) if K > 1 else None
-    batches = pipeline.training_batches(images[train], masks[train], crop_size=16, batch_size=2, seed=0)
-    batches = pipeline.with_ignore_weights(batches, loaded.ignore_value, weights)
-    validation_data = (images[validation], *pipeline.ignore_weights(masks[validation], loaded.ignore_value, weights))
-    model = models.build_unet(
-        input_shape=(None, None, images.shape[-1]),
-        filters=2,
-        n_poolings=2,
-        batch_norm=True,
-        dropout=0.0,
-        n_classes=K,
-        output_activation="softmax" if K > 1 else "sigmoid",
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-3),
-        loss="sparse_categorical_crossentropy" if K > 1 else "binary_crossentropy",
-        weighted_metrics=["accuracy"] if K > 1 else [metrics.keras_dice()],
-    )
-    run = training.fit_resumable(
-        model, batches, folder=results / "run", epochs=1, steps_per_epoch=2, validation_data=validation_data, verbose=0
-    )
-    probabilities = np.stack([inference.predict_padded(model, images[i], 2) for i in test])
-    seen = annotated[test]
-    if K > 1:
-        predicted = np.argmax(probabilities, axis=-1)[..., np.newaxis]
-        per_class = metrics.per_class_scores(masks[test][seen], predicted[seen], K)
-        scores = {"dice": per_class["dice"].mean(), "iou": per_class["iou"].mean(), "per_class": per_class}
-        scores.update(class_names=loaded.class_names, annotated_pixels=int(seen.sum()))
-    else:
-        validation_probabilities = np.stack([inference.predict_padded(model, images[i], 2) for i in validation])
-        threshold, _ = metrics.choose_threshold(
-            masks[validation][annotated[validation]], validation_probabilities[annotated[validation]]
-        )
-        scores = {**metrics.evaluate_segmentation(masks[test][seen], probabilities[seen], threshold)}
-        scores["threshold"] = threshold
-    folder = own_data.predict_folder(
-        model,
-        root / "new",
-        results / "predictions",
-        threshold=scores.get("threshold"),
-        n_poolings=2,
-        channels=images.shape[-1],
-        classes=report,
-    )
+    notebook = run_as_notebook_08(root, results, n_poolings=2, crop=16, filters=2, **check_options)
     text = reporting.methods_paragraph(
-        model,
-        batches,
-        run,
-        data_description=report.describe_classes(),
-        split=(train, validation, test),
+        notebook.model,
+        notebook.batches,
+        notebook.run,
+        data_description=notebook.report.describe_classes(),
+        split=notebook.split,
         split_how="in stack order",
-        evaluation=scores,
+        evaluation=notebook.scores,
     )
-    return run, scores, folder, text
+    return notebook.run, notebook.scores, notebook.folder, text
 
 
 def test_a_binary_folder_with_partial_annotations_trains_scores_and_predicts(tmp_path):
