@@ -37,6 +37,10 @@ __all__ = [
     "install_missing",
     "TPU_ENVIRONMENT_VARIABLES",
     "describe_device",
+    "PRECISION_VARIABLE",
+    "cpu_flags",
+    "choose_precision",
+    "use_precision",
     "get_strategy",
     "start_notebook",
     "lean_figures",
@@ -439,6 +443,75 @@ def _tpu_signs(tf):
     return signs
 
 
+#: Environment variable that overrides the chosen precision (one of :data:`PRECISIONS`).
+PRECISION_VARIABLE = "UNET_COURSE_PRECISION"
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+#: Linux CPU flags of bfloat16 arithmetic (AVX512_BF16, AMX).
+BFLOAT16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def cpu_flags(cpuinfo="/proc/cpuinfo"):
+    """Return the CPU's feature flags as a set (empty where ``cpuinfo`` cannot be read: macOS, Windows)."""
+    try:
+        lines = Path(cpuinfo).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return set()
+    return {flag for line in lines if line.startswith("flags") for flag in line.partition(":")[2].split()}
+
+
+def _gpu_capabilities(tf):
+    """Return the compute capability (major, minor) of every GPU TensorFlow sees ((0, 0) when unknown)."""
+    capabilities = []
+    for gpu in tf.config.list_physical_devices("GPU"):
+        details = {}
+        with contextlib.suppress(Exception):
+            details = tf.config.experimental.get_device_details(gpu)
+        capabilities.append(tuple(details.get("compute_capability") or (0, 0)))
+    return capabilities
+
+
+def choose_precision(flags=None, gpu_capabilities=None):
+    """Return ``(Keras dtype policy, why)`` for training on this machine.
+
+    ``mixed_float16`` on GPUs with tensor cores (compute capability 7.0 or more), ``mixed_bfloat16`` on
+    CPUs with AVX512_BF16 or AMX, ``float32`` elsewhere; the weights stay float32 in every case. The
+    environment variable ``UNET_COURSE_PRECISION`` wins. ``flags`` and ``gpu_capabilities`` default to
+    this machine's (:func:`cpu_flags`, TensorFlow's GPUs).
+    """
+    chosen = os.environ.get(PRECISION_VARIABLE, "").strip().lower()
+    if chosen:
+        if chosen not in PRECISIONS:
+            raise ValueError(f"{PRECISION_VARIABLE}={chosen!r} is not a precision; use one of {', '.join(PRECISIONS)}.")
+        return chosen, f"set by {PRECISION_VARIABLE}"
+    if gpu_capabilities is None:
+        try:
+            gpu_capabilities = _gpu_capabilities(_tensorflow())
+        except Exception:  # no TensorFlow: no GPU to use
+            gpu_capabilities = []
+    if gpu_capabilities:
+        lowest = min(gpu_capabilities)
+        if lowest >= (7, 0):
+            return "mixed_float16", f"the GPU has tensor cores (compute capability {lowest[0]}.{lowest[1]})"
+        return "float32", f"the GPU has no tensor cores (compute capability {lowest[0]}.{lowest[1]}, below 7.0)"
+    found = [flag for flag in BFLOAT16_CPU_FLAGS if flag in (cpu_flags() if flags is None else set(flags))]
+    if found:
+        return "mixed_bfloat16", f"this CPU computes in bfloat16: {', '.join(found)}"
+    return "float32", "this CPU has no bfloat16 instructions (AVX512_BF16 or AMX)"
+
+
+def use_precision(flags=None, gpu_capabilities=None):
+    """Set Keras's global dtype policy to :func:`choose_precision`'s; return the line that says it and how to override."""
+    import keras
+
+    policy, why = choose_precision(flags, gpu_capabilities)
+    keras.mixed_precision.set_global_policy(policy)
+    other = "float32" if policy != "float32" else "mixed_bfloat16"
+    return (
+        f"Training precision: {policy} ({why}). To change it, run "
+        f'os.environ["{PRECISION_VARIABLE}"] = "{other}" before course.start_notebook().'
+    )
+
+
 def get_strategy(devices=None):
     """Return the ``tf.distribute`` strategy to build and train the model with; print one line.
 
@@ -521,15 +594,15 @@ def start_notebook(requirements_file=None):
     """Prepare this Python for a course notebook: the one call of every notebook's setup cell.
 
     In Colab: stop on a runtime without TensorFlow, install only what is absent. Everywhere: import
-    TensorFlow quietly, silence Keras's ``shuffle=True`` warning, store figures as small JPEGs and
-    print the versions and the device.
+    TensorFlow quietly, choose the training precision (:func:`use_precision`), silence Keras's
+    ``shuffle=True`` warning, store figures as small JPEGs and print the precision, versions and device.
     """
-
     if in_colab():
         check_tensorflow()
         install_missing(requirements_file or course_root() / "requirements.txt")
     with contextlib.suppress(ImportError):
         import_tensorflow_quietly()
+        print(use_precision())
     warnings.filterwarnings("ignore", message="`shuffle=True` was passed", category=UserWarning)
     # TensorFlow's Python warnings (e.g. "5 out of the last 10 calls ... triggered tf.function retracing")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)

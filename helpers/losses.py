@@ -1,5 +1,7 @@
 """Losses for training a U-Net, each written out by hand to read and tested equal to Keras.
 
+Every loss computes in float32, also when the model runs in mixed precision.
+
 The *soft* Dice uses the probabilities themselves, so gradients flow:
 ``1 - 2 sum(truth * probability) / (sum(truth) + sum(probability))``. The formulas are plain
 functions ``loss(y_true, y_pred, **settings)``; to train, ONE factory, :func:`training_loss`,
@@ -28,7 +30,7 @@ __all__ = [
 
 def soft_dice_loss(y_true, y_pred, smooth=1e-7):
     """Soft Dice loss over every pixel of the batch together; the same number as ``keras.losses.Dice()``."""
-    y_pred = ops.convert_to_tensor(y_pred)
+    y_pred = ops.convert_to_tensor(y_pred, dtype="float32")
     y_true = ops.cast(y_true, y_pred.dtype)
     overlap = ops.sum(y_true * y_pred)
     total = ops.sum(y_true) + ops.sum(y_pred)
@@ -58,7 +60,7 @@ class BceDiceLoss(keras.losses.Loss):
 
     def call(self, y_true, y_pred):
         """Return, per pixel, ``bce_weight * BCE + dice_weight * Dice`` (the Dice of the batch)."""
-        y_pred = ops.convert_to_tensor(y_pred)
+        y_pred = ops.convert_to_tensor(y_pred, dtype="float32")
         y_true = ops.cast(y_true, y_pred.dtype)
         y_true, y_pred = _match_rank(y_true, y_pred)
         cross_entropy = keras.losses.binary_crossentropy(y_true, y_pred)

@@ -118,7 +118,8 @@ def build_unet(
         )(x)
         x = layers.Concatenate(name=f"up{level + 1}_skip")([x, skips[level]])
         x = _conv_pair(x, level_filters, batch_norm, name=f"up{level + 1}")
-    outputs = layers.Conv2D(n_classes, 1, activation=output_activation, name="probability")(x)
+    # float32 under mixed precision too: probabilities near 0 and 1, and the loss, need its resolution
+    outputs = layers.Conv2D(n_classes, 1, activation=output_activation, dtype="float32", name="probability")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -265,7 +266,7 @@ def build_unet_3d(
         x = _conv_relu(x, level_filters, f"up{level}_1")
         x = _conv_relu(x, level_filters, f"up{level}_2")
     outputs = keras.layers.Conv3D(n_classes, (1, 1, 1), padding="valid", name="classes")(x)
-    outputs = keras.layers.Activation(output_activation, name="probabilities")(outputs)
+    outputs = keras.layers.Activation(output_activation, dtype="float32", name="probabilities")(outputs)
     return keras.Model(inputs, outputs, name=f"unet3d_{n_poolings}_poolings")
 
 

@@ -128,8 +128,9 @@ def test_start_notebook_outside_colab_prints_versions_and_device_and_installs_no
     course.start_notebook()
 
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == course.versions_line()
-    assert lines[1].startswith("Training runs on")
+    assert lines[0].startswith("Training precision: ")
+    assert lines[1] == course.versions_line()
+    assert lines[2].startswith("Training runs on")
     assert install_calls == []
 
 
@@ -141,7 +142,7 @@ def test_start_notebook_in_colab_installs_what_is_absent_from_the_course_require
     course.start_notebook()
 
     assert install_calls == [ROOT / "requirements.txt"]
-    assert capsys.readouterr().out.splitlines()[0] == course.versions_line()
+    assert course.versions_line() in capsys.readouterr().out.splitlines()
 
 
 def test_start_notebook_in_colab_without_tensorflow_stops_before_installing(

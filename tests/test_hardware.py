@@ -190,3 +190,79 @@ def test_in_a_notebook_figures_are_stored_as_jpeg(tmp_path):
     outputs = notebook.cells[0].outputs
     assert outputs[0]["text"].strip() == "True"
     assert [sorted(o["data"]) for o in outputs if o["output_type"] == "display_data"] == [["image/jpeg", "text/plain"]]
+
+
+# ----------------------------------------------------------------------------------------
+# Training precision: chosen from the hardware (faked here), and a model that trains in it
+# ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "flags, gpus, expected",
+    [
+        ({"avx2", "avx512f", "avx512_bf16"}, [], "mixed_bfloat16"),
+        ({"avx2", "amx_tile", "amx_bf16"}, [], "mixed_bfloat16"),
+        ({"avx2", "avx512f"}, [], "float32"),  # AVX-512 without its bfloat16 part
+        (set(), [(7, 5)], "mixed_float16"),  # a T4: tensor cores
+        ({"avx512_bf16"}, [(8, 0), (6, 1)], "float32"),  # one GPU without tensor cores decides
+    ],
+)
+def test_precision_follows_the_hardware(monkeypatch, flags, gpus, expected):
+    monkeypatch.delenv(course.PRECISION_VARIABLE, raising=False)
+    policy, why = course.choose_precision(flags, gpus)
+    assert policy == expected
+    assert ("GPU" in why) == bool(gpus)
+
+
+def test_precision_variable_wins_and_a_wrong_one_names_the_variable(monkeypatch):
+    monkeypatch.setenv(course.PRECISION_VARIABLE, "Mixed_BFloat16")
+    assert course.choose_precision(set(), []) == ("mixed_bfloat16", f"set by {course.PRECISION_VARIABLE}")
+    monkeypatch.setenv(course.PRECISION_VARIABLE, "half")
+    with pytest.raises(ValueError, match=f"{course.PRECISION_VARIABLE}='half'.*float32"):
+        course.choose_precision(set(), [])
+
+
+def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx512_bf16\nbugs\t\t: spectre\n")
+    assert course.cpu_flags(cpuinfo) == {"fpu", "sse2", "avx512_bf16"}
+    assert course.cpu_flags(tmp_path / "missing") == set()
+
+
+def test_this_machine_without_bfloat16_instructions_trains_in_float32(cpu_only, monkeypatch):
+    if set(course.BFLOAT16_CPU_FLAGS) & course.cpu_flags():
+        pytest.skip("this CPU has bfloat16 instructions")
+    monkeypatch.delenv(course.PRECISION_VARIABLE, raising=False)
+    assert course.choose_precision()[0] == "float32"
+
+
+@pytest.fixture
+def bfloat16_policy():
+    """Keras's global policy set as on a CPU with AVX512_BF16, restored afterwards."""
+    import keras
+
+    line = course.use_precision(flags={"avx512_bf16"}, gpu_capabilities=[])
+    yield line
+    keras.mixed_precision.set_global_policy("float32")
+
+
+def test_a_small_unet_trains_in_mixed_bfloat16_with_float32_probabilities_and_loss(bfloat16_policy):
+    import keras
+    import numpy as np
+
+    from helpers import losses, models
+
+    assert bfloat16_policy.startswith("Training precision: mixed_bfloat16")
+    model = models.build_unet((32, 32, 1), filters=2, n_poolings=2, batch_norm=True, dropout=0.0)
+    assert model.get_layer("down1_conv1").compute_dtype == "bfloat16"
+    assert model.get_layer("down1_conv1").kernel.dtype == "float32", "the weights stay float32"
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=losses.training_loss("bce + dice"))
+    rng = np.random.default_rng(0)
+    images = rng.random((4, 32, 32, 1), dtype=np.float32)
+    masks = (images > 0.5).astype(np.float32)
+    history = model.fit(images, masks, batch_size=2, epochs=2, verbose=0)
+    probabilities = model.predict(images[:1], verbose=0)
+    assert probabilities.dtype == np.float32
+    assert np.all((probabilities >= 0) & (probabilities <= 1))
+    assert all(np.isfinite(history.history["loss"]))
+    assert losses.soft_dice_loss(masks, probabilities.astype("bfloat16")).dtype == "float32"
