@@ -194,3 +194,100 @@ def test_hint_prints_the_hint_of_a_named_exercise(capsys, monkeypatch):
     exercises.hint("nothing")
     out = capsys.readouterr().out
     assert "'nothing'" in out and "convolution" in out, "an unknown name gets the list of known hints"
+
+
+# --- every hand-computed check: a known-wrong answer is refused, a right one (also rounded) accepted -----
+
+HAND_CHECKS = [
+    # check, known-wrong answer, right answer, the right answer as a learner rounds or writes it
+    (exercises.check_dice, 4 / 7, 8 / 11, 0.73),
+    (exercises.check_unet_output_size, 60, 68, 68.0),
+    (exercises.check_tile_count, 16, 20, 20.0),
+    (exercises.check_feature_map_memory, 2**30, 1024, 1024.0),
+    (exercises.check_kept_centre, 208, 160, 160.0),
+    (exercises.check_class_weight, 12, 4, 4.0),
+    (exercises.check_class_iou, 0.75, 0.6, 0.60),
+    (exercises.check_convolution, [[3, -4], [5, -2]], [[-3, 4], [-5, 2]], [[-3.0, 4.0], [-5.0, 2.0]]),
+    (exercises.check_max_pooling, [[2.5, 2], [2.25, 1.5]], [[4, 5], [6, 3]], np.array([[4.0, 5.0], [6.0, 3.0]])),
+    (exercises.check_one_hot, np.zeros((3, 2, 2)), np.eye(3)[[[0, 2], [1, 2]]], np.eye(3)[[[0, 2], [1, 2]]].tolist()),
+]
+
+
+@pytest.mark.parametrize("check, wrong, right, rounded", HAND_CHECKS, ids=lambda v: getattr(v, "__name__", ""))
+def test_each_check_refuses_a_known_wrong_answer_and_accepts_a_right_one(capsys, check, wrong, right, rounded):
+    assert not check(wrong)
+    assert check(right) and check(rounded)
+    assert capsys.readouterr().out.count("Correct!") == 2
+
+
+@pytest.mark.parametrize("answer, expected_line", [(0.72, "Not yet"), (1, "That is in GiB"), (1073.7, "in MB")])
+def test_near_misses_are_refused_with_their_hint(capsys, answer, expected_line):
+    check = exercises.check_dice if answer < 1 else exercises.check_feature_map_memory
+    assert not check(answer)
+    assert expected_line in printed(capsys)
+
+
+def small_unet_variant(skip=True, last_activation="sigmoid"):
+    """The reference design of exercise 4, optionally without its skips or without its sigmoid."""
+    from keras import layers
+
+    def twice(x, count):
+        return layers.Conv2D(count, 3, padding="same", activation="relu")(
+            layers.Conv2D(count, 3, padding="same", activation="relu")(x)
+        )
+
+    image = keras.Input((64, 64, 1))
+    level1 = twice(image, 8)
+    level2 = twice(layers.MaxPooling2D(2)(level1), 16)
+    x = twice(layers.MaxPooling2D(2)(level2), 32)
+    for count, level in ((16, level2), (8, level1)):
+        up = layers.Conv2DTranspose(count, 2, strides=2)(x)
+        x = twice(layers.Concatenate()([up, level if skip else up]), count)
+    return keras.Model(image, layers.Conv2D(1, 1, activation=last_activation)(x))
+
+
+@pytest.mark.parametrize(
+    "variant, expected_line",
+    [
+        ({"skip": False}, "joins no feature map from the way down"),
+        ({"last_activation": None}, "activation='sigmoid'"),
+        ({"last_activation": "relu"}, "activation='sigmoid'"),
+    ],
+)
+def test_small_unet_with_the_right_parameter_count_but_no_skip_or_no_sigmoid_is_refused(capsys, variant, expected_line):
+    model = small_unet_variant(**variant)
+    assert model.count_params() == exercises.reference_small_unet().count_params()  # the count alone cannot tell
+    assert not exercises.check_small_unet(model)
+    assert expected_line in printed(capsys)
+
+
+def test_small_unet_written_with_a_loop_is_accepted(capsys):
+    assert exercises.check_small_unet(small_unet_variant())
+    assert printed(capsys).startswith("Correct!")
+
+
+def test_learning_rate_prediction_compares_equal_epochs(capsys):
+    default = {"val_dice": [0.3, 0.5, 0.6, 0.7, 0.8]}
+    slow = {"val_dice": [0.1, 0.2, 0.25]}  # 3 epochs: compared with the default's third, 0.6
+    assert exercises.check_learning_rate_prediction("lower", 1e-4, slow, 3e-3, default)
+    assert "0.600 before, 0.250 after" in printed(capsys)
+    assert not exercises.check_learning_rate_prediction("higher", 1e-4, slow, 3e-3, default)
+    assert not exercises.check_learning_rate_prediction("lower", 3e-3, slow, 3e-3, default)
+    assert "Change my_learning_rate" in capsys.readouterr().out.splitlines()[-1]
+
+
+@pytest.mark.parametrize("prediction, held", [("higher", True), ("lower", False)])
+def test_accuracy_prediction_reads_the_two_accuracies(capsys, prediction, held):
+    # 9 pixels of class 0 all right, 1 pixel of class 1 wrong: plain 0.9; with class 1 weighted 9, 0.5
+    truth, predicted = np.array([0] * 9 + [1]), np.array([0] * 10)
+    assert bool(exercises.check_accuracy_prediction(prediction, truth, predicted, [1.0, 9.0])) is held
+    assert "0.500 before, 0.900 after" in printed(capsys)
+
+
+def test_weights_prediction_judges_the_rarest_class(capsys):
+    shares, names = [0.7, 0.29, 0.01], ["inside", "membrane", "synapse"]
+    assert exercises.check_weights_prediction("lower", False, [0.9, 0.8, 0.4], [0.9, 0.8, 0.1], shares, names)
+    assert "synapse Dice: 0.400 before, 0.100 after" in printed(capsys)
+    assert not exercises.check_weights_prediction("higher", False, [0.9, 0.8, 0.4], [0.9, 0.8, 0.1], shares, names)
+    assert not exercises.check_weights_prediction("lower", True, [0.9, 0.8, 0.4], [0.9, 0.8, 0.1], shares, names)
+    assert "USE_WEIGHTS = False" in capsys.readouterr().out.splitlines()[-1]

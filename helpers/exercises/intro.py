@@ -3,7 +3,7 @@
 import numpy as np
 
 from helpers.exercises.common import as_number, judge_array, judge_number, say
-from helpers.exercises.predictions import judge_choice, read_choice
+from helpers.exercises.predictions import judge_choice, judge_direction, read_choice
 
 __all__ = [
     "CONVOLUTION_IMAGE",
@@ -11,6 +11,7 @@ __all__ = [
     "POOLING_IMAGE",
     "DICE_TRUTH",
     "DICE_PREDICTION",
+    "DICE_TOLERANCE",
     "check_convolution",
     "check_max_pooling",
     "check_unet_output_size",
@@ -23,6 +24,7 @@ __all__ = [
     "check_recall_prediction",
     "membrane_with_gap",
     "check_gap_prediction",
+    "check_learning_rate_prediction",
 ]
 
 #: Exercise 1: a 4x4 image ...
@@ -44,15 +46,8 @@ DICE_PREDICTION = np.array([[0, 0, 1, 0], [0, 1, 1, 1], [0, 1, 0, 0], [0, 0, 0, 
 
 def _cross_correlate_valid(image, kernel):
     """Slide ``kernel`` over ``image`` without flipping it, only where it fits ('valid')."""
-    kernel_rows, kernel_columns = kernel.shape
-    rows = image.shape[0] - kernel_rows + 1
-    columns = image.shape[1] - kernel_columns + 1
-    result = np.zeros((rows, columns), dtype=np.result_type(image, kernel))
-    for row in range(rows):
-        for column in range(columns):
-            patch = image[row : row + kernel_rows, column : column + kernel_columns]
-            result[row, column] = np.sum(patch * kernel)
-    return result
+    windows = np.lib.stride_tricks.sliding_window_view(image, kernel.shape)
+    return np.einsum("ijkl,kl->ij", windows, kernel)
 
 
 def _pool_2x2(image, reduce):
@@ -190,8 +185,12 @@ def check_unet_output_size(answer, input_size=252):
     )
 
 
+#: How far a Dice answer may be from 8/11: 0.73 (rounded to two decimals) is right, 0.72 is not.
+DICE_TOLERANCE = 0.005
+
+
 def check_dice(answer):
-    """Check the Dice score of ``DICE_PREDICTION`` against ``DICE_TRUTH`` (within 0.001 counts as right)."""
+    """Check the Dice score of ``DICE_PREDICTION`` against ``DICE_TRUTH`` (rounded to 2 decimals counts as right)."""
     truth, prediction = DICE_TRUTH, DICE_PREDICTION
     overlap = np.sum(truth * prediction)
     dice = 2 * overlap / (truth.sum() + prediction.sum())
@@ -204,7 +203,7 @@ def check_dice(answer):
         "Not yet: Dice lies between 0 (no overlap) and 1 (identical masks). Count the pixels that are 1 in "
         "both masks (the overlap), then compute 2 x overlap / (pixels in truth + pixels in prediction).",
         mistakes=[
-            (100 * dice, "Right number, as a percentage: give it as a fraction between 0 and 1.", 0.1),
+            (100 * dice, "Right number, as a percentage: give it as a fraction between 0 and 1.", 0.5),
             (
                 overlap / np.sum(np.maximum(truth, prediction)),
                 "That is the IoU (overlap / union). Dice is 2 x overlap / (pixels in truth + pixels in prediction).",
@@ -217,7 +216,7 @@ def check_dice(answer):
             (overlap / prediction.sum(), one_mask),
             (overlap / truth.sum(), one_mask),
         ],
-        atol=1e-3,
+        atol=DICE_TOLERANCE,
     )
 
 
@@ -235,6 +234,8 @@ HINTS = {
     "last Conv2D(1, 1, activation='sigmoid').",
     "threshold": "A pixel is called membrane when its probability is at least the threshold. Lower the threshold "
     "and more pixels pass: which of the true membrane pixels can that lose?",
+    "learning_rate": "Adam moves each weight by about the learning rate per step. 30 times smaller: how far does "
+    "the network get in the same epochs? 10 times larger: do the steps still land near a minimum?",
     "gap": "Dice counts pixels: how many of the 156 membrane pixels did the gap remove? The Rand error "
     "counts pairs of pixels in the same cell: how many cells are left once the gap joins the two halves?",
 }
@@ -266,10 +267,12 @@ def reference_small_unet(filters=8, side=64):
 
 
 def check_small_unet(model, filters=8, side=64):
-    """Check a U-Net with 2 poolings that you assembled: its output shape and its number of parameters.
+    """Check a U-Net with 2 poolings that you assembled: output shape, parameters, skips and sigmoid.
 
     ``model``: Your model, for ``side`` x ``side`` grey images, ``filters`` filters on the first level.
     """
+    from keras import layers
+
     if model is None:
         return say(False, "Replace None with your model: keras.Model(image, output).")
     if not hasattr(model, "count_params") or not hasattr(model, "output_shape"):
@@ -283,18 +286,34 @@ def check_small_unet(model, filters=8, side=64):
             "Check padding='same', that each Conv2DTranspose doubles (strides=2) and the last Conv2D(1, 1).",
         )
     expected, count = reference.count_params(), model.count_params()
-    if count == expected:
-        return say(
-            True,
-            f"Correct! Output {shape} and {count:,} parameters, as the reference. build_unet differs in one "
-            "place: it goes up with UpSampling2D + Conv2D instead of Conv2DTranspose.",
+    if count != expected:
+        advice = (
+            "a Concatenate is missing (the convolution after it sees fewer channels)"
+            if count < expected
+            else "a layer has more filters than the plan (8, 16, 32 at the bottom, 16, 8)"
         )
-    advice = (
-        "a Concatenate is missing (the convolution after it sees fewer channels)"
-        if count < expected
-        else "a layer has more filters than the plan (8, 16, 32 at the bottom, 16, 8)"
+        return say(False, f"Right shape, but {count:,} parameters instead of {expected:,}: perhaps {advice}.")
+    pooled = {id(layer.input) for layer in model.layers if isinstance(layer, layers.MaxPooling2D)}
+    joins = [layer for layer in model.layers if isinstance(layer, layers.Concatenate)]
+    skips = sum(any(id(tensor) in pooled for tensor in layer.input) for layer in joins)
+    if skips < len(joins) or not joins:
+        return say(
+            False,
+            f"Right size, but {len(joins) - skips} Concatenate of {len(joins)} joins no feature map from the way "
+            "down: each skip joins the up-sampled features with level2 or level1, the tensors you pooled.",
+        )
+    output = np.asarray(model(np.random.default_rng(0).normal(size=(1, side, side, 1)).astype("float32")))
+    if output.min() <= 0 or output.max() >= 1:
+        return say(
+            False,
+            f"Right layers, but the output runs from {output.min():.2g} to {output.max():.2g}: a probability "
+            "lies between 0 and 1. Give the last Conv2D(1, 1) activation='sigmoid'.",
+        )
+    return say(
+        True,
+        f"Correct! Output {shape}, {count:,} parameters, two skips and a sigmoid, as the reference. build_unet "
+        "differs in one place: it goes up with UpSampling2D + Conv2D instead of Conv2DTranspose.",
     )
-    return say(False, f"Right shape, but {count:,} parameters instead of {expected:,}: perhaps {advice}.")
 
 
 def check_recall_prediction(prediction, threshold, truth, probabilities, chosen_threshold):
@@ -377,3 +396,23 @@ def check_gap_prediction(prediction, gap):
         else "the gap removed many membrane pixels"
     )
     return judge_choice(word, happened, f"{why}; {numbers}")
+
+
+def check_learning_rate_prediction(prediction, learning_rate, history, default_rate, default_history):
+    """Predict, then retrain: is the validation Dice higher or lower with your learning rate?
+
+    ``prediction``: "higher", "lower" or "the same", for your run against the default one after as many epochs.
+    ``learning_rate, history``: Your learning rate and what your ``fit`` returned (its ``val_dice`` per epoch).
+    ``default_rate, default_history``: The same for the run of section 5 (its rate had barely decayed by then).
+    """
+    if learning_rate == default_rate:
+        return say(False, f"Change my_learning_rate: it is the default, {default_rate:g}.")
+    mine, default = (getattr(h, "history", h)["val_dice"] for h in (history, default_history))
+    epochs = min(len(mine), len(default))
+    ratio = learning_rate / default_rate
+    why = (
+        f"Your rate is {ratio:.3g} x the default. Too small, and the weights have moved little in {epochs} epochs; "
+        "too large, and the steps overshoot (the loss jumps). One seed: a few hundredths can be chance."
+    )
+    what = f"validation Dice after {epochs} epochs (default rate -> yours)"
+    return judge_direction(prediction, float(default[epochs - 1]), float(mine[epochs - 1]), what, 0.01, why)

@@ -2,6 +2,7 @@
 
 from helpers.exercises.common import judge_number, say
 from helpers.exercises.predictions import judge_choice, read_choice
+from helpers.inference import window_starts
 
 __all__ = [
     "TILE_COUNT_IMAGE",
@@ -37,17 +38,10 @@ TILE_COUNT_TILE = 256
 TILE_COUNT_OVERLAP = 64
 
 
-def _starts(size, tile, stride):
-    if size <= tile:
-        return 1
-    count = len(range(0, size - tile + 1, stride))
-    return count + (0 if (count - 1) * stride == size - tile else 1)
-
-
 def check_tile_count(answer):
     """Check the number of tiles that cover TILE_COUNT_IMAGE."""
     stride = TILE_COUNT_TILE - TILE_COUNT_OVERLAP
-    rows, cols = (_starts(side, TILE_COUNT_TILE, stride) for side in TILE_COUNT_IMAGE)
+    rows, cols = (len(window_starts(side, TILE_COUNT_TILE, stride)) for side in TILE_COUNT_IMAGE)
     close = (
         "Close: the tiles start every 256 - 64 = 192 pixels, and one more tile is needed "
         "where the last one does not reach the border."
@@ -68,8 +62,13 @@ def check_feature_map_memory(answer):
         1024,
         "Correct! 2048 x 2048 x 64 x 4 bytes = 1024 MiB, for ONE layer's output: a U-Net has dozens of them.",
         "Multiply height x width x channels x 4 bytes, then divide by 1024 x 1024.",
-        mistakes=[(256, "Each float32 number takes 4 bytes.")],
-        atol=0.99,
+        mistakes=[
+            (256, "Each float32 number takes 4 bytes."),
+            (2**30, "That is the number of bytes: divide by 1024 x 1024 for MiB."),
+            (2**30 / 1e6, "That is in MB (1,000,000 bytes); a MiB is 1024 x 1024 bytes.", 1),
+            (1, "That is in GiB; the question asks for MiB (1 GiB = 1024 MiB)."),
+        ],
+        atol=0.5,
     )
 
 
