@@ -8,6 +8,9 @@ Writers here never overwrite (:func:`new_path`).
 """
 
 import collections
+import contextlib
+import errno
+import os
 import re
 import unicodedata
 from pathlib import Path
@@ -30,10 +33,14 @@ __all__ = [
     "pair_files",
     "check_not_same_folder",
     "load_pairs",
+    "ImageHeader",
+    "image_header",
     "read_pixels",
+    "read_stack",
     "read_palette",
     "scale_to_unit",
     "scaling_rule",
+    "folder_rescaling",
     "read_image",
     "as_channels",
     "read_mask",
@@ -42,6 +49,8 @@ __all__ = [
     "MASK_FIX",
     "new_path",
     "new_folder",
+    "DiskWriteError",
+    "write_atomically",
     "write_text_file",
 ]
 
@@ -321,28 +330,45 @@ def _size(array):
     return f"{array.shape[1]}x{array.shape[0]}"
 
 
-# --- reading pixels --------------------------------------------------------------------------
+# --- reading pixels: what the file says, then the pixels -------------------------------------
+
+#: What a file says before its pixels are read (:func:`image_header`): ``shape`` and ``axes`` in the
+#: file's order over Z, C, Y, X, S (S: the samples of one pixel's colour), ``dtype``, and ``bits`` the
+#: declared bits per sample (12 for a TIFF tagged 12-bit). Axes of size 1 are left out.
+ImageHeader = collections.namedtuple("ImageHeader", "shape axes dtype bits")
+
+#: Pixels in the order (Z, Y, X, C or S), upright, CMYK as RGB; ``alpha`` when the file marks the
+#: last sample as transparency.
+_Stored = collections.namedtuple("_Stored", "pixels axes header alpha")
+
+_PIL_DTYPES = {"1": "bool", "I;16": "uint16", "I;16B": "uint16", "I;16L": "uint16", "I": "int32", "F": "float32"}
 
 
-def _is_palette_png(path):
-    if path.suffix.lower() != ".png":
-        return False
+def _open_tiff(path, read):
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        series, page = tif.series[0], tif.pages[0]
+        marks = (bool({1, 2} & set(page.extrasamples)), page.photometric == 5, page.tags.valueof(274, 1))
+        return series.shape, series.axes, series.dtype, page.bitspersample, marks, series.asarray() if read else None
+
+
+def _open_pil(path, read):
     from PIL import Image
 
-    try:
-        with Image.open(path) as picture:
-            return picture.mode in ("P", "PA")
-    except Exception:
-        return False  # the reader below names the file and the fix
+    with Image.open(path) as picture:
+        mode, pixels = picture.mode, None
+        dtype = np.dtype("uint16" if (picture.format, mode) == ("PNG", "I") else _PIL_DTYPES.get(mode, "uint8"))
+        bands = 1 if mode in ("P", "PA") else len(picture.getbands())
+        marks = (mode in ("RGBA", "LA"), mode == "CMYK", picture.getexif().get(0x0112, 1))
+        if read:
+            pixels = np.asarray(picture.convert("P") if mode == "PA" else picture).astype(dtype)
+        shape = (picture.height, picture.width, bands)[: 2 + (bands > 1)]
+        return shape, "YXS"[: len(shape)], dtype, 1 if dtype.kind == "b" else dtype.itemsize * 8, marks, pixels
 
 
-def read_pixels(path):
-    """Return the pixels of an image file as they are stored (dtype and channels unchanged).
-
-    Palette PNGs (mode "P", saved by many annotation tools) give their palette **indices** (2-D
-    uint8); :func:`read_palette` gives the colours. A missing, empty or unreadable file raises an
-    error naming the file and the fix.
-    """
+def _open(path, read=True):
+    """Read a file's header (and its pixels when ``read``) as a :data:`_Stored`; errors name the file."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No file {str(path)!r}. Check the path and the file name.")
@@ -351,31 +377,115 @@ def read_pixels(path):
             f"File {str(path)!r} is empty (0 bytes), e.g. an interrupted copy. Copy the file again from the original."
         )
     try:
-        if _is_palette_png(path):
-            from PIL import Image
-
-            with Image.open(path) as picture:
-                return np.asarray(picture.convert("P") if picture.mode == "PA" else picture).copy()
-        import skimage.io
-
-        return np.asarray(skimage.io.imread(path))
+        opener = _open_tiff if path.suffix.lower() in (".tif", ".tiff") else _open_pil
+        shape, axes, dtype, bits, (alpha, cmyk, orientation), pixels = opener(path, read)
     except Exception as error:
         raise ValueError(
             f"Could not read {str(path)!r}: it is damaged (e.g. an interrupted copy) or not a "
             f"PNG, TIFF or JPEG image. {READ_FIX}"
         ) from error
+    kept = [(size, axis if axis in "ZCYXS" else "Z") for size, axis in zip(shape, axes) if size > 1 or axis in "YX"]
+    sizes, names = [size for size, _ in kept], "".join(axis for _, axis in kept)
+    if names.count("Z") > 1:
+        raise ValueError(
+            f"{str(path)!r} has axes {axes} of sizes {shape}: more than one stack axis (z, time or pages). "
+            f"Save one z-stack per file (Fiji: Image > Hyperstacks > Reduce Dimensionality)."
+        )
+    if orientation in (5, 6, 7, 8):  # a quarter turn or a transposition swaps height and width
+        y, x = names.index("Y"), names.index("X")
+        sizes[y], sizes[x] = sizes[x], sizes[y]
+    header = ImageHeader(tuple(sizes), names, np.dtype(dtype), int(bits))
+    if not read:
+        return _Stored(None, None, header, alpha)
+    order = sorted(range(len(names)), key=lambda index: "ZYXCS".index(names[index]))
+    pixels, names = pixels.reshape([size for size, _ in kept]).transpose(order), "".join(names[i] for i in order)
+    if cmyk and pixels.shape[-1] == 4:
+        pixels = _cmyk_to_rgb(pixels)
+    return _Stored(_upright(pixels, orientation, names.index("Y")), names, header, alpha)
+
+
+def _cmyk_to_rgb(pixels):
+    """Turn CMYK ink (..., 4) into RGB (..., 3) of the same dtype, as Pillow does: (1 - ink) (1 - black)."""
+    top = np.iinfo(pixels.dtype).max if pixels.dtype.kind in "ui" else 1.0
+    ink = pixels.astype(np.float64) / top
+    return np.round((1 - ink[..., :3]) * (1 - ink[..., 3:]) * top).astype(pixels.dtype)
+
+
+def _upright(pixels, orientation, y):
+    """Apply an EXIF / TIFF orientation (1-8) to pixels whose height is axis ``y``, as Pillow's exif_transpose."""
+    if orientation in (5, 6, 7, 8):
+        pixels = np.swapaxes(pixels, y, y + 1)
+    flips = {2: (y + 1,), 3: (y, y + 1), 4: (y,), 6: (y + 1,), 7: (y, y + 1), 8: (y,)}.get(orientation, ())
+    return np.flip(pixels, flips) if flips else pixels
+
+
+def image_header(path):
+    """Return the :data:`ImageHeader` of an image file, read without its pixels.
+
+    >>> image_header(some_rgb_png)  # doctest: +SKIP
+    ImageHeader(shape=(480, 640, 3), axes='YXS', dtype=dtype('uint8'), bits=8)
+    """
+    return _open(path, read=False).header
+
+
+def read_pixels(path):
+    """Return an image file's stored values, upright: (H, W) or (H, W, C); a stack (Z, H, W[, C]).
+
+    Channels come last whatever the file's order; CMYK comes as RGB. Palette PNGs (mode "P", saved by
+    many annotation tools) give their palette **indices**; :func:`read_palette` gives the colours.
+    """
+    return _open(path).pixels
+
+
+def read_stack(path):
+    """Read a z-stack: return ``(pixels, spacing)``, pixels as stored in the order (Z, Y, X, C).
+
+    C is 1 for grey; a 2-D file gives Z = 1. ``spacing`` is (z, y, x) in the file's unit from ImageJ or
+    OME metadata and the resolution tags, each None where the file does not say (None if it says none).
+    """
+    stored = _open(path)
+    pixels, axes = stored.pixels, stored.axes
+    if "C" in axes and "S" in axes:
+        raise ValueError(
+            f"Stack {str(path)!r} has both channels and colour samples (axes {stored.header.axes}). "
+            f"Save it with one kind of channel (Fiji: Image > Color > Split Channels, then Merge Channels)."
+        )
+    pixels = pixels if "Z" in axes else pixels[np.newaxis]
+    return (pixels if pixels.ndim == 4 else pixels[..., np.newaxis]), _spacing(path)
+
+
+def _spacing(path):
+    """The (z, y, x) voxel size a TIFF states (ImageJ, OME, resolution tags), None where it is silent."""
+    if Path(path).suffix.lower() not in (".tif", ".tiff"):
+        return None
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        page, imagej = tif.pages[0], tif.imagej_metadata or {}
+        z, y, x = imagej.get("spacing"), None, None
+        if 282 in page.tags and (page.resolution != (1, 1) or page.resolutionunit != 1 or "unit" in imagej):
+            x, y = (1 / value if value else None for value in page.resolution)
+        said = dict(re.findall(r'PhysicalSize([XYZ])="([^"]+)"', tif.ome_metadata or ""))
+    spacing = tuple(
+        float(said.get(axis, value)) if said.get(axis, value) else None for axis, value in zip("ZYX", (z, y, x))
+    )
+    return spacing if any(spacing) else None
 
 
 def read_palette(path):
     """Return the colours of a palette PNG as an (N, 3) uint8 array (row i = index i), else None."""
     path = Path(path)
-    if not _is_palette_png(path):
+    if path.suffix.lower() != ".png":
         return None
     from PIL import Image
 
-    with Image.open(path) as picture:
-        colours = np.asarray(picture.getpalette() or [], np.uint8)
-    return colours.reshape(-1, 3)
+    try:
+        with Image.open(path) as picture:
+            if picture.mode not in ("P", "PA"):
+                return None
+            return np.asarray(picture.getpalette() or [], np.uint8).reshape(-1, 3)
+    except Exception:
+        return None  # the reader names the file and the fix
 
 
 def _palette_colours(indices, palette, path):
@@ -391,10 +501,11 @@ def _palette_colours(indices, palette, path):
     return colours
 
 
-def scaling_rule(pixels):
-    """Name the rule by which :func:`scale_to_unit` rescales these stored pixels.
+def scaling_rule(pixels, bits=None):
+    """Name the rule by which :func:`scale_to_unit` rescales these stored pixels of one image.
 
-    One of the keys of :data:`RULE_DIVISORS`, or "own minimum to maximum".
+    One of the keys of :data:`RULE_DIVISORS`, or "own minimum to maximum". ``bits``: the file's declared
+    bits per sample (:func:`image_header`); 16-bit data tagged 12-bit or less is 12-bit data.
 
     >>> scaling_rule(np.array([[0, 4095]], np.uint16))
     '12-bit in 16 bits / 4095'
@@ -405,7 +516,7 @@ def scaling_rule(pixels):
     if pixels.dtype == np.uint8:
         return "8-bit / 255"
     if pixels.dtype == np.uint16:
-        if pixels.size and pixels.max() < TWELVE_BIT_LIMIT:
+        if (bits or 16) <= 12 or (pixels.size and pixels.max() < TWELVE_BIT_LIMIT):
             return "12-bit in 16 bits / 4095"
         return "16-bit / 65535"
     if pixels.dtype.kind == "f" and pixels.size and 0 <= pixels.min() and pixels.max() <= 1:
@@ -413,69 +524,126 @@ def scaling_rule(pixels):
     return "own minimum to maximum"
 
 
-def scale_to_unit(pixels, path="the image"):
-    """Return float32 pixels in [0, 1] by :data:`RESCALE_POLICY` (``path`` is named in errors).
+def folder_rescaling(paths):
+    """Decide ONE rescaling rule for all the images of a folder; return ``(rule, reason)``.
+
+    From the headers (dtype, bit-depth tags), reading pixels (one file at a time) only when they cannot
+    tell: 16-bit files whose folder maximum is below 4096 are 12-bit data; floats all in [0, 1] stay as
+    they are. ``rule`` is for :func:`read_image`; ``reason`` one sentence for the folder's report. Mixed
+    pixel types raise ValueError naming a file of each type and the fix.
+    """
+    paths = [Path(path) for path in paths]
+    if not paths:
+        raise ValueError("folder_rescaling got no files: give it the paths of the folder's images.")
+    by_dtype = collections.defaultdict(list)
+    for path in paths:
+        header = image_header(path)
+        by_dtype[header.dtype].append((path, header.bits))
+    if len(by_dtype) > 1:
+        kinds = "; ".join(f"{dtype} (e.g. {files[0][0].name})" for dtype, files in by_dtype.items())
+        raise ValueError(
+            f"The images mix pixel types: {kinds}. One rescaling rule must fit the whole folder: convert them "
+            f"all to one type (Fiji: Image > Type, then save again) or put each type in a folder of its own."
+        )
+    (dtype, files), said = next(iter(by_dtype.items())), ""
+    extremes = np.zeros(0, dtype)
+    if dtype.kind == "f" or (dtype == np.uint16 and max(bits for _, bits in files) > 12):
+        lows, highs = zip(*((np.nanmin(p), np.nanmax(p)) for p in map(read_pixels, paths)))
+        extremes, top = np.array([min(lows), max(highs)], dtype), paths[int(np.argmax(highs))].name
+        said = f" with values {extremes[0]:g} to {extremes[1]:g} (the largest in {top})"
+    rule = scaling_rule(extremes, max(bits for _, bits in files))
+    return rule, f"{len(paths)} {dtype} image{'s' * (len(paths) > 1)}{said}: {rule!r} for all of them."
+
+
+def scale_to_unit(pixels, path="the image", rule=None):
+    """Return float32 pixels in [0, 1] by ``rule`` (a :func:`scaling_rule` name; None: the image's own).
+
+    Values outside a fixed rule's range raise ValueError naming ``path`` and the fix.
 
     >>> scale_to_unit(np.array([0, 4095], np.uint16)).tolist()
     [0.0, 1.0]
     """
+    if rule is not None and rule not in (*RULE_DIVISORS, "own minimum to maximum"):
+        raise ValueError(f"rescaling must be one of {[*RULE_DIVISORS, 'own minimum to maximum']}, got {rule!r}.")
     pixels = np.asarray(pixels)
     if pixels.dtype.kind not in "biuf":
         raise ValueError(
             f"Image {str(path)!r} has pixel type {pixels.dtype}, not numbers. "
             f"Convert it to 8-bit or 16-bit (Fiji: Image > Type) and save it again."
         )
-    rule = scaling_rule(pixels)
-    if rule in RULE_DIVISORS:
-        return pixels.astype(np.float32) / np.float32(RULE_DIVISORS[rule])
-    if not np.all(np.isfinite(pixels)):
+    if pixels.dtype.kind == "f" and not np.all(np.isfinite(pixels)):
         raise ValueError(
             f"Image {str(path)!r} holds NaN or infinite values. Replace them (Fiji: Process > "
             f"Math > Remove NaNs) and save it again."
         )
-    low, high = float(pixels.min()), float(pixels.max())
+    rule = rule or scaling_rule(pixels)
+    low, high = (float(pixels.min()), float(pixels.max())) if pixels.size else (0.0, 0.0)
+    if rule in RULE_DIVISORS:
+        if low < 0 or high > RULE_DIVISORS[rule]:
+            raise ValueError(
+                f"Image {str(path)!r} holds values {low:g} to {high:g}, outside the folder's rescaling rule "
+                f"{rule!r} (0 to {RULE_DIVISORS[rule]}). Decide the rule again from all the folder's files "
+                f"(helpers.imageio.folder_rescaling), or move this file to a folder of its own kind."
+            )
+        return pixels.astype(np.float32) / np.float32(RULE_DIVISORS[rule])
     return ((pixels.astype(np.float64) - low) / max(high - low, 1e-12)).astype(np.float32)
 
 
-def read_image(path):
-    """Read one 2-D image file as float32 (H, W, C) in [0, 1]: C is 1 for grey, 3 for colour.
+def _refuse_stack(path, stored, kind):
+    if "Z" in stored.axes:
+        raise ValueError(
+            f"{kind.capitalize()} {str(path)!r} is a stack of {stored.pixels.shape[0]} slices (axes "
+            f"{stored.header.axes}, shape {stored.header.shape}); expected one 2-D {kind}. Use the 3-D notebook "
+            f"06 for stacks, or save one file per slice (Fiji: Image > Stacks > Stack to Images). Slices that "
+            f"are channels: save it as a hyperstack with channels (Fiji: Image > Hyperstacks > Stack to Hyperstack)."
+        )
 
-    Rescaled by :data:`RESCALE_POLICY`; alpha is dropped; a palette PNG gives its colours (grey
-    when they are all grey). An RGB file whose red, green and blue are equal still gives 3
-    channels (:func:`as_channels` converts). A stack raises ValueError naming the file.
+
+def _opaque(alpha):
+    return alpha.size > 0 and alpha.min() == (np.iinfo(alpha.dtype).max if alpha.dtype.kind in "ui" else 1)
+
+
+def read_image(path, rescaling=None):
+    """Read one 2-D image file as float32 (H, W, C) in [0, 1], with all its channels (C = 1 to 4).
+
+    ``rescaling``: the folder's rule (:func:`folder_rescaling`), applied exactly; None decides per image
+    (:data:`RESCALE_POLICY`). A palette PNG gives its colours (grey when they are all grey); an alpha
+    channel is dropped only when fully opaque. A stack raises ValueError naming the file and notebook 06.
     """
     path = Path(path)
-    pixels = read_pixels(path)
-    palette = read_palette(path)
+    stored = _open(path)
+    _refuse_stack(path, stored, "image")
+    pixels, palette = stored.pixels, read_palette(path)
     if palette is not None:
         pixels = _palette_colours(pixels, palette, path)
-    if pixels.ndim == 3 and pixels.shape[-1] in (2, 4):
-        pixels = pixels[..., :-1]  # drop the alpha channel
-    if pixels.ndim == 2:
-        pixels = pixels[..., np.newaxis]
-    if pixels.ndim != 3 or pixels.shape[-1] not in (1, 3):
+    if stored.alpha and _opaque(pixels[..., -1]):
+        pixels = pixels[..., :-1]
+    pixels = pixels[..., np.newaxis] if pixels.ndim == 2 else pixels
+    if pixels.ndim != 3 or pixels.shape[-1] > 4:
         raise ValueError(
-            f"Image {str(path)!r} has shape {pixels.shape}; expected one 2-D image, grey or "
-            f"colour (height, width) or (height, width, 3). A 3-D stack or multi-page TIFF "
-            f"must be saved as one file per slice (or used in the 3-D notebook)."
+            f"Image {str(path)!r} has shape {stored.header.shape} (axes {stored.header.axes}); expected one 2-D "
+            f"image of 1 to 4 channels. Keep the channels you need (Fiji: Image > Color > Channels Tool)."
         )
-    return scale_to_unit(pixels, path)
+    return scale_to_unit(pixels, path, rescaling or scaling_rule(pixels, stored.header.bits))
 
 
 def as_channels(image, channels):
-    """Return an (H, W, C) image with 1 or 3 channels: grey repeated into RGB, or the mean of RGB.
+    """Return an (H, W, C) image with ``channels`` channels: grey repeated into RGB, or the mean of RGB.
 
     >>> as_channels(np.array([[[0.0, 0.5, 1.0]]]), 1).tolist()
     [[[0.5]]]
     """
     image = np.asarray(image, np.float32)
-    if channels not in (1, 3):
-        raise ValueError(f"channels must be 1 (grey) or 3 (colour), got {channels!r}.")
     if image.shape[-1] == channels:
         return image
-    if channels == 3:
-        return np.repeat(image[..., :1], 3, axis=-1)
-    return image.mean(axis=-1, keepdims=True)
+    if (image.shape[-1], channels) == (1, 3):
+        return np.repeat(image, 3, axis=-1)
+    if (image.shape[-1], channels) == (3, 1):
+        return image.mean(axis=-1, keepdims=True)
+    raise ValueError(
+        f"An image of {image.shape[-1]} channels cannot become {channels} channels (only grey <-> colour "
+        f"converts). Give every image the same channels (Fiji: Image > Color > Channels Tool)."
+    )
 
 
 def is_grey_rgb(pixels):
@@ -493,17 +661,19 @@ def read_mask(path):
     """Read a mask file with its label values as stored, never rescaled.
 
     Returns (H, W) for grey, 1-bit (as uint8 0/1) and palette files (the indices, not the colours),
-    and (H, W, 3) for RGB files (alpha dropped; grey saved as RGB stays 3 channels:
-    :func:`is_grey_rgb` tells). A stack raises ValueError naming the file.
+    and (H, W, 3) for RGB files (grey saved as RGB stays 3 channels: :func:`is_grey_rgb` tells). A mask
+    drawn in an alpha layer (one colour, varying transparency) gives its alpha; other alpha is dropped.
+    A stack raises ValueError naming the file.
     """
     path = Path(path)
-    pixels = read_pixels(path)
-    if pixels.dtype == bool:
-        pixels = pixels.astype(np.uint8)
-    if pixels.ndim == 3 and pixels.shape[-1] in (2, 4):
-        pixels = pixels[..., :-1]  # drop the alpha channel
-    if pixels.ndim == 3 and pixels.shape[-1] == 1:
-        pixels = pixels[..., 0]
+    stored = _open(path)
+    _refuse_stack(path, stored, "mask")
+    pixels = stored.pixels.astype(np.uint8) if stored.pixels.dtype == bool else stored.pixels
+    if stored.alpha:
+        colour, alpha = pixels[..., :-1], pixels[..., -1]
+        drawn = not _opaque(alpha) and len(np.unique(colour[alpha > 0], axis=0)) <= 1
+        pixels = alpha if drawn else colour
+    pixels = pixels[..., 0] if pixels.ndim == 3 and pixels.shape[-1] == 1 else pixels
     if not (pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[-1] == 3)):
         raise ValueError(
             f"Mask {str(path)!r} has shape {pixels.shape}; expected one 2-D mask. "
@@ -543,6 +713,42 @@ def read_binary_mask(path, invert=False):
 # --- writing without overwriting: nothing the user owns is ever replaced ------------------------
 
 
+class DiskWriteError(OSError):
+    """A results folder that is full or read-only; the message names the folder and the fix."""
+
+
+#: The errno values of a full disk or quota, or a folder that cannot be written.
+DISK_FAULTS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def write_atomically(path, write):
+    """Call ``write(partial_path)`` on a hidden file beside ``path``, then rename it onto ``path``.
+
+    So no file is ever left half-written under its final name (the partial file keeps the name's
+    ending, for writers that need it). A full or read-only folder raises :class:`DiskWriteError`.
+    Returns ``path``.
+    """
+    path = Path(path)
+    partial = path.with_name(f".partial-{path.name}")
+    try:
+        write(partial)
+        os.replace(partial, path)
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        if not (isinstance(error, OSError) and error.errno in DISK_FAULTS):
+            raise
+        full = error.errno in (errno.ENOSPC, errno.EDQUOT)
+        problem = "the disk (or Google Drive) is full" if full else "the folder cannot be written (read-only)"
+        fix = "free space in Google Drive or on the disk, or" if full else "choose a folder you can write to:"
+        fault = DiskWriteError(
+            f"Could not write {path.name} in {path.parent}: {problem}. Fix: {fix} set another results folder."
+        )
+        fault.errno = error.errno
+        raise fault from error
+    return path
+
+
 def new_path(path):
     """Return ``path`` if nothing is there yet, else the first free ``name-2.ext``, ``name-3.ext`` ..."""
     path, number = Path(path).expanduser(), 1
@@ -561,7 +767,7 @@ def new_folder(folder):
 
 
 def write_text_file(folder, name, text):
-    """Write ``text`` to a new file ``folder/name`` (``name-2`` ... if it exists); return its path."""
-    path = new_path(Path(folder) / name)
-    path.write_text(text + "\n", encoding="utf-8")
-    return path
+    """Write ``text`` to a new file ``folder/name`` (``name-2`` ... if it exists), atomically; return its path."""
+    return write_atomically(
+        new_path(Path(folder) / name), lambda partial: partial.write_text(text + "\n", encoding="utf-8")
+    )

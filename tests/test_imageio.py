@@ -1,8 +1,12 @@
 """The one reader: each kind of file written here by hand and compared with hand-computed arrays, and its
 bad-input catalogue (images, masks and folders of pairs, each mistake with its message)."""
 
+import errno
+import os
+
 import numpy as np
 import pytest
+import tifffile
 from PIL import Image
 from support import make_pair_folders, snapshot, write_png, write_tif
 
@@ -69,19 +73,21 @@ def test_bool_is_0_and_1(tmp_path):
     np.testing.assert_array_equal(image[..., 0], [[1, 0], [0, 1]])
 
 
-def test_rgba_png_drops_alpha_and_stays_colour(tmp_path):
+@pytest.mark.parametrize("opacity, channels", [(255, 3), (7, 4)])
+def test_rgba_png_drops_only_an_opaque_alpha(tmp_path, opacity, channels):
     pixels = np.zeros((2, 2, 4), np.uint8)
-    pixels[..., 0], pixels[..., 1], pixels[..., 2], pixels[..., 3] = 255, 51, 0, 7
+    pixels[..., 0], pixels[..., 1], pixels[..., 2], pixels[..., 3] = 255, 51, 0, opacity
     image = imageio.read_image(write_png(tmp_path / "a.png", pixels))
-    assert image.shape == (2, 2, 3)
-    np.testing.assert_allclose(image[1, 1], [1, 0.2, 0], rtol=1e-6)
+    assert image.shape == (2, 2, channels)
+    np.testing.assert_allclose(image[1, 1], [1, 0.2, 0, opacity / 255][:channels], rtol=1e-6)
 
 
-def test_grey_with_alpha_stays_grey(tmp_path):
-    pixels = np.stack([np.full((2, 2), 102, np.uint8), np.full((2, 2), 9, np.uint8)], axis=-1)
+@pytest.mark.parametrize("opacity, channels", [(255, 1), (9, 2)])
+def test_grey_with_alpha_drops_only_an_opaque_alpha(tmp_path, opacity, channels):
+    pixels = np.stack([np.full((2, 2), 102, np.uint8), np.full((2, 2), opacity, np.uint8)], axis=-1)
     image = imageio.read_image(write_png(tmp_path / "a.png", pixels))
-    assert image.shape == (2, 2, 1)
-    np.testing.assert_allclose(image, 0.4, rtol=1e-6)
+    assert image.shape == (2, 2, channels)
+    np.testing.assert_allclose(image[..., 0], 0.4, rtol=1e-6)
 
 
 def test_grey_rgb_file_stays_three_channels(tmp_path):
@@ -140,7 +146,7 @@ def test_as_channels(tmp_path):
     grey = np.array([[[0.5]]], np.float32)
     np.testing.assert_array_equal(imageio.as_channels(grey, 3), [[[0.5, 0.5, 0.5]]])
     np.testing.assert_allclose(imageio.as_channels(np.array([[[0.3, 0.6, 0.9]]]), 1), [[[0.6]]])
-    with pytest.raises(ValueError, match="channels must be 1"):
+    with pytest.raises(ValueError, match="Channels Tool"):
         imageio.as_channels(grey, 2)
 
 
@@ -457,3 +463,125 @@ def test_new_folder_never_reuses_an_existing_folder(tmp_path):
     assert imageio.new_folder(tmp_path / "out") == tmp_path / "out-2"
     assert imageio.new_folder(tmp_path / "out") == tmp_path / "out-3"
     assert (tmp_path / "out" / "mine.png").read_bytes() == b"user file"
+
+
+@pytest.mark.parametrize(
+    "code, fix",
+    [
+        (errno.ENOSPC, "free space"),
+        (errno.EDQUOT, "free space"),
+        (errno.EROFS, "folder you can write to"),
+        (errno.EACCES, "folder you can write to"),
+        (errno.EPERM, "folder you can write to"),
+    ],
+)
+@pytest.mark.parametrize("fault_in", ["write", "rename"])
+def test_disk_fault_names_the_folder_and_the_fix_and_leaves_no_file(tmp_path, monkeypatch, code, fix, fault_in):
+    def write(partial):
+        partial.write_bytes(b"half a mask")  # the partial file exists when the fault comes
+        if fault_in == "write":
+            raise OSError(code, os.strerror(code))
+
+    if fault_in == "rename":
+        monkeypatch.setattr(imageio.os, "replace", lambda *_: (_ for _ in ()).throw(OSError(code, "no")))
+    with pytest.raises(imageio.DiskWriteError) as error:
+        imageio.write_atomically(tmp_path / "mask.png", write)
+    assert str(tmp_path) in str(error.value) and fix in str(error.value) and "results folder" in str(error.value)
+    assert isinstance(error.value, OSError) and error.value.errno == code
+    assert list(tmp_path.iterdir()) == []  # neither the final nor the partial file
+
+
+def test_write_atomically_replaces_in_one_step_and_other_errors_pass(tmp_path):
+    path = imageio.write_atomically(tmp_path / "state.json", lambda partial: partial.write_text("new"))
+    assert path.read_text() == "new" and [p.name for p in tmp_path.iterdir()] == ["state.json"]
+
+    def crash(partial):
+        partial.write_text("half")
+        raise KeyboardInterrupt  # a kill in the middle: the old file stays whole
+
+    with pytest.raises(KeyboardInterrupt):
+        imageio.write_atomically(path, crash)
+    assert path.read_text() == "new" and [p.name for p in tmp_path.iterdir()] == ["state.json"]
+
+
+def test_write_atomically_keeps_the_ending_for_writers_that_need_it(tmp_path):
+    path = imageio.write_atomically(tmp_path / "mask.png", lambda p: Image.fromarray(np.eye(3, dtype=np.uint8)).save(p))
+    np.testing.assert_array_equal(imageio.read_mask(path), np.eye(3))
+
+
+# --- headers, stacks and the folder's rescaling rule ----------------------------------------------
+
+
+def test_image_header_reads_no_pixels(tmp_path, monkeypatch):
+    write_png(tmp_path / "a.png", np.zeros((5, 7, 3), np.uint8))
+    tifffile.imwrite(tmp_path / "b.tif", np.zeros((2, 3, 5, 7), np.uint16), imagej=True, metadata={"axes": "ZCYX"})
+    tifffile.imwrite(tmp_path / "c.tif", np.zeros((5, 7), np.uint16), bitspersample=12)
+    monkeypatch.setattr(np, "asarray", None)  # reading the pixels would fail
+    monkeypatch.setattr(tifffile.TiffPageSeries, "asarray", None)
+    assert imageio.image_header(tmp_path / "a.png") == ((5, 7, 3), "YXS", np.uint8, 8)
+    assert imageio.image_header(tmp_path / "b.tif") == ((2, 3, 5, 7), "ZCYX", np.uint16, 16)
+    assert imageio.image_header(tmp_path / "c.tif") == ((5, 7), "YX", np.uint16, 12)
+
+
+def test_read_stack_gives_z_y_x_c_and_the_spacing(tmp_path):
+    stack = np.arange(3 * 2 * 4 * 5, dtype=np.uint16).reshape(3, 2, 4, 5)  # Z, C, Y, X
+    path = tmp_path / "s.tif"
+    metadata = {"axes": "ZCYX", "spacing": 0.5, "unit": "um"}
+    tifffile.imwrite(path, stack, imagej=True, metadata=metadata, resolution=(1 / 0.25, 1 / 0.2))
+    pixels, spacing = imageio.read_stack(path)
+    np.testing.assert_array_equal(pixels, stack.transpose(0, 2, 3, 1))
+    np.testing.assert_allclose(spacing, (0.5, 0.2, 0.25))
+    tifffile.imwrite(tmp_path / "o.ome.tif", stack[:, 0], ome=True, metadata={"axes": "ZYX", "PhysicalSizeZ": 2.0})
+    pixels, spacing = imageio.read_stack(tmp_path / "o.ome.tif")
+    assert pixels.shape == (3, 4, 5, 1) and spacing == (2.0, None, None)
+    pixels, spacing = imageio.read_stack(write_png(tmp_path / "flat.png", np.eye(4, dtype=np.uint8)))
+    assert pixels.shape == (1, 4, 4, 1) and spacing is None
+
+
+@pytest.mark.parametrize(
+    "maxima, tags, rule",
+    [
+        ([4095, 3000], [16, 16], "12-bit in 16 bits / 4095"),  # the folder's maximum decides
+        ([4096, 100], [16, 16], "16-bit / 65535"),  # one bright image: 16-bit for all, the dim one too
+        ([200, 100], [12, 12], "12-bit in 16 bits / 4095"),  # the files say 12 bits
+    ],
+)
+def test_folder_rescaling_is_one_rule_for_the_folder(tmp_path, maxima, tags, rule):
+    paths = []
+    for index, (top, bits) in enumerate(zip(maxima, tags)):
+        paths.append(tmp_path / f"{index}.tif")
+        tifffile.imwrite(paths[-1], np.array([[0, top]], np.uint16), bitspersample=bits)
+    found, reason = imageio.folder_rescaling(paths)
+    assert found == rule and rule in reason and "2 uint16 images" in reason
+    dim = imageio.read_image(paths[1], rescaling=found)
+    np.testing.assert_allclose(dim[0, 1, 0], maxima[1] / imageio.RULE_DIVISORS[rule], rtol=1e-6)
+
+
+def test_folder_rescaling_of_8_bit_and_float_folders(tmp_path):
+    eight = [write_png(tmp_path / f"{i}.png", np.full((2, 2), i, np.uint8)) for i in range(2)]
+    assert imageio.folder_rescaling(eight)[0] == "8-bit / 255"
+    floats = [
+        write_tif(tmp_path / f"{i}.tif", np.full((2, 2), i / 2 + top, np.float32)) for i, top in enumerate([0, 3])
+    ]
+    assert imageio.folder_rescaling(floats[:1])[0] == "float in [0, 1] as is"
+    assert imageio.folder_rescaling(floats)[0] == "own minimum to maximum"
+
+
+def test_folder_rescaling_refuses_mixed_pixel_types(tmp_path):
+    paths = [
+        write_png(tmp_path / "a.png", np.zeros((2, 2), np.uint8)),
+        write_tif(tmp_path / "b.tif", np.zeros((2, 2), np.uint16)),
+    ]
+    with pytest.raises(ValueError) as error:
+        imageio.folder_rescaling(paths)
+    assert "a.png" in str(error.value) and "b.tif" in str(error.value) and "Image > Type" in str(error.value)
+
+
+def test_read_image_applies_the_given_rule_exactly(tmp_path):
+    path = write_tif(tmp_path / "bright.tif", np.array([[0, 5000]], np.uint16))
+    np.testing.assert_allclose(imageio.read_image(path, rescaling="16-bit / 65535")[0, 1, 0], 5000 / 65535)
+    with pytest.raises(ValueError) as error:
+        imageio.read_image(path, rescaling="12-bit in 16 bits / 4095")
+    assert "bright.tif" in str(error.value) and "folder_rescaling" in str(error.value)
+    with pytest.raises(ValueError, match="rescaling must be one of"):
+        imageio.read_image(path, rescaling="16 bit")
