@@ -97,6 +97,25 @@ def test_elastic_deformation_moves_image_and_mask_together():
         augmentation.elastic_deform(image, mask, sigma=0)
 
 
+def test_folded_fraction_by_hand():
+    rows, columns = np.meshgrid(np.arange(6.0), np.arange(6.0), indexing="ij")
+    zero = np.zeros((6, 6))
+    assert augmentation.folded_fraction(zero, zero) == 0.0  # no displacement: nothing folds
+    assert augmentation.folded_fraction(zero, -2 * columns) == 1.0  # x -> -x everywhere: mirrored
+    assert augmentation.folded_fraction(zero, 0.5 * columns) == 0.0  # stretched, never mirrored
+    half = np.where(columns < 3, 0.0, -2 * (columns - 3))  # the right half read back to front
+    assert 0.3 < augmentation.folded_fraction(rows * 0, half) < 0.7
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_course_elastic_setting_folds_under_1_percent_where_the_old_one_folded_a_fifth(seed):
+    course = augmentation.displacement_field((512, 512), seed=seed)
+    assert np.abs(course).max() == pytest.approx(augmentation.ELASTIC_DEFAULTS["alpha"])
+    assert augmentation.folded_fraction(*course) < 0.01
+    old = augmentation.displacement_field((512, 512), seed=seed, alpha=30, sigma=6)
+    assert augmentation.folded_fraction(*old) > 0.15
+
+
 def test_exercise_checks_of_notebook_02(capsys):
     from helpers import exercises
 

@@ -58,12 +58,18 @@ def test_flip_seed_check_reads_the_learners_own_measurement(capsys):
     same = separate_flip_shares(1, 1)
     assert augmentation_exercises.check_flip_seed_prediction("in step", 1, 1, same)
     assert not augmentation_exercises.check_flip_seed_prediction("out of step", 1, 1, same)
-    different = separate_flip_shares(1, 2)
-    assert augmentation_exercises.check_flip_seed_prediction("out of step", 1, 2, different)
-    out = capsys.readouterr().out
-    assert "did not hold" in out and f"{sum(s > 0 for s in different)} of 8 draws" in out
-    assert not augmentation_exercises.check_flip_seed_prediction(None, 1, 2, different)
+    assert "did not hold" in capsys.readouterr().out
+    assert not augmentation_exercises.check_flip_seed_prediction("in step", 1, 1, [0.0, 0.5])
+    assert "1 of 2 draws" in capsys.readouterr().out
+    assert not augmentation_exercises.check_flip_seed_prediction(None, 1, 1, same)
     assert "Write your prediction first" in capsys.readouterr().out
+
+
+def test_flip_seed_check_refuses_the_unchanged_seed(capsys):
+    different = separate_flip_shares(1, 2)
+    for prediction in ("out of step", "in step"):
+        assert not augmentation_exercises.check_flip_seed_prediction(prediction, 1, 2, different)
+        assert "MASK_FLIP_SEED is 2: set it to 1" in capsys.readouterr().out
 
 
 # --- notebook 02: the elastic-strength exercise --------------------------------------------------
@@ -77,19 +83,39 @@ def changed_share(alpha):
 def test_stripes_are_16_pixels_wide_and_a_larger_alpha_changes_more_of_them():
     stripes = augmentation_exercises.STRIPES
     assert stripes.shape == (128, 128) and stripes[0, :17].tolist() == [0.0] * 16 + [1.0]
-    assert changed_share(10) < changed_share(30) < changed_share(60)
+    assert changed_share(5) < changed_share(augmentation.ELASTIC_DEFAULTS["alpha"]) < changed_share(30)
 
 
-def test_elastic_check_judges_against_elastic_deform(capsys):
+def test_elastic_check_judges_against_elastic_deform_and_refuses_the_unchanged_alpha(capsys):
     stripes = augmentation_exercises.STRIPES
-    bent_60 = augmentation.elastic_deform(stripes, stripes, seed=0, alpha=60)[1]
-    assert augmentation_exercises.check_elastic_prediction("more", 60, bent_60)
-    assert f"{changed_share(60):.1%}" in capsys.readouterr().out
-    bent_10 = augmentation.elastic_deform(stripes, stripes, seed=0, alpha=10)[1]
-    assert augmentation_exercises.check_elastic_prediction("fewer", 10, bent_10)
-    assert not augmentation_exercises.check_elastic_prediction("more", 10, bent_10)
-    assert not augmentation_exercises.check_elastic_prediction("more", 60, bent_10)  # not the learner's alpha
-    assert "run that cell as given" in capsys.readouterr().out
+    bent_30 = augmentation.elastic_deform(stripes, stripes, seed=0, alpha=30)[1]
+    assert augmentation_exercises.check_elastic_prediction("more", 30, bent_30)
+    assert f"{changed_share(30):.1%}" in capsys.readouterr().out
+    bent_5 = augmentation.elastic_deform(stripes, stripes, seed=0, alpha=5)[1]
+    assert augmentation_exercises.check_elastic_prediction("fewer", 5, bent_5)
+    assert not augmentation_exercises.check_elastic_prediction("more", 5, bent_5)
+    assert not augmentation_exercises.check_elastic_prediction("more", 30, bent_5)  # not the learner's alpha
+    assert "run the cell" in capsys.readouterr().out
+    default = augmentation.ELASTIC_DEFAULTS["alpha"]
+    bent_default = augmentation.elastic_deform(stripes, stripes, seed=0, alpha=default)[1]
+    for prediction in ("more", "fewer", "the same"):
+        assert not augmentation_exercises.check_elastic_prediction(prediction, default, bent_default)
+        assert "change it" in capsys.readouterr().out
+
+
+def test_elastic_training_check_compares_the_same_seed_and_refuses_an_unchanged_alpha(capsys):
+    course_run, better, other_seed = {"seed": 0, "dice": 0.70}, {"seed": 0, "dice": 0.72}, {"seed": 1, "dice": 0.72}
+    assert augmentation_exercises.check_elastic_training("higher", 30, better, course_run)
+    out = capsys.readouterr().out
+    assert "0.700 before, 0.720 after" in out and "fold over" in out
+    assert not augmentation_exercises.check_elastic_training("lower", 30, better, course_run)
+    assert not augmentation_exercises.check_elastic_training("higher", 30, other_seed, course_run)
+    assert "same seed" in capsys.readouterr().out
+    assert not augmentation_exercises.check_elastic_training("higher", None, None, course_run)
+    assert "Set my_alpha" in capsys.readouterr().out
+    default = augmentation.ELASTIC_DEFAULTS["alpha"]
+    assert not augmentation_exercises.check_elastic_training("the same", default, course_run, course_run)
+    assert "Change it" in capsys.readouterr().out
 
 
 def test_hints_exist_for_every_exercise_of_02_and_04(capsys):
@@ -99,6 +125,7 @@ def test_hints_exist_for_every_exercise_of_02_and_04(capsys):
         "orientation_count",
         "flip_seed_prediction",
         "elastic_prediction",
+        "elastic_training",
     }
     assert {"mistake_prediction", "threshold_prediction", "soft_dice_loss"} <= set(loss_exercises.HINTS)
     from helpers import exercises

@@ -3,7 +3,7 @@
 import numpy as np
 
 from helpers.exercises.common import judge_number, say
-from helpers.exercises.predictions import DID_NOT_HOLD, judge_choice, read_word
+from helpers.exercises.predictions import DID_NOT_HOLD, judge_choice, judge_direction, read_word
 
 __all__ = [
     "AUGMENTATION_CHOICES",
@@ -14,6 +14,7 @@ __all__ = [
     "check_orientation_count",
     "check_flip_seed_prediction",
     "check_elastic_prediction",
+    "check_elastic_training",
 ]
 
 #: On-demand help, ``exercises.hint("joint_flip")``: read it before the solution.
@@ -28,12 +29,12 @@ HINTS = {
     "seed. Two generators started from the same seed and asked equally often give the same numbers.",
     "elastic_prediction": "alpha is how far (in pixels) the most-displaced pixel moves. Near a stripe's edge, "
     "a pixel that moves farther is more likely to land on the other class.",
+    "elastic_training": "Folded tissue never occurs under the microscope: does learning from it help on real "
+    "test sections, or does it cost the network some of its few training steps?",
 }
 
 #: The elastic-strength exercise: a 128 x 128 mask of vertical stripes 16 pixels wide.
 STRIPES = np.tile((np.arange(128) // 16 % 2).astype(np.float32), (128, 1))
-#: The alpha the elastic exercise compares with (the default of ``augmentation.elastic_deform``).
-_REFERENCE_ALPHA = 30.0
 
 #: Exercise 2: which of these changes must be applied to the mask as well?
 AUGMENTATION_CHOICES = (
@@ -110,69 +111,92 @@ def check_orientation_count(answer):
 
 
 def check_flip_seed_prediction(prediction, image_seed, mask_seed, wrong_shares):
-    """Judge a prediction about two separate RandomFlip layers, from the learner's own run.
+    """Judge a prediction ("in step" or "out of step") about two RandomFlip layers given the same seed.
 
-    ``prediction``: ``"in step"`` or ``"out of step"``, written before the run.
-    ``image_seed, mask_seed``: The seeds the learner gave the image's and the mask's RandomFlip layer.
-    ``wrong_shares``: The share of wrong mask pixels in each draw, as the learner's cell measured it.
+    ``image_seed, mask_seed``: the seeds of the image's and the mask's layer (the exercise makes them equal);
+    ``wrong_shares``: the share of wrong mask pixels in each draw, as the learner's cell measured it.
     """
     choice, problem = read_word(prediction, ("in step", "out of step"))
     if problem:
         return say(False, problem)
+    if mask_seed != image_seed:
+        return say(False, f"MASK_FLIP_SEED is {mask_seed}: set it to {image_seed}, the image's seed, and run again.")
     shares = np.asarray(wrong_shares, dtype=np.float64).ravel()
     if shares.size == 0:
         return say(False, "Run the cell that measures the draws first (wrong_shares is empty).")
-    observed = "in step" if np.all(shares == 0) else "out of step"
     out_of_step = int(np.sum(shares > 0))
-    if observed == "in step":
-        why = (
-            f"with seeds {image_seed} and {mask_seed} all {shares.size} draws kept image and mask in step. "
-            "In Keras 3 each layer draws from its own generator started from its seed, so equal seeds give "
-            "equal coins as long as both layers are called equally often. One extra call of one layer (or "
-            "the TensorFlow 2.10-2.11 behaviour of keras#17457) and they fall out of step for good: "
-            "one draw for both is the safe fix."
-        )
-        if image_seed != mask_seed:
-            why = f"with seeds {image_seed} and {mask_seed} these {shares.size} draws happened to agree; more draws would not."
+    if out_of_step:
+        observed = "out of step"
+        why = f"with seed {image_seed} for both, {out_of_step} of {shares.size} draws flipped them differently."
     else:
+        observed = "in step"
         why = (
-            f"with seeds {image_seed} and {mask_seed}, {out_of_step} of {shares.size} draws flipped the image "
-            "and the mask differently: two generators, two sequences of coins."
+            f"with seed {image_seed} for both, all {shares.size} draws kept image and mask in step. In Keras 3 each "
+            "layer draws from its own generator started from its seed, so equal seeds give equal coins as long as "
+            "both layers are called equally often. One extra call of one layer (or TensorFlow 2.10-2.11, "
+            "keras#17457) and they fall out of step for good: one draw for both is the safe fix."
         )
     return judge_choice(choice, observed, why, not_held=DID_NOT_HOLD)
 
 
+def _changed_share(alpha):
+    """The share of STRIPES' mask pixels that elastic_deform(seed=0) at ``alpha`` moves to the other class."""
+    from helpers import augmentation
+
+    return float(np.mean(augmentation.elastic_deform(STRIPES, STRIPES, seed=0, alpha=alpha)[1] != STRIPES))
+
+
+def _folded(alpha):
+    """The share of a 512x512 image that elastic deformation at ``alpha`` (seed 0) folds over."""
+    from helpers import augmentation
+
+    return augmentation.folded_fraction(*augmentation.displacement_field((512, 512), alpha=alpha))
+
+
 def check_elastic_prediction(prediction, alpha, bent_mask):
-    """Judge a prediction ("more", "fewer", "the same") of how many mask pixels elastic deformation
-    changes at the learner's ``alpha`` than at 30; ``bent_mask``: :data:`STRIPES` deformed in the learner's cell.
-    """
+    """Judge a prediction ("more", "fewer", "the same") of how many mask pixels elastic deformation changes at
+    the learner's ``alpha`` than at the course's; ``bent_mask``: :data:`STRIPES` bent in the learner's cell."""
     from helpers import augmentation
 
     choice, problem = read_word(prediction, ("more", "fewer", "the same"))
     if problem:
         return say(False, problem)
+    reference_alpha = augmentation.ELASTIC_DEFAULTS["alpha"]
+    if alpha == reference_alpha:
+        return say(False, f"my_alpha is the course's {reference_alpha:g} again: change it (to 30, then 5) and run.")
     _, expected_mask = augmentation.elastic_deform(STRIPES, STRIPES, seed=0, alpha=alpha)
-    bent_mask = np.asarray(bent_mask, dtype=np.float32).reshape(np.shape(bent_mask)[:2])
-    if bent_mask.shape != STRIPES.shape or not np.array_equal(bent_mask, expected_mask):
-        return say(
-            False,
-            "bent_mask is not elastic_deform(STRIPES, STRIPES, seed=0, alpha=my_alpha)[1]: run that cell as given.",
-        )
-    _, reference_mask = augmentation.elastic_deform(STRIPES, STRIPES, seed=0, alpha=_REFERENCE_ALPHA)
-    changed, reference = float(np.mean(bent_mask != STRIPES)), float(np.mean(reference_mask != STRIPES))
-    if abs(changed - reference) < 0.005:
-        observed = "the same"
-    else:
-        observed = "more" if changed > reference else "fewer"
+    if np.shape(bent_mask)[:2] != STRIPES.shape or not np.array_equal(np.reshape(bent_mask, (128, 128)), expected_mask):
+        return say(False, "bent_mask is not elastic_deform(STRIPES, STRIPES, seed=0, alpha=my_alpha)[1]: run the cell.")
+    changed, reference = _changed_share(alpha), _changed_share(reference_alpha)
+    observed = "the same" if abs(changed - reference) < 0.005 else ("more" if changed > reference else "fewer")
     why = "Pixels move up to about alpha pixels, so a larger alpha carries more of them across a stripe's edge."
     if max(changed, reference) > 0.45:
-        why += (
-            " Near half the pixels changed: that is what a random mask would give, the stripes are scrambled, not bent."
-        )
+        why += " Near half the pixels changed: a random mask would give as many; the stripes are scrambled, not bent."
     return judge_choice(
         choice,
         observed,
-        f"at alpha {alpha:g}, {changed:.1%} of the mask pixels changed class, at alpha "
-        f"{_REFERENCE_ALPHA:g} {reference:.1%}. {why}",
+        f"at alpha {alpha:g}, {changed:.1%} of the mask pixels changed class, at alpha {reference_alpha:g} "
+        f"{reference:.1%}; {_folded(alpha):.1%} of a 512x512 image folds over at alpha {alpha:g}. {why}",
         not_held=DID_NOT_HOLD,
     )
+
+
+def check_elastic_training(prediction, alpha, run, course_run):
+    """Judge a prediction ("higher", "lower", "the same") of the test Dice of a model trained on elastic copies
+    made with the learner's ``alpha``, against ``course_run``, the notebook's run with the same seed.
+
+    ``run, course_run``: results of :func:`helpers.comparison.train_and_score`.
+    """
+    from helpers import augmentation
+
+    if alpha is None or run is None:
+        return say(False, "Set my_alpha (e.g. 30, the old setting) and run the cell: it trains one model.")
+    if alpha == augmentation.ELASTIC_DEFAULTS["alpha"]:
+        return say(False, f"my_alpha is the course's {alpha:g}: that only repeats the training. Change it, run again.")
+    if run["seed"] != course_run["seed"]:
+        return say(False, f"Your run has seed {run['seed']}, the course's {course_run['seed']}: use the same seed.")
+    why = (
+        f"At alpha {alpha:g} {_folded(alpha):.1%} of the pixels fold over. One seed each: a difference within the spread "
+        "of the seeds in the table above is not a result."
+    )
+    return judge_direction(prediction, course_run["dice"], run["dice"], "test Dice", 0.005, why)
