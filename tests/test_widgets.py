@@ -68,3 +68,21 @@ def test_errors():
         plotting.threshold_explorer(image, probability * 3)
     with pytest.raises(ValueError, match=r"truth has shape \(16, 15\)"):
         plotting.threshold_explorer(image, probability, truth[:, :15])
+
+
+def test_an_explorer_is_one_output_live_where_widgets_run_and_its_first_picture_elsewhere():
+    import base64
+
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.display import display
+    from IPython.utils.capture import capture_output
+
+    InteractiveShell.instance()
+    explorer = plotting.threshold_explorer(*example())
+    with capture_output() as captured:
+        display(explorer)
+    (output,) = captured.outputs  # not a static copy above the live widget
+    assert output.data["application/vnd.jupyter.widget-view+json"]["model_id"] == explorer.model_id
+    assert base64.b64decode(output.data["image/png"]) == bytes(explorer.children[2].value)
+    assert "Threshold explorer at 0.50" in output.data["text/plain"]
+    assert explorer.children[2].layout.max_width == "100%"  # never wider than the window
