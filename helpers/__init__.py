@@ -30,8 +30,8 @@ workflows
     ``training`` (resumable training, training within a time budget), ``comparison`` (fair
     comparisons), ``reporting`` (the methods paragraph, read from the real objects), ``folder_checks``
     (the findings of a folder check: pairing, each file, the mask kind), ``own_data`` (check, load
-    and predict a folder of your own images), ``export`` (bioimage.io packages and
-    checked reloads).
+    and predict a folder of your own images), ``stacks`` (the same for a folder of 3-D stacks),
+    ``export`` (bioimage.io packages and checked reloads).
 display
     ``plotting`` (every figure; the explorers, each with a static picture; ``show_results``, the
     table of a run's key numbers that the README's quotes are checked against).
@@ -57,7 +57,7 @@ LAYERS = {
         "inference",
         "instances",
     ),
-    "workflows": ("training", "comparison", "reporting", "folder_checks", "own_data", "export"),
+    "workflows": ("training", "comparison", "reporting", "folder_checks", "own_data", "stacks", "export"),
     "display": ("plotting",),
     "course only": ("keras_unet", "exercises"),
 }

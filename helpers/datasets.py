@@ -36,6 +36,8 @@ __all__ = [
     "split_consecutive",
     "split_images",
     "split_volumes",
+    "write_stack",
+    "write_example_stacks",
 ]
 
 #: The ISBI 2012 training images and labels inside the downloaded dataset.
@@ -243,9 +245,10 @@ def _dsb_nuclei(size):
     return NucleusSet(np.stack(images), np.stack(labels), names, source)
 
 
-#: Volumes with masks: ``volumes`` (N, D, H, W, C) float32 in [0, 1], ``masks`` (N, D, H, W, 1)
-#: float32 0/1, ``names`` and ``source``.
-VolumeSet = collections.namedtuple("VolumeSet", "volumes masks names source")
+#: Volumes with masks: ``volumes`` (N, D, H, W, C) float32 in [0, 1] (or a list of (D, H, W, C) of
+#: several sizes), ``masks`` the same with 1 channel (class ids), ``names``, ``source`` and ``spacing``
+#: (z, y, x) of a voxel in µm, or None when unknown.
+VolumeSet = collections.namedtuple("VolumeSet", "volumes masks names source spacing", defaults=(None,))
 
 
 def bundled_volumes():
@@ -256,7 +259,8 @@ def bundled_volumes():
     names = _bundled_names(folder, ".tif", "make_volumes.py")
     volumes = np.stack([tifffile.imread(folder / "images" / f"{n}.tif") for n in names]).astype(np.float32) / 255
     masks = np.stack([tifffile.imread(folder / "masks" / f"{n}.tif") for n in names]).astype(np.float32)
-    return VolumeSet(volumes, masks[..., np.newaxis], names, "bundled synthetic 2-channel cell volumes (data/volumes)")
+    source = "bundled synthetic 2-channel cell volumes (data/volumes)"
+    return VolumeSet(volumes, masks[..., np.newaxis], names, source, (4.0, 1.0, 1.0))  # µm: make_volumes.py Z_SCALE
 
 
 def load_volumes(mode, shrink=4):
@@ -285,7 +289,46 @@ def _vnc_volume(shrink):
         f"Drosophila VNC ssTEM stack (Gerhard et al. 2013), {volume.shape[1]} sections, shrunk "
         f"{shrink}x in y and x; mask 1 = membrane"
     )
-    return VolumeSet(volume.astype(np.float32), mask, ["stack1"], source)
+    return VolumeSet(
+        volume.astype(np.float32), mask, ["stack1"], source, (0.045, 0.0046 * shrink, 0.0046 * shrink)
+    )  # µm
+
+
+def write_stack(path, pixels, spacing=None, unit=None):
+    """Write a (Z, Y, X) or (Z, Y, X, C) stack as an ImageJ TIFF, with the voxel ``spacing`` (z, y, x) and its
+    ``unit`` (such as "micron") if given."""
+    import tifffile
+
+    pixels = np.asarray(pixels)
+    axes = "ZYX" if pixels.ndim == 3 else "ZCYX"
+    pixels = pixels if pixels.ndim == 3 else np.moveaxis(pixels, -1, 1)
+    options = {} if spacing is None else {"resolution": (1 / spacing[1], 1 / spacing[2])}
+    metadata = {
+        "axes": axes,
+        **({} if spacing is None else {"spacing": spacing[0]}),
+        **({"unit": unit} if unit else {}),
+    }
+    tifffile.imwrite(path, pixels, imagej=True, metadata=metadata, **options)
+
+
+def write_example_stacks(volumes, folder):
+    """Write a :data:`VolumeSet` as a folder of stacks, as notebook 06 reads your own: ``folder/images/<name>.tif``
+    (8-bit, ImageJ TIFF with the spacing in µm) and ``folder/masks/<name>.tif``. An existing folder is used as it is.
+
+    Returns: The image and mask folders.
+    """
+    folder = Path(folder)
+    images, masks = folder / "images", folder / "masks"
+    if folder.exists():
+        print(f"{folder} exists; it is used as it is (nothing written).")
+        return images, masks
+    for path in (images, masks):
+        path.mkdir(parents=True)
+    for name, volume, mask in zip(volumes.names, volumes.volumes, volumes.masks):
+        write_stack(images / f"{name}.tif", np.round(volume * 255).astype(np.uint8), volumes.spacing, "micron")
+        write_stack(masks / f"{name}.tif", mask[..., 0].astype(np.uint8), volumes.spacing, "micron")
+    print(f"Wrote {len(volumes.names)} stacks and their masks to {folder}.")
+    return images, masks
 
 
 #: The 5 classes of the Drosophila VNC labels, in the order of their class ids 0..4.
@@ -496,20 +539,20 @@ def split_images(n, n_validation, n_test, how, seed=0):
 def split_volumes(volumes, masks, fractions=(0.6, 0.2, 0.2)):
     """Split volumes into training, validation and test parts.
 
-    Several volumes are split volume by volume (at least one each for validation and test);
-    a single volume is split along z into consecutive blocks of sections, so that no section
-    is in two parts.
+    Several volumes (a list, sizes may differ, or an (n, d, H, W, C) array) are split volume by volume (at
+    least one each for validation and test); a single volume is split along z into consecutive blocks of
+    sections, so that no section is in two parts.
 
     ``fractions``: Shares for training, validation and test.
-    Returns: Each a pair of arrays of shape (n, d, H, W, C) and (n, d, H, W, K).
+    Returns: Each part a pair (volumes, masks), as lists of (d, H, W, C) and (d, H, W, K) arrays.
     """
-    volumes, masks = np.asarray(volumes), np.asarray(masks)
-    if volumes.ndim != 5 or masks.shape[:4] != volumes.shape[:4]:
+    volumes, masks = [np.asarray(v) for v in volumes], [np.asarray(m) for m in masks]
+    if len(volumes) != len(masks) or any(v.ndim != 4 or m.shape[:3] != v.shape[:3] for v, m in zip(volumes, masks)):
         raise ValueError(
-            f"volumes must be (count, depth, height, width, channels) and masks the same but for the "
-            f"last axis; got {volumes.shape} and {masks.shape}."
+            "volumes must be (depth, height, width, channels) each, and masks the same but for the last axis; got "
+            f"{[v.shape for v in volumes][:3]} and {[m.shape for m in masks][:3]}."
         )
-    count, depth = volumes.shape[:2]
+    count, depth = len(volumes), len(volumes[0])
     n = count if count > 1 else depth
     n_validation = max(1, int(round(n * fractions[1])))
     n_test = max(1, int(round(n * fractions[2])))
@@ -518,4 +561,4 @@ def split_volumes(volumes, masks, fractions=(0.6, 0.2, 0.2)):
     bounds = [0, n - n_validation - n_test, n - n_test, n]
     if count > 1:
         return tuple((volumes[a:b], masks[a:b]) for a, b in zip(bounds, bounds[1:]))
-    return tuple((volumes[:, a:b], masks[:, a:b]) for a, b in zip(bounds, bounds[1:]))
+    return tuple(([volumes[0][a:b]], [masks[0][a:b]]) for a, b in zip(bounds, bounds[1:]))

@@ -104,14 +104,22 @@ def test_predict_volume_averages_overlaps():
 def test_split_volumes_by_volume_and_along_z():
     several = np.arange(5)[:, None, None, None, None] * np.ones((5, 4, 2, 2, 1))
     train, validation, test = datasets.split_volumes(several, several)
-    assert [part[0].shape[0] for part in (train, validation, test)] == [3, 1, 1]
-    assert test[0][0, 0, 0, 0, 0] == 4
+    assert [len(part[0]) for part in (train, validation, test)] == [3, 1, 1]
+    assert test[0][0][0, 0, 0, 0] == 4
     one = np.arange(20)[None, :, None, None, None] * np.ones((1, 20, 2, 2, 1))
     train, validation, test = datasets.split_volumes(one, one)
-    assert [part[0].shape[1] for part in (train, validation, test)] == [12, 4, 4]
-    assert test[0][0, :, 0, 0, 0].tolist() == [16, 17, 18, 19]
+    assert [part[0][0].shape[0] for part in (train, validation, test)] == [12, 4, 4]
+    assert test[0][0][:, 0, 0, 0].tolist() == [16, 17, 18, 19]
     with pytest.raises(ValueError, match="too few"):
         datasets.split_volumes(one[:, :2], one[:, :2])
+
+
+def test_split_volumes_takes_stacks_of_different_sizes():
+    stacks = [np.full((z, 3 + z, 2, 1), z, np.float32) for z in (5, 7, 4, 6, 9)]
+    train, validation, test = datasets.split_volumes(stacks, stacks)
+    assert [[v.shape[0] for v in part[0]] for part in (train, validation, test)] == [[5, 7, 4], [6], [9]]
+    with pytest.raises(ValueError, match="depth, height, width, channels"):
+        datasets.split_volumes(stacks, [s[:, :2] for s in stacks])
 
 
 def test_bundled_volumes_are_two_channel_stacks_with_binary_masks():
