@@ -3,7 +3,7 @@
 import numpy as np
 
 from helpers.exercises.common import as_number, judge_array, judge_number, say
-from helpers.exercises.predictions import judge_choice, judge_direction, read_choice
+from helpers.exercises.predictions import judge_choice, judge_direction, read_word
 
 __all__ = [
     "CONVOLUTION_IMAGE",
@@ -326,7 +326,7 @@ def check_recall_prediction(prediction, threshold, truth, probabilities, chosen_
     """
     from helpers import metrics
 
-    word, problem = read_choice(prediction, ("higher", "lower"))
+    word, problem = read_word(prediction, ("higher", "lower"))
     if problem:
         return say(False, problem)
     if threshold is None or not 0 < float(threshold) < 1 or abs(float(threshold) - chosen_threshold) < 1e-9:
@@ -377,7 +377,7 @@ def check_gap_prediction(prediction, gap):
     """
     from helpers import metrics
 
-    word, problem = read_choice(prediction, ("dice", "rand"))
+    word, problem = read_word(prediction, ("dice", "rand"))
     if problem:
         return say(False, problem)
     predicted = membrane_with_gap(gap)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from helpers.exercises.common import as_array, count_right, judge_number, say, shape_words
+from helpers.exercises.common import judge_array, judge_number, say
 from helpers.exercises.predictions import judge_direction
 
 __all__ = [
@@ -40,18 +40,16 @@ CONFUSION = np.array([[50, 5, 0], [10, 30, 0], [0, 5, 0]])
 def check_one_hot(answer):
     """Check the one-hot mask of ONE_HOT_LABELS, shape (2, 2, 3)."""
     expected = np.eye(3)[ONE_HOT_LABELS]
-    array, problem = as_array(answer, expected.shape)
-    if problem:
-        return say(False, problem)
-    if array.shape == (3, 2, 2) and np.array_equal(np.moveaxis(array, 0, -1), expected):
-        return say(False, "The classes go in the *last* axis: shape (2, 2, 3), one vector of 3 per pixel.")
-    if array.shape != expected.shape:
-        return say(
-            False, f"Expected shape {shape_words(expected.shape)} (height x width x classes), got {array.shape}."
-        )
-    if np.array_equal(array, expected):
-        return say(True, "Correct! Each pixel becomes a vector with a single 1 in the channel of its class.")
-    return say(False, f"{count_right(array, expected)}. Pixel (0, 1) has class 2, so its vector is [0, 0, 1].")
+    return judge_array(
+        answer,
+        expected,
+        "Correct! Each pixel becomes a vector with a single 1 in the channel of its class.",
+        "{right}. Pixel (0, 1) has class 2, so its vector is [0, 0, 1].",
+        shape_hints=[
+            ((3, 2, 2), "The classes go in the *last* axis: shape (2, 2, 3), one vector of 3 per pixel."),
+            (None, "Expected shape 2 x 2 x 3 (height x width x classes), got {shape}."),
+        ],
+    )
 
 
 def check_class_weight(answer):

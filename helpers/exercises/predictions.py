@@ -8,44 +8,24 @@ import numpy as np
 
 from helpers.exercises.common import say
 
-__all__ = [
-    "DIRECTION_WORDS",
-    "read_direction",
-    "observed_direction",
-    "judge_direction",
-    "read_choice",
-    "read_word",
-    "judge_choice",
-    "DID_NOT_HOLD",
-]
-
 #: Accepted words, by the direction they name.
 DIRECTION_WORDS = {
     "higher": ("higher", "more", "up", "larger", "bigger", "increase", "increases"),
     "lower": ("lower", "fewer", "less", "down", "smaller", "decrease", "decreases"),
     "the same": ("the same", "same", "equal", "unchanged", "no change"),
 }
+#: The opening words of :func:`judge_choice` in the augmentation and loss exercises when a prediction did not hold.
+DID_NOT_HOLD = "Your prediction did not hold"
 
 
 def read_direction(prediction):
-    """Return "higher", "lower" or "the same" for a prediction in words, or None if unreadable.
-
-    ``prediction``: E.g. "higher", "more", "Lower", "the same".
-    """
-    if not isinstance(prediction, str):
-        return None
-    word = prediction.strip().lower()
-    for direction, words in DIRECTION_WORDS.items():
-        if word in words:
-            return direction
-    return None
+    """Return "higher", "lower" or "the same" for a prediction in words (e.g. "More"), or None if unreadable."""
+    word = prediction.strip().lower() if isinstance(prediction, str) else None
+    return next((direction for direction, words in DIRECTION_WORDS.items() if word in words), None)
 
 
 def observed_direction(before, after, tolerance):
-    """Return "higher", "lower" or "the same" for ``after`` compared with ``before``.
-
-    ``tolerance``: Differences of at most this size count as "the same".
-    """
+    """Return "higher", "lower" or "the same" (a difference of at most ``tolerance``) for ``after`` against ``before``."""
     difference = float(after) - float(before)
     if abs(difference) <= tolerance:
         return "the same"
@@ -53,14 +33,10 @@ def observed_direction(before, after, tolerance):
 
 
 def judge_direction(prediction, before, after, what, tolerance, why, number_format=".3f"):
-    """Print whether the predicted direction held for ``what`` and return a Verdict.
+    """Print whether the predicted direction (e.g. ``my_prediction = "higher"``) held for ``what``; return a Verdict.
 
-    ``prediction``: The learner's prediction, e.g. ``my_prediction``.
-    ``before, after``: The result before the change and after it.
-    ``what``: The quantity, e.g. "the synapse Dice".
-    ``tolerance``: Differences of at most this size count as "the same".
-    ``why``: One sentence on what the numbers mean, printed in either case.
-    ``number_format``: How the two numbers are written, e.g. ",.0f" for counts.
+    ``before, after``: The results before and after the change; differences up to ``tolerance`` count as "the same".
+    ``why``: One sentence on what the numbers mean, printed in either case; ``number_format``: e.g. ",.0f" for counts.
     """
     if prediction is None:
         return say(False, 'Write your prediction first: my_prediction = "higher", "lower" or "the same".')
@@ -78,41 +54,17 @@ def judge_direction(prediction, before, after, what, tolerance, why, number_form
     return say(False, f"Not this time: it came out {observed}, not {predicted}. {numbers}. {why}")
 
 
-def read_choice(prediction, choices):
-    """Read a prediction that must be one of a few words.
-
-    ``prediction``: The learner's prediction, e.g. ``my_prediction``; case and surrounding spaces do not matter.
-    ``choices``: The accepted words, in lower case.
-    Returns: ``(word, None)`` for an accepted word, else ``(None, feedback line)``.
-    """
-    if prediction is None:
-        return None, "Replace None with your prediction, one of: " + ", ".join(repr(c) for c in choices) + "."
-    word = str(prediction).strip().lower()
-    if word not in choices:
-        return None, f"Predict with one of {', '.join(repr(c) for c in choices)}, not {prediction!r}."
-    return word, None
-
-
 def read_word(prediction, choices, note=""):
-    """Return ``(word, None)`` for one of ``choices`` (any case), else ``(None, the line asking for one)``."""
+    """Return ``(word, None)`` for one of ``choices`` (any case, spaces around), else ``(None, the line asking)``."""
     word = prediction.strip().lower() if isinstance(prediction, str) else None
     if word in choices:
         return word, None
     quoted = [f'"{choice}"' for choice in choices]
-    return None, f"Write your prediction first: my_prediction = {', '.join(quoted[:-1])} or {quoted[-1]}{note}."
-
-
-#: The opening words of :func:`judge_choice` in the augmentation and loss exercises when a prediction did not hold.
-DID_NOT_HOLD = "Your prediction did not hold"
+    got = "" if prediction is None else f", not {prediction!r}"
+    return None, f"Write your prediction first: my_prediction = {', '.join(quoted[:-1])} or {quoted[-1]}{note}{got}."
 
 
 def judge_choice(choice, observed, explanation, not_held="Not this time"):
-    """Print whether the predicted word is what the run showed, then why; return a Verdict.
-
-    ``choice``: The learner's word, as :func:`read_choice` returned it.
-    ``observed``: The word for what the run showed.
-    ``explanation``: What follows "Your prediction held: " (or ``not_held + ": "``).
-    ``not_held``: The opening words when the prediction did not hold.
-    """
+    """Print whether the word ``choice`` is what the run showed (``observed``), then ``explanation``; a Verdict."""
     held = choice == observed
     return say(held, f"{'Your prediction held' if held else not_held}: {explanation}")

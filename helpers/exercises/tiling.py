@@ -1,7 +1,7 @@
 """Exercises of notebook 03 (tiling large images), each with a ``check_...()`` function."""
 
 from helpers.exercises.common import judge_number, say
-from helpers.exercises.predictions import judge_choice, read_choice
+from helpers.exercises.predictions import judge_choice, read_word
 from helpers.inference import window_starts
 
 __all__ = [
@@ -89,7 +89,7 @@ def check_margin_prediction(prediction, margin, difference, receptive_field):
     ``prediction``: "exact" if you expect the largest ``difference`` (away from the border) to be
     round-off (at most ``ROUND_OFF``).
     """
-    word, problem = read_choice(prediction, ("exact", "differs"))
+    word, problem = read_word(prediction, ("exact", "differs"))
     if problem:
         return say(False, problem)
     needed = (int(receptive_field) - 1) // 2
@@ -118,7 +118,7 @@ def check_seam_prediction(prediction, overlap, seam, reference_overlap, referenc
     ``seam, reference_seam``: the largest step between neighbouring pixels of the difference to the
     untiled prediction, with ``overlap`` and with ``reference_overlap``.
     """
-    word, problem = read_choice(prediction, ("sharper", "softer"))
+    word, problem = read_word(prediction, ("sharper", "softer"))
     if problem:
         return say(False, problem)
     if overlap == reference_overlap:
