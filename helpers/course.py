@@ -496,7 +496,7 @@ def choose_precision(flags=None, gpu_capabilities=None):
     found = [flag for flag in BFLOAT16_CPU_FLAGS if flag in (cpu_flags() if flags is None else set(flags))]
     if found:
         return "mixed_bfloat16", f"this CPU computes in bfloat16: {', '.join(found)}"
-    return "float32", "this CPU has no bfloat16 instructions (AVX512_BF16 or AMX)"
+    return "float32", "this CPU has no bfloat16 instructions, neither AVX512_BF16 nor AMX"
 
 
 def use_precision(flags=None, gpu_capabilities=None):
