@@ -1,10 +1,16 @@
 """The one reader of image and mask files, and the one place where folders are listed and paired.
 
-:func:`read_image` returns float32 ``(height, width, channels)`` in [0, 1], grey as 1 channel and
-colour as 3, rescaled by :data:`RESCALE_POLICY`. :func:`read_mask` returns the label values as
-stored (palette PNGs give their *indices*, which are the classes); :func:`read_binary_mask` a 0/1
-mask. :func:`load_pairs` reads an image folder and a mask folder of the same file names, strictly.
-Writers here never overwrite (:func:`new_path`).
+:func:`read_image` returns float32 ``(height, width, channels)`` in [0, 1] with every channel of the file
+(1 to 4), rescaled by the folder's rule (:func:`folder_rescaling`) or by :data:`RESCALE_POLICY`.
+:func:`read_mask` returns the label values as stored (palette PNGs give their *indices*, the classes);
+:func:`read_binary_mask` a 0/1 mask; :func:`read_stack` a z-stack with its voxel spacing; :func:`load_pairs`
+an image folder and a mask folder of the same file names, strictly. Writers here never overwrite
+(:func:`new_path`) and never leave a half-written file (:func:`write_atomically`).
+
+Axes: TIFFs are read with the axes their ImageJ/OME metadata and tags give (z, channels, y, x, colour
+samples); an axis is channels or colour only when the file says so, never for its size of 3 or 4. Pages,
+time points and unnamed axes are z-slices: a multi-page TIFF is a stack, refused by :func:`read_image`
+(notebook 06 reads stacks). EXIF/TIFF orientation is applied, CMYK becomes RGB, opaque alpha is dropped.
 """
 
 import collections
@@ -18,41 +24,13 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
-    "IMAGE_EXTENSIONS",
-    "RESCALE_POLICY",
-    "RULE_DIVISORS",
-    "TWELVE_BIT_LIMIT",
-    "SegmentationSet",
-    "FolderListing",
-    "Pairing",
-    "MASK_SUFFIXES",
-    "few_names",
-    "natural_sorted",
-    "file_stem",
-    "list_image_files",
-    "pair_files",
-    "check_not_same_folder",
-    "load_pairs",
-    "ImageHeader",
-    "image_header",
-    "read_pixels",
-    "read_stack",
-    "read_palette",
-    "scale_to_unit",
-    "scaling_rule",
-    "folder_rescaling",
-    "read_image",
-    "as_channels",
-    "read_mask",
-    "read_binary_mask",
-    "is_grey_rgb",
-    "MASK_FIX",
-    "new_path",
-    "new_folder",
-    "DiskWriteError",
-    "write_atomically",
-    "write_text_file",
-]
+    "IMAGE_EXTENSIONS", "RESCALE_POLICY", "RULE_DIVISORS", "TWELVE_BIT_LIMIT", "MASK_SUFFIXES", "MASK_FIX",
+    "SegmentationSet", "FolderListing", "Pairing", "ImageHeader",
+    "few_names", "natural_sorted", "file_stem", "list_image_files", "pair_files", "check_not_same_folder", "load_pairs",
+    "image_header", "read_pixels", "read_stack", "read_palette", "scaling_rule", "folder_rescaling", "scale_to_unit",
+    "read_image", "as_channels", "is_grey_rgb", "read_mask", "read_binary_mask",
+    "DiskWriteError", "write_atomically", "new_path", "new_folder", "write_text_file",
+]  # fmt: skip
 
 #: File endings read as images or masks (upper or lower case).
 IMAGE_EXTENSIONS = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
@@ -60,12 +38,12 @@ IMAGE_EXTENSIONS = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
 #: 16-bit images whose largest value is below this are read as 12-bit data (divided by 4095).
 TWELVE_BIT_LIMIT = 4096
 
-#: The rescale policy of :func:`read_image`, in words (print it, or quote it in a methods section).
+#: The rescale policy of :func:`read_image` without a folder's rule, in words (quote it in a methods section).
 RESCALE_POLICY = (
-    "8-bit values / 255; 16-bit values / 65535, or / 4095 when every value of the image is below 4096 "
-    "(12-bit camera data); floats in [0, 1] as they are; other floats and signed or 32-bit integers "
-    "from the image's own minimum (0) to maximum (1); 1-bit as 0/1; palette PNGs as their colours "
-    "(grey when every colour is grey); alpha channels dropped."
+    "8-bit values / 255; 16-bit values / 65535, or / 4095 when tagged 12-bit or all below 4096 (12-bit camera "
+    "data); floats in [0, 1] as they are; other floats and signed or 32-bit integers from the image's own "
+    "minimum (0) to maximum (1); 1-bit as 0/1; palette PNGs as their colours (grey when all are grey); opaque "
+    "alpha dropped. For a folder, folder_rescaling decides one of these rules from all its files."
 )
 
 #: What each rule of :func:`scaling_rule` that divides by a fixed number divides by (a bioimage.io
@@ -94,11 +72,15 @@ Pairing = collections.namedtuple(
     "Pairing", "pairs images_without_mask masks_without_image double_images double_masks by_suffix"
 )
 
+#: What a file says before its pixels are read (:func:`image_header`): ``shape`` and ``axes`` in the
+#: file's order over Z, C, Y, X and S (the samples of one pixel's colour), axes of size 1 left out;
+#: ``dtype``; ``bits`` the declared bits per sample (12 for a TIFF tagged 12-bit).
+ImageHeader = collections.namedtuple("ImageHeader", "shape axes dtype bits")
+
 MASK_FIX = (
     "Save the mask with 0 for background and 255 (or 1) for foreground; "
     "label images with several ids belong in the multi-class notebook."
 )
-
 READ_FIX = "Open it in Fiji/ImageJ and save it again as PNG or TIFF, or move it out of the folder."
 
 
@@ -106,21 +88,13 @@ READ_FIX = "Open it in Fiji/ImageJ and save it again as PNG or TIFF, or move it 
 
 
 def few_names(names, shown=5):
-    """Return the first ``shown`` names joined by commas, then "..." if there are more.
-
-    >>> few_names(["a", "b", "c"], shown=2)
-    'a, b, ...'
-    """
+    """Return the first ``shown`` names joined by commas, then "..." if there are more."""
     names = [str(name) for name in names]
     return ", ".join(names[:shown]) + (", ..." if len(names) > shown else "")
 
 
 def natural_sorted(texts):
-    """Return the texts sorted with numbers in numeric order.
-
-    >>> natural_sorted(["10", "2", "b1", "a"])
-    ['2', '10', 'a', 'b1']
-    """
+    """Return the texts sorted with numbers in numeric order ("2" before "10")."""
     return sorted(texts, key=_natural_key)
 
 
@@ -141,11 +115,7 @@ MASK_SUFFIXES = tuple(
 
 
 def file_stem(path):
-    """Return the name a file pairs by: NFC-normalised, without its ending (``x.ome.tif`` -> ``x``).
-
-    >>> file_stem("cell.ome.tif"), file_stem("7.PNG")
-    ('cell', '7')
-    """
+    """Return the name a file pairs by: NFC-normalised, without its ending (``x.ome.tif``, ``x.PNG`` -> ``x``)."""
     stem = unicodedata.normalize("NFC", Path(path).stem)
     return stem[: -len(".ome")] if stem.lower().endswith(".ome") else stem
 
@@ -164,8 +134,7 @@ def list_image_files(folder, kind="image"):
             f"Drive first and copy the folder's path from the file browser on the left)."
         )
     by_stem, skipped = collections.defaultdict(list), []
-    entries = sorted(folder.iterdir())
-    for path in entries:
+    for path in sorted(folder.iterdir()):
         if path.name.startswith(".") or path.name.lower() in SYSTEM_FILES:
             skipped.append((path, "hidden or system file"))
         elif not path.exists():
@@ -185,22 +154,16 @@ def list_image_files(folder, kind="image"):
     return FolderListing(folder, kind, dict(by_stem), skipped)
 
 
-def _image_stem(mask_stem):
-    """Return the stem without a :data:`MASK_SUFFIXES` ending, or None if it has none."""
-    ending = next((s for s in sorted(MASK_SUFFIXES, key=len, reverse=True) if mask_stem.lower().endswith(s)), None)
-    return mask_stem[: -len(ending)] if ending and len(mask_stem) > len(ending) else None
-
-
 def pair_files(images, masks):
     """Pair the files of two :func:`list_image_files` listings by stem; return a :data:`Pairing`.
 
     A mask pairs with the image of its stem, or of its stem without a :data:`MASK_SUFFIXES` ending
     (``cell_01_mask.png`` -> ``cell_01.png``); two masks for one image pair with none.
     """
-    candidates = collections.defaultdict(list)  # image stem -> mask paths
-    by_suffix, unmatched = {}, []
+    candidates, by_suffix, unmatched = collections.defaultdict(list), {}, []  # image stem -> mask paths
     for stem, paths in masks.by_stem.items():
-        base = stem if stem in images.by_stem else _image_stem(stem)
+        ending = next((s for s in sorted(MASK_SUFFIXES, key=len, reverse=True) if stem.lower().endswith(s)), "")
+        base = stem if stem in images.by_stem or len(stem) <= len(ending) else stem[: len(stem) - len(ending)]
         if base in images.by_stem:
             candidates[base].extend(paths)
             if base != stem:
@@ -214,28 +177,20 @@ def pair_files(images, masks):
         for stem in natural_sorted(images.by_stem)
         if stem in candidates and stem not in double_images and stem not in double_masks
     ]
-    return Pairing(
-        pairs,
-        natural_sorted(set(images.by_stem) - set(candidates)),
-        natural_sorted(unmatched),
-        double_images,
-        double_masks,
-        {stem: path for stem, path in by_suffix.items() if stem not in double_masks},
-    )
+    by_suffix = {stem: path for stem, path in by_suffix.items() if stem not in double_masks}
+    without_mask = natural_sorted(set(images.by_stem) - set(candidates))
+    return Pairing(pairs, without_mask, natural_sorted(unmatched), double_images, double_masks, by_suffix)
 
 
 def check_not_same_folder(image_folder, mask_folder):
-    """Raise ValueError when a folder is empty text (or None) or the image and mask folders are one folder.
-
-    Empty text becomes the current folder in ``Path("")``, so ``"."`` counts as empty too.
-    """
+    """Raise ValueError when a folder is None, empty text or "." (the current folder), or both are one folder."""
     for name, folder in (("image_folder (IMAGE_FOLDER)", image_folder), ("mask_folder (MASK_FOLDER)", mask_folder)):
         if folder is None or str(folder).strip() in ("", "."):
+            kind = name.split("_")[0]
             raise ValueError(
-                f"{name} is empty ({folder if folder is None else repr(str(folder))}), which would read "
-                f"the current folder ({Path.cwd()}). "
-                f"Set it to the path of your {name.split('_')[0]} folder, e.g. "
-                f"'/content/drive/MyDrive/my-cells/{name.split('_')[0]}s'."
+                f"{name} is empty ({folder if folder is None else repr(str(folder))}), which would read the "
+                f"current folder ({Path.cwd()}). Set it to the path of your {kind} folder, e.g. "
+                f"'/content/drive/MyDrive/my-cells/{kind}s'."
             )
     image_folder, mask_folder = Path(image_folder).expanduser(), Path(mask_folder).expanduser()
     if image_folder.exists() and mask_folder.exists() and image_folder.resolve() == mask_folder.resolve():
@@ -249,97 +204,59 @@ def check_not_same_folder(image_folder, mask_folder):
 def load_pairs(image_folder, mask_folder, *, invert_masks=False):
     """Read every image of a folder with the binary mask of the same name from another folder.
 
-    ``7.png`` in ``image_folder`` pairs with ``7.png``, ``7.tif`` or ``7_mask.png`` ... in
-    ``mask_folder`` (:func:`pair_files`); other files are ignored. ``invert_masks`` swaps foreground and background (:func:`read_binary_mask`).
-    Returns a :data:`SegmentationSet`. Raises FileNotFoundError for a missing or empty folder, and
-    ValueError, naming the files and the fix, when files do not pair up, share a name, cannot be
-    read, a mask is not binary, or sizes (or grey/colour) differ.
+    Pairs by :func:`pair_files`; other files are ignored; ``invert_masks`` swaps foreground and background.
+    Returns a :data:`SegmentationSet`. A missing or empty folder raises FileNotFoundError; anything else
+    that does not fit (pairing, names, unreadable files, masks, sizes) ValueError naming the files and the fix.
     """
     check_not_same_folder(image_folder, mask_folder)
-    image_folder, mask_folder = Path(image_folder), Path(mask_folder)
-    images_listed = list_image_files(image_folder, "image")
-    masks_listed = list_image_files(mask_folder, "mask")
-    pairing = pair_files(images_listed, masks_listed)
+    images, masks = list_image_files(image_folder, "image"), list_image_files(mask_folder, "mask")
+    pairing = pair_files(images, masks)
     for kind, doubles in (("image", pairing.double_images), ("mask", pairing.double_masks)):
         if doubles:
             names = "; ".join(" and ".join(p.name for p in paths) for paths in doubles.values())
-            raise ValueError(
-                f"Several {kind} files have the same name: {names}. Keep one file per name so that "
-                f"each image pairs with one mask."
-            )
-    _raise_unpaired(pairing, images_listed, masks_listed)
+            raise ValueError(f"Several {kind} files have the same name: {names}. Keep one file per name.")
+    without_mask = ", ".join(images.by_stem[stem][0].name for stem in pairing.images_without_mask)
+    without_image = ", ".join(masks.by_stem[stem][0].name for stem in pairing.masks_without_image)
+    if without_mask or without_image:
+        raise ValueError(
+            f"Images and masks do not pair up: images without a mask in {str(masks.folder)!r}: {without_mask or '-'}; "
+            f"masks without an image in {str(images.folder)!r}: {without_image or '-'}. Each image needs a mask "
+            f"with the same file name (7.png <-> 7.png, 7.tif or 7_mask.png): rename, add or remove those files."
+        )
     names, image_paths, mask_paths = zip(*pairing.pairs)
-    images = [read_image(path) for path in image_paths]
-    masks = [read_binary_mask(path, invert=invert_masks) for path in mask_paths]
-    _check_mask_sizes(images, masks, image_paths, mask_paths)
-    _check_same_size(images, image_paths)
-    source = f"images from {image_folder}, masks from {mask_folder}"
-    if invert_masks:
-        source += " (masks inverted)"
-    return SegmentationSet(np.stack(images), np.stack(masks), list(names), source)
+    pixels = [read_image(path) for path in image_paths]
+    labels = [read_binary_mask(path, invert=invert_masks) for path in mask_paths]
+    _check_sizes(pixels, labels, image_paths, mask_paths)
+    source = f"images from {images.folder}, masks from {masks.folder}" + " (masks inverted)" * invert_masks
+    return SegmentationSet(np.stack(pixels), np.stack(labels), list(names), source)
 
 
-def _raise_unpaired(pairing, images, masks):
-    if not (pairing.images_without_mask or pairing.masks_without_image):
-        return
-    problems = []
-    if pairing.images_without_mask:
-        names = ", ".join(images.by_stem[stem][0].name for stem in pairing.images_without_mask)
-        problems.append(f"images without a mask in {str(masks.folder)!r}: {names}")
-    if pairing.masks_without_image:
-        names = ", ".join(masks.by_stem[stem][0].name for stem in pairing.masks_without_image)
-        problems.append(f"masks without an image in {str(images.folder)!r}: {names}")
-    raise ValueError(
-        f"Images and masks do not pair up: {'; '.join(problems)}. Each image needs a mask with "
-        f"the same file name (7.png <-> 7.png, 7.tif or 7_mask.png): rename, add or remove "
-        f"those files."
-    )
+def _check_sizes(images, masks, image_paths, mask_paths):
+    def size(array):
+        return f"{array.shape[1]}x{array.shape[0]}"
 
-
-def _check_mask_sizes(images, masks, image_paths, mask_paths):
-    wrong = [
-        f"image {image_path} is {_size(image)} but mask {mask_path} is {_size(mask)}"
-        for image, mask, image_path, mask_path in zip(images, masks, image_paths, mask_paths)
-        if image.shape[:2] != mask.shape[:2]
-    ]
+    by_size, wrong = collections.defaultdict(list), []
+    for image, mask, image_path, mask_path in zip(images, masks, image_paths, mask_paths):
+        by_size[(size(image), image.shape[-1])].append(image_path.name)
+        if image.shape[:2] != mask.shape[:2]:
+            wrong.append(f"image {image_path} is {size(image)} but mask {mask_path} is {size(mask)}")
     if wrong:
         raise ValueError(
             f"Masks must have the same size (width x height) as their images: {'; '.join(wrong)}. "
             f"Export each mask from its own image at full resolution (no scaling or cropping)."
         )
-
-
-def _check_same_size(images, image_paths):
-    by_size = collections.defaultdict(list)
-    for image, path in zip(images, image_paths):
-        by_size[(_size(image), image.shape[-1])].append(path.name)
-    if len(by_size) == 1:
-        return
-    groups = "; ".join(
-        f"{size}, {'grey' if channels == 1 else 'colour'}: {few_names(names)}"
-        for (size, channels), names in by_size.items()
-    )
-    raise ValueError(
-        f"The images differ in size or colour ({groups}). Crop or tile them to one size "
-        f"(e.g. cut big images into tiles), convert them all to grey or all to colour, or load "
-        f"each size from its own folder."
-    )
-
-
-def _size(array):
-    return f"{array.shape[1]}x{array.shape[0]}"
+    if len(by_size) > 1:
+        groups = "; ".join(
+            f"{s}, {'grey' if c == 1 else 'colour' if c == 3 else f'{c} channels'}: {few_names(n)}"
+            for (s, c), n in by_size.items()
+        )
+        raise ValueError(
+            f"The images differ in size or colour ({groups}). Crop or tile them to one size (e.g. cut big "
+            f"images into tiles), give them all the same channels, or load each size from its own folder."
+        )
 
 
 # --- reading pixels: what the file says, then the pixels -------------------------------------
-
-#: What a file says before its pixels are read (:func:`image_header`): ``shape`` and ``axes`` in the
-#: file's order over Z, C, Y, X, S (S: the samples of one pixel's colour), ``dtype``, and ``bits`` the
-#: declared bits per sample (12 for a TIFF tagged 12-bit). Axes of size 1 are left out.
-ImageHeader = collections.namedtuple("ImageHeader", "shape axes dtype bits")
-
-#: Pixels in the order (Z, Y, X, C or S), upright, CMYK as RGB; ``alpha`` when the file marks the
-#: last sample as transparency.
-_Stored = collections.namedtuple("_Stored", "pixels axes header alpha")
 
 _PIL_DTYPES = {"1": "bool", "I;16": "uint16", "I;16B": "uint16", "I;16L": "uint16", "I": "int32", "F": "float32"}
 
@@ -348,8 +265,12 @@ def _open_tiff(path, read):
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
-        series, page = tif.series[0], tif.pages[0]
-        marks = (bool({1, 2} & set(page.extrasamples)), page.photometric == 5, page.tags.valueof(274, 1))
+        series, page, imagej = tif.series[0], tif.pages[0], tif.imagej_metadata or {}
+        said = {"Z": imagej.get("spacing")}  # the voxel size: ImageJ, then the resolution tags, then OME
+        if 282 in page.tags and (page.resolution != (1, 1) or page.resolutionunit != 1 or "unit" in imagej):
+            said.update(zip("XY", (1 / value if value else None for value in page.resolution)))
+        said.update(re.findall(r'PhysicalSize([XYZ])="([^"]+)"', tif.ome_metadata or ""))
+        marks = (bool({1, 2} & set(page.extrasamples)), page.photometric == 5, page.tags.valueof(274, 1), said)
         return series.shape, series.axes, series.dtype, page.bitspersample, marks, series.asarray() if read else None
 
 
@@ -357,32 +278,30 @@ def _open_pil(path, read):
     from PIL import Image
 
     with Image.open(path) as picture:
-        mode, pixels = picture.mode, None
+        mode, bands = picture.mode, 1 if picture.mode in ("P", "PA") else len(picture.getbands())
         dtype = np.dtype("uint16" if (picture.format, mode) == ("PNG", "I") else _PIL_DTYPES.get(mode, "uint8"))
-        bands = 1 if mode in ("P", "PA") else len(picture.getbands())
-        marks = (mode in ("RGBA", "LA"), mode == "CMYK", picture.getexif().get(0x0112, 1))
-        if read:
-            pixels = np.asarray(picture.convert("P") if mode == "PA" else picture).astype(dtype)
+        marks = (mode in ("RGBA", "LA"), mode == "CMYK", picture.getexif().get(0x0112, 1), {})
+        pixels = np.asarray(picture.convert("P") if mode == "PA" else picture).astype(dtype) if read else None
         shape = (picture.height, picture.width, bands)[: 2 + (bands > 1)]
         return shape, "YXS"[: len(shape)], dtype, 1 if dtype.kind == "b" else dtype.itemsize * 8, marks, pixels
 
 
 def _open(path, read=True):
-    """Read a file's header (and its pixels when ``read``) as a :data:`_Stored`; errors name the file."""
+    """Return ``(pixels, axes, header, alpha, spacing)``: pixels (None unless ``read``) in the order (Z, Y, X,
+    C or S), upright, CMYK as RGB; ``alpha`` when the file marks the last sample as transparency."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No file {str(path)!r}. Check the path and the file name.")
     if path.stat().st_size == 0:
-        raise ValueError(
-            f"File {str(path)!r} is empty (0 bytes), e.g. an interrupted copy. Copy the file again from the original."
-        )
+        raise ValueError(f"File {str(path)!r} is empty (0 bytes), e.g. an interrupted copy. Copy it again.")
     try:
         opener = _open_tiff if path.suffix.lower() in (".tif", ".tiff") else _open_pil
-        shape, axes, dtype, bits, (alpha, cmyk, orientation), pixels = opener(path, read)
+        shape, axes, dtype, bits, (alpha, cmyk, orientation, said), pixels = opener(path, read)
+        spacing = tuple(float(said[axis]) if said.get(axis) else None for axis in "ZYX")
     except Exception as error:
         raise ValueError(
-            f"Could not read {str(path)!r}: it is damaged (e.g. an interrupted copy) or not a "
-            f"PNG, TIFF or JPEG image. {READ_FIX}"
+            f"Could not read {str(path)!r}: it is damaged (e.g. an interrupted copy) or not a PNG, TIFF or "
+            f"JPEG image. {READ_FIX}"
         ) from error
     kept = [(size, axis if axis in "ZCYXS" else "Z") for size, axis in zip(shape, axes) if size > 1 or axis in "YX"]
     sizes, names = [size for size, _ in kept], "".join(axis for _, axis in kept)
@@ -391,41 +310,27 @@ def _open(path, read=True):
             f"{str(path)!r} has axes {axes} of sizes {shape}: more than one stack axis (z, time or pages). "
             f"Save one z-stack per file (Fiji: Image > Hyperstacks > Reduce Dimensionality)."
         )
+    y, x = names.index("Y"), names.index("X")
     if orientation in (5, 6, 7, 8):  # a quarter turn or a transposition swaps height and width
-        y, x = names.index("Y"), names.index("X")
         sizes[y], sizes[x] = sizes[x], sizes[y]
     header = ImageHeader(tuple(sizes), names, np.dtype(dtype), int(bits))
     if not read:
-        return _Stored(None, None, header, alpha)
+        return None, None, header, alpha, spacing if any(spacing) else None
     order = sorted(range(len(names)), key=lambda index: "ZYXCS".index(names[index]))
     pixels, names = pixels.reshape([size for size, _ in kept]).transpose(order), "".join(names[i] for i in order)
-    if cmyk and pixels.shape[-1] == 4:
-        pixels = _cmyk_to_rgb(pixels)
-    return _Stored(_upright(pixels, orientation, names.index("Y")), names, header, alpha)
-
-
-def _cmyk_to_rgb(pixels):
-    """Turn CMYK ink (..., 4) into RGB (..., 3) of the same dtype, as Pillow does: (1 - ink) (1 - black)."""
-    top = np.iinfo(pixels.dtype).max if pixels.dtype.kind in "ui" else 1.0
-    ink = pixels.astype(np.float64) / top
-    return np.round((1 - ink[..., :3]) * (1 - ink[..., 3:]) * top).astype(pixels.dtype)
-
-
-def _upright(pixels, orientation, y):
-    """Apply an EXIF / TIFF orientation (1-8) to pixels whose height is axis ``y``, as Pillow's exif_transpose."""
-    if orientation in (5, 6, 7, 8):
-        pixels = np.swapaxes(pixels, y, y + 1)
+    if cmyk and pixels.shape[-1] == 4:  # (1 - ink) (1 - black), as Pillow converts
+        top = np.iinfo(pixels.dtype).max if pixels.dtype.kind in "ui" else 1.0
+        ink = pixels.astype(np.float64) / top
+        pixels = np.round((1 - ink[..., :3]) * (1 - ink[..., 3:]) * top).astype(pixels.dtype)
+    y = names.index("Y")  # then orientation (1-8) as Pillow's exif_transpose: transpose, then flips
+    pixels = np.swapaxes(pixels, y, y + 1) if orientation in (5, 6, 7, 8) else pixels
     flips = {2: (y + 1,), 3: (y, y + 1), 4: (y,), 6: (y + 1,), 7: (y, y + 1), 8: (y,)}.get(orientation, ())
-    return np.flip(pixels, flips) if flips else pixels
+    return np.flip(pixels, flips) if flips else pixels, names, header, alpha, spacing if any(spacing) else None
 
 
 def image_header(path):
-    """Return the :data:`ImageHeader` of an image file, read without its pixels.
-
-    >>> image_header(some_rgb_png)  # doctest: +SKIP
-    ImageHeader(shape=(480, 640, 3), axes='YXS', dtype=dtype('uint8'), bits=8)
-    """
-    return _open(path, read=False).header
+    """Return the :data:`ImageHeader` of an image file, read without its pixels."""
+    return _open(path, read=False)[2]
 
 
 def read_pixels(path):
@@ -434,7 +339,7 @@ def read_pixels(path):
     Channels come last whatever the file's order; CMYK comes as RGB. Palette PNGs (mode "P", saved by
     many annotation tools) give their palette **indices**; :func:`read_palette` gives the colours.
     """
-    return _open(path).pixels
+    return _open(path)[0]
 
 
 def read_stack(path):
@@ -443,62 +348,26 @@ def read_stack(path):
     C is 1 for grey; a 2-D file gives Z = 1. ``spacing`` is (z, y, x) in the file's unit from ImageJ or
     OME metadata and the resolution tags, each None where the file does not say (None if it says none).
     """
-    stored = _open(path)
-    pixels, axes = stored.pixels, stored.axes
+    pixels, axes, header, _, spacing = _open(path)
     if "C" in axes and "S" in axes:
         raise ValueError(
-            f"Stack {str(path)!r} has both channels and colour samples (axes {stored.header.axes}). "
-            f"Save it with one kind of channel (Fiji: Image > Color > Split Channels, then Merge Channels)."
+            f"Stack {str(path)!r} has both channels and colour samples (axes {header.axes}). Save it with one "
+            f"kind of channel (Fiji: Image > Color > Split Channels, then Merge Channels)."
         )
     pixels = pixels if "Z" in axes else pixels[np.newaxis]
-    return (pixels if pixels.ndim == 4 else pixels[..., np.newaxis]), _spacing(path)
-
-
-def _spacing(path):
-    """The (z, y, x) voxel size a TIFF states (ImageJ, OME, resolution tags), None where it is silent."""
-    if Path(path).suffix.lower() not in (".tif", ".tiff"):
-        return None
-    import tifffile
-
-    with tifffile.TiffFile(path) as tif:
-        page, imagej = tif.pages[0], tif.imagej_metadata or {}
-        z, y, x = imagej.get("spacing"), None, None
-        if 282 in page.tags and (page.resolution != (1, 1) or page.resolutionunit != 1 or "unit" in imagej):
-            x, y = (1 / value if value else None for value in page.resolution)
-        said = dict(re.findall(r'PhysicalSize([XYZ])="([^"]+)"', tif.ome_metadata or ""))
-    spacing = tuple(
-        float(said.get(axis, value)) if said.get(axis, value) else None for axis, value in zip("ZYX", (z, y, x))
-    )
-    return spacing if any(spacing) else None
+    return (pixels if pixels.ndim == 4 else pixels[..., np.newaxis]), spacing
 
 
 def read_palette(path):
     """Return the colours of a palette PNG as an (N, 3) uint8 array (row i = index i), else None."""
-    path = Path(path)
-    if path.suffix.lower() != ".png":
+    if Path(path).suffix.lower() != ".png":
         return None
     from PIL import Image
 
-    try:
-        with Image.open(path) as picture:
-            if picture.mode not in ("P", "PA"):
-                return None
+    with contextlib.suppress(Exception), Image.open(path) as picture:  # the reader names a damaged file
+        if picture.mode in ("P", "PA"):
             return np.asarray(picture.getpalette() or [], np.uint8).reshape(-1, 3)
-    except Exception:
-        return None  # the reader names the file and the fix
-
-
-def _palette_colours(indices, palette, path):
-    """Turn palette indices into grey (H, W) or RGB (H, W, 3) uint8 pixels."""
-    if indices.size and indices.max() >= len(palette):
-        raise ValueError(
-            f"Palette PNG {str(path)!r} uses index {indices.max()} but has {len(palette)} colours. {READ_FIX}"
-        )
-    used = palette[np.unique(indices)]
-    colours = palette[indices]
-    if np.array_equal(used[:, 0], used[:, 1]) and np.array_equal(used[:, 0], used[:, 2]):
-        return colours[..., 0]
-    return colours
+    return None
 
 
 def scaling_rule(pixels, bits=None):
@@ -506,19 +375,13 @@ def scaling_rule(pixels, bits=None):
 
     One of the keys of :data:`RULE_DIVISORS`, or "own minimum to maximum". ``bits``: the file's declared
     bits per sample (:func:`image_header`); 16-bit data tagged 12-bit or less is 12-bit data.
-
-    >>> scaling_rule(np.array([[0, 4095]], np.uint16))
-    '12-bit in 16 bits / 4095'
     """
     pixels = np.asarray(pixels)
-    if pixels.dtype == bool:
-        return "1-bit as 0/1"
-    if pixels.dtype == np.uint8:
-        return "8-bit / 255"
+    if pixels.dtype in (bool, np.uint8):
+        return "1-bit as 0/1" if pixels.dtype == bool else "8-bit / 255"
     if pixels.dtype == np.uint16:
-        if (bits or 16) <= 12 or (pixels.size and pixels.max() < TWELVE_BIT_LIMIT):
-            return "12-bit in 16 bits / 4095"
-        return "16-bit / 65535"
+        twelve = (bits or 16) <= 12 or (pixels.size and pixels.max() < TWELVE_BIT_LIMIT)
+        return "12-bit in 16 bits / 4095" if twelve else "16-bit / 65535"
     if pixels.dtype.kind == "f" and pixels.size and 0 <= pixels.min() and pixels.max() <= 1:
         return "float in [0, 1] as is"
     return "own minimum to maximum"
@@ -527,10 +390,9 @@ def scaling_rule(pixels, bits=None):
 def folder_rescaling(paths):
     """Decide ONE rescaling rule for all the images of a folder; return ``(rule, reason)``.
 
-    From the headers (dtype, bit-depth tags), reading pixels (one file at a time) only when they cannot
-    tell: 16-bit files whose folder maximum is below 4096 are 12-bit data; floats all in [0, 1] stay as
-    they are. ``rule`` is for :func:`read_image`; ``reason`` one sentence for the folder's report. Mixed
-    pixel types raise ValueError naming a file of each type and the fix.
+    From the headers (type, bit-depth tags); pixels are read, one file at a time, only when these cannot
+    tell: 16-bit files whose folder maximum is below 4096 are 12-bit data, floats all in [0, 1] stay as they
+    are. ``reason``: one sentence for the folder's report. Mixed types raise ValueError naming an example of each.
     """
     paths = [Path(path) for path in paths]
     if not paths:
@@ -545,13 +407,13 @@ def folder_rescaling(paths):
             f"The images mix pixel types: {kinds}. One rescaling rule must fit the whole folder: convert them "
             f"all to one type (Fiji: Image > Type, then save again) or put each type in a folder of its own."
         )
-    (dtype, files), said = next(iter(by_dtype.items())), ""
-    extremes = np.zeros(0, dtype)
-    if dtype.kind == "f" or (dtype == np.uint16 and max(bits for _, bits in files) > 12):
+    (dtype, files), extremes, said = next(iter(by_dtype.items())), np.zeros(0), ""
+    bits = [bits for _, bits in files]
+    if dtype.kind == "f" or (dtype == np.uint16 and max(bits) > 12):
         lows, highs = zip(*((np.nanmin(p), np.nanmax(p)) for p in map(read_pixels, paths)))
-        extremes, top = np.array([min(lows), max(highs)], dtype), paths[int(np.argmax(highs))].name
+        extremes, top = np.array([min(lows), max(highs)]), paths[int(np.argmax(highs))].name
         said = f" with values {extremes[0]:g} to {extremes[1]:g} (the largest in {top})"
-    rule = scaling_rule(extremes, max(bits for _, bits in files))
+    rule = scaling_rule(extremes.astype(dtype), max(bits))
     return rule, f"{len(paths)} {dtype} image{'s' * (len(paths) > 1)}{said}: {rule!r} for all of them."
 
 
@@ -559,9 +421,6 @@ def scale_to_unit(pixels, path="the image", rule=None):
     """Return float32 pixels in [0, 1] by ``rule`` (a :func:`scaling_rule` name; None: the image's own).
 
     Values outside a fixed rule's range raise ValueError naming ``path`` and the fix.
-
-    >>> scale_to_unit(np.array([0, 4095], np.uint16)).tolist()
-    [0.0, 1.0]
     """
     if rule is not None and rule not in (*RULE_DIVISORS, "own minimum to maximum"):
         raise ValueError(f"rescaling must be one of {[*RULE_DIVISORS, 'own minimum to maximum']}, got {rule!r}.")
@@ -578,29 +437,29 @@ def scale_to_unit(pixels, path="the image", rule=None):
         )
     rule = rule or scaling_rule(pixels)
     low, high = (float(pixels.min()), float(pixels.max())) if pixels.size else (0.0, 0.0)
-    if rule in RULE_DIVISORS:
-        if low < 0 or high > RULE_DIVISORS[rule]:
-            raise ValueError(
-                f"Image {str(path)!r} holds values {low:g} to {high:g}, outside the folder's rescaling rule "
-                f"{rule!r} (0 to {RULE_DIVISORS[rule]}). Decide the rule again from all the folder's files "
-                f"(helpers.imageio.folder_rescaling), or move this file to a folder of its own kind."
-            )
-        return pixels.astype(np.float32) / np.float32(RULE_DIVISORS[rule])
-    return ((pixels.astype(np.float64) - low) / max(high - low, 1e-12)).astype(np.float32)
-
-
-def _refuse_stack(path, stored, kind):
-    if "Z" in stored.axes:
+    if rule not in RULE_DIVISORS:
+        return ((pixels.astype(np.float64) - low) / max(high - low, 1e-12)).astype(np.float32)
+    if low < 0 or high > RULE_DIVISORS[rule]:
         raise ValueError(
-            f"{kind.capitalize()} {str(path)!r} is a stack of {stored.pixels.shape[0]} slices (axes "
-            f"{stored.header.axes}, shape {stored.header.shape}); expected one 2-D {kind}. Use the 3-D notebook "
-            f"06 for stacks, or save one file per slice (Fiji: Image > Stacks > Stack to Images). Slices that "
-            f"are channels: save it as a hyperstack with channels (Fiji: Image > Hyperstacks > Stack to Hyperstack)."
+            f"Image {str(path)!r} holds values {low:g} to {high:g}, outside the folder's rescaling rule "
+            f"{rule!r} (0 to {RULE_DIVISORS[rule]}). Decide the rule again from all the folder's files "
+            f"(helpers.imageio.folder_rescaling), or move this file to a folder of its own kind."
         )
+    return pixels.astype(np.float32) / np.float32(RULE_DIVISORS[rule])
 
 
-def _opaque(alpha):
-    return alpha.size > 0 and alpha.min() == (np.iinfo(alpha.dtype).max if alpha.dtype.kind in "ui" else 1)
+def _read_2d(path, kind):
+    """Return (pixels, header, alpha) of a 2-D file; a stack raises ValueError naming notebook 06."""
+    pixels, axes, header, alpha, _ = _open(path)
+    if "Z" in axes:
+        raise ValueError(
+            f"{kind.capitalize()} {str(path)!r} is a stack of {pixels.shape[0]} slices (axes {header.axes}, shape "
+            f"{header.shape}); expected one 2-D {kind}. Save one file per slice (Fiji: Image > Stacks > Stack to Images), "
+            f"or use the 3-D notebook 06 for stacks. Slices that are channels: save it as a "
+            f"hyperstack with channels (Fiji: Image > Hyperstacks > Stack to Hyperstack)."
+        )
+    opaque = alpha and pixels[..., -1].min() == (np.iinfo(pixels.dtype).max if pixels.dtype.kind in "ui" else 1)
+    return (pixels[..., :-1] if opaque else pixels), header, alpha and not opaque
 
 
 def read_image(path, rescaling=None):
@@ -608,75 +467,61 @@ def read_image(path, rescaling=None):
 
     ``rescaling``: the folder's rule (:func:`folder_rescaling`), applied exactly; None decides per image
     (:data:`RESCALE_POLICY`). A palette PNG gives its colours (grey when they are all grey); an alpha
-    channel is dropped only when fully opaque. A stack raises ValueError naming the file and notebook 06.
+    channel is dropped only when opaque. A stack raises ValueError naming the file and notebook 06.
     """
-    path = Path(path)
-    stored = _open(path)
-    _refuse_stack(path, stored, "image")
-    pixels, palette = stored.pixels, read_palette(path)
+    pixels, header, _ = _read_2d(path, "image")
+    palette = read_palette(path)
     if palette is not None:
-        pixels = _palette_colours(pixels, palette, path)
-    if stored.alpha and _opaque(pixels[..., -1]):
-        pixels = pixels[..., :-1]
+        if pixels.size and pixels.max() >= len(palette):
+            raise ValueError(
+                f"Palette PNG {str(path)!r} uses index {pixels.max()} of {len(palette)} colours. {READ_FIX}"
+            )
+        used = palette[np.unique(pixels)][np.newaxis]
+        pixels = palette[pixels][..., 0] if is_grey_rgb(used) else palette[pixels]
     pixels = pixels[..., np.newaxis] if pixels.ndim == 2 else pixels
-    if pixels.ndim != 3 or pixels.shape[-1] > 4:
+    if pixels.ndim > 3 or pixels.shape[-1] > 4:
         raise ValueError(
-            f"Image {str(path)!r} has shape {stored.header.shape} (axes {stored.header.axes}); expected one 2-D "
-            f"image of 1 to 4 channels. Keep the channels you need (Fiji: Image > Color > Channels Tool)."
+            f"Image {str(path)!r} has shape {pixels.shape} (axes {header.axes}); the course reads 1 to 4 channels. "
+            f"Keep the channels you need (Fiji: Image > Color > Channels Tool) and save it again."
         )
-    return scale_to_unit(pixels, path, rescaling or scaling_rule(pixels, stored.header.bits))
+    return scale_to_unit(pixels, path, rescaling or scaling_rule(pixels, header.bits))
 
 
 def as_channels(image, channels):
-    """Return an (H, W, C) image with ``channels`` channels: grey repeated into RGB, or the mean of RGB.
-
-    >>> as_channels(np.array([[[0.0, 0.5, 1.0]]]), 1).tolist()
-    [[[0.5]]]
-    """
+    """Return an (H, W, C) image with ``channels`` channels: grey repeated into RGB, or the mean of RGB."""
     image = np.asarray(image, np.float32)
-    if image.shape[-1] == channels:
-        return image
-    if (image.shape[-1], channels) == (1, 3):
-        return np.repeat(image, 3, axis=-1)
-    if (image.shape[-1], channels) == (3, 1):
-        return image.mean(axis=-1, keepdims=True)
-    raise ValueError(
-        f"An image of {image.shape[-1]} channels cannot become {channels} channels (only grey <-> colour "
-        f"converts). Give every image the same channels (Fiji: Image > Color > Channels Tool)."
-    )
+    if (image.shape[-1], channels) in ((1, 3), (3, 1)):
+        return np.repeat(image, 3, axis=-1) if channels == 3 else image.mean(axis=-1, keepdims=True)
+    if image.shape[-1] != channels:
+        raise ValueError(
+            f"An image of {image.shape[-1]} channels cannot become {channels} channels (only grey <-> colour "
+            f"converts). Give every image the same channels (Fiji: Image > Color > Channels Tool)."
+        )
+    return image
 
 
 def is_grey_rgb(pixels):
     """True when an (H, W, 3) array has equal red, green and blue everywhere."""
     pixels = np.asarray(pixels)
-    return bool(
-        pixels.ndim == 3
-        and pixels.shape[-1] == 3
-        and np.array_equal(pixels[..., 0], pixels[..., 1])
-        and np.array_equal(pixels[..., 0], pixels[..., 2])
-    )
+    return bool(pixels.ndim == 3 and pixels.shape[-1] == 3 and (pixels == pixels[..., :1]).all())
 
 
 def read_mask(path):
     """Read a mask file with its label values as stored, never rescaled.
 
-    Returns (H, W) for grey, 1-bit (as uint8 0/1) and palette files (the indices, not the colours),
-    and (H, W, 3) for RGB files (grey saved as RGB stays 3 channels: :func:`is_grey_rgb` tells). A mask
-    drawn in an alpha layer (one colour, varying transparency) gives its alpha; other alpha is dropped.
-    A stack raises ValueError naming the file.
+    (H, W) for grey, 1-bit (as uint8 0/1) and palette files (the indices, not the colours); (H, W, 3) for
+    RGB (grey saved as RGB too: :func:`is_grey_rgb` tells). A mask drawn in an alpha layer (one colour,
+    varying transparency) gives its alpha; other alpha is dropped. A stack raises ValueError.
     """
-    path = Path(path)
-    stored = _open(path)
-    _refuse_stack(path, stored, "mask")
-    pixels = stored.pixels.astype(np.uint8) if stored.pixels.dtype == bool else stored.pixels
-    if stored.alpha:
-        colour, alpha = pixels[..., :-1], pixels[..., -1]
-        drawn = not _opaque(alpha) and len(np.unique(colour[alpha > 0], axis=0)) <= 1
-        pixels = alpha if drawn else colour
+    pixels, header, alpha = _read_2d(path, "mask")
+    pixels = pixels.astype(np.uint8) if pixels.dtype == bool else pixels
+    if alpha:
+        drawn = len(np.unique(pixels[..., :-1][pixels[..., -1] > 0], axis=0)) <= 1
+        pixels = pixels[..., -1] if drawn else pixels[..., :-1]
     pixels = pixels[..., 0] if pixels.ndim == 3 and pixels.shape[-1] == 1 else pixels
-    if not (pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[-1] == 3)):
+    if pixels.ndim > 3 or (pixels.ndim == 3 and pixels.shape[-1] != 3):
         raise ValueError(
-            f"Mask {str(path)!r} has shape {pixels.shape}; expected one 2-D mask. "
+            f"Mask {str(path)!r} has shape {pixels.shape} (axes {header.axes}); a mask is grey or colour (RGB). "
             f"Save one mask per image, with the same name as the image."
         )
     return pixels
@@ -685,48 +530,37 @@ def read_mask(path):
 def read_binary_mask(path, invert=False):
     """Read a binary mask file as float32 (H, W, 1): 1 where the file is non-zero, 0 elsewhere.
 
-    The file holds {0, 1}, {0, 255} or {0, 65535} (one value alone also works), 1-bit, or a palette
-    with indices 0 and 1; colour only if red, green and blue are equal. ``invert=True`` swaps
-    foreground and background (for files that mark the structure with 0). Other values raise
-    ValueError naming the file and the fix.
+    The file holds {0, 1}, {0, 255} or {0, 65535} (or one of them), 1-bit, or a palette with indices 0
+    and 1; colour only if red = green = blue. ``invert=True`` swaps foreground and background (files that
+    mark the structure with 0). Other values raise ValueError naming the file and the fix.
     """
     pixels = read_mask(path)
-    if pixels.ndim == 3:
-        if not is_grey_rgb(pixels):
-            raise ValueError(f"Mask {str(path)!r} is a colour image (red, green and blue differ). {MASK_FIX}")
-        pixels = pixels[..., 0]
-    values = np.unique(pixels)
+    if pixels.ndim == 3 and not is_grey_rgb(pixels):
+        raise ValueError(f"Mask {str(path)!r} is a colour image (red, green and blue differ). {MASK_FIX}")
+    values = np.unique(pixels[..., 0] if pixels.ndim == 3 else pixels)
     if not any(set(values.tolist()) <= {0, top} for top in (1, 255, 65535)):
-        message = (
-            f"Mask {str(path)!r} has {len(values)} different values ({few_names((f'{v:g}' for v in values.tolist()), 6)}); "
+        jpeg = " JPEG compression changes pixel values: save masks as PNG or TIFF."
+        raise ValueError(
+            f"Mask {str(path)!r} has {len(values)} different values ({few_names((f'{v:g}' for v in values), 6)}); "
             f"a mask must have only 0 (background) and 255 or 1 (foreground). {MASK_FIX}"
+            + (jpeg if Path(path).suffix.lower() in (".jpg", ".jpeg") else "")
         )
-        if Path(path).suffix.lower() in (".jpg", ".jpeg"):
-            message += " JPEG compression changes pixel values: save masks as PNG or TIFF."
-        raise ValueError(message)
-    mask = (pixels > 0).astype(np.float32)
-    if invert:
-        mask = 1.0 - mask
-    return mask[..., np.newaxis]
+    mask = (pixels[..., :1] if pixels.ndim == 3 else pixels[..., np.newaxis]) > 0
+    return (mask != invert).astype(np.float32)
 
 
-# --- writing without overwriting: nothing the user owns is ever replaced ------------------------
+# --- writing: never over the user's files, never half-written -------------------------------------
 
 
 class DiskWriteError(OSError):
     """A results folder that is full or read-only; the message names the folder and the fix."""
 
 
-#: The errno values of a full disk or quota, or a folder that cannot be written.
-DISK_FAULTS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
-
-
 def write_atomically(path, write):
-    """Call ``write(partial_path)`` on a hidden file beside ``path``, then rename it onto ``path``.
+    """Call ``write(partial)`` on a hidden file beside ``path`` (its name keeps the ending), then rename it
+    onto ``path`` in one step, so no file is left half-written under its final name. Returns ``path``.
 
-    So no file is ever left half-written under its final name (the partial file keeps the name's
-    ending, for writers that need it). A full or read-only folder raises :class:`DiskWriteError`.
-    Returns ``path``.
+    A full (``ENOSPC``, ``EDQUOT``) or read-only folder raises :class:`DiskWriteError` naming it and the fix.
     """
     path = Path(path)
     partial = path.with_name(f".partial-{path.name}")
@@ -736,13 +570,14 @@ def write_atomically(path, write):
     except BaseException as error:
         with contextlib.suppress(OSError):
             partial.unlink(missing_ok=True)
-        if not (isinstance(error, OSError) and error.errno in DISK_FAULTS):
+        code = error.errno if isinstance(error, OSError) else None
+        if code not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
             raise
-        full = error.errno in (errno.ENOSPC, errno.EDQUOT)
-        problem = "the disk (or Google Drive) is full" if full else "the folder cannot be written (read-only)"
-        fix = "free space in Google Drive or on the disk, or" if full else "choose a folder you can write to:"
+        full = code in (errno.ENOSPC, errno.EDQUOT)
+        problem, fix = ("is full", "free space in Google Drive or on the disk, or ") if full else ("is read-only", "")
         fault = DiskWriteError(
-            f"Could not write {path.name} in {path.parent}: {problem}. Fix: {fix} set another results folder."
+            f"Could not write {path.name}: the folder {path.parent} {problem} ({os.strerror(error.errno)}). "
+            f"Fix: {fix}choose a folder you can write to as the results folder."
         )
         fault.errno = error.errno
         raise fault from error
@@ -768,6 +603,5 @@ def new_folder(folder):
 
 def write_text_file(folder, name, text):
     """Write ``text`` to a new file ``folder/name`` (``name-2`` ... if it exists), atomically; return its path."""
-    return write_atomically(
-        new_path(Path(folder) / name), lambda partial: partial.write_text(text + "\n", encoding="utf-8")
-    )
+    path = new_path(Path(folder) / name)
+    return write_atomically(path, lambda partial: partial.write_text(text + "\n", encoding="utf-8"))
