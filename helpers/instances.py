@@ -14,6 +14,7 @@ scikit-image does the work; these functions check the inputs and put the steps t
 import numpy as np
 import scipy.ndimage
 import skimage.feature
+import skimage.filters
 import skimage.measure
 import skimage.segmentation
 
@@ -24,6 +25,7 @@ __all__ = [
     "label_objects",
     "distance_to_background",
     "separate_touching",
+    "threshold_objects",
     "iou_matrix",
     "match_objects",
     "match_many",
@@ -93,6 +95,20 @@ def separate_touching(mask, min_distance=5, connectivity=1, min_area=0):
         markers[row, col] = markers.max() + 1
     labels = skimage.segmentation.watershed(-distance, markers, mask=mask)
     return skimage.segmentation.relabel_sequential(labels)[0].astype(np.int32)
+
+
+def threshold_objects(image, min_distance=5, min_area=0, threshold=None):
+    """Objects without a network, the classical baseline: ``image >= threshold``, then :func:`separate_touching`.
+
+    For bright objects on a dark background; ``threshold``: a grey value, or None for Otsu's threshold
+    of this image (the value that best splits its histogram in two). An even image has no objects.
+    """
+    image = as_2d(image, "image").astype(np.float64)
+    if threshold is None:
+        if image.min() == image.max():
+            return np.zeros(image.shape, np.int32)
+        threshold = skimage.filters.threshold_otsu(image)
+    return separate_touching(image >= threshold, min_distance, min_area=min_area)
 
 
 def iou_matrix(true_labels, predicted_labels):

@@ -113,6 +113,24 @@ def test_object_count_exercise_is_label_objects():
 
 def test_largest_distance_exercise_is_distance_to_background():
     assert exercises.check_largest_distance(instances.distance_to_background(exercises.DISTANCE_MASK).max())
+    assert not exercises.check_largest_distance(4)  # along the long side
+
+
+def test_precision_exercise_is_match_objects_precision_and_rejects_recall_and_f1():
+    truth = np.zeros((4, 20), int)
+    truth[:2, 0:2], truth[:2, 4:6], truth[:2, 8:10] = 1, 2, 3
+    prediction = truth.copy()
+    prediction[:2, 8:10] = 0  # one nucleus missed
+    prediction[2:4, 14:16] = 9  # one extra object
+    counts = instances.match_many([truth], [prediction])
+    assert exercises.check_precision_function(lambda c: c["matched"] / c["predicted_objects"])
+    assert counts["precision"] == 2 / 3
+    assert not exercises.check_precision_function(lambda c: c["matched"] / c["true_objects"])
+    assert not exercises.check_precision_function(
+        lambda c: 2 * c["matched"] / (c["true_objects"] + c["predicted_objects"])
+    )
+    assert not exercises.check_precision_function(lambda c: c["matched"] / (c["matched"] + c["missed"] + c["extra"]))
+    assert not exercises.check_precision_function(None)
 
 
 def test_object_f1_exercise_is_match_objects_f1():

@@ -57,6 +57,20 @@ def test_separate_touching_keeps_single_objects_and_background():
     assert np.all(labels[~mask] == 0) and np.all(labels[mask] > 0)
 
 
+def test_threshold_objects_finds_bright_touching_nuclei_and_misses_a_dim_one():
+    truth = two_touching_discs()
+    rr, cc = skimage.draw.disk((8, 8), 5, shape=truth.shape)
+    truth[rr, cc] = 3
+    image = np.where(truth > 0, 0.8, 0.1) + np.random.default_rng(0).normal(0, 0.02, truth.shape)
+    image[truth == 3] = 0.3  # a dim nucleus: Otsu's threshold lies between it and the bright two
+    found = instances.threshold_objects(image, min_distance=5)
+    scores = instances.match_objects(truth, found)
+    assert found.dtype == np.int32 and scores["matched"] == 2 and scores["missed"] == 1 and scores["extra"] == 0
+    assert {t for t, _, _ in scores["pairs"]} == {1, 2}
+    assert instances.threshold_objects(image, threshold=0.2).max() == 3, "a lower threshold keeps the dim one"
+    assert instances.threshold_objects(np.full((5, 5), 0.4)).max() == 0
+
+
 def test_distance_to_background_by_hand():
     mask = np.zeros((7, 7), int)
     mask[1:6, 1:6] = 1

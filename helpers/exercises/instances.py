@@ -21,6 +21,7 @@ __all__ = [
     "check_average_precision",
     "check_min_area_prediction",
     "check_min_distance_prediction",
+    "check_precision_function",
     "HINTS",
 ]
 
@@ -37,6 +38,8 @@ HINTS = {
     "(extra objects) or real small nuclei?",
     "min_distance_prediction": "min_distance is the smallest distance between two seeds: closer seeds allowed "
     "means more seeds, and every seed becomes an object.",
+    "precision_function": "Precision asks: of the objects the method found, what share is a real nucleus? "
+    "Use counts['matched'] and counts['predicted_objects'].",
 }
 
 #: Exercise 1: how many objects, when pixels that touch only at a corner do NOT belong together?
@@ -187,3 +190,27 @@ def check_min_distance_prediction(prediction, min_distance, scores, baseline_sco
         why,
         number_format=",.0f",
     )
+
+
+def check_precision_function(function):
+    """Check a learner's ``precision(counts)`` on :func:`helpers.instances.match_many`-style counts."""
+    if not callable(function):
+        return say(False, "Replace None with your function: def my_precision(counts): return ...")
+    cases = [
+        {"true_objects": 20, "predicted_objects": 16, "matched": 14, "missed": 6, "extra": 2},
+        {"true_objects": 5, "predicted_objects": 10, "matched": 4, "missed": 1, "extra": 6},
+    ]
+    for counts in cases:
+        expected = counts["matched"] / counts["predicted_objects"]
+        try:
+            value = float(function(dict(counts)))
+        except Exception as error:  # the learner's code may fail in any way
+            return say(False, f"Your function failed on {counts}: {error!r}")
+        if np.isclose(value, expected, atol=1e-6):
+            continue
+        if np.isclose(value, counts["matched"] / counts["true_objects"]):
+            return say(False, "That is the recall (matched / true objects); precision divides by the objects found.")
+        if np.isclose(value, 2 * counts["matched"] / (counts["true_objects"] + counts["predicted_objects"])):
+            return say(False, "That is F1; precision counts only the objects found: matched / predicted_objects.")
+        return say(False, f"For {counts} precision is {expected:.3f}, yours gives {value:.3f}.")
+    return say(True, "Correct! Precision = matched / predicted objects: the share of found objects that are real.")
