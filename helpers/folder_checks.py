@@ -465,7 +465,7 @@ def _binary_rules(masks, paths, kind, ignore_value, odd, report):
         report.mask_values[name] = _values_text(found)
     report.classes = [
         dict(id=0, name="background", colour=None, pixel_share=np.nan, images=len(masks)),
-        dict(id=1, name="foreground", colour=None, pixel_share=np.nan, images=len(masks)),
+        dict(id=1, name="structure", colour=None, pixel_share=np.nan, images=len(masks)),
     ]
     return masks
 

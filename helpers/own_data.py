@@ -24,7 +24,16 @@ from helpers._checks import foreground
 from helpers.imageio import few_names, natural_sorted, new_folder, write_text_file
 from helpers.inference import pad_to, predict_padded, predict_tiled
 
-__all__ = ["Problem", "FolderReport", "CheckedSet", "PADDING", "check_folder", "load_checked", "predict_folder"]
+__all__ = [
+    "Problem",
+    "FolderReport",
+    "CheckedSet",
+    "PADDING",
+    "check_folder",
+    "load_checked",
+    "predict_image",
+    "predict_folder",
+]
 
 #: One finding: ``severity`` is "error" (the pair is left out), "warning" (used, check it) or
 #: "note" (used as described); ``file`` the file or folder; ``what`` the problem; ``fix`` what
@@ -32,8 +41,8 @@ __all__ = ["Problem", "FolderReport", "CheckedSet", "PADDING", "check_folder", "
 #: same severity, group and fix are one line of the report).
 Problem = collections.namedtuple("Problem", "severity file what fix group", defaults=(None,))
 
-#: What :func:`load_checked` returns: ``images`` (N, H, W, C) float32 in [0, 1]; ``masks``
-#: (N, H, W, 1) float32 class ids (binary: 0/1; instances: 0/1), pixels not annotated (and the
+#: What :func:`load_checked` returns: ``images`` (N, H, W, C) float32 in [0, 1] (a list of (H, W, C)
+#: arrays when sizes differ); ``masks`` (N, H, W, 1) float32 class ids (a list likewise) (binary: 0/1; instances: 0/1), pixels not annotated (and the
 #: padding) equal to ``ignore_value``; ``names``; ``source``; ``class_names`` (one per id);
 #: ``sizes`` (each image's own (height, width), before padding).
 CheckedSet = collections.namedtuple("CheckedSet", "images masks names source class_names ignore_value sizes")
@@ -94,7 +103,7 @@ class FolderReport:
             shares = ", ".join(f"{e['name']} {e['pixel_share']:.1%}" for e in self.classes)
             text = f"{self.n_classes} classes (share of the annotated pixels): {shares}"
         else:
-            text = "binary masks (0 = background, 1 = structure)"
+            text = f"binary masks (0 = {self.class_names[0]}, 1 = {self.class_names[1]})"
         if self.ignore_value is not None and self.annotated:
             share = float(np.mean(list(self.annotated.values())))
             text += (
@@ -147,7 +156,7 @@ class FolderReport:
         elif self.mask_kind == "instances":
             what = "instance labels (one id per object), read as foreground = id > 0"
         else:
-            what = "binary (0 = background, the other value = structure)"
+            what = f"binary (0 = {self.class_names[0]}, the other value = {self.class_names[1]})"
         ignore = f"; ignore value {self.ignore_value} = not annotated" if self.ignore_value is not None else ""
         return f"{what}{ignore}. {self.kind_reason}"
 
@@ -326,10 +335,10 @@ def _mask_ids(report, name, mask_path):
 def load_checked(report, *, invert_masks=False):
     """Load the usable pairs of a :class:`FolderReport` (from :func:`check_folder`) as a :data:`CheckedSet`.
 
-    Images are grey or colour as the report says (a folder with both is read as colour). Every
-    image is mirror-padded at the bottom and right to one size: at least the crop, the largest
-    image, and a multiple of ``2**report.n_poolings`` (so that whole images go through the U-Net);
-    for images of several sizes it prints the memory that costs.
+    Images are grey or colour as the report says (a folder with both is read as colour). Each image
+    is mirror-padded at the bottom and right to at least the crop and a multiple of
+    ``2**report.n_poolings`` (so that whole images go through the U-Net); images of one size come as
+    one (N, H, W, C) array, images of different sizes as a list of arrays, each at its own size.
     The padding of the masks is **not annotated** (``ignore_value``: ``report.ignore_id``, or
     :data:`PADDING` if the folder has none): it weighs 0 in the loss and counts in no score.
     ``invert_masks`` (binary masks only) swaps foreground and background. Masks hold class ids
@@ -346,27 +355,22 @@ def load_checked(report, *, invert_masks=False):
             np.where(mask == report.ignore_id, mask, 1 - mask) if report.ignore_id is not None else 1 - mask
             for mask in masks
         ]
-    sizes = [image.shape[:2] for image in images]
-    step = 2**report.n_poolings
-    height = -(-max(report.crop_size, *(h for h, _ in sizes)) // step) * step
-    width = -(-max(report.crop_size, *(w for _, w in sizes)) // step) * step
-    padded = any(size != (height, width) for size in sizes)
-    ignore = PADDING if report.ignore_id is None and padded else report.ignore_id
-    if len(set(sizes)) > 1:
-        share = len(sizes) * height * width / sum(h * w for h, w in sizes)
-        print(
-            f"Images of {len(set(sizes))} sizes, each padded to {height}x{width}: {share:.1f} times the memory "
-            f"of their own pixels. Crop large images into pieces of similar size if memory runs short."
-        )
-    images = np.stack([pad_to(image, height, width) for image in images])
+    step, sizes = 2**report.n_poolings, [image.shape[:2] for image in images]
+    padded = [tuple(-(-max(report.crop_size, side) // step) * step for side in size) for size in sizes]
+    ignore = PADDING if report.ignore_id is None and padded != sizes else report.ignore_id
+    images = [pad_to(image, *size) for image, size in zip(images, padded)]
     fill = 0 if ignore is None else ignore  # pad widths: (rows, columns, channels)
-    masks = [np.pad(m, ((0, height - len(m)), (0, width - m.shape[1]), (0, 0)), constant_values=fill) for m in masks]
-    masks = np.stack(masks)
+    masks = [
+        np.pad(m, ((0, h - len(m)), (0, w - m.shape[1]), (0, 0)), constant_values=fill)
+        for m, (h, w) in zip(masks, padded)
+    ]
+    if len(set(padded)) == 1:  # one size: one array each
+        images, masks = np.stack(images), np.stack(masks)
     names = [name for name, _, _ in report.pairs]
     source = f"images from {report.image_folder}, masks from {report.mask_folder}"
     if report.mask_kind in ("classes", "colours"):
         source += f" ({report.n_classes} classes: {', '.join(report.class_names)})"
-    return CheckedSet(images, masks.astype(np.float32), names, source, report.class_names, ignore, sizes)
+    return CheckedSet(images, masks, names, source, report.class_names, ignore, sizes)
 
 
 def _legend(classes, count):
@@ -434,7 +438,7 @@ def predict_folder(
     for path in paths:
         stored = imageio.read_image(path)
         converted += stored.shape[-1] != channels and not imageio.is_grey_rgb(stored)
-        probability = _predict_one(model, imageio.as_channels(stored, channels), n_poolings, tile)
+        probability = predict_image(model, imageio.as_channels(stored, channels), n_poolings, tile)
         if probability.shape[-1] == 1:
             if threshold is None:
                 raise ValueError(
@@ -456,7 +460,8 @@ def predict_folder(
             f"(channels={channels})."
         )
     if legend is None:
-        print(f"Wrote {len(paths)} masks (0 = background, 255 = structure) to {folder}.")
+        names = _legend(classes, 2)[0] if classes is not None else ("background", "structure")
+        print(f"Wrote {len(paths)} masks (0 = {names[0]}, 255 = {names[1]}) to {folder}.")
     else:
         rows = [("id", "name", "red", "green", "blue")] + [(i, n, *c) for i, (n, c) in enumerate(zip(*legend))]
         (folder / "legend.csv").write_text(_csv_text(rows) + "\n", encoding="utf-8")
@@ -467,7 +472,9 @@ def predict_folder(
     return folder
 
 
-def _predict_one(model, image, n_poolings, tile):
+def predict_image(model, image, n_poolings=4, tile=1024):
+    """Return the probabilities of one (H, W, C) image, at its size: whole, mirror-padded to a multiple of
+    ``2**n_poolings``, or tile by tile (:func:`helpers.inference.predict_tiled`) when a side exceeds ``tile``."""
     if max(image.shape[:2]) > tile:
         return predict_tiled(model, image, tile=tile, overlap=tile // 4, divisible_by=2**n_poolings)
     return predict_padded(model, image, n_poolings)

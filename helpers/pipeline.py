@@ -15,29 +15,34 @@ __all__ = [
     "with_pixel_weights",
     "ignore_weights",
     "with_ignore_weights",
+    "validation_data",
     "random_crops_3d",
 ]
 
 
 def _check_images_and_masks(images, masks, crop_size):
-    """Raise a clear error when images and masks cannot be cropped together."""
-    images, masks = np.asarray(images), np.asarray(masks)
-    if images.ndim != 4 or masks.ndim != 4:
+    """Return float32 (H, W, C) images and masks as lists, or raise a clear error when they cannot be cropped together."""
+    if len(images) != len(masks) or not len(images):
+        raise ValueError(f"Give one mask per image: got {len(images)} images and {len(masks)} masks.")
+    images = [np.asarray(image, np.float32) for image in images]
+    masks = [np.asarray(mask, np.float32) for mask in masks]
+    for index, (image, mask) in enumerate(zip(images, masks)):
+        if image.ndim != 3 or mask.ndim != 3:
+            raise ValueError(
+                f"images and masks must be 4-D (count, height, width, channels) or lists of (height, width, "
+                f"channels); got image {index} {image.shape} and its mask {mask.shape}."
+            )
+        if image.shape[:2] != mask.shape[:2]:
+            raise ValueError(
+                f"Each image needs a mask of the same size: image {index} {image.shape}, mask {mask.shape}."
+            )
+    smallest = min(min(image.shape[:2]) for image in images)
+    if crop_size > smallest:
         raise ValueError(
-            f"images and masks must be 4-D (count, height, width, channels); "
-            f"got images {images.shape} and masks {masks.shape}."
+            f"crop_size {crop_size} is larger than the smallest image side ({smallest}). "
+            f"Use a crop_size of at most {smallest}."
         )
-    if images.shape[:3] != masks.shape[:3]:
-        raise ValueError(
-            f"Each image needs a mask of the same size: images {images.shape[:3]}, masks {masks.shape[:3]}."
-        )
-    height, width = images.shape[1:3]
-    if crop_size > min(height, width):
-        raise ValueError(
-            f"crop_size {crop_size} is larger than the images ({height}x{width}). "
-            f"Use a crop_size of at most {min(height, width)}."
-        )
-    return images.astype(np.float32), masks.astype(np.float32)
+    return images, masks
 
 
 def joint_flip_and_rotate(image, mask, seed):
@@ -62,7 +67,8 @@ def training_batches(images, masks, crop_size=128, batch_size=8, augment=True, s
     its mask and, with ``augment``, flips/rotates both the same way. Use it with
     ``model.fit(batches, steps_per_epoch=...)``. The same seed gives the same batches.
 
-    ``crop_size``: Side of the square crops (a multiple of 2**depth of the model).
+    ``images, masks``: (N, H, W, C) arrays, or lists of (H, W, C) arrays of different sizes.
+    ``crop_size``: Side of the square crops (a multiple of 2**n_poolings of the model).
     ``augment``: ``True``: random flips and 90-degree rotations, the same for image and mask. ``"geometric"``: also
     small rotations, shear, zoom and shifts (one affine resampling per sample, mask by nearest neighbour;
     ``helpers.augmentation`` with its default ranges). ``"full"``: ``"geometric"`` plus
@@ -76,16 +82,22 @@ def training_batches(images, masks, crop_size=128, batch_size=8, augment=True, s
     if augment not in (True, False, "geometric", "full"):
         raise ValueError(f"augment must be True, False, 'geometric' or 'full', got {augment!r}.")
     images, masks = _check_images_and_masks(images, masks, crop_size)
-    count, height, width = images.shape[:3]
-    image_channels = images.shape[-1]
-    stacked = tf.constant(np.concatenate([images, masks], axis=-1))
+    count, image_channels = len(images), images[0].shape[-1]
+    # each image beside its mask, as rows of pixels one image after the other: crops are gathered by row
+    pairs = [np.concatenate([image, mask], -1) for image, mask in zip(images, masks)]
+    pixels = tf.constant(np.concatenate([pair.reshape(-1, pair.shape[-1]) for pair in pairs]))
+    heights, widths = (tf.constant([pair.shape[axis] for pair in pairs], tf.int32) for axis in (0, 1))
+    starts = tf.constant(np.cumsum([0] + [pair.shape[0] * pair.shape[1] for pair in pairs]), tf.int64)
+    del pairs
+    rows, columns = np.meshgrid(np.arange(crop_size), np.arange(crop_size), indexing="ij")
 
     def sample(step):
         seeds = tf.random.experimental.stateless_split(tf.stack([tf.cast(seed, tf.int64), step]), 4)
         which = tf.random.stateless_uniform([], seeds[0], maxval=count, dtype=tf.int32)
-        top = tf.random.stateless_uniform([], seeds[1], maxval=height - crop_size + 1, dtype=tf.int32)
-        left = tf.random.stateless_uniform([], seeds[2], maxval=width - crop_size + 1, dtype=tf.int32)
-        crop = stacked[which, top : top + crop_size, left : left + crop_size, :]
+        top = tf.random.stateless_uniform([], seeds[1], maxval=heights[which] - crop_size + 1, dtype=tf.int32)
+        left = tf.random.stateless_uniform([], seeds[2], maxval=widths[which] - crop_size + 1, dtype=tf.int32)
+        top, left, width = (tf.cast(value, tf.int64) for value in (top, left, widths[which]))
+        crop = tf.gather(pixels, starts[which] + (top + rows) * width + left + columns)
         image, mask = crop[..., :image_channels], crop[..., image_channels:]
         if augment in ("geometric", "full"):
             from helpers import augmentation
@@ -170,6 +182,29 @@ def with_ignore_weights(batches, ignore_value=None, weights=None):
     weighted = weighted.prefetch(tf.data.AUTOTUNE)
     weighted.settings = {**settings, "ignore_value": ignore_value}
     return weighted
+
+
+def validation_data(images, masks, ignore_value=None, weights=None):
+    """Validation input for ``model.fit``, not-annotated pixels weighing 0 (as in :func:`ignore_weights`).
+
+    Images of one size (an (N, H, W, C) array or a list): the arrays ``(images, labels, pixel_weights)``.
+    Images of different sizes (a list): a ``tf.data`` set of one image per batch, each at its own size.
+    """
+    if len({np.shape(image) for image in images}) == 1:
+        return (np.stack(images).astype(np.float32), *ignore_weights(np.stack(masks), ignore_value, weights))
+    import tensorflow as tf
+
+    triples = [
+        (
+            np.asarray(image, np.float32)[np.newaxis],
+            *ignore_weights(np.asarray(mask)[np.newaxis], ignore_value, weights),
+        )
+        for image, mask in zip(images, masks)
+    ]
+    shape = (1, None, None)
+    signature = tuple(tf.TensorSpec(shape + extra, tf.float32) for extra in ((np.shape(images[0])[-1],), (1,), ()))
+    dataset = tf.data.Dataset.from_generator(lambda: iter(triples), output_signature=signature)
+    return dataset.apply(tf.data.experimental.assert_cardinality(len(triples)))  # Keras knows when it ends
 
 
 def random_crops_3d(volume, mask, crop_shape, count, seed=0, flip=True):

@@ -186,14 +186,14 @@ def run_as_notebook_08(root, results, *, n_poolings, crop, filters, tile=None, *
     """Notebook 08's calls on a folder (images/, masks/, new/ under ``root``): check, load, split, 2 training
     steps with validation, the threshold or per-class scores on the test image, and ``predict_folder``.
 
-    Returns a namespace with what the notebook would hold: report, loaded, split, seen (test pixels
-    scored), model, batches, run, scores and folder (the predictions).
+    Returns a namespace with what the notebook would hold: report, loaded, split, seen (the number of
+    test pixels scored), probabilities (of the validation and test images, by index), model, batches, run, scores and folder (the predictions).
     """
     import types
 
     import keras
 
-    from helpers import datasets, inference, label_maps, metrics, models, own_data, pipeline, training
+    from helpers import datasets, label_maps, metrics, models, own_data, pipeline, training
 
     keras.backend.clear_session()  # a fresh graph for each folder
     keras.utils.set_random_seed(0)
@@ -204,13 +204,22 @@ def run_as_notebook_08(root, results, *, n_poolings, crop, filters, tile=None, *
     images, masks = loaded.images, loaded.masks
     K = report.n_classes if report.mask_kind in ("classes", "colours") else 1
     train, validation, test = datasets.split_images(len(images), n_validation=1, n_test=1, how="in stack order")
-    annotated = masks != loaded.ignore_value
-    weights = label_maps.class_weights(masks[train][annotated[train]], K) if K > 1 else None
-    batches = pipeline.training_batches(images[train], masks[train], crop_size=crop, batch_size=2, seed=0)
+    annotated = [mask != loaded.ignore_value for mask in masks]
+
+    def pick(arrays, indices):
+        return [arrays[i] for i in indices]
+
+    def pixels(arrays, indices):
+        return np.concatenate([arrays[i][annotated[i]] for i in indices])
+
+    weights = label_maps.class_weights(pixels(masks, train), K) if K > 1 else None
+    batches = pipeline.training_batches(pick(images, train), pick(masks, train), crop_size=crop, batch_size=2, seed=0)
     batches = pipeline.with_ignore_weights(batches, loaded.ignore_value, weights)
-    validation_data = (images[validation], *pipeline.ignore_weights(masks[validation], loaded.ignore_value, weights))
+    validation_data = pipeline.validation_data(
+        pick(images, validation), pick(masks, validation), loaded.ignore_value, weights
+    )
     model = models.build_unet(
-        input_shape=(None, None, images.shape[-1]),
+        input_shape=(None, None, images[0].shape[-1]),
         filters=filters,
         n_poolings=n_poolings,
         batch_norm=True,
@@ -226,29 +235,49 @@ def run_as_notebook_08(root, results, *, n_poolings, crop, filters, tile=None, *
     run = training.fit_resumable(
         model, batches, folder=results / "run", epochs=1, steps_per_epoch=2, validation_data=validation_data, verbose=0
     )
-
-    def predict(indices):
-        return np.stack([inference.predict_padded(model, images[i], n_poolings) for i in indices])
-
-    seen = annotated[test]
+    probabilities = {i: own_data.predict_image(model, images[i], n_poolings) for i in [*validation, *test]}
+    seen = int(sum(annotated[i].sum() for i in test))
     if K > 1:
-        predicted = np.argmax(predict(test), axis=-1)[..., np.newaxis]
-        per_class = metrics.per_class_scores(masks[test][seen], predicted[seen], K)
+        predicted = {i: np.argmax(probabilities[i], axis=-1)[..., np.newaxis] for i in test}
+        per_class = metrics.per_class_scores(pixels(masks, test), pixels(predicted, test), K)
         scores = {"dice": per_class["dice"].mean(), "iou": per_class["iou"].mean(), "per_class": per_class}
-        scores.update(class_names=loaded.class_names, annotated_pixels=int(seen.sum()))
+        scores.update(class_names=loaded.class_names, annotated_pixels=seen)
     else:
-        threshold, _ = metrics.choose_threshold(
-            masks[validation][annotated[validation]], predict(validation)[annotated[validation]]
-        )
+        threshold, _ = metrics.choose_threshold(pixels(masks, validation), pixels(probabilities, validation))
         scores = {
-            **metrics.evaluate_segmentation(masks[test][seen], predict(test)[seen], threshold),
+            **metrics.evaluate_segmentation(pixels(masks, test), pixels(probabilities, test), threshold),
             "threshold": threshold,
         }
     folder = own_data.predict_folder(
         model, root / "new", results / "predictions", threshold=scores.get("threshold"), n_poolings=n_poolings,
-        channels=images.shape[-1], classes=report, **({} if tile is None else {"tile": tile}),
+        channels=images[0].shape[-1], classes=report, **({} if tile is None else {"tile": tile}),
     )  # fmt: skip
     return types.SimpleNamespace(
-        report=report, loaded=loaded, split=(train, validation, test), seen=seen, model=model,
+        report=report, loaded=loaded, split=(train, validation, test), seen=seen, model=model, probabilities=probabilities,
         batches=batches, run=run, scores=scores, folder=folder,
     )  # fmt: skip
+
+
+def run_notebook_on_folders(name, parameters, results):
+    """Run ``notebooks/<name>.ipynb`` end to end as papermill would with ``parameters`` ({name: value}, a cell
+    of assignments after the parameters cell), its results redirected into ``results`` (course.mount_drive);
+    return the text of every output."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from helpers.course import course_root
+
+    path = course_root() / "notebooks" / f"{name}.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    index = next(i for i, c in enumerate(notebook.cells) if "parameters" in c.metadata.get("tags", []))
+    notebook.cells.insert(
+        index + 1, nbformat.v4.new_code_cell("\n".join(f"{k} = {v!r}" for k, v in parameters.items()))
+    )
+    redirect = (
+        f"import functools\ncourse.mount_drive = functools.partial(course.mount_drive, local_folder={str(results)!r})"
+    )
+    notebook.cells.insert(2, nbformat.v4.new_code_cell(redirect))
+    NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
+    return "\n".join(o.get("text", "") for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs)

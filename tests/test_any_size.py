@@ -70,9 +70,10 @@ def test_notebook_08_calls_work_for_any_size(size, mixed, new_sizes, channels, n
         loaded, seen, scores, folder = notebook.loaded, notebook.seen, notebook.scores, notebook.folder
         assert loaded.sizes == sizes
         step = 2**N_POOLINGS
-        assert loaded.images.shape[1] % step == 0 and loaded.images.shape[2] % step == 0
+        for image, (height, width) in zip(loaded.images, sizes):  # each padded at its own size, never to the largest
+            assert image.shape[:2] == tuple(-(-max(side, CROP) // step) * step for side in (height, width))
         # the test image's own pixels are scored, the padding is not
-        assert seen.sum() == np.prod(sizes[-1])
+        assert seen == np.prod(sizes[-1])
         assert 0 <= np.mean(scores["dice"]) <= 1
         for index, shape in enumerate(new_sizes):
             written = skimage.io.imread(folder / f"new{index}.png")
@@ -111,10 +112,53 @@ def test_predict_padded_and_tiled_give_the_images_size(shape):
     )
 
 
-def test_a_folder_of_mixed_sizes_says_what_the_padding_costs(tmp_path, capsys):
-    write_folder(tmp_path, [(20, 20), (40, 20)], [], channels=1, n_classes=2, seed=0)
+def test_a_folder_of_mixed_sizes_loads_each_image_at_its_own_size(tmp_path):
+    write_folder(tmp_path, [(20, 20), (40, 20), (20, 20)], [], channels=1, n_classes=2, seed=0)
     loaded = own_data.load_checked(
         own_data.check_folder(tmp_path / "images", tmp_path / "masks", n_poolings=2, crop_size=16)
     )
-    assert loaded.images.shape == (2, 40, 20, 1) and loaded.sizes == [(20, 20), (40, 20)]
-    assert "1.3 times" in capsys.readouterr().out  # 2 x 40 x 20 padded pixels for 1,200 of the images'
+    assert isinstance(loaded.images, list) and loaded.sizes == [(20, 20), (40, 20), (20, 20)]
+    assert [image.shape for image in loaded.images] == [(20, 20, 1), (40, 20, 1), (20, 20, 1)]  # no padding needed
+    assert [mask.shape for mask in loaded.masks] == [(20, 20, 1), (40, 20, 1), (20, 20, 1)]
+    # 24 x 24 crops of the 40 x 20 image alone: wider than the smallest image side (20), so refused
+    with pytest.raises(ValueError, match="at most 20"):
+        pipeline.training_batches(loaded.images, loaded.masks, crop_size=24)
+
+
+def test_crops_from_images_of_different_sizes_are_pieces_of_them():
+    images = [np.full((h, w, 1), value, np.float32) for value, (h, w) in enumerate([(8, 9), (17, 8), (8, 8)])]
+    masks = [image * 10 for image in images]
+    crops, labels = next(iter(pipeline.training_batches(images, masks, crop_size=8, batch_size=12, augment=False)))
+    np.testing.assert_array_equal(labels.numpy(), crops.numpy() * 10)  # each mask crop is its image's
+    assert {float(crop[0, 0, 0]) for crop in crops.numpy()} == {0, 1, 2}  # every image is drawn from
+    for crop in crops.numpy():
+        assert len(np.unique(crop)) == 1  # one crop, one image
+
+
+def test_validation_of_mixed_sizes_goes_image_by_image():
+    images = [np.zeros((8, 12, 2), np.float32), np.ones((16, 8, 2), np.float32)]
+    masks = [np.zeros((8, 12, 1)), np.full((16, 8, 1), 255.0)]
+    batches = list(pipeline.validation_data(images, masks, ignore_value=255))
+    assert [batch[0].shape for batch in batches] == [(1, 8, 12, 2), (1, 16, 8, 2)]
+    assert float(batches[1][2].numpy().sum()) == 0  # all not annotated: weight 0
+    same = pipeline.validation_data(images[:1] * 2, masks[:1] * 2)
+    assert isinstance(same, tuple) and same[0].shape == (2, 8, 12, 2)
+
+
+def test_class_pictures_and_step_timing_take_images_of_different_sizes():
+    import keras
+    import matplotlib
+
+    from helpers import models, plotting, training
+
+    matplotlib.use("Agg")
+    images = [np.zeros((8, 12, 1), np.float32), np.ones((16, 8, 1), np.float32)]
+    masks = [np.zeros((8, 12, 1), np.float32), np.ones((16, 8, 1), np.float32)]
+    figure = plotting.show_label_overlays(images, [m[..., 0] for m in masks], class_names=["a", "b"], show=False)
+    assert len(figure.axes) >= 4  # two rows: image and classes
+    model = models.build_unet(input_shape=(None, None, 1), filters=2, n_poolings=2, n_classes=1)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
+    batches = pipeline.training_batches(images, masks, crop_size=8, batch_size=2)
+    validation = pipeline.validation_data(images, masks)
+    timing = training.measure_step_seconds(model, batches, loss="binary_crossentropy", validation_data=validation)
+    assert timing.seconds_per_validation > 0
