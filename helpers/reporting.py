@@ -140,7 +140,7 @@ def methods_paragraph(model, batches, run, *, data_description, split, split_how
     versions = course.package_versions(("tensorflow", "keras", "numpy", "scikit-image"))
     train, validation, test = split
     epochs, best = run.finished_epochs, run.state["best_epoch"]
-    steps = run.state.get("steps_per_epoch")
+    steps = run.identity.get("steps_per_epoch")
     steps_words = f" of {steps} batches" if steps else ""
     crop = settings["crop_size"]
     rule = (

@@ -1,9 +1,11 @@
 """Training that survives a disconnect, and training that fits the clock.
 
-:func:`fit_resumable` writes into a run folder after every epoch: ``history.csv`` (``epoch``
-from 0, as Keras's ``CSVLogger``) and, in ``checkpoints/``, the latest weights and optimizer
-state, the best epoch's weights (``best-epoch-NNN.weights.h5``, NNN from 1) and ``state.json``,
-written last. Running the same cell again resumes at the next epoch.
+:func:`fit_resumable` writes into a run folder after every epoch: ``history.csv`` (``epoch`` from 0,
+as Keras's ``CSVLogger``) and, in ``checkpoints/``, the epoch's weights with the optimizer's state
+(``epoch-NNN.weights.h5``, NNN from 1; the best epoch's file is kept too), then ``state.json``: the
+switch. It names the files of the last finished epoch with their sha256, so a kill at any instant
+resumes from that epoch and damaged files are named. ``state.json`` also holds the run's identity
+(:func:`run_identity`): resuming with other data or settings is refused, so runs never mix.
 
 CPUs differ by 3x and more: :func:`measure_step_seconds` times a few steps here and
 :func:`epochs_for_minutes` turns minutes into epochs.
@@ -11,6 +13,7 @@ CPUs differ by 3x and more: :func:`measure_step_seconds` times a few steps here 
 
 import collections
 import csv
+import hashlib
 import json
 import math
 import os
@@ -19,18 +22,21 @@ from pathlib import Path
 
 import numpy as np
 
+from helpers import imageio
+from helpers.download import file_sha256
+
 __all__ = [
     "is_better",
     "best_epoch",
     "read_history",
+    "RunFolderError",
+    "run_identity",
     "ResumableTraining",
     "fit_resumable",
     "HISTORY_FILE",
     "CHECKPOINT_FOLDER",
     "STATE_FILE",
-    "LATEST_WEIGHTS",
-    "LATEST_OPTIMIZER",
-    "BEST_PATTERN",
+    "WEIGHTS_PATTERN",
     "StepTiming",
     "describe_timing",
     "measure_step_seconds",
@@ -44,17 +50,11 @@ __all__ = [
 HISTORY_FILE = "history.csv"
 CHECKPOINT_FOLDER = "checkpoints"
 STATE_FILE = "state.json"
-LATEST_WEIGHTS = "latest.weights.h5"
-LATEST_OPTIMIZER = "latest.optimizer.npz"
-BEST_PATTERN = "best-epoch-{:03d}.weights.h5"
+WEIGHTS_PATTERN = "epoch-{:03d}.weights.h5"
 
 
-def _replace_atomically(write, final_path):
-    """Write a file through ``write(temporary_path)`` and move it into place in one step."""
-    final_path = Path(final_path)
-    temporary = final_path.with_name("unfinished-" + final_path.name)
-    write(temporary)
-    os.replace(temporary, final_path)
+class RunFolderError(ValueError):
+    """A run folder that cannot be resumed as it is; the message names the file and the fix."""
 
 
 def _check_mode(mode):
@@ -98,9 +98,14 @@ def read_history(path):
     path = Path(path)
     if not path.is_file():
         return {}
-    with open(path, newline="", encoding="utf-8") as file:
-        rows = list(csv.DictReader(file))
-    return _rows_to_history(rows)
+    try:
+        with open(path, newline="", encoding="utf-8") as file:
+            return _rows_to_history(csv.DictReader(file))
+    except (ValueError, TypeError, UnicodeDecodeError) as error:
+        raise RunFolderError(
+            f"{path} is damaged ({error}). Run the training cell again: resuming rewrites it from "
+            f"{CHECKPOINT_FOLDER}/{STATE_FILE}."
+        ) from error
 
 
 def _rows_to_history(rows):
@@ -115,16 +120,100 @@ def _rows_to_history(rows):
 def _write_history_csv(rows, path):
     columns = ["epoch"] + sorted({key for row in rows for key in row} - {"epoch"})
 
-    def write(temporary):
-        with open(temporary, "w", newline="", encoding="utf-8") as file:
+    def write(partial):
+        with open(partial, "w", newline="", encoding="utf-8") as file:
             writer = csv.DictWriter(file, fieldnames=columns)
             writer.writeheader()
-            for row in rows:
-                writer.writerow({key: row.get(key, "") for key in columns})
-            file.flush()
-            os.fsync(file.fileno())
+            writer.writerows({key: row.get(key, "") for key in columns} for row in rows)
 
-    _replace_atomically(write, path)
+    imageio.write_atomically(path, write)
+
+
+def _plain(value):
+    """``value`` as ``state.json`` keeps it; objects by name (a function's address changes every session)."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return getattr(value, "__name__", type(value).__name__)
+
+
+def _flatten(value, prefix=""):
+    """``{"a": {"b": 1}}`` as ``{"a.b": 1}``: each setting under a name a message can give."""
+    if not isinstance(value, dict):
+        return {prefix: _plain(value)}
+    flat = {}
+    for key, item in value.items():
+        flat.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
+
+
+def _describe_data(data):
+    """Shapes and sha256 of arrays (nested lists too); a ``tf.data`` set's element spec and ``settings``."""
+    if data is None or hasattr(data, "element_spec"):
+        return data and {"batches": str(data.element_spec), **getattr(data, "settings", {})}
+    arrays, pending = [], [data]
+    while pending:
+        item = pending.pop(0)
+        if isinstance(item, (list, tuple)):
+            pending[:0] = item
+        elif not hasattr(item, "shape"):  # e.g. a Python generator: it cannot be fingerprinted
+            return type(data).__name__
+        else:
+            arrays.append(np.ascontiguousarray(item))
+    digest = hashlib.sha256()
+    for array in arrays:
+        digest.update(f"{array.shape}{array.dtype}".encode())
+        digest.update(array)
+    shapes = ", ".join(str(array.shape) for array in arrays[:3]) + (", ..." if len(arrays) > 3 else "")
+    return f"{shapes}; sha256 {digest.hexdigest()[:16]}"
+
+
+def run_identity(model, training_data, targets=None, *, validation_data=None, settings=None, **fit_settings):
+    """Return what makes a run itself, ``{name: value}``, as :func:`fit_resumable` compares it.
+
+    The compiled ``model`` gives its layers (their settings, without layer names), loss and optimizer
+    with its learning-rate schedule and values; the data their shapes and sha256 (a ``tf.data`` set
+    from :func:`helpers.pipeline.training_batches` its crop, batch and augmentation ``settings``);
+    ``fit_settings`` (steps_per_epoch, batch_size, monitor, mode) and ``settings`` (yours, e.g. the
+    rescaling rule or the class names) are taken as given.
+    """
+    if model.optimizer is None:
+        raise ValueError("Compile the model (model.compile(...)) before training it.")
+    layers = [
+        (type(layer).__name__, {k: v for k, v in layer.get_config().items() if k != "name"}) for layer in model.layers
+    ]
+    loss = model.loss
+    optimizer = {key: value for key, value in model.optimizer.get_config().items() if key != "name"}
+    identity = {
+        "model": {
+            "input": model.input_shape,
+            "output": model.output_shape,
+            "parameters": model.count_params(),
+            "layers sha256": hashlib.sha256(json.dumps(_plain(layers), sort_keys=True).encode()).hexdigest()[:16],
+        },
+        "loss": {"class": type(loss).__name__, **loss.get_config()} if hasattr(loss, "get_config") else loss,
+        "optimizer": {"class": type(model.optimizer).__name__, **optimizer},
+        "training data": _describe_data(training_data),
+        "training targets": _describe_data(targets),
+        "validation data": _describe_data(validation_data),
+        **fit_settings,
+        **(settings or {}),
+    }
+    return _flatten(identity)
+
+
+def _differences(saved, now):
+    """Lines naming each setting that differs: ``name: was ..., now ...``."""
+    return [
+        f"{name}: was {saved.get(name, 'not set')!r}, now {now.get(name, 'not set')!r}"
+        for name in sorted(set(saved) | set(now))
+        if json.dumps(saved.get(name)) != json.dumps(now.get(name))
+    ]
 
 
 class ResumableTraining:
@@ -136,15 +225,14 @@ class ResumableTraining:
     def __init__(self, folder, monitor="val_loss", mode="min"):
         _check_mode(mode)
         self.folder = Path(folder).expanduser()
-        self.monitor = monitor
-        self.mode = mode
+        self.monitor, self.mode = monitor, mode
         self.checkpoints = self.folder / CHECKPOINT_FOLDER
         self.history_path = self.folder / HISTORY_FILE
         self.state_path = self.checkpoints / STATE_FILE
-        self._check_folder()
-        self.state = self._read_state()
-
-    def _check_folder(self):
+        self._fix = (
+            f"Fix: delete the folder {self.folder} to train this run again from zero, or choose a new "
+            f"run folder (RUN_NAME)."
+        )
         if self.folder.exists() and not self.folder.is_dir():
             raise FileExistsError(f"{self.folder} is a file, not a folder. Choose another run folder name.")
         if self.history_path.exists() and not self.state_path.exists():
@@ -153,22 +241,20 @@ class ResumableTraining:
                 f"not written by a resumable run and its files would be overwritten. Choose a "
                 f"new run folder (e.g. add the date to its name) or move those files away."
             )
+        self.state = self._read_state()
 
     def _read_state(self):
-        if not self.state_path.is_file():
-            return {"finished_epochs": 0, "rows": [], "best_epoch": None, "best_value": None}
+        if not self.state_path.exists():
+            return {"finished_epochs": 0, "rows": [], "best_epoch": None, "best_value": None, "sha256": {}}
         try:
             state = json.loads(self.state_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            raise ValueError(
-                f"{self.state_path} cannot be read ({error}). Choose a new run folder, or "
-                f"delete the folder {self.checkpoints} to start this run again from zero."
+            if not {"latest", "sha256", "identity", "rows"} <= set(state):
+                raise KeyError("latest, sha256, identity or rows")
+        except (OSError, ValueError, TypeError, KeyError) as error:
+            raise RunFolderError(
+                f"{self.state_path} cannot be read as the state of a run (damaged, or written by an "
+                f"earlier version of the course: {error!r}). {self._fix}"
             ) from error
-        if state.get("monitor", self.monitor) != self.monitor:
-            raise ValueError(
-                f"This run folder chose its best model with monitor={state['monitor']!r}, not "
-                f"{self.monitor!r}. Use monitor={state['monitor']!r} or a new run folder."
-            )
         return state
 
     @property
@@ -177,22 +263,47 @@ class ResumableTraining:
         return int(self.state["finished_epochs"])
 
     @property
+    def identity(self):
+        """The run's identity (:func:`run_identity`) as saved, ``{}`` before its first epoch."""
+        return self.state.get("identity", {})
+
+    def _checked(self, name):
+        """The path of checkpoint file ``name``, after checking it is there with the bytes it was written with."""
+        path = self.checkpoints / name
+        if not path.is_file():
+            raise RunFolderError(f"{path} is missing; {self.state_path} needs it. {self._fix}")
+        if file_sha256(path) != self.state["sha256"].get(name):
+            raise RunFolderError(
+                f"{path} is damaged: its bytes differ from those written (its sha256 in {self.state_path}). "
+                f"If you copied the run folder, copy it again. {self._fix}"
+            )
+        return path
+
+    @property
     def best_weights_path(self):
-        """Path of the best model's weights, or None before the first finished epoch."""
-        if self.state["best_epoch"] is None:
-            return None
-        # run folders written before the file names counted from 1 name the file from 0
-        name = self.state.get("best_file", BEST_PATTERN.format(self.state["best_epoch"]))
-        return self.checkpoints / name
+        """Path of the best epoch's weights (checked), or None before the first finished epoch."""
+        return None if self.state["best_epoch"] is None else self._checked(self.state["best"])
 
     def history(self):
         """Return the history of all finished epochs, ``{column: list}``, over every session."""
         return _rows_to_history(self.state["rows"])
 
+    def check_identity(self, identity):
+        """Refuse to go on with a run whose saved identity differs from ``identity``; name what differs."""
+        differences = _differences(self.identity, identity) if self.finished_epochs else []
+        if differences:
+            raise RunFolderError(
+                f"The run in {self.folder} was trained with other data or settings, and runs must not mix:\n- "
+                + "\n- ".join(differences)
+                + f"\nFix: choose a new run folder (RUN_NAME) for these settings, or set them back to continue "
+                f"this run, or delete the folder {self.folder} to train it again from zero."
+            )
+        self.state["identity"] = identity
+
     def restore(self, model):
         """Load the last saved weights and optimizer state into ``model`` (compiled as before); return the next epoch.
 
-        Also rewrites ``history.csv`` from the saved state, dropping an epoch whose checkpoint was not finished.
+        Also rewrites ``history.csv`` from the saved state (an epoch whose checkpoint was not finished is not in it).
         """
         if self.finished_epochs == 0:
             return 0
@@ -200,41 +311,30 @@ class ResumableTraining:
             raise ValueError("Compile the model (model.compile(...)) before resuming its training.")
         if not model.optimizer.built:  # the weights file holds the optimizer's variables too
             model.optimizer.build(model.trainable_variables)
+        path = self._checked(self.state["latest"])
         try:
-            model.load_weights(self.checkpoints / LATEST_WEIGHTS)
+            model.load_weights(path)
         except Exception as error:
-            raise ValueError(
-                f"The checkpoint in {self.checkpoints} does not fit this model ({error}). "
-                f"It was written by a different model (other filters, poolings or input). "
-                f"Build the same model as before, or choose a new run folder."
+            raise RunFolderError(
+                f"{path} does not fit this model ({error}). Build the same model as before."
             ) from error
-        self._restore_optimizer(model)
+        if int(model.optimizer.iterations) != self.state["iterations"]:
+            raise RunFolderError(
+                f"The optimizer's state in {path} was not restored ({int(model.optimizer.iterations)} steps, not "
+                f"{self.state['iterations']}). Compile with the same optimizer as before. {self._fix}"
+            )
         _write_history_csv(self.state["rows"], self.history_path)
-        self._remove_other_best_files()
+        self._remove_other_checkpoints()
         return self.finished_epochs
 
-    def _restore_optimizer(self, model):
-        optimizer = model.optimizer
-        with np.load(self.checkpoints / LATEST_OPTIMIZER) as saved:
-            values = [saved[f"arr_{index}"] for index in range(len(saved.files))]
-        if len(values) != len(optimizer.variables):
-            raise ValueError(
-                f"The optimizer state in {self.checkpoints} has {len(values)} variables, this "
-                f"optimizer {len(optimizer.variables)}. Compile with the same optimizer as "
-                f"before, or choose a new run folder."
-            )
-        for variable, value in zip(optimizer.variables, values):
-            variable.assign(value)
-
-    def _remove_other_best_files(self):
-        keep = self.best_weights_path
-        for path in self.checkpoints.glob(BEST_PATTERN.replace("{:03d}", "*")):
-            if path != keep:
+    def _remove_other_checkpoints(self):
+        keep = {self.state.get("latest"), self.state.get("best"), STATE_FILE}
+        for path in self.checkpoints.iterdir():
+            if path.is_file() and path.name not in keep:
                 path.unlink()
 
     def save_epoch(self, model, epoch, logs):
-        """Save weights, optimizer, best model, state and history after ``epoch`` (0-based)."""
-        self.checkpoints.mkdir(parents=True, exist_ok=True)
+        """Save weights and optimizer, then the state that makes them the latest (and best), then the history."""
         row = {"epoch": int(epoch)}
         row.update({key: float(value) for key, value in (logs or {}).items()})
         if self.monitor not in row:
@@ -242,20 +342,27 @@ class ResumableTraining:
                 f"Training logged no {self.monitor!r} (it logged {', '.join(sorted(row))}). Give "
                 f"validation data to the training, or choose monitor= from those names."
             )
-        _replace_atomically(lambda path: model.save_weights(path), self.checkpoints / LATEST_WEIGHTS)
-        _replace_atomically(lambda path: _save_optimizer(model, path), self.checkpoints / LATEST_OPTIMIZER)
-        state = dict(self.state, rows=self.state["rows"] + [row], finished_epochs=int(epoch) + 1)
-        state["monitor"] = self.monitor
+        try:
+            self.checkpoints.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise imageio.DiskWriteError(
+                f"Could not create {self.checkpoints}: {error}. Fix: choose a run "
+                f"folder you can write to, with free space."
+            ) from error
+        name = WEIGHTS_PATTERN.format(int(epoch) + 1)
+        imageio.write_atomically(self.checkpoints / name, model.save_weights)
+        state = dict(self.state, rows=self.state["rows"] + [row], finished_epochs=int(epoch) + 1, latest=name)
+        state.update(monitor=self.monitor, iterations=int(model.optimizer.iterations))
+        state["sha256"] = {name: file_sha256(self.checkpoints / name)}
         if is_better(row[self.monitor], self.state["best_value"], self.mode):
-            best = self.checkpoints / BEST_PATTERN.format(int(epoch) + 1)
-            _replace_atomically(lambda path: model.save_weights(path), best)
-            state["best_epoch"], state["best_value"] = int(epoch), row[self.monitor]
-            state["best_file"] = best.name
+            state.update(best_epoch=int(epoch), best_value=row[self.monitor], best=name)
+        elif state.get("best"):
+            state["sha256"][state["best"]] = self.state["sha256"][state["best"]]
         text = json.dumps(state, indent=1)
-        _replace_atomically(lambda path: Path(path).write_text(text, encoding="utf-8"), self.state_path)
+        imageio.write_atomically(self.state_path, lambda path: Path(path).write_text(text, encoding="utf-8"))
         self.state = state  # the epoch counts as finished from here on
         _write_history_csv(state["rows"], self.history_path)
-        self._remove_other_best_files()
+        self._remove_other_checkpoints()
 
     def callback(self):
         """Return the Keras callback that calls :meth:`save_epoch` at the end of every epoch."""
@@ -270,11 +377,6 @@ class ResumableTraining:
         return SaveEveryEpoch()
 
 
-def _save_optimizer(model, path):
-    with open(path, "wb") as file:
-        np.savez(file, *[np.asarray(variable) for variable in model.optimizer.variables])
-
-
 def fit_resumable(
     model,
     training_data,
@@ -287,6 +389,7 @@ def fit_resumable(
     batch_size=None,
     monitor="val_loss",
     mode="min",
+    settings=None,
     callbacks=(),
     verbose=2,
 ):
@@ -294,12 +397,17 @@ def fit_resumable(
 
     ``model``: built and compiled (after a disconnect, the same way again). ``training_data, targets``:
     ``x`` and ``y`` of ``model.fit``; ``epochs`` counts those of earlier sessions; ``monitor, mode`` as in
-    :func:`best_epoch`; the rest goes to ``model.fit``. Returns the :class:`ResumableTraining`.
+    :func:`best_epoch`; ``settings``: what else shapes this run (e.g. the rescaling rule), a dict. A run
+    folder whose data or settings (:func:`run_identity`) differ is refused, naming what differs: use a
+    new run folder for them. The rest goes to ``model.fit``. Returns the :class:`ResumableTraining`.
     """
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs should be a whole number of at least 1, got {epochs!r}.")
     run = ResumableTraining(folder, monitor=monitor, mode=mode)
-    run.state["steps_per_epoch"] = steps_per_epoch  # for the methods paragraph (helpers.reporting)
+    fit_settings = dict(steps_per_epoch=steps_per_epoch, batch_size=batch_size, monitor=monitor, mode=mode)
+    run.check_identity(
+        run_identity(model, training_data, targets, validation_data=validation_data, settings=settings, **fit_settings)
+    )
     start = run.restore(model)
     if start >= epochs:
         print(
@@ -374,6 +482,8 @@ def measure_step_seconds(
     to_start = max(0.0, first_step - per_step)
     per_validation = 0.0
     if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)):  # a tf.data set (pipeline.validation_data)
+            validation_data = (validation_data, None)
         images, targets, *weights = validation_data  # (images, masks) or (images, labels, pixel weights)
         weight = weights[0] if weights else None
         start = clock()
