@@ -255,11 +255,9 @@ def _history_dict(history):
 
 
 def show_history(history, metrics=("loss",), *, show=True):
-    """Plot training curves: one panel per metric, training and validation values per epoch.
+    """Plot training curves: one panel per metric (e.g. ``("loss", "dice")``), training and validation per epoch.
 
-    ``history``: What ``model.fit`` returns, its ``.history`` dict, or the rows of a CSV written by
-    ``keras.callbacks.CSVLogger``. ``metrics``: Names to plot, e.g. ``("loss", "dice")``, each with its
-    ``"val_"`` curve when present.
+    ``history``: What ``model.fit`` returns, its ``.history`` dict, or the rows of a ``CSVLogger`` file.
     """
     values = _history_dict(history)
     metrics = (metrics,) if isinstance(metrics, str) else metrics
@@ -287,7 +285,7 @@ def show_label_overlays(images, truth, prediction=None, class_names=(), *, show=
     n_classes = len(class_names)
     if n_classes < 2:
         raise ValueError(f"class_names must name every class (at least 2), got {list(class_names)}.")
-    images = np.asarray(images)
+    images = list(images)  # images may differ in size
     columns = 2 if prediction is None else 3
     figure, axes = plt.subplots(len(images), columns, figsize=(3 * columns, 3 * len(images)), squeeze=False)
     for row, image in enumerate(images):
@@ -523,12 +521,8 @@ def _score_html(truth, prediction, bold=("<b>", "</b>"), space=" &nbsp;&nbsp; ")
 def threshold_explorer(image, probability, truth=None, *, foreground="membrane"):
     """A slider that turns probabilities into a mask at the chosen threshold, and scores it.
 
-    Moving the slider redraws ``probability >= threshold`` on the image and, when the true mask is given, shows the
-    Dice and IoU of that mask.
-
-    ``image``: One image, (height, width), (height, width, 1) or RGB (height, width, 3).
-    ``probability``: The network's output for this image, one value between 0 and 1 per pixel.
-    ``truth``: The true mask, same height and width.
+    ``image``: One image, grey or RGB. ``probability``: The network's output for it, one value in 0..1 per pixel.
+    ``truth``: The true mask; with it, the Dice and IoU at each threshold are shown.
     Returns: An :class:`Explorer` of the threshold ``FloatSlider`` (0.05 to 0.95, starting at 0.5), an ``HTML``
     line with the scores, and an ``Image``. Display it by leaving it as the last line of a cell.
     """
@@ -543,8 +537,7 @@ def threshold_explorer(image, probability, truth=None, *, foreground="membrane")
         truth = as_mask(as_picture(truth, "truth"), "truth")
         if truth.shape != probability.shape:
             raise ValueError(
-                f"truth must have the same height and width as probability, but truth has shape "
-                f"{truth.shape} and probability has shape {probability.shape}."
+                f"truth has shape {truth.shape} but probability {probability.shape}; give this image's mask."
             )
     slider = ipywidgets.FloatSlider(value=0.5, min=0.05, max=0.95, step=0.05, description="threshold")
     scores = ipywidgets.HTML()
@@ -558,11 +551,8 @@ def threshold_explorer(image, probability, truth=None, *, foreground="membrane")
 
 
 def tile_explorer(image, prediction, tile=256, overlap=64, blending="gaussian"):
-    """A slider that walks through the tiles: the grid over the image, and the prediction in one tile.
-
-    ``tile, overlap, blending``: As given to :func:`helpers.inference.predict_tiled`.
-    Returns: An :class:`Explorer` of an ``IntSlider`` "tile" (1 .. number of tiles) and an ``Image``.
-    """
+    """A slider "tile" that walks through the tiles of :func:`helpers.inference.predict_tiled` with ``tile, overlap,
+    blending``: the grid over the image, and the prediction in one tile. Returns: An :class:`Explorer`."""
     image = np.asarray(image, dtype=np.float32)
     if np.squeeze(prediction).shape != image.shape[:2]:
         raise ValueError(f"prediction {np.shape(prediction)} must have the image's height and width {image.shape[:2]}.")

@@ -51,10 +51,8 @@ def _cross_correlate_valid(image, kernel):
 
 
 def _pool_2x2(image, reduce):
-    """Apply ``reduce`` (e.g. ``np.max``) to each non-overlapping 2x2 block of ``image``."""
-    rows, columns = image.shape[0] // 2, image.shape[1] // 2
-    blocks = image[: 2 * rows, : 2 * columns].reshape(rows, 2, columns, 2)
-    return reduce(blocks, axis=(1, 3))
+    """Apply ``reduce`` (e.g. ``np.max``) to each non-overlapping 2x2 block of an image of even sides."""
+    return reduce(image.reshape(image.shape[0] // 2, 2, image.shape[1] // 2, 2), axis=(1, 3))
 
 
 def unet_valid_output_size(input_size, n_poolings=4):
@@ -88,14 +86,8 @@ EXPECTED_MAX_POOLING = _pool_2x2(POOLING_IMAGE, np.max)
 
 
 def check_convolution(answer):
-    """Check the 'valid' convolution of ``CONVOLUTION_IMAGE`` with ``CONVOLUTION_KERNEL``.
-
-    The answer is what ``keras.layers.Conv2D(1, 3, padding="valid", use_bias=False)``
-    computes with that kernel: at each position where the 3x3 kernel fits inside the 4x4
-    image, multiply the overlapping numbers and add them up (no flipping).
-
-    ``answer``: Your 2x2 result.
-    """
+    """Check your 2x2 'valid' convolution of ``CONVOLUTION_IMAGE`` with ``CONVOLUTION_KERNEL``, as Keras's
+    ``Conv2D(1, 3, padding="valid", use_bias=False)`` computes it (the kernel is not flipped)."""
     flipped = _cross_correlate_valid(CONVOLUTION_IMAGE, CONVOLUTION_KERNEL[::-1, ::-1])
     return judge_array(
         answer,
@@ -121,10 +113,7 @@ def check_convolution(answer):
 
 
 def check_max_pooling(answer):
-    """Check 2x2 max pooling with stride 2 of ``POOLING_IMAGE``.
-
-    ``answer``: Your 2x2 result.
-    """
+    """Check your 2x2 result of 2x2 max pooling with stride 2 of ``POOLING_IMAGE``."""
     return judge_array(
         answer,
         EXPECTED_MAX_POOLING,
@@ -151,37 +140,30 @@ def check_max_pooling(answer):
 
 
 def check_unet_output_size(answer, input_size=252):
-    """Check the output side of the original (valid padding) U-Net for a square input.
-
-    ``answer``: Your output side in pixels.
-    ``input_size``: Side of the input tile (252 in the notebook; 572 in the U-Net paper).
-    """
-    expected = unet_valid_output_size(input_size)
-    number, problem = as_number(answer)
-    if problem:
-        if answer is not None and np.size(answer) == 2:
-            problem = "Give one number: the side of the square output in pixels."
-        return say(False, problem)
-    if number == expected:
-        return say(
-            True,
-            f"Correct! {input_size} pixels in, {expected} out: a valid-padding U-Net predicts only "
-            "the centre of each tile, so tiles must overlap to cover a whole image.",
-        )
-    if number == input_size:
-        return say(
-            False, "With 'valid' padding every 3x3 convolution trims 2 pixels, so the output is smaller than the input."
-        )
-    if number > input_size:
+    """Check the output side of the original (valid padding) U-Net for a square ``input_size`` (572 in the paper)."""
+    if answer is not None and np.size(answer) == 2:
+        return say(False, "Give one number: the side of the square output in pixels.")
+    number, _ = as_number(answer)
+    if number is not None and number > input_size:
         return say(
             False,
             "The output cannot be larger than the input: convolutions trim, pooling halves and "
             "the up-convolutions only undo the poolings.",
         )
-    return say(
-        False,
+    expected = unet_valid_output_size(input_size)
+    return judge_number(
+        answer,
+        expected,
+        f"Correct! {input_size} pixels in, {expected} out: a valid-padding U-Net predicts only "
+        "the centre of each tile, so tiles must overlap to cover a whole image.",
         f"Not yet. Follow the side down: {input_size} -> {input_size - 2} -> {input_size - 4} "
         f"-> pool -> {(input_size - 4) // 2} -> ..., then up: double, then trim 4.",
+        mistakes=[
+            (
+                input_size,
+                "With 'valid' padding every 3x3 convolution trims 2 pixels, so the output is smaller than the input.",
+            )
+        ],
     )
 
 
@@ -242,12 +224,7 @@ HINTS = {
 
 
 def reference_small_unet(filters=8, side=64):
-    """The U-Net with 2 poolings that :func:`check_small_unet` compares yours with.
-
-    Two 3x3 ``"same"`` convolutions with ReLU per level (``filters``, then 2x, and 4x at the
-    bottom), 2x2 max pooling down, ``Conv2DTranspose`` (kernel 2, stride 2) up, ``Concatenate``
-    with the level's features, two convolutions, and a 1x1 convolution with a sigmoid.
-    """
+    """The U-Net with 2 poolings of exercise 4, which :func:`check_small_unet` compares yours with."""
     import keras
     from keras import layers
 
@@ -317,38 +294,25 @@ def check_small_unet(model, filters=8, side=64):
 
 
 def check_recall_prediction(prediction, threshold, truth, probabilities, chosen_threshold):
-    """Predict, then run: does recall go up or down at your threshold, compared with the chosen one?
-
-    ``prediction``: Your prediction for the recall (the share of true membrane pixels found) at ``threshold``.
-    ``threshold``: Your threshold, different from ``chosen_threshold``.
-    ``truth, probabilities``: The test masks and the U-Net's probabilities for them.
-    ``chosen_threshold``: The threshold chosen on the validation images.
+    """Predict, then run: is the recall (the share of true membrane pixels found) higher or lower at ``threshold``
+    than at ``chosen_threshold``, the one chosen on validation? ``truth, probabilities``: test masks, U-Net output.
     """
     from helpers import metrics
 
-    word, problem = read_word(prediction, ("higher", "lower"))
-    if problem:
-        return say(False, problem)
     if threshold is None or not 0 < float(threshold) < 1 or abs(float(threshold) - chosen_threshold) < 1e-9:
         return say(False, f"Set my_threshold to a number between 0 and 1 other than {chosen_threshold:.2f}.")
-    yours = metrics.evaluate_segmentation(truth, probabilities, float(threshold))
-    chosen = metrics.evaluate_segmentation(truth, probabilities, chosen_threshold)
-    table = (
-        f"threshold {chosen_threshold:.2f}: recall {chosen['recall']:.3f}, precision {chosen['precision']:.3f}, "
-        f"Dice {chosen['dice']:.3f}; threshold {float(threshold):.2f}: recall {yours['recall']:.3f}, "
-        f"precision {yours['precision']:.3f}, Dice {yours['dice']:.3f}."
-    )
-    happened = "higher" if yours["recall"] > chosen["recall"] else "lower"
-    if yours["recall"] == chosen["recall"]:
-        return say(False, f"The recall did not change: {table} Try a threshold further away.")
+    threshold = float(threshold)
+    chosen, yours = (metrics.evaluate_segmentation(truth, probabilities, t) for t in (chosen_threshold, threshold))
     why = (
         "a lower threshold calls more pixels membrane: it can only find more true ones (recall up), "
         "at the price of false alarms (precision down)"
-        if happened == "higher"
+        if threshold < chosen_threshold
         else "a higher threshold calls fewer pixels membrane: true ones are lost (recall down), "
         "but what remains is more often right (precision up)"
     )
-    return judge_choice(word, happened, f"{why}. {table}")
+    also = f"Precision {chosen['precision']:.3f} -> {yours['precision']:.3f}, Dice {chosen['dice']:.3f} -> {yours['dice']:.3f}"
+    what = f"recall at threshold {chosen_threshold:.2f} -> {threshold:.2f}"
+    return judge_direction(prediction, chosen["recall"], yours["recall"], what, 0, f"{also}: {why}.")
 
 
 #: The hand-made example of the gap exercise: two cells of 32 x 15 pixels, one membrane column between them.
@@ -369,12 +333,8 @@ def membrane_with_gap(gap):
 
 
 def check_gap_prediction(prediction, gap):
-    """Predict, then run: which measure does a gap of ``gap`` pixels in a membrane change more?
-
-    ``prediction``: "dice" if you expect the Dice score to lose more than the adapted Rand error gains, "rand" for
-    the other way round.
-    ``gap``: The pixels you removed from the membrane between the two cells of ``GAP_TRUTH``.
-    """
+    """Predict, then run: does a gap of ``gap`` pixels in the membrane of ``GAP_TRUTH`` cost more Dice ("dice")
+    than it adds adapted Rand error ("rand")?"""
     from helpers import metrics
 
     word, problem = read_word(prediction, ("dice", "rand"))
@@ -383,9 +343,7 @@ def check_gap_prediction(prediction, gap):
     predicted = membrane_with_gap(gap)
     dice = metrics.dice_score(GAP_TRUTH, predicted)
     rand = metrics.isbi_errors(GAP_TRUTH, predicted)["adapted_rand_error"]
-    numbers = (
-        f"with a gap of {gap} pixels Dice is {dice:.3f} (lost {1 - dice:.3f}) and the adapted Rand error {rand:.3f}."
-    )
+    numbers = f"with a gap of {gap} pixels Dice is {dice:.3f} (lost {1 - dice:.3f}), the adapted Rand error {rand:.3f}."
     if gap == 0:
         return say(False, f"Set my_gap to 1 or more pixels: {numbers}")
     happened = "rand" if rand > 1 - dice else "dice"

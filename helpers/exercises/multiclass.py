@@ -78,17 +78,14 @@ def check_class_iou(answer):
 
 
 def _accuracy(true_labels, predicted_labels, pixel_weight=None):
-    right = (np.asarray(true_labels).reshape(-1) == np.asarray(predicted_labels).reshape(-1)).astype(np.float64)
-    if pixel_weight is None:
-        return float(right.mean())
-    return float(np.sum(pixel_weight * right) / np.sum(pixel_weight))
+    """The share of right pixels, each counted with its ``pixel_weight`` (None: all alike)."""
+    right = np.asarray(true_labels).reshape(-1) == np.asarray(predicted_labels).reshape(-1)
+    return float(np.average(right, weights=pixel_weight))
 
 
 def check_accuracy_prediction(prediction, true_labels, predicted_labels, weights):
-    """Predict, then run: is plain pixel accuracy higher or lower than the class-weighted one Keras logged?
-
-    ``prediction``: "higher", "lower" or "the same"; ``weights``: one weight per class, as in training.
-    """
+    """Predict, then run: is plain pixel accuracy "higher", "lower" or "the same" as the class-weighted one Keras
+    logged with ``weights`` (one per class, as in training)?"""
     true_labels = np.asarray(true_labels).reshape(-1).astype(int)
     predicted_labels = np.asarray(predicted_labels).reshape(-1)
     if true_labels.shape != predicted_labels.shape:
@@ -106,11 +103,8 @@ def check_accuracy_prediction(prediction, true_labels, predicted_labels, weights
 
 
 def check_weights_prediction(prediction, use_weights, weighted_dice, new_dice, class_shares, class_names):
-    """Predict, then run: without class weights, does the rarest class's Dice go up or down?
-
-    ``weighted_dice, new_dice``: Dice per class of the two models; ``class_shares``: each class's share of
-    the training pixels (the rarest is judged).
-    """
+    """Predict, then run: without class weights, does the Dice of the rarest class (smallest of ``class_shares``,
+    the shares of the training pixels) go up or down from ``weighted_dice`` to ``new_dice`` (per class)?"""
     if use_weights:
         return say(False, "The new model trained with weights again: set USE_WEIGHTS = False and run the cell again.")
     rare = int(np.argmin(class_shares))

@@ -84,40 +84,27 @@ def check_kept_centre(answer):
 
 
 def check_margin_prediction(prediction, margin, difference, receptive_field):
-    """Predict, then run: is overlap-tile with your margin equal to whole-image prediction?
-
-    ``prediction``: "exact" if you expect the largest ``difference`` (away from the border) to be
-    round-off (at most ``ROUND_OFF``).
-    """
+    """Predict, then run: is overlap-tile with your margin "exact" (the largest ``difference`` to whole-image
+    prediction, away from the border, at most ``ROUND_OFF``) or does it differ?"""
     word, problem = read_word(prediction, ("exact", "differs"))
     if problem:
         return say(False, problem)
     needed = (int(receptive_field) - 1) // 2
     happened = "exact" if float(difference) <= ROUND_OFF else "differs"
-    numbers = (
-        f"margin {margin}, largest difference {float(difference):.1e}; the network reaches {needed} pixels each way"
-    )
-    if happened == "exact":
-        why = (
-            "every kept pixel had all it depends on inside its tile"
-            if margin >= needed
-            else "the pixels beyond the margin weigh too little here to show; the reach is an upper bound"
-        )
-    else:
-        why = (
-            "the kept pixels near a tile border miss context the network would have used"
-            if margin < needed
-            else "the margin covers the reach, so look at the tile size: the kept centres must stay on the pooling grid"
-        )
+    numbers = f"margin {margin}, largest difference {float(difference):.1e}; the network reaches {needed} px each way"
+    why = {  # by what happened, and whether the margin covers the network's reach
+        ("exact", True): "every kept pixel had all it depends on inside its tile",
+        ("exact", False): "the pixels beyond the margin weigh too little here to show; the reach is an upper bound",
+        ("differs", False): "the kept pixels near a tile border miss context the network would have used",
+        ("differs", True): "the margin covers the reach, so look at the tile size: kept centres must stay on the "
+        "pooling grid",
+    }[happened, margin >= needed]
     return judge_choice(word, happened, f"{happened}, because {why} ({numbers}).")
 
 
 def check_seam_prediction(prediction, overlap, seam, reference_overlap, reference_seam):
-    """Predict, then run: with your overlap, are Gaussian-blended seams sharper or softer?
-
-    ``seam, reference_seam``: the largest step between neighbouring pixels of the difference to the
-    untiled prediction, with ``overlap`` and with ``reference_overlap``.
-    """
+    """Predict, then run: with your overlap, are Gaussian-blended seams sharper or softer? ``seam, reference_seam``:
+    the largest step between neighbouring pixels of the difference to the untiled prediction, at each overlap."""
     word, problem = read_word(prediction, ("sharper", "softer"))
     if problem:
         return say(False, problem)
