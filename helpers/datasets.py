@@ -302,7 +302,7 @@ def write_stack(path, pixels, spacing=None, unit=None):
     pixels = np.asarray(pixels)
     axes = "ZYX" if pixels.ndim == 3 else "ZCYX"
     pixels = pixels if pixels.ndim == 3 else np.moveaxis(pixels, -1, 1)
-    options = {} if spacing is None else {"resolution": (1 / spacing[1], 1 / spacing[2])}
+    options = {} if spacing is None else {"resolution": (1 / spacing[2], 1 / spacing[1])}  # x, then y
     metadata = {
         "axes": axes,
         **({} if spacing is None else {"spacing": spacing[0]}),
