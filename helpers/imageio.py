@@ -16,6 +16,7 @@ time points and unnamed axes are z-slices: a multi-page TIFF is a stack, refused
 import collections
 import contextlib
 import errno
+import itertools
 import os
 import re
 import unicodedata
@@ -280,10 +281,12 @@ def _open_pil(path, read):
     with Image.open(path) as picture:
         mode, bands = picture.mode, 1 if picture.mode in ("P", "PA") else len(picture.getbands())
         dtype = np.dtype("uint16" if (picture.format, mode) == ("PNG", "I") else _PIL_DTYPES.get(mode, "uint8"))
-        marks = (mode in ("RGBA", "LA"), mode == "CMYK", picture.getexif().get(0x0112, 1), {})
+        bits = 16 if ";16" in str(picture.tile[:1]) else 1 if dtype.kind == "b" else dtype.itemsize * 8
+        exif = picture.getexif() if read or picture.format != "PNG" or "exif" in picture.info else {}  # else: loads
+        marks = (mode in ("RGBA", "LA"), mode == "CMYK", exif.get(0x0112, 1), {})
         pixels = np.asarray(picture.convert("P") if mode == "PA" else picture).astype(dtype) if read else None
         shape = (picture.height, picture.width, bands)[: 2 + (bands > 1)]
-        return shape, "YXS"[: len(shape)], dtype, 1 if dtype.kind == "b" else dtype.itemsize * 8, marks, pixels
+        return shape, "YXS"[: len(shape)], dtype, bits, marks, pixels
 
 
 def _open(path, read=True):
@@ -314,6 +317,10 @@ def _open(path, read=True):
     if orientation in (5, 6, 7, 8):  # a quarter turn or a transposition swaps height and width
         sizes[y], sizes[x] = sizes[x], sizes[y]
     header = ImageHeader(tuple(sizes), names, np.dtype(dtype), int(bits))
+    if header.bits > 8 * header.dtype.itemsize:  # Pillow reads 16-bit colour PNGs as 8 bits
+        raise ValueError(
+            f"{str(path)!r} is a 16-bit colour PNG, read only as 8 bits here. Save it as TIFF (Fiji: File > Save As > Tiff)."
+        )
     if not read:
         return None, None, header, alpha, spacing if any(spacing) else None
     order = sorted(range(len(names)), key=lambda index: "ZYXCS".index(names[index]))
@@ -360,12 +367,10 @@ def read_stack(path):
 
 def read_palette(path):
     """Return the colours of a palette PNG as an (N, 3) uint8 array (row i = index i), else None."""
-    if Path(path).suffix.lower() != ".png":
-        return None
     from PIL import Image
 
     with contextlib.suppress(Exception), Image.open(path) as picture:  # the reader names a damaged file
-        if picture.mode in ("P", "PA"):
+        if Path(path).suffix.lower() == ".png" and picture.mode in ("P", "PA"):
             return np.asarray(picture.getpalette() or [], np.uint8).reshape(-1, 3)
     return None
 
@@ -586,12 +591,9 @@ def write_atomically(path, write):
 
 def new_path(path):
     """Return ``path`` if nothing is there yet, else the first free ``name-2.ext``, ``name-3.ext`` ..."""
-    path, number = Path(path).expanduser(), 1
-    candidate = path
-    while candidate.exists():
-        number += 1
-        candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
-    return candidate
+    path = Path(path).expanduser()
+    numbered = (path.with_name(f"{path.stem}-{number}{path.suffix}") for number in itertools.count(2))
+    return next(candidate for candidate in itertools.chain([path], numbered) if not candidate.exists())
 
 
 def new_folder(folder):

@@ -3,11 +3,13 @@ bad-input catalogue (images, masks and folders of pairs, each mistake with its m
 
 import errno
 import os
+import struct
+import zlib
 
 import numpy as np
 import pytest
 import tifffile
-from PIL import Image
+from PIL import Image, ImageFile
 from support import make_pair_folders, snapshot, write_png, write_tif
 
 from helpers import imageio
@@ -516,11 +518,15 @@ def test_image_header_reads_no_pixels(tmp_path, monkeypatch):
     write_png(tmp_path / "a.png", np.zeros((5, 7, 3), np.uint8))
     tifffile.imwrite(tmp_path / "b.tif", np.zeros((2, 3, 5, 7), np.uint16), imagej=True, metadata={"axes": "ZCYX"})
     tifffile.imwrite(tmp_path / "c.tif", np.zeros((5, 7), np.uint16), bitspersample=12)
-    monkeypatch.setattr(np, "asarray", None)  # reading the pixels would fail
+    exif = Image.Exif()
+    exif[0x0112] = 6  # turned a quarter: 5 wide and 7 high once upright
+    Image.fromarray(np.zeros((5, 7), np.uint8)).save(tmp_path / "turned.png", exif=exif)
+    monkeypatch.setattr(ImageFile.ImageFile, "load", None)  # reading the pixels would fail
     monkeypatch.setattr(tifffile.TiffPageSeries, "asarray", None)
     assert imageio.image_header(tmp_path / "a.png") == ((5, 7, 3), "YXS", np.uint8, 8)
     assert imageio.image_header(tmp_path / "b.tif") == ((2, 3, 5, 7), "ZCYX", np.uint16, 16)
     assert imageio.image_header(tmp_path / "c.tif") == ((5, 7), "YX", np.uint16, 12)
+    assert imageio.image_header(tmp_path / "turned.png").shape == (7, 5)
 
 
 def test_read_stack_gives_z_y_x_c_and_the_spacing(tmp_path):
@@ -585,3 +591,21 @@ def test_read_image_applies_the_given_rule_exactly(tmp_path):
     assert "bright.tif" in str(error.value) and "folder_rescaling" in str(error.value)
     with pytest.raises(ValueError, match="rescaling must be one of"):
         imageio.read_image(path, rescaling="16 bit")
+
+
+def test_16_bit_colour_png_is_refused_not_read_as_8_bits(tmp_path):
+    """Pillow reads 16-bit RGB PNGs as 8 bits; the file is written here byte by byte (Pillow cannot write one)."""
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\0" + row.tobytes() for row in np.full((2, 3, 3), 40000, ">u2"))
+    header = struct.pack(">IIBBBBB", 3, 2, 16, 2, 0, 0, 0)  # 3x2, 16 bits, RGB
+    path = tmp_path / "rgb16.png"
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    )
+    for read in (imageio.read_image, imageio.image_header, imageio.read_mask):
+        with pytest.raises(ValueError) as error:
+            read(path)
+        assert "rgb16.png" in str(error.value) and "TIFF" in str(error.value)
