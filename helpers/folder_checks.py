@@ -25,7 +25,8 @@ __all__ = [
     "check_mask_values",
     "read_masks_by_kind",
     "report_annotated",
-    "report_mixed_images",
+    "report_images",
+    "report_mask_encodings",
     "colour_ids",
 ]
 
@@ -123,105 +124,68 @@ def report_unpaired(pairing, images, masks, report):
 # --- one pair ----------------------------------------------------------------------------------
 
 
+#: The fix for a stack where one 2-D image (or mask) is expected.
+STACK_FIX = (
+    "Save one file per slice (Fiji: Image > Stacks > Stack to Images), or train on stacks in the 3-D notebook 06 "
+    "(its IMAGE_FOLDER, MASK_FOLDER and NEW_IMAGE_FOLDER take folders of stacks)."
+)
+
+
 def _read(path, report, kind):
-    """Return the stored pixels (masks: label values), or None after reporting why not."""
+    """Return an image's header (:func:`helpers.imageio.image_header`, no pixels) or a mask's label values,
+    or None after reporting why not."""
     try:
-        return imageio.read_pixels(path) if kind == "image" else imageio.read_mask(path)
+        return imageio.image_header(path) if kind == "image" else imageio.read_mask(path)
     except (ValueError, OSError) as error:
         if path.is_file() and path.stat().st_size == 0:
-            report.add(
-                "error",
-                path,
-                f"the {kind} file is empty (0 bytes), e.g. an interrupted copy.",
-                "Copy the file again from the original.",
-            )
-        elif "expected one 2-D mask" in str(error):
-            report.add(
-                "error",
-                path,
-                "the mask holds a stack, not one 2-D mask.",
-                "Save one file per slice (Fiji: Image > Stacks > Stack to Images), or use the 3-D notebook 06.",
-            )
+            what, fix = f"the {kind} file is empty (0 bytes), e.g. an interrupted copy.", "Copy the file again from the original."
+            report.add("error", path, what, fix)
+        elif "is a stack of" in str(error):
+            report.add("error", path, f"the {kind} holds a stack, not one 2-D {kind}.", STACK_FIX)
         else:
-            report.add(
-                "error",
-                path,
-                f"the {kind} file cannot be read ({type(error.__cause__ or error).__name__}).",
-                "Open it in Fiji/ImageJ and save it again as PNG or TIFF.",
-                group=f"the {kind} file cannot be read.",
-            )
+            what = f"the {kind} file cannot be read ({type(error.__cause__ or error).__name__})."
+            fix = "Open it in Fiji/ImageJ and save it again as PNG or TIFF."
+            report.add("error", path, what, fix, group=f"the {kind} file cannot be read.")
         return None
 
 
-def _image_channels(pixels, path, report):
-    """Return the channel count of a stored image (1 or 3), or None after reporting a stack."""
-    if imageio.read_palette(path) is not None:
-        return imageio.read_image(path).shape[-1]
-    if pixels.ndim == 2:
+def _image_channels(header, path, report):
+    """Return the channels of an image (1 to 4; grey saved as RGB: 1), or None after reporting a stack.
+    Only colour and palette images are read (to see grey saved as colour, and opaque alpha)."""
+    if "Z" in header.axes:
+        what = f"holds a stack of shape {header.shape} (axes {header.axes}), not one 2-D image."
+        report.add("error", path, what, STACK_FIX, group="holds a stack, not one 2-D image.")
+        return None
+    if header.axes[-1] == "C" or (header.axes[-1] != "S" and imageio.read_palette(path) is None):
+        return header.shape[-1] if header.axes[-1] == "C" else 1
+    pixels = imageio.read_image(path)
+    if header.axes[-1] == "S" and header.shape[-1] in (2, 4) and pixels.shape[-1] < header.shape[-1]:
+        report.add("note", path, "has an opaque alpha (transparency) channel; it is dropped.", "Nothing to do.")
+    if imageio.is_grey_rgb(pixels):
+        report.add("note", path, "grey image saved as RGB (red = green = blue); read as grey.", "Nothing to do.")
         return 1
-    if pixels.ndim == 3 and pixels.shape[-1] in (2, 4):
-        report.add("note", path, "has an alpha (transparency) channel; it is dropped.", "Nothing to do.")
-        pixels = pixels[..., :-1]
-    if pixels.ndim == 3 and pixels.shape[-1] == 1:
-        return 1
-    if pixels.ndim == 3 and pixels.shape[-1] == 3:
-        if imageio.is_grey_rgb(pixels):
-            report.add("note", path, "grey image saved as RGB (red = green = blue); read as grey.", "Nothing to do.")
-            return 1
-        return 3
-    report.add(
-        "error",
-        path,
-        f"holds a stack of shape {pixels.shape}, not one 2-D image.",
-        "Save one file per slice (Fiji: Image > Stacks > Stack to Images), or use the 3-D notebook 06.",
-        group="holds a stack, not one 2-D image.",
-    )
-    return None
-
-
-def _check_bit_depth(pixels, path, report):
-    rule = imageio.scaling_rule(pixels)
-    if rule == "12-bit in 16 bits / 4095":
-        report.add(
-            "warning",
-            path,
-            f"16-bit image whose values only reach {pixels.max()} (12-bit camera data?); "
-            "it is read as 12-bit data (divided by 4095).",
-            "Nothing to do; use the same rescaling (helpers.imageio.RESCALE_POLICY) when you measure intensities.",
-            group="16-bit images whose values stay below 4096 (12-bit camera data?); read as 12-bit "
-            "data (divided by 4095).",
-        )
-    elif rule == "own minimum to maximum":
-        report.add(
-            "warning",
-            path,
-            f"pixel type {pixels.dtype} with values {pixels.min():g} to {pixels.max():g}; "
-            "it is rescaled from its own minimum to maximum.",
-            "Nothing to do, or convert to 8/16-bit in Fiji (Image > Type) to control the scaling.",
-            group=f"pixel type {pixels.dtype}; each image is rescaled from its own minimum to maximum.",
-        )
+    return pixels.shape[-1]
 
 
 def check_pair(name, image_path, mask_path, report):
-    """Check one image and its mask file; return (mask pixels, reason left out or None)."""
-    image, mask = _read(image_path, report, "image"), _read(mask_path, report, "mask")
-    if image is None or mask is None:
+    """Check one image (from its header) and its mask file; return (mask pixels, reason left out or None)."""
+    header, mask = _read(image_path, report, "image"), _read(mask_path, report, "mask")
+    if header is None or mask is None:
         return None, "file cannot be read"
-    channels = _image_channels(image, image_path, report)
+    channels = _image_channels(header, image_path, report)
     if channels is None:
         return None, "image is a stack"
-    _check_bit_depth(image, image_path, report)
-    if image.shape[:2] != mask.shape[:2]:
+    height, width = (header.shape[header.axes.index(axis)] for axis in "YX")
+    if (height, width) != mask.shape[:2]:
         report.add(
             "error",
             mask_path,
             f"the mask is {mask.shape[1]}x{mask.shape[0]} but its image "
-            f"{image_path.name} is {image.shape[1]}x{image.shape[0]} (width x height).",
+            f"{image_path.name} is {width}x{height} (width x height).",
             "Export the mask from its own image at full resolution, without scaling or cropping.",
             group="the mask and its image differ in size.",
         )
         return None, "mask and image differ in size"
-    height, width = image.shape[:2]
     if min(height, width) < report.crop_size:
         report.add(
             "warning",
@@ -243,7 +207,7 @@ def check_pair(name, image_path, mask_path, report):
             group=f"size not divisible by 2**n_poolings = {step}; padded by mirroring (never trained on or "
             "scored) and cut off the prediction.",
         )
-    report.channels[name] = channels
+    report.channels[name], report.headers[name] = channels, header
     return mask, None
 
 
@@ -688,25 +652,53 @@ def report_annotated(masks, paths, report):
             )
 
 
-def report_mixed_images(report):
-    """Decide the image channels of the folder (grey, colour, or both read as colour)."""
-    counts = collections.Counter(report.channels.values())
-    if not counts:
-        return
-    if len(counts) > 1:
-        grey = [name for name, c in report.channels.items() if c == 1]
+def _odd_images(report, image_paths, values, what, fix):
+    """Leave out the images whose ``what`` (pixel type, channels) differs from most images'; return them."""
+    common = collections.Counter(values.values()).most_common(1)[0][0]
+    odd = [name for name, value in values.items() if value != common]
+    for name in odd:
+        text = f"{what} {values[name]}, while most images have {common}; left out."
+        report.add("error", image_paths[name], text, fix, group=f"{what} unlike most images ({common}); left out.")
+        report.left_out[name] = f"{what} unlike the other images"
+    return odd
+
+
+def report_images(report, image_paths, rescaling=None):
+    """Decide the folder's image channels and ONE rescaling rule (:func:`helpers.imageio.folder_rescaling`,
+    or ``rescaling`` as given); images of another pixel type or channel count than most are left out.
+    Return the names left out."""
+    if not report.channels:
+        return []
+    types = {name: report.headers[name].dtype.name for name in report.channels}
+    odd = _odd_images(report, image_paths, types, "pixel type", "Convert it to the others' type (Fiji: Image > Type).")
+    channels = {name: count for name, count in report.channels.items() if name not in odd}
+    if set(channels.values()) == {1, 3}:
+        grey = sum(count == 1 for count in channels.values())
         report.add(
             "warning",
             report.image_folder,
-            f"{len(grey)} grey and {len(report.channels) - len(grey)} "
-            "colour images; the grey images are converted to colour (grey repeated in red, green and "
-            "blue) so that no colour is lost.",
+            f"{grey} grey and {len(channels) - grey} colour images; the grey images are converted to colour "
+            "(grey repeated in red, green and blue) so that no colour is lost.",
             "Nothing to do, or save them all the same way (grey: Fiji Image > Type > 8-bit).",
         )
-        report.image_channels, report.image_rule = 3, "colour (RGB): grey images repeated into 3 channels."
+        report.image_channels, words = 3, "colour (RGB): grey images repeated into 3 channels"
     else:
-        report.image_channels = next(iter(counts))
-        report.image_rule = "colour (RGB), 3 channels." if report.image_channels == 3 else "grey, 1 channel."
+        fix = "Give every image the same channels (Fiji: Image > Color > Channels Tool) and save it again."
+        odd += _odd_images(report, image_paths, channels, "channels", fix)
+        report.image_channels = max(set(channels.values()), key=list(channels.values()).count)
+        words = {1: "grey, 1 channel", 3: "colour (RGB), 3 channels"}.get(report.image_channels)
+        words = words or f"{report.image_channels} channels (the U-Net takes them all)"
+    kept = [image_paths[name] for name in report.channels if name not in odd]
+    if rescaling is None:
+        report.rescaling, reason = imageio.folder_rescaling(kept)
+    else:
+        report.rescaling, reason = rescaling, f"chosen by rescaling={rescaling!r} (RESCALING in notebook 08)."
+    report.image_rule = f"{words}; rescaled by one rule for the folder: {reason}"
+    return odd
+
+
+def report_mask_encodings(report):
+    """Note binary masks of different encodings (0/1 and 0/255), each read its own way."""
     rules = collections.Counter(report.mask_rules.values())
     if len(rules) > 1 and report.mask_kind == "binary":
         report.add(

@@ -14,6 +14,7 @@ into a **new** folder. Training and scoring use the course's own calls (notebook
 import collections
 import csv
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -62,8 +63,9 @@ class FolderReport:
     the mask is read}``), ``classes`` (the class table: ``id``, ``name``, ``colour``,
     ``pixel_share`` of the annotated pixels, ``images``), ``ignore_value`` (as given; ``ignore_id``
     its value in the loaded masks, 255 for colours), ``annotated`` (``{name: annotated share}``),
-    ``channels`` (``{name: 1 or 3}``; ``image_channels`` is what :func:`load_checked` gives),
-    ``saved`` (the CSV files of :meth:`save`).
+    ``channels`` (``{name: 1 to 4}``; ``image_channels`` is what :func:`load_checked` gives),
+    ``rescaling`` (the folder's one rule), ``memory`` ((bytes loading needs, the limit)), ``saved``
+    (the CSV files of :meth:`save`).
     """
 
     def __init__(self, image_folder, mask_folder, n_poolings, crop_size):
@@ -73,7 +75,7 @@ class FolderReport:
         self.channels, self.annotated, self.classes, self.saved = {}, {}, [], []
         self.mask_kind, self.kind_reason, self.image_channels, self.image_rule = "binary", "", 1, ""
         self.ignore_value, self.ignore_id, self.colour_to_id = None, None, {}
-        self.mask_values = {}
+        self.mask_values, self.headers, self.rescaling, self.memory = {}, {}, None, (0, 1)
 
     def add(self, severity, file, what, fix, group=None):
         self.problems.append(Problem(severity, str(file), what, fix, group))
@@ -136,7 +138,7 @@ class FolderReport:
         ]
         if self.pairs:
             lines.append(f"Masks: {self._kind_line()}")
-            lines.append(f"Images: {self.image_rule}")
+            lines.append(f"Images: {self.image_rule} (rescaling=..., RESCALING in notebook 08, overrides it)")
             lines.extend(self._class_lines())
             lines.extend(self._annotated_lines())
         lines.append(f"Errors: {self.count('error')}, warnings: {self.count('warning')}, notes: {self.count('note')}.")
@@ -251,6 +253,7 @@ def check_folder(
     class_names=None,
     results_folder=None,
     colour_min_share=0.001,
+    rescaling=None,
 ):
     """Check a folder of images and a folder of masks, and report every problem before training.
 
@@ -276,12 +279,19 @@ def check_folder(
     colour_min_share : float
         Colour masks: a colour is a class when it covers at least this share of all mask pixels
         of the folder; rarer colours are off-palette (an error naming the file).
+    rescaling : str or None
+        How pixel values become 0..1, one rule for the folder (a key of
+        :data:`helpers.imageio.RULE_DIVISORS` or "own minimum to maximum"); None: decided from the
+        whole folder by :func:`helpers.imageio.folder_rescaling` and said once in the report.
 
     Returns a :class:`FolderReport`. A missing or empty folder, or the same folder twice, raises
     an error naming it.
     """
     if mask_kind not in folder_checks.MASK_KINDS:
         raise ValueError(f"mask_kind must be one of {folder_checks.MASK_KINDS}, got {mask_kind!r}.")
+    if rescaling not in (None, *imageio.RULE_DIVISORS, "own minimum to maximum"):
+        rules = [*imageio.RULE_DIVISORS, "own minimum to maximum"]
+        raise ValueError(f"rescaling (RESCALING in notebook 08) must be None or one of {rules}, got {rescaling!r}.")
     imageio.check_not_same_folder(image_folder, mask_folder)  # an empty folder parameter, or one folder for both
     image_folder, mask_folder = Path(image_folder).expanduser(), Path(mask_folder).expanduser()
     names = folder_checks.read_class_names(class_names)
@@ -300,20 +310,59 @@ def check_folder(
             report.left_out[name] = reason
         else:
             masks[name], paths[name], image_paths[name] = mask, mask_path, image_path
+    for name in folder_checks.report_images(report, image_paths, rescaling):
+        del masks[name]
     masks = folder_checks.check_mask_values(masks, paths, report)
     if masks:
         masks = folder_checks.read_masks_by_kind(masks, paths, mask_kind, ignore_value, names, colour_min_share, report)
     report.pairs = [(n, image_paths[n], paths[n]) for n in natural_sorted(masks)]
     report.channels = {n: c for n, c in report.channels.items() if n in masks}
     folder_checks.report_annotated(masks, paths, report)
-    folder_checks.report_mixed_images(report)
+    folder_checks.report_mask_encodings(report)
+    _check_memory(report)
     report.left_out = {n: report.left_out[n] for n in natural_sorted(report.left_out)}
     if results_folder is not None:
         report.save(results_folder)
     return report
 
 
-# --- loading and predicting ------------------------------------------------------------------------
+# --- memory, loading and predicting ------------------------------------------------------------------
+
+#: Bytes of memory assumed where the operating system does not say (os.sysconf: Linux and macOS do).
+MEMORY_FALLBACK = 8 * 2**30
+
+
+def machine_memory():
+    """Return the bytes of memory of this machine (:data:`MEMORY_FALLBACK` where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return MEMORY_FALLBACK
+
+
+def _padded(report, size):
+    """An image's (height, width) once padded: at least the crop, a multiple of 2**n_poolings."""
+    step = 2**report.n_poolings
+    return tuple(-(-max(report.crop_size, side) // step) * step for side in size)
+
+
+def _check_memory(report):
+    """Estimate from the headers what loading and training need: float32 images and masks, held about
+    3 times (loaded, stacked, the training copy); an error with the fix beyond half the machine's memory."""
+    headers = [report.headers[name] for name, _, _ in report.pairs]
+    sizes = [_padded(report, [h.shape[h.axes.index(axis)] for axis in "YX"]) for h in headers]
+    need, limit = 3 * 4 * (report.image_channels + 1) * sum(h * w for h, w in sizes), machine_memory() // 2
+    report.memory = (need, limit)
+    if need > limit:
+        report.add(
+            "error",
+            report.image_folder,
+            f"loading these {len(sizes)} images for training needs about {need / 2**30:.1f} GB of memory, more "
+            f"than half of this machine's {2 * limit / 2**30:.1f} GB.",
+            "Train on fewer or smaller images: cut large ones into pieces (e.g. 2048x2048; Fiji: Image > Stacks > "
+            "Tools > Montage to Stack) or crop the regions you annotated; predict_folder predicts large new "
+            "images tile by tile.",
+        )
 
 
 def _mask_ids(report, name, mask_path):
@@ -346,17 +395,20 @@ def load_checked(report, *, invert_masks=False):
     """
     if not report.pairs:
         raise ValueError(f"No usable image/mask pair in {report.image_folder}: read the report and fix the errors.")
+    if report.memory[0] > report.memory[1]:
+        raise MemoryError(next(f"{p.what} Fix: {p.fix}" for p in report.problems if "GB of memory" in p.what))
     if invert_masks and report.mask_kind in ("classes", "colours"):
         raise ValueError(f"invert_masks is for binary masks; these are {report.mask_kind} (K = {report.n_classes}).")
-    images = [imageio.as_channels(imageio.read_image(path), report.image_channels) for _, path, _ in report.pairs]
+    images = [imageio.read_image(path, report.rescaling) for _, path, _ in report.pairs]
+    images = [imageio.as_channels(image, report.image_channels) for image in images]
     masks = [_mask_ids(report, name, mask) for name, _, mask in report.pairs]
     if invert_masks:
         masks = [
             np.where(mask == report.ignore_id, mask, 1 - mask) if report.ignore_id is not None else 1 - mask
             for mask in masks
         ]
-    step, sizes = 2**report.n_poolings, [image.shape[:2] for image in images]
-    padded = [tuple(-(-max(report.crop_size, side) // step) * step for side in size) for size in sizes]
+    sizes = [image.shape[:2] for image in images]
+    padded = [_padded(report, size) for size in sizes]
     ignore = PADDING if report.ignore_id is None and padded != sizes else report.ignore_id
     images = [pad_to(image, *size) for image, size in zip(images, padded)]
     fill = 0 if ignore is None else ignore  # pad widths: (rows, columns, channels)
@@ -407,6 +459,7 @@ def predict_folder(
     file_type="png",
     tile=1024,
     classes=None,
+    rescaling=None,
 ):
     """Segment every image of a folder and write the masks into a NEW folder; return that folder.
 
@@ -420,7 +473,8 @@ def predict_folder(
       ``threshold`` may be None), colour previews in ``previews/`` and ``legend.csv``; ``classes``
       (a FolderReport, CheckedSet or names) gives the legend's names (and colour masks' colours).
 
-    ``channels`` (1 or 3) is what the model takes: images are converted to it. ``file_type`` is
+    ``channels`` is what the model takes (grey and colour are converted to it); ``rescaling`` the
+    training folder's rule (``report.rescaling``; None: each image's own, :data:`helpers.imageio.RESCALE_POLICY`). ``file_type`` is
     "png" or "tif".
     """
     if file_type not in ("png", "tif"):
@@ -436,7 +490,7 @@ def predict_folder(
     folder = new_folder(output_folder)
     converted, legend = 0, None
     for path in paths:
-        stored = imageio.read_image(path)
+        stored = imageio.read_image(path, rescaling)
         converted += stored.shape[-1] != channels and not imageio.is_grey_rgb(stored)
         probability = predict_image(model, imageio.as_channels(stored, channels), n_poolings, tile)
         if probability.shape[-1] == 1:

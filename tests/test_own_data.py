@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import skimage.io
+from support import write_tif
 
 from helpers import folder_checks, inference, own_data
 
@@ -146,8 +147,13 @@ def _mixed_colour(root):
 
 
 def _alpha(root):
-    write(root / "images", "alpha.png", np.full((64, 64, 2), 90, np.uint8))
+    write(root / "images", "alpha.png", np.dstack([np.full((64, 64), 90, np.uint8), np.full((64, 64), 255, np.uint8)]))
     write(root / "masks", "alpha.png", binary_mask())
+
+
+def _two_channels(root):  # grey and a transparency that varies: two channels, kept
+    write(root / "images", "two.png", np.dstack([grey(), np.arange(64 * 64).reshape(64, 64) % 200]).astype(np.uint8))
+    write(root / "masks", "two.png", binary_mask())
 
 
 CATALOGUE = [
@@ -166,14 +172,15 @@ CATALOGUE = [
     ("JPEG mask", _jpeg_mask, "photo.jpg", "never JPEG", "error"),
     ("empty mask", _empty_mask, "blank.png", "exported blank", "warning"),
     ("inverted mask", _inverted, "inv.png", "invert_masks=True", "warning"),
-    ("12-bit data in 16 bits", _twelve_bit, "camera.tif", "rescaling", "warning"),
+    ("16-bit image among 8-bit ones", _twelve_bit, "camera.tif", "Image > Type", "error"),
     ("probability mask", _float_mask, "soft.tif", "Threshold it", "error"),
     ("text file", _text_file, "notes.txt", "move other files", "note"),
     ("hidden file", _hidden, ".DS_Store", "skipped", "note"),
     ("sub-folder", _subfolder, "more", "Move its images", "note"),
     ("grey saved as RGB", _grey_as_rgb, "rgb.png", "read as grey", "note"),
     ("grey and colour mixed", _mixed_colour, "images", "converted to colour", "warning"),
-    ("alpha channel", _alpha, "alpha.png", "dropped", "note"),
+    ("opaque alpha channel", _alpha, "alpha.png", "dropped", "note"),
+    ("2 channels among grey images", _two_channels, "two.png", "same channels", "error"),
 ]
 
 
@@ -197,7 +204,9 @@ def test_each_bad_input_is_reported_with_its_file_and_fix(tmp_path, spoil, file,
     image_names = {p.stem for p in (tmp_path / "images").iterdir() if p.suffix in (".png", ".tif")}
     assert used | set(report.left_out) == image_names
     assert len(report.pairs) >= 2
-    if severity == "error" and file.startswith(("extra", "broken", "zero", "stack", "big", "red", "soft")):
+    if severity == "error" and file.startswith(
+        ("extra", "broken", "zero", "stack", "big", "red", "soft", "camera", "two")
+    ):
         assert file.split(".")[0] in report.left_out
 
 
@@ -610,3 +619,51 @@ def test_all_empty_masks_are_refused_before_training(tmp_path):
     assert len(found[1]) == 3 and "structure as 255" in found[3]
     with pytest.raises(ValueError, match="No usable"):
         own_data.load_checked(report)
+
+
+# --- one rescaling rule per folder (issue 20, item 3) and memory known from headers (item 6) ----------
+
+
+def twelve_bit_folder(root, tops=(300, 3000, 4000)):
+    """One camera: dim and bright 16-bit images whose values all stay below 4096."""
+    for index, top in enumerate(tops):
+        write_tif(root / "images" / f"{index}.tif", np.linspace(0, top, 64 * 64).reshape(64, 64).astype(np.uint16))
+        write(root / "masks", f"{index}.png", binary_mask())
+    write_tif(root / "new" / "new.tif", np.full((20, 20), 4095, np.uint16))
+    return root / "images", root / "masks"
+
+
+def test_one_rescaling_rule_for_the_folder_said_once_and_applied_at_load_and_prediction(tmp_path):
+    import keras
+
+    report = own_data.check_folder(*twelve_bit_folder(tmp_path), crop_size=32)
+    assert report.rescaling == "12-bit in 16 bits / 4095" and report.ok
+    summary = report.summary()
+    assert summary.count("4095") == 1 and "RESCALING" in summary and "2.tif" in summary  # the brightest named
+    loaded = own_data.load_checked(report)
+    np.testing.assert_allclose(loaded.images[:, -1, -1, 0], [300 / 4095, 3000 / 4095, 4000 / 4095], rtol=1e-6)
+    model = keras.Sequential([keras.Input((None, None, 1)), keras.layers.Identity()])
+    folder = own_data.predict_folder(
+        model, tmp_path / "new", tmp_path / "out", threshold=1.0, n_poolings=2, rescaling=report.rescaling
+    )
+    assert (skimage.io.imread(folder / "new.png") == 255).all()  # 4095 / 4095 = 1.0, the threshold
+    wide = own_data.check_folder(tmp_path / "images", tmp_path / "masks", crop_size=32, rescaling="16-bit / 65535")
+    assert wide.rescaling == "16-bit / 65535" and "rescaling='16-bit / 65535'" in wide.summary()
+    np.testing.assert_allclose(own_data.load_checked(wide).images[2, -1, -1, 0], 4000 / 65535, rtol=1e-6)
+    with pytest.raises(ValueError, match="RESCALING"):
+        own_data.check_folder(tmp_path / "images", tmp_path / "masks", rescaling="divide by 7")
+
+
+def test_a_folder_too_large_for_memory_is_refused_from_headers_with_the_fix(tmp_path, monkeypatch):
+    assert own_data.machine_memory() > 2**20  # this machine says (Linux)
+    good_set(tmp_path, count=3)
+    need = 3 * 4 * 2 * 3 * 64 * 64  # 3 copies of 4-byte values, image + mask, 3 images of 64x64
+    monkeypatch.setattr(own_data, "machine_memory", lambda: 2 * need - 2)  # half of it is 1 byte too little
+    report = own_data.check_folder(tmp_path / "images", tmp_path / "masks", crop_size=32)
+    found = [p for p in report.problems if "GB of memory" in p.what]
+    assert len(found) == 1 and "tile by tile" in found[0].fix and "smaller images" in found[0].fix
+    assert found[0].file == str(tmp_path / "images")
+    with pytest.raises(MemoryError, match="smaller images"):
+        own_data.load_checked(report)
+    monkeypatch.setattr(own_data, "machine_memory", lambda: 2 * need)
+    assert own_data.check_folder(tmp_path / "images", tmp_path / "masks", crop_size=32).ok
