@@ -8,8 +8,8 @@ an image folder and a mask folder of the same file names, strictly. Writers here
 (:func:`new_path`) and never leave a half-written file (:func:`write_atomically`).
 
 Axes: TIFFs are read with the axes their ImageJ/OME metadata and tags give (z, channels, y, x, colour
-samples); an axis is channels or colour only when the file says so, never for its size of 3 or 4. Pages,
-time points and unnamed axes are z-slices: a multi-page TIFF is a stack, refused by :func:`read_image`
+samples), as Fiji shows them: an axis is channels or colour only when the file says so, never for its size.
+Pages, time points and unnamed axes are z-slices: a multi-page TIFF is a stack, refused by :func:`read_image`
 (notebook 06 reads stacks). EXIF/TIFF orientation is applied, CMYK becomes RGB, opaque alpha is dropped.
 """
 
@@ -319,7 +319,7 @@ def _open(path, read=True):
     header = ImageHeader(tuple(sizes), names, np.dtype(dtype), int(bits))
     if header.bits > 8 * header.dtype.itemsize:  # Pillow reads 16-bit colour PNGs as 8 bits
         raise ValueError(
-            f"{str(path)!r} is a 16-bit colour PNG, read only as 8 bits here. Save it as TIFF (Fiji: File > Save As > Tiff)."
+            f"{str(path)!r} is a 16-bit PNG with colour or alpha, read only as 8 bits here. Save it as TIFF (Fiji: File > Save As > Tiff)."
         )
     if not read:
         return None, None, header, alpha, spacing if any(spacing) else None
