@@ -121,6 +121,34 @@ def test_stack_is_refused_with_the_fix(tmp_path):
     assert "one file per slice" in str(error.value)
 
 
+@pytest.mark.parametrize("slices", [3, 4])
+@pytest.mark.parametrize("saved_by", ["Fiji", "pages"])
+def test_3_or_4_slice_stack_is_not_read_as_colour(tmp_path, slices, saved_by):
+    stack = np.arange(slices * 6, dtype=np.uint8).reshape(slices, 2, 3)
+    path = tmp_path / "z.tif"
+    if saved_by == "Fiji":
+        tifffile.imwrite(path, stack, imagej=True, metadata={"axes": "ZYX"})
+    else:
+        tifffile.imwrite(path, stack, photometric="minisblack")  # pages, no axis named: slices
+    with pytest.raises(ValueError) as error:
+        imageio.read_image(path)
+    assert "z.tif" in str(error.value) and "notebook 06" in str(error.value)
+    assert imageio.image_header(path).axes == "ZYX"
+
+
+def test_2_and_4_channel_tiffs_keep_every_channel(tmp_path):
+    two = np.arange(12, dtype=np.uint16).reshape(2, 2, 3) * 1000  # C, Y, X as Fiji saves a composite
+    tifffile.imwrite(tmp_path / "two.tif", two, imagej=True, metadata={"axes": "CYX"})
+    np.testing.assert_allclose(imageio.read_image(tmp_path / "two.tif"), two.transpose(1, 2, 0) / 65535, rtol=1e-6)
+    four = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)  # tifffile marks the 4th sample as alpha; not opaque
+    tifffile.imwrite(tmp_path / "four.tif", four)
+    np.testing.assert_allclose(imageio.read_image(tmp_path / "four.tif"), four / 255, rtol=1e-6)
+    opaque = four.copy()
+    opaque[..., 3] = 255
+    tifffile.imwrite(tmp_path / "rgba.tif", opaque)
+    np.testing.assert_allclose(imageio.read_image(tmp_path / "rgba.tif"), opaque[..., :3] / 255, rtol=1e-6)
+
+
 @pytest.mark.parametrize("content, words", [(b"this is not a png", "save it again"), (b"", "0 bytes")])
 def test_unreadable_and_empty_files_name_the_file_and_the_fix(tmp_path, content, words):
     path = tmp_path / "broken.png"
