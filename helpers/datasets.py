@@ -1,12 +1,8 @@
-"""The data sets of the notebooks, each by mode: real data in ``default`` mode, bundled in ``smoke``.
+"""The data sets of the notebooks by mode, and their training / validation / test split.
 
-Every ``load_<set>(mode)`` follows one rule (:func:`_real_or_bundled`): in ``"smoke"`` mode the
-tiny bundled look-alike in ``data/``; in ``"default"`` the real set, downloaded once and checked
-by sha256, or, if that fails, the bundled set with a message why. Each set's ``source`` says which.
-
-Then the split: the network learns from the training images, choices (threshold, epoch, settings)
-are made on the validation images, and the scores are measured once on the test images. Sections of
-one stack look like their neighbours, so they are split in stack order; independent images at random.
+Every ``load_<set>(mode)``: in ``"smoke"`` mode the tiny bundled look-alike in ``data/``; in ``"default"``
+the real set (downloaded once, sha256-checked), or the bundled set with a message why. ``source`` says which.
+Choices are made on the validation images, scores measured once on the test images.
 """
 
 import collections
@@ -52,12 +48,8 @@ def _size(array):
 
 
 def _real_or_bundled(mode, load_real, load_bundled, what, bundled_what):
-    """The one mode-and-fallback rule: bundled in smoke mode; real, or bundled if it cannot be had.
-
-    ``load_real, load_bundled``: Functions of no arguments returning the data set.
-    ``what``: The real data set, for the message, e.g. "the ISBI 2012 membranes".
-    ``bundled_what``: The bundled set, for the message, e.g. "synthetic membranes (data/membranes)".
-    """
+    """The one mode rule: bundled in smoke mode; real, or bundled if it cannot be had (``what`` and
+    ``bundled_what`` name them in the message; ``load_real``, ``load_bundled`` take no arguments)."""
     check_mode(mode)
     if mode == "smoke":
         return load_bundled()
@@ -97,11 +89,8 @@ def bundled_mitochondria():
 
 
 def load_membranes(mode):
-    """Return the membrane images and masks for a notebook mode (notebooks 01-03, 08).
-
-    ``mode``: ``"smoke"``: the bundled synthetic set. ``"default"``: the 30 ISBI 2012 training images (downloaded
-    once), with masks inverted so that 1 = membrane; the bundled set if the download fails.
-    """
+    """Membrane images and masks (notebooks 01-03, 08): default, the 30 ISBI 2012 training images, masks
+    inverted so that 1 = membrane; smoke, the bundled synthetic set."""
     return _real_or_bundled(
         mode,
         _isbi_membranes,
@@ -122,12 +111,8 @@ def _isbi_membranes():
 
 
 def load_small_foreground(mode):
-    """Return the images of notebook 04: a task where the foreground is a small share of pixels.
-
-    ``mode``: ``"default"``: mitochondria of the Drosophila VNC stack (about 5% of the pixels), shrunk 2x to 512x512
-    (downloaded once). ``"smoke"``: the bundled synthetic mitochondria (data/mitochondria, about 5% too). The
-    bundled set if the download fails.
-    """
+    """Notebook 04's small foreground (about 5% of the pixels): default, the mitochondria of the Drosophila VNC
+    stack shrunk 2x to 512x512; smoke, the bundled synthetic mitochondria."""
     return _real_or_bundled(
         mode,
         lambda: load_drosophila_vnc("mitochondria", downscale=2),
@@ -138,12 +123,8 @@ def load_small_foreground(mode):
 
 
 def load_multiclass(mode):
-    """Return the images, label maps and class names of notebook 05.
-
-    ``mode``: ``"default"``: the Drosophila VNC stack with 5 classes, shrunk 4x to 256x256 (downloaded once).
-    ``"smoke"``: the bundled 4-class kidney look-alike (data/kidney). The bundled set if the download fails.
-    Returns: ``masks`` hold class ids (float32, shape (N, H, W, 1)).
-    """
+    """Notebook 05's images, class-id masks (N, H, W, 1) and class names: default, the Drosophila VNC stack with
+    5 classes shrunk 4x to 256x256; smoke, the bundled 4-class kidney look-alike (data/kidney)."""
     return _real_or_bundled(
         mode,
         lambda: (load_drosophila_vnc("classes", downscale=4), VNC_CLASS_NAMES),
@@ -183,11 +164,8 @@ def bundled_nuclei():
 
 
 def dsb_label_image(mask_paths, shape):
-    """Build one label image from one-PNG-per-nucleus masks (the DSB 2018 layout).
-
-    ``mask_paths``: Each file is one nucleus, non-zero inside it. Sorted by name, they get ids 1, 2, ...
-    Where masks overlap, the first one keeps the pixel.
-    """
+    """One label image from one-PNG-per-nucleus masks (DSB 2018): ids 1, 2, ... by file name; where masks
+    overlap, the first keeps the pixel."""
     labels = np.zeros(shape, np.int32)
     for number, path in enumerate(sorted(mask_paths, key=lambda p: Path(p).name), start=1):
         pixels = read_mask(path)
@@ -212,14 +190,9 @@ def _grey_nuclei_bright(image):
 
 
 def load_nuclei(mode, size=256):
-    """Return nucleus images with instance label images for a notebook mode.
-
-    ``mode``: ``"smoke"``: the bundled synthetic set. ``"default"``: the 50 DSB 2018 training images (downloaded
-    once, about 8 MB), each turned grey with bright nuclei, its contrast stretched, cut to its top-left ``size`` x
-    ``size`` pixels, and its one-file-per-nucleus masks joined into one label image. If the download fails, a
-    message says why and the bundled set is returned instead.
-    ``size``: Side of the cut-out (every DSB 2018 image is at least 256x256).
-    """
+    """Nucleus images with instance label images: default, the 50 DSB 2018 training images, grey with bright
+    nuclei, contrast stretched, cut to their top-left ``size`` x ``size`` pixels (all are at least 256x256),
+    masks joined into one label image; smoke, the bundled synthetic nuclei."""
     return _real_or_bundled(
         mode, lambda: _dsb_nuclei(size), bundled_nuclei, "the DSB 2018 nuclei", "synthetic nuclei (data/nuclei)"
     )
@@ -264,14 +237,8 @@ def bundled_volumes():
 
 
 def load_volumes(mode, shrink=4):
-    """Return 3-D volumes with masks for a notebook mode.
-
-    ``mode``: ``"smoke"``: the bundled synthetic volumes. ``"default"``: the Drosophila VNC serial-section TEM stack
-    (downloaded once, about 22 MB) as one volume of 20 sections, with the membrane mask (label values 0-128). If the
-    download fails, a message says why and the bundled set is returned instead.
-    ``shrink``: Default mode only: shrink y and x by this factor (see :func:`load_drosophila_vnc`, which reads the
-    stack) so that a CPU can train on it. 4 gives 20x256x256.
-    """
+    """3-D volumes with masks: default, the Drosophila VNC ssTEM stack as one volume of 20 sections with the
+    membrane mask, y and x shrunk by ``shrink`` (4: 20x256x256); smoke, the bundled synthetic volumes."""
     return _real_or_bundled(
         mode,
         lambda: _vnc_volume(shrink),
@@ -299,31 +266,26 @@ def write_stack(path, pixels, spacing=None, unit=None):
     ``unit`` (such as "micron") if given."""
     import tifffile
 
-    pixels = np.asarray(pixels)
-    axes = "ZYX" if pixels.ndim == 3 else "ZCYX"
-    pixels = pixels if pixels.ndim == 3 else np.moveaxis(pixels, -1, 1)
-    options = {} if spacing is None else {"resolution": (1 / spacing[2], 1 / spacing[1])}  # x, then y
-    metadata = {
-        "axes": axes,
-        **({} if spacing is None else {"spacing": spacing[0]}),
-        **({"unit": unit} if unit else {}),
-    }
+    pixels, metadata, options = np.asarray(pixels), {"axes": "ZYX"}, {}
+    if pixels.ndim == 4:  # ImageJ keeps the channels before y and x
+        pixels, metadata["axes"] = np.moveaxis(pixels, -1, 1), "ZCYX"
+    if spacing is not None:
+        metadata["spacing"], options["resolution"] = spacing[0], (1 / spacing[2], 1 / spacing[1])  # x, then y
+    if unit:
+        metadata["unit"] = unit
     tifffile.imwrite(path, pixels, imagej=True, metadata=metadata, **options)
 
 
 def write_example_stacks(volumes, folder):
-    """Write a :data:`VolumeSet` as a folder of stacks, as notebook 06 reads your own: ``folder/images/<name>.tif``
-    (8-bit, ImageJ TIFF with the spacing in µm) and ``folder/masks/<name>.tif``. An existing folder is used as it is.
-
-    Returns: The image and mask folders.
-    """
+    """Write a :data:`VolumeSet` as notebook 06 reads your stacks: ``folder/images/<name>.tif`` (8-bit ImageJ TIFF,
+    spacing in µm) and ``folder/masks/<name>.tif``; return both folders. An existing folder is used as it is."""
     folder = Path(folder)
     images, masks = folder / "images", folder / "masks"
     if folder.exists():
         print(f"{folder} exists; it is used as it is (nothing written).")
         return images, masks
-    for path in (images, masks):
-        path.mkdir(parents=True)
+    images.mkdir(parents=True)
+    masks.mkdir()
     for name, volume, mask in zip(volumes.names, volumes.volumes, volumes.masks):
         write_stack(images / f"{name}.tif", np.round(volume * 255).astype(np.uint8), volumes.spacing, "micron")
         write_stack(masks / f"{name}.tif", mask[..., 0].astype(np.uint8), volumes.spacing, "micron")
@@ -340,16 +302,10 @@ VNC_GREY_TO_CLASS = {0: 0, 32: 0, 64: 0, 96: 0, 128: 0, 159: 1, 191: 2, 223: 3, 
 
 
 def vnc_label_map(pixels):
-    """Turn a Drosophila VNC label image (grey values) into class ids 0..4.
-
-    ``pixels``: A label PNG as stored: 0, 32, 64, 96, 128 (membrane), 159 (glia/extracellular), 191 (mitochondria),
-    223 (synapse), 255 (intracellular).
-    Returns: Same shape, values 0..4 in the order of :data:`VNC_CLASS_NAMES`.
-    """
-    pixels = np.asarray(pixels)
-    lookup = np.full(256, 255, dtype=np.uint8)
-    for grey, class_id in VNC_GREY_TO_CLASS.items():
-        lookup[grey] = class_id
+    """Turn a Drosophila VNC label image (grey values, :data:`VNC_GREY_TO_CLASS`) into the class ids 0..4 of
+    :data:`VNC_CLASS_NAMES`."""
+    pixels, lookup = np.asarray(pixels), np.full(256, 255, dtype=np.uint8)
+    lookup[list(VNC_GREY_TO_CLASS)] = list(VNC_GREY_TO_CLASS.values())
     if pixels.dtype != np.uint8:
         if pixels.size and (pixels.min() < 0 or pixels.max() > 255):
             raise ValueError(
@@ -367,14 +323,10 @@ def vnc_label_map(pixels):
 
 
 def load_drosophila_vnc(target="classes", downscale=1):
-    """Download (once) and read the 20 sections of the Drosophila VNC ssTEM stack.
+    """Download (once) and read the 20 sections of the Drosophila VNC ssTEM stack as a SegmentationSet.
 
-    ``target``: ``"classes"``: masks hold the class ids 0..4 of :data:`VNC_CLASS_NAMES`. The name of one class
-    (``"mitochondria"``, ``"synapse"``, ``"membrane"``, ...): masks hold 1 on that class and 0 elsewhere.
-    ``downscale``: Shrink the 1024x1024 sections by this whole factor (pixel means for the images, every
-    ``downscale``-th pixel for the labels, so the class ids stay whole numbers).
-    Returns: ``images`` (20, H, W, 1) float32 in [0, 1]; ``masks`` (20, H, W, 1) float32 of class ids or of 0 and 1;
-    ``names`` "00".."19"; ``source`` with the citation.
+    ``target``: ``"classes"`` (masks of the class ids of :data:`VNC_CLASS_NAMES`) or one class's name (masks 0/1).
+    ``downscale``: Shrink the 1024x1024 sections by this whole factor (image means, every n-th label pixel).
     """
     if target != "classes" and target not in VNC_CLASS_NAMES:
         raise ValueError(f"target must be 'classes' or one of {', '.join(VNC_CLASS_NAMES)}; got {target!r}.")
@@ -411,12 +363,8 @@ ISBI_TEST_FOLDER = "data/membrane/test/"
 
 
 def example_inputs(mode):
-    """Return (SegmentationSet, list of new images) for notebook 08's example folder.
-
-    ``"smoke"``: the bundled synthetic membranes, two of them again as new images.
-    ``"default"``: the 30 ISBI 2012 training pairs and the first 3 ISBI test images (no masks),
-    fetched through :mod:`helpers.download`.
-    """
+    """(SegmentationSet, new images) of notebook 08's example: default, the ISBI 2012 training pairs and 3 test
+    images; smoke, the bundled membranes and two of them again."""
     pairs = load_membranes(mode)
     if mode == "smoke" or not pairs.source.startswith("ISBI"):
         return pairs, list(pairs.images[:2])
@@ -429,16 +377,9 @@ def _to_uint8(array):
 
 
 def write_example_folder(pairs, new_images, folder):
-    """Write a "user folder" of images, masks and new images, with five typical problems planted.
-
-    Planted: the 2nd mask is named ``<name>_mask.png``; the 3rd mask is saved as 0/1 instead
-    of 0/255; the 4th pair is cropped to 470x500 pixels (not divisible by 16); the 5th image is
-    saved as RGB; ``images/README.txt`` is not an image. If ``folder`` exists, it is used as it
-    is and nothing is written.
-
-    ``pairs``: At least 5 pairs, masks 1 = structure.
-    Returns: The image, mask and new-image folders.
-    """
+    """Write a "user folder" of images, masks and new images from at least 5 pairs, with five typical problems
+    planted: the 2nd mask named ``<name>_mask.png``, the 3rd saved as 0/1, the 4th pair cropped to 470x500, the
+    5th image RGB, and ``images/README.txt``. An existing folder is used as it is. Returns the three folders."""
     import skimage.io
 
     folder = Path(folder)
@@ -452,9 +393,7 @@ def write_example_folder(pairs, new_images, folder):
         path.mkdir(parents=True)
     for index, (name, image, mask) in enumerate(zip(pairs.names, pairs.images, pairs.masks)):
         image, mask = _to_uint8(image), _to_uint8(mask)
-        mask_name = f"{name}.png"
-        if index == 1:
-            mask_name = f"{name}_mask.png"
+        mask_name = f"{name}_mask.png" if index == 1 else f"{name}.png"
         if index == 2:
             mask = (mask > 0).astype(np.uint8)
         if index == 3:
@@ -473,14 +412,7 @@ def write_example_folder(pairs, new_images, folder):
 # ---- Training, validation and test: in stack order or at random
 
 
-def split_indices(n, n_validation, n_test, seed=0):
-    """Split ``range(n)`` at random into training, validation and test indices.
-
-    ``n``: Number of images.
-    ``n_validation, n_test``: How many go to validation and to test; the rest (at least one) is for training.
-    ``seed``: The same seed gives the same split.
-    Returns: Sorted, disjoint, and together exactly ``0, 1, ..., n - 1``.
-    """
+def _check_counts(n, n_validation, n_test):
     if min(n, n_validation, n_test) < 0:
         raise ValueError(f"Counts must not be negative; got n={n}, n_validation={n_validation}, n_test={n_test}.")
     if n_validation + n_test >= n:
@@ -488,34 +420,29 @@ def split_indices(n, n_validation, n_test, seed=0):
             f"n_validation + n_test = {n_validation} + {n_test} leaves no image for training "
             f"out of n = {n}. Use fewer validation or test images, or add images."
         )
+
+
+def split_indices(n, n_validation, n_test, seed=0):
+    """Split ``range(n)`` at random into sorted training, validation and test indices (the rest, at least one,
+    trains); the same ``seed`` gives the same split."""
+    _check_counts(n, n_validation, n_test)
     order = np.random.default_rng(seed).permutation(n)
-    test = np.sort(order[:n_test])
-    validation = np.sort(order[n_test : n_test + n_validation])
-    train = np.sort(order[n_test + n_validation :])
-    return train, validation, test
+    parts = order[n_test + n_validation :], order[n_test : n_test + n_validation], order[:n_test]
+    return tuple(np.sort(part) for part in parts)
 
 
 def split_consecutive(n, n_validation, n_test):
     """Split ``range(n)`` into consecutive blocks: training first, then validation, then test.
 
-    Use it for the sections of one stack (serial sections, time-lapse frames): neighbours look
-    alike, so a random split would put near-twins of the test images into training and make
-    the test scores too good. Consecutive blocks touch only at their two borders. ``n`` images in
-    stack order: ``n_validation`` and ``n_test`` go to validation and test, the rest (at least one) to training.
+    For the sections of one stack or frames of one movie: neighbours look alike, so a random split would put
+    near-twins of the test images into training and make the test scores too good.
 
     >>> [part.tolist() for part in split_consecutive(6, 1, 2)]
     [[0, 1, 2], [3], [4, 5]]
     """
-    if min(n, n_validation, n_test) < 0:
-        raise ValueError(f"Counts must not be negative; got n={n}, n_validation={n_validation}, n_test={n_test}.")
-    n_train = n - n_validation - n_test
-    if n_train < 1:
-        raise ValueError(
-            f"n_validation + n_test = {n_validation} + {n_test} leaves no image for training "
-            f"out of n = {n}. Use fewer validation or test images, or add images."
-        )
-    order = np.arange(n)
-    return order[:n_train], order[n_train : n_train + n_validation], order[n_train + n_validation :]
+    _check_counts(n, n_validation, n_test)
+    bounds = np.cumsum([0, n - n_validation - n_test, n_validation, n_test])
+    return tuple(np.arange(start, end) for start, end in zip(bounds, bounds[1:]))
 
 
 #: The ways :func:`split_images` can divide images into training, validation and test.
@@ -523,12 +450,8 @@ SPLIT_CHOICES = ("in stack order", "at random")
 
 
 def split_images(n, n_validation, n_test, how, seed=0):
-    """Split ``range(n)`` with :func:`split_consecutive` or :func:`split_indices`, as ``how`` says.
-
-    ``how``: ``"in stack order"`` for sections of one stack or frames of one movie (neighbours look alike); ``"at
-    random"`` for independent images.
-    ``seed``: Used by ``"at random"`` only.
-    """
+    """Split ``range(n)`` ``"in stack order"`` (:func:`split_consecutive`: sections, frames) or ``"at random"``
+    (:func:`split_indices`, with ``seed``: independent images)."""
     if how == "in stack order":
         return split_consecutive(n, n_validation, n_test)
     if how == "at random":
@@ -537,15 +460,9 @@ def split_images(n, n_validation, n_test, how, seed=0):
 
 
 def split_volumes(volumes, masks, fractions=(0.6, 0.2, 0.2)):
-    """Split volumes into training, validation and test parts.
-
-    Several volumes (a list, sizes may differ, or an (n, d, H, W, C) array) are split volume by volume (at
-    least one each for validation and test); a single volume is split along z into consecutive blocks of
-    sections, so that no section is in two parts.
-
-    ``fractions``: Shares for training, validation and test.
-    Returns: Each part a pair (volumes, masks), as lists of (d, H, W, C) and (d, H, W, K) arrays.
-    """
+    """Split volumes (a list, sizes may differ) into training, validation and test parts by ``fractions``:
+    volume by volume (at least one each for validation and test), or a single volume along z into consecutive
+    blocks of sections. Returns each part as (volumes, masks), lists of (d, H, W, C) and (d, H, W, K) arrays."""
     volumes, masks = [np.asarray(v) for v in volumes], [np.asarray(m) for m in masks]
     if len(volumes) != len(masks) or any(v.ndim != 4 or m.shape[:3] != v.shape[:3] for v, m in zip(volumes, masks)):
         raise ValueError(

@@ -1,9 +1,5 @@
-"""Your own stacks (notebook 06): check a folder of 3-D stacks with label stacks, load them, predict new stacks.
-
-The checks are notebook 08's (:mod:`helpers.own_data`, :mod:`helpers.folder_checks`), per stack: pairing by
-name, the size (z, y, x) of image and mask, one rescaling rule for the folder, the mask kind. The voxel
-spacing comes from the files' ImageJ / OME metadata or from ``voxel_spacing``. Files are only read;
-predictions go to a new folder, one stack per new stack, of its size and with its spacing.
+"""Your own stacks (notebook 06): check a folder of 3-D stacks and label stacks with notebook 08's checks
+(:mod:`helpers.folder_checks`) per stack, plus the voxel spacing; load them; predict new stacks into a new folder.
 """
 
 import collections
@@ -31,10 +27,8 @@ def _read(path, report, kind):
     try:
         return imageio.read_stack(path)
     except (ValueError, OSError) as error:
-        what = f"the {kind} stack cannot be read"
-        report.add(
-            "error", path, f"{what}: {error}", "Open it in Fiji and save it again (File > Save As > Tiff).", what
-        )
+        what, fix = f"the {kind} stack cannot be read", "Open it in Fiji and save it again (File > Save As > Tiff)."
+        report.add("error", path, f"{what}: {error}", fix, what)
         return None, None
 
 
@@ -71,21 +65,16 @@ def _touching_ids(mask):
 
 
 def _objects_in_3d(masks):
-    """:data:`helpers.folder_checks.MASK_KIND_RULE`'s instances, with regions in 3-D: True when each non-zero id
-    of every stack is one connected region and the ids are not the same touching regions in every stack."""
+    """:data:`helpers.folder_checks.MASK_KIND_RULE`'s instances, with 3-D regions: several ids, each one connected
+    region in its stack, and not the same touching ids in every stack."""
     import skimage.measure
 
     ids = {name: set(np.unique(mask).tolist()) - {0} for name, mask in masks.items()}
-    if all(len(found) <= 1 for found in ids.values()):
-        return False
-    regions = (
-        skimage.measure.label(mask.astype(np.int64), connectivity=3).max() == len(ids[n]) for n, mask in masks.items()
+    regions = all(
+        skimage.measure.label(m.astype(np.int64), connectivity=3).max() == len(ids[n]) for n, m in masks.items()
     )
-    if not all(regions):
-        return False
-    return len({frozenset(found) for found in ids.values()}) > 1 or any(
-        _touching_ids(mask) != ids[n] for n, mask in masks.items()
-    )
+    same = len(set(map(frozenset, ids.values()))) == 1 and all(_touching_ids(m) == ids[n] for n, m in masks.items())
+    return any(len(found) > 1 for found in ids.values()) and regions and not same
 
 
 def _folder_spacing(found, voxel_spacing, report):
@@ -155,9 +144,8 @@ def check_stacks(
         report.add("error", paths[name][0], what, fix, "stacks with another channel count.")
         report.left_out[name] = "another channel count"
         del masks[name]
-    montages = {
-        name: mask.reshape(-1, mask.shape[-1]) for name, mask in masks.items()
-    }  # the sections one below the other
+    # 08's mask checks on 2-D pictures: the sections one below the other
+    montages = {name: mask.reshape(-1, mask.shape[-1]) for name, mask in masks.items()}
     mask_paths = {name: paths[name][1] for name in masks}
     montages = folder_checks.check_mask_values(montages, mask_paths, report)
     objects = mask_kind == "auto" and _objects_in_3d({n: masks[n] for n in montages})

@@ -88,41 +88,27 @@ def _pooled_sections(model):
     """Sections after each MaxPooling3D layer of a model built for a fixed box, or [] if unknown."""
     import keras
 
-    sizes = []
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.MaxPooling3D):
-            sizes.append(layer.output.shape[1])
-    return sizes if all(size is not None for size in sizes) else []
+    sizes = [layer.output.shape[1] for layer in model.layers if isinstance(layer, keras.layers.MaxPooling3D)]
+    return sizes if None not in sizes else []
 
 
 def check_pooling_prediction(prediction, model, other_model):
-    """Predict, then run: more, fewer or the same parameters with another pool_size?
-
-    ``other_model``: the same U-Net built with the learner's pool size.
-    """
+    """Predict, then run: more, fewer or the same parameters with another pool_size (``other_model``)?"""
     sections = _pooled_sections(other_model)
-    shrink = (
-        f" In the new model the sections of a box go {' -> '.join(map(str, sections))} at its poolings."
-        if sections
-        else ""
-    )
     why = (
         "Pooling layers have no weights: the pool size changes how fast the feature maps shrink "
-        "(and the memory they need), not the number of parameters." + shrink
+        "(and the memory they need), not the number of parameters."
     )
+    if sections:
+        why += f" In the new model the sections of a box go {' -> '.join(map(str, sections))} at its poolings."
     return judge_direction(
         prediction, model.count_params(), other_model.count_params(), "parameters", 0, why, number_format=",.0f"
     )
 
 
 def check_overlap_prediction(prediction, overlap, dice_before, dice_after, overlap_before=0.25):
-    """Predict, then run: does the Dice change when the windows overlap less (or more)?
-
-    ``prediction``: "higher", "lower" or "the same": the Dice with ``overlap`` compared with ``dice_before``.
-    ``overlap``: The learner's new overlap.
-    ``dice_before, dice_after``: Dice of the same volume predicted with ``overlap_before`` and with ``overlap``.
-    ``overlap_before``: The overlap of the first prediction.
-    """
+    """Predict, then run: "higher", "lower" or "the same" Dice (``dice_after``) with the learner's window
+    ``overlap`` than with ``overlap_before`` (``dice_before``), on the same volume?"""
     if np.isclose(overlap, overlap_before):
         return say(False, f"OVERLAP is {overlap_before} again: change it (e.g. to 0.0 or 0.5) and run the cell again.")
     why = (
