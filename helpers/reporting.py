@@ -4,6 +4,8 @@
 training run, the split and the test scores, so the text cannot drift from the code.
 """
 
+from pathlib import Path
+
 from helpers import course
 
 __all__ = [
@@ -118,7 +120,18 @@ def _per_class_sentence(evaluation, names):
     return f"Dice and IoU are means over the {len(names)} classes; Dice per class: {per_class}{where}."
 
 
-def methods_paragraph(model, batches, run, *, data_description, split, split_how, evaluation, classes=None):
+def _data_words(data_description, folders, mask_values):
+    """The data in words: folder names, never where they are on this machine; the masks' stored values."""
+    for folder in folders or ():
+        for where in {str(folder), str(Path(folder).expanduser()), str(Path(folder).expanduser().resolve())}:
+            data_description = data_description.replace(where, f"'{Path(folder).name}'")
+    meanings = ", ".join(f"{value} = {meaning}" for value, meaning in (mask_values or {}).items())
+    return f"{data_description} (mask values: {meanings})" if meanings else data_description
+
+
+def methods_paragraph(
+    model, batches, run, *, data_description, split, split_how, evaluation, classes=None, folders=(), mask_values=None
+):
     """Return a methods paragraph, with versions and parameters, for a paper or a lab notebook.
 
     ``batches``: from :func:`helpers.pipeline.training_batches` (it carries ``settings``); ``run``:
@@ -127,7 +140,8 @@ def methods_paragraph(model, batches, run, *, data_description, split, split_how
     validation), ``dice`` and ``iou`` on the test images; for K classes instead ``dice`` and ``iou``
     as means over the classes, ``per_class`` (from :func:`helpers.metrics.per_class_scores`) and
     optionally ``class_names`` and ``annotated_pixels``. ``classes``: the K class names, class 0
-    first (default ``evaluation["class_names"]``).
+    first (default ``evaluation["class_names"]``). ``folders``: the data folders ``data_description`` names, given
+    by their names only; ``mask_values``: what each stored mask value means, e.g. ``{0: "background", 255: "structure"}``.
     """
     settings = getattr(batches, "settings", None)
     if settings is None:
@@ -153,7 +167,7 @@ def methods_paragraph(model, batches, run, *, data_description, split, split_how
         f"level, {design['n_poolings']} poolings{', batch normalisation' if design['batch_norm'] else ''} and "
         f"{design['parameters']:,} parameters, implemented in TensorFlow {versions['tensorflow']} / Keras "
         f"{versions['keras']} (numpy {versions['numpy']}, scikit-image {versions['scikit-image']}) with the "
-        f"U-Net image segmentation course ({course.REPOSITORY_URL}). Data: {data_description}; "
+        f"U-Net image segmentation course ({course.REPOSITORY_URL}). Data: {_data_words(data_description, folders, mask_values)}; "
         f"{len(train)} images for training, {len(validation)} for validation and {len(test)} for testing "
         f"(split {split_how}). The network was trained on random {crop}x{crop} crops "
         f"({_augmentation_words(settings['augment'])}), batch size {settings['batch_size']}, "

@@ -103,8 +103,7 @@ def read_history(path):
             return _rows_to_history(csv.DictReader(file))
     except (ValueError, TypeError, UnicodeDecodeError) as error:
         raise RunFolderError(
-            f"{path} is damaged ({error}). Run the training cell again: resuming rewrites it from "
-            f"{CHECKPOINT_FOLDER}/{STATE_FILE}."
+            f"{path} is damaged ({error}). Fix: run the training cell again (it rewrites it)."
         ) from error
 
 
@@ -153,35 +152,23 @@ def _flatten(value, prefix=""):
 
 
 def _describe_data(data):
-    """Shapes and sha256 of arrays (nested lists too); a ``tf.data`` set's element spec and ``settings``."""
+    """Shapes and sha256 of an array or a tuple of arrays; a ``tf.data`` set's element spec and ``settings``."""
     if data is None or hasattr(data, "element_spec"):
         return data and {"batches": str(data.element_spec), **getattr(data, "settings", {})}
-    arrays, pending = [], [data]
-    while pending:
-        item = pending.pop(0)
-        if isinstance(item, (list, tuple)):
-            pending[:0] = item
-        elif not hasattr(item, "shape"):  # e.g. a Python generator: it cannot be fingerprinted
-            return type(data).__name__
-        else:
-            arrays.append(np.ascontiguousarray(item))
-    digest = hashlib.sha256()
+    arrays = [np.ascontiguousarray(item) for item in (data if isinstance(data, (list, tuple)) else [data])]
+    if any(array.dtype == object for array in arrays):  # e.g. a Python generator: no fingerprint
+        return type(data).__name__
+    digest = hashlib.sha256(str([(array.shape, array.dtype.str) for array in arrays]).encode())
     for array in arrays:
-        digest.update(f"{array.shape}{array.dtype}".encode())
         digest.update(array)
-    shapes = ", ".join(str(array.shape) for array in arrays[:3]) + (", ..." if len(arrays) > 3 else "")
-    return f"{shapes}; sha256 {digest.hexdigest()[:16]}"
+    return f"{', '.join(str(array.shape) for array in arrays)}; sha256 {digest.hexdigest()[:16]}"
 
 
 def run_identity(model, training_data, targets=None, *, validation_data=None, settings=None, **fit_settings):
-    """Return what makes a run itself, ``{name: value}``, as :func:`fit_resumable` compares it.
-
-    The compiled ``model`` gives its layers (their settings, without layer names), loss and optimizer
-    with its learning-rate schedule and values; the data their shapes and sha256 (a ``tf.data`` set
-    from :func:`helpers.pipeline.training_batches` its crop, batch and augmentation ``settings``);
-    ``fit_settings`` (steps_per_epoch, batch_size, monitor, mode) and ``settings`` (yours, e.g. the
-    rescaling rule or the class names) are taken as given.
-    """
+    """Return what makes a run itself, ``{name: value}``: the compiled model's layers (not their names), loss,
+    optimizer and learning-rate schedule; the data's shapes and sha256 (of batches from
+    :func:`helpers.pipeline.training_batches`, their ``settings``); ``fit_settings`` (steps_per_epoch, batch_size,
+    monitor, mode) and your ``settings`` (e.g. the rescaling rule, the class names) as given."""
     if model.optimizer is None:
         raise ValueError("Compile the model (model.compile(...)) before training it.")
     layers = [
@@ -217,7 +204,7 @@ def _differences(saved, now):
 
 
 class ResumableTraining:
-    """The files of one resumable training run in ``folder`` (one per model) and the callback that writes them.
+    """The files of one resumable training run in ``folder`` (one per model).
 
     ``monitor``: the logged validation metric that chooses the best model; ``mode`` as in :func:`is_better`.
     """
@@ -229,17 +216,13 @@ class ResumableTraining:
         self.checkpoints = self.folder / CHECKPOINT_FOLDER
         self.history_path = self.folder / HISTORY_FILE
         self.state_path = self.checkpoints / STATE_FILE
-        self._fix = (
-            f"Fix: delete the folder {self.folder} to train this run again from zero, or choose a new "
-            f"run folder (RUN_NAME)."
-        )
+        self._fix = f"Fix: choose a new run folder (RUN_NAME), or delete the folder {self.folder} to train from zero."
         if self.folder.exists() and not self.folder.is_dir():
             raise FileExistsError(f"{self.folder} is a file, not a folder. Choose another run folder name.")
         if self.history_path.exists() and not self.state_path.exists():
             raise FileExistsError(
-                f"{self.history_path} exists but {self.state_path} does not, so this folder was "
-                f"not written by a resumable run and its files would be overwritten. Choose a "
-                f"new run folder (e.g. add the date to its name) or move those files away."
+                f"{self.history_path} exists but {self.state_path} does not: a folder not written by "
+                f"fit_resumable, whose files would be overwritten. Choose a new run folder (RUN_NAME)."
             )
         self.state = self._read_state()
 
@@ -273,10 +256,8 @@ class ResumableTraining:
         if not path.is_file():
             raise RunFolderError(f"{path} is missing; {self.state_path} needs it. {self._fix}")
         if file_sha256(path) != self.state["sha256"].get(name):
-            raise RunFolderError(
-                f"{path} is damaged: its bytes differ from those written (its sha256 in {self.state_path}). "
-                f"If you copied the run folder, copy it again. {self._fix}"
-            )
+            message = f"{path} is damaged: its bytes differ from those written (sha256 in {self.state_path})."
+            raise RunFolderError(f"{message} If you copied the run folder, copy it again. {self._fix}")
         return path
 
     @property
@@ -301,10 +282,7 @@ class ResumableTraining:
         self.state["identity"] = identity
 
     def restore(self, model):
-        """Load the last saved weights and optimizer state into ``model`` (compiled as before); return the next epoch.
-
-        Also rewrites ``history.csv`` from the saved state (an epoch whose checkpoint was not finished is not in it).
-        """
+        """Load the last finished epoch's weights and optimizer into ``model``, rewrite ``history.csv``; return the next epoch."""
         if self.finished_epochs == 0:
             return 0
         if model.optimizer is None:
@@ -315,9 +293,7 @@ class ResumableTraining:
         try:
             model.load_weights(path)
         except Exception as error:
-            raise RunFolderError(
-                f"{path} does not fit this model ({error}). Build the same model as before."
-            ) from error
+            raise RunFolderError(f"{path} does not fit this model ({error}). {self._fix}") from error
         if int(model.optimizer.iterations) != self.state["iterations"]:
             raise RunFolderError(
                 f"The optimizer's state in {path} was not restored ({int(model.optimizer.iterations)} steps, not "
@@ -345,10 +321,7 @@ class ResumableTraining:
         try:
             self.checkpoints.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise imageio.DiskWriteError(
-                f"Could not create {self.checkpoints}: {error}. Fix: choose a run "
-                f"folder you can write to, with free space."
-            ) from error
+            raise imageio.DiskWriteError(f"Could not create {self.checkpoints} ({error}). {self._fix}") from error
         name = WEIGHTS_PATTERN.format(int(epoch) + 1)
         imageio.write_atomically(self.checkpoints / name, model.save_weights)
         state = dict(self.state, rows=self.state["rows"] + [row], finished_epochs=int(epoch) + 1, latest=name)
@@ -363,18 +336,6 @@ class ResumableTraining:
         self.state = state  # the epoch counts as finished from here on
         _write_history_csv(state["rows"], self.history_path)
         self._remove_other_checkpoints()
-
-    def callback(self):
-        """Return the Keras callback that calls :meth:`save_epoch` at the end of every epoch."""
-        import keras
-
-        run = self
-
-        class SaveEveryEpoch(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch, logs=None):
-                run.save_epoch(self.model, epoch, logs)
-
-        return SaveEveryEpoch()
 
 
 def fit_resumable(
@@ -404,9 +365,9 @@ def fit_resumable(
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs should be a whole number of at least 1, got {epochs!r}.")
     run = ResumableTraining(folder, monitor=monitor, mode=mode)
-    fit_settings = dict(steps_per_epoch=steps_per_epoch, batch_size=batch_size, monitor=monitor, mode=mode)
+    fit = dict(validation_data=validation_data, steps_per_epoch=steps_per_epoch, batch_size=batch_size)
     run.check_identity(
-        run_identity(model, training_data, targets, validation_data=validation_data, settings=settings, **fit_settings)
+        run_identity(model, training_data, targets, settings=settings, monitor=monitor, mode=mode, **fit)
     )
     start = run.restore(model)
     if start >= epochs:
@@ -419,17 +380,11 @@ def fit_resumable(
         print(f"Resuming at epoch {start + 1} of {epochs}: {start} finished epochs found in {run.folder}.")
     else:
         print(f"Starting a new training run; checkpoints and history go to {run.folder}.")
-    model.fit(
-        training_data,
-        targets,
-        validation_data=validation_data,
-        epochs=epochs,
-        initial_epoch=start,
-        steps_per_epoch=steps_per_epoch,
-        batch_size=batch_size,
-        callbacks=[*callbacks, run.callback()],
-        verbose=verbose,
-    )
+    import keras
+
+    save = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: run.save_epoch(model, epoch, logs))
+    callbacks = [*callbacks, save]  # each epoch saved as it ends
+    model.fit(training_data, targets, epochs=epochs, initial_epoch=start, callbacks=callbacks, verbose=verbose, **fit)
     epoch, value = run.state["best_epoch"], run.state["best_value"]
     print(
         f"Best epoch: {epoch + 1} ({monitor} = {value:.4f}); weights in {run.best_weights_path} "

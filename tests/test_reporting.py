@@ -64,11 +64,13 @@ def test_methods_paragraph_follows_what_was_really_used(trained):
 
 def _paragraph(trained, evaluation, **extra):
     model, batches, run = trained
+    extra.setdefault(
+        "data_description", "3 classes (share of the annotated pixels): stroma 60.0%, cap 30.0%, tree 10.0%"
+    )
     return reporting.methods_paragraph(
         model,
         batches,
         run,
-        data_description="3 classes (share of the annotated pixels): stroma 60.0%, cap 30.0%, tree 10.0%",
         split=([0, 1], [2], [3]),
         split_how="at random",
         evaluation=evaluation,
@@ -135,3 +137,15 @@ def test_missing_pieces_are_named(trained):
         )
     with pytest.raises(ValueError, match="not compiled"):
         reporting.describe_optimizer(models.build_unet((None, None, 1), filters=2, n_poolings=1))
+
+
+def test_the_data_are_named_by_folder_names_with_the_masks_stored_values(trained, tmp_path):
+    images, masks = tmp_path / "lab share" / "my images", tmp_path / "lab share" / "my masks"
+    text = _paragraph(
+        trained,
+        {"threshold": 0.5, "dice": 0.8, "iou": 0.7},
+        data_description=f"images of {images} and masks of {masks}",
+        folders=(images, masks),
+        mask_values={0: "background", 255: "structure"},
+    )
+    assert "Data: images of 'my images' and masks of 'my masks' (mask values: 0 = background, 255 = structure);" in text
