@@ -17,10 +17,17 @@ __all__ = [
     "train_and_score_seeds",
     "seed_spread",
     "spread_table",
+    "separated_pairs",
+    "THRESHOLDS",
     "add_training_images",
     "results_table",
     "budget_steps",
 ]
+
+
+#: Thresholds tried on the validation images: the course's grid (0.01-0.99) and finer steps towards 0
+#: and 1, where weighted and overlap losses, whose probabilities are not calibrated, put their best cut.
+THRESHOLDS = np.unique(np.concatenate([[0.001, 0.003, 0.005], metrics.THRESHOLD_GRID, [0.995, 0.997, 0.999]]))
 
 
 def train_and_score(loss, images, masks, split, *, seed=0, **settings):
@@ -114,7 +121,7 @@ def _score(model, images, masks, split, seed, seconds, history):
     """Choose the threshold on the validation images, then score the test images once."""
     _, validation, test = split
     validation_probabilities = model.predict(images[validation], batch_size=1, verbose=0)
-    threshold, _ = metrics.choose_threshold(masks[validation], validation_probabilities)
+    threshold, _ = metrics.choose_threshold(masks[validation], validation_probabilities, THRESHOLDS)
     probabilities = model.predict(images[test], batch_size=1, verbose=0)
     scores = metrics.evaluate_segmentation(masks[test], probabilities, threshold)
     return {
@@ -225,6 +232,21 @@ def spread_table(arms):
             f"{dice['mean']:>10.3f}{dice['min']:>8.3f}-{dice['max']:.3f}"
         )
     return "\n".join(lines)
+
+
+def separated_pairs(arms, score="dice"):
+    """Return the lines "A above B" for every two arms whose ranges of ``score`` over the seeds do not overlap.
+
+    ``arms``: ``{name: results of train_and_score_seeds}``. An empty list means these runs rank nothing.
+    """
+    spread = {name: seed_spread(runs, score) for name, runs in arms.items()}
+    return [
+        f"{high} above {low}: {score} {spread[high]['min']:.3f}-{spread[high]['max']:.3f} against "
+        f"{spread[low]['min']:.3f}-{spread[low]['max']:.3f} over {spread[high]['n']} and {spread[low]['n']} seeds"
+        for high in arms
+        for low in arms
+        if spread[high]["min"] > spread[low]["max"]
+    ]
 
 
 def add_training_images(images, masks, split, extra_images, extra_masks):

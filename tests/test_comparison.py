@@ -64,3 +64,20 @@ def test_shared_budget_pays_each_choices_start_and_each_runs_passes(minutes, n_c
     timing = StepTiming(0.1, 1.0, start)
     steps = comparison.steps_for_minutes(minutes, n_choices, timing, epochs=4, n_seeds=n_seeds)
     assert steps == expected and steps % 4 == 0
+
+
+def test_thresholds_reach_closer_to_0_and_1_than_the_course_grid():
+    grid = metrics.THRESHOLD_GRID
+    assert set(grid) <= set(comparison.THRESHOLDS)
+    assert comparison.THRESHOLDS.min() < grid.min() and comparison.THRESHOLDS.max() > grid.max()
+    assert np.all(np.diff(comparison.THRESHOLDS) > 0) and comparison.THRESHOLDS.max() < 1
+
+
+def test_separated_pairs_ranks_only_ranges_that_do_not_overlap():
+    def runs(*dice):
+        return [{"dice": value} for value in dice]
+
+    arms = {"a": runs(0.80, 0.82, 0.81), "b": runs(0.70, 0.75, 0.79), "c": runs(0.74, 0.81, 0.76)}
+    lines = comparison.separated_pairs(arms)
+    assert lines == ["a above b: dice 0.800-0.820 against 0.700-0.790 over 3 and 3 seeds"]
+    assert comparison.separated_pairs({"a": runs(0.8, 0.9), "b": runs(0.85, 0.86)}) == []

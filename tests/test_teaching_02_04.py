@@ -127,7 +127,9 @@ def test_hints_exist_for_every_exercise_of_02_and_04(capsys):
         "elastic_prediction",
         "elastic_training",
     }
-    assert {"mistake_prediction", "threshold_prediction", "soft_dice_loss"} <= set(loss_exercises.HINTS)
+    assert {"mistake_prediction", "threshold_prediction", "soft_dice_loss", "own_loss_training"} <= set(
+        loss_exercises.HINTS
+    )
     from helpers import exercises
 
     exercises.hint("mistake_prediction")
@@ -216,11 +218,32 @@ def test_threshold_check_reads_the_threshold_train_and_score_chose(tiny_set, cap
     for prediction in ("above", "below", "at"):
         verdict = loss_exercises.check_threshold_prediction("dice", prediction, {"dice": result})
         assert bool(verdict) == (prediction == truth)
-    assert f"chose {threshold:.2f}" in capsys.readouterr().out
+    assert f"chose {threshold:.3f}" in capsys.readouterr().out
     assert not loss_exercises.check_threshold_prediction("focal", "above", {"dice": result})
-    edge = {"dice": {**result, "threshold": 0.99}}
+    edge = {"dice": {**result, "threshold": comparison.THRESHOLDS[-1]}}
     assert loss_exercises.check_threshold_prediction("dice", "above", edge)
     assert "edge of the grid" in capsys.readouterr().out
+    seeds = {"dice": [{"threshold": 0.3}, {"threshold": 0.7}, {"threshold": 0.8}]}  # the median decides
+    assert loss_exercises.check_threshold_prediction("dice", "above", seeds)
+    assert "chose 0.700 on validation (median of 3 seeds)" in capsys.readouterr().out
+
+
+def test_own_loss_check_compares_with_the_course_jaccard_at_the_same_seed(tiny_set, capsys):
+    images, masks, split = tiny_set
+    course = comparison.train_and_score_seeds(losses.training_loss("jaccard"), images, masks, split, seeds=(0,), **TINY)
+
+    def mine(y_true, y_pred):
+        overlap = keras.ops.sum(y_true * y_pred)
+        return 1 - overlap / (keras.ops.sum(y_true) + keras.ops.sum(y_pred) - overlap)
+
+    run = comparison.train_and_score(mine, images, masks, split, seed=0, **TINY)
+    assert loss_exercises.check_own_loss_training(mine, run, course)
+    assert not loss_exercises.check_own_loss_training(mine, {**run, "dice": run["dice"] + 0.1}, course)
+    assert "not the same function" in capsys.readouterr().out
+    assert not loss_exercises.check_own_loss_training(lambda t, p: 1 - mine(t, p), run, course)  # the IoU
+    assert "not 0.4" in capsys.readouterr().out
+    assert not loss_exercises.check_own_loss_training(mine, {**run, "seed": 5}, course)
+    assert not loss_exercises.check_own_loss_training(None, None, course)
 
 
 # --- the seed spread used by both notebooks ------------------------------------------------------

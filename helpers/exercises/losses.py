@@ -19,6 +19,7 @@ __all__ = [
     "mistake_costs",
     "check_mistake_prediction",
     "check_threshold_prediction",
+    "check_own_loss_training",
 ]
 
 #: On-demand help, ``exercises.hint("soft_dice_loss")``: read it before the solution.
@@ -33,6 +34,8 @@ HINTS = {
     "confident wrong pixel.)",
     "threshold_prediction": "A loss that pays a lot for missed foreground makes the network say "
     "'foreground' readily, even where it is unsure; then the best cut lies above 0.5.",
+    "own_loss_training": "keras.ops has numpy's names (ops.sum, ops.mean) and Keras can differentiate it; "
+    "np.sum cannot be differentiated. Sum over the whole batch, as exercise 3 did.",
 }
 
 #: The mistakes exercise: (truth, prediction) with one missed foreground pixel (TP 1, FN 1) ...
@@ -154,18 +157,20 @@ def check_mistake_prediction(loss_name, prediction):
 
 
 def check_threshold_prediction(loss_name, prediction, results):
-    """Judge a prediction of where the validation-chosen threshold of ``loss_name`` lies.
+    """Judge a prediction ("above", "below" or "at" 0.5) of the threshold ``loss_name`` chooses on validation.
 
-    ``loss_name``: The learner's ``my_loss``, a key of ``results``.
-    ``prediction``: ``"above"``, ``"below"`` or ``"at"`` (0.5), written before looking at the table.
-    ``results``: ``{name: result of helpers.comparison.train_and_score}``, the notebook's trained models.
+    ``results``: ``{name: runs of helpers.comparison.train_and_score_seeds}`` (or one run each); with
+    several seeds the median threshold counts.
     """
+    from helpers.comparison import THRESHOLDS
+
     if loss_name not in results:
         return say(False, f"my_loss should be one of the trained losses: {', '.join(results)}; got {loss_name!r}.")
     choice, problem = read_word(prediction, ("above", "below", "at"), note=" (0.5)")
     if problem:
         return say(False, problem)
-    threshold = float(results[loss_name]["threshold"])
+    runs = results[loss_name] if isinstance(results[loss_name], list) else [results[loss_name]]
+    threshold = float(np.median([run["threshold"] for run in runs]))
     observed = "at" if abs(threshold - 0.5) < 0.025 else ("above" if threshold > 0.5 else "below")
     why = {
         "above": "the network says 'foreground' too readily, so the best cut is higher: its probabilities "
@@ -173,11 +178,32 @@ def check_threshold_prediction(loss_name, prediction, results):
         "below": "the network is shy of 'foreground', so a lower cut finds more of it.",
         "at": "its probabilities are close to calibrated, as plain cross-entropy tends to give.",
     }[observed]
-    edge = (
-        " It is at the edge of the grid tried (0.01-0.99): the best cut may lie beyond."
-        if threshold in (0.01, 0.99)
-        else ""
-    )
-    return judge_choice(
-        choice, observed, f"{loss_name} chose {threshold:.2f} on validation; {why}{edge}", not_held=DID_NOT_HOLD
+    if threshold in (THRESHOLDS[0], THRESHOLDS[-1]):
+        why += f" It is at the edge of the grid tried ({THRESHOLDS[0]:g}-{THRESHOLDS[-1]:g}): the best may lie beyond."
+    where = f"chose {threshold:.3f} on validation" + (f" (median of {len(runs)} seeds)" if len(runs) > 1 else "")
+    return judge_choice(choice, observed, f"{loss_name} {where}; {why}", not_held=DID_NOT_HOLD)
+
+
+def check_own_loss_training(function, run, course_runs):
+    """Judge a model trained with the learner's soft Jaccard loss (``function``, written with ``keras.ops``)
+    against ``course_runs``, the notebook's runs with ``training_loss("jaccard")``: the same seed must give
+    nearly the same test Dice."""
+    if function is None or run is None:
+        return say(False, "Write my_training_loss with keras.ops, then run the cell: it trains one model.")
+    value = float(np.asarray(function(np.array([[1.0, 1.0, 0.0, 0.0]]), np.array([[0.5, 1.0, 0.5, 0.0]]))))
+    if not np.isclose(value, 0.4, atol=1e-3):
+        return say(False, f"my_training_loss gives {value:.3f} on exercise 3's first case, not 0.4: fix it first.")
+    course = {r["seed"]: r["dice"] for r in course_runs}
+    if run["seed"] not in course:
+        return say(False, f"Train with one of the course's seeds {sorted(course)}, to compare like with like.")
+    if abs(run["dice"] - course[run["seed"]]) > 0.02:
+        return say(
+            False,
+            f"Your loss trained to test Dice {run['dice']:.3f}, the course's soft Jaccard to {course[run['seed']]:.3f} "
+            "with the same seed: not the same function (one value per image instead of the batch? a sum missing?).",
+        )
+    return say(
+        True,
+        f"Correct! Test Dice {run['dice']:.3f} with your loss, {course[run['seed']]:.3f} with the course's, "
+        f"seed {run['seed']}: the same loss, written by you, trains the same network.",
     )
