@@ -1,28 +1,29 @@
 """Take a trained U-Net out of the notebook: a bioimage.io package for Fiji, napari, the Model Zoo.
 
-:func:`export_bioimageio` writes a **bioimage.io model package** (a zip, spec 0.5) that deepImageJ
-(Fiji), napari, QuPath, ilastik and the BioImage Model Zoo read, with ``keras_v3`` weights and a
-zipped TensorFlow SavedModel (which deepImageJ runs); :func:`check_package_predictions` validates and
-reloads it. :func:`save_model` / :func:`load_model` keep ``model.keras`` with a ``manifest.json`` of
-sha256s, refusing altered files. A package applies the course's rules where they live: the reader's
-rescaling (:data:`helpers.imageio.RULE_DIVISORS`), ``probability >= threshold``, the class colours
-(:mod:`helpers.label_maps`) and the sizes a U-Net takes (:func:`helpers.models.count_poolings`).
+:func:`export_bioimageio` writes a **bioimage.io model package** (a zip, spec 0.5) with ``keras_v3``, ONNX
+and TensorFlow SavedModel weights and a model card; :func:`check_package_predictions` validates and reloads
+it. :func:`save_model` / :func:`load_model` keep ``model.keras`` with a ``manifest.json`` of sha256s. A package
+applies the course's rules: the reader's rescaling, ``probability >= threshold``, the class colours, and
+the sizes the U-Net takes.
 """
 
 import contextlib
 import datetime
+import hashlib
+import importlib.util
 import json
 import platform
 import re
 import shutil
 import tempfile
 import types
+import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from helpers import imageio, label_maps
+from helpers import imageio, inference, label_maps
 from helpers._checks import foreground
 from helpers.course import package_versions
 from helpers.download import file_sha256
@@ -30,10 +31,10 @@ from helpers.models import count_poolings
 
 __all__ = [
     "UNET_CITATION",
+    "ONNX_OPSET",
     "INPUT_ID",
     "OUTPUT_ID",
     "COURSE_RESCALING",
-    "accepted_sizes",
     "export_bioimageio",
     "validate_package",
     "check_package_predictions",
@@ -49,6 +50,8 @@ UNET_CITATION = {
     "Biomedical Image Segmentation. MICCAI 2015, LNCS 9351, 234-241.",
     "doi": "10.1007/978-3-319-24574-4_28",
 }
+#: The ONNX opset written (tf2onnx's default): JDLL, deepImageJ 3's engine manager, lists opsets 6 to 18.
+ONNX_OPSET = 15
 #: Tensor names inside the package.
 INPUT_ID = "raw"
 OUTPUT_ID = "probability"
@@ -58,20 +61,25 @@ COURSE_RESCALING = "8-bit / 255"
 _MANIFEST = "manifest.json"
 _KERAS_FILE = "model.keras"
 _MIN_TO_MAX = "own minimum to maximum"
+_RDF_SHA256 = "rdf.yaml.sha256"
+#: What reads each weight format (the README's table says the same, with what was not tried).
+_ENGINES = {
+    "keras_v3": "Python tools through bioimageio.core (napari, the Model Zoo's checks), Keras {keras} on TensorFlow {tensorflow}",
+    "onnx": "ONNX Runtime 1.10 or later (opset {opset}); deepImageJ 3 runs ONNX opsets up to 18 through JDLL",
+    "tensorflow_saved_model_bundle": "TensorFlow {tensorflow} wrote it; deepImageJ's engines reach TensorFlow 2.11, "
+    "which may refuse a SavedModel of a newer TensorFlow: use the ONNX weights there",
+}
+#: Limits every course model has; the model card lists them after the caller's own.
+_KNOWN_LIMITS = [
+    "It saw only images like its training data: another microscope, stain, magnification or bit depth can fail "
+    "without warning. Check a few results by eye; retrain or fine-tune on a few labelled images of your own.",
+    "The threshold was chosen on the validation images; other data may need another one.",
+    "The package was checked with bioimageio.core in Python; the course did not run it inside Fiji or napari.",
+]
 
 
 class CorruptModelError(ValueError):
-    """A saved model folder or package has a missing or altered file."""
-
-
-def accepted_sizes(n_poolings, up_to):
-    """List the image sides a package of a U-Net with ``n_poolings`` poolings accepts, up to ``up_to``.
-
-    >>> accepted_sizes(4, 64)
-    [16, 32, 48, 64]
-    """
-    step = 2 ** int(n_poolings)
-    return list(range(step, int(up_to) + 1, step))
+    """A saved model folder or package has a damaged, missing or altered file."""
 
 
 def _preprocessing(rescaling):
@@ -89,6 +97,11 @@ def _preprocessing(rescaling):
     return [{"id": "ensure_dtype", "kwargs": {"dtype": "float32"}}, scale]
 
 
+def _digest(settings):
+    """The sha256 of a dict of settings (JSON, keys sorted): a changed value changes it."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode("utf-8")).hexdigest()
+
+
 # ----------------------------------------------------------------------------------------
 # Export
 
@@ -104,53 +117,65 @@ def export_bioimageio(
     training_data,
     scores,
     methods,
+    split=None,
+    baseline_scores=None,
+    intended_use=None,
+    limitations=(),
     citations=(),
     threshold=None,
     class_names=None,
-    rescaling=COURSE_RESCALING,
+    rescaling=None,
     license="CC-BY-4.0",
     cover=None,
     binarize_output=False,
+    onnx=True,
     saved_model=True,
     tags=("segmentation", "unet", "2d"),
 ):
-    """Write a bioimage.io model package (zip, spec 0.5) of a trained 2-D U-Net into ``folder``; return the zip.
+    """Write a bioimage.io model package (zip, spec 0.5) of a trained 2-D U-Net into ``folder``; return the zip,
+    named after ``name``, never overwriting one (``-2``, ``-3`` ...).
 
-    The zip is named after ``name`` (5 characters or more) and never overwrites one (``-2``, ``-3`` ...).
-
-    Parameters
-    ----------
-    model : keras.Model
-        Input (None, None, C); output one sigmoid channel (binary) or K softmax channels.
-    test_image : ndarray
-        One real image, (H, W) or (H, W, C), H and W multiples of ``2**n_poolings``: the raw pixels
-        (:func:`helpers.imageio.read_pixels`) or, for rules that divide by a fixed number, the reader's [0, 1] image.
-    authors : list of dict or str
-        ``{"name": ..., "affiliation": ..., "github_user": ...}`` or plain names.
-    training_data, methods, scores
-        Written into the documentation as given; ``scores`` e.g. ``{"IoU (test)": 0.83}``.
-    citations : sequence of dict
-        Extra ``{"text": ..., "doi": ...}`` (or ``"url"``); the U-Net paper is always cited.
-    threshold, class_names
-        Binary models need the threshold chosen on validation; K-class models one name per channel.
-    rescaling : str
-        The reader's rule for the training images, as :func:`helpers.imageio.scaling_rule` names it;
-        the package applies it to the raw pixels a tool gives it.
-    cover : path, optional
-        A PNG cover; by default the test image beside its prediction.
-    binarize_output : bool
-        Binary models: return the 0/1 mask (``probability >= threshold``) instead of probabilities.
-    saved_model : bool
-        Also write the zipped TensorFlow SavedModel (deepImageJ runs it).
+    ``model``: a Keras U-Net (input of any or a fixed size, C channels; one sigmoid or K softmax outputs), or a
+    :func:`save_model` folder, which brings its ``rescaling``, ``threshold`` and ``class_names``. ``test_image``:
+    one real (H, W[, C]) image, raw (:func:`helpers.imageio.read_pixels`) or, for rules that divide by a fixed
+    number, the reader's [0, 1] image; mirror-padded to a size the model takes. ``authors``: names or dicts.
+    The model card: ``training_data``, ``methods``, ``intended_use`` (text); ``scores``, ``baseline_scores`` (the
+    trivial baseline's, same keys); ``split`` (``{"training": names or a count, ...}``); ``limitations`` (the
+    course adds its own). ``rescaling``: the reader's rule for the training folder (a key of
+    ``imageio.RULE_DIVISORS`` or "own minimum to maximum"), which the package applies to a tool's raw pixels.
+    ``binarize_output``: return ``probability >= threshold``. ``onnx`` / ``saved_model``: also write ONNX
+    weights (opset :data:`ONNX_OPSET`, needs tf2onnx) / a zipped TensorFlow SavedModel.
     """
     from bioimageio.spec import ValidationContext, build_description, save_bioimageio_package
 
+    if isinstance(model, (str, Path)):
+        model, manifest = load_model(model)
+        given = {"rescaling": rescaling, "threshold": threshold, "class_names": class_names}
+        for key, value in given.items():
+            if value is not None and manifest.get(key) not in (None, value):
+                raise ValueError(f"{key}={value!r}, but the saved folder stores {manifest[key]!r}: leave {key} out.")
+        rescaling, threshold, class_names = (manifest.get(key) if v is None else v for key, v in given.items())
+    if rescaling is None:
+        rescaling = COURSE_RESCALING
+        print(f"export: rescaling={rescaling!r} (the course's 8-bit data); pass your folder's rule if it differs.")
     preprocessing = _preprocessing(rescaling)
     n_channels, class_names = _check_model(model, threshold, class_names, binarize_output)
-    n_poolings = count_poolings(model)
-    raw, scaled = _test_input(test_image, n_channels, n_poolings, rescaling)
+    facts = types.SimpleNamespace(  # what both the description (rdf) and the model card say
+        name=name,
+        description=description,
+        n_poolings=count_poolings(model),
+        sides=tuple(model.input_shape[1:3]),
+        n_channels=n_channels,
+        class_names=class_names,
+        threshold=threshold,
+        rescaling=rescaling,
+        binarize_output=binarize_output,
+    )
+    raw, scaled = _test_input(test_image, facts)
     probabilities = np.asarray(model.predict_on_batch(scaled), dtype=np.float32)
     output = foreground(probabilities, float(threshold)).astype(np.float32) if binarize_output else probabilities
+    card = dict(training_data=training_data, split=split, methods=methods, scores=scores, baseline=baseline_scores)
+    card.update(intended_use=intended_use, limitations=[*limitations, *_KNOWN_LIMITS])
 
     zip_path = imageio.new_path(Path(folder) / f"{_file_name(name)}.zip")
     zip_path.parent.mkdir(parents=True, exist_ok=True)
@@ -159,41 +184,15 @@ def export_bioimageio(
         np.save(work / "test_input.npy", raw)
         np.save(work / "test_output.npy", output)
         cover_file = _write_cover(work, scaled, probabilities, threshold, cover)
-        model.save(work / _KERAS_FILE)
-        versions = _versions()
-        weights = {
-            "keras_v3": {
-                "source": _KERAS_FILE,
-                "keras_version": versions["keras"],
-                "backend": ["tensorflow", versions["tensorflow"]],
-            }
-        }
-        if saved_model:
-            _write_saved_model_zip(model, work / "tf_saved_model.zip")
-            weights["tensorflow_saved_model_bundle"] = {
-                "source": "tf_saved_model.zip",
-                "tensorflow_version": versions["tensorflow"],
-                "parent": "keras_v3",
-                "comment": f"signature 'serving_default', input '{INPUT_ID}', output '{OUTPUT_ID}'; zipped.",
-            }
-        facts = types.SimpleNamespace(  # what both the description (rdf) and the README say
-            name=name,
-            description=description,
-            n_poolings=n_poolings,
-            n_channels=n_channels,
-            class_names=class_names,
-            threshold=threshold,
-            rescaling=rescaling,
-            binarize_output=binarize_output,
-        )
-        (work / "README.md").write_text(
-            _documentation(facts, training_data, scores, methods, sorted(weights)), encoding="utf-8"
-        )
+        weights = _write_weights(model, work, onnx, saved_model)
+        (work / "README.md").write_text(_model_card(facts, card, weights), encoding="utf-8")
         rdf = _model_rdf(facts, preprocessing, authors, license, citations, tags, cover_file, weights)
         with _offline_bioimageio(work / "cache"):
             descr = build_description(rdf, context=ValidationContext(root=work, perform_io_checks=True))
             _raise_on_errors(descr, f"the package for {name!r}")
             save_bioimageio_package(descr, output_path=zip_path)
+    with zipfile.ZipFile(zip_path, "a") as archive:  # the description's sha256: an edited threshold is refused
+        archive.writestr(_RDF_SHA256, hashlib.sha256(archive.read("rdf.yaml")).hexdigest())
     return zip_path
 
 
@@ -228,20 +227,17 @@ def _check_model(model, threshold, class_names, binarize_output):
     return in_shape[-1], [str(c) for c in class_names]
 
 
-def _test_input(test_image, n_channels, n_poolings, rescaling):
-    """Return the test image as raw pixels (what a tool feeds) and rescaled (what the model sees), (1, H, W, C)."""
-    image = np.asarray(test_image)
+def _test_input(test_image, facts):
+    """Return the test image as raw pixels (what a tool feeds) and rescaled (what the model sees), (1, H, W, C),
+    mirror-padded (or cut) to a size the model takes: its fixed sides, or the next multiple of 2**n_poolings."""
+    image, rescaling = np.asarray(test_image), facts.rescaling
     if image.ndim == 2:
         image = image[..., np.newaxis]
-    if image.ndim != 3 or image.shape[-1] != n_channels:
-        raise ValueError(f"test_image: shape {image.shape}; the model takes (height, width, {n_channels}).")
-    step = 2**n_poolings
-    height, width = image.shape[:2]
-    if height % step or width % step:
-        raise ValueError(
-            f"test_image: {height} x {width} pixels; a U-Net with {n_poolings} poolings needs multiples "
-            f"of {step}. Crop it, e.g. test_image[:{height // step * step}, :{width // step * step}]."
-        )
+    if image.ndim != 3 or image.shape[-1] != facts.n_channels:
+        raise ValueError(f"test_image: shape {image.shape}; the model takes (height, width, {facts.n_channels}).")
+    step = 2**facts.n_poolings
+    height, width = (fixed or -(-side // step) * step for side, fixed in zip(image.shape[:2], facts.sides))
+    image = inference.pad_to(image[:height, :width], height, width)
     divisor = imageio.RULE_DIVISORS.get(rescaling)
     if divisor is None:  # own minimum to maximum: the reader's rule must be the package's
         if imageio.scaling_rule(image) != rescaling:
@@ -282,7 +278,7 @@ def _write_cover(work, scaled, probabilities, threshold, cover):
 
 @contextlib.contextmanager
 def _quiet_tools():
-    """No TensorFlow INFO lines ("Assets written to ...") and no Keras progress bars inside."""
+    """No TensorFlow INFO lines ("Assets written to ..."), no Keras progress bars, no warnings inside."""
     import logging
 
     import keras
@@ -292,18 +288,44 @@ def _quiet_tools():
     logger.setLevel(logging.WARNING)
     keras.config.disable_interactive_logging()
     try:
-        yield
+        with warnings.catch_warnings(action="ignore"):  # e.g. Keras's numpy-2 patch of tf2onnx
+            yield
     finally:
         logger.setLevel(level)
         if interactive:
             keras.config.enable_interactive_logging()
 
 
-def _write_saved_model_zip(model, zip_path):
+def _write_weights(model, work, onnx, saved_model):
+    """Write model.keras and the other weight files into ``work``; return the package's ``weights`` entry."""
+    import tensorflow as tf
+
+    versions = _versions()
+    model.save(work / _KERAS_FILE)
+    keras_v3 = {"source": _KERAS_FILE, "keras_version": versions["keras"]}
+    weights = {"keras_v3": {**keras_v3, "backend": ["tensorflow", versions["tensorflow"]]}}
+    spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name=INPUT_ID)
+    if onnx:
+        if importlib.util.find_spec("tf2onnx") is None:
+            raise ImportError("ONNX weights need tf2onnx: pip install tf2onnx onnx onnxruntime, or pass onnx=False.")
+        with _quiet_tools():  # Keras's exporter runs tf2onnx
+            model.export(work / "model.onnx", format="onnx", input_signature=[spec], opset_version=ONNX_OPSET)
+        weights["onnx"] = {"source": "model.onnx", "opset_version": ONNX_OPSET, "parent": "keras_v3"}
+    if saved_model:
+        _write_saved_model_zip(model, spec, work / "tf_saved_model.zip")
+        weights["tensorflow_saved_model_bundle"] = {
+            "source": "tf_saved_model.zip",
+            "tensorflow_version": versions["tensorflow"],
+            "parent": "keras_v3",
+            "comment": f"signature 'serving_default', input '{INPUT_ID}', output '{OUTPUT_ID}'; zipped.",
+        }
+    return weights
+
+
+def _write_saved_model_zip(model, spec, zip_path):
     """Write a zipped TensorFlow SavedModel whose 'serving_default' signature maps INPUT_ID to OUTPUT_ID."""
     import tensorflow as tf
 
-    spec = tf.TensorSpec((None, None, None, model.input_shape[-1]), tf.float32, name=INPUT_ID)
     module = tf.Module()
     module.model = model
 
@@ -339,13 +361,28 @@ def _axes(size, channel_names):
     )
 
 
-def _model_rdf(facts, preprocessing, authors, license, citations, tags, cover, weights):
-    step = 2**facts.n_poolings
+def _course_settings(facts):
+    """The course's settings, ``config.unet_course`` in the package's description."""
+    from matplotlib.colors import to_hex
+
     binary = len(facts.class_names) == 1
-    if facts.binarize_output:
-        output_text = "mask 0/1 (probability >= threshold)"
-    else:
-        output_text = "probability of foreground" if binary else "probability of each class (softmax); take the argmax"
+    settings = {
+        "n_poolings": facts.n_poolings,
+        "rescaling": facts.rescaling,
+        "class_names": list(facts.class_names),
+        "threshold": None if facts.threshold is None else float(facts.threshold),
+        "postprocessing": "probability >= threshold" if binary else "argmax over channels",
+    }
+    if not binary:  # the course's palette, class 0 first
+        settings["class_colours"] = [to_hex(c) for c in label_maps.label_colors(len(facts.class_names))]
+    return settings
+
+
+def _model_rdf(facts, preprocessing, authors, license, citations, tags, cover, weights):
+    binary = len(facts.class_names) == 1
+    output_text = "probability of foreground" if binary else "probability of each class (softmax); take the argmax"
+    step = 2**facts.n_poolings
+    binarize = {"id": "binarize", "kwargs": {"threshold": _binarize_threshold(facts.threshold or 0.5)}}
     return {
         "format_version": "0.5.12",
         "type": "model",
@@ -361,7 +398,10 @@ def _model_rdf(facts, preprocessing, authors, license, citations, tags, cover, w
             {
                 "id": INPUT_ID,
                 "description": f"raw image, rescaled by the course's rule {facts.rescaling!r}",
-                "axes": _axes(lambda axis: {"min": step, "step": step}, _channel_names(facts.n_channels)),
+                "axes": _axes(
+                    lambda axis: facts.sides["yx".index(axis)] or {"min": step, "step": step},  # fixed, or 2**n * k
+                    _channel_names(facts.n_channels),
+                ),
                 "test_tensor": {"source": "test_input.npy"},
                 "preprocessing": preprocessing,
             }
@@ -369,70 +409,58 @@ def _model_rdf(facts, preprocessing, authors, license, citations, tags, cover, w
         "outputs": [
             {
                 "id": OUTPUT_ID,
-                "description": output_text,
+                "description": "mask 0/1 (probability >= threshold)" if facts.binarize_output else output_text,
                 "axes": _axes(lambda axis: {"tensor_id": INPUT_ID, "axis_id": axis}, facts.class_names),
                 "test_tensor": {"source": "test_output.npy"},
-                "postprocessing": (
-                    [{"id": "binarize", "kwargs": {"threshold": _binarize_threshold(facts.threshold)}}]
-                    if facts.binarize_output
-                    else []
-                ),
+                "postprocessing": [binarize] if facts.binarize_output else [],
             }
         ],
         "weights": weights,
-        "config": {
-            "unet_course": {
-                "n_poolings": facts.n_poolings,
-                "rescaling": facts.rescaling,
-                "class_names": list(facts.class_names),
-                "threshold": None if facts.threshold is None else float(facts.threshold),
-                "postprocessing": "probability >= threshold" if binary else "argmax over channels",
-            }
-        },
+        "config": {"unet_course": _course_settings(facts)},
     }
 
 
-def _documentation(facts, training_data, scores, methods, weight_formats):
+def _model_card(facts, card, weights):
+    """The package's README.md: intended use, data and split, scores beside the trivial baseline, limits, engines."""
     if len(facts.class_names) > 1:
         classes = ", ".join(f"{i} = {c}" for i, c in enumerate(facts.class_names))
         output = f"One probability per class (softmax): {classes}. A pixel's class is the most probable one (argmax)."
     else:
         applied = "the package applies it" if facts.binarize_output else "the package returns the probabilities"
         output = f"Foreground where probability >= {float(facts.threshold):.3g} (chosen on validation); {applied}."
-    table = "\n".join(
-        f"| {key} | {value:.4g} |" if isinstance(value, (int, float)) else f"| {key} | {value} |"
-        for key, value in scores.items()
+    sizes = "x".join(map(str, facts.sides)) + " pixels" if all(facts.sides) else f"sides k x {2**facts.n_poolings}"
+    baseline = card["baseline"] or {}
+    scores = [f"| {key} | {_number(v)} | {_number(baseline.get(key, ''))} |" for key, v in card["scores"].items()]
+    split = [
+        f"- {part}: {len(items)} images ({imageio.few_names(list(items))})"
+        if isinstance(items, (list, tuple))
+        else f"- {part}: {items} images"
+        for part, items in (card["split"] or {}).items()
+    ]
+    sections = {
+        "Intended use": card["intended_use"]
+        or f"Segmenting {' and '.join(facts.class_names)} in images like the training data below, for research.",
+        "Input and output": f"{'/'.join(_channel_names(facts.n_channels))} image of {sizes} ({facts.n_poolings} "
+        f'poolings), rescaled by the reader\'s rule for the training folder, "{facts.rescaling}".\n\n{output}',
+        "Training data and split": "\n".join([card["training_data"], *split]),
+        "Methods": card["methods"],
+        "Test scores (images used neither for training nor for choosing the threshold)": "\n".join(
+            ["| score | this model | trivial baseline |", "|---|---|---|", *scores]
+        ),
+        "Known limits": "\n".join(f"- {limit}" for limit in card["limitations"]),
+        "Weights and the engines that read them": "\n".join(
+            f"- `{f}`: " + _ENGINES[f].format(**_versions(), opset=ONNX_OPSET) for f in weights
+        ),
+    }
+    body = "".join(f"## {title}\n\n{text}\n\n" for title, text in sections.items())
+    return (
+        f"# {facts.name}\n\n{facts.description}\n\n{body}Written by the U-Net course's helpers.export on "
+        f"{datetime.date.today().isoformat()}. Cite the U-Net paper (doi:{UNET_CITATION['doi']}) and the data's.\n"
     )
-    return f"""# {facts.name}
 
-{facts.description}
 
-## Input and output
-
-{"/".join(_channel_names(facts.n_channels))} image of any height and width that are multiples of {2**facts.n_poolings}
-({facts.n_poolings} poolings). The package rescales the raw pixels by the course's rule "{facts.rescaling}".
-
-{output}
-
-## Training data
-
-{training_data}
-
-## Methods
-
-{methods}
-
-## Test scores (images used neither for training nor for choosing the threshold)
-
-| score | value |
-|---|---|
-{table}
-
-## Weights and citation
-
-{", ".join(weight_formats)}, written by the U-Net course's `helpers.export` on {datetime.date.today().isoformat()}.
-Cite Ronneberger, Fischer, Brox (2015), U-Net, MICCAI, doi:10.1007/978-3-319-24574-4_28, and the data's citation.
-"""
+def _number(value):
+    return f"{value:.4g}" if isinstance(value, (int, float)) else str(value)
 
 
 # ----------------------------------------------------------------------------------------
@@ -465,22 +493,36 @@ def _raise_on_errors(descr, what):
 
 def validate_package(path):
     """Validate a package with ``bioimageio.spec`` (every field, every file's sha256); return its description.
-
-    Raises ``CorruptModelError`` listing every problem (a missing or altered file by name).
-    """
-    from bioimageio.spec import load_description
-
+    Raises ``CorruptModelError`` naming every problem: a damaged, missing or altered file, an edited rdf.yaml."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"No package at {str(path)!r}: check the path.")
     if zipfile.is_zipfile(path):
         _check_listed_files_present(path)
     with tempfile.TemporaryDirectory(prefix="bioimageio-cache-") as cache, _offline_bioimageio(cache):
-        try:
-            descr = load_description(path, perform_io_checks=True)
-        except (KeyError, zipfile.BadZipFile, OSError) as error:
-            raise CorruptModelError(f"{path.name}: cannot read the package ({error}).") from error
-    _raise_on_errors(descr, str(path.name))
+        return _load_description(path, perform_io_checks=True)
+
+
+def _load_description(path, perform_io_checks):
+    """Load and check a package's description; a damaged or edited rdf.yaml is named."""
+    from bioimageio.spec import load_description
+
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            stated = archive.read(_RDF_SHA256).decode() if _RDF_SHA256 in archive.namelist() else None
+            if stated and stated != hashlib.sha256(archive.read("rdf.yaml")).hexdigest():
+                raise CorruptModelError(
+                    f"{path.name}: its rdf.yaml was changed after export (a threshold, rescaling or size edited, or "
+                    f"the file damaged): its sha256 differs from {_RDF_SHA256}. Export the model again."
+                )
+    try:
+        descr = load_description(path, perform_io_checks=perform_io_checks)
+    except Exception as error:  # a damaged rdf.yaml raises YAML, zip or key errors that name no file
+        raise CorruptModelError(
+            f"{path.name}: its description (rdf.yaml) cannot be read ({type(error).__name__}: "
+            f"{str(error).splitlines()[0] if str(error) else ''}). Export the model again, or copy the whole zip again."
+        ) from error
+    _raise_on_errors(descr, path.name)
     return descr
 
 
@@ -504,24 +546,20 @@ def predict_with_package(path, image, *, weight_format="keras_v3"):
     """Predict one image of raw pixels, (H, W[, C]) or (1, H, W, C), with a package through
     ``bioimageio.core`` as the tools do; return its output, float32 (1, H, W, K).
 
-    ``weight_format`` is ``"keras_v3"`` or ``"tensorflow_saved_model_bundle"``.
+    ``weight_format`` is ``"keras_v3"``, ``"onnx"`` or ``"tensorflow_saved_model_bundle"``.
     """
-    from bioimageio.core import create_prediction_pipeline, load_description, predict
+    from bioimageio.core import create_prediction_pipeline, predict
     from bioimageio.core import settings as core_settings
 
     image = np.asarray(image, dtype=np.float32)
-    if image.ndim == 2:
-        image = image[..., np.newaxis]
-    if image.ndim == 3:
-        image = image[np.newaxis]
+    image = image.reshape((1,) * (image.ndim < 4) + image.shape + (1,) * (image.ndim == 2))  # (1, H, W, C)
     core_settings.keras_backend = "tensorflow"  # the course trains with Keras on TensorFlow
     with (
         tempfile.TemporaryDirectory(prefix="bioimageio-run-") as work,
         _offline_bioimageio(Path(work) / "cache"),
         contextlib.chdir(work),  # bioimageio.core unzips TensorFlow weights into the current folder
     ):
-        descr = load_description(Path(path).resolve(), perform_io_checks=False)
-        _raise_on_errors(descr, Path(path).name)
+        descr = _load_description(Path(path).resolve(), perform_io_checks=False)
         with _quiet_tools():
             pipeline = create_prediction_pipeline(descr, weight_format=weight_format)
             sample = predict(model=pipeline, inputs={INPUT_ID: image})
@@ -530,11 +568,8 @@ def predict_with_package(path, image, *, weight_format="keras_v3"):
 
 
 def check_package_predictions(path, *, tolerance=1e-4, weight_formats=None):
-    """Validate a package, predict its test input with each weight format, compare with its test output.
-
-    Returns ``{weight format: largest absolute difference}``; raises AssertionError (naming the
-    format) if one differs by more than ``tolerance``.
-    """
+    """Validate a package, predict its test input with each weight format, compare with its test output; return
+    ``{weight format: largest absolute difference}``, or raise AssertionError naming a format beyond ``tolerance``."""
     descr = validate_package(path)
     formats = weight_formats or [f for f, entry in descr.weights if entry is not None]
     with zipfile.ZipFile(path) as archive:
@@ -573,14 +608,15 @@ def save_model(model, folder, *, rescaling=COURSE_RESCALING, class_names=None, t
         "threshold": None if threshold is None else float(threshold),
         "saved": datetime.datetime.now().isoformat(timespec="seconds"),
     }
+    manifest["sha256"] = _digest(manifest)  # of all the above: an edited threshold is caught on loading
     (folder / _MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return folder
 
 
 def load_model(folder):
-    """Check every file of a :func:`save_model` folder against its sha256, then load the model.
+    """Check the manifest and every file of a :func:`save_model` folder against their sha256, then load the model.
 
-    Returns ``(model, manifest)``; raises ``CorruptModelError`` naming a missing or altered file.
+    Returns ``(model, manifest)``; raises ``CorruptModelError`` naming a damaged, missing or altered file.
     """
     import keras
 
@@ -591,9 +627,17 @@ def load_model(folder):
             f"{str(manifest_path)!r} is missing: this is not a folder written by export.save_model "
             f"(or its manifest was deleted)."
         )
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    if _KERAS_FILE not in manifest["files"]:
-        raise CorruptModelError(f"{_MANIFEST} in {str(folder)!r} does not list {_KERAS_FILE}.")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        problem = None if manifest.pop("sha256") == _digest(manifest) else "was edited after saving (sha256 differs)"
+        manifest["files"][_KERAS_FILE]  # noqa: B018 (a KeyError when model.keras is not listed)
+    except (ValueError, TypeError, KeyError, AttributeError) as error:  # truncated, not JSON, keys missing
+        problem = f"is damaged ({type(error).__name__}: {error})"
+    if problem:
+        raise CorruptModelError(
+            f"{str(manifest_path)!r} {problem}. Copy the whole folder again from the original, or save the model "
+            f"again (export.save_model)."
+        )
     for name, expected in manifest["files"].items():
         file = folder / name
         if not file.is_file():

@@ -1,7 +1,7 @@
 """The expected answers of notebook 09's exercises are the ones helpers.export really writes.
 
-Each check is given the answer read from a package that export_bioimageio exported (or from the
-helper that states the sizes), and must accept it; a typical mistake must be refused.
+Each check is given the answer read from a package that export_bioimageio exported, and must accept
+it; a typical mistake, and a known-wrong answer, must be refused.
 """
 
 import numpy as np
@@ -20,8 +20,8 @@ def quiet(capsys):
 
 @pytest.fixture(scope="module")
 def package_16_bit(tmp_path_factory):
-    """A tiny grey U-Net exported for 16-bit images, with both weight formats."""
-    model = build_unet(input_shape=(None, None, 1), filters=2, n_poolings=2, dropout=0.0)
+    """A tiny grey U-Net with the exercise's poolings, exported for 16-bit images in every weight format."""
+    model = build_unet(input_shape=(None, None, 1), filters=2, n_poolings=exercises.SIZES_POOLINGS, dropout=0.0)
     image = np.random.default_rng(0).integers(0, 65536, (16, 16)).astype(np.uint16)  # full range
     path = export.export_bioimageio(
         model,
@@ -39,9 +39,10 @@ def package_16_bit(tmp_path_factory):
     return export.validate_package(path)
 
 
-def test_accepted_sizes_exercise_is_what_the_package_states():
-    stated = set(export.accepted_sizes(exercises.SIZES_POOLINGS, up_to=max(exercises.SIZES_CANDIDATES)))
-    answer = sorted(stated & set(exercises.SIZES_CANDIDATES))
+def test_accepted_sizes_exercise_is_what_the_package_states(package_16_bit):
+    y_axis = package_16_bit.inputs[0].axes[1]
+    stated_min, stated_step = y_axis.size.min, y_axis.size.step
+    answer = [s for s in exercises.SIZES_CANDIDATES if s >= stated_min and (s - stated_min) % stated_step == 0]
     assert answer == [16, 32, 48, 128, 256, 512]  # by hand: the multiples of 2**4 among the candidates
     assert exercises.check_accepted_sizes(answer)
     assert not exercises.check_accepted_sizes([8] + answer)  # below the minimum
@@ -62,14 +63,22 @@ def test_scale_gain_exercise_is_the_gain_of_an_exported_16_bit_package(package_1
     assert not exercises.check_scale_gain(None)
 
 
-def test_deepimagej_format_exercise_is_the_package_format_deepimagej_lists(package_16_bit):
+def test_scale_gain_accepts_the_rounded_forms_of_the_solution_and_refuses_wrong_ones():
+    assert exercises.check_scale_gain(1.526e-5)  # issue 22: was refused
+    assert exercises.check_scale_gain(1.53e-5)  # the solution's own "about 1.53e-5"
+    assert not exercises.check_scale_gain(1.52e-5)  # rounded the wrong way: 0.4 % off
+    assert not exercises.check_scale_gain(1.6e-5)
+    assert not exercises.check_scale_gain(1 / 65536)  # still refused, though 0.0015 % from the right answer
+
+
+def test_deepimagej_format_exercise_is_a_package_format_deepimagej_lists(package_16_bit):
     formats = {name for name, entry in package_16_bit.weights if entry is not None}
     assert formats == set(exercises.PACKAGE_WEIGHT_FORMATS)
-    (answer,) = formats & set(exercises.DEEPIMAGEJ_WEIGHT_FORMATS)
-    assert answer == "tensorflow_saved_model_bundle"
-    assert exercises.check_deepimagej_format(answer)
+    answers = formats & set(exercises.DEEPIMAGEJ_WEIGHT_FORMATS)
+    assert answers == {"onnx", "tensorflow_saved_model_bundle"}
+    assert all(exercises.check_deepimagej_format(answer) for answer in answers)
     assert not exercises.check_deepimagej_format("keras_v3")  # Python tools only
-    assert not exercises.check_deepimagej_format("onnx")  # not in this package
+    assert not exercises.check_deepimagej_format("torchscript")  # deepImageJ runs it, but it is not in this package
     assert not exercises.check_deepimagej_format(None)
 
 

@@ -19,10 +19,10 @@ from helpers.models import build_unet  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def tiny_unet(channels, n_classes, activation):
-    """A U-Net with 2 poolings and 2 filters."""
+def tiny_unet(channels, n_classes, activation, size=None):
+    """A U-Net with 2 poolings and 2 filters (input of any size, or ``size`` x ``size``)."""
     return build_unet(
-        input_shape=(None, None, channels),
+        input_shape=(size, size, channels),
         filters=2,
         n_poolings=2,
         n_classes=n_classes,
@@ -71,6 +71,7 @@ def classes_package(tmp_path_factory):
         test_image=image,
         class_names=["background", "membrane", "cell"],
         saved_model=False,
+        onnx=False,
         **export_kwargs(),
     )
     return model, image, path
@@ -84,9 +85,11 @@ def read_rdf(path):
 
 def test_binary_package_validates_and_reloads_with_the_same_predictions(binary_package):
     model, image, path = binary_package
-    differences = export.check_package_predictions(path)
-    assert set(differences) == {"keras_v3", "tensorflow_saved_model_bundle"}
+    differences = export.check_package_predictions(path)  # through bioimageio.core (onnxruntime for ONNX)
+    assert set(differences) == {"keras_v3", "onnx", "tensorflow_saved_model_bundle"}
     assert all(d <= 1e-4 for d in differences.values())
+    onnx_weights = read_rdf(path).weights.onnx
+    assert onnx_weights.opset_version == export.ONNX_OPSET and 7 <= export.ONNX_OPSET <= 18  # deepImageJ: 6 to 18
     # the stored test output is the Keras model's prediction on the image scaled by 1/255
     with zipfile.ZipFile(path) as archive:
         stored = np.load(archive.open("test_output.npy"))
@@ -101,34 +104,35 @@ def test_binary_package_states_sizes_threshold_and_citations(binary_package):
     assert (y_axis.size.min, y_axis.size.step) == (4, 4)  # 2**2 poolings
     assert descr.config.model_extra["unet_course"]["threshold"] == pytest.approx(0.4)
     assert [c.doi for c in descr.cite][:2] == ["10.1007/978-3-319-24574-4_28", "10.1000/182"]
-    assert {"cover.png", "README.md", "test_input.npy", "model.keras", "tf_saved_model.zip"} <= set(
+    assert {"cover.png", "README.md", "test_input.npy", "model.keras", "model.onnx", "tf_saved_model.zip"} <= set(
         zipfile.ZipFile(path).namelist()
     )
 
 
 def write_file(folder, kind):
-    """One 32x32 grey file as a researcher brings it, of this kind."""
+    """One 32x32 file as a researcher brings it, of this kind."""
     import tifffile
     from skimage import io
 
     rng = np.random.default_rng(7)
-    if kind == "8-bit png":
-        path = folder / "image.png"
-        io.imsave(path, rng.integers(0, 256, (32, 32)).astype(np.uint8), check_contrast=False)
+    pixels = {
+        "8-bit png": rng.integers(0, 256, (32, 32)).astype(np.uint8),
+        "RGB png": rng.integers(0, 256, (32, 32, 3)).astype(np.uint8),
+        "12-bit tif": rng.integers(0, 4096, (32, 32)).astype(np.uint16),
+        "16-bit tif": rng.integers(0, 65536, (32, 32)).astype(np.uint16),
+        "float tif": (rng.random((32, 32)) * 300 - 50).astype(np.float32),
+    }[kind]
+    path = folder / ("image.png" if kind.endswith("png") else "image.tif")
+    if kind.endswith("png"):
+        io.imsave(path, pixels, check_contrast=False)
     else:
-        pixels = {
-            "12-bit tif": rng.integers(0, 4096, (32, 32)).astype(np.uint16),
-            "16-bit tif": rng.integers(0, 65536, (32, 32)).astype(np.uint16),
-            "float tif": (rng.random((32, 32)) * 300 - 50).astype(np.float32),
-        }[kind]
-        path = folder / "image.tif"
         tifffile.imwrite(path, pixels)
     return path
 
 
-@pytest.mark.parametrize("kind", ["8-bit png", "12-bit tif", "16-bit tif", "float tif"])
+@pytest.mark.parametrize("kind", ["8-bit png", "RGB png", "12-bit tif", "16-bit tif", "float tif"])
 def test_package_on_the_raw_file_predicts_what_the_notebook_predicts(kind, tmp_path):
-    model = tiny_unet(1, 1, "sigmoid")
+    model = tiny_unet(3 if kind == "RGB png" else 1, 1, "sigmoid")
     file = write_file(tmp_path, kind)
     raw = imageio.read_pixels(file)
     path = export.export_bioimageio(
@@ -140,11 +144,141 @@ def test_package_on_the_raw_file_predicts_what_the_notebook_predicts(kind, tmp_p
         threshold=0.5,
         rescaling=imageio.scaling_rule(raw),
         saved_model=False,
+        onnx=False,
         **export_kwargs(),
     )
     notebook = model.predict_on_batch(imageio.read_image(file)[np.newaxis])  # the notebooks' path
     package = export.predict_with_package(path, raw)  # what Fiji or napari gives the package
     assert np.max(np.abs(package - notebook)) <= 1e-4
+
+
+def test_package_from_a_saved_folder_applies_the_folders_stored_rule(tmp_path):
+    # a dim image from a 16-bit camera: alone, its values (all below 4096) look like 12-bit data, but the
+    # folder's rule, stored with the model, divides by 65535; the package must do the same
+    import tifffile
+
+    model = tiny_unet(1, 1, "sigmoid")
+    dim = np.random.default_rng(8).integers(0, 4000, (32, 32)).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "dim.tif", dim)
+    saved = export.save_model(model, tmp_path / "run", rescaling="16-bit / 65535", threshold=0.3)
+    raw = imageio.read_pixels(tmp_path / "dim.tif")
+    path = export.export_bioimageio(
+        saved,
+        tmp_path,
+        name="Stored rule",
+        description="x",
+        test_image=raw,
+        onnx=False,
+        saved_model=False,
+        **export_kwargs(),
+    )
+    (scale,) = [step for step in read_rdf(path).inputs[0].preprocessing if step.id == "scale_linear"]
+    assert scale.kwargs.gain == pytest.approx(1 / 65535, rel=1e-12)
+    assert read_rdf(path).config.model_extra["unet_course"]["threshold"] == 0.3  # stored threshold
+    trained_on = model.predict_on_batch((dim / 65535.0).astype(np.float32)[np.newaxis, ..., np.newaxis])
+    package = export.predict_with_package(path, raw)  # the preprocessing is the package's, whatever the weights
+    assert np.max(np.abs(package - trained_on)) <= 1e-4
+    with pytest.raises(ValueError, match=r"threshold=0\.5.*stores 0\.3"):
+        export.export_bioimageio(
+            saved,
+            tmp_path,
+            name="Other",
+            description="x",
+            test_image=raw,
+            threshold=0.5,
+            onnx=False,
+            saved_model=False,
+            **export_kwargs(),
+        )
+
+
+def test_fixed_size_model_exports_exactly_its_size(tmp_path):
+    model = tiny_unet(1, 1, "sigmoid", size=64)  # takes 64 x 64 only
+    image = np.random.default_rng(9).integers(0, 256, (50, 70)).astype(np.uint8)  # padded and cut to 64 x 64
+    path = export.export_bioimageio(
+        model,
+        tmp_path,
+        name="Fixed size",
+        description="x",
+        test_image=image,
+        threshold=0.5,
+        saved_model=False,
+        **export_kwargs(),
+    )
+    descr = read_rdf(path)
+    assert [axis.size for axis in descr.inputs[0].axes[1:3]] == [64, 64]  # not a range it cannot take
+    with zipfile.ZipFile(path) as archive:
+        assert np.load(archive.open("test_input.npy")).shape == (1, 64, 64, 1)
+        assert "64x64 pixels" in archive.read("README.md").decode()
+    differences = export.check_package_predictions(path)
+    assert set(differences) == {"keras_v3", "onnx"}
+
+
+def test_test_image_of_any_size_is_mirror_padded_not_refused(tmp_path):
+    model = tiny_unet(1, 1, "sigmoid")  # 2 poolings: sides must be multiples of 4
+    image = np.random.default_rng(10).integers(0, 256, (30, 45)).astype(np.uint8)
+    path = export.export_bioimageio(
+        model,
+        tmp_path,
+        name="Padded",
+        description="x",
+        test_image=image,
+        threshold=0.5,
+        onnx=False,
+        saved_model=False,
+        **export_kwargs(),
+    )
+    with zipfile.ZipFile(path) as archive:
+        raw = np.load(archive.open("test_input.npy"))
+    expected = np.pad(image, ((0, 2), (0, 3)), mode="symmetric")  # 32 x 48, mirrored at the bottom and right
+    np.testing.assert_array_equal(raw[0, ..., 0], expected)
+
+
+def test_model_card_is_built_from_the_real_objects(tmp_path):
+    model = tiny_unet(1, 1, "sigmoid")
+    image = np.random.default_rng(11).integers(0, 256, (16, 16)).astype(np.uint8)
+    arguments = export_kwargs(scores={"Dice (test)": 0.8125}, baseline_scores={"Dice (test)": 0.29})
+    path = export.export_bioimageio(
+        model,
+        tmp_path,
+        name="Model card",
+        description="x",
+        test_image=image,
+        threshold=0.5,
+        onnx=False,
+        split={"training": ["s01", "s02", "s03"], "validation": ["s04"], "test": 2},
+        intended_use="Membranes in serial-section EM of the fly nerve cord.",
+        limitations=["Only 2-D sections."],
+        **arguments,
+    )
+    card = zipfile.ZipFile(path).read("README.md").decode()
+    assert "| Dice (test) | 0.8125 | 0.29 |" in card  # the score beside the trivial baseline
+    assert "- training: 3 images (s01, s02, s03)" in card and "- test: 2 images" in card
+    assert "Membranes in serial-section EM" in card and "- Only 2-D sections." in card
+    assert "Generated test pixels." in card  # training data as given
+    import keras
+    import tensorflow as tf
+
+    assert f"Keras {keras.__version__} on TensorFlow {tf.__version__}" in card  # the engines that read it
+    assert "TensorFlow 2.11" in card  # deepImageJ's TensorFlow limit is named beside the SavedModel
+
+
+def test_missing_onnx_converter_is_named_with_the_fix(tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tf2onnx" else real(name, *a))
+    with pytest.raises(ImportError, match=r"tf2onnx.*onnx=False"):
+        export.export_bioimageio(
+            tiny_unet(1, 1, "sigmoid"),
+            tmp_path,
+            name="No onnx",
+            description="x",
+            test_image=np.zeros((16, 16), np.uint8),
+            threshold=0.5,
+            **export_kwargs(),
+        )
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_binarized_package_keeps_the_course_threshold_rule(tmp_path):
@@ -160,6 +294,7 @@ def test_binarized_package_keeps_the_course_threshold_rule(tmp_path):
         threshold=threshold,
         binarize_output=True,
         saved_model=False,
+        onnx=False,
         **export_kwargs(),
     )
     assert export.check_package_predictions(path)["keras_v3"] == 0.0
@@ -195,6 +330,7 @@ def test_a_second_export_never_overwrites_the_first(classes_package):
         test_image=image,
         class_names=["a", "b", "c"],
         saved_model=False,
+        onnx=False,
         **export_kwargs(),
     )
     assert second.name == "tiny-classes-2.zip"
@@ -228,6 +364,27 @@ def test_missing_file_in_package_is_refused_naming_it(binary_package, tmp_path):
         export.validate_package(missing)
 
 
+def test_damaged_or_edited_description_is_named_with_the_fix(binary_package, tmp_path):
+    _, _, path = binary_package
+    garbage = copy_zip(
+        path, tmp_path / "damaged.zip", lambda item, data: b"inputs: [\n  - id: {" if item == "rdf.yaml" else data
+    )
+    edited = copy_zip(
+        path, tmp_path / "edited.zip", lambda item, data: data.replace(b"threshold: 0.4", b"threshold: 0.9")
+    )
+    assert b"threshold: 0.9" in zipfile.ZipFile(edited).read("rdf.yaml"), "the edit is real"
+    for copy in (garbage, edited):
+        with pytest.raises(export.CorruptModelError, match=r"rdf\.yaml.*Export the model again"):
+            export.validate_package(copy)
+        with pytest.raises(export.CorruptModelError, match=r"rdf\.yaml"):
+            export.predict_with_package(copy, np.zeros((32, 48), np.float32))
+    no_checksum = copy_zip(  # a damaged rdf.yaml without the course's checksum beside it: still named
+        garbage, tmp_path / "damaged-alone.zip", lambda item, data: None if item.endswith(".sha256") else data
+    )
+    with pytest.raises(export.CorruptModelError, match=r"rdf\.yaml.*cannot be read.*Export the model again"):
+        export.validate_package(no_checksum)
+
+
 def test_bad_arguments_get_clear_errors_and_write_nothing(tmp_path):
     model = tiny_unet(1, 1, "sigmoid")
     image = np.zeros((32, 32), np.uint8)
@@ -238,8 +395,8 @@ def test_bad_arguments_get_clear_errors_and_write_nothing(tmp_path):
 
     with pytest.raises(ValueError, match="threshold"):
         export_with(threshold=None)
-    with pytest.raises(ValueError, match="multiples of 4"):
-        export_with(test_image=np.zeros((30, 32), np.uint8))
+    with pytest.raises(ValueError, match=r"test_image.*\(height, width, 1\)"):
+        export_with(test_image=np.zeros((32, 32, 3), np.uint8))
     with pytest.raises(ValueError, match="imageio.scaling_rule"):
         export_with(rescaling="12-bit")
     with pytest.raises(ValueError, match="imageio.scaling_rule"):  # 16-bit pixels with the 12-bit rule
@@ -296,6 +453,20 @@ def test_altered_or_missing_model_file_is_refused_naming_it(saved_folder, tmp_pa
     (copy / "model.keras").unlink()
     with pytest.raises(export.CorruptModelError, match=r"model\.keras.*missing"):
         export.load_model(copy)
+
+
+def test_damaged_or_edited_manifest_is_named_with_the_fix(saved_folder, tmp_path):
+    _, folder = saved_folder
+    truncated, edited = tmp_path / "truncated", tmp_path / "edited"
+    for copy in (truncated, edited):
+        shutil.copytree(folder, copy)
+    text = (folder / "manifest.json").read_text()
+    (truncated / "manifest.json").write_text(text[: len(text) // 2])
+    (edited / "manifest.json").write_text(text.replace('"threshold": 0.35', '"threshold": 0.9'))
+    assert '"threshold": 0.9' in (edited / "manifest.json").read_text(), "the edit is real"
+    for copy, problem in ((truncated, "damaged"), (edited, "edited")):
+        with pytest.raises(export.CorruptModelError, match=rf"manifest\.json.*{problem}.*Copy the whole folder again"):
+            export.load_model(copy)
 
 
 def test_save_model_never_overwrites(saved_folder):

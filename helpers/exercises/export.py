@@ -21,13 +21,11 @@ SIZES_CANDIDATES = (8, 16, 24, 32, 40, 48, 100, 128, 256, 500, 512)
 #: Bit depth of the images in the scale_linear exercise (they use the full 16-bit range).
 GAIN_PIXEL_BITS = 16
 
-#: The weight formats that helpers.export.export_bioimageio writes (saved_model=True).
-PACKAGE_WEIGHT_FORMATS = ("keras_v3", "tensorflow_saved_model_bundle")
-#: Weight formats the BioImage Model Zoo's collection configuration lists for the deepImageJ
-#: consumer (``consumers.deepimagej.config.supported_weight_formats``). deepImageJ is a Java
-#: plugin: it runs TensorFlow SavedModels and TorchScript (deepImageJ 3 also ONNX, through
-#: JDLL's engines), never Keras files.
-DEEPIMAGEJ_WEIGHT_FORMATS = ("tensorflow_saved_model_bundle", "torchscript")
+#: The weight formats that helpers.export.export_bioimageio writes by default.
+PACKAGE_WEIGHT_FORMATS = ("keras_v3", "onnx", "tensorflow_saved_model_bundle")
+#: The formats deepImageJ 3 runs through JDLL's engines (its supportedVersions.json): TensorFlow SavedModels
+#: (TensorFlow up to 2.11), TorchScript, and ONNX (opsets 6 to 18). It is a Java plugin: no Keras files.
+DEEPIMAGEJ_WEIGHT_FORMATS = ("tensorflow_saved_model_bundle", "torchscript", "onnx")
 
 
 def check_accepted_sizes(answer):
@@ -53,37 +51,33 @@ def check_accepted_sizes(answer):
     return say(False, "Keep every candidate that is a multiple of 2**4 = 16 (and at least 16).")
 
 
-def _close(value, target):
-    return abs(value - target) <= 1e-9 * target
-
-
 def check_scale_gain(answer):
-    """Check the ``scale_linear`` gain that turns raw GAIN_PIXEL_BITS-bit pixels into the course's [0, 1]."""
+    """Check the ``scale_linear`` gain that turns raw GAIN_PIXEL_BITS-bit pixels into the course's [0, 1].
+
+    Written-out known mistakes are named first (1/65536 differs from the right 1/65535 by 0.0015 %); then any
+    answer within 0.3 % of 1/65535 is right, so that "1.526e-5" and "about 1.53e-5" pass.
+    """
     value, problem = as_number(answer)
     if problem:
         return say(False, problem + " (one number, e.g. 1 / 100)")
-    largest = 2**GAIN_PIXEL_BITS - 1
-    if _close(value, 1 / largest):
+    largest, values = 2**GAIN_PIXEL_BITS - 1, 2**GAIN_PIXEL_BITS
+    mistakes = {
+        1 / values: f"1/{values} is close but not it: 16 bits hold {values} values, 0 to {largest}, so the "
+        f"brightest pixel would become {largest}/{values}, not 1.",
+        1 / 255: "1/255 is for 8-bit images (0 to 255); these are 16-bit.",
+        1 / 4095: "1/4095 is the course's rule for 12-bit camera data (every value below 4096); these "
+        "images use the whole 16-bit range, up to 65535.",
+        largest: "The gain multiplies the pixels: to divide by the largest value, the gain is 1 over it.",
+        255: "The gain multiplies the pixels: to divide by the largest value, the gain is 1 over it.",
+    }
+    for mistake, hint in mistakes.items():
+        if abs(value - mistake) <= 1e-6 * mistake:
+            return say(False, hint)
+    if abs(value * largest - 1) <= 3e-3:
         return say(
             True,
-            f"Correct! gain = 1/{largest} = {value:.3g}: the brightest 16-bit value, {largest}, becomes 1.0, "
+            f"Correct! gain = 1/{largest} = {1 / largest:.4g}: the brightest 16-bit value, {largest}, becomes 1.0, "
             f"as the course's reader does it. A tool that feeds raw pixels then gives the model what it was trained on.",
-        )
-    if _close(value, 1 / 2**GAIN_PIXEL_BITS):
-        return say(
-            False,
-            f"1/{2**GAIN_PIXEL_BITS} is close but not it: 16 bits hold {2**GAIN_PIXEL_BITS} values, "
-            f"0 to {largest}, so the brightest pixel would become {largest}/{2**GAIN_PIXEL_BITS}, not 1.",
-        )
-    if _close(value, 1 / 255):
-        return say(False, "1/255 is for 8-bit images (0 to 255); these are 16-bit.")
-    if _close(value, largest) or _close(value, 255):
-        return say(False, "The gain multiplies the pixels: to divide by the largest value, the gain is 1 over it.")
-    if _close(value, 1 / 4095):
-        return say(
-            False,
-            "1/4095 is the course's rule for 12-bit camera data (every value below 4096); these "
-            "images use the whole 16-bit range, up to 65535.",
         )
     return say(
         False, f"The largest {GAIN_PIXEL_BITS}-bit value must become 1.0: what is it, and what multiplies it to 1?"
@@ -91,29 +85,20 @@ def check_scale_gain(answer):
 
 
 def check_deepimagej_format(answer):
-    """Check which weight format of PACKAGE_WEIGHT_FORMATS deepImageJ (Fiji) runs."""
-    if answer is None:
-        return say(False, f"Replace None with one of {list(PACKAGE_WEIGHT_FORMATS)} (a string).")
+    """Check a weight format of PACKAGE_WEIGHT_FORMATS that deepImageJ (Fiji) runs."""
     if not isinstance(answer, str):
-        return say(False, f"Give one name as a string, e.g. {PACKAGE_WEIGHT_FORMATS[0]!r}.")
+        return say(False, f"Replace None with one of {list(PACKAGE_WEIGHT_FORMATS)} (a string).")
     name = answer.strip().lower()
-    right = [f for f in PACKAGE_WEIGHT_FORMATS if f in DEEPIMAGEJ_WEIGHT_FORMATS]
-    if name in right:
+    if name in set(PACKAGE_WEIGHT_FORMATS) & set(DEEPIMAGEJ_WEIGHT_FORMATS):
         return say(
             True,
-            f"Correct! {name}: deepImageJ is a Java plugin; it runs TensorFlow SavedModels (and TorchScript), "
-            f"not Keras files. That is why the package carries this second copy of the weights.",
+            f"Correct! {name}: deepImageJ is a Java plugin; it runs ONNX (opsets up to 18) and TensorFlow "
+            f"SavedModels (TensorFlow up to 2.11, so a SavedModel from a newer TensorFlow may fail), not Keras files.",
         )
     if name.startswith("keras"):
         return say(
             False,
             "keras_v3 is read by Python tools through bioimageio.core (napari, the Model Zoo's test run); "
             "deepImageJ runs in Java and has no Keras.",
-        )
-    if name in ("onnx", "torchscript", "pytorch_state_dict"):
-        return say(
-            False,
-            f"{name} is not in this package (its formats: {', '.join(PACKAGE_WEIGHT_FORMATS)}); "
-            f"the course trains with TensorFlow.",
         )
     return say(False, f"Pick one of the package's formats: {', '.join(PACKAGE_WEIGHT_FORMATS)}.")
