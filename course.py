@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up and run the course with one command; needs only Python 3.11, 3.12 or 3.13.
 
-    python3 course.py start    # make .venv, install, open Jupyter on the notebooks
+    python3 course.py start    # make .venv, install, open Jupyter at the course folder, showing notebooks/
     python3 course.py test     # make .venv, install, run every test (pytest + nbval)
     python3 course.py slides   # make .venv, install, build the workshop slides (HTML + PDF)
 
@@ -67,17 +67,20 @@ def main(arguments):
         sys.exit(__doc__)
     check_python()
     ensure_environment()
-    command, extra = arguments[0], arguments[1:]
+    command, extra, environment = arguments[0], arguments[1:], dict(os.environ)
     if command == "start":
-        run = [str(venv_python()), "-m", "notebook", f"--ServerApp.root_dir={ROOT / 'notebooks'}", *extra]
+        # the course folder as root, so that outputs/ and data/ can be reached; the notebooks folder shown first
+        shown = "--JupyterNotebookApp.default_url=/tree/notebooks"
+        run = [str(venv_python()), "-m", "notebook", f"--ServerApp.root_dir={ROOT}", shown, *extra]
         if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers often run as root; Jupyter refuses unless told
             run.append("--allow-root")
     elif command == "slides":
         run = [str(venv_python()), str(ROOT / "slides" / "build.py"), *extra]
+        environment = {"TF_CPP_MIN_LOG_LEVEL": "3", **environment}  # no TensorFlow or CUDA log lines
     else:  # two processes (pytest-xdist), one notebook or test file each at a time: about half the time on 2 cores
         parallel = [] if {"-n", "--version", "--collect-only"} & set(extra) else ["-n", "2", "--dist", "loadfile"]
         run = [str(venv_python()), "-m", "pytest", *parallel, *extra]
-    return subprocess.run(run, cwd=ROOT).returncode
+    return subprocess.run(run, cwd=ROOT, env=environment).returncode
 
 
 if __name__ == "__main__":

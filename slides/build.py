@@ -26,7 +26,7 @@ import re
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up lines would hide the report
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up lines would hide the report
 
 SLIDES = Path(__file__).resolve().parent
 ROOT = SLIDES.parent
@@ -302,6 +302,9 @@ def main(argv=None):
             parser.exit(1, f"{error}\nOr build without the PDF: slides/build.py --no-pdf\n")
     if update_guide():
         print(f"updated the timing table in {GUIDE.relative_to(ROOT)}")
+    from helpers import course
+
+    course.import_tensorflow_quietly()  # before the figures import Keras: no CUDA, oneDNN or absl lines
     for path in build(args.out, pdf=not args.no_pdf)[0]:
         print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
 

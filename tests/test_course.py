@@ -228,3 +228,38 @@ def test_the_notebook_top_quotes_its_measured_time_and_machine(path):
     top = _source(_cells(path)[0])
     assert f"default mode {round(measured['seconds'])} s" in top, f"{path.name}: its top cell does not quote its time"
     assert label.split(", Python")[0] in top, f"{path.name}: its top cell does not name the machine ({label})"
+
+
+# --- course.py, the command line: where Jupyter opens, a quiet slide build -------------------------
+
+
+def _course_py_runs(monkeypatch, *arguments):
+    """The command and environment that ``python3 course.py ARGUMENTS`` starts (nothing is installed or run)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("course_py", ROOT / "course.py")
+    course_py = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(course_py)
+    started = []
+    monkeypatch.setattr(course_py, "ensure_environment", lambda: None)
+    monkeypatch.setattr(
+        course_py.subprocess,
+        "run",
+        lambda run, cwd, env: started.append((run, env)) or subprocess.CompletedProcess(run, 0),
+    )
+    assert course_py.main(list(arguments)) == 0
+    return started[0]
+
+
+def test_jupyter_opens_at_the_course_folder_with_the_notebooks_shown(monkeypatch):
+    run, _ = _course_py_runs(monkeypatch, "start", "--no-browser")
+    assert f"--ServerApp.root_dir={ROOT}" in run  # outputs/ and data/ are reachable from the file browser
+    assert "--JupyterNotebookApp.default_url=/tree/notebooks" in run
+    assert "--no-browser" in run
+
+
+def test_the_slide_build_starts_tensorflow_without_its_log_lines(monkeypatch):
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    run, env = _course_py_runs(monkeypatch, "slides", "--no-pdf")
+    assert run[-2:] == [str(ROOT / "slides" / "build.py"), "--no-pdf"]
+    assert env["TF_CPP_MIN_LOG_LEVEL"] == "3"
