@@ -233,7 +233,14 @@ def run_as_notebook_08(root, results, *, n_poolings, crop, filters, tile=None, *
         weighted_metrics=["accuracy"] if K > 1 else [metrics.keras_dice()],
     )
     run = training.fit_resumable(
-        model, batches, folder=results / "run", epochs=1, steps_per_epoch=2, validation_data=validation_data, verbose=0
+        model,
+        batches,
+        folder=results / "run",
+        epochs=1,
+        steps_per_epoch=2,
+        validation_data=validation_data,
+        verbose=0,
+        settings={"rescaling": report.rescaling, "class names": loaded.class_names},
     )
     probabilities = {i: own_data.predict_image(model, images[i], n_poolings) for i in [*validation, *test]}
     seen = int(sum(annotated[i].sum() for i in test))
@@ -250,7 +257,7 @@ def run_as_notebook_08(root, results, *, n_poolings, crop, filters, tile=None, *
         }
     folder = own_data.predict_folder(
         model, root / "new", results / "predictions", threshold=scores.get("threshold"), n_poolings=n_poolings,
-        channels=images[0].shape[-1], classes=report, **({} if tile is None else {"tile": tile}),
+        channels=images[0].shape[-1], classes=report, rescaling=report.rescaling, **({} if tile is None else {"tile": tile}),
     )  # fmt: skip
     return types.SimpleNamespace(
         report=report, loaded=loaded, split=(train, validation, test), seen=seen, model=model, probabilities=probabilities,

@@ -42,10 +42,11 @@ def colour_image(rng, ids):
 
 
 def colour_folder(root, count=10, size=(64, 64)):
-    """Write images/, masks/ (one colour per class) and new/ (odd sizes) under root."""
+    """Write images/, masks/ (one colour per class) and new/ (odd sizes) under root; ``size`` a (height,
+    width) or a list of them, taken in turn."""
     rng = np.random.default_rng(0)
     for index in range(count):
-        ids = class_map(rng, *size)
+        ids = class_map(rng, *(size[index % len(size)] if isinstance(size, list) else size))
         write(root / "images", f"{index}.png", colour_image(rng, ids))
         write(root / "masks", f"{index}.png", np.asarray(COLOURS, np.uint8)[ids])
     sizes = {"new-a.png": (50, 70), "new-b.png": (64, 40)}
@@ -188,9 +189,10 @@ def test_a_k_class_folder_trains_scores_and_predicts_class_ids(tmp_path):
 # --- notebook 08 end to end on an odd-sized colour folder of 3 classes --------------------------------
 
 
-def test_notebook_08_runs_on_an_odd_sized_colour_multiclass_folder_set_by_its_folder_parameters(tmp_path):
-    # 45 x 71: divisible by no power of 2 and smaller than the smoke crop (64), so every image is padded
-    sizes = colour_folder(tmp_path / "data", size=(45, 71))
+def test_notebook_08_runs_on_a_mixed_size_colour_multiclass_folder_set_by_its_folder_parameters(tmp_path):
+    # 45 x 71 and 71 x 45 in turn: divisible by no power of 2, one side smaller than the smoke crop (64), so every
+    # image is padded, each to its own size (64 x 80 or 80 x 64), never to the largest
+    sizes = colour_folder(tmp_path / "data", size=[(45, 71), (71, 45)])
     before = snapshot(tmp_path / "data")
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     index = next(i for i, c in enumerate(notebook.cells) if "parameters" in c.metadata.get("tags", []))
@@ -215,6 +217,7 @@ def test_notebook_08_runs_on_an_odd_sized_colour_multiclass_folder_set_by_its_fo
     )
     assert "K = 3" in outputs
     assert "6,390 annotated test pixels" in outputs  # 2 test images x 45 x 71: the padding is not scored
+    assert "5 of 45x71, 5 of 71x45 pixels" in outputs
     assert "confusion matrix" in outputs
     predictions = tmp_path / "results" / "predictions-colours-smoke"
     for name, shape in sizes.items():
