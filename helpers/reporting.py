@@ -123,7 +123,8 @@ def _per_class_sentence(evaluation, names):
 def _data_words(data_description, folders, mask_values):
     """The data in words: folder names, never where they are on this machine; the masks' stored values."""
     for folder in folders or ():
-        for where in {str(folder), str(Path(folder).expanduser()), str(Path(folder).expanduser().resolve())}:
+        places = {str(folder), str(Path(folder).expanduser()), str(Path(folder).expanduser().resolve())}
+        for where in sorted(places, key=len, reverse=True):  # the longest first: a relative path is inside it
             data_description = data_description.replace(where, f"'{Path(folder).name}'")
     meanings = ", ".join(f"{value} = {meaning}" for value, meaning in (mask_values or {}).items())
     return f"{data_description} (mask values: {meanings})" if meanings else data_description

@@ -152,16 +152,24 @@ def _flatten(value, prefix=""):
 
 
 def _describe_data(data):
-    """Shapes and sha256 of an array or a tuple of arrays; a ``tf.data`` set's element spec and ``settings``."""
-    if data is None or hasattr(data, "element_spec"):
-        return data and {"batches": str(data.element_spec), **getattr(data, "settings", {})}
+    """Shapes and sha256 of arrays, a tuple of arrays or a finite ``tf.data`` set; an endless set's ``settings``."""
+    if data is None:
+        return None
+    described = {}
+    if hasattr(data, "element_spec"):  # a tf.data set: its batches and settings, and its content when finite
+        described = {"batches": str(data.element_spec), **getattr(data, "settings", {})}
+        if int(data.cardinality()) < 0:  # endless random crops (pipeline.training_batches)
+            return described
+        data = [array for element in data.as_numpy_iterator() for array in element]
     arrays = [np.ascontiguousarray(item) for item in (data if isinstance(data, (list, tuple)) else [data])]
     if any(array.dtype == object for array in arrays):  # e.g. a Python generator: no fingerprint
         return type(data).__name__
     digest = hashlib.sha256(str([(array.shape, array.dtype.str) for array in arrays]).encode())
     for array in arrays:
         digest.update(array)
-    return f"{', '.join(str(array.shape) for array in arrays)}; sha256 {digest.hexdigest()[:16]}"
+    shapes = ", ".join(str(array.shape) for array in arrays[:3]) + (", ..." if len(arrays) > 3 else "")
+    content = f"{shapes}; sha256 {digest.hexdigest()[:16]}"
+    return {**described, "content": content} if described else content
 
 
 def run_identity(model, training_data, targets=None, *, validation_data=None, settings=None, **fit_settings):
@@ -171,16 +179,14 @@ def run_identity(model, training_data, targets=None, *, validation_data=None, se
     monitor, mode) and your ``settings`` (e.g. the rescaling rule, the class names) as given."""
     if model.optimizer is None:
         raise ValueError("Compile the model (model.compile(...)) before training it.")
-    layers = [
-        (type(layer).__name__, {k: v for k, v in layer.get_config().items() if k != "name"}) for layer in model.layers
-    ]
-    loss = model.loss
-    optimizer = {key: value for key, value in model.optimizer.get_config().items() if key != "name"}
+    layers = [(type(layer).__name__, {**layer.get_config(), "name": "", "dtype": ""}) for layer in model.layers]
+    loss, optimizer = model.loss, {**model.optimizer.get_config(), "name": ""}  # names differ between builds
     identity = {
         "model": {
             "input": model.input_shape,
             "output": model.output_shape,
             "parameters": model.count_params(),
+            "precision": model.dtype_policy.name,
             "layers sha256": hashlib.sha256(json.dumps(_plain(layers), sort_keys=True).encode()).hexdigest()[:16],
         },
         "loss": {"class": type(loss).__name__, **loss.get_config()} if hasattr(loss, "get_config") else loss,
@@ -535,15 +541,8 @@ def fit_in_minutes(
 
     epochs = at_most
     if minutes is not None:
-        epochs = budget_epochs(
-            minutes,
-            model,
-            batches,
-            loss=loss,
-            steps_per_epoch=steps_per_epoch,
-            at_most=at_most,
-            validation_data=validation_data,
-        )
+        fitting = dict(loss=loss, steps_per_epoch=steps_per_epoch, at_most=at_most, validation_data=validation_data)
+        epochs = budget_epochs(minutes, model, batches, **fitting)
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=epochs * steps_per_epoch)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss, metrics=list(metrics))
     shown = ["loss"]

@@ -91,15 +91,41 @@ def test_the_same_settings_go_on_with_a_model_built_again(trained_run, capsys):
     assert "All 1 epochs are already trained" in capsys.readouterr().out
 
 
-def test_arrays_are_fingerprinted_by_their_content():
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+def differing(first, second):
+    return {name for name in first.keys() | second.keys() if first.get(name) != second.get(name)}
+
+
+def dense(inputs=3):
+    model = keras.Sequential([keras.Input((inputs,)), keras.layers.Dense(1)])
     model.compile("adam", loss="mse")
+    return model
+
+
+def test_arrays_and_finite_datasets_are_fingerprinted_by_their_content():
+    model = dense()
     x, y = np.zeros((4, 3), np.float32), np.zeros((4, 1), np.float32)
     same = training.run_identity(model, x.copy(), y, validation_data=[x, y])
     assert training.run_identity(model, x, y, validation_data=[x, y]) == same
-    other = training.run_identity(model, x + 1, y, validation_data=[x, y])
-    assert {name for name in same if same[name] != other[name]} == {"training data"}
+    assert differing(same, training.run_identity(model, x + 1, y, validation_data=[x, y])) == {"training data"}
     assert json.loads(json.dumps(same)) == same  # as state.json keeps it
+    # images of different sizes are validated one by one from a tf.data set (pipeline.validation_data)
+    images = [np.zeros((16, 16, 1), np.float32), np.zeros((24, 16, 1), np.float32)]
+    masks = [np.zeros(image.shape, np.float32) for image in images]
+    first = training.run_identity(model, x, y, validation_data=pipeline.validation_data(images, masks))
+    masks[1][5, 5] = 1
+    second = training.run_identity(model, x, y, validation_data=pipeline.validation_data(images, masks))
+    assert differing(first, second) == {"validation data.content"}
+
+
+def test_the_precision_is_part_of_the_identity():
+    before = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        mixed = dense()
+    finally:
+        keras.config.set_dtype_policy(before)
+    x, y = np.zeros((4, 3), np.float32), np.zeros((4, 1), np.float32)
+    assert differing(training.run_identity(dense(), x, y), training.run_identity(mixed, x, y)) == {"model.precision"}
 
 
 # --- checkpoints atomic as a set: a kill at every write point -------------------------------------------
