@@ -31,7 +31,6 @@ from helpers.models import count_poolings
 
 __all__ = [
     "UNET_CITATION",
-    "ONNX_OPSET",
     "INPUT_ID",
     "OUTPUT_ID",
     "COURSE_RESCALING",
@@ -50,8 +49,6 @@ UNET_CITATION = {
     "Biomedical Image Segmentation. MICCAI 2015, LNCS 9351, 234-241.",
     "doi": "10.1007/978-3-319-24574-4_28",
 }
-#: The ONNX opset written (tf2onnx's default): JDLL, deepImageJ 3's engine manager, lists opsets 6 to 18.
-ONNX_OPSET = 15
 #: Tensor names inside the package.
 INPUT_ID = "raw"
 OUTPUT_ID = "probability"
@@ -65,7 +62,7 @@ _RDF_SHA256 = "rdf.yaml.sha256"
 #: What reads each weight format (the README's table says the same, with what was not tried).
 _ENGINES = {
     "keras_v3": "Python tools through bioimageio.core (napari, the Model Zoo's checks), Keras {keras} on TensorFlow {tensorflow}",
-    "onnx": "ONNX Runtime 1.10 or later (opset {opset}); deepImageJ 3 runs ONNX opsets up to 18 through JDLL",
+    "onnx": "ONNX Runtime, opset {opset} (tf2onnx's default); deepImageJ 3 runs opsets 6 to 18 through JDLL",
     "tensorflow_saved_model_bundle": "TensorFlow {tensorflow} wrote it; deepImageJ's engines reach TensorFlow 2.11, "
     "which may refuse a SavedModel of a newer TensorFlow: use the ONNX weights there",
 }
@@ -144,7 +141,7 @@ def export_bioimageio(
     course adds its own). ``rescaling``: the reader's rule for the training folder (a key of
     ``imageio.RULE_DIVISORS`` or "own minimum to maximum"), which the package applies to a tool's raw pixels.
     ``binarize_output``: return ``probability >= threshold``. ``onnx`` / ``saved_model``: also write ONNX
-    weights (opset :data:`ONNX_OPSET`, needs tf2onnx) / a zipped TensorFlow SavedModel.
+    weights (needs tf2onnx) / a zipped TensorFlow SavedModel.
     """
     from bioimageio.spec import ValidationContext, build_description, save_bioimageio_package
 
@@ -308,9 +305,11 @@ def _write_weights(model, work, onnx, saved_model):
     if onnx:
         if importlib.util.find_spec("tf2onnx") is None:
             raise ImportError("ONNX weights need tf2onnx: pip install tf2onnx onnx onnxruntime, or pass onnx=False.")
-        with _quiet_tools():  # Keras's exporter runs tf2onnx
-            model.export(work / "model.onnx", format="onnx", input_signature=[spec], opset_version=ONNX_OPSET)
-        weights["onnx"] = {"source": "model.onnx", "opset_version": ONNX_OPSET, "parent": "keras_v3"}
+        with _quiet_tools():  # Keras's exporter runs tf2onnx at its default opset (Keras < 3.12 cannot choose one)
+            model.export(work / "model.onnx", format="onnx", input_signature=[spec])
+        opsets = importlib.import_module("onnx").load(work / "model.onnx").opset_import
+        opset = max(entry.version for entry in opsets if entry.domain in ("", "ai.onnx"))
+        weights["onnx"] = {"source": "model.onnx", "opset_version": opset, "parent": "keras_v3"}
     if saved_model:
         _write_saved_model_zip(model, spec, work / "tf_saved_model.zip")
         weights["tensorflow_saved_model_bundle"] = {
@@ -449,7 +448,7 @@ def _model_card(facts, card, weights):
         ),
         "Known limits": "\n".join(f"- {limit}" for limit in card["limitations"]),
         "Weights and the engines that read them": "\n".join(
-            f"- `{f}`: " + _ENGINES[f].format(**_versions(), opset=ONNX_OPSET) for f in weights
+            f"- `{f}`: " + _ENGINES[f].format(**_versions(), opset=weights[f].get("opset_version")) for f in weights
         ),
     }
     body = "".join(f"## {title}\n\n{text}\n\n" for title, text in sections.items())
