@@ -16,19 +16,10 @@ from helpers import imageio
 from helpers.imageio import IMAGE_EXTENSIONS
 
 __all__ = [
-    "MASK_KINDS",
-    "MASK_KIND_RULE",
-    "read_class_names",
-    "report_skipped",
-    "report_unpaired",
-    "check_pair",
-    "check_mask_values",
-    "read_masks_by_kind",
-    "report_annotated",
-    "report_images",
-    "report_mask_encodings",
+    "MASK_KINDS", "MASK_KIND_RULE", "read_class_names", "report_skipped", "report_unpaired", "check_pair",
+    "check_mask_values", "read_masks_by_kind", "report_annotated", "report_images", "report_mask_encodings",
     "colour_ids",
-]
+]  # fmt: skip
 
 #: Values of ``mask_kind``.
 MASK_KINDS = ("auto", "binary", "classes", "colours", "instances")
@@ -138,7 +129,10 @@ def _read(path, report, kind):
         return imageio.image_header(path) if kind == "image" else imageio.read_mask(path)
     except (ValueError, OSError) as error:
         if path.is_file() and path.stat().st_size == 0:
-            what, fix = f"the {kind} file is empty (0 bytes), e.g. an interrupted copy.", "Copy the file again from the original."
+            what, fix = (
+                f"the {kind} file is empty (0 bytes), e.g. an interrupted copy.",
+                "Copy the file again from the original.",
+            )
             report.add("error", path, what, fix)
         elif "is a stack of" in str(error):
             report.add("error", path, f"the {kind} holds a stack, not one 2-D {kind}.", STACK_FIX)
@@ -650,13 +644,9 @@ def report_annotated(masks, paths, report):
         share = float(np.mean(pixels != report.ignore_id))
         report.annotated[name] = share
         if share == 0:
-            report.add(
-                "warning",
-                paths[name],
-                "no pixel of this mask is annotated (all equal the ignore value).",
-                "Annotate a few strokes, or move the pair away; it teaches nothing.",
-                group="masks without any annotated pixel.",
-            )
+            what = "no pixel of this mask is annotated (all equal the ignore value)."
+            fix = "Annotate a few strokes, or move the pair away; it teaches nothing."
+            report.add("warning", paths[name], what, fix, group="masks without any annotated pixel.")
 
 
 def _odd_images(report, image_paths, values, what, fix):
@@ -708,11 +698,6 @@ def report_mask_encodings(report):
     """Note binary masks of different encodings (0/1 and 0/255), each read its own way."""
     rules = collections.Counter(report.mask_rules.values())
     if len(rules) > 1 and report.mask_kind == "binary":
-        report.add(
-            "note",
-            report.mask_folder,
-            "masks use different encodings ("
-            + ", ".join(f"{rule}: {count}" for rule, count in rules.items())
-            + "); each is read its own way.",
-            "Nothing to do.",
-        )
+        counts = ", ".join(f"{rule}: {count}" for rule, count in rules.items())
+        what = f"masks use different encodings ({counts}); each is read its own way."
+        report.add("note", report.mask_folder, what, "Nothing to do.")

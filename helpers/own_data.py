@@ -26,15 +26,9 @@ from helpers.imageio import few_names, natural_sorted, new_folder, write_text_fi
 from helpers.inference import pad_to, predict_padded, predict_tiled
 
 __all__ = [
-    "Problem",
-    "FolderReport",
-    "CheckedSet",
-    "PADDING",
-    "check_folder",
-    "load_checked",
-    "predict_image",
-    "predict_folder",
-]
+    "Problem", "FolderReport", "CheckedSet", "PADDING", "MEMORY_FALLBACK", "check_folder", "machine_memory",
+    "load_checked", "predict_image", "predict_folder",
+]  # fmt: skip
 
 #: One finding: ``severity`` is "error" (the pair is left out), "warning" (used, check it) or
 #: "note" (used as described); ``file`` the file or folder; ``what`` the problem; ``fix`` what
@@ -202,18 +196,9 @@ class FolderReport:
         folder.mkdir(parents=True, exist_ok=True)
         rows = [("severity", "file", "what", "fix")] + [p[:4] for p in self.problems]
         pairs = [("name", "image", "mask", "mask_read_as", "mask_values", "annotated_share", "image_channels")]
-        pairs += [
-            (
-                n,
-                str(i),
-                str(m),
-                self.mask_rules.get(n, ""),
-                self.mask_values.get(n, ""),
-                f"{self.annotated.get(n, 1.0):.4f}",
-                self.channels.get(n, ""),
-            )
-            for n, i, m in self.pairs
-        ]
+        shares = {n: f"{self.annotated.get(n, 1.0):.4f}" for n, _, _ in self.pairs}
+        columns = (self.mask_rules, self.mask_values, shares, self.channels)
+        pairs += [(n, str(i), str(m), *(column.get(n, "") for column in columns)) for n, i, m in self.pairs]
         pairs += [(n, "", "", f"left out: {r}", "", "", "") for n, r in self.left_out.items()]
         written = [
             write_text_file(folder, "check_folder.csv", _csv_text(rows)),
@@ -257,35 +242,25 @@ def check_folder(
 ):
     """Check a folder of images and a folder of masks, and report every problem before training.
 
-    Parameters
-    ----------
-    image_folder, mask_folder : str or pathlib.Path
-        ``7.png`` in ``image_folder`` pairs with ``7.png`` (or ``7.tif`` ...) in ``mask_folder``.
-    n_poolings : int
-        Poolings of the U-Net: sizes should be divisible by ``2**n_poolings`` (they are padded).
-    crop_size : int
-        Side of the training crops: smaller images are padded by mirroring.
-    mask_kind : {"auto", "binary", "classes", "colours", "instances"}
-        What the masks hold; ``"auto"`` guesses by :data:`helpers.folder_checks.MASK_KIND_RULE`.
-    ignore_value : int, (r, g, b) or None
-        The mask value of pixels that are **not annotated** (partial annotations, or a "void"
-        class such as 255): left out of the class table, kept in the loaded masks, and each
-        image's annotated share is reported. A colour for colour-coded masks.
-    class_names : list, dict, path or None
-        Names of the classes (see :func:`helpers.folder_checks.read_class_names`); for colour masks a
-        ``{(r, g, b): name}`` dict also fixes the class colours and their order.
-    results_folder : str, pathlib.Path or None
-        Where the full per-file CSV lists go (:meth:`FolderReport.save`); never your folders.
-    colour_min_share : float
-        Colour masks: a colour is a class when it covers at least this share of all mask pixels
-        of the folder; rarer colours are off-palette (an error naming the file).
-    rescaling : str or None
-        How pixel values become 0..1, one rule for the folder (a key of
-        :data:`helpers.imageio.RULE_DIVISORS` or "own minimum to maximum"); None: decided from the
-        whole folder by :func:`helpers.imageio.folder_rescaling` and said once in the report.
+    ``7.png`` in ``image_folder`` pairs with ``7.png``, ``7.tif`` or ``7_mask.png`` ... in ``mask_folder``.
+    Images are read from their headers (size, channels, pixel type); masks are read whole.
 
-    Returns a :class:`FolderReport`. A missing or empty folder, or the same folder twice, raises
-    an error naming it.
+    - ``n_poolings``, ``crop_size``: of the U-Net and its training crops (images are padded to fit them).
+    - ``mask_kind``: "auto" decides by :data:`helpers.folder_checks.MASK_KIND_RULE`; "binary", "classes",
+      "colours" or "instances" overrides it.
+    - ``ignore_value``: the mask value (a colour for colour masks) of pixels **not annotated**: left out of
+      the class table and of every score, kept in the loaded masks; each mask's annotated share is reported.
+    - ``class_names``: see :func:`helpers.folder_checks.read_class_names`; for colour masks a
+      ``{(r, g, b): name}`` dict also fixes the class colours and their order.
+    - ``results_folder``: where the per-file CSV lists go (:meth:`FolderReport.save`), never your folders.
+    - ``colour_min_share``: colour masks: a colour is a class when it covers this share of the folder's mask
+      pixels; rarer colours are off-palette (an error naming the file).
+    - ``rescaling``: how pixel values become 0..1, one rule for the folder (a key of
+      :data:`helpers.imageio.RULE_DIVISORS` or "own minimum to maximum"); None: decided from the whole
+      folder (:func:`helpers.imageio.folder_rescaling`) and said once in the report.
+
+    Returns a :class:`FolderReport`. A missing or empty folder, or the same folder twice, raises an
+    error naming it.
     """
     if mask_kind not in folder_checks.MASK_KINDS:
         raise ValueError(f"mask_kind must be one of {folder_checks.MASK_KINDS}, got {mask_kind!r}.")

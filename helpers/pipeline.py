@@ -10,31 +10,22 @@ import numpy as np
 from helpers._checks import as_volume
 
 __all__ = [
-    "joint_flip_and_rotate",
-    "training_batches",
-    "with_pixel_weights",
-    "ignore_weights",
-    "with_ignore_weights",
-    "validation_data",
-    "random_crops_3d",
-]
+    "joint_flip_and_rotate", "training_batches", "with_pixel_weights", "ignore_weights", "with_ignore_weights",
+    "validation_data", "random_crops_3d",
+]  # fmt: skip
 
 
 def _check_images_and_masks(images, masks, crop_size):
-    """Return float32 (H, W, C) images and masks as lists, or raise a clear error when they cannot be cropped together."""
+    """Return float32 (H, W, C) images and masks as lists; raise a clear error when they cannot be cropped."""
     if len(images) != len(masks) or not len(images):
         raise ValueError(f"Give one mask per image: got {len(images)} images and {len(masks)} masks.")
     images = [np.asarray(image, np.float32) for image in images]
     masks = [np.asarray(mask, np.float32) for mask in masks]
     for index, (image, mask) in enumerate(zip(images, masks)):
-        if image.ndim != 3 or mask.ndim != 3:
+        if image.ndim != 3 or mask.ndim != 3 or image.shape[:2] != mask.shape[:2]:
             raise ValueError(
-                f"images and masks must be 4-D (count, height, width, channels) or lists of (height, width, "
-                f"channels); got image {index} {image.shape} and its mask {mask.shape}."
-            )
-        if image.shape[:2] != mask.shape[:2]:
-            raise ValueError(
-                f"Each image needs a mask of the same size: image {index} {image.shape}, mask {mask.shape}."
+                f"Each image needs a mask of the same size, as (count, height, width, channels) arrays or lists of "
+                f"(height, width, channels): image {index} is {image.shape}, its mask {mask.shape}."
             )
     smallest = min(min(image.shape[:2]) for image in images)
     if crop_size > smallest:
@@ -117,11 +108,8 @@ def training_batches(images, masks, crop_size=128, batch_size=8, augment=True, s
 
 
 def with_pixel_weights(batches, weights):
-    """Add one weight per pixel, from its class, to every (images, labels) batch of a tf.data set.
-
-    ``batches`` yield ``(images, labels)``, labels (batch, H, W, 1) of class ids; the result yields
-    ``(images, labels, pixel_weights)``: Keras uses the third as ``sample_weight``.
-    """
+    """Add one weight per pixel, ``weights[its class]``, to every (images, labels) batch: Keras uses the
+    third element of ``(images, labels, pixel_weights)`` as ``sample_weight``."""
     return with_ignore_weights(batches, weights=weights)
 
 
@@ -149,16 +137,12 @@ def ignore_weights(labels, ignore_value=None, weights=None):
 
 
 def with_ignore_weights(batches, ignore_value=None, weights=None):
-    """Batches for partial annotations: skip crops without any annotated pixel, weigh the rest.
+    """Batches of :func:`training_batches` for partial annotations: ``(images, labels, pixel_weights)``.
 
-    ``batches``: From :func:`training_batches`: endless batches of ``(images, labels)``.
-    ``ignore_value``: The label of pixels that are not annotated. They get weight 0, so they change neither the loss
-    nor its gradient; a crop in which every pixel has it is not used at all.
-    ``weights``: One weight per class (None: 1 each), as in :func:`with_pixel_weights`.
-    Returns: Yields ``(images, labels, pixel_weights)`` (labels at not-annotated pixels set to 0); Keras uses the
-    third as ``sample_weight``. Its ``settings`` are those of ``batches`` plus ``ignore_value``. Use
-    ``augment=True`` or ``False`` in :func:`training_batches` with partial annotations (the geometric resampling
-    fills borders with class 0).
+    Pixels labelled ``ignore_value`` (not annotated) get label 0 and weight 0, so they change neither the loss
+    nor its gradient; crops without any annotated pixel are skipped; the others weigh ``weights[class]``
+    (None: 1). Keras uses the third as ``sample_weight``; ``settings`` gain ``ignore_value``. Use ``augment``
+    True or False with partial annotations (the geometric resampling fills borders with class 0).
     """
     import tensorflow as tf
 
