@@ -134,10 +134,12 @@ def _plain(value):
         return {str(key): _plain(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(item) for item in value]
-    if isinstance(value, np.generic):
-        return value.item()
+    if isinstance(value, (np.ndarray, np.generic)):
+        return _plain(value.tolist())
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
     return getattr(value, "__name__", type(value).__name__)
 
 
@@ -210,10 +212,7 @@ def _differences(saved, now):
 
 
 class ResumableTraining:
-    """The files of one resumable training run in ``folder`` (one per model).
-
-    ``monitor``: the logged validation metric that chooses the best model; ``mode`` as in :func:`is_better`.
-    """
+    """The files of one resumable training run in ``folder``; ``monitor``, ``mode``: how its best epoch is chosen."""
 
     def __init__(self, folder, monitor="val_loss", mode="min"):
         _check_mode(mode)

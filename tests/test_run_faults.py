@@ -108,6 +108,8 @@ def test_arrays_and_finite_datasets_are_fingerprinted_by_their_content():
     assert training.run_identity(model, x, y, validation_data=[x, y]) == same
     assert differing(same, training.run_identity(model, x + 1, y, validation_data=[x, y])) == {"training data"}
     assert json.loads(json.dumps(same)) == same  # as state.json keeps it
+    yours = training.run_identity(model, x, y, settings={"class weights": np.array([1.0, 2.5]), "folder": Path("a")})
+    assert yours["class weights"] == [1.0, 2.5] and yours["folder"] == "a"  # your settings by value
     # images of different sizes are validated one by one from a tf.data set (pipeline.validation_data)
     images = [np.zeros((16, 16, 1), np.float32), np.zeros((24, 16, 1), np.float32)]
     masks = [np.zeros(image.shape, np.float32) for image in images]
