@@ -20,7 +20,7 @@ __all__ = [
     "separated_pairs",
     "THRESHOLDS",
     "add_training_images",
-    "results_table",
+    "RUN_SETTINGS",
     "budget_steps",
 ]
 
@@ -30,57 +30,58 @@ __all__ = [
 THRESHOLDS = np.unique(np.concatenate([[0.001, 0.003, 0.005], metrics.THRESHOLD_GRID, [0.995, 0.997, 0.999]]))
 
 
+#: The settings of every run, unless given: optimizer "adam" or "sgd" (Nesterov momentum 0.9), its starting
+#: learning rate (falling to 0 along a cosine), ``steps`` batches in all as ``epochs`` points of the
+#: learning curve, the crops, the U-Net (batch normalisation, no dropout) and ``augment`` (as ``training_batches``).
+RUN_SETTINGS = {"optimizer": "adam", "learning_rate": 1e-3, "steps": 100, "epochs": 4, "augment": True}
+RUN_SETTINGS.update(crop_size=128, batch_size=4, filters=8, n_poolings=3)
+
+
+def _settings(settings):
+    """Return :data:`RUN_SETTINGS` updated with ``settings``; refuse names it does not know and impossible values."""
+    unknown = sorted(set(settings) - set(RUN_SETTINGS))
+    if unknown:
+        raise ValueError(f"Unknown setting(s) {unknown}; use {sorted(RUN_SETTINGS)} (or seed / seeds).")
+    settings = {**RUN_SETTINGS, **settings}
+    if settings["optimizer"] not in ("adam", "sgd"):
+        raise ValueError(f"optimizer must be 'adam' or 'sgd', got {settings['optimizer']!r}.")
+    if settings["steps"] < settings["epochs"] or settings["epochs"] < 1:
+        raise ValueError(
+            f"steps ({settings['steps']}) must be at least epochs ({settings['epochs']}), epochs at least 1."
+        )
+    return settings
+
+
 def train_and_score(loss, images, masks, split, *, seed=0, **settings):
     """Train one small U-Net with ``loss`` from ``seed``, then score it on the test split.
 
-    ``split``: (train, validation, test); ``**settings``: as for :func:`train_and_score_seeds`.
-    Returns ``seed``, ``threshold`` (chosen on validation), ``dice``, ``iou``, ``precision``, ``recall``
-    (on test), ``seconds``, ``history`` and ``probabilities`` (the test predictions).
+    ``split``: (train, validation, test); ``**settings``: as :data:`RUN_SETTINGS`. Returns ``seed``,
+    ``threshold`` (chosen on validation), ``dice``, ``iou``, ``precision``, ``recall`` (on test),
+    ``seconds``, ``history`` and ``probabilities`` (the test predictions).
     """
     if "seeds" in settings:
         raise ValueError("Give one seed with seed=...; for several, use train_and_score_seeds(seeds=...).")
     return train_and_score_seeds(loss, images, masks, split, seeds=(seed,), **settings)[0]
 
 
-def train_and_score_seeds(
-    loss,
-    images,
-    masks,
-    split,
-    *,
-    seeds=(0, 1, 2),
-    label=None,
-    optimizer="adam",
-    learning_rate=1e-3,
-    steps=100,
-    epochs=4,
-    crop_size=128,
-    batch_size=4,
-    filters=8,
-    n_poolings=3,
-    augment=True,
-):
-    """Train and score the same choice once per seed; returns one :func:`train_and_score` result per seed.
+def train_and_score_seeds(loss, images, masks, split, *, seeds=(0, 1, 2), label=None, **settings):
+    """Train and score the same choice once per seed (:func:`train_and_score`'s result each).
 
-    The model is compiled once (its first step costs seconds on a CPU) and each seed restarts it
-    with the weights a new U-Net from that seed has, and a fresh optimizer state. ``label``: print
-    one line per training. ``optimizer``: "adam", or "sgd" (Nesterov momentum 0.9); the learning rate
-    falls to 0 along a cosine. ``steps`` batches in all, as ``epochs`` points of the learning curve.
+    The model is compiled once (its first step costs seconds on a CPU); each seed restarts it with the
+    weights a new U-Net from that seed has and a fresh optimizer state. ``label``: print a line per training.
     """
-    seeds = [int(seed) for seed in seeds]
+    seeds, settings = [int(seed) for seed in seeds], _settings(settings)
     if not seeds:
         raise ValueError("seeds is empty; give at least one seed, e.g. seeds=(0, 1, 2).")
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds {seeds} repeat a seed; a repeated seed only repeats the same training.")
-    if optimizer not in ("adam", "sgd"):
-        raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}.")
-    if steps < epochs or epochs < 1:
-        raise ValueError(f"steps ({steps}) must be at least epochs ({epochs}), and epochs at least 1.")
-    train, validation, test = split
-    steps_per_epoch = steps // epochs
-    model = _unet(images.shape[-1], filters, n_poolings)
-    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps_per_epoch * epochs)
-    if optimizer == "adam":
+    train, validation, _ = split
+    steps_per_epoch = settings["steps"] // settings["epochs"]
+    model = _unet(images.shape[-1], settings)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        settings["learning_rate"], decay_steps=steps_per_epoch * settings["epochs"]
+    )
+    if settings["optimizer"] == "adam":
         chosen = keras.optimizers.Adam(schedule)
     else:
         chosen = keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True)
@@ -90,16 +91,13 @@ def train_and_score_seeds(
     runs = []
     for seed in seeds:
         keras.utils.set_random_seed(seed)  # the starting weights of a new U-Net built from this seed
-        model.set_weights(_unet(images.shape[-1], filters, n_poolings).get_weights())
+        model.set_weights(_unet(images.shape[-1], settings).get_weights())
         for variable, value in zip(chosen.variables, optimizer_start):
             variable.assign(value)
-        batches = pipeline.training_batches(
-            images[train], masks[train], crop_size=crop_size, batch_size=batch_size, augment=augment, seed=seed
-        )
         start = time.perf_counter()
         history = model.fit(
-            batches,
-            epochs=epochs,
+            _batches(images, masks, train, settings, seed),
+            epochs=settings["epochs"],
             steps_per_epoch=steps_per_epoch,
             validation_data=(images[validation], masks[validation]),
             verbose=0,
@@ -111,9 +109,15 @@ def train_and_score_seeds(
     return runs
 
 
-def _unet(channels, filters, n_poolings):
+def _batches(images, masks, train, settings, seed):
+    return pipeline.training_batches(
+        images[train], masks[train], settings["crop_size"], settings["batch_size"], settings["augment"], seed
+    )
+
+
+def _unet(channels, settings):
     return models.build_unet(
-        input_shape=(None, None, channels), filters=filters, n_poolings=n_poolings, batch_norm=True, dropout=0.0
+        (None, None, channels), settings["filters"], settings["n_poolings"], dropout=0.0, batch_norm=True
     )
 
 
@@ -134,51 +138,21 @@ def _score(model, images, masks, split, seed, seconds, history):
     }
 
 
-def results_table(results):
-    """Return ``{name: result of train_and_score}`` as an aligned text table."""
-    if not results:
-        raise ValueError("results is empty; train at least one model first.")
-    width = max(len("run"), *(len(name) for name in results)) + 2
-    lines = [f"{'run':{width}}{'threshold':>10}{'Dice':>7}{'IoU':>7}{'precision':>10}{'recall':>8}{'seconds':>9}"]
-    for name, result in results.items():
-        lines.append(
-            f"{name:{width}}{result['threshold']:>10.2f}{result['dice']:>7.3f}{result['iou']:>7.3f}"
-            f"{result['precision']:>10.3f}{result['recall']:>8.3f}{result['seconds']:>9.1f}"
-        )
-    return "\n".join(lines)
-
-
-def budget_steps(
-    minutes,
-    n_choices,
-    images,
-    masks,
-    split,
-    *,
-    n_seeds=1,
-    epochs=4,
-    crop_size=128,
-    batch_size=4,
-    filters=8,
-    n_poolings=3,
-    steps=None,
-    augment=True,
-    seed=0,
-):
+def budget_steps(minutes, n_choices, images, masks, split, *, n_seeds=1, seed=0, **settings):
     """Return the training steps each of ``n_choices`` x ``n_seeds`` runs gets in ``minutes`` here; print why.
 
-    Times a few steps here (:func:`helpers.training.measure_step_seconds`) and shares the budget:
-    every run gets the same steps. The other arguments are those of :func:`train_and_score`.
+    Times a few steps here (:func:`helpers.training.measure_step_seconds`) and shares the budget: every
+    run gets the same steps. ``**settings``: as :data:`RUN_SETTINGS` (``steps`` is what this decides).
     """
+    settings = _settings({**settings, "steps": settings.get("epochs", RUN_SETTINGS["epochs"])})  # steps: decided here
     train, validation, _ = split
-    model = _unet(images.shape[-1], filters, n_poolings)
-    batches = pipeline.training_batches(
-        images[train], masks[train], crop_size=crop_size, batch_size=batch_size, augment=augment, seed=seed
-    )
     timing = training.measure_step_seconds(
-        model, batches, loss="binary_crossentropy", validation_data=(images[validation], masks[validation])
+        _unet(images.shape[-1], settings),
+        _batches(images, masks, train, settings, seed),
+        loss="binary_crossentropy",
+        validation_data=(images[validation], masks[validation]),
     )
-    steps = steps_for_minutes(minutes, n_choices, timing, epochs, n_seeds=n_seeds)
+    steps = steps_for_minutes(minutes, n_choices, timing, settings["epochs"], n_seeds=n_seeds)
     runs = f"{n_choices * n_seeds} trainings" + (f" ({n_choices} choices x {n_seeds} seeds)" if n_seeds > 1 else "")
     print(f"{training.describe_timing(timing)}, so each of the {runs} gets {steps} steps to fit {minutes:g} minutes.")
     return steps

@@ -1,15 +1,8 @@
-"""The models of the course: the U-Nets, 2-D and 3-D with one vocabulary, and what they are compared with.
+"""The models of the course: 2-D and 3-D U-Nets, the random-forest pixel classifier (Fiji's Trainable Weka
+idea) a U-Net has to beat, and :func:`run_layer`, one Keras layer on a small example to check by hand.
 
-- :func:`build_unet`: the original workshop's U-Net written out layer by layer (Keras functional API);
-- :func:`build_unet_3d`: the 3-D U-Net of seed 002 (``Conv3D``), for image stacks;
-- :func:`train_pixel_classifier`: the classical yardstick, a random forest on pixel features (the idea
-  of Fiji's Trainable Weka Segmentation), which a U-Net has to beat;
-- :func:`run_layer`: one Keras layer on a small example, so students can check its numbers by hand.
-
-Both take ``filters`` (the filters of the first level, doubled at each level down) and
-``n_poolings`` (how many times the image is halved; the sides the network takes must be
-multiples of ``2**n_poolings`` along each pooled axis). keras-unet's models are built through
-:mod:`helpers.keras_unet`.
+Both U-Nets take ``filters`` (of the first level, doubled at each level down) and ``n_poolings`` (how
+many times the image is halved). keras-unet's models are built through :mod:`helpers.keras_unet`.
 
 >>> build_unet_3d((16, 160, 160, 4)).count_params()  # seed 002's configuration
 833507
@@ -59,36 +52,13 @@ def build_unet(
 ):
     """Build the U-Net the original workshop trains (Ronneberger et al. 2015, with "same" padding).
 
-    With the defaults (256x256x1 input, 64 filters, 4 poolings) this is the workshop's network,
-    34,512,193 parameters: each level has two 3x3 convolutions; going down, 2x2 max
-    pooling halves the image and the number of filters doubles (64, 128, 256, 512, 1024);
-    going up, 2x2 upsampling and a 3x3 convolution, then the skip connection concatenates the
-    features of the same level; dropout at the two deepest levels; a 1x1 convolution gives one
-    probability per pixel.
-
-    Parameters
-    ----------
-    input_shape : tuple of int
-        (height, width, channels). Use (None, None, 1) to train on crops and predict whole
-        images; height and width must then be divisible by ``2 ** n_poolings``.
-    filters : int
-        Filters of the first level; doubled at each level down.
-    n_poolings : int
-        Number of poolings (4 in the paper): the network has ``n_poolings + 1`` levels.
-    dropout : float
-        Dropout rate at the deepest level and the bottom (0 to switch off).
-    batch_norm : bool
-        Add batch normalisation after each convolution (not in the seed; trains faster).
-    n_classes : int
-        Output channels: 1 for one structure (sigmoid), K for K classes (softmax).
-    output_activation : str
-        ``"sigmoid"`` for one structure, ``"softmax"`` for several classes.
-    name : str
-        Name of the Keras model.
-
-    Returns
-    -------
-    keras.Model
+    The defaults (256x256x1 input, 64 filters, 4 poolings) give the workshop's network, 34,512,193
+    parameters: two 3x3 convolutions per level; going down, 2x2 max pooling and twice the filters
+    (64 ... 1024); going up, 2x2 upsampling, a 3x3 convolution and the skip connection; dropout at the
+    two deepest levels; a 1x1 convolution gives one probability per pixel (float32 also under mixed precision).
+    ``input_shape``: (height, width, channels); (None, None, 1) takes any size divisible by ``2**n_poolings``.
+    ``batch_norm``: batch normalisation after each convolution (not in the seed; trains faster).
+    ``n_classes``, ``output_activation``: 1 and "sigmoid" for one structure, K and "softmax" for K classes.
     """
     import keras
     from keras import layers
@@ -133,23 +103,10 @@ def count_poolings(model):
 
 
 def blocks_table(model):
-    """A short table of a U-Net by block (``down1`` ... ``bottom`` ... ``up1``): output shape, parameters.
+    """A short table of a U-Net by block (``down1`` ... ``bottom`` ... ``up1``): feature-map shape and parameters.
 
-    ``model.summary()`` lists every layer (about 60 for :func:`build_unet`); this lists the
-    levels, which is what the figure of a U-Net shows. Layers are grouped by the part of their
-    name before the first ``_`` (``down1_conv1``, ``down1_norm1`` ... belong to ``down1``); a
-    block's shape is that of its feature maps (before the pooling that ends a level down), and
-    blocks without parameters (the dropout layers) are left out.
-
-    Parameters
-    ----------
-    model : keras.Model
-        A model built by :func:`build_unet` (or any model whose layer names follow that rule).
-
-    Returns
-    -------
-    str
-        One line per block, in the order data flows, and a total line.
+    ``model.summary()`` lists every layer; this lists the levels, as a figure of a U-Net does. A layer
+    belongs to the block named before the first ``_`` of its name; blocks without parameters are left out.
     """
     blocks = {}
     for layer in model.layers:
@@ -200,35 +157,14 @@ def build_unet_3d(
     pool_size=(2, 2, 2),
     output_activation="sigmoid",
 ):
-    """Build the 3-D U-Net of seed 002 (channels last).
+    """Build the 3-D U-Net of seed 002 (channels last), for image stacks.
 
-    Level ``i`` on the way down has two 3x3x3 convolutions with ``filters * 2**i`` and
-    ``filters * 2**i * 2`` filters, each followed by ReLU, then max pooling (not at the
-    bottom level). On the way up, upsampling, concatenation with the level's last down-layer,
-    and two convolutions with as many filters as that layer. A 1x1x1 convolution gives one
-    channel per class. Seed 002's configuration (one pooling, so two levels; 32 filters; a 4-channel
-    160x160x16 input, 3 classes) has 833,507 parameters.
-
-    Parameters
-    ----------
-    input_shape : tuple of 4 ints (or None for the three sizes)
-        ``(depth, height, width, channels)``; each size must be divisible by the pooling
-        factor ``pool_size ** n_poolings`` along its axis.
-    filters : int
-        Filters of the first convolution (32 in seed 002).
-    n_poolings : int
-        Number of poolings, >= 0 (1 in seed 002): the network has ``n_poolings + 1`` levels.
-    n_classes : int
-        Output channels, one probability each.
-    pool_size : tuple of 3 ints
-        ``(2, 2, 2)`` halves every axis; ``(1, 2, 2)`` keeps the number of sections (for thick
-        anisotropic sections).
-    output_activation : str
-        ``"sigmoid"`` (seed 002; classes may overlap) or ``"softmax"``.
-
-    Returns
-    -------
-    keras.Model
+    Level ``i`` down: two 3x3x3 convolutions (``filters * 2**i``, then twice that) with ReLU, then max
+    pooling; up: upsampling, the skip connection and two convolutions; a 1x1x1 convolution gives one
+    channel per class. Seed 002's configuration, the defaults, has 833,507 parameters.
+    ``input_shape``: (depth, height, width, channels), each size divisible by ``pool_size ** n_poolings``.
+    ``pool_size``: (2, 2, 2) halves every axis; (1, 2, 2) keeps the sections (thick, anisotropic ones).
+    ``output_activation``: "sigmoid" (seed 002; classes may overlap) or "softmax".
     """
     import keras
 

@@ -31,12 +31,9 @@ def test_same_seed_same_result_and_scores_from_the_test_split(tiny_set):
     assert len(first["history"].history["loss"]) == 1
 
 
-def test_results_table_and_bad_settings(tiny_set):
-    row = {"threshold": 0.35, "dice": 0.5, "iou": 1 / 3, "precision": 0.25, "recall": 1.0, "seconds": 2.04}
-    table = comparison.results_table({"bce": row})
-    assert table.splitlines()[1].split() == ["bce", "0.35", "0.500", "0.333", "0.250", "1.000", "2.0"]
-    with pytest.raises(ValueError, match="results is empty"):
-        comparison.results_table({})
+def test_bad_settings_are_named(tiny_set):
+    with pytest.raises(ValueError, match=r"Unknown setting\(s\) \['crop'\]; use .*'crop_size'"):
+        run(tiny_set, crop=32)
     with pytest.raises(ValueError, match="optimizer must be 'adam' or 'sgd'"):
         run(tiny_set, optimizer="rmsprop")
     with pytest.raises(ValueError, match=r"steps \(1\).*epochs \(2\)"):
