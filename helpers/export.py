@@ -176,6 +176,7 @@ def export_bioimageio(
 
     zip_path = imageio.new_path(Path(folder) / f"{_file_name(name)}.zip")
     zip_path.parent.mkdir(parents=True, exist_ok=True)
+    partial = zip_path.with_name(f".{zip_path.name}")  # written aside, then renamed: never a truncated zip
     with tempfile.TemporaryDirectory(prefix="bioimageio-export-") as work:
         work = Path(work)
         np.save(work / "test_input.npy", raw)
@@ -187,10 +188,10 @@ def export_bioimageio(
         with _offline_bioimageio(work / "cache"):
             descr = build_description(rdf, context=ValidationContext(root=work, perform_io_checks=True))
             _raise_on_errors(descr, f"the package for {name!r}")
-            save_bioimageio_package(descr, output_path=zip_path)
-    with zipfile.ZipFile(zip_path, "a") as archive:  # the description's sha256: an edited threshold is refused
+            save_bioimageio_package(descr, output_path=partial)
+    with zipfile.ZipFile(partial, "a") as archive:  # the description's sha256: an edited threshold is refused
         archive.writestr(_RDF_SHA256, hashlib.sha256(archive.read("rdf.yaml")).hexdigest())
-    return zip_path
+    return partial.replace(zip_path)
 
 
 def _file_name(name):
@@ -305,7 +306,7 @@ def _write_weights(model, work, onnx, saved_model):
     if onnx:
         if importlib.util.find_spec("tf2onnx") is None:
             raise ImportError("ONNX weights need tf2onnx: pip install tf2onnx onnx onnxruntime, or pass onnx=False.")
-        with _quiet_tools():  # Keras's exporter runs tf2onnx at its default opset (Keras < 3.12 cannot choose one)
+        with _quiet_tools():  # Keras runs tf2onnx at its default opset (older Keras cannot choose one)
             model.export(work / "model.onnx", format="onnx", input_signature=[spec])
         opsets = importlib.import_module("onnx").load(work / "model.onnx").opset_import
         opset = max(entry.version for entry in opsets if entry.domain in ("", "ai.onnx"))
@@ -542,15 +543,13 @@ def _check_listed_files_present(path):
 
 
 def predict_with_package(path, image, *, weight_format="keras_v3"):
-    """Predict one image of raw pixels, (H, W[, C]) or (1, H, W, C), with a package through
-    ``bioimageio.core`` as the tools do; return its output, float32 (1, H, W, K).
-
-    ``weight_format`` is ``"keras_v3"``, ``"onnx"`` or ``"tensorflow_saved_model_bundle"``.
-    """
+    """Predict one image of raw pixels, (H, W[, C]) or (1, H, W, C), with a package through ``bioimageio.core``
+    as the tools do, with ``weight_format`` "keras_v3", "onnx" or "tensorflow_saved_model_bundle"; return
+    its output, float32 (1, H, W, K)."""
     from bioimageio.core import create_prediction_pipeline, predict
     from bioimageio.core import settings as core_settings
 
-    image = np.asarray(image, dtype=np.float32)
+    path, image = Path(path).resolve(), np.asarray(image, dtype=np.float32)  # resolved before the chdir below
     image = image.reshape((1,) * (image.ndim < 4) + image.shape + (1,) * (image.ndim == 2))  # (1, H, W, C)
     core_settings.keras_backend = "tensorflow"  # the course trains with Keras on TensorFlow
     with (
@@ -558,7 +557,7 @@ def predict_with_package(path, image, *, weight_format="keras_v3"):
         _offline_bioimageio(Path(work) / "cache"),
         contextlib.chdir(work),  # bioimageio.core unzips TensorFlow weights into the current folder
     ):
-        descr = _load_description(Path(path).resolve(), perform_io_checks=False)
+        descr = _load_description(path, perform_io_checks=False)
         with _quiet_tools():
             pipeline = create_prediction_pipeline(descr, weight_format=weight_format)
             sample = predict(model=pipeline, inputs={INPUT_ID: image})

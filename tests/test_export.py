@@ -156,7 +156,7 @@ def test_package_on_the_raw_file_predicts_what_the_notebook_predicts(kind, tmp_p
     assert np.max(np.abs(package - notebook)) <= 1e-4
 
 
-def test_package_from_a_saved_folder_applies_the_folders_stored_rule(tmp_path):
+def test_package_from_a_saved_folder_applies_the_folders_stored_rule(tmp_path, monkeypatch):
     # a dim image from a 16-bit camera: alone, its values (all below 4096) look like 12-bit data, but the
     # folder's rule, stored with the model, divides by 65535; the package must do the same
     import tifffile
@@ -180,7 +180,8 @@ def test_package_from_a_saved_folder_applies_the_folders_stored_rule(tmp_path):
     assert scale.kwargs.gain == pytest.approx(1 / 65535, rel=1e-12)
     assert read_rdf(path).config.model_extra["unet_course"]["threshold"] == 0.3  # stored threshold
     trained_on = model.predict_on_batch((dim / 65535.0).astype(np.float32)[np.newaxis, ..., np.newaxis])
-    package = export.predict_with_package(path, raw)  # the preprocessing is the package's, whatever the weights
+    monkeypatch.chdir(tmp_path)  # a path relative to the working folder, as a user types it
+    package = export.predict_with_package(path.name, raw)  # the preprocessing is the package's, whatever the weights
     assert np.max(np.abs(package - trained_on)) <= 1e-4
     with pytest.raises(ValueError, match=r"threshold=0\.5.*stores 0\.3"):
         export.export_bioimageio(
@@ -339,6 +340,7 @@ def test_a_second_export_never_overwrites_the_first(classes_package):
     )
     assert second.name == "tiny-classes-2.zip"
     assert path.read_bytes() == before
+    assert sorted(p.name for p in path.parent.iterdir()) == ["tiny-classes-2.zip", "tiny-classes.zip"]  # none aside
 
 
 def copy_zip(path, target, change):
