@@ -1,11 +1,8 @@
 """The notebook's environment: where the course lives, its modes and versions, Google Colab and Drive,
-and the device that trains (CPU, GPU or TPU) with its ``tf.distribute`` strategy.
+the device that trains (CPU, GPU or TPU), its precision and its ``tf.distribute`` strategy.
 
-Standard library only at import, so the setup cell can use it before anything is installed;
-TensorFlow is imported inside the functions. The setup cell's one call is :func:`start_notebook`.
-The course never changes a package Colab already has: a second TensorFlow breaks the GPU set-up.
-Every notebook builds and compiles its model in ``with course.get_strategy().scope():``.
-(``tests/test_course.py`` checks that the repository address agrees everywhere.)
+Standard library only at import, so the setup cell can use it before anything is installed (TensorFlow
+is imported inside the functions). The setup cell's one call is :func:`start_notebook`.
 """
 
 import contextlib
@@ -85,15 +82,7 @@ def choose_mode(mode_from_form="default"):
 
 def package_versions(names=("tensorflow", "keras", "numpy", "scikit-image", "matplotlib")):
     """Return ``{name: installed version or "not installed"}`` for pip's distribution names."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {}
-    for name in names:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = "not installed"
-    return found
+    return {name: _installed_version(name) or "not installed" for name in names}
 
 
 def versions_line():
@@ -420,11 +409,15 @@ def describe_device():
     )
 
 
+def _gpu_details(tf, gpu):
+    """TensorFlow's details of a GPU (``device_name``, ``compute_capability``), or {} when it has none."""
+    with contextlib.suppress(Exception):
+        return tf.config.experimental.get_device_details(gpu)
+    return {}
+
+
 def _gpu_line(tf, gpu):
-    try:
-        details = tf.config.experimental.get_device_details(gpu)
-    except Exception:
-        details = {}
+    details = _gpu_details(tf, gpu)
     name = details.get("device_name") or gpu.name
     if details.get("compute_capability"):
         major, minor = details["compute_capability"]
@@ -459,17 +452,6 @@ def cpu_flags(cpuinfo="/proc/cpuinfo"):
     return {flag for line in lines if line.startswith("flags") for flag in line.partition(":")[2].split()}
 
 
-def _gpu_capabilities(tf):
-    """Return the compute capability (major, minor) of every GPU TensorFlow sees ((0, 0) when unknown)."""
-    capabilities = []
-    for gpu in tf.config.list_physical_devices("GPU"):
-        details = {}
-        with contextlib.suppress(Exception):
-            details = tf.config.experimental.get_device_details(gpu)
-        capabilities.append(tuple(details.get("compute_capability") or (0, 0)))
-    return capabilities
-
-
 def choose_precision(flags=None, gpu_capabilities=None):
     """Return ``(Keras dtype policy, why)`` for training on this machine.
 
@@ -483,11 +465,12 @@ def choose_precision(flags=None, gpu_capabilities=None):
         if chosen not in PRECISIONS:
             raise ValueError(f"{PRECISION_VARIABLE}={chosen!r} is not a precision; use one of {', '.join(PRECISIONS)}.")
         return chosen, f"set by {PRECISION_VARIABLE}"
-    if gpu_capabilities is None:
-        try:
-            gpu_capabilities = _gpu_capabilities(_tensorflow())
-        except Exception:  # no TensorFlow: no GPU to use
-            gpu_capabilities = []
+    if gpu_capabilities is None:  # (0, 0) for a GPU that does not say
+        gpu_capabilities = []
+        with contextlib.suppress(Exception):  # no TensorFlow: no GPU to use
+            tf = _tensorflow()
+            details = [_gpu_details(tf, gpu) for gpu in tf.config.list_physical_devices("GPU")]
+            gpu_capabilities = [tuple(gpu.get("compute_capability") or (0, 0)) for gpu in details]
     if gpu_capabilities:
         lowest = min(gpu_capabilities)
         if lowest >= (7, 0):

@@ -1,14 +1,7 @@
 """From a semantic mask to objects: count, separate, match and measure them.
 
-A U-Net answers "is this pixel a nucleus?"; a biologist asks "how many nuclei, and how big is
-each?". A *label image* answers that: 0 is background, every object has its own number 1, 2, 3 ...
-scikit-image does the work; these functions check the inputs and put the steps together.
-
->>> import numpy as np
->>> from helpers import instances
->>> mask = np.zeros((5, 7), bool); mask[1:4, 1:3] = mask[1:4, 4:6] = True
->>> int(instances.label_objects(mask).max())
-2
+A U-Net answers "is this pixel a nucleus?"; a biologist asks "how many nuclei, and how big is each?".
+A *label image* answers that: 0 is background, every object has its own number 1, 2, 3 ...
 """
 
 import numpy as np
@@ -189,13 +182,10 @@ def match_many(true_label_images, predicted_label_images, iou_threshold=MATCH_IO
 
 
 def average_precision(true_labels, predicted_labels, thresholds=DSB_THRESHOLDS):
-    """The 2018 Data Science Bowl's "average precision" of one image's objects.
+    """The 2018 Data Science Bowl's "average precision" of one image's objects (not a detection AP).
 
-    At each IoU threshold t (default 0.5, 0.55, ..., 0.95) objects are paired as in
-    :func:`match_objects` and the image scores ``TP / (TP + FP + FN)``; the result is the mean over
-    the thresholds (1.0 when neither image holds an object). Not the area under a precision-recall
-    curve of object detection. Objects pair at IoU >= t; the challenge wrote "greater than t",
-    which differs only when an IoU equals t exactly.
+    At each IoU threshold t (0.5, 0.55, ..., 0.95) objects pair as in :func:`match_objects` (IoU >= t; the
+    challenge wrote "> t") and the image scores ``TP / (TP + FP + FN)``; returns the mean over the thresholds.
     """
     thresholds = np.atleast_1d(np.asarray(thresholds, dtype=np.float64))
     if thresholds.size == 0 or np.any((thresholds <= 0) | (thresholds > 1)):
@@ -220,20 +210,11 @@ def measure_objects(labels, image):
         raise ValueError(
             f"labels has shape {labels.shape} but image has {image.shape}; measure the image they come from."
         )
-    table = skimage.measure.regionprops_table(
-        labels,
-        intensity_image=image,
-        properties=("label", "area", "intensity_mean", "intensity_max", "centroid", "eccentricity"),
-    )
-    return {
-        "label": table["label"].astype(int),
-        "area": table["area"].astype(int),
-        "mean_intensity": table["intensity_mean"],
-        "max_intensity": table["intensity_max"],
-        "centroid_row": table["centroid-0"],
-        "centroid_column": table["centroid-1"],
-        "eccentricity": table["eccentricity"],
-    }
+    names = {"label": "label", "area": "area", "mean_intensity": "intensity_mean", "max_intensity": "intensity_max"}
+    names.update(centroid_row="centroid-0", centroid_column="centroid-1", eccentricity="eccentricity")
+    properties = ("label", "area", "intensity_mean", "intensity_max", "centroid", "eccentricity")
+    table = skimage.measure.regionprops_table(labels, intensity_image=image, properties=properties)
+    return {name: table[key].astype(int) if name in ("label", "area") else table[key] for name, key in names.items()}
 
 
 def format_table(table, rows=10):

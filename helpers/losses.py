@@ -30,11 +30,8 @@ __all__ = [
 
 def soft_dice_loss(y_true, y_pred, smooth=1e-7):
     """Soft Dice loss over every pixel of the batch together; the same number as ``keras.losses.Dice()``."""
-    y_pred = ops.convert_to_tensor(y_pred, dtype="float32")
-    y_true = ops.cast(y_true, y_pred.dtype)
-    overlap = ops.sum(y_true * y_pred)
-    total = ops.sum(y_true) + ops.sum(y_pred)
-    return 1.0 - 2.0 * overlap / (total + smooth)
+    y_true, y_pred = _pair(y_true, y_pred)
+    return 1.0 - 2.0 * ops.sum(y_true * y_pred) / (ops.sum(y_true) + ops.sum(y_pred) + smooth)
 
 
 def _match_rank(y_true, y_pred):
@@ -52,11 +49,8 @@ class BceDiceLoss(keras.losses.Loss):
 
     def __init__(self, bce_weight=1.0, dice_weight=1.0, name="bce_dice", reduction="sum_over_batch_size"):
         super().__init__(name=name, reduction=reduction)
-        for label, weight in (("bce_weight", bce_weight), ("dice_weight", dice_weight)):
-            if weight < 0:
-                raise ValueError(f"{label} must be zero or positive, got {weight}.")
-        self.bce_weight = bce_weight
-        self.dice_weight = dice_weight
+        _check_non_negative(bce_weight=bce_weight, dice_weight=dice_weight)
+        self.bce_weight, self.dice_weight = bce_weight, dice_weight
 
     def call(self, y_true, y_pred):
         """Return, per pixel, ``bce_weight * BCE + dice_weight * Dice`` (the Dice of the batch)."""
@@ -74,6 +68,12 @@ class BceDiceLoss(keras.losses.Loss):
 _EPSILON = 1e-7  # keras.config.epsilon(): probabilities are clipped to [eps, 1 - eps]
 
 
+def _check_non_negative(**weights):
+    for label, weight in weights.items():
+        if weight < 0:
+            raise ValueError(f"{label} must be zero or positive, got {weight}.")
+
+
 def _pair(y_true, y_pred):
     """Return (truth, prediction) as float tensors of the same rank."""
     y_pred = ops.convert_to_tensor(y_pred, dtype="float32")
@@ -89,9 +89,7 @@ def _pair(y_true, y_pred):
 
 def binary_cross_entropy(y_true, y_pred):
     """Mean binary cross-entropy ``mean(-(y log p + (1 - y) log(1 - p)))``, p clipped to [1e-7, 1 - 1e-7] as Keras."""
-    y_true, y_pred = _pair(y_true, y_pred)
-    y_pred = ops.clip(y_pred, _EPSILON, 1 - _EPSILON)
-    return ops.mean(-(y_true * ops.log(y_pred) + (1 - y_true) * ops.log(1 - y_pred)))
+    return weighted_binary_cross_entropy(y_true, y_pred, positive_weight=1.0)
 
 
 def positive_weights(y_true, positive_weight):
@@ -115,8 +113,7 @@ def focal_loss(y_true, y_pred, gamma=2.0):
 
     ``p_t`` is the probability of the true class; ``gamma=0`` gives plain cross-entropy.
     """
-    if gamma < 0:
-        raise ValueError(f"gamma must be zero or positive, got {gamma}.")
+    _check_non_negative(gamma=gamma)
     y_true, y_pred = _pair(y_true, y_pred)
     y_pred = ops.clip(y_pred, _EPSILON, 1 - _EPSILON)
     p_true_class = y_true * y_pred + (1 - y_true) * (1 - y_pred)
@@ -137,18 +134,12 @@ def tversky_loss(y_true, y_pred, false_positive_weight=0.5, false_negative_weigh
     ``a = b = 0.5`` is the Dice loss; ``b > a`` punishes missed foreground more. Keras 3.15's
     ``Tversky(alpha, beta)`` puts ``alpha`` on the false negatives: this equals ``Tversky(alpha=b, beta=a)``.
     """
-    for label, weight in (
-        ("false_positive_weight", false_positive_weight),
-        ("false_negative_weight", false_negative_weight),
-    ):
-        if weight < 0:
-            raise ValueError(f"{label} must be zero or positive, got {weight}.")
+    _check_non_negative(false_positive_weight=false_positive_weight, false_negative_weight=false_negative_weight)
     y_true, y_pred = _pair(y_true, y_pred)
     true_positives = ops.sum(y_true * y_pred)
-    false_positives = ops.sum((1 - y_true) * y_pred)
-    false_negatives = ops.sum(y_true * (1 - y_pred))
-    denominator = true_positives + false_positive_weight * false_positives + false_negative_weight * false_negatives
-    return 1.0 - true_positives / (denominator + _EPSILON)
+    false_positives, false_negatives = ops.sum((1 - y_true) * y_pred), ops.sum(y_true * (1 - y_pred))
+    weighted_errors = false_positive_weight * false_positives + false_negative_weight * false_negatives
+    return 1.0 - true_positives / (true_positives + weighted_errors + _EPSILON)
 
 
 def multiclass_dice_loss(y_true, y_pred, smooth=1e-7):
@@ -169,8 +160,7 @@ class CrossEntropyDiceLoss(keras.losses.Loss):
         super().__init__(name=name, reduction=reduction)
         if not (isinstance(n_classes, int) and n_classes >= 2):
             raise ValueError(f"n_classes must be a whole number of at least 2, got {n_classes!r}.")
-        if dice_weight < 0:
-            raise ValueError(f"dice_weight must be zero or positive, got {dice_weight}.")
+        _check_non_negative(dice_weight=dice_weight)
         self.n_classes, self.dice_weight = n_classes, dice_weight
         self._cross_entropy = keras.losses.SparseCategoricalCrossentropy()
 
@@ -223,26 +213,23 @@ def training_loss(
     """
     if name in ("cross-entropy + dice", "multi-class dice") and n_classes is None:
         raise ValueError(f"The loss {name!r} needs n_classes=K, the number of classes.")
-    if name == "bce":
-        return keras.losses.BinaryCrossentropy(name="bce")
-    if name == "weighted bce":
-        return FormulaLoss(weighted_binary_cross_entropy, "weighted_bce", positive_weight=positive_weight)
-    if name == "focal":
-        return keras.losses.BinaryFocalCrossentropy(gamma=gamma, name="focal")
-    if name == "jaccard":
-        return FormulaLoss(soft_jaccard_loss, "jaccard")
-    if name == "dice":
-        return keras.losses.Dice(name="dice_loss")
-    if name == "tversky":
+    makers = {
+        "bce": lambda: keras.losses.BinaryCrossentropy(name="bce"),
+        "weighted bce": lambda: FormulaLoss(
+            weighted_binary_cross_entropy, "weighted_bce", positive_weight=positive_weight
+        ),
+        "focal": lambda: keras.losses.BinaryFocalCrossentropy(gamma=gamma, name="focal"),
+        "jaccard": lambda: FormulaLoss(soft_jaccard_loss, "jaccard"),
+        "dice": lambda: keras.losses.Dice(name="dice_loss"),
         # Keras 3.15 puts alpha on the false negatives (see tversky_loss)
-        return keras.losses.Tversky(alpha=false_negative_weight, beta=false_positive_weight, name="tversky")
-    if name == "bce + dice":
-        return BceDiceLoss(bce_weight=bce_weight, dice_weight=dice_weight)
-    if name == "cross-entropy":
-        return keras.losses.SparseCategoricalCrossentropy(name="cross_entropy")
-    if name == "cross-entropy + dice":
-        return CrossEntropyDiceLoss(n_classes, dice_weight=dice_weight)
-    if name == "multi-class dice":
-        return FormulaLoss(_label_map_dice, "multi_class_dice", n_classes=n_classes)
-    known = ", ".join(map(repr, LOSS_NAMES + MULTICLASS_LOSS_NAMES))
-    raise ValueError(f"Unknown loss {name!r}; choose one of {known}.")
+        "tversky": lambda: keras.losses.Tversky(
+            alpha=false_negative_weight, beta=false_positive_weight, name="tversky"
+        ),
+        "bce + dice": lambda: BceDiceLoss(bce_weight=bce_weight, dice_weight=dice_weight),
+        "cross-entropy": lambda: keras.losses.SparseCategoricalCrossentropy(name="cross_entropy"),
+        "cross-entropy + dice": lambda: CrossEntropyDiceLoss(n_classes, dice_weight=dice_weight),
+        "multi-class dice": lambda: FormulaLoss(_label_map_dice, "multi_class_dice", n_classes=n_classes),
+    }
+    if name not in makers:
+        raise ValueError(f"Unknown loss {name!r}; choose one of {', '.join(map(repr, makers))}.")
+    return makers[name]()

@@ -148,13 +148,8 @@ def check_average_precision(answer):
 
 
 def check_min_area_prediction(prediction, min_area, scores, baseline_scores, baseline_min_area):
-    """Predict, then run: does precision go up or down with another minimum object area?
-
-    ``prediction``: "higher", "lower" or "the same": the precision with ``min_area`` compared with the precision
-    with ``baseline_min_area``.
-    ``min_area, baseline_min_area``: The learner's minimum area and the notebook's (MIN_AREA).
-    ``scores, baseline_scores``: :func:`helpers.instances.match_many` results on the same images.
-    """
+    """Judge a prediction ("higher", "lower", "the same") of the precision with ``min_area`` against
+    ``baseline_min_area`` (MIN_AREA); ``scores, baseline_scores``: :func:`helpers.instances.match_many` results."""
     if min_area == baseline_min_area:
         return say(False, f"MY_MIN_AREA is MIN_AREA ({baseline_min_area}) again: change it and run the cell again.")
     why = (
@@ -168,12 +163,8 @@ def check_min_area_prediction(prediction, min_area, scores, baseline_scores, bas
 
 
 def check_min_distance_prediction(prediction, min_distance, scores, baseline_scores, baseline_min_distance):
-    """Predict, then run: more or fewer objects with another watershed ``min_distance``?
-
-    ``prediction``: "higher" (more), "lower" (fewer) or "the same": the number of objects with ``min_distance``
-    compared with ``baseline_min_distance``.
-    ``scores, baseline_scores``: As for :func:`check_min_area_prediction`.
-    """
+    """Judge a prediction ("higher"/"more", "lower"/"fewer", "the same") of the objects found with
+    ``min_distance`` against ``baseline_min_distance``; scores as :func:`check_min_area_prediction`."""
     if min_distance == baseline_min_distance:
         return say(False, f"MY_MIN_DISTANCE is {baseline_min_distance} again: change it and run the cell again.")
     why = (

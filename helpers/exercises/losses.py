@@ -108,12 +108,7 @@ def check_jaccard_function(function):
 
 
 def mistake_costs(loss_name):
-    """What the loss ``loss_name`` charges for :data:`MISSED` and for :data:`FALSE_ALARM`.
-
-    ``loss_name``: One of :data:`helpers.losses.LOSS_NAMES`.
-    Returns: The loss of the missed pixel and of the false alarm (``helpers.losses.training_loss`` with
-    :data:`MISTAKE_SETTINGS`).
-    """
+    """The losses ``loss_name`` (one of ``LOSS_NAMES``, with :data:`MISTAKE_SETTINGS`) charges :data:`MISSED` and :data:`FALSE_ALARM`."""
     from helpers import losses
 
     if loss_name not in losses.LOSS_NAMES:
@@ -130,11 +125,7 @@ _MISTAKE_WHY = {
 
 
 def check_mistake_prediction(loss_name, prediction):
-    """Judge a prediction: does ``loss_name`` charge a missed pixel or a false alarm more?
-
-    ``loss_name``: The learner's ``my_loss``, one of :data:`helpers.losses.LOSS_NAMES`.
-    ``prediction``: ``"missed"``, ``"false alarm"`` or ``"same"``, written before the run.
-    """
+    """Judge a prediction ("missed", "false alarm" or "same"): which mistake does ``loss_name`` charge more?"""
     from helpers import losses
 
     if loss_name not in losses.LOSS_NAMES:
