@@ -202,8 +202,7 @@ def spread_table(arms):
         train_loss = np.mean([_last(run, "loss") for run in runs])
         validation_loss = np.mean([_last(run, "val_loss") for run in runs])
         lines.append(
-            f"{name:{width}}{len(runs):>6}{train_loss:>11.3f}{validation_loss:>9.3f}{iou['mean']:>7.3f}"
-            f"{dice['mean']:>10.3f}{dice['min']:>8.3f}-{dice['max']:.3f}"
+            f"{name:{width}}{len(runs):>6}{train_loss:>11.3f}{validation_loss:>9.3f}{iou['mean']:>7.3f}{dice['mean']:>10.3f}{dice['min']:>8.3f}-{dice['max']:.3f}"
         )
     return "\n".join(lines)
 

@@ -137,10 +137,9 @@ USED_FOR = {
     "setuptools": "importing keras-unet",
 }
 NO_TENSORFLOW_MESSAGE = (
-    "This course runs on TensorFlow, which this Colab runtime does not have: Colab's TPU "
-    "runtime comes without TensorFlow (its Keras runs on JAX).\n"
-    "Choose Runtime > Change runtime type > T4 GPU (or CPU), click Save, then run the "
-    "notebook again from the top. Every notebook also runs on a CPU runtime."
+    "This course runs on TensorFlow, which this Colab runtime does not have: Colab's TPU runtime comes without "
+    "TensorFlow (its Keras runs on JAX).\nChoose Runtime > Change runtime type > T4 GPU (or CPU), click Save, then "
+    "run the notebook again from the top. Every notebook also runs on a CPU runtime."
 )
 
 
@@ -157,14 +156,13 @@ def mount_drive(folder_name="unet-course", *, local_folder=None):
     """
     if not isinstance(folder_name, str) or not folder_name.strip():
         raise ValueError(
-            f"folder_name should be a non-empty text such as 'unet-course', got {folder_name!r}. "
-            "Pass the name of the folder for your results, e.g. mount_drive('unet-course')."
+            f"folder_name should be a non-empty text such as 'unet-course', got {folder_name!r}. Pass the name of "
+            "the folder for your results, e.g. mount_drive('unet-course')."
         )
     if Path(folder_name).is_absolute() or ".." in Path(folder_name).parts:
         raise ValueError(
-            f"folder_name should be a folder name inside your Drive, such as 'unet-course', "
-            f"got {folder_name!r}. Leave out leading '/' and '..'; to choose a folder on this "
-            "computer, use local_folder=... instead."
+            f"folder_name should be a folder name inside your Drive, such as 'unet-course', got {folder_name!r}. "
+            "Leave out leading '/' and '..'; to choose a folder on this computer, use local_folder=... instead."
         )
     if in_colab():
         my_drive = Path(DRIVE_MOUNT_POINT) / "MyDrive"
@@ -176,13 +174,13 @@ def mount_drive(folder_name="unet-course", *, local_folder=None):
             drive.mount(str(DRIVE_MOUNT_POINT))
         if not my_drive.is_dir():
             raise RuntimeError(
-                f"Google Drive was mounted, but {my_drive} does not exist. Run the cell again "
-                "and allow access to your Google Drive when Colab asks."
+                f"Google Drive was mounted, but {my_drive} does not exist. Run the cell again and allow access to "
+                "your Google Drive when Colab asks."
             )
         folder = my_drive / folder_name
         message = (
-            f"Results are saved on your Google Drive in MyDrive/{folder_name} ({folder}); "
-            "they stay there after this Colab session ends."
+            f"Results are saved on your Google Drive in MyDrive/{folder_name} ({folder}); they stay there after this "
+            "Colab session ends."
         )
     else:
         if local_folder is None:
@@ -191,13 +189,12 @@ def mount_drive(folder_name="unet-course", *, local_folder=None):
             folder = Path(local_folder).expanduser()
         else:
             raise TypeError(
-                f"local_folder should be a folder path (text or pathlib.Path), got "
-                f"{type(local_folder).__name__}. Pass e.g. local_folder='my-results', or leave it out."
+                f"local_folder should be a folder path (text or pathlib.Path), got {type(local_folder).__name__}. "
+                "Pass e.g. local_folder='my-results', or leave it out."
             )
         message = (
-            "This notebook is not running in Google Colab, so Google Drive is not used. "
-            "Results (trained models, training histories) are saved in this folder on this "
-            f"computer instead: {folder}"
+            "This notebook is not running in Google Colab, so Google Drive is not used. Results (trained models, "
+            f"training histories) are saved in this folder on this computer instead: {folder}"
         )
     if folder.exists() and not folder.is_dir():
         raise FileExistsError(
@@ -254,9 +251,8 @@ def _read_requirements(requirements_file):
     path = Path(requirements_file)
     if not path.is_file():
         raise FileNotFoundError(
-            f"Requirements file not found: {path} (full path {path.absolute()}). Pass the "
-            "path of the course's requirements.txt; from the notebooks/ folder that is "
-            "'../requirements.txt'."
+            f"Requirements file not found: {path} (full path {path.absolute()}). Pass the path of the course's "
+            "requirements.txt; from the notebooks/ folder that is '../requirements.txt'."
         )
     requirements = []
     for line_number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
@@ -267,9 +263,8 @@ def _read_requirements(requirements_file):
             requirements.append(Requirement(text))
         except InvalidRequirement as error:
             raise ValueError(
-                f"{path}, line {line_number}: {line.strip()!r} is not a requirement pip's "
-                f"format understands ({error}). Write it like 'numpy>=1.26' or "
-                "'scikit-image>=0.22,<1'."
+                f"{path}, line {line_number}: {line.strip()!r} is not a requirement pip's format understands "
+                f"({error}). Write it like 'numpy>=1.26' or 'scikit-image>=0.22,<1'."
             ) from error
     return requirements
 
@@ -308,29 +303,26 @@ def _out_of_range_warning(requirement):
     used_for = USED_FOR.get(canonicalize_name(requirement.name), f"the cells that use {requirement.name}")
     where = "This Colab runtime" if in_colab() else "This Python"
     return (
-        f"WARNING: {where} has {requirement.name} {_installed_version(requirement.name)}; the course "
-        f"is made for {requirement} (requirements.txt). The course leaves the installed version as it is.\n"
-        f"  What may fail: {used_for}.\n"
-        "  What to do: go on; if a cell fails, choose Runtime > Disconnect and delete runtime "
-        "for a fresh runtime and run again from the top. If it still fails, run "
+        f"WARNING: {where} has {requirement.name} {_installed_version(requirement.name)}; the course is made for "
+        f"{requirement} (requirements.txt). The course leaves the installed version as it is.\n  What may fail: "
+        f"{used_for}.\n  What to do: go on; if a cell fails, choose Runtime > Disconnect and delete runtime for a "
+        "fresh runtime and run again from the top. If it still fails, run "
         f'!pip install "{requirement}" in a new cell, then Runtime > Restart session '
-        "(this may break other preinstalled packages), and tell the course team which "
-        "version you saw."
+        "(this may break other preinstalled packages), and tell the course team which version you saw."
     )
 
 
 def _never_install_warning(requirement):
     if in_colab():
         advice = (
-            f"The course never installs {requirement.name} in Colab, because a second copy "
-            "would break Colab's GPU set-up. Choose Runtime > Disconnect and delete runtime "
-            "to get a fresh Colab runtime (a CPU or T4 GPU one), which has it."
+            f"The course never installs {requirement.name} in Colab, because a second copy would break Colab's GPU "
+            "set-up. Choose Runtime > Disconnect and delete runtime to get a fresh Colab runtime (a CPU or T4 GPU "
+            "one), which has it."
         )
     else:
         advice = (
-            f"The course does not install {requirement.name} into this Python. Run "
-            "`python3 course.py start`, which sets up a virtual environment with the right "
-            "versions, and open the notebooks from there."
+            f"The course does not install {requirement.name} into this Python. Run `python3 course.py start`, which "
+            "sets up a virtual environment with the right versions, and open the notebooks from there."
         )
     return f"WARNING: the course needs {requirement}, but it is not installed. {advice}"
 
@@ -366,10 +358,9 @@ def _pip_install_keeping_installed(requirement_strings):
             subprocess.run(command, check=True)
         except subprocess.CalledProcessError as error:
             raise RuntimeError(
-                f"pip could not install {', '.join(requirement_strings)} (exit status "
-                f"{error.returncode}) without changing a package that is already installed, "
-                "and the course never changes those. Read pip's messages above: a conflict "
-                "names the package, a network error means checking the connection and "
+                f"pip could not install {', '.join(requirement_strings)} (exit status {error.returncode}) without "
+                "changing a package that is already installed, and the course never changes those. Read pip's "
+                "messages above: a conflict names the package, a network error means checking the connection and "
                 "running the cell again."
             ) from error
 
@@ -525,14 +516,14 @@ def _check_device_names(tf, devices):
         return None
     if isinstance(devices, str) or not all(isinstance(d, str) for d in devices):
         raise TypeError(
-            f"devices should be a list of device names, got {devices!r}. "
-            "Write e.g. devices=['/cpu:0', '/cpu:1'], with the brackets, or leave it out."
+            f"devices should be a list of device names, got {devices!r}. Write e.g. devices=['/cpu:0', '/cpu:1'], "
+            "with the brackets, or leave it out."
         )
     devices = list(devices)
     if len(devices) < 2:
         raise ValueError(
-            f"devices should name two or more devices to train on together, got {devices}. "
-            "Leave devices out to train on one device; the course then picks the best one."
+            f"devices should name two or more devices to train on together, got {devices}. Leave devices out to "
+            "train on one device; the course then picks the best one."
         )
 
     def key(name):  # '/cpu:0' and '/device:CPU:0' name the same device
@@ -565,9 +556,9 @@ def _connect_to_tpu(tf, signs):
         tf.tpu.experimental.initialize_tpu_system(resolver)
     except Exception as error:
         print(
-            f"There are signs of a TPU ({', '.join(signs)}), but TensorFlow could not "
-            f"start it ({type(error).__name__}: {error}). Training goes on without the TPU. "
-            "Restarting the Python session (Jupyter: Kernel > Restart) and running again often helps."
+            f"There are signs of a TPU ({', '.join(signs)}), but TensorFlow could not start it "
+            f"({type(error).__name__}: {error}). Training goes on without the TPU. Restarting the Python session "
+            "(Jupyter: Kernel > Restart) and running again often helps."
         )
         return None
     return resolver
