@@ -140,17 +140,12 @@ def bundled_kidney():
     names = _bundled_names(folder, ".png", "make_kidney_data.py")
     images = np.stack([read_image(folder / "images" / f"{n}.png") for n in names])
     labels = np.stack([as_class_ids(read_mask(folder / "labels" / f"{n}.png"), 4, f"{n}.png") for n in names])
-    return SegmentationSet(
-        images.astype(np.float32),
-        labels[..., None].astype(np.float32),
-        names,
-        "bundled kidney look-alike (data/kidney): background, stroma, cap mesenchyme, ureteric tree",
-    )
+    source = "bundled kidney look-alike (data/kidney): background, stroma, cap mesenchyme, ureteric tree"
+    return SegmentationSet(images.astype(np.float32), labels[..., None].astype(np.float32), names, source)
 
 
-#: Images of nuclei with a label image each: ``images`` (N, S, S, 1) float32 in [0, 1] (nuclei
-#: bright), ``labels`` (N, S, S) int32 (0 = background, 1, 2, ... = one number per nucleus),
-#: ``names`` and ``source``.
+#: Nuclei: ``images`` (N, S, S, 1) float32 in [0, 1] (nuclei bright), ``labels`` (N, S, S) int32 (0 =
+#: background, one id per nucleus), ``names`` and ``source``.
 NucleusSet = collections.namedtuple("NucleusSet", "images labels names source")
 
 
@@ -249,16 +244,11 @@ def load_volumes(mode, shrink=4):
 
 
 def _vnc_volume(shrink):
-    stack = load_drosophila_vnc(target="membrane", downscale=shrink)
-    volume = stack.images[np.newaxis].astype(np.float32)  # the 20 sections as one volume
-    mask = stack.masks[np.newaxis].astype(np.float32)
-    source = (
-        f"Drosophila VNC ssTEM stack (Gerhard et al. 2013), {volume.shape[1]} sections, shrunk "
-        f"{shrink}x in y and x; mask 1 = membrane"
-    )
-    return VolumeSet(
-        volume.astype(np.float32), mask, ["stack1"], source, (0.045, 0.0046 * shrink, 0.0046 * shrink)
-    )  # µm
+    stack = load_drosophila_vnc(target="membrane", downscale=shrink)  # its sections become one volume
+    what = f"{len(stack.names)} sections, shrunk {shrink}x in y and x; mask 1 = membrane"
+    spacing = (0.045, 0.0046 * shrink, 0.0046 * shrink)  # µm: 45 nm sections, 4.6 nm pixels
+    source = f"Drosophila VNC ssTEM stack (Gerhard et al. 2013), {what}"
+    return VolumeSet(stack.images[np.newaxis], stack.masks[np.newaxis], ["stack1"], source, spacing)
 
 
 def write_stack(path, pixels, spacing=None, unit=None):
@@ -469,13 +459,11 @@ def split_volumes(volumes, masks, fractions=(0.6, 0.2, 0.2)):
             "volumes must be (depth, height, width, channels) each, and masks the same but for the last axis; got "
             f"{[v.shape for v in volumes][:3]} and {[m.shape for m in masks][:3]}."
         )
-    count, depth = len(volumes), len(volumes[0])
-    n = count if count > 1 else depth
-    n_validation = max(1, int(round(n * fractions[1])))
-    n_test = max(1, int(round(n * fractions[2])))
+    n = len(volumes) if len(volumes) > 1 else len(volumes[0])
+    n_validation, n_test = (max(1, int(round(n * share))) for share in fractions[1:])
     if n - n_validation - n_test < 1:
-        raise ValueError(f"{n} {'volumes' if count > 1 else 'sections'} are too few to split into three parts.")
-    bounds = [0, n - n_validation - n_test, n - n_test, n]
-    if count > 1:
-        return tuple((volumes[a:b], masks[a:b]) for a, b in zip(bounds, bounds[1:]))
-    return tuple(([volumes[0][a:b]], [masks[0][a:b]]) for a, b in zip(bounds, bounds[1:]))
+        raise ValueError(f"{n} {'volumes' if len(volumes) > 1 else 'sections'} are too few to split into three parts.")
+    parts = split_consecutive(n, n_validation, n_test)
+    if len(volumes) > 1:
+        return tuple(([volumes[i] for i in part], [masks[i] for i in part]) for part in parts)
+    return tuple(([volumes[0][part]], [masks[0][part]]) for part in parts)

@@ -113,12 +113,11 @@ def _merged(own, folder):
 def check_stacks(
     image_folder, mask_folder, *, box=(4, 32, 32), mask_kind="auto", voxel_spacing=None, results_folder=None
 ):
-    """Check a folder of stacks and a folder of label stacks, and report every problem before training.
+    """Check a folder of stacks and one of label stacks before training; return a
+    :class:`helpers.own_data.FolderReport` with ``spacing`` (z, y, x) and ``rescaling`` (the folder's rule).
 
-    ``box``: (z, y, x) of the training boxes: every stack must be at least that large.
-    ``mask_kind``: as in :func:`helpers.own_data.check_folder` ("auto" decides by the 3-D regions of the ids).
-    ``voxel_spacing``: (z, y, x) of a voxel; None reads it from the metadata (1 x 1 x 1 when absent, said once).
-    Returns a :class:`helpers.own_data.FolderReport` with ``spacing`` (z, y, x) and ``rescaling`` (the folder's rule).
+    ``box``: (z, y, x) of the training boxes (no stack may be smaller). ``mask_kind``: as in
+    :func:`helpers.own_data.check_folder`. ``voxel_spacing``: (z, y, x); None reads it from the metadata.
     """
     imageio.check_not_same_folder(image_folder, mask_folder)
     report = FolderReport(image_folder, mask_folder, 0, min(box[1:]))
@@ -173,9 +172,8 @@ def check_stacks(
 
 
 def load_stacks(report):
-    """Load the usable pairs of :func:`check_stacks` as a :data:`helpers.datasets.VolumeSet` of lists (sizes may
-    differ): stacks (Z, Y, X, C) float32 in [0, 1] by the folder's rule; masks (Z, Y, X, 1) float32 class ids
-    (binary and instances: 0/1)."""
+    """The usable pairs of :func:`check_stacks` as a :data:`helpers.datasets.VolumeSet` of lists: (Z, Y, X, C)
+    float32 in [0, 1] by the folder's rule, masks (Z, Y, X, 1) of class ids (binary and instances: 0/1)."""
     if not report.pairs:
         raise ValueError(f"No usable stack/mask pair in {report.image_folder}: read the report and fix the errors.")
     volumes, masks = [], []
@@ -209,18 +207,16 @@ def score(masks, probabilities, threshold=None):
 
 
 def predict_stacks(model, input_folder, output_folder, *, window, threshold=None, rescaling="", spacing=None):
-    """Segment every stack of a folder and write one TIFF per stack into a NEW folder; return that folder.
-
-    Each prediction has its stack's name, size (z, y, x) and spacing (else ``spacing``): 8-bit 0/255 at
-    ``threshold`` (binary), or the class ids of the most probable class. ``window``: (z, y, x) boxes of
-    :func:`helpers.inference.predict_volume` (any stack size: padded and cropped back). ``rescaling``: the
-    training folder's rule; the new stacks' own rule is said when it differs.
-    """
+    """Segment every stack of a folder (:func:`helpers.inference.predict_volume` with ``window``: any size) into a
+    NEW folder, returned: one 8-bit TIFF per stack of its name, size and spacing (else ``spacing``), 0/255 at
+    ``threshold`` or the most probable class's id. A rule other than the training's ``rescaling`` is said."""
     listing = imageio.list_image_files(input_folder, "image")
     paths = [listing.by_stem[stem][0] for stem in natural_sorted(listing.by_stem)]
     rule, reason = imageio.folder_rescaling(paths)
     if rescaling and rule != rescaling:
         print(f"The new stacks are read by another rule ({reason}) than the training stacks ({rescaling}).")
+    if model.output_shape[-1] == 1 and threshold is None:
+        raise ValueError("The model has one output (binary): pass threshold=..., chosen on the validation stacks.")
     channels, folder = model.input_shape[-1], imageio.new_folder(output_folder)
     for path in paths:
         pixels, own_spacing = imageio.read_stack(path)
@@ -232,8 +228,6 @@ def predict_stacks(model, input_folder, output_folder, *, window, threshold=None
         probability = inference.predict_volume(model, imageio.scale_to_unit(pixels, path, rule), window)
         if probability.shape[-1] > 1:
             mask = probability.argmax(-1).astype(np.uint8)
-        elif threshold is None:
-            raise ValueError("The model has one output (binary): pass threshold=..., chosen on the validation stacks.")
         else:
             mask = np.where(foreground(probability[..., 0], threshold), 255, 0).astype(np.uint8)
         target = imageio.new_path(folder / f"{imageio.file_stem(path)}.tif")
