@@ -42,7 +42,7 @@ def start(
         images[3, 0, 0, 0] += 0.5  # one pixel of one validation image
     model = models.build_unet((None, None, 1), filters=filters, n_poolings=1, dropout=0.0)
     rate = learning_rate or keras.optimizers.schedules.CosineDecay(3e-3, decay_steps=decay_steps)
-    model.compile(optimizer=keras.optimizers.Adam(rate), loss=loss)
+    model.compile(optimizer=keras.optimizers.Adam(rate), loss=loss, run_eagerly=True)  # no graph to build: faster here
     batches = pipeline.training_batches(images[:2], masks[:2], crop_size=crop, batch_size=batch, augment=augment)
     settings = settings or {"rescaling": "divide by 255", "classes": ["background", "structure"]}
     return training.fit_resumable(model, batches, folder=folder, epochs=epochs, steps_per_epoch=steps,
