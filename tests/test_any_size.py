@@ -1,8 +1,10 @@
-"""Every 2-D size through notebook 08's calls: check, load, train with validation, score, predict a folder.
+"""Every folder researchers bring through notebook 08's calls: check, load, train with validation, score, predict.
 
-Sizes are drawn by hypothesis: odd, prime, one pixel over a multiple of 2**n_poolings, smaller than the
-crop, and folders of mixed sizes. Each predicted mask has its image's size, the padding is never scored,
-and the input folders are byte-identical afterwards.
+Folders are drawn by hypothesis: sizes (odd, prime, one pixel over a multiple of 2**n_poolings, smaller than
+the crop, mixed in one folder), 1 to 4 channels, pixel types (8-bit, 12-bit data in 16 bits, full 16-bit,
+float32), mask kinds (0/255, 0/1, class ids, colours) and mask names (``7.png``, ``7_mask.png`` ...). Each
+image loads with the folder's one rescaling rule, each predicted mask has its image's size and allowed values,
+the padding is never scored, and the input folders are byte-identical afterwards.
 """
 
 import tempfile
@@ -11,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import skimage.io
+import tifffile
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from support import run_as_notebook_08
@@ -18,33 +21,69 @@ from support import run_as_notebook_08
 from helpers import inference, own_data, pipeline
 
 N_POOLINGS, CROP = 2, 32
-SIDES = st.integers(17, 70)
+SIDES = st.sampled_from([17, 19, 23, 31, 32, 33, 45, 49, 64, 65, 70]) | st.integers(17, 70)
+#: Pixel types as cameras save them: (numpy type, the value that stands for 1.0, the folder's rescaling rule).
+PIXEL_TYPES = {
+    "8-bit": (np.uint8, 255, "8-bit / 255"),
+    "12-bit in 16 bits": (np.uint16, 4095, "12-bit in 16 bits / 4095"),
+    "16-bit": (np.uint16, 65535, "16-bit / 65535"),
+    "float32": (np.float32, 1, "float in [0, 1] as is"),
+}
+COLOURS = np.array([(0, 0, 0), (255, 0, 0), (0, 200, 255)], np.uint8)
 
 
 def snapshot(root):
     return {str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file()}
 
 
-def write_folder(root, sizes, new_sizes, channels, n_classes, seed):
-    """Images brighter where the mask has a structure; masks 0/255 (binary) or class ids 0..K-1."""
+def save_image(folder, stem, pixels):
+    """8-bit grey or RGB as PNG, every other image as TIFF with its channels (samples) last."""
+    if pixels.dtype == np.uint8 and pixels.shape[-1] in (1, 3):
+        path = folder / f"{stem}.png"
+        skimage.io.imsave(path, pixels[..., 0] if pixels.shape[-1] == 1 else pixels, check_contrast=False)
+    else:
+        path = folder / f"{stem}.tif"
+        samples = dict(photometric="rgb" if pixels.shape[-1] == 3 else "minisblack", planarconfig="contig")
+        tifffile.imwrite(path, pixels if pixels.shape[-1] > 1 else pixels[..., 0], **samples)
+    return path
+
+
+def camera_image(rng, ids, channels, pixel_type, n_classes):
+    """Brighter where the class id is larger; each channel dimmer than the next (so colour stays colour)."""
+    kind, one, _ = PIXEL_TYPES[pixel_type]
+    base = (2 * ids + 1 + rng.random(ids.shape)) / (2 * n_classes + 1)
+    scaled = np.stack([base * (0.5 + 0.5 * (c + 1) / channels) for c in range(channels)], axis=-1) * one
+    return scaled.astype(kind) if kind != np.float32 else scaled.astype(np.float32)
+
+
+def write_folder(root, sizes, new_sizes, channels, n_classes, seed, *, pixel_type="8-bit", masks="ids", ending=""):
+    """images/, masks/ and new/ under root. ``masks``: "ids" (0/255 for 2 classes, else 0..K-1), "0/1" or
+    "colours" (one colour per class); each mask named ``<image name><ending>.png``. Return {stem: stored pixels}."""
     rng = np.random.default_rng(seed)
     for folder in ("images", "masks", "new"):
         (root / folder).mkdir(parents=True)
+    stored = {}
     for index, (height, width) in enumerate(sizes):
         ids = (rng.random((height, width)) * n_classes).astype(np.uint8)
         ids[0, 0], ids[-1, -1] = 0, n_classes - 1  # every class in every mask
-        image = 40 + 80 * ids + rng.integers(0, 30, ids.shape)
-        image = np.repeat(image[..., np.newaxis], channels, axis=-1) if channels > 1 else image
-        skimage.io.imsave(root / "images" / f"{index}.png", image.astype(np.uint8), check_contrast=False)
-        mask = np.where(ids > 0, 255, 0) if n_classes == 2 else ids
-        skimage.io.imsave(root / "masks" / f"{index}.png", mask.astype(np.uint8), check_contrast=False)
+        stored[str(index)] = camera_image(rng, ids, channels, pixel_type, n_classes)
+        save_image(root / "images", str(index), stored[str(index)])
+        if masks == "colours":
+            mask = COLOURS[ids]
+        else:
+            mask = np.where(ids > 0, 1 if masks == "0/1" else 255, 0) if n_classes == 2 else ids
+        skimage.io.imsave(root / "masks" / f"{index}{ending}.png", mask.astype(np.uint8), check_contrast=False)
     for index, size in enumerate(new_sizes):
-        shape = size + ((channels,) if channels > 1 else ())
-        skimage.io.imsave(root / "new" / f"new{index}.png", rng.integers(0, 255, shape, np.uint8), check_contrast=False)
+        save_image(
+            root / "new",
+            f"new{index}",
+            camera_image(rng, rng.integers(0, n_classes, size), channels, pixel_type, n_classes),
+        )
+    return stored
 
 
 @settings(
-    max_examples=4,
+    max_examples=3,
     deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],  # shrinking would retrain for minutes
     suppress_health_check=[HealthCheck.too_slow],
@@ -54,24 +93,49 @@ def write_folder(root, sizes, new_sizes, channels, n_classes, seed):
     size=st.tuples(SIDES, SIDES),
     mixed=st.lists(st.tuples(SIDES, SIDES), min_size=4, max_size=4) | st.none(),
     new_sizes=st.lists(st.tuples(st.integers(1, 40), st.integers(1, 40)), min_size=1, max_size=2),
-    channels=st.sampled_from([1, 3]),
+    channels=st.integers(1, 4),
+    pixel_type=st.sampled_from(sorted(PIXEL_TYPES)),
+    masks=st.sampled_from(["ids", "0/1", "colours"]),
     n_classes=st.sampled_from([2, 3]),
+    ending=st.sampled_from(["", "_mask", "_labels", "-seg"]),
 )
-def test_notebook_08_calls_work_for_any_size(size, mixed, new_sizes, channels, n_classes):
+def test_notebook_08_calls_work_for_any_folder(size, mixed, new_sizes, channels, pixel_type, masks, n_classes, ending):
     sizes = mixed or [size] * 4
+    n_classes = 3 if masks == "colours" else n_classes
     with tempfile.TemporaryDirectory() as temporary:
         root = Path(temporary)
-        write_folder(root / "data", sizes, new_sizes, channels, n_classes, seed=sum(size))
+        stored = write_folder(
+            root / "data",
+            sizes,
+            new_sizes,
+            channels,
+            n_classes,
+            sum(size),
+            pixel_type=pixel_type,
+            masks=masks,
+            ending=ending,
+        )
         before = snapshot(root / "data")
         notebook = run_as_notebook_08(
             root / "data", root, n_poolings=N_POOLINGS, crop=CROP, filters=4, tile=32, mask_kind="auto"
         )  # larger new images go tile by tile
-        assert notebook.report.ok, notebook.report.summary()
-        loaded, seen, scores, folder = notebook.loaded, notebook.seen, notebook.scores, notebook.folder
-        assert loaded.sizes == sizes
-        step = 2**N_POOLINGS
-        for image, (height, width) in zip(loaded.images, sizes):  # each padded at its own size, never to the largest
-            assert image.shape[:2] == tuple(-(-max(side, CROP) // step) * step for side in (height, width))
+        report, loaded, seen, scores, folder = (
+            notebook.report,
+            notebook.loaded,
+            notebook.seen,
+            notebook.scores,
+            notebook.folder,
+        )
+        assert report.ok, report.summary()
+        assert report.rescaling == PIXEL_TYPES[pixel_type][2] and report.image_channels == channels
+        assert report.n_classes == n_classes and loaded.sizes == sizes
+        step, one = 2**N_POOLINGS, PIXEL_TYPES[pixel_type][1]
+        for index, (height, width) in enumerate(sizes):  # each padded at its own size, never to the largest
+            image = loaded.images[index]
+            assert image.shape == tuple(-(-max(side, CROP) // step) * step for side in (height, width)) + (channels,)
+            np.testing.assert_allclose(image[:height, :width], stored[str(index)] / np.float32(one), rtol=1e-6)
+            truth = loaded.masks[index][:height, :width, 0]
+            assert set(np.unique(truth)) == set(range(n_classes))  # 0/1 for binary masks, ids for classes
         # the test image's own pixels are scored, the padding is not
         assert seen == np.prod(sizes[-1])
         assert 0 <= np.mean(scores["dice"]) <= 1
