@@ -17,24 +17,11 @@ from helpers.imageio import SegmentationSet, load_pairs, natural_sorted, read_im
 from helpers.synthetic import KIDNEY_CLASS_NAMES
 
 __all__ = [
-    "SegmentationSet",
-    "VNC_CLASS_NAMES",
-    "KIDNEY_CLASS_NAMES",
-    "load_membranes",
-    "load_small_foreground",
-    "load_multiclass",
-    "load_nuclei",
-    "load_volumes",
-    "load_drosophila_vnc",
-    "example_inputs",
-    "write_example_folder",
-    "split_indices",
-    "split_consecutive",
-    "split_images",
-    "split_volumes",
-    "write_stack",
-    "write_example_stacks",
-]
+    "SegmentationSet", "VolumeSet", "NucleusSet", "VNC_CLASS_NAMES", "KIDNEY_CLASS_NAMES",
+    "load_membranes", "load_small_foreground", "load_multiclass", "load_nuclei", "load_volumes", "load_drosophila_vnc",
+    "example_inputs", "write_example_folder", "write_stack", "write_example_stacks",
+    "split_indices", "split_consecutive", "split_images", "split_volumes",
+]  # fmt: skip
 
 #: The ISBI 2012 training images and labels inside the downloaded dataset.
 ISBI_TRAIN_FOLDER = "data/membrane/train/"

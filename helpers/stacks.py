@@ -121,33 +121,31 @@ def check_stacks(
     """
     imageio.check_not_same_folder(image_folder, mask_folder)
     report = FolderReport(image_folder, mask_folder, 0, min(box[1:]))
-    listed = (
-        imageio.list_image_files(report.image_folder, "image"),
-        imageio.list_image_files(report.mask_folder, "mask"),
-    )
-    for listing in listed:
-        folder_checks.report_skipped(listing, report)
-    pairing = imageio.pair_files(*listed)
-    folder_checks.report_unpaired(pairing, *listed, report)
-    masks, spacings, paths = {}, {}, {}
+    images = imageio.list_image_files(report.image_folder, "image")
+    masks = imageio.list_image_files(report.mask_folder, "mask")
+    folder_checks.report_skipped(images, report)
+    folder_checks.report_skipped(masks, report)
+    pairing = imageio.pair_files(images, masks)
+    folder_checks.report_unpaired(pairing, images, masks, report)
+    labels, spacings, paths = {}, {}, {}  # label stacks (Z, Y, X), spacings and (image, mask) paths by name
     for name, image_path, mask_path in pairing.pairs:
         checked = _check_pair(name, image_path, mask_path, box, report)
         if isinstance(checked, str):
             report.left_out[name] = checked
         else:
-            (masks[name], spacings[name]), paths[name] = checked, (image_path, mask_path)
-    channels = collections.Counter(report.channels.values()).most_common(1)[0][0] if masks else 1
-    for name in [n for n in masks if report.channels[n] != channels]:
+            (labels[name], spacings[name]), paths[name] = checked, (image_path, mask_path)
+    channels = collections.Counter(report.channels.values()).most_common(1)[0][0] if labels else 1
+    for name in [n for n in labels if report.channels[n] != channels]:
         what = f"{report.channels[name]} channels, while the other stacks have {channels}."
         fix = "Save every stack with the same channels (Fiji: Image > Color > Merge Channels)."
         report.add("error", paths[name][0], what, fix, "stacks with another channel count.")
         report.left_out[name] = "another channel count"
-        del masks[name]
+        del labels[name]
     # 08's mask checks on 2-D pictures: the sections one below the other
-    montages = {name: mask.reshape(-1, mask.shape[-1]) for name, mask in masks.items()}
-    mask_paths = {name: paths[name][1] for name in masks}
+    montages = {name: mask.reshape(-1, mask.shape[-1]) for name, mask in labels.items()}
+    mask_paths = {name: paths[name][1] for name in labels}
     montages = folder_checks.check_mask_values(montages, mask_paths, report)
-    objects = mask_kind == "auto" and _objects_in_3d({n: masks[n] for n in montages})
+    objects = mask_kind == "auto" and _objects_in_3d({n: labels[n] for n in montages})
     if montages:
         kind = "instances" if objects else mask_kind
         montages = folder_checks.read_masks_by_kind(montages, mask_paths, kind, None, [], 0.001, report)
@@ -159,9 +157,8 @@ def check_stacks(
     report.pairs = [(name, *paths[name]) for name in natural_sorted(montages)]
     report.left_out = {name: report.left_out[name] for name in natural_sorted(report.left_out)}
     report.image_channels = channels
-    report.rescaling, reason = (
-        imageio.folder_rescaling([image for _, image, _ in report.pairs]) if montages else ("", "")
-    )
+    used = [image for _, image, _ in report.pairs]
+    report.rescaling, reason = imageio.folder_rescaling(used) if used else ("", "")
     report.spacing, origin = _folder_spacing({n: spacings[n] for n in montages}, voxel_spacing, report)
     report.image_rule = (
         f"{channels} channel(s); {reason.rstrip('.')}; voxel spacing {_zyx(report.spacing)} (z x y x x) from {origin}."

@@ -6,17 +6,10 @@ from helpers.exercises.common import judge_number, say
 from helpers.exercises.predictions import judge_direction
 
 __all__ = [
-    "CONV3D_INPUT_CHANNELS",
-    "CONV3D_FILTERS",
-    "FEATURE_MAP_SHAPE",
-    "STACK_SECTIONS",
-    "check_conv3d_parameters",
-    "check_feature_map_megabytes",
-    "check_z_poolings",
-    "check_pooling_prediction",
+    "CONV3D_INPUT_CHANNELS", "CONV3D_FILTERS", "FEATURE_MAP_SHAPE", "STACK_SECTIONS", "HINTS",
+    "check_conv3d_parameters", "check_feature_map_megabytes", "check_z_poolings", "check_pooling_prediction",
     "check_overlap_prediction",
-    "HINTS",
-]
+]  # fmt: skip
 
 #: On-demand help, ``exercises.hint("conv3d_parameters")``: read it before the solution.
 HINTS = {
@@ -42,6 +35,7 @@ STACK_SECTIONS = 8
 def check_conv3d_parameters(answer):
     """Check the parameter count of Conv3D(CONV3D_FILTERS, 3) on CONV3D_INPUT_CHANNELS channels."""
     weights = 27 * CONV3D_INPUT_CHANNELS * CONV3D_FILTERS
+    two_d = 9 * CONV3D_INPUT_CHANNELS * CONV3D_FILTERS + CONV3D_FILTERS  # the same layer in 2-D
     return judge_number(
         answer,
         weights + CONV3D_FILTERS,
@@ -50,10 +44,7 @@ def check_conv3d_parameters(answer):
         "Not {number:,.0f}. Count kernel size x input channels x filters, plus one bias per filter.",
         mistakes=[
             (weights, "Almost: each filter also has one bias."),
-            (
-                9 * CONV3D_INPUT_CHANNELS * CONV3D_FILTERS + CONV3D_FILTERS,
-                "That is a 2-D 3x3 layer; a 3-D kernel is 3x3x3 = 27 values per input channel.",
-            ),
+            (two_d, "That is a 2-D 3x3 layer; a 3-D kernel is 3x3x3 = 27 values per input channel."),
         ],
     )
 
