@@ -667,3 +667,19 @@ def test_a_folder_too_large_for_memory_is_refused_from_headers_with_the_fix(tmp_
         own_data.load_checked(report)
     monkeypatch.setattr(own_data, "machine_memory", lambda: 2 * need)
     assert own_data.check_folder(tmp_path / "images", tmp_path / "masks", crop_size=32).ok
+
+
+def test_reports_and_predictions_name_the_users_classes_or_structure(tmp_path, capsys):
+    import keras
+
+    good_set(tmp_path, count=2)
+    plain = own_data.check_folder(tmp_path / "images", tmp_path / "masks", crop_size=32)
+    assert plain.class_names == ["background", "structure"] and "the other value = structure" in plain.summary()
+    named = own_data.check_folder(
+        tmp_path / "images", tmp_path / "masks", crop_size=32, class_names="cytoplasm, nucleus"
+    )
+    assert "1 = nucleus" in named.describe_classes() and "nucleus" in named.summary()
+    write(tmp_path / "new", "n.png", grey((8, 8)))
+    model = keras.Sequential([keras.Input((None, None, 1)), keras.layers.Identity()])
+    own_data.predict_folder(model, tmp_path / "new", tmp_path / "out", threshold=0.5, n_poolings=2, classes=named)
+    assert "0 = cytoplasm, 255 = nucleus" in capsys.readouterr().out
