@@ -271,3 +271,33 @@ def test_the_unet_written_out_in_notebook_01_is_build_unets():
     written = namespace["make_unet"](filters=2, n_poolings=2)
     built = models.build_unet(input_shape=(None, None, 1), filters=2, n_poolings=2, batch_norm=True, dropout=0.0)
     assert [layer.get_config() for layer in written.layers] == [layer.get_config() for layer in built.layers]
+
+
+# --- the notebooks of this brief: imports, exercise order, the retraining exercise -----------------------
+
+
+def _notebook_text(name, kind):
+    import json
+
+    from helpers.course import course_root
+
+    cells = json.loads((course_root() / "notebooks" / f"{name}.ipynb").read_text(encoding="utf-8"))["cells"]
+    return "\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == kind)
+
+
+@pytest.mark.parametrize("name", ["01_intro_unet", "03_tiling", "05_multiclass"])
+def test_notebook_imports_at_most_ten_helpers_modules_and_numbers_its_exercises_in_order(name):
+    import re
+
+    code = _notebook_text(name, "code")
+    modules = {m.strip() for line in re.findall(r"^from helpers import (.+)$", code, re.M) for m in line.split(",")}
+    modules |= set(re.findall(r"^(?:from|import) helpers\.(\w+)", code, re.M))
+    assert len(modules) <= 10, f"{name} imports {len(modules)} helpers modules: {sorted(modules)}"
+    numbers = [int(n) for n in re.findall(r"^\*\*Exercise (\d+)", _notebook_text(name, "markdown"), re.M)]
+    assert numbers == sorted(numbers) and numbers[0] == 1, f"{name}: exercises in the order {numbers}"
+
+
+def test_notebook_01_has_an_exercise_that_changes_the_training_and_retrains():
+    code = _notebook_text("01_intro_unet", "code")
+    assert "Adam(my_learning_rate)" in code and ".fit(" in code.split("my_learning_rate =", 1)[1]
+    assert "exercises.check_learning_rate_prediction(my_prediction, my_learning_rate" in code
