@@ -154,15 +154,15 @@ def _flatten(value, prefix=""):
 
 
 def _describe_data(data):
-    """Shapes and sha256 of arrays, a tuple of arrays or a finite ``tf.data`` set; an endless set's ``settings``."""
+    """Shapes and sha256 of arrays or a tuple of them; of a ``tf.data`` set, its ``settings`` and content (all of a
+    finite set; of endless random crops their first batch, a sample the same each time on one TensorFlow version)."""
     if data is None:
         return None
     described = {}
-    if hasattr(data, "element_spec"):  # a tf.data set: its batches and settings, and its content when finite
+    if hasattr(data, "element_spec"):
         described = {"batches": str(data.element_spec), **getattr(data, "settings", {})}
-        if int(data.cardinality()) < 0:  # endless random crops (pipeline.training_batches)
-            return described
-        data = [array for element in data.as_numpy_iterator() for array in element]
+        elements = [next(data.as_numpy_iterator())] if int(data.cardinality()) < 0 else data.as_numpy_iterator()
+        data = [array for element in elements for array in element]
     arrays = [np.ascontiguousarray(item) for item in (data if isinstance(data, (list, tuple)) else [data])]
     if any(array.dtype == object for array in arrays):  # e.g. a Python generator: no fingerprint
         return type(data).__name__

@@ -34,12 +34,15 @@ def start(
     monitor="val_loss",
     settings=None,
     images_changed=False,
+    training_changed=False,
 ):
     """Notebook 08's training call on a tiny U-Net; the keywords change one setting each."""
     keras.utils.set_random_seed(0)
     images, masks = images_and_masks()
     if images_changed:
         images[3, 0, 0, 0] += 0.5  # one pixel of one validation image
+    if training_changed:
+        images[:2] = 1 - images[:2]  # other training images, as many and as large
     model = models.build_unet((None, None, 1), filters=filters, n_poolings=1, dropout=0.0)
     rate = learning_rate or keras.optimizers.schedules.CosineDecay(3e-3, decay_steps=decay_steps)
     model.compile(optimizer=keras.optimizers.Adam(rate), loss=loss, run_eagerly=True)  # no graph to build: faster here
@@ -69,7 +72,8 @@ CHANGES = {
     "constant learning rate": (dict(learning_rate=0.01), "optimizer.learning_rate"),
     "classes": (dict(settings={"rescaling": "divide by 255", "classes": ["background", "cell"]}), "classes"),
     "rescaling": (dict(settings={"rescaling": "divide by 4095", "classes": ["background", "structure"]}), "rescaling"),
-    "data": (dict(images_changed=True), "validation data"),
+    "validation images": (dict(images_changed=True), "validation data"),
+    "training images": (dict(training_changed=True), "training data.content"),
     "monitor": (dict(monitor="val_dice"), "monitor"),
 }
 
