@@ -70,11 +70,11 @@ def _objects_in_3d(masks):
     import skimage.measure
 
     ids = {name: set(np.unique(mask).tolist()) - {0} for name, mask in masks.items()}
-    regions = all(
-        skimage.measure.label(m.astype(np.int64), connectivity=3).max() == len(ids[n]) for n, m in masks.items()
-    )
-    same = len(set(map(frozenset, ids.values()))) == 1 and all(_touching_ids(m) == ids[n] for n, m in masks.items())
-    return any(len(found) > 1 for found in ids.values()) and regions and not same
+    if all(len(found) < 2 for found in ids.values()):
+        return False  # binary masks: no region is labelled
+    if any(skimage.measure.label(m.astype(np.int64), connectivity=3).max() != len(ids[n]) for n, m in masks.items()):
+        return False
+    return len(set(map(frozenset, ids.values()))) > 1 or any(_touching_ids(m) != ids[n] for n, m in masks.items())
 
 
 def _folder_spacing(found, voxel_spacing, report):

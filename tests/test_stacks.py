@@ -165,6 +165,10 @@ def test_each_unusable_stack_is_left_out_with_its_file_and_fix(tmp_path):
     assert "3 channels" in errors["rgb.tif"].what and "one value per voxel" in errors["rgb.tif"].fix
     assert "cannot be read" in errors["broken.tif"].what and "Fiji" in errors["broken.tif"].fix
     assert "lonely.tif" in report.summary() and "Left out: 6" in report.summary()
+    datasets.write_stack(images / "deep.tif", np.zeros((4, 32, 32), np.uint16))  # 16-bit among 8-bit stacks
+    datasets.write_stack(masks / "deep.tif", np.zeros((4, 32, 32), np.uint8))
+    with pytest.raises(ValueError, match=r"mix pixel types.*deep\.tif"):
+        stacks.check_stacks(images, masks, box=(4, 32, 32))
 
 
 # --- scores and predictions ---------------------------------------------------------------------------------
@@ -193,7 +197,7 @@ def channel_zero_model(channels):
     return model
 
 
-def test_predict_stacks_writes_each_stack_at_its_size_and_spacing_into_a_new_folder(tmp_path):
+def test_predict_stacks_writes_each_stack_at_its_size_and_spacing_into_a_new_folder(tmp_path, capsys):
     rng = np.random.default_rng(1)
     new = tmp_path / "new"
     new.mkdir()
@@ -216,6 +220,10 @@ def test_predict_stacks_writes_each_stack_at_its_size_and_spacing_into_a_new_fol
         channel_zero_model(2), new, tmp_path / "predictions", window=(4, 16, 16), threshold=0.5
     )
     assert again.name == "predictions-2" and len(list(folder.iterdir())) == 3
+    stacks.predict_stacks(
+        channel_zero_model(2), new, tmp_path / "p", window=(4, 16, 16), threshold=0.5, rescaling="16-bit / 65535"
+    )
+    assert "another rule" in capsys.readouterr().out  # the new stacks are 8-bit; the model learnt 16-bit ones
     assert snapshot(new) == before
     with pytest.raises(ValueError, match=r"a\.tif has 2 channels, the model takes 1"):
         stacks.predict_stacks(channel_zero_model(1), new, tmp_path / "other", window=(4, 16, 16), threshold=0.5)
