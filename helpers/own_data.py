@@ -1,14 +1,12 @@
 """Your own images: check a folder before training, load the usable pairs, predict a folder after.
 
-:func:`check_folder` reads a folder of images and a folder of masks and reports **every**
-problem before any training (the checks are in :mod:`helpers.folder_checks`): unpaired names,
-sizes, bit depth, and the kind of masks, decided once for the whole folder. A finding that
-repeats is one line with a count; the full per-file lists go to CSV files in a results folder
-you name. A pair that cannot be used is left out and named, never dropped silently. Files are
-only read (:mod:`helpers.imageio`, the one reader).
-
-:func:`load_checked` loads the usable pairs; :func:`predict_folder` writes one mask per image
-into a **new** folder. Training and scoring use the course's own calls (notebook 08).
+:func:`check_folder` reports **every** problem before any training (the checks are in
+:mod:`helpers.folder_checks`): unpaired names, sizes, channels, bit depth (one rescaling rule for the
+folder), memory, and the kind of masks, decided once for the whole folder. A finding that repeats is one
+line with a count; the per-file lists go to CSV files in a results folder you name. A pair that cannot be
+used is left out and named, never dropped silently. Files are only read (:mod:`helpers.imageio`).
+:func:`load_checked` loads the usable pairs; :func:`predict_folder` writes one mask per image into a
+**new** folder. Training and scoring use the course's own calls (notebook 08).
 """
 
 import collections
@@ -46,6 +44,9 @@ CheckedSet = collections.namedtuple("CheckedSet", "images masks names source cla
 PADDING = -1
 
 SEVERITIES = ("error", "warning", "note")
+
+#: The pixel type (numpy kind and bytes) that each fixed rescaling rule is for: new images must match.
+RULE_TYPES = {"1-bit as 0/1": "b1", "8-bit / 255": "u1", "12-bit in 16 bits / 4095": "u2", "16-bit / 65535": "u2"}
 
 
 class FolderReport:
@@ -465,6 +466,12 @@ def predict_folder(
     folder = new_folder(output_folder)
     converted, legend = 0, None
     for path in paths:
+        dtype = imageio.image_header(path).dtype
+        if rescaling in RULE_TYPES and f"{dtype.kind}{dtype.itemsize}" != RULE_TYPES[rescaling]:
+            raise ValueError(
+                f"New image {path} has pixel type {dtype}, but the training images were rescaled by {rescaling!r}: "
+                f"read this way it would be wrong. Convert it to the training images' type (Fiji: Image > Type)."
+            )
         stored = imageio.read_image(path, rescaling)
         converted += stored.shape[-1] != channels and not imageio.is_grey_rgb(stored)
         probability = predict_image(model, imageio.as_channels(stored, channels), n_poolings, tile)

@@ -163,7 +163,7 @@ CATALOGUE = [
     ("two images, one name", _double, "0.png", "Keep one file per name", "error"),
     ("damaged file", _unreadable, "broken.png", "save it again", "error"),
     ("0-byte file", _empty_file, "zero.png", "Copy the file again", "error"),
-    ("3-D stack", _stack, "stack.tif", "one file per slice", "error"),
+    ("3-D stack", _stack, "stack.tif", "notebook 06 (its IMAGE_FOLDER, MASK_FOLDER and NEW_IMAGE_FOLDER", "error"),
     ("mask of another size", _size_mismatch, "big.png", "full resolution", "error"),
     ("image smaller than a crop", _small, "tiny.png", "smaller crop_size", "warning"),
     ("size not divisible by 2**n_poolings", _not_divisible, "odd.png", "padded", "note"),
@@ -683,3 +683,12 @@ def test_reports_and_predictions_name_the_users_classes_or_structure(tmp_path, c
     model = keras.Sequential([keras.Input((None, None, 1)), keras.layers.Identity()])
     own_data.predict_folder(model, tmp_path / "new", tmp_path / "out", threshold=0.5, n_poolings=2, classes=named)
     assert "0 = cytoplasm, 255 = nucleus" in capsys.readouterr().out
+
+
+def test_predict_folder_refuses_new_images_of_another_pixel_type_than_the_rule(tmp_path):
+    import keras
+
+    write(tmp_path / "new", "8bit.png", grey((8, 8)))
+    model = keras.Sequential([keras.Input((None, None, 1)), keras.layers.Identity()])
+    with pytest.raises(ValueError, match="8bit.png.*uint8.*16-bit / 65535.*Image > Type"):
+        own_data.predict_folder(model, tmp_path / "new", tmp_path / "out", n_poolings=2, rescaling="16-bit / 65535")
