@@ -87,9 +87,8 @@ def _preprocessing(rescaling):
         scale = {"id": "scale_range", "kwargs": {"axes": ["y", "x", "channel"]}}
     else:
         raise ValueError(
-            f"rescaling={rescaling!r}: give the rule the reader applied to the training images, "
-            f"rescaling=imageio.scaling_rule(imageio.read_pixels(one_training_file)); one of "
-            f"{[*imageio.RULE_DIVISORS, _MIN_TO_MAX]}."
+            f"rescaling={rescaling!r}: give the rule the reader applied to the training folder, "
+            f"rescaling=imageio.folder_rescaling(training_files)[0]; one of {[*imageio.RULE_DIVISORS, _MIN_TO_MAX]}."
         )
     return [{"id": "ensure_dtype", "kwargs": {"dtype": "float32"}}, scale]
 
@@ -176,7 +175,6 @@ def export_bioimageio(
 
     zip_path = imageio.new_path(Path(folder) / f"{_file_name(name)}.zip")
     zip_path.parent.mkdir(parents=True, exist_ok=True)
-    partial = zip_path.with_name(f".{zip_path.name}")  # written aside, then renamed: never a truncated zip
     with tempfile.TemporaryDirectory(prefix="bioimageio-export-") as work:
         work = Path(work)
         np.save(work / "test_input.npy", raw)
@@ -188,10 +186,13 @@ def export_bioimageio(
         with _offline_bioimageio(work / "cache"):
             descr = build_description(rdf, context=ValidationContext(root=work, perform_io_checks=True))
             _raise_on_errors(descr, f"the package for {name!r}")
-            save_bioimageio_package(descr, output_path=partial)
-    with zipfile.ZipFile(partial, "a") as archive:  # the description's sha256: an edited threshold is refused
-        archive.writestr(_RDF_SHA256, hashlib.sha256(archive.read("rdf.yaml")).hexdigest())
-    return partial.replace(zip_path)
+
+            def save(partial):  # the package, then its description's sha256: an edited rdf.yaml is refused
+                save_bioimageio_package(descr, output_path=partial)
+                with zipfile.ZipFile(partial, "a") as archive:
+                    archive.writestr(_RDF_SHA256, hashlib.sha256(archive.read("rdf.yaml")).hexdigest())
+
+            return imageio.write_atomically(zip_path, save)  # written aside, then renamed: never a truncated zip
 
 
 def _file_name(name):
@@ -228,7 +229,7 @@ def _check_model(model, threshold, class_names, binarize_output):
 def _test_input(test_image, facts):
     """Return the test image as raw pixels (what a tool feeds) and rescaled (what the model sees), (1, H, W, C),
     mirror-padded (or cut) to a size the model takes: its fixed sides, or the next multiple of 2**n_poolings."""
-    image, rescaling = np.asarray(test_image), facts.rescaling
+    image = np.asarray(test_image)
     if image.ndim == 2:
         image = image[..., np.newaxis]
     if image.ndim != 3 or image.shape[-1] != facts.n_channels:
@@ -236,23 +237,11 @@ def _test_input(test_image, facts):
     step = 2**facts.n_poolings
     height, width = (fixed or -(-side // step) * step for side, fixed in zip(image.shape[:2], facts.sides))
     image = inference.pad_to(image[:height, :width], height, width)
-    divisor = imageio.RULE_DIVISORS.get(rescaling)
-    if divisor is None:  # own minimum to maximum: the reader's rule must be the package's
-        if imageio.scaling_rule(image) != rescaling:
-            raise ValueError(
-                f"test_image: the reader rescales it by {imageio.scaling_rule(image)!r}, not {rescaling!r}; "
-                f"give the raw pixels of a training-like file (imageio.read_pixels)."
-            )
-        return image[np.newaxis].astype(np.float32), imageio.scale_to_unit(image)[np.newaxis]
+    divisor = imageio.RULE_DIVISORS.get(facts.rescaling, 1)
     if image.dtype.kind == "f" and divisor > 1 and image.size and 0 <= image.min() and image.max() <= 1:
         image = np.round(image * divisor)  # the reader's [0, 1] image, back to the stored values
-    if image.size and (image.min() < 0 or image.max() > divisor):
-        raise ValueError(
-            f"test_image: values {image.min()} to {image.max()} do not fit rescaling={rescaling!r}. Give the "
-            f"raw pixels (imageio.read_pixels) and rescaling=imageio.scaling_rule(those pixels)."
-        )
-    raw = image[np.newaxis].astype(np.float32)
-    return raw, raw * np.float32(1 / divisor)  # the package's scale_linear
+    scaled = imageio.scale_to_unit(image, "test_image", rule=facts.rescaling)  # the reader's rule; refuses misfits
+    return image[np.newaxis].astype(np.float32), scaled[np.newaxis]
 
 
 def _write_cover(work, scaled, probabilities, threshold, cover):
@@ -595,7 +584,7 @@ def save_model(model, folder, *, rescaling=COURSE_RESCALING, class_names=None, t
     """
     _preprocessing(rescaling)  # refuses an unknown rule before anything is written
     folder = imageio.new_folder(folder)
-    model.save(folder / _KERAS_FILE)
+    imageio.write_atomically(folder / _KERAS_FILE, model.save)
     for extra in extra_files:
         shutil.copyfile(extra, folder / Path(extra).name)
     manifest = {
@@ -607,7 +596,8 @@ def save_model(model, folder, *, rescaling=COURSE_RESCALING, class_names=None, t
         "saved": datetime.datetime.now().isoformat(timespec="seconds"),
     }
     manifest["sha256"] = _digest(manifest)  # of all the above: an edited threshold is caught on loading
-    (folder / _MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    text = json.dumps(manifest, indent=2) + "\n"
+    imageio.write_atomically(folder / _MANIFEST, lambda partial: partial.write_text(text, encoding="utf-8"))
     return folder
 
 

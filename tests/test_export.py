@@ -139,6 +139,7 @@ def test_package_on_the_raw_file_predicts_what_the_notebook_predicts(kind, tmp_p
     model = tiny_unet(3 if kind == "RGB png" else 1, 1, "sigmoid")
     file = write_file(tmp_path, kind)
     raw = imageio.read_pixels(file)
+    rule, _ = imageio.folder_rescaling([file])  # what the folder check decides and save_model stores
     path = export.export_bioimageio(
         model,
         tmp_path,
@@ -146,12 +147,12 @@ def test_package_on_the_raw_file_predicts_what_the_notebook_predicts(kind, tmp_p
         description="x",
         test_image=raw,
         threshold=0.5,
-        rescaling=imageio.scaling_rule(raw),
+        rescaling=rule,
         saved_model=False,
         onnx=False,
         **export_kwargs(),
     )
-    notebook = model.predict_on_batch(imageio.read_image(file)[np.newaxis])  # the notebooks' path
+    notebook = model.predict_on_batch(imageio.read_image(file, rescaling=rule)[np.newaxis])  # the notebooks' path
     package = export.predict_with_package(path, raw)  # what Fiji or napari gives the package
     assert np.max(np.abs(package - notebook)) <= 1e-4
 
@@ -162,9 +163,12 @@ def test_package_from_a_saved_folder_applies_the_folders_stored_rule(tmp_path, m
     import tifffile
 
     model = tiny_unet(1, 1, "sigmoid")
-    dim = np.random.default_rng(8).integers(0, 4000, (32, 32)).astype(np.uint16)
-    tifffile.imwrite(tmp_path / "dim.tif", dim)
-    saved = export.save_model(model, tmp_path / "run", rescaling="16-bit / 65535", threshold=0.3)
+    rng = np.random.default_rng(8)
+    tifffile.imwrite(tmp_path / "dim.tif", rng.integers(0, 4000, (32, 32)).astype(np.uint16))
+    tifffile.imwrite(tmp_path / "bright.tif", rng.integers(0, 60000, (32, 32)).astype(np.uint16))
+    rule, _ = imageio.folder_rescaling([tmp_path / "dim.tif", tmp_path / "bright.tif"])
+    assert rule == "16-bit / 65535" and imageio.scaling_rule(imageio.read_pixels(tmp_path / "dim.tif")) != rule
+    saved = export.save_model(model, tmp_path / "run", rescaling=rule, threshold=0.3)
     raw = imageio.read_pixels(tmp_path / "dim.tif")
     path = export.export_bioimageio(
         saved,
@@ -179,7 +183,7 @@ def test_package_from_a_saved_folder_applies_the_folders_stored_rule(tmp_path, m
     (scale,) = [step for step in read_rdf(path).inputs[0].preprocessing if step.id == "scale_linear"]
     assert scale.kwargs.gain == pytest.approx(1 / 65535, rel=1e-12)
     assert read_rdf(path).config.model_extra["unet_course"]["threshold"] == 0.3  # stored threshold
-    trained_on = model.predict_on_batch((dim / 65535.0).astype(np.float32)[np.newaxis, ..., np.newaxis])
+    trained_on = model.predict_on_batch(imageio.read_image(tmp_path / "dim.tif", rescaling=rule)[np.newaxis])
     monkeypatch.chdir(tmp_path)  # a path relative to the working folder, as a user types it
     package = export.predict_with_package(path.name, raw)  # the preprocessing is the package's, whatever the weights
     assert np.max(np.abs(package - trained_on)) <= 1e-4
@@ -403,9 +407,9 @@ def test_bad_arguments_get_clear_errors_and_write_nothing(tmp_path):
         export_with(threshold=None)
     with pytest.raises(ValueError, match=r"test_image.*\(height, width, 1\)"):
         export_with(test_image=np.zeros((32, 32, 3), np.uint8))
-    with pytest.raises(ValueError, match="imageio.scaling_rule"):
+    with pytest.raises(ValueError, match=r"rescaling='12-bit'.*imageio\.folder_rescaling"):
         export_with(rescaling="12-bit")
-    with pytest.raises(ValueError, match="imageio.scaling_rule"):  # 16-bit pixels with the 12-bit rule
+    with pytest.raises(ValueError, match=r"test_image.*folder_rescaling"):  # 16-bit pixels with the 12-bit rule
         export_with(test_image=np.full((32, 32), 5000, np.uint16), rescaling="12-bit in 16 bits / 4095")
     assert list(tmp_path.iterdir()) == []
 
