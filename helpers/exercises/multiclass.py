@@ -14,7 +14,6 @@ __all__ = [
     "check_class_iou",
     "check_accuracy_prediction",
     "check_weights_prediction",
-    "HINTS",
 ]
 
 #: On-demand help, ``exercises.hint("one_hot")``: read it before the solution.

@@ -11,7 +11,6 @@ __all__ = [
     "check_tile_count",
     "check_feature_map_memory",
     "check_kept_centre",
-    "HINTS",
     "ROUND_OFF",
     "check_margin_prediction",
     "check_seam_prediction",
