@@ -220,6 +220,8 @@ def run_layer(layer, image, kernel=None, training=False):
     Returns: The output without the batch axis, and without the channel axis when it has one channel.
     """
     image = np.asarray(image, dtype=np.float32)
+    if not layer.built:  # numbers to check by hand: float32, also where training runs in mixed precision
+        layer.dtype_policy = "float32"
     if image.ndim == 2:
         image = image[..., None]
     if image.ndim != 3:

@@ -266,3 +266,16 @@ def test_a_small_unet_trains_in_mixed_bfloat16_with_float32_probabilities_and_lo
     assert np.all((probabilities >= 0) & (probabilities <= 1))
     assert all(np.isfinite(history.history["loss"]))
     assert losses.soft_dice_loss(masks[:1], probabilities.astype("bfloat16")).dtype == "float32"
+
+
+def test_run_layer_computes_in_float32_under_mixed_precision(bfloat16_policy):
+    import keras
+    import numpy as np
+
+    from helpers import models
+
+    image = np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6], [0.7, 0.8, 0.9]], np.float32)
+    kernel = np.full((3, 3), 1 / 9, np.float32)
+    result = models.run_layer(keras.layers.Conv2D(1, 3, use_bias=False), image, kernel=kernel)
+    assert result.dtype == np.float32 and result.shape == (1, 1)
+    assert float(result[0, 0]) == pytest.approx(float(np.sum(image * kernel)), abs=1e-6)
