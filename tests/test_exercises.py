@@ -220,9 +220,16 @@ def test_each_check_refuses_a_known_wrong_answer_and_accepts_a_right_one(capsys,
     assert capsys.readouterr().out.count("Correct!") == 2
 
 
-@pytest.mark.parametrize("answer, expected_line", [(0.72, "Not yet"), (1, "That is in GiB"), (1073.7, "in MB")])
-def test_near_misses_are_refused_with_their_hint(capsys, answer, expected_line):
-    check = exercises.check_dice if answer < 1 else exercises.check_feature_map_memory
+@pytest.mark.parametrize(
+    "check, answer, expected_line",
+    [
+        (exercises.check_dice, 0.72, "Not yet"),
+        (exercises.check_feature_map_memory, 1, "That is in GiB"),
+        (exercises.check_feature_map_memory, 1073.7, "in MB"),
+        (exercises.check_class_iou, 0.75, "the Dice of class 1"),
+    ],
+)
+def test_near_misses_are_refused_with_their_hint(capsys, check, answer, expected_line):
     assert not check(answer)
     assert expected_line in printed(capsys)
 

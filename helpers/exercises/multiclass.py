@@ -71,7 +71,10 @@ def check_class_iou(answer):
         0.6,
         "Correct! TP 30, FN 10, FP 10: IoU 30 / 50 = 0.6 (and Dice 60 / 80 = 0.75).",
         "Not quite: IoU = TP / (TP + FP + FN), with TP on the diagonal.",
-        mistakes=[(30 / 40, both_mistakes), (30 / 45, both_mistakes)],
+        mistakes=[
+            (30 / 40, f"0.75 is the Dice of class 1 (2 x 30 / 80), or TP / (TP + FN). {both_mistakes}"),
+            (30 / 45, both_mistakes),
+        ],
         atol=0.005,
     )
 
