@@ -254,6 +254,7 @@ def _write_cover(work, scaled, probabilities, threshold, cover):
     from skimage.transform import resize
 
     picture = scaled[0] / max(float(scaled.max()), 1e-6)
+    picture = picture[..., :3] if picture.shape[-1] >= 3 else picture[..., :1]  # 2 or 4 channels: shown in part
     if probabilities.shape[-1] == 1:
         result = foreground(probabilities[0], float(threshold)).astype(np.float32)
     else:

@@ -45,8 +45,9 @@ def export_kwargs(**extra):
 
 @pytest.fixture(scope="module")
 def binary_package(tmp_path_factory):
+    """A binary package with every weight format and a full model card; its test image (30 x 45) is padded."""
     model = tiny_unet(1, 1, "sigmoid")
-    image = np.random.default_rng(0).integers(0, 256, (32, 48)).astype(np.uint8)
+    image = np.random.default_rng(0).integers(0, 256, (30, 45)).astype(np.uint8)
     path = export.export_bioimageio(
         model,
         tmp_path_factory.mktemp("binary"),
@@ -54,7 +55,11 @@ def binary_package(tmp_path_factory):
         description="Tiny grey binary U-Net.",
         test_image=image,
         threshold=0.4,
-        **export_kwargs(),
+        split={"training": ["s01", "s02", "s03"], "validation": ["s04"], "test": 2},
+        baseline_scores={"Dice (test)": 0.29},
+        intended_use="Membranes in serial-section EM of the fly nerve cord.",
+        limitations=["Only 2-D sections."],
+        **export_kwargs(scores={"Dice (test)": 0.8125}),
     )
     return model, image, path
 
@@ -94,10 +99,13 @@ def test_binary_package_validates_and_reloads_with_the_same_predictions(binary_p
     written = onnx.load(zipfile.ZipFile(path).open("model.onnx")).opset_import
     assert stated == max(entry.version for entry in written if entry.domain in ("", "ai.onnx"))
     assert 7 <= stated <= 18  # bioimage.io asks for 7 or more; deepImageJ (JDLL) runs opsets 6 to 18
-    # the stored test output is the Keras model's prediction on the image scaled by 1/255
+    # the stored test input is the image mirror-padded to 32 x 48 (2 poolings: multiples of 4), not refused;
+    # the stored output is the Keras model's prediction on it scaled by 1/255
     with zipfile.ZipFile(path) as archive:
-        stored = np.load(archive.open("test_output.npy"))
-    expected = model.predict_on_batch(image[np.newaxis, ..., np.newaxis] / 255.0)
+        raw, stored = (np.load(archive.open(f"test_{kind}.npy")) for kind in ("input", "output"))
+    padded = np.pad(image, ((0, 2), (0, 3)), mode="symmetric")  # mirrored at the bottom and right
+    np.testing.assert_array_equal(raw[0, ..., 0], padded)
+    expected = model.predict_on_batch(padded[np.newaxis, ..., np.newaxis] / 255.0)
     np.testing.assert_allclose(stored, expected, atol=1e-6)
 
 
@@ -122,6 +130,8 @@ def write_file(folder, kind):
     pixels = {
         "8-bit png": rng.integers(0, 256, (32, 32)).astype(np.uint8),
         "RGB png": rng.integers(0, 256, (32, 32, 3)).astype(np.uint8),
+        "2-channel 12-bit tif": rng.integers(0, 4096, (32, 32, 2)).astype(np.uint16),
+        "4-channel 16-bit tif": rng.integers(0, 65536, (32, 32, 4)).astype(np.uint16),
         "12-bit tif": rng.integers(0, 4096, (32, 32)).astype(np.uint16),
         "16-bit tif": rng.integers(0, 65536, (32, 32)).astype(np.uint16),
         "float tif": (rng.random((32, 32)) * 300 - 50).astype(np.float32),
@@ -129,16 +139,29 @@ def write_file(folder, kind):
     path = folder / ("image.png" if kind.endswith("png") else "image.tif")
     if kind.endswith("png"):
         io.imsave(path, pixels, check_contrast=False)
+    elif "channel" in kind:  # as Fiji saves a hyperstack with channels
+        tifffile.imwrite(path, np.moveaxis(pixels, -1, 0), imagej=True, metadata={"axes": "CYX"})
     else:
         tifffile.imwrite(path, pixels)
     return path
 
 
-@pytest.mark.parametrize("kind", ["8-bit png", "RGB png", "12-bit tif", "16-bit tif", "float tif"])
+KINDS = [
+    "8-bit png",
+    "RGB png",
+    "12-bit tif",
+    "16-bit tif",
+    "float tif",
+    "2-channel 12-bit tif",
+    "4-channel 16-bit tif",
+]
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_package_on_the_raw_file_predicts_what_the_notebook_predicts(kind, tmp_path):
-    model = tiny_unet(3 if kind == "RGB png" else 1, 1, "sigmoid")
     file = write_file(tmp_path, kind)
     raw = imageio.read_pixels(file)
+    model = tiny_unet(raw.shape[-1] if raw.ndim == 3 else 1, 1, "sigmoid")
     rule, _ = imageio.folder_rescaling([file])  # what the folder check decides and save_model stores
     path = export.export_bioimageio(
         model,
@@ -223,43 +246,8 @@ def test_fixed_size_model_exports_exactly_its_size(tmp_path):
     assert set(differences) == {"keras_v3", "onnx"}
 
 
-def test_test_image_of_any_size_is_mirror_padded_not_refused(tmp_path):
-    model = tiny_unet(1, 1, "sigmoid")  # 2 poolings: sides must be multiples of 4
-    image = np.random.default_rng(10).integers(0, 256, (30, 45)).astype(np.uint8)
-    path = export.export_bioimageio(
-        model,
-        tmp_path,
-        name="Padded",
-        description="x",
-        test_image=image,
-        threshold=0.5,
-        onnx=False,
-        saved_model=False,
-        **export_kwargs(),
-    )
-    with zipfile.ZipFile(path) as archive:
-        raw = np.load(archive.open("test_input.npy"))
-    expected = np.pad(image, ((0, 2), (0, 3)), mode="symmetric")  # 32 x 48, mirrored at the bottom and right
-    np.testing.assert_array_equal(raw[0, ..., 0], expected)
-
-
-def test_model_card_is_built_from_the_real_objects(tmp_path):
-    model = tiny_unet(1, 1, "sigmoid")
-    image = np.random.default_rng(11).integers(0, 256, (16, 16)).astype(np.uint8)
-    arguments = export_kwargs(scores={"Dice (test)": 0.8125}, baseline_scores={"Dice (test)": 0.29})
-    path = export.export_bioimageio(
-        model,
-        tmp_path,
-        name="Model card",
-        description="x",
-        test_image=image,
-        threshold=0.5,
-        onnx=False,
-        split={"training": ["s01", "s02", "s03"], "validation": ["s04"], "test": 2},
-        intended_use="Membranes in serial-section EM of the fly nerve cord.",
-        limitations=["Only 2-D sections."],
-        **arguments,
-    )
+def test_model_card_is_built_from_the_real_objects(binary_package):
+    _, _, path = binary_package
     card = zipfile.ZipFile(path).read("README.md").decode()
     assert "| Dice (test) | 0.8125 | 0.29 |" in card  # the score beside the trivial baseline
     assert "- training: 3 images (s01, s02, s03)" in card and "- test: 2 images" in card
@@ -270,6 +258,8 @@ def test_model_card_is_built_from_the_real_objects(tmp_path):
 
     assert f"Keras {keras.__version__} on TensorFlow {tf.__version__}" in card  # the engines that read it
     assert "TensorFlow 2.11" in card  # deepImageJ's TensorFlow limit is named beside the SavedModel
+    assert f"opset {read_rdf(path).weights.onnx.opset_version}" in card
+    assert "did not run it inside Fiji or napari" in card  # the course's own known limits follow the caller's
 
 
 def test_missing_onnx_converter_is_named_with_the_fix(tmp_path, monkeypatch):
