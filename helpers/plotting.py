@@ -518,13 +518,13 @@ def _score_html(truth, prediction, bold=("<b>", "</b>"), space=" &nbsp;&nbsp; ")
     return f"{bold[0]}Dice{bold[1]} {dice:.3f}{space}{bold[0]}IoU{bold[1]} {iou:.3f}"
 
 
-def threshold_explorer(image, probability, truth=None, *, foreground="membrane"):
+def threshold_explorer(image, probability, truth=None, *, threshold=0.5, foreground="membrane"):
     """A slider that turns probabilities into a mask at the chosen threshold, and scores it.
 
     ``image``: One image, grey or RGB. ``probability``: The network's output for it, one value in 0..1 per pixel.
     ``truth``: The true mask; with it, the Dice and IoU at each threshold are shown.
-    Returns: An :class:`Explorer` of the threshold ``FloatSlider`` (0.05 to 0.95, starting at 0.5), an ``HTML``
-    line with the scores, and an ``Image``. Display it by leaving it as the last line of a cell.
+    Returns: An :class:`Explorer` of the threshold ``FloatSlider`` (over ``metrics.THRESHOLD_GRID``, the grid
+    ``choose_threshold`` searches, starting at ``threshold``), an ``HTML`` line with the scores, and an ``Image``.
     """
     image, probability = as_picture(image, "image"), as_picture(probability, "probability")
     if probability.ndim != 2 or probability.shape != image.shape[:2]:
@@ -539,7 +539,8 @@ def threshold_explorer(image, probability, truth=None, *, foreground="membrane")
             raise ValueError(
                 f"truth has shape {truth.shape} but probability {probability.shape}; give this image's mask."
             )
-    slider = ipywidgets.FloatSlider(value=0.5, min=0.05, max=0.95, step=0.05, description="threshold")
+    grid = metrics.THRESHOLD_GRID
+    slider = ipywidgets.FloatSlider(value=threshold, min=grid[0], max=grid[-1], step=0.01, description="threshold")
     scores = ipywidgets.HTML()
 
     def redraw(picture):

@@ -27,7 +27,7 @@ def test_explorer_is_a_box_with_slider_scores_and_picture():
     assert isinstance(explorer, ipywidgets.VBox)
     slider, scores, picture = explorer.children
     assert isinstance(slider, ipywidgets.FloatSlider)
-    assert (slider.min, slider.max, slider.value) == (0.05, 0.95, 0.5)
+    assert (slider.min, slider.max, slider.value) == (0.01, 0.99, 0.5)  # the whole grid choose_threshold searches
     assert isinstance(scores, ipywidgets.HTML)
     assert isinstance(picture, ipywidgets.Image)
     assert bytes(picture.value).startswith(b"\x89PNG")
@@ -86,3 +86,12 @@ def test_an_explorer_is_one_output_live_where_widgets_run_and_its_first_picture_
     assert base64.b64decode(output.data["image/png"]) == bytes(explorer.children[2].value)
     assert "Threshold explorer at 0.50" in output.data["text/plain"]
     assert explorer.children[2].layout.max_width == "100%"  # never wider than the window
+
+
+def test_the_explorer_starts_at_a_given_threshold_and_reaches_the_edges_of_the_grid():
+    image, probability, truth = example()
+    explorer = plotting.threshold_explorer(image, probability, truth, threshold=0.97)
+    assert explorer.children[0].value == pytest.approx(0.97)
+    explorer.children[0].value = 0.99
+    prediction = probability[..., 0] >= 0.99
+    assert shown_scores(explorer)[0] == pytest.approx(metrics.dice_score(truth, prediction), abs=5e-4)
