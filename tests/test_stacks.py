@@ -101,7 +101,7 @@ def test_objects_that_span_sections_are_instances_and_touching_layers_are_classe
     report = stacks.check_stacks(
         tmp_path / "objects" / "images", tmp_path / "objects" / "masks", box=(4, 32, 32), voxel_spacing=(1, 1, 1)
     )
-    assert report.mask_kind == "instances" and "3-D region" in report.kind_reason
+    assert report.mask_kind == "instances" and "connected" in report.kind_reason
     assert {float(v) for mask in stacks.load_stacks(report).masks for v in np.unique(mask)} == {0.0, 1.0}
     report = stacks.check_stacks(
         tmp_path / "layers" / "images", tmp_path / "layers" / "masks", box=(4, 32, 32), voxel_spacing=(1, 1, 1)
