@@ -54,6 +54,8 @@ __all__ = [
 OVERLAY_COLOR = (1.0, 0.2, 0.2)
 #: How strongly the overlay colour covers the image (0 = invisible, 1 = opaque).
 OVERLAY_ALPHA = 0.45
+#: The colour an overlay gives a foreground pixel on a mid-grey background, for legends.
+LEGEND_COLOR = tuple((1 - OVERLAY_ALPHA) * 0.5 + OVERLAY_ALPHA * np.asarray(OVERLAY_COLOR))
 #: Resolution of the figures turned into PNG (widgets, slides): sharp enough, small files.
 FIGURE_DPI = 80
 #: Mistakes in error maps, in Okabe-Ito colours that every common colour blindness tells apart:
@@ -131,11 +133,6 @@ def overlay(image, mask, color=OVERLAY_COLOR, alpha=OVERLAY_ALPHA):
     return rgb
 
 
-def legend_color():
-    """The colour an overlay gives a foreground pixel on a mid-grey background."""
-    return tuple((1 - OVERLAY_ALPHA) * 0.5 + OVERLAY_ALPHA * np.asarray(OVERLAY_COLOR))
-
-
 def _as_list_of_pictures(batch, name, count=None):
     """Split a batch (N, H, W[, C]) or a list of images into single images; ``count``: how many there must be."""
     if batch is None:
@@ -206,7 +203,7 @@ def show_images(
         fig.colorbar(axes[0, column].images[0], ax=axes[:, column], shrink=0.8, ticks=[0, 0.5, 1], label="probability")
     if len(columns) > 1 and columns[-1].endswith("on image"):
         kind = "predicted" if predictions is not None else "true"
-        legend = [Patch(color=legend_color(), label=f"{kind} {foreground}")]
+        legend = [Patch(color=LEGEND_COLOR, label=f"{kind} {foreground}")]
         axes[0, -1].legend(handles=legend, loc="upper right", fontsize="small", framealpha=0.8)
     return _finish(fig, show)
 
@@ -431,7 +428,7 @@ def threshold_figure(image, probability, truth, threshold, foreground="membrane"
     panels = [(overlay(image, foreground_mask(probability, threshold)), f"prediction (≥ {threshold:.2f}) on image", {})]
     if truth is not None:
         panels.append((overlay(image, truth), "true mask on image", {}))
-    return _panels(panels, (3.4 * len(panels), 3.6), [Patch(color=legend_color(), label=foreground)])
+    return _panels(panels, (3.4 * len(panels), 3.6), [Patch(color=LEGEND_COLOR, label=foreground)])
 
 
 def tile_figure(image, prediction, boxes, index):

@@ -298,3 +298,14 @@ def test_weights_prediction_judges_the_rarest_class(capsys):
     assert not exercises.check_weights_prediction("higher", False, [0.9, 0.8, 0.4], [0.9, 0.8, 0.1], shares, names)
     assert not exercises.check_weights_prediction("lower", True, [0.9, 0.8, 0.4], [0.9, 0.8, 0.1], shares, names)
     assert "USE_WEIGHTS = False" in capsys.readouterr().out.splitlines()[-1]
+
+
+@pytest.mark.parametrize("compiled_rate, held", [(3e-3, False), (1e-4, True)])
+def test_learning_rate_check_reads_the_rate_the_fit_trained_with(capsys, compiled_rate, held):
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(compiled_rate), loss="mse")
+    history = model.fit(np.zeros((4, 2)), np.zeros((4, 1)), epochs=1, verbose=0)
+    history.history["val_dice"] = [0.2]  # as if it had validated
+    verdict = exercises.check_learning_rate_prediction("lower", 1e-4, history, 3e-3, {"val_dice": [0.5]})
+    assert bool(verdict) is held
+    assert ("not at my_learning_rate = 0.0001" in printed(capsys)) is not held

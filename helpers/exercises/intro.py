@@ -355,14 +355,16 @@ def check_gap_prediction(prediction, gap):
 
 
 def check_learning_rate_prediction(prediction, learning_rate, history, default_rate, default_history):
-    """Predict, then retrain: is the validation Dice higher or lower with your learning rate?
-
-    ``prediction``: "higher", "lower" or "the same", for your run against the default one after as many epochs.
-    ``learning_rate, history``: Your learning rate and what your ``fit`` returned (its ``val_dice`` per epoch).
-    ``default_rate, default_history``: The same for the run of section 5 (its rate had barely decayed by then).
-    """
+    """Predict, then retrain: is the validation Dice "higher", "lower" or "the same" with your learning rate than
+    with the default after as many epochs? ``history, default_history``: what the two ``fit`` calls returned."""
     if learning_rate == default_rate:
         return say(False, f"Change my_learning_rate: it is the default, {default_rate:g}.")
+    optimizer = getattr(getattr(history, "model", None), "optimizer", None)  # what the fit really trained with
+    started = optimizer.get_config().get("learning_rate") if optimizer is not None else None
+    if isinstance(started, float) and not np.isclose(started, learning_rate):
+        return say(
+            False, f"Your fit trained at {started:g}, not at my_learning_rate = {learning_rate:g}: give it to Adam."
+        )
     mine, default = (getattr(h, "history", h)["val_dice"] for h in (history, default_history))
     epochs = min(len(mine), len(default))
     ratio = learning_rate / default_rate
