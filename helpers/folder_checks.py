@@ -17,8 +17,8 @@ from helpers.imageio import IMAGE_EXTENSIONS
 
 __all__ = [
     "MASK_KINDS", "MASK_KIND_RULE", "read_class_names", "report_skipped", "report_unpaired", "check_pair",
-    "check_mask_values", "read_masks_by_kind", "report_annotated", "report_images", "report_mask_encodings",
-    "colour_ids",
+    "MaskSummary", "summarize_mask", "check_mask_values", "read_masks_by_kind", "report_annotated", "report_images",
+    "report_mask_encodings", "colour_ids",
 ]  # fmt: skip
 
 #: Values of ``mask_kind``.
@@ -212,14 +212,6 @@ def _is_binary(values):
     return any(values <= {0, top} for top in (1, 255, 65535))
 
 
-def _without_ignore(pixels, ignore_value):
-    """Return the pixels with the ignore value set to 0 (grey masks) and the ignored-pixel map."""
-    if ignore_value is None or pixels.ndim != 2:
-        return pixels, np.zeros(pixels.shape[:2], bool)
-    ignored = pixels == ignore_value
-    return np.where(ignored, 0, pixels), ignored
-
-
 def _unique(pixels):
     """The sorted distinct values of mask pixels; one or two values (most masks) are found 20 times faster."""
     pixels = np.asarray(pixels)
@@ -230,67 +222,82 @@ def _unique(pixels):
     return np.unique(pixels)
 
 
-def _one_region_per_id(pixels):
+#: What the folder's decisions need from one mask, so that no mask's pixels are kept: ``colour``, ``grey_rgb``,
+#: ``counts`` ({value, or (r, g, b): pixels}), ``fractional`` (not whole numbers), ``palette`` (a palette PNG),
+#: ``regions`` and ``touching`` (:func:`_region_facts`; None for binary masks, read again if a folder needs them).
+MaskSummary = collections.namedtuple("MaskSummary", "colour grey_rgb counts fractional palette regions touching")
+
+
+def _region_facts(pixels, ignore_value):
+    """(each non-zero id is one connected region, every non-zero id borders another) of a grey mask."""
     import skimage.measure
 
-    regions = skimage.measure.label(pixels, background=0, connectivity=2)
-    ids = _unique(pixels)
-    return int(regions.max()) == int(np.count_nonzero(ids))
+    grey = pixels[..., 0] if pixels.ndim == 3 else pixels
+    if ignore_value is not None and np.ndim(ignore_value) == 0:
+        grey = np.where(grey == ignore_value, 0, grey)
+    ids = set(_unique(grey).tolist()) - {0}
+    regions = int(skimage.measure.label(grey, background=0, connectivity=2).max()) == len(ids)
+    touching = set()
+    for first, second in ((grey[:, :-1], grey[:, 1:]), (grey[:-1], grey[1:])):
+        border = (first != second) & (first > 0) & (second > 0)
+        touching |= set(first[border].tolist()) | set(second[border].tolist())
+    return regions, touching == ids
+
+
+def summarize_mask(pixels, path, ignore_value=None):
+    """Return the :data:`MaskSummary` of one mask's label values (``imageio.read_mask``)."""
+    palette = imageio.read_palette(path) is not None
+    if pixels.ndim == 3 and not imageio.is_grey_rgb(pixels):
+        found, number = np.unique(pixels.reshape(-1, 3), axis=0, return_counts=True)
+        counts = {tuple(int(v) for v in colour): int(k) for colour, k in zip(found, number)}
+        return MaskSummary(True, False, counts, False, palette, False, False)
+    grey = pixels[..., 0] if pixels.ndim == 3 else pixels
+    values = _unique(grey)
+    fractional = bool(grey.dtype.kind == "f" and not np.all(np.mod(values, 1) == 0))
+    number = (
+        [np.count_nonzero(grey == v) for v in values] if len(values) <= 2 else np.unique(grey, return_counts=True)[1]
+    )
+    counts = {(v if fractional else int(v)): int(k) for v, k in zip(values.tolist(), number)}
+    binary = _is_binary(_plain(counts, ignore_value))
+    regions, touching = (None, None) if binary or fractional else _region_facts(grey, ignore_value)
+    return MaskSummary(False, pixels.ndim == 3, counts, fractional, palette, regions, touching)
+
+
+def _plain(counts, ignore_value):
+    """The values of a grey mask, the ignore value read as 0."""
+    return {0 if value == ignore_value else value for value in counts}
 
 
 def check_mask_values(masks, paths, report):
     """Leave out JPEG masks with blurred values and probability masks; return the rest."""
     kept = {}
-    for name, pixels in masks.items():
-        path = paths[name]
-        values = (
-            set(_unique(pixels).tolist())
-            if pixels.ndim == 2 or not imageio.is_grey_rgb(pixels)
-            else set(_unique(pixels[..., 0]).tolist())
-        )
+    for name, mask in masks.items():
+        path, values = paths[name], set(mask.counts)
         if path.suffix.lower() in (".jpg", ".jpeg") and not _is_binary(values) and len(values) > 2:
-            report.add(
-                "error",
-                path,
-                f"JPEG mask with {len(values)} different values (compression blurs edges).",
-                "Save masks as PNG or TIFF, never JPEG.",
-                group="JPEG masks (compression blurs edges).",
-            )
+            what = f"JPEG mask with {len(values)} different values (compression blurs edges)."
+            fix = "Save masks as PNG or TIFF, never JPEG."
+            report.add("error", path, what, fix, group="JPEG masks (compression blurs edges).")
             report.left_out[name] = "JPEG mask"
-        elif pixels.dtype.kind == "f" and not np.all(np.mod(pixels, 1) == 0):
-            report.add(
-                "error",
-                path,
-                f"the mask has {len(values)} different values between {min(values):g} and "
-                f"{max(values):g}, not whole numbers (a probability or smoothed image?).",
-                "Threshold it and save 0 for background and 255 for the structure.",
-                group="masks of fractional values (probabilities or smoothed images?).",
-            )
+        elif mask.fractional:
+            what = f"the mask has {len(values)} values from {min(values):g} to {max(values):g}, not whole numbers"
+            fix = "Threshold it and save 0 for background and 255 for the structure."
+            group = "masks of fractional values (probabilities or smoothed images?)."
+            report.add("error", path, f"{what} (a probability or smoothed image?).", fix, group=group)
             report.left_out[name] = "mask values are not whole numbers"
         else:
-            kept[name] = pixels.astype(np.int64) if pixels.dtype.kind == "f" else pixels
+            kept[name] = mask
     return kept
-
-
-def _ids_touch(pixels):
-    """True when every non-zero id of a mask borders another non-zero id (nested or side by side)."""
-    touching = set()
-    for first, second in ((pixels[:, :-1], pixels[:, 1:]), (pixels[:-1], pixels[1:])):
-        border = (first != second) & (first > 0) & (second > 0)
-        touching |= set(first[border].tolist()) | set(second[border].tolist())
-    return touching == set(_unique(pixels).tolist()) - {0}
 
 
 def _odd_ones(plain):
     """Return (binary names, odd names): when the binary masks' value (255) is above every id of the
     other masks, the smaller group is the odd one out (the other masks when as many are binary)."""
-    values = {n: set(_unique(p).tolist()) for n, p in plain.items()}
-    binary = [n for n in plain if _is_binary(values[n])]
+    binary = [n for n in plain if _is_binary(plain[n])]
     other = [n for n in plain if n not in binary]
     if not binary or not other:
         return binary, []
-    largest_id = max(max(values[n]) for n in other)
-    wide = [n for n in binary if max(values[n]) > largest_id]
+    largest_id = max(max(plain[n]) for n in other)
+    wide = [n for n in binary if max(plain[n]) > largest_id]
     if not wide:
         return binary, []
     return binary, other if len(binary) >= len(other) else wide
@@ -300,9 +307,8 @@ def _choose_kind(masks, paths, mask_kind, ignore_value):
     """Return (kind, reason, odd names) for the folder."""
     if mask_kind != "auto":
         return mask_kind, f"Chosen by mask_kind={mask_kind!r}.", []
-    colour = [n for n, p in masks.items() if p.ndim == 3 and not imageio.is_grey_rgb(p)]
-    grey = {n: (p[..., 0] if p.ndim == 3 else p) for n, p in masks.items() if n not in colour}
-    plain = {n: _without_ignore(p, ignore_value)[0] for n, p in grey.items()}
+    colour = [n for n, m in masks.items() if m.colour]
+    plain = {n: _plain(m.counts, ignore_value) for n, m in masks.items() if n not in colour}
     binary, odd = _odd_ones(plain)
     if len(colour) > len(masks) - len(colour):
         kind, why = "colours", f"{len(colour)} of {len(masks)} masks are colour images; each exact colour is a class"
@@ -311,11 +317,17 @@ def _choose_kind(masks, paths, mask_kind, ignore_value):
     elif len(binary) == len(plain):
         kind, why = "binary", "every mask holds 0 and at most one other value"
     else:
-        ids = {n: p for n, p in plain.items() if n not in odd}
-        palettes = any(imageio.read_palette(paths[n]) is not None for n in ids)
-        regions = not palettes and all(_one_region_per_id(p) for p in ids.values())
-        same_ids = len({frozenset(_unique(p).tolist()) for p in ids.values()}) == 1
-        if regions and not (same_ids and all(_ids_touch(p) for p in ids.values())):
+        ids = [n for n in plain if n not in odd]
+        palettes = any(masks[n].palette for n in ids)
+        facts = {  # binary masks among ids are read again for their regions
+            n: (masks[n].regions, masks[n].touching)
+            if masks[n].regions is not None
+            else _region_facts(imageio.read_mask(paths[n]), ignore_value)
+            for n in ([] if palettes else ids)
+        }
+        regions = not palettes and all(one for one, _ in facts.values())
+        same_ids = len({frozenset(plain[n]) for n in ids}) == 1
+        if regions and not (same_ids and all(touch for _, touch in facts.values())):
             why = "in every mask each non-zero id is one connected region, so the ids look like objects"
             return "instances", f"Chosen automatically: {why} (use mask_kind='classes' if they are classes).", odd
         kind, why = (
@@ -333,10 +345,10 @@ def _choose_kind(masks, paths, mask_kind, ignore_value):
 
 
 def _read_masks_as_grey(masks, paths, kind, report):
-    """Grey kinds: leave out real colour masks; grey saved as RGB uses its red channel."""
+    """Grey kinds: leave out real colour masks (return the others' counts); grey saved as RGB uses its red channel."""
     grey = {}
-    for name, pixels in masks.items():
-        if pixels.ndim == 3 and not imageio.is_grey_rgb(pixels):
+    for name, mask in masks.items():
+        if mask.colour:
             report.add(
                 "error",
                 paths[name],
@@ -347,17 +359,16 @@ def _read_masks_as_grey(masks, paths, kind, report):
             )
             report.left_out[name] = "colour mask in a folder of grey masks"
             continue
-        if pixels.ndim == 3:
+        if mask.grey_rgb:
             report.add("note", paths[name], "grey mask saved as RGB; the red channel is used.", "Nothing to do.")
-            pixels = pixels[..., 0]
-        grey[name] = pixels
+        grey[name] = mask.counts
     return grey
 
 
 def _binary_rules(masks, paths, kind, ignore_value, odd, report):
     """Binary and instances: how each mask becomes 0/1, with the usual warnings; return the usable masks."""
-    annotated = {n: p.ravel() if ignore_value is None else p[p != ignore_value] for n, p in masks.items()}
-    values = {name: set(_unique(pixels).tolist()) for name, pixels in annotated.items()}
+    annotated = {name: {v: k for v, k in counts.items() if v != ignore_value} for name, counts in masks.items()}
+    values = {name: set(counts) for name, counts in annotated.items()}
     if all(found <= {0} for found in values.values()):
         for name in masks:
             report.add(
@@ -372,7 +383,7 @@ def _binary_rules(masks, paths, kind, ignore_value, odd, report):
     top = max((max(found) for name, found in values.items() if name not in odd and found), default=1)
     for name in masks:
         path, found = paths[name], values[name]
-        foreground = float(np.count_nonzero(annotated[name] > 0)) / max(annotated[name].size, 1)
+        foreground = sum(k for v, k in annotated[name].items() if v > 0) / max(sum(annotated[name].values()), 1)
         if found <= {0}:
             report.add(
                 "warning",
@@ -444,20 +455,19 @@ def _values_text(values):
 
 def _class_ids(masks, paths, ignore_value, names, report):
     """Classes: K from the whole folder, the class table and a note per id pattern."""
-    present = {name: _unique(pixels[~_without_ignore(pixels, ignore_value)[1]]) for name, pixels in masks.items()}
-    largest = max((int(ids.max()) for ids in present.values() if ids.size), default=0)
-    count = max(largest + 1, len(names))
-    return _class_table(masks, present, count, ignore_value, names, None, paths, report)
+    annotated = {name: {v: k for v, k in counts.items() if v != ignore_value} for name, counts in masks.items()}
+    largest = max((max(found) for found in annotated.values() if found), default=0)
+    return _class_table(annotated, max(largest + 1, len(names)), names, None, paths, report)
 
 
-def _class_table(masks, present, count, ignore_value, names, colours, paths, report):
+def _class_table(annotated, count, names, colours, paths, report):
+    """The class table from each mask's ``{id: annotated pixels}``, and a note per id pattern."""
     pixels_per_id, images_per_id = np.zeros(count), np.zeros(count, int)
-    for name, ids in present.items():
-        plain = masks[name]
-        annotated = plain != ignore_value if ignore_value is not None else np.ones(plain.shape, bool)
-        pixels_per_id += np.bincount(plain[annotated].ravel().astype(np.int64), minlength=count)[:count]
-        images_per_id[ids.astype(np.int64)] += 1
-        text = _values_text(set(ids.tolist()))
+    for name, found in annotated.items():
+        for class_id, number in found.items():
+            pixels_per_id[class_id] += number
+            images_per_id[class_id] += 1
+        text = _values_text(set(found))
         report.mask_rules[name] = f"class ids {text}"
         report.mask_values[name] = text
         report.add("note", paths[name], f"class ids {text}.", "Nothing to do.", group=f"class ids {text}.")
@@ -482,36 +492,31 @@ def _class_table(masks, present, count, ignore_value, names, colours, paths, rep
             f"K = {count} counts them (the largest id + 1).",
             f"Renumber the classes 0..K-1 without gaps, or give them names if they are real.{hint}",
         )
-    if len(present) > 2:
+    if len(annotated) > 2:
         for class_id in range(1, count):
             if images_per_id[class_id] == 1:
-                only = next(n for n, ids in present.items() if class_id in ids)
+                only = next(n for n, ids in annotated.items() if class_id in ids)
                 report.add(
                     "warning",
                     paths[only],
-                    f"class {class_id} is in this mask only (of {len(present)}).",
+                    f"class {class_id} is in this mask only (of {len(annotated)}).",
                     "Check the id (a typo in the annotation tool?); a class seen once cannot be learnt and tested.",
                     group="a class that appears in one mask only.",
                 )
 
 
 def _colour_classes(masks, paths, ignore_value, names, min_share, report):
-    """Colours: each exact colour covering ``min_share`` of the folder is a class; others are errors."""
-    counts = collections.Counter()
-    rgb = {}
-    for name, pixels in masks.items():
-        if pixels.ndim == 2:
-            report.add(
-                "error",
-                paths[name],
-                "grey mask in a folder of colour-coded masks.",
-                "Save it colour-coded like the others, or pass mask_kind='classes' if all masks are grey ids.",
-            )
+    """Colours: each exact colour covering ``min_share`` of the folder is a class; others are errors.
+    Return each mask's ``{class id: pixels}`` (255: not annotated)."""
+    counts, rgb = collections.Counter(), {}
+    for name, mask in masks.items():
+        if not (mask.colour or mask.grey_rgb):
+            fix = "Save it colour-coded like the others, or pass mask_kind='classes' if all masks are grey ids."
+            report.add("error", paths[name], "grey mask in a folder of colour-coded masks.", fix)
             report.left_out[name] = "grey mask in a folder of colour masks"
             continue
-        colours, number = np.unique(pixels.reshape(-1, 3), axis=0, return_counts=True)
-        counts.update({tuple(int(v) for v in c): int(k) for c, k in zip(colours, number)})
-        rgb[name] = pixels
+        rgb[name] = mask.counts if mask.colour else {(v, v, v): k for v, k in mask.counts.items()}
+        counts.update(rgb[name])
     ignore = tuple(ignore_value) if ignore_value is not None else None
     if isinstance(names, dict) and names and all(isinstance(k, tuple) for k in names):
         palette = sorted(names)
@@ -521,26 +526,18 @@ def _colour_classes(masks, paths, ignore_value, names, min_share, report):
         palette = sorted(c for c, k in counts.items() if k / total >= min_share and c != ignore)
     report.colour_to_id = {c: i for i, c in enumerate(palette)}
     ids = {}
-    for name, pixels in rgb.items():
-        class_id = colour_ids(pixels, palette, ignore)
-        off = int(np.sum(class_id < 0))
+    for name, colours in rgb.items():
+        off = sum(k for c, k in colours.items() if c not in report.colour_to_id and c != ignore)
         if off:
-            report.add(
-                "error",
-                paths[name],
-                f"{off} pixels have colours that are not among the folder's "
-                f"{len(palette)} class colours (antialiasing or JPEG compression?).",
-                "Save the mask as PNG without smoothing (antialiasing off), or name the class colours "
-                "with class_names={(r, g, b): name, ...}.",
-                group="masks with off-palette colours.",
-            )
+            what = f"{off} pixels have colours not among the folder's {len(palette)} class colours (smoothed edges?)."
+            fix = "Save it as PNG with antialiasing off, or name the class colours: class_names={(r, g, b): name, ...}."
+            report.add("error", paths[name], what, fix, group="masks with off-palette colours.")
             report.left_out[name] = f"{off} off-palette pixels"
             continue
-        ids[name] = class_id.astype(np.uint8 if len(palette) < 255 else np.int32)
+        ids[name] = {report.colour_to_id.get(c, 255): k for c, k in colours.items()}
     report.ignore_id = 255 if ignore is not None else None
-    present = {n: _unique(m[m != 255] if ignore is not None else m) for n, m in ids.items()}
-    names = list(names) if names else []
-    _class_table(ids, present, len(palette), report.ignore_id, names, palette, paths, report)
+    annotated = {name: {i: k for i, k in found.items() if ignore is None or i != 255} for name, found in ids.items()}
+    _class_table(annotated, len(palette), list(names) if names else [], palette, paths, report)
     return ids
 
 
@@ -600,7 +597,8 @@ def read_class_names(class_names):
 
 
 def read_masks_by_kind(masks, paths, mask_kind, ignore_value, names, colour_min_share, report):
-    """Decide the folder's mask kind, fill the class table and each mask's rule; return the usable masks."""
+    """Decide the folder's mask kind, fill the class table and each mask's rule from the :data:`MaskSummary`
+    of each mask; return the usable masks as ``{name: {value as loaded: pixels}}``."""
     kind, reason, odd = _choose_kind(masks, paths, mask_kind, ignore_value)
     report.mask_kind, report.kind_reason = kind, reason
     if kind == "colours":
@@ -615,7 +613,7 @@ def read_masks_by_kind(masks, paths, mask_kind, ignore_value, names, colour_min_
         return masks
     if kind == "classes":
         for name in [n for n in odd if n in masks]:
-            top = int(_without_ignore(masks[name], ignore_value)[0].max())
+            top = int(max(_plain(masks[name], ignore_value)))
             report.add(
                 "error",
                 paths[name],
@@ -637,11 +635,12 @@ def read_masks_by_kind(masks, paths, mask_kind, ignore_value, names, colour_min_
 
 
 def report_annotated(masks, paths, report):
-    """With an ignore value: record each mask's annotated share, warn about masks with none."""
+    """With an ignore value: record each mask's annotated share (``masks``: ``{name: {value: pixels}}`` from
+    :func:`read_masks_by_kind`), warn about masks with none."""
     if report.ignore_value is None:
         return
-    for name, pixels in masks.items():
-        share = float(np.mean(pixels != report.ignore_id))
+    for name, counts in masks.items():
+        share = 1 - counts.get(report.ignore_id, 0) / max(sum(counts.values()), 1)
         report.annotated[name] = share
         if share == 0:
             what = "no pixel of this mask is annotated (all equal the ignore value)."

@@ -285,7 +285,8 @@ def check_folder(
         if reason:
             report.left_out[name] = reason
         else:
-            masks[name], paths[name], image_paths[name] = mask, mask_path, image_path
+            masks[name] = folder_checks.summarize_mask(mask, mask_path, ignore_value)  # its pixels are not kept
+            paths[name], image_paths[name] = mask_path, image_path
     for name in folder_checks.report_images(report, image_paths, rescaling):
         del masks[name]
     masks = folder_checks.check_mask_values(masks, paths, report)

@@ -692,3 +692,19 @@ def test_predict_folder_refuses_new_images_of_another_pixel_type_than_the_rule(t
     model = keras.Sequential([keras.Input((None, None, 1)), keras.layers.Identity()])
     with pytest.raises(ValueError, match="8bit.png.*uint8.*16-bit / 65535.*Image > Type"):
         own_data.predict_folder(model, tmp_path / "new", tmp_path / "out", n_poolings=2, rescaling="16-bit / 65535")
+
+
+def test_the_check_holds_no_more_than_a_few_images_pixels_at_a_time(tmp_path):
+    import tracemalloc
+
+    for index in range(30):  # 30 pairs of 256 x 256: 30 x 64 KiB of 8-bit masks, 30 x 128 KiB of 16-bit images
+        write_tif(tmp_path / "images" / f"{index}.tif", np.full((256, 256), 1000 + index, np.uint16))
+        mask = np.zeros((256, 256), np.uint8)
+        mask[index : index + 50, 10:90] = 255
+        write(tmp_path / "masks", f"{index}.png", mask)
+    tracemalloc.start()
+    report = own_data.check_folder(tmp_path / "images", tmp_path / "masks", crop_size=64)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert report.ok and len(report.pairs) == 30
+    assert peak < 12 * 256 * 256 * 2  # a few images' pixels (each image 128 KiB), not 30
