@@ -161,13 +161,8 @@ def budget_steps(minutes, n_choices, images, masks, split, *, n_seeds=1, seed=0,
 def steps_for_minutes(minutes, n_choices, timing, epochs, *, n_seeds=1):
     """Training steps per run (a multiple of ``epochs``) when ``n_choices`` x ``n_seeds`` runs share ``minutes``.
 
-    Each choice pays one start; each run one validation pass per epoch and two prediction passes.
-
-    >>> from helpers.training import StepTiming
-    >>> steps_for_minutes(1, 2, StepTiming(0.1, 1.0, 10.0), epochs=4)  # (60 - 2 x 10) / 2 = 20 s each; 20 - 6 x 1 = 14 s
-    140
-    >>> steps_for_minutes(1, 1, StepTiming(0.1, 1.0, 10.0), epochs=4, n_seeds=2)  # one start: (60 - 10) / 2 - 6 = 19 s
-    188
+    Each choice pays one start; each run one validation pass per epoch and two prediction passes
+    (``tests/test_comparison.py`` works examples by hand).
     """
     seconds_per_run = (minutes * 60 - n_choices * timing.seconds_to_start) / (n_choices * n_seeds)
     per_run = seconds_per_run - (epochs + 2) * timing.seconds_per_validation
