@@ -64,17 +64,20 @@ def _touching_ids(mask):
     return touching
 
 
-def _objects_in_3d(masks):
-    """:data:`helpers.folder_checks.MASK_KIND_RULE`'s instances, with 3-D regions: several ids, each one connected
-    region in its stack, and not the same touching ids in every stack."""
+def _summary(mask):
+    """The :data:`helpers.folder_checks.MaskSummary` of a label stack (Z, Y, X), with its regions in 3-D when it
+    holds ids (not 0 and one of 1, 255, 65535): each non-zero id one connected region? every id touching another?"""
     import skimage.measure
 
-    ids = {name: set(np.unique(mask).tolist()) - {0} for name, mask in masks.items()}
-    if all(len(found) < 2 for found in ids.values()):
-        return False  # binary masks: no region is labelled
-    if any(skimage.measure.label(m.astype(np.int64), connectivity=3).max() != len(ids[n]) for n, m in masks.items()):
-        return False
-    return len(set(map(frozenset, ids.values()))) > 1 or any(_touching_ids(m) != ids[n] for n, m in masks.items())
+    values, number = np.unique(mask, return_counts=True)
+    fractional = bool(mask.dtype.kind == "f" and not np.all(np.mod(values, 1) == 0))
+    counts = {(v if fractional else int(v)): int(k) for v, k in zip(values.tolist(), number)}
+    ids = set(counts) - {0}
+    regions = touching = None
+    if not fractional and (len(ids) > 1 or not ids <= {1, 255, 65535}):
+        regions = int(skimage.measure.label(mask.astype(np.int64), connectivity=3).max()) == len(ids)
+        touching = _touching_ids(mask) == ids
+    return folder_checks.MaskSummary(False, False, counts, fractional, False, regions, touching)
 
 
 def _folder_spacing(found, voxel_spacing, report):
@@ -141,25 +144,16 @@ def check_stacks(
         report.add("error", paths[name][0], what, fix, "stacks with another channel count.")
         report.left_out[name] = "another channel count"
         del labels[name]
-    # 08's mask checks on 2-D pictures: the sections one below the other
-    montages = {name: mask.reshape(-1, mask.shape[-1]) for name, mask in labels.items()}
-    mask_paths = {name: paths[name][1] for name in labels}
-    montages = folder_checks.check_mask_values(montages, mask_paths, report)
-    objects = mask_kind == "auto" and _objects_in_3d({n: labels[n] for n in montages})
-    if montages:
-        kind = "instances" if objects else mask_kind
-        montages = folder_checks.read_masks_by_kind(montages, mask_paths, kind, None, [], 0.001, report)
-    if objects:
-        report.kind_reason = (
-            "Chosen automatically: in every stack each non-zero id is one connected 3-D region, so the ids look "
-            "like objects (use MASK_KIND = 'classes' if they are classes)."
-        )
-    report.pairs = [(name, *paths[name]) for name in natural_sorted(montages)]
+    mask_paths = {name: paths[name][1] for name in labels}  # 08's decisions, from each stack's summary:
+    usable = folder_checks.check_mask_values({n: _summary(mask) for n, mask in labels.items()}, mask_paths, report)
+    if usable:
+        usable = folder_checks.read_masks_by_kind(usable, mask_paths, mask_kind, None, [], 0.001, report)
+    report.pairs = [(name, *paths[name]) for name in natural_sorted(usable)]
     report.left_out = {name: report.left_out[name] for name in natural_sorted(report.left_out)}
     report.image_channels = channels
     used = [image for _, image, _ in report.pairs]
     report.rescaling, reason = imageio.folder_rescaling(used) if used else ("", "")
-    report.spacing, origin = _folder_spacing({n: spacings[n] for n in montages}, voxel_spacing, report)
+    report.spacing, origin = _folder_spacing({n: spacings[n] for n in usable}, voxel_spacing, report)
     report.image_rule = (
         f"{channels} channel(s); {reason.rstrip('.')}; voxel spacing {_zyx(report.spacing)} (z x y x x) from {origin}."
     )
