@@ -15,7 +15,7 @@ def trained(tmp_path_factory):
     masks = (images > 0.5).astype(np.float32)
     model = models.build_unet((None, None, 1), filters=2, n_poolings=2, batch_norm=True, dropout=0.0)
     schedule = keras.optimizers.schedules.CosineDecay(3e-3, decay_steps=4)
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=losses.training_loss("bce + dice"))
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=losses.training_loss("bce + dice"), run_eagerly=True)
     batches = pipeline.training_batches(images[:2], masks[:2], crop_size=16, batch_size=2, augment="geometric")
     run = training.fit_resumable(
         model,
