@@ -465,8 +465,8 @@ def choose_precision(flags=None, gpu_capabilities=None):
     if gpu_capabilities:
         lowest = min(gpu_capabilities)
         if lowest >= (7, 0):
-            return "mixed_float16", f"the GPU has tensor cores (compute capability {lowest[0]}.{lowest[1]})"
-        return "float32", f"the GPU has no tensor cores (compute capability {lowest[0]}.{lowest[1]}, below 7.0)"
+            return "mixed_float16", f"the GPU has tensor cores: compute capability {lowest[0]}.{lowest[1]}"
+        return "float32", f"the GPU has no tensor cores: compute capability {lowest[0]}.{lowest[1]}, below 7.0"
     found = [flag for flag in BFLOAT16_CPU_FLAGS if flag in (cpu_flags() if flags is None else set(flags))]
     if found:
         return "mixed_bfloat16", f"this CPU computes in bfloat16: {', '.join(found)}"
