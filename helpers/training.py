@@ -316,8 +316,7 @@ class ResumableTraining:
 
     def save_epoch(self, model, epoch, logs):
         """Save weights and optimizer, then the state that makes them the latest (and best), then the history."""
-        row = {"epoch": int(epoch)}
-        row.update({key: float(value) for key, value in (logs or {}).items()})
+        row = {"epoch": int(epoch), **{key: float(value) for key, value in (logs or {}).items()}}
         if self.monitor not in row:
             raise KeyError(
                 f"Training logged no {self.monitor!r} (it logged {', '.join(sorted(row))}). Give "
@@ -391,6 +390,9 @@ def fit_resumable(
     callbacks = [*callbacks, save]  # each epoch saved as it ends
     model.fit(training_data, targets, epochs=epochs, initial_epoch=start, callbacks=callbacks, verbose=verbose, **fit)
     epoch, value = run.state["best_epoch"], run.state["best_value"]
+    if epoch is None:
+        print(f"Every {monitor} was NaN or infinite: training diverged. Use a lower learning rate, a new run folder.")
+        return run
     print(
         f"Best epoch: {epoch + 1} ({monitor} = {value:.4f}); weights in {run.best_weights_path} "
         f"(history.csv's epoch column counts from 0, as Keras's CSVLogger writes it)."

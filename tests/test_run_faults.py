@@ -134,6 +134,14 @@ def test_the_precision_is_part_of_the_identity():
     assert differing(training.run_identity(dense(), x, y), training.run_identity(mixed, x, y)) == {"model.precision"}
 
 
+def test_a_run_whose_every_validation_loss_is_nan_says_it_diverged(tmp_path, capsys):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile("adam", loss="mse", run_eagerly=True)
+    x, y = np.zeros((4, 3), np.float32), np.zeros((4, 1), np.float32)
+    run = training.fit_resumable(model, x, y, validation_data=(x, y + np.nan), batch_size=4, folder=tmp_path, epochs=1)
+    assert "diverged" in capsys.readouterr().out and run.best_weights_path is None and run.finished_epochs == 1
+
+
 # --- checkpoints atomic as a set: a kill at every write point -------------------------------------------
 
 
