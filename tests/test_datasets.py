@@ -155,3 +155,17 @@ def test_the_bundled_nuclei_volumes_and_kidney_are_what_their_scripts_draw():
     image, labels = kidney_section(seed=1000 + 5, size=kidney.SIZE)
     np.testing.assert_array_equal(io.imread(folder / "kidney" / "images" / "05.png"), image)
     np.testing.assert_array_equal(io.imread(folder / "kidney" / "labels" / "05.png"), labels)
+
+
+def test_write_example_stacks_writes_each_volume_and_mask_as_a_stack_with_its_spacing(tmp_path, capsys):
+    bundled = datasets.load_volumes("smoke")
+    images, masks = datasets.write_example_stacks(bundled, tmp_path / "example")
+    for name, volume, mask in zip(bundled.names, bundled.volumes, bundled.masks):
+        pixels, spacing = imageio.read_stack(images / f"{name}.tif")
+        np.testing.assert_array_equal(pixels, np.round(volume * 255).astype(np.uint8))  # (Z, Y, X, 2), as stored
+        labels, _ = imageio.read_stack(masks / f"{name}.tif")
+        np.testing.assert_array_equal(labels, mask.astype(np.uint8))
+        assert spacing == bundled.spacing == (4.0, 1.0, 1.0)
+    before = snapshot(tmp_path / "example")
+    assert datasets.write_example_stacks(bundled, tmp_path / "example") == (images, masks)
+    assert "used as it is" in capsys.readouterr().out and snapshot(tmp_path / "example") == before
