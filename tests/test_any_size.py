@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import skimage.io
+import skimage.measure
 import tifffile
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -57,8 +58,8 @@ def camera_image(rng, ids, channels, pixel_type, n_classes):
 
 
 def write_folder(root, sizes, new_sizes, channels, n_classes, seed, *, pixel_type="8-bit", masks="ids", ending=""):
-    """images/, masks/ and new/ under root. ``masks``: "ids" (0/255 for 2 classes, else 0..K-1), "0/1" or
-    "colours" (one colour per class); each mask named ``<image name><ending>.png``. Return {stem: stored pixels}."""
+    """images/, masks/ and new/ under root. ``masks``: "ids" (0/255 for 2 classes, else 0..K-1), "0/1",
+    "colours" (one colour per class) or "objects" (instance labels of the structure); each mask named ``<image name><ending>.png``. Return {stem: stored pixels}."""
     rng = np.random.default_rng(seed)
     for folder in ("images", "masks", "new"):
         (root / folder).mkdir(parents=True)
@@ -70,9 +71,12 @@ def write_folder(root, sizes, new_sizes, channels, n_classes, seed, *, pixel_typ
         save_image(root / "images", str(index), stored[str(index)])
         if masks == "colours":
             mask = COLOURS[ids]
+        elif masks == "objects":  # one id per connected region: instance labels, read as foreground = id > 0
+            mask = skimage.measure.label(ids > 0, connectivity=2).astype(np.uint16)
         else:
             mask = np.where(ids > 0, 1 if masks == "0/1" else 255, 0) if n_classes == 2 else ids
-        skimage.io.imsave(root / "masks" / f"{index}{ending}.png", mask.astype(np.uint8), check_contrast=False)
+        mask = mask if mask.dtype == np.uint16 else mask.astype(np.uint8)
+        skimage.io.imsave(root / "masks" / f"{index}{ending}.png", mask, check_contrast=False)
     for index, size in enumerate(new_sizes):
         save_image(
             root / "new",
@@ -95,13 +99,13 @@ def write_folder(root, sizes, new_sizes, channels, n_classes, seed, *, pixel_typ
     new_sizes=st.lists(st.tuples(st.integers(1, 40), st.integers(1, 40)), min_size=1, max_size=2),
     channels=st.integers(1, 4),
     pixel_type=st.sampled_from(sorted(PIXEL_TYPES)),
-    masks=st.sampled_from(["ids", "0/1", "colours"]),
+    masks=st.sampled_from(["ids", "0/1", "colours", "objects"]),
     n_classes=st.sampled_from([2, 3]),
     ending=st.sampled_from(["", "_mask", "_labels", "-seg"]),
 )
 def test_notebook_08_calls_work_for_any_folder(size, mixed, new_sizes, channels, pixel_type, masks, n_classes, ending):
     sizes = mixed or [size] * 4
-    n_classes = 3 if masks == "colours" else n_classes
+    n_classes = {"colours": 3, "objects": 2}.get(masks, n_classes)
     with tempfile.TemporaryDirectory() as temporary:
         root = Path(temporary)
         stored = write_folder(
@@ -129,6 +133,7 @@ def test_notebook_08_calls_work_for_any_folder(size, mixed, new_sizes, channels,
         assert report.ok, report.summary()
         assert report.rescaling == PIXEL_TYPES[pixel_type][2] and report.image_channels == channels
         assert report.n_classes == n_classes and loaded.sizes == sizes
+        assert report.mask_kind == {"colours": "colours", "objects": "instances"}.get(masks, report.mask_kind)
         step, one = 2**N_POOLINGS, PIXEL_TYPES[pixel_type][1]
         for index, (height, width) in enumerate(sizes):  # each padded at its own size, never to the largest
             image = loaded.images[index]
