@@ -217,7 +217,7 @@ def test_notebook_08_runs_on_a_mixed_size_colour_multiclass_folder_set_by_its_fo
     )
     assert "K = 3" in outputs
     assert "6,390 annotated test pixels" in outputs  # 2 test images x 45 x 71: the padding is not scored
-    assert "5 of 45x71, 5 of 71x45 pixels" in outputs
+    assert "10 pairs of 45x71 (5), 71x45 (5) pixels" in outputs
     assert "confusion matrix" in outputs
     predictions = tmp_path / "results" / "predictions-colours-smoke"
     for name, shape in sizes.items():
