@@ -30,18 +30,10 @@ from helpers.download import file_sha256
 from helpers.models import count_poolings
 
 __all__ = [
-    "UNET_CITATION",
-    "INPUT_ID",
-    "OUTPUT_ID",
-    "COURSE_RESCALING",
-    "export_bioimageio",
-    "validate_package",
-    "check_package_predictions",
-    "predict_with_package",
-    "save_model",
-    "load_model",
-    "CorruptModelError",
-]
+    "UNET_CITATION", "INPUT_ID", "OUTPUT_ID", "COURSE_RESCALING", "CorruptModelError",
+    "export_bioimageio", "validate_package", "check_package_predictions", "predict_with_package",
+    "save_model", "load_model",
+]  # fmt: skip
 
 #: The U-Net paper, cited by every exported package.
 UNET_CITATION = {
@@ -156,6 +148,7 @@ def export_bioimageio(
         print(f"export: rescaling={rescaling!r} (the course's 8-bit data); pass your folder's rule if it differs.")
     preprocessing = _preprocessing(rescaling)
     n_channels, class_names = _check_model(model, threshold, class_names, binarize_output)
+    model = _in_float32(model)
     facts = types.SimpleNamespace(  # what both the description (rdf) and the model card say
         name=name,
         description=description,
@@ -193,6 +186,18 @@ def export_bioimageio(
                     archive.writestr(_RDF_SHA256, hashlib.sha256(archive.read("rdf.yaml")).hexdigest())
 
             return imageio.write_atomically(zip_path, save)  # written aside, then renamed: never a truncated zip
+
+
+def _in_float32(model):
+    """The model computing in float32, as every tool can: a mixed-precision model cannot become ONNX."""
+    import keras
+
+    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
+        return model
+    float32 = lambda layer: layer.__class__.from_config({**layer.get_config(), "dtype": "float32"})  # noqa: E731
+    copy = keras.models.clone_model(model, clone_function=float32)
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def _file_name(name):
@@ -266,20 +271,27 @@ def _write_cover(work, scaled, probabilities, threshold, cover):
 
 @contextlib.contextmanager
 def _quiet_tools():
-    """No TensorFlow INFO lines ("Assets written to ..."), no Keras progress bars, no warnings inside."""
+    """Inside: no TensorFlow INFO lines ("Assets written to ..."), no Keras progress bars, no warnings, and
+    float32 as Keras's policy (a package computes in float32, whatever precision the notebook trains in)."""
     import logging
 
     import keras
 
     logger = logging.getLogger("tensorflow")
-    level, interactive = logger.level, keras.config.is_interactive_logging_enabled()
+    level, interactive, policy = (
+        logger.level,
+        keras.config.is_interactive_logging_enabled(),
+        keras.config.dtype_policy(),
+    )
     logger.setLevel(logging.WARNING)
     keras.config.disable_interactive_logging()
+    keras.config.set_dtype_policy("float32")
     try:
         with warnings.catch_warnings(action="ignore"):  # e.g. Keras's numpy-2 patch of tf2onnx
             yield
     finally:
         logger.setLevel(level)
+        keras.config.set_dtype_policy(policy)
         if interactive:
             keras.config.enable_interactive_logging()
 

@@ -262,6 +262,29 @@ def test_model_card_is_built_from_the_real_objects(binary_package):
     assert "did not run it inside Fiji or napari" in card  # the course's own known limits follow the caller's
 
 
+def test_model_trained_in_mixed_precision_exports_in_float32(tmp_path):
+    # Colab's GPUs train in mixed_float16 (course.use_precision): ONNX cannot take float16 layers, and
+    # bioimageio.core must not run the package under the notebook's global policy
+    import keras
+
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = tiny_unet(1, 1, "sigmoid")
+        image = np.random.default_rng(13).integers(0, 256, (16, 16)).astype(np.uint8)
+        path = export.export_bioimageio(
+            model, tmp_path, name="Mixed precision", description="x", test_image=image, threshold=0.5, **export_kwargs()
+        )
+        differences = export.check_package_predictions(path)
+        assert keras.mixed_precision.global_policy().name == "mixed_float16"  # the notebook's policy is kept
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert set(differences) == {"keras_v3", "onnx", "tensorflow_saved_model_bundle"}
+    assert all(d <= 1e-4 for d in differences.values())
+    expected = model.predict_on_batch(image[np.newaxis, ..., np.newaxis] / 255.0)  # float16: close, not equal
+    with zipfile.ZipFile(path) as archive:
+        assert np.max(np.abs(np.load(archive.open("test_output.npy")) - expected)) < 1e-2
+
+
 def test_missing_onnx_converter_is_named_with_the_fix(tmp_path, monkeypatch):
     import importlib.util
 

@@ -3,15 +3,9 @@
 from helpers.exercises.common import as_number, say
 
 __all__ = [
-    "SIZES_POOLINGS",
-    "SIZES_CANDIDATES",
-    "check_accepted_sizes",
-    "GAIN_PIXEL_BITS",
-    "check_scale_gain",
-    "PACKAGE_WEIGHT_FORMATS",
-    "DEEPIMAGEJ_WEIGHT_FORMATS",
-    "check_deepimagej_format",
-]
+    "SIZES_POOLINGS", "SIZES_CANDIDATES", "check_accepted_sizes", "GAIN_PIXEL_BITS", "check_scale_gain",
+    "PACKAGE_WEIGHT_FORMATS", "DEEPIMAGEJ_WEIGHT_FORMATS", "check_deepimagej_format",
+]  # fmt: skip
 
 #: The package of a U-Net with this many poolings states min = step = 2**SIZES_POOLINGS.
 SIZES_POOLINGS = 4
