@@ -171,14 +171,9 @@ def check_pair(name, image_path, mask_path, report):
         return None, "image is a stack"
     height, width = (header.shape[header.axes.index(axis)] for axis in "YX")
     if (height, width) != mask.shape[:2]:
-        report.add(
-            "error",
-            mask_path,
-            f"the mask is {mask.shape[1]}x{mask.shape[0]} but its image "
-            f"{image_path.name} is {width}x{height} (width x height).",
-            "Export the mask from its own image at full resolution, without scaling or cropping.",
-            group="the mask and its image differ in size.",
-        )
+        what = f"the mask is {mask.shape[1]}x{mask.shape[0]} but its image {image_path.name} is {width}x{height} (width x height)."
+        fix = "Export the mask from its own image at full resolution, without scaling or cropping."
+        report.add("error", mask_path, what, fix, group="the mask and its image differ in size.")
         return None, "mask and image differ in size"
     if min(height, width) < report.crop_size:
         report.add(
@@ -303,7 +298,7 @@ def _odd_ones(plain):
     return binary, other if len(binary) >= len(other) else wide
 
 
-def _choose_kind(masks, paths, mask_kind, ignore_value):
+def _choose_kind(masks, paths, mask_kind, ignore_value, region_facts=None):
     """Return (kind, reason, odd names) for the folder."""
     if mask_kind != "auto":
         return mask_kind, f"Chosen by mask_kind={mask_kind!r}.", []
@@ -319,10 +314,9 @@ def _choose_kind(masks, paths, mask_kind, ignore_value):
     else:
         ids = [n for n in plain if n not in odd]
         palettes = any(masks[n].palette for n in ids)
+        again = region_facts or (lambda name: _region_facts(imageio.read_mask(paths[name]), ignore_value))
         facts = {  # binary masks among ids are read again for their regions
-            n: (masks[n].regions, masks[n].touching)
-            if masks[n].regions is not None
-            else _region_facts(imageio.read_mask(paths[n]), ignore_value)
+            n: (masks[n].regions, masks[n].touching) if masks[n].regions is not None else again(n)
             for n in ([] if palettes else ids)
         }
         regions = not palettes and all(one for one, _ in facts.values())
@@ -596,10 +590,11 @@ def read_class_names(class_names):
     return [str(name) for name in class_names]
 
 
-def read_masks_by_kind(masks, paths, mask_kind, ignore_value, names, colour_min_share, report):
+def read_masks_by_kind(masks, paths, mask_kind, ignore_value, names, colour_min_share, report, region_facts=None):
     """Decide the folder's mask kind, fill the class table and each mask's rule from the :data:`MaskSummary`
-    of each mask; return the usable masks as ``{name: {value as loaded: pixels}}``."""
-    kind, reason, odd = _choose_kind(masks, paths, mask_kind, ignore_value)
+    of each mask; return the usable masks as ``{name: {value as loaded: pixels}}``. ``region_facts(name)``:
+    (regions, touching) of a mask summarised without them (None: its 2-D file is read again)."""
+    kind, reason, odd = _choose_kind(masks, paths, mask_kind, ignore_value, region_facts)
     report.mask_kind, report.kind_reason = kind, reason
     if kind == "colours":
         if ignore_value is not None and np.ndim(ignore_value) != 1:

@@ -708,3 +708,20 @@ def test_the_check_holds_no_more_than_a_few_images_pixels_at_a_time(tmp_path):
     tracemalloc.stop()
     assert report.ok and len(report.pairs) == 30
     assert peak < 12 * 256 * 256 * 2  # a few images' pixels (each image 128 KiB), not 30
+
+
+def test_mask_kind_asks_for_the_regions_of_binary_masks_only_when_the_folder_needs_them(tmp_path):
+    summary = folder_checks.MaskSummary
+    masks = {
+        "one": summary(False, False, {0: 10, 1: 5}, False, False, None, None),  # binary: regions not summarised
+        "two": summary(False, False, {0: 5, 1: 5, 2: 5}, False, False, True, False),  # two objects
+    }
+    paths = {name: tmp_path / f"{name}.tif" for name in masks}  # not on disk: a stack folder's own reader answers
+    asked = []
+    report = own_data.FolderReport(tmp_path, tmp_path / "masks", 2, 16)
+    facts = lambda name: asked.append(name) or (True, False)  # noqa: E731
+    folder_checks.read_masks_by_kind(masks, paths, "auto", None, [], 0.001, report, region_facts=facts)
+    assert report.mask_kind == "instances" and asked == ["one"]
+    binary_only = {"one": masks["one"]}
+    folder_checks.read_masks_by_kind(binary_only, paths, "auto", None, [], 0.001, report, region_facts=facts)
+    assert report.mask_kind == "binary" and asked == ["one"]  # an all-binary folder needs no regions
