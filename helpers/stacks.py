@@ -33,7 +33,7 @@ def _read(path, report, kind):
 
 
 def _check_pair(name, image_path, mask_path, box, report):
-    """Return (mask (Z, Y, X), spacing) of one usable pair, or the reason it is left out."""
+    """Return (the mask's summary, spacing) of one usable pair, or the reason it is left out."""
     (image, spacing), (mask, _) = _read(image_path, report, "image"), _read(mask_path, report, "mask")
     if image is None or mask is None:
         return "file cannot be read"
@@ -51,7 +51,7 @@ def _check_pair(name, image_path, mask_path, box, report):
         report.add("error", image_path, what, "Choose a smaller BOX, or move the stack away.", "smaller than the box.")
         return "smaller than the training box"
     report.channels[name] = image.shape[-1]
-    return mask[..., 0], spacing
+    return _summary(mask[..., 0]), spacing
 
 
 def _touching_ids(mask):
@@ -65,8 +65,8 @@ def _touching_ids(mask):
 
 
 def _summary(mask):
-    """The :data:`helpers.folder_checks.MaskSummary` of a label stack (Z, Y, X), with its regions in 3-D when it
-    holds ids (not 0 and one of 1, 255, 65535): each non-zero id one connected region? every id touching another?"""
+    """The :data:`helpers.folder_checks.MaskSummary` of a label stack (Z, Y, X), its regions in 3-D: each non-zero
+    id one connected region? every id touching another? (Its pixels need not be kept.)"""
     import skimage.measure
 
     values, number = np.unique(mask, return_counts=True)
@@ -74,7 +74,7 @@ def _summary(mask):
     counts = {(v if fractional else int(v)): int(k) for v, k in zip(values.tolist(), number)}
     ids = set(counts) - {0}
     regions = touching = None
-    if not fractional and (len(ids) > 1 or not ids <= {1, 255, 65535}):
+    if not fractional:  # for every stack: a folder of binary and id masks needs all of them
         regions = int(skimage.measure.label(mask.astype(np.int64), connectivity=3).max()) == len(ids)
         touching = _touching_ids(mask) == ids
     return folder_checks.MaskSummary(False, False, counts, fractional, False, regions, touching)
@@ -130,7 +130,7 @@ def check_stacks(
     folder_checks.report_skipped(masks, report)
     pairing = imageio.pair_files(images, masks)
     folder_checks.report_unpaired(pairing, images, masks, report)
-    labels, spacings, paths = {}, {}, {}  # label stacks (Z, Y, X), spacings and (image, mask) paths by name
+    labels, spacings, paths = {}, {}, {}  # summaries of the label stacks, spacings, (image, mask) paths by name
     for name, image_path, mask_path in pairing.pairs:
         checked = _check_pair(name, image_path, mask_path, box, report)
         if isinstance(checked, str):
@@ -145,7 +145,7 @@ def check_stacks(
         report.left_out[name] = "another channel count"
         del labels[name]
     mask_paths = {name: paths[name][1] for name in labels}  # 08's decisions, from each stack's summary:
-    usable = folder_checks.check_mask_values({n: _summary(mask) for n, mask in labels.items()}, mask_paths, report)
+    usable = folder_checks.check_mask_values(labels, mask_paths, report)
     if usable:
         usable = folder_checks.read_masks_by_kind(usable, mask_paths, mask_kind, None, [], 0.001, report)
     report.pairs = [(name, *paths[name]) for name in natural_sorted(usable)]

@@ -107,6 +107,15 @@ def test_objects_that_span_sections_are_instances_and_touching_layers_are_classe
         tmp_path / "layers" / "images", tmp_path / "layers" / "masks", box=(4, 32, 32), voxel_spacing=(1, 1, 1)
     )
     assert report.mask_kind == "classes" and report.n_classes == 3
+    mixed = tmp_path / "mixed"  # three stacks of class ids, one of 0/255 (the odd one out) and one of 0/1
+    write_folder(mixed, [(4, 32, 32)] * 3, labels="classes", spacing=(1, 1, 1))
+    datasets.write_stack(mixed / "images" / "odd.tif", np.zeros((4, 32, 32), np.uint8), (1, 1, 1))
+    datasets.write_stack(mixed / "masks" / "odd.tif", np.where(z[:4] > 1, 255, 0).astype(np.uint8))
+    datasets.write_stack(mixed / "images" / "few.tif", np.zeros((4, 32, 32), np.uint8), (1, 1, 1))
+    datasets.write_stack(mixed / "masks" / "few.tif", (z[:4] > 1).astype(np.uint8))  # ids 0 and 1 only: classes too
+    report = stacks.check_stacks(mixed / "images", mixed / "masks", box=(4, 32, 32))
+    assert report.mask_kind == "classes" and report.left_out == {"odd": "binary mask among class-id masks"}
+    assert "few" in [name for name, _, _ in report.pairs]
 
 
 # --- the voxel spacing -------------------------------------------------------------------------------
