@@ -64,20 +64,19 @@ def _touching_ids(mask):
     return touching
 
 
-def _summary(mask):
-    """The :data:`helpers.folder_checks.MaskSummary` of a label stack (Z, Y, X), its regions in 3-D: each non-zero
-    id one connected region? every id touching another? (Its pixels need not be kept.)"""
+def _summary(mask, regions=False):
+    """The :data:`helpers.folder_checks.MaskSummary` of a label stack (Z, Y, X) (its pixels need not be kept), with
+    its 3-D regions (each non-zero id one connected region? every id touching another?) for ids, or if ``regions``."""
     import skimage.measure
 
     values, number = np.unique(mask, return_counts=True)
     fractional = bool(mask.dtype.kind == "f" and not np.all(np.mod(values, 1) == 0))
     counts = {(v if fractional else int(v)): int(k) for v, k in zip(values.tolist(), number)}
-    ids = set(counts) - {0}
-    regions = touching = None
-    if not fractional:  # for every stack: a folder of binary and id masks needs all of them
-        regions = int(skimage.measure.label(mask.astype(np.int64), connectivity=3).max()) == len(ids)
-        touching = _touching_ids(mask) == ids
-    return folder_checks.MaskSummary(False, False, counts, fractional, False, regions, touching)
+    ids, facts = set(counts) - {0}, (None, None)
+    if not fractional and (regions or not any(ids <= {top} for top in (1, 255, 65535))):  # not 0 and one value
+        labelled = skimage.measure.label(mask if mask.dtype.kind in "ui" else mask.astype(np.int64), connectivity=3)
+        facts = int(labelled.max()) == len(ids), _touching_ids(mask) == ids
+    return folder_checks.MaskSummary(False, False, counts, fractional, False, *facts)
 
 
 def _folder_spacing(found, voxel_spacing, report):
@@ -145,6 +144,9 @@ def check_stacks(
         report.left_out[name] = "another channel count"
         del labels[name]
     mask_paths = {name: paths[name][1] for name in labels}  # 08's decisions, from each stack's summary:
+    if any(summary.regions is not None for summary in labels.values()):  # ids: the binary stacks' regions count too
+        for name in [n for n, summary in labels.items() if summary.regions is None and not summary.fractional]:
+            labels[name] = _summary(imageio.read_stack(mask_paths[name])[0][..., 0], regions=True)
     usable = folder_checks.check_mask_values(labels, mask_paths, report)
     if usable:
         usable = folder_checks.read_masks_by_kind(usable, mask_paths, mask_kind, None, [], 0.001, report)
