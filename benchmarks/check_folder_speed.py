@@ -4,7 +4,8 @@ Writes ``--count`` 16-bit TIFFs of ``--side`` x ``--side`` pixels (default 1,000
 microscope camera saves them) and a 0/255 mask for each into a temporary folder, then times the check
 alone (the writing is not timed) and prints the peak memory it allocated (tracemalloc, which numpy reports
 to) and the process's peak resident memory (resource.getrusage, Linux and macOS). The goal: under a minute
-on a 2-core CPU, holding at most a few images' pixels at a time. The folder is removed afterwards.
+on a 2-core CPU, holding at most a few images' pixels at a time. The folder is removed afterwards. The last
+run, on a quiet machine: benchmarks/results/check_folder_speed.txt.
 
     python benchmarks/check_folder_speed.py [--count 1000] [--side 2048]
 """
@@ -71,6 +72,8 @@ def main():
     image_mb = args.side**2 * 2 / 2**20
     print(machine())
     print(f"check_folder: {len(report.pairs)} usable pairs, {report.count('error')} errors, rule {report.rescaling!r}")
+    for severity, files, what, fix in report.grouped():
+        print(f"  {severity} ({len(files)} files): {what} Fix: {fix}")
     print(f"seconds: {seconds:.1f} ({seconds / args.count * 1000:.0f} ms per image; goal: under 60 s for 1,000)")
     print(f"peak allocated during the check: {peak / 2**20:.0f} MB = {peak / 2**20 / image_mb:.1f} images' pixels")
     print(f"peak resident memory of the process: {peak_resident_gb():.2f} GB (before the check: {before:.2f} GB)")
