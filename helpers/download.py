@@ -175,9 +175,10 @@ def _where(folder):
 
 def _unavailable(name, path, url, failure, *, done, total):
     """Return a :class:`DatasetUnavailable` that says which file failed, why, and what to do."""
+    tries = f", after {failure.tries} tries" if failure.tries > 1 else ""
     return DatasetUnavailable(
         f"Could not download {path!r} of dataset {name!r} from {url}: {failure.what}"
-        f"{failure.tries_text()}. {done:,} of {total:,} files are downloaded and kept. {failure.hint}"
+        f"{tries}. {done:,} of {total:,} files are downloaded and kept. {failure.hint}"
         f"Check the internet connection and run the cell again to continue where it stopped (files "
         f"already here are not downloaded again), or set {DATA_URL_VARIABLE} "
         f"to a mirror (e.g. http://127.0.0.1:8000/ serving <owner>/<repo>/<commit>/<path>); "
@@ -199,9 +200,6 @@ class _Failure(Exception):
         self.hint = hint
         self.tries = 1
 
-    def tries_text(self):
-        return f", after {self.tries} tries" if self.tries > 1 else ""
-
 
 class _Stopped(Exception):
     """Another file failed for good, so this one was not tried again."""
@@ -218,21 +216,15 @@ class _Fetcher:
         self._lock = threading.Lock()
 
     def close(self):
-        """Close every connection this fetcher opened."""
         with self._lock:
             for session in self._sessions:
                 session.close()
             self._sessions.clear()
 
     def fetch(self, url, target, sha256):
-        """Download ``url`` to ``target`` if its sha256 matches, trying again after passing failures.
-
-        Raises :class:`_Failure` (with ``tries``) or :class:`_Stopped`.
-        """
+        """Download ``url`` to ``target`` if its sha256 matches; raise :class:`_Failure` or :class:`_Stopped`."""
         for attempt in range(len(RETRY_DELAYS_SECONDS) + 1):
-            if attempt and self.stop.wait(RETRY_DELAYS_SECONDS[attempt - 1]):
-                raise _Stopped()
-            if self.stop.is_set():
+            if self.stop.is_set() or (attempt and self.stop.wait(RETRY_DELAYS_SECONDS[attempt - 1])):
                 raise _Stopped()
             try:
                 written = self._fetch_once(url, target, sha256)
@@ -246,7 +238,6 @@ class _Fetcher:
                     raise
                 with self._lock:
                     self.retries += 1
-        raise AssertionError("unreachable")
 
     def _session(self):
         session = getattr(self._local, "session", None)
@@ -314,9 +305,6 @@ def _download_all(name, base_url, root, files, *, already_here):
     fetcher = _Fetcher()
     bar = progress_bar(len(files), name, "file")
 
-    def download_one(path):
-        fetcher.fetch(base_url + path, root / path, files[path])
-
     def note(end=""):
         retried = f", {fetcher.retries} retried" if fetcher.retries else ""
         bar.set_postfix_str(_megabytes(fetcher.received) + retried + end, refresh=False)
@@ -324,7 +312,7 @@ def _download_all(name, base_url, root, files, *, already_here):
     failed = None
     try:
         with ThreadPoolExecutor(max_workers=PARALLEL_DOWNLOADS) as pool:
-            pending = {pool.submit(download_one, path): path for path in files}
+            pending = {pool.submit(fetcher.fetch, base_url + path, root / path, files[path]): path for path in files}
             try:
                 failed = _count_until_failure(pending, bar, note, fetcher.stop)
             except BaseException:  # Ctrl+C or the kernel's stop button: end the running files soon
@@ -387,12 +375,9 @@ def _files_under(info, files_under):
 
 def _is_cached(path, sha256):
     """Return True if ``path`` exists with this sha256; delete it if its content is wrong."""
-    if not path.is_file():
-        return False
-    if file_sha256(path) == sha256:
-        return True
-    path.unlink()
-    return False
+    if path.is_file() and file_sha256(path) != sha256:
+        path.unlink()
+    return path.is_file()
 
 
 def file_sha256(path):
