@@ -55,10 +55,8 @@ def window_starts(size, window, stride):
     >>> window_starts(3, 4, 3)
     [0]
     """
-    if size <= window:
-        return [0]
-    starts = list(range(0, size - window + 1, stride))
-    if starts[-1] != size - window:
+    starts = list(range(0, max(size - window, 0) + 1, stride))
+    if starts[-1] < size - window:
         starts.append(size - window)
     return starts
 
@@ -119,8 +117,7 @@ def predict_tiled(model, image, tile=256, overlap=64, blending="gaussian", batch
         return _overlap_tile(predict, picture, tile, overlap, batch_size, divisible_by)
     height, width = picture.shape[:2]
     # an image smaller than a tile is padded up to one tile
-    if height < tile or width < tile:
-        picture = np.pad(picture, ((0, max(0, tile - height)), (0, max(0, tile - width)), (0, 0)), mode="reflect")
+    picture = np.pad(picture, ((0, max(0, tile - height)), (0, max(0, tile - width)), (0, 0)), mode="reflect")
     weight = gaussian_weights(tile) if blending == "gaussian" else np.ones((tile, tile), np.float32)
     blended = _blend_windows(predict, picture, (tile, tile), (tile - overlap, tile - overlap), weight, batch_size)
     return blended[:height, :width]
@@ -169,10 +166,8 @@ def _overlap_tile(predict, picture, tile, margin, batch_size, divisible_by):
         if result is None:
             result = np.zeros((height, width, predictions.shape[-1]), np.float32)
         for (top, left), prediction in zip(batch_boxes, predictions):
-            kept_height, kept_width = min(core, height - top), min(core, width - left)
-            result[top : top + kept_height, left : left + kept_width] = prediction[
-                margin : margin + kept_height, margin : margin + kept_width
-            ]
+            kept = result[top : top + core, left : left + core]  # shorter at the bottom and right borders
+            kept[...] = prediction[margin : margin + kept.shape[0], margin : margin + kept.shape[1]]
     return result
 
 
@@ -289,14 +284,8 @@ def _layer_reach(layer, reach, step):
         new_step = tuple(step[axis] / factors[axis] for axis in range(2))
         # a pixel of the larger image copies the pixel of the smaller one it lies in: up to
         # (factor - 1) of its own width away from it on either side, wherever it lies on the grid
-        reach = tuple(
-            (
-                left + (factors[axis] - 1) * new_step[axis] + extra[axis] * step[axis],
-                right + (factors[axis] - 1) * new_step[axis] + extra[axis] * step[axis],
-            )
-            for axis, (left, right) in enumerate(reach)
-        )
-        return reach, new_step
+        grow = [(factors[axis] - 1) * new_step[axis] + extra[axis] * step[axis] for axis in range(2)]
+        return tuple((left + g, right + g) for (left, right), g in zip(reach, grow)), new_step
     raise ValueError(
         f"receptive_field follows the layers of the course's U-Nets (Conv2D, MaxPooling2D, UpSampling2D "
         f"'nearest', Conv2DTranspose, Concatenate, {', '.join(_PIXELWISE_LAYERS)}), not layer {layer.name!r} "
