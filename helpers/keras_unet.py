@@ -44,11 +44,16 @@ def import_module(name="keras_unet.models"):
 def build_model(kind, input_shape, **options):
     """Build keras-unet's ``vanilla`` (2015 paper, 'valid'), ``custom`` (the one to adapt) or ``satellite`` U-Net.
 
-    ``**options`` go to the keras-unet function, e.g. ``filters=16, num_layers=4`` for ``custom``.
+    ``**options`` go to the keras-unet function, e.g. ``filters=16, num_layers=4`` for ``custom``. Its
+    probabilities are float32 even under mixed precision (``course.start_notebook`` may set it).
     """
+    import keras
+
     if kind not in KERAS_UNET_MODELS:
         raise ValueError(f"kind must be one of {', '.join(KERAS_UNET_MODELS)}; got {kind!r}.")
-    return getattr(import_module("keras_unet.models"), f"{kind}_unet")(input_shape, **options)
+    model = getattr(import_module("keras_unet.models"), f"{kind}_unet")(input_shape, **options)
+    probability = keras.layers.Activation("linear", dtype="float32", name="probability_float32")(model.output)
+    return keras.Model(model.inputs, probability, name=model.name)
 
 
 #: keras-unet ``get_augmented`` settings close to ``helpers.augmentation.GEOMETRIC_DEFAULTS`` (shear in degrees there).

@@ -30,3 +30,17 @@ def test_keras_unet_same_padding_models_keep_the_size_and_train_on_keras_3(kind)
 def test_unknown_keras_unet_kind_lists_the_choices():
     with pytest.raises(ValueError, match="vanilla, custom, satellite"):
         keras_unet.build_model("attention", (32, 32, 1))
+
+
+def test_keras_unet_model_gives_float32_probabilities_under_mixed_precision():
+    import keras
+
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = keras_unet.build_model("custom", (16, 16, 1), filters=2, num_layers=1)
+        probability = model(np.zeros((1, 16, 16, 1), np.float32))
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert model.layers[-2].compute_dtype == "bfloat16"
+    assert keras.backend.standardize_dtype(probability.dtype) == "float32"
