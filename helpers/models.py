@@ -145,7 +145,7 @@ def _check_unet_arguments(input_shape, filters, n_poolings, dropout):
 def _conv_relu(x, filters, name):
     import keras
 
-    x = keras.layers.Conv3D(filters, (3, 3, 3), padding="same", strides=(1, 1, 1), name=f"{name}_conv")(x)
+    x = keras.layers.Conv3D(filters, (3, 3, 3), padding="same", name=f"{name}_conv")(x)
     return keras.layers.Activation("relu", name=f"{name}_relu")(x)
 
 
@@ -245,10 +245,7 @@ def run_layer(layer, image, kernel=None, training=False):
 
 
 def pixel_features(image):
-    """Describe every pixel by intensity, edge and texture features at scales 1 to 16.
-
-    ``image``: A grey image with values in [0, 1].
-    """
+    """Describe every pixel of a grey image (values in [0, 1]) by intensity, edge and texture features at scales 1 to 16."""
     from skimage.feature import multiscale_basic_features
 
     image = np.asarray(image)
@@ -281,10 +278,7 @@ def train_pixel_classifier(images, masks, pixels_per_image=20000, seed=0):
 
 
 def predict_pixel_classifier(forest, images):
-    """Return the forest's membrane probability for every pixel of every image.
-
-    ``forest``: From ``train_pixel_classifier``.
-    """
+    """Return the membrane probability that ``forest`` (from :func:`train_pixel_classifier`) gives every pixel."""
     probabilities = []
     for image in images:
         described = pixel_features(image)
