@@ -150,10 +150,12 @@ def _image_channels(header, path, report):
         what = f"holds a stack of shape {header.shape} (axes {header.axes}), not one 2-D image."
         report.add("error", path, what, STACK_FIX, group="holds a stack, not one 2-D image.")
         return None
-    if header.axes[-1] == "C" or (header.axes[-1] != "S" and imageio.read_palette(path) is None):
-        return header.shape[-1] if header.axes[-1] == "C" else 1
+    axis = next((axis for axis in "CS" if axis in header.axes), None)  # axes are in the file's order ("CYX")
+    channels = header.shape[header.axes.index(axis)] if axis else 1
+    if axis == "C" or (axis is None and imageio.read_palette(path) is None):
+        return channels
     pixels = imageio.read_image(path)
-    if header.axes[-1] == "S" and header.shape[-1] in (2, 4) and pixels.shape[-1] < header.shape[-1]:
+    if axis == "S" and channels in (2, 4) and pixels.shape[-1] < channels:
         report.add("note", path, "has an opaque alpha (transparency) channel; it is dropped.", "Nothing to do.")
     if imageio.is_grey_rgb(pixels):
         report.add("note", path, "grey image saved as RGB (red = green = blue); read as grey.", "Nothing to do.")

@@ -725,3 +725,15 @@ def test_mask_kind_asks_for_the_regions_of_binary_masks_only_when_the_folder_nee
     binary_only = {"one": masks["one"]}
     folder_checks.read_masks_by_kind(binary_only, paths, "auto", None, [], 0.001, report, region_facts=facts)
     assert report.mask_kind == "binary" and asked == ["one"]  # an all-binary folder needs no regions
+
+
+def test_an_imagej_two_channel_tiff_has_two_channels_whatever_its_axis_order(tmp_path):
+    import tifffile
+
+    (tmp_path / "images").mkdir()
+    channels_first = np.stack([grey(value=50), grey(value=200)])  # ImageJ stores channels first: CYX
+    tifffile.imwrite(tmp_path / "images" / "cell.tif", channels_first, imagej=True, metadata={"axes": "CYX"})
+    write(tmp_path / "masks", "cell.png", binary_mask())
+    report = own_data.check_folder(tmp_path / "images", tmp_path / "masks", crop_size=32)
+    assert report.channels == {"cell": 2} and report.image_channels == 2
+    assert own_data.load_checked(report).images.shape == (1, 64, 64, 2)
