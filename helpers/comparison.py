@@ -128,14 +128,8 @@ def _score(model, images, masks, split, seed, seconds, history):
     threshold, _ = metrics.choose_threshold(masks[validation], validation_probabilities, THRESHOLDS)
     probabilities = model.predict(images[test], batch_size=1, verbose=0)
     scores = metrics.evaluate_segmentation(masks[test], probabilities, threshold)
-    return {
-        "seed": seed,
-        "threshold": threshold,
-        **{name: scores[name] for name in ("dice", "iou", "precision", "recall")},
-        "seconds": seconds,
-        "history": history,
-        "probabilities": probabilities,
-    }
+    scores = {name: scores[name] for name in ("dice", "iou", "precision", "recall")}
+    return dict(seed=seed, threshold=threshold, **scores, seconds=seconds, history=history, probabilities=probabilities)
 
 
 def budget_steps(minutes, n_choices, images, masks, split, *, n_seeds=1, seed=0, **settings):
@@ -203,9 +197,9 @@ def spread_table(arms):
 
 
 def separated_pairs(arms, score="dice"):
-    """Return the lines "A above B" for every two arms whose ranges of ``score`` over the seeds do not overlap.
+    """Return "A above B" for every two arms (as :func:`spread_table`'s) whose ``score`` ranges do not overlap.
 
-    ``arms``: ``{name: results of train_and_score_seeds}``. An empty list means these runs rank nothing.
+    An empty list means these runs rank nothing.
     """
     spread = {name: seed_spread(runs, score) for name, runs in arms.items()}
     return [
@@ -218,10 +212,7 @@ def separated_pairs(arms, score="dice"):
 
 
 def add_training_images(images, masks, split, extra_images, extra_masks):
-    """Append extra images (made from training images only) to the data and to the training split only.
-
-    Returns the longer images and masks and the split whose training part also holds the new ones.
-    """
+    """Return images, masks and split with the extra images (made from training images only) added to training only."""
     images, masks = np.asarray(images), np.asarray(masks)
     extra_images, extra_masks = np.asarray(extra_images, images.dtype), np.asarray(extra_masks, masks.dtype)
     if extra_images.shape[1:] != images.shape[1:] or extra_masks.shape[1:] != masks.shape[1:]:
