@@ -105,8 +105,7 @@ def threshold_objects(image, min_distance=5, min_area=0, threshold=None):
 
 
 def iou_matrix(true_labels, predicted_labels):
-    """Return ``(iou, true_ids, predicted_ids)``: the IoU of every true object (rows, ids in
-    increasing order) with every predicted object (columns) of two label images."""
+    """Return ``(iou, true_ids, predicted_ids)``: the IoU of every true object (row) with every predicted one."""
     truth = as_label_image(true_labels, "true_labels")
     prediction = as_label_image(predicted_labels, "predicted_labels")
     if truth.shape != prediction.shape:
@@ -223,11 +222,8 @@ def format_table(table, rows=10):
     count = len(table[names[0]]) if names else 0
     lines = ["".join(f"{name:>16}" for name in names)]
     for index in range(min(rows, count)):
-        cells = []
-        for name in names:
-            value = table[name][index]
-            cells.append(f"{value:>16d}" if np.issubdtype(type(value), np.integer) else f"{value:>16.3f}")
-        lines.append("".join(cells))
+        values = [table[name][index] for name in names]
+        lines.append("".join(f"{v:>16d}" if np.issubdtype(type(v), np.integer) else f"{v:>16.3f}" for v in values))
     if count > rows:
         lines.append(f"... {count - rows} more objects")
     return "\n".join(lines)

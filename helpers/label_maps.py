@@ -17,15 +17,7 @@ import numpy as np
 
 from helpers._checks import as_class_ids
 
-__all__ = [
-    "OKABE_ITO",
-    "to_one_hot",
-    "to_label_map",
-    "class_weights",
-    "pixel_weights",
-    "label_colors",
-    "color_labels",
-]
+__all__ = ["OKABE_ITO", "to_one_hot", "to_label_map", "class_weights", "pixel_weights", "label_colors", "color_labels"]
 
 
 def to_one_hot(labels, n_classes):

@@ -8,14 +8,7 @@ Light to import (numpy only).
 
 import numpy as np
 
-from helpers._checks import (
-    as_class_ids,
-    as_mask,
-    as_probabilities,
-    check_same_shape,
-    check_threshold,
-    foreground,
-)
+from helpers._checks import as_class_ids, as_mask, as_probabilities, check_same_shape, check_threshold, foreground
 
 __all__ = [
     "foreground",
@@ -69,9 +62,7 @@ def dice_score(truth, prediction):
     """
     true_positives, false_positives, false_negatives = _counts(truth, prediction)
     total = 2 * true_positives + false_positives + false_negatives
-    if total == 0:
-        return 1.0
-    return float(2 * true_positives / total)
+    return float(2 * true_positives / total) if total else 1.0
 
 
 def iou_score(truth, prediction):
@@ -82,9 +73,7 @@ def iou_score(truth, prediction):
     """
     true_positives, false_positives, false_negatives = _counts(truth, prediction)
     union = true_positives + false_positives + false_negatives
-    if union == 0:
-        return 1.0
-    return float(true_positives / union)
+    return float(true_positives / union) if union else 1.0
 
 
 def pixel_accuracy(truth, prediction):
@@ -182,8 +171,7 @@ def per_class_scores(truth, prediction, n_classes):
     false_positives = matrix.sum(axis=0) - true_positives
     union = true_positives + false_positives + false_negatives
     empty = union == 0
-    safe = np.where(empty, 1, union)
-    iou = np.where(empty, 1.0, true_positives / safe)
+    iou = np.where(empty, 1.0, true_positives / np.where(empty, 1, union))
     dice = np.where(empty, 1.0, 2 * true_positives / np.where(empty, 1, union + true_positives))
     return {"iou": iou, "dice": dice}
 
@@ -235,9 +223,4 @@ def isbi_errors(truth, probabilities, threshold=0.5):
         split, merge = variation_of_information(true_cells, predicted_cells, ignore_labels=(0,))
         scores.append((rand_error, split, merge))
     rand_error, split, merge = (float(value) for value in np.mean(scores, axis=0))
-    return {
-        "adapted_rand_error": rand_error,
-        "vi_split": split,
-        "vi_merge": merge,
-        "variation_of_information": split + merge,
-    }
+    return dict(adapted_rand_error=rand_error, vi_split=split, vi_merge=merge, variation_of_information=split + merge)
