@@ -71,6 +71,7 @@ class FolderReport:
         self.mask_kind, self.kind_reason, self.image_channels, self.image_rule = "binary", "", 1, ""
         self.ignore_value, self.ignore_id, self.colour_to_id = None, None, {}
         self.mask_values, self.headers, self.rescaling, self.memory = {}, {}, None, (0, 1)
+        self.items, self.rescaling_hint = "images", " (rescaling=..., RESCALING in notebook 08, overrides it)"
 
     def add(self, severity, file, what, fix, group=None):
         self.problems.append(Problem(severity, str(file), what, fix, group))
@@ -128,12 +129,12 @@ class FolderReport:
             items = [f"{n}: {r}" for n, r in self.left_out.items()]
             left = f" ({'; '.join(items[:5])}{'; ...' if len(items) > 5 else ''})"
         lines = [
-            f"Checked {found} images in {self.image_folder} and the masks in {self.mask_folder}.",
+            f"Checked {found} {self.items} in {self.image_folder} and the masks in {self.mask_folder}.",
             f"Usable pairs: {len(self.pairs)}. Left out: {len(self.left_out)}{left}.",
         ]
         if self.pairs:
             lines.append(f"Masks: {self._kind_line()}")
-            lines.append(f"Images: {self.image_rule} (rescaling=..., RESCALING in notebook 08, overrides it)")
+            lines.append(f"{self.items.capitalize()}: {self.image_rule}{self.rescaling_hint}")
             lines.extend(self._class_lines())
             lines.extend(self._annotated_lines())
         lines.append(f"Errors: {self.count('error')}, warnings: {self.count('warning')}, notes: {self.count('note')}.")

@@ -123,6 +123,7 @@ def check_stacks(
     """
     imageio.check_not_same_folder(image_folder, mask_folder)
     report = FolderReport(image_folder, mask_folder, 0, min(box[1:]))
+    report.items, report.rescaling_hint = "stacks", ""  # notebook 06 has no RESCALING: the files' rule is used
     images = imageio.list_image_files(report.image_folder, "image")
     masks = imageio.list_image_files(report.mask_folder, "mask")
     folder_checks.report_skipped(images, report)
@@ -143,13 +144,14 @@ def check_stacks(
         report.add("error", paths[name][0], what, fix, "stacks with another channel count.")
         report.left_out[name] = "another channel count"
         del labels[name]
-    mask_paths = {name: paths[name][1] for name in labels}  # 08's decisions, from each stack's summary:
-    if any(summary.regions is not None for summary in labels.values()):  # ids: the binary stacks' regions count too
-        for name in [n for n, summary in labels.items() if summary.regions is None and not summary.fractional]:
-            labels[name] = _summary(imageio.read_stack(mask_paths[name])[0][..., 0], regions=True)
+    mask_paths = {name: paths[name][1] for name in labels}  # 08's decisions, from each stack's summary
+
+    def stack_regions(name):  # a binary stack's 3-D regions, read again only when the folder also holds ids
+        return _summary(imageio.read_stack(mask_paths[name])[0][..., 0], regions=True)[-2:]
+
     usable = folder_checks.check_mask_values(labels, mask_paths, report)
     if usable:
-        usable = folder_checks.read_masks_by_kind(usable, mask_paths, mask_kind, None, [], 0.001, report)
+        usable = folder_checks.read_masks_by_kind(usable, mask_paths, mask_kind, None, [], 0.001, report, stack_regions)
     report.pairs = [(name, *paths[name]) for name in natural_sorted(usable)]
     report.left_out = {name: report.left_out[name] for name in natural_sorted(report.left_out)}
     report.image_channels = channels

@@ -83,7 +83,7 @@ def test_a_folder_of_stacks_is_checked_and_loaded_as_stored(tmp_path_factory, si
     assert snapshot(root) == before  # the folders are only read
 
 
-def test_objects_that_span_sections_are_instances_and_touching_layers_are_classes(tmp_path):
+def test_objects_that_span_sections_are_instances_and_touching_layers_are_classes(tmp_path, monkeypatch):
     z, y, x = np.mgrid[:6, :32, :32]
     objects = {}
     for index, centres in enumerate(([(8, 8), (20, 22), (8, 24)], [(10, 10), (22, 20), (9, 25), (24, 6)])):
@@ -113,9 +113,11 @@ def test_objects_that_span_sections_are_instances_and_touching_layers_are_classe
     datasets.write_stack(mixed / "masks" / "odd.tif", np.where(z[:4] > 1, 255, 0).astype(np.uint8))
     datasets.write_stack(mixed / "images" / "few.tif", np.zeros((4, 32, 32), np.uint8), (1, 1, 1))
     datasets.write_stack(mixed / "masks" / "few.tif", (z[:4] > 1).astype(np.uint8))  # ids 0 and 1 only: classes too
+    monkeypatch.setattr(imageio, "read_mask", lambda path: pytest.fail(f"stack {path} read as a 2-D mask"))
     report = stacks.check_stacks(mixed / "images", mixed / "masks", box=(4, 32, 32))
     assert report.mask_kind == "classes" and report.left_out == {"odd": "binary mask among class-id masks"}
     assert "few" in [name for name, _, _ in report.pairs]
+    assert report.summary().startswith("Checked 5 stacks") and "\nStacks: 1 channel(s)" in report.summary()
 
 
 # --- the voxel spacing -------------------------------------------------------------------------------
