@@ -219,12 +219,9 @@ def elastic_copies(images, masks, copies=4, seed=0, alpha=ELASTIC_DEFAULTS["alph
         raise ValueError(f"{len(images)} images but {len(masks)} masks: give one mask per image.")
     if int(copies) != copies or copies < 1:
         raise ValueError(f"copies must be a whole number of at least 1, got {copies}.")
-    new_images, new_masks = [], []
-    for number, (image, mask) in enumerate(zip(images, masks)):
-        for copy in range(int(copies)):
-            bent_image, bent_mask = elastic_deform(
-                image, mask, seed=seed * 100_003 + number * 1_009 + copy, alpha=alpha, sigma=sigma
-            )
-            new_images.append(bent_image)
-            new_masks.append(bent_mask)
-    return np.stack(new_images), np.stack(new_masks)
+    bent = [
+        elastic_deform(image, mask, seed=seed * 100_003 + number * 1_009 + copy, alpha=alpha, sigma=sigma)
+        for number, (image, mask) in enumerate(zip(images, masks))
+        for copy in range(int(copies))
+    ]
+    return np.stack([pair[0] for pair in bent]), np.stack([pair[1] for pair in bent])

@@ -138,7 +138,6 @@ KIDNEY_CLASS_NAMES = ("background", "stroma", "cap mesenchyme", "ureteric tree")
 def _ureteric_tree(rng, size, n_branches):
     """Return a boolean tree of thick branching lines and the coordinates of its tips."""
     tree = np.zeros((size, size), dtype=bool)
-    tips = []
     starts = [(size / 2 + rng.uniform(-size / 8, size / 8), size / 2 + rng.uniform(-size / 8, size / 8))]
     for _ in range(n_branches):
         row, col = starts[rng.integers(len(starts))]
@@ -147,10 +146,8 @@ def _ureteric_tree(rng, size, n_branches):
             r, c = int(row + step * np.sin(angle)), int(col + step * np.cos(angle))
             if 0 <= r < size and 0 <= c < size:
                 tree[r, c] = True
-        end = (row + length * np.sin(angle), col + length * np.cos(angle))
-        starts.append(end)
-        tips.append(end)
-    return ndimage.binary_dilation(tree, iterations=max(1, size // 40)), tips
+        starts.append((row + length * np.sin(angle), col + length * np.cos(angle)))
+    return ndimage.binary_dilation(tree, iterations=max(1, size // 40)), starts[1:]  # the tips: every end
 
 
 def kidney_section(seed, size=64):
