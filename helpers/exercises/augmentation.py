@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from helpers import augmentation
 from helpers.exercises.common import judge_number, say
 from helpers.exercises.predictions import DID_NOT_HOLD, judge_choice, judge_direction, read_word
 
@@ -82,9 +83,7 @@ def check_moves_the_mask(answer):
     """Check the set of AUGMENTATION_CHOICES that must be applied to the mask too."""
     if answer is None:
         return say(False, 'Replace None with a set of names, e.g. {"zoom", "blur"}.')
-    if isinstance(answer, str):
-        answer = {answer}
-    chosen = set(answer)
+    chosen = {answer} if isinstance(answer, str) else set(answer)
     unknown = chosen - set(AUGMENTATION_CHOICES)
     if unknown:
         return say(False, f"Not in the list: {sorted(unknown)}. Copy names from AUGMENTATION_CHOICES.")
@@ -141,23 +140,17 @@ def check_flip_seed_prediction(prediction, image_seed, mask_seed, wrong_shares):
 
 def _changed_share(alpha):
     """The share of STRIPES' mask pixels that elastic_deform(seed=0) at ``alpha`` moves to the other class."""
-    from helpers import augmentation
-
     return float(np.mean(augmentation.elastic_deform(STRIPES, STRIPES, seed=0, alpha=alpha)[1] != STRIPES))
 
 
 def _folded(alpha):
     """The share of a 512x512 image that elastic deformation at ``alpha`` (seed 0) folds over."""
-    from helpers import augmentation
-
     return augmentation.folded_fraction(*augmentation.displacement_field((512, 512), alpha=alpha))
 
 
 def check_elastic_prediction(prediction, alpha, bent_mask):
     """Judge a prediction ("more", "fewer", "the same") of how many mask pixels elastic deformation changes at
     the learner's ``alpha`` than at the course's; ``bent_mask``: :data:`STRIPES` bent in the learner's cell."""
-    from helpers import augmentation
-
     choice, problem = read_word(prediction, ("more", "fewer", "the same"))
     if problem:
         return say(False, problem)
@@ -187,8 +180,6 @@ def check_elastic_training(prediction, alpha, run, course_run):
 
     ``run, course_run``: results of :func:`helpers.comparison.train_and_score`.
     """
-    from helpers import augmentation
-
     if alpha is None or run is None:
         return say(False, "Set my_alpha (e.g. 30, the old setting) and run the cell: it trains one model.")
     if alpha == augmentation.ELASTIC_DEFAULTS["alpha"]:
