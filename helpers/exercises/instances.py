@@ -82,11 +82,7 @@ def check_object_count(answer):
         "Correct! With side neighbours only, the lone centre pixel is an object of its own.",
         "Not {value}. Colour each group of 1s that touch through a side, then count the colours.",
         mistakes=[
-            (
-                _CORNER_COUNT,
-                "That is the count when corners connect (connectivity=2). Here only sides count: "
-                "look at the centre pixel again.",
-            )
+            (_CORNER_COUNT, "That counts corners too (connectivity=2); only sides count: look at the centre pixel.")
         ],
     )
 
@@ -110,6 +106,7 @@ def check_object_f1(answer):
     """Check F1 = 2 matched / (true + predicted) for OBJECT_COUNTS."""
     counts = OBJECT_COUNTS
     f1 = 2 * counts["matched"] / (counts["true_objects"] + counts["predicted_objects"])
+    precision, recall = counts["matched"] / counts["predicted_objects"], counts["matched"] / counts["true_objects"]
     return judge_number(
         answer,
         f1,
@@ -117,14 +114,8 @@ def check_object_f1(answer):
         f"{counts['predicted_objects']}) = {f1:.3f}, between precision 0.875 and recall 0.7.",
         "Not {number:.3f}. F1 = 2 × matched / (true objects + predicted objects).",
         mistakes=[
-            (
-                counts["matched"] / counts["predicted_objects"],
-                "That is the precision (matched / predicted). F1 also counts the missed nuclei.",
-            ),
-            (
-                counts["matched"] / counts["true_objects"],
-                "That is the recall (matched / true). F1 also counts the extra objects.",
-            ),
+            (precision, "That is the precision (matched / predicted). F1 also counts the missed nuclei."),
+            (recall, "That is the recall (matched / true). F1 also counts the extra objects."),
         ],
         atol=0.005,
     )
@@ -172,15 +163,8 @@ def check_min_distance_prediction(prediction, min_distance, scores, baseline_sco
         f"further apart, and every seed grows into one object (F1 {baseline_scores['f1']:.3f} -> "
         f"{scores['f1']:.3f}: more objects help only while they are real nuclei)."
     )
-    return judge_direction(
-        prediction,
-        baseline_scores["predicted_objects"],
-        scores["predicted_objects"],
-        "objects found",
-        0,
-        why,
-        number_format=",.0f",
-    )
+    before, after = baseline_scores["predicted_objects"], scores["predicted_objects"]
+    return judge_direction(prediction, before, after, "objects found", 0, why, number_format=",.0f")
 
 
 def check_precision_function(function):
