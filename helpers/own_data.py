@@ -100,8 +100,8 @@ class FolderReport:
         if self.mask_kind in ("classes", "colours"):
             shares = ", ".join(f"{e['name']} {e['pixel_share']:.1%}" for e in self.classes)
             text = f"{self.n_classes} classes (share of the annotated pixels): {shares}"
-        else:
-            text = f"binary masks (0 = {self.class_names[0]}, 1 = {self.class_names[1]})"
+        else:  # the stored values are in stored_values()
+            text = f"binary masks: {self.class_names[1]} or {self.class_names[0]}"
         if self.ignore_value is not None and self.annotated:
             share = float(np.mean(list(self.annotated.values())))
             text += (
@@ -109,6 +109,16 @@ class FolderReport:
                 f"(value {self.ignore_value}) left out of the loss and of every score"
             )
         return text
+
+    def stored_values(self):
+        """What each value of the masks as stored means (``mask_values=`` of the methods paragraph),
+        e.g. ``{0: "background", 255: "structure"}``; colour-coded masks: ``{(r, g, b): name}``."""
+        if self.mask_kind in ("classes", "colours"):
+            return {entry["colour"] or entry["id"]: entry["name"] for entry in self.classes}
+        used = {self.mask_values.get(name, "") for name, _, _ in self.pairs}
+        others = {value for text in used for value in text.split(", ")} - {"0", "", str(self.ignore_value)}
+        top = int(others.pop()) if len(others) == 1 and "-" not in str(others) else "any other value"
+        return {0: self.class_names[0], top: self.class_names[1]}
 
     def grouped(self):
         """Return ``[(severity, files, what, fix)]``: findings with the same text as one entry."""

@@ -376,6 +376,7 @@ def test_16bit_class_ids(tmp_path):
     loaded = own_data.load_checked(report)
     np.testing.assert_array_equal(loaded.masks[..., 0], np.stack(class_masks()))
     assert "class ids 0-2" in report.summary() and "3 files" in report.summary()  # one line for three masks
+    assert report.stored_values() == {0: "class 0", 1: "class 1", 2: "class 2"}
 
 
 def test_colour_coded_masks_become_classes_with_a_saved_colour_map(tmp_path):
@@ -394,6 +395,7 @@ def test_colour_coded_masks_become_classes_with_a_saved_colour_map(tmp_path):
     assert table[0] == "id,name,red,green,blue,pixel_share,images"
     assert table[2].startswith("1,class 1,0,0,255,") and table[3].startswith("2,class 2,255,0,0,")
     assert "(255, 0, 0)" in report.summary()
+    assert report.stored_values() == {(0, 0, 0): "class 0", (0, 0, 255): "class 1", (255, 0, 0): "class 2"}
 
 
 def test_off_palette_colours_are_an_error_naming_file_and_pixel_count(tmp_path):
@@ -479,6 +481,7 @@ def test_partial_binary_masks_report_the_annotated_share(tmp_path):
     assert report.mask_kind == "binary"
     expected = {str(i): (32 * (i + 1) + 32) / 1024 for i in range(3)}
     assert report.annotated == pytest.approx(expected)
+    assert report.stored_values() == {0: "background", 1: "structure"}  # 255 is not annotated, not a class
     loaded = own_data.load_checked(report)
     assert set(np.unique(loaded.masks).tolist()) == {0.0, 1.0, 255.0}
     assert loaded.masks[0, 20, 0, 0] == 1 and loaded.masks[0, 0, 0, 0] == 0 and loaded.masks[0, 30, 30, 0] == 255
@@ -678,7 +681,8 @@ def test_reports_and_predictions_name_the_users_classes_or_structure(tmp_path, c
     named = own_data.check_folder(
         tmp_path / "images", tmp_path / "masks", crop_size=32, class_names="cytoplasm, nucleus"
     )
-    assert "1 = nucleus" in named.describe_classes() and "nucleus" in named.summary()
+    assert "nucleus" in named.describe_classes() and "nucleus" in named.summary()
+    assert named.stored_values() == {0: "cytoplasm", 255: "nucleus"}  # the masks are 0/255
     write(tmp_path / "new", "n.png", grey((8, 8)))
     model = keras.Sequential([keras.Input((None, None, 1)), keras.layers.Identity()])
     own_data.predict_folder(model, tmp_path / "new", tmp_path / "out", threshold=0.5, n_poolings=2, classes=named)
