@@ -223,9 +223,5 @@ def add_training_images(images, masks, split, extra_images, extra_masks):
     if len(extra_images) != len(extra_masks):
         raise ValueError(f"{len(extra_images)} extra images but {len(extra_masks)} extra masks: give one mask each.")
     train, validation, test = split
-    new = np.arange(len(images), len(images) + len(extra_images))
-    return (
-        np.concatenate([images, extra_images]),
-        np.concatenate([masks, extra_masks]),
-        (np.concatenate([np.asarray(train), new]), validation, test),
-    )
+    train = np.concatenate([np.asarray(train), np.arange(len(images), len(images) + len(extra_images))])
+    return np.concatenate([images, extra_images]), np.concatenate([masks, extra_masks]), (train, validation, test)
