@@ -88,6 +88,7 @@ def train_and_score_seeds(loss, images, masks, split, *, seeds=(0, 1, 2), label=
     model.compile(optimizer=chosen, loss=loss)
     chosen.build(model.trainable_variables)  # its moments, so that their start can be restored
     optimizer_start = [variable.numpy() for variable in chosen.variables]
+    fit_settings = {"epochs": settings["epochs"], "steps_per_epoch": steps_per_epoch, "verbose": 0}
     runs = []
     for seed in seeds:
         keras.utils.set_random_seed(seed)  # the starting weights of a new U-Net built from this seed
@@ -95,13 +96,8 @@ def train_and_score_seeds(loss, images, masks, split, *, seeds=(0, 1, 2), label=
         for variable, value in zip(chosen.variables, optimizer_start):
             variable.assign(value)
         start = time.perf_counter()
-        history = model.fit(
-            _batches(images, masks, train, settings, seed),
-            epochs=settings["epochs"],
-            steps_per_epoch=steps_per_epoch,
-            validation_data=(images[validation], masks[validation]),
-            verbose=0,
-        )
+        batches = _batches(images, masks, train, settings, seed)
+        history = model.fit(batches, validation_data=(images[validation], masks[validation]), **fit_settings)
         seconds = time.perf_counter() - start
         runs.append(_score(model, images, masks, split, seed, seconds, history))
         if label is not None:

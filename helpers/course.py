@@ -544,12 +544,8 @@ def _check_device_names(tf, devices):
 
 def _connect_to_tpu(tf, signs):
     """Connect to and start the TPU; return its cluster resolver, or None if that fails."""
-    if os.environ.get("TPU_NAME"):
-        address = os.environ["TPU_NAME"]
-    elif os.environ.get("COLAB_TPU_ADDR"):
-        address = "grpc://" + os.environ["COLAB_TPU_ADDR"]
-    else:
-        address = "local"
+    colab_address = os.environ.get("COLAB_TPU_ADDR")
+    address = os.environ.get("TPU_NAME") or (f"grpc://{colab_address}" if colab_address else "local")
     try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=address)
         tf.config.experimental_connect_to_cluster(resolver)

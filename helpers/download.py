@@ -141,14 +141,10 @@ def _announcement(info, wanted, missing):
     name = info["name"]
     title = f"{info['title']} ({name})" if info.get("title") else name
     size = _size_text(info.get("sizes", {}), missing)
-    if len(missing) == len(wanted):
-        first = f"Downloading {title}: {len(missing):,} files{size}"
-    else:
-        first = (
-            f"Downloading {title}: {len(missing):,} of {len(wanted):,} files{size} "
-            f"(the other {len(wanted) - len(missing):,} are already here)"
-        )
-    return f"{first}\n  License: {info['license']}\n  Please cite: {info['citation']}"
+    some = len(missing) < len(wanted)
+    of_wanted = f" of {len(wanted):,}" if some else ""
+    here = f" (the other {len(wanted) - len(missing):,} are already here)" if some else ""
+    return f"Downloading {title}: {len(missing):,}{of_wanted} files{size}{here}\n  License: {info['license']}\n  Please cite: {info['citation']}"
 
 
 def _size_text(sizes, paths):
@@ -336,8 +332,7 @@ def _download_all(name, base_url, root, files, *, already_here):
 def _count_until_failure(pending, bar, note, stop):
     """Update ``bar`` as downloads finish; at the first lasting failure set ``stop`` and cancel the rest.
 
-    Files that finish after the failure are still counted (and kept). Returns ``None`` if
-    every file came, else ``(path, failure)`` of the first file that failed for good.
+    Returns ``None`` if every file came, else ``(path, failure)`` of the first file that failed for good.
     """
     failed = None
     while pending:

@@ -88,13 +88,10 @@ def precision_recall(truth, prediction):
     Precision: the share of predicted foreground that is true; recall: the share of true foreground found.
     """
     true_positives, false_positives, false_negatives = _counts(truth, prediction)
-    if true_positives + false_positives + false_negatives == 0:
+    predicted, actual = true_positives + false_positives, true_positives + false_negatives
+    if not predicted and not actual:
         return 1.0, 1.0
-    predicted = true_positives + false_positives
-    actual = true_positives + false_negatives
-    precision = true_positives / predicted if predicted else 0.0
-    recall = true_positives / actual if actual else 0.0
-    return float(precision), float(recall)
+    return float(true_positives / predicted if predicted else 0.0), float(true_positives / actual if actual else 0.0)
 
 
 def evaluate_segmentation(truth, probabilities, threshold=0.5):
@@ -105,15 +102,11 @@ def evaluate_segmentation(truth, probabilities, threshold=0.5):
     truth, probabilities = _masks_and_probabilities(truth, probabilities)
     prediction = foreground(probabilities, threshold)
     precision, recall = precision_recall(truth, prediction)
-    return {
-        "accuracy": pixel_accuracy(truth, prediction),
-        "dice": dice_score(truth, prediction),
-        "iou": iou_score(truth, prediction),
-        "precision": precision,
-        "recall": recall,
-    }
+    scores = {name: _SCORES[name](truth, prediction) for name in ("accuracy", "dice", "iou")}
+    return {**scores, "precision": precision, "recall": recall}
 
 
+#: The scores :func:`choose_threshold` can choose by.
 _SCORES = {"dice": dice_score, "iou": iou_score, "accuracy": pixel_accuracy}
 
 
