@@ -123,9 +123,7 @@ def choose_threshold(truth, probabilities, thresholds=None, score="dice"):
     """
     if score not in _SCORES:
         raise ValueError(f"score must be one of {', '.join(_SCORES)}, got {score!r}.")
-    if thresholds is None:
-        thresholds = THRESHOLD_GRID
-    thresholds = np.asarray(thresholds, dtype=np.float64).ravel()
+    thresholds = np.asarray(THRESHOLD_GRID if thresholds is None else thresholds, dtype=np.float64).ravel()
     if thresholds.size == 0:
         raise ValueError("thresholds is empty; give at least one threshold to try.")
     for threshold in thresholds:

@@ -67,9 +67,7 @@ def check_joint_flip(joint_flip):
     except (TypeError, ValueError) as error:
         return say(False, f"Your function should return (image, mask); calling it gave: {error}")
     if flipped_image.shape != image.shape or flipped_mask.shape != mask.shape:
-        return say(
-            False, f"Shapes changed: got {flipped_image.shape} and {flipped_mask.shape}, expected {image.shape}."
-        )
+        return say(False, f"Shapes changed: {flipped_image.shape} and {flipped_mask.shape}, expected {image.shape}.")
     if not np.array_equal(flipped_image, image[:, ::-1]):
         if np.array_equal(flipped_image, image[::-1]):
             return say(False, "That flips top-bottom (axis 0); left-right is axis 1: image[:, ::-1].")

@@ -134,10 +134,8 @@ def check_mistake_prediction(loss_name, prediction):
     if problem:
         return say(False, problem)
     missed, false_alarm = mistake_costs(loss_name)
-    if np.isclose(missed, false_alarm, rtol=5e-3, atol=1e-6):
-        observed = "same"
-    else:
-        observed = "missed" if missed > false_alarm else "false alarm"
+    same = np.isclose(missed, false_alarm, rtol=5e-3, atol=1e-6)
+    observed = "same" if same else ("missed" if missed > false_alarm else "false alarm")
     return judge_choice(
         choice,
         observed,
