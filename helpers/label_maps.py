@@ -21,10 +21,7 @@ __all__ = ["OKABE_ITO", "to_one_hot", "to_label_map", "class_weights", "pixel_we
 
 
 def to_one_hot(labels, n_classes):
-    """Turn a label map (..., H, W[, 1]) of class ids 0..K-1 into a float32 one-hot mask (..., H, W, K).
-
-    A label outside 0..K-1, or not a whole number, raises ValueError.
-    """
+    """Turn a label map (..., H, W[, 1]) of class ids 0..K-1 (checked) into a float32 one-hot mask (..., H, W, K)."""
     labels = as_class_ids(labels, n_classes)
     return np.eye(n_classes, dtype=np.float32)[labels]
 
