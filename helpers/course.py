@@ -93,10 +93,7 @@ def versions_line():
 
 
 def import_tensorflow_quietly():
-    """Import and return TensorFlow without the log lines its C++ libraries print while they load.
-
-    Those lines are dropped (file descriptor 2 goes to a temporary file), or printed if the import fails.
-    """
+    """Import and return TensorFlow without the C++ log lines it prints while loading (shown if the import fails)."""
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     os.environ.update(QUIET_TENSORFLOW)

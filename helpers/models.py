@@ -212,12 +212,9 @@ def build_unet_3d(
 def run_layer(layer, image, kernel=None, training=False):
     """Apply a Keras layer to one small grey image and return the result as a 2-D array.
 
-    ``layer``: E.g. ``keras.layers.Conv2D(1, 3, use_bias=False)`` or ``keras.layers.MaxPooling2D(2)``. A layer with
-    several output channels returns (height, width, channels).
-    ``image``: The example, e.g. a 4x4 list of lists.
-    ``kernel``: Weights to put in a one-filter convolution layer before running it (no bias).
-    ``training``: Run as during training (matters for dropout layers).
-    Returns: The output without the batch axis, and without the channel axis when it has one channel.
+    ``layer``: e.g. ``keras.layers.Conv2D(1, 3, use_bias=False)`` or ``keras.layers.MaxPooling2D(2)``; ``image``:
+    e.g. a 4x4 list of lists; ``kernel``: weights put in a one-filter convolution first (no bias); ``training``:
+    run as in training (dropout). Several output channels give (height, width, channels).
     """
     image = np.asarray(image, dtype=np.float32)
     if not layer.built:  # numbers to check by hand: float32, also where training runs in mixed precision
