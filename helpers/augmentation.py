@@ -77,11 +77,10 @@ def _resample(array, transform, interpolation):
     """Resample a (height, width, channels) tensor through an 8-number transform."""
     import tensorflow as tf
 
-    shape = tf.shape(array)[:2]
     return tf.raw_ops.ImageProjectiveTransformV3(
         images=array[tf.newaxis],
         transforms=transform[tf.newaxis],
-        output_shape=shape,
+        output_shape=tf.shape(array)[:2],
         fill_value=0.0,
         interpolation=interpolation,
         fill_mode="REFLECT",
@@ -137,12 +136,10 @@ def augment_pair(image, mask, seed=0, geometric=True, photometric=True, **ranges
     image, mask = np.asarray(image, np.float32), np.asarray(mask, np.float32)
     if image.shape[:2] != mask.shape[:2]:
         raise ValueError(f"image {image.shape[:2]} and mask {mask.shape[:2]} must have the same height and width.")
-    unknown = set(ranges) - set(GEOMETRIC_DEFAULTS) - set(PHOTOMETRIC_DEFAULTS)
+    known = sorted(GEOMETRIC_DEFAULTS) + sorted(PHOTOMETRIC_DEFAULTS)
+    unknown = set(ranges) - set(known)
     if unknown:
-        raise ValueError(
-            f"Unknown augmentation setting(s) {sorted(unknown)}; "
-            f"use {sorted(GEOMETRIC_DEFAULTS) + sorted(PHOTOMETRIC_DEFAULTS)}."
-        )
+        raise ValueError(f"Unknown augmentation setting(s) {sorted(unknown)}; use {known}.")
     image_3d, mask_3d = image.reshape(image.shape[:2] + (-1,)), mask.reshape(mask.shape[:2] + (-1,))
     seed_pair = tf.constant([seed, 0], tf.int64)
     out_image, out_mask = tf.constant(image_3d), tf.constant(mask_3d)
