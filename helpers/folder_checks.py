@@ -88,9 +88,7 @@ def report_unpaired(pairing, images, masks, report):
             "mask without an image of the same name; not used.",
             f"Add the image, rename it, or move the mask away. {RENAME_FIX}",
         )
-    for stem in pairing.images_without_mask:
-        if stem in pairing.double_images:
-            continue
+    for stem in [stem for stem in pairing.images_without_mask if stem not in pairing.double_images]:
         report.add(
             "error",
             images.by_stem[stem][0],
@@ -129,11 +127,8 @@ def _read(path, report, kind):
         return imageio.image_header(path) if kind == "image" else imageio.read_mask(path)
     except (ValueError, OSError) as error:
         if path.is_file() and path.stat().st_size == 0:
-            what, fix = (
-                f"the {kind} file is empty (0 bytes), e.g. an interrupted copy.",
-                "Copy the file again from the original.",
-            )
-            report.add("error", path, what, fix)
+            what = f"the {kind} file is empty (0 bytes), e.g. an interrupted copy."
+            report.add("error", path, what, "Copy the file again from the original.")
         elif "is a stack of" in str(error):
             report.add("error", path, f"the {kind} holds a stack, not one 2-D {kind}.", STACK_FIX)
         else:
@@ -295,9 +290,7 @@ def _odd_ones(plain):
         return binary, []
     largest_id = max(max(plain[n]) for n in other)
     wide = [n for n in binary if max(plain[n]) > largest_id]
-    if not wide:
-        return binary, []
-    return binary, other if len(binary) >= len(other) else wide
+    return binary, (other if len(binary) >= len(other) else wide) if wide else []
 
 
 def _choose_kind(masks, paths, mask_kind, ignore_value, region_facts=None):

@@ -7,6 +7,7 @@ interpolates masks; ``jaccard_distance`` on one channel behaves like a mean abso
 """
 
 import contextlib
+import importlib
 import io
 
 import numpy as np
@@ -25,8 +26,6 @@ KERAS_UNET_MODELS = ("vanilla", "custom", "satellite")
 
 def import_module(name="keras_unet.models"):
     """Import ``name``, a part of keras-unet, without its banner, with a clear message if it cannot load."""
-    import importlib
-
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # keras-unet prints a banner on import
             return importlib.import_module(name)
@@ -44,8 +43,7 @@ def import_module(name="keras_unet.models"):
 def build_model(kind, input_shape, **options):
     """Build keras-unet's ``vanilla`` (2015 paper, 'valid'), ``custom`` (the one to adapt) or ``satellite`` U-Net.
 
-    ``**options`` go to the keras-unet function, e.g. ``filters=16, num_layers=4`` for ``custom``. Its
-    probabilities are float32 even under mixed precision (``course.start_notebook`` may set it).
+    ``**options`` go to keras-unet (``filters=16, num_layers=4`` for ``custom``). Float32 even under mixed precision.
     """
     import keras
 

@@ -60,7 +60,7 @@ class FolderReport:
     its value in the loaded masks, 255 for colours), ``annotated`` (``{name: annotated share}``),
     ``channels`` (``{name: 1 to 4}``; ``image_channels`` is what :func:`load_checked` gives),
     ``rescaling`` (the folder's one rule), ``memory`` ((bytes loading needs, the limit)), ``saved``
-    (the CSV files of :meth:`save`).
+    (the CSV files of :meth:`save`), ``items`` ("images", or "stacks" for :mod:`helpers.stacks`).
     """
 
     def __init__(self, image_folder, mask_folder, n_poolings, crop_size):
@@ -111,8 +111,7 @@ class FolderReport:
         return text
 
     def stored_values(self):
-        """What each value of the masks as stored means (``mask_values=`` of the methods paragraph),
-        e.g. ``{0: "background", 255: "structure"}``; colour-coded masks: ``{(r, g, b): name}``."""
+        """What each stored mask value means, e.g. ``{0: "background", 255: "structure"}`` (colours: (r, g, b) keys)."""
         if self.mask_kind in ("classes", "colours"):
             return {entry["colour"] or entry["id"]: entry["name"] for entry in self.classes}
         used = {self.mask_values.get(name, "") for name, _, _ in self.pairs}
@@ -226,8 +225,7 @@ class FolderReport:
         self.saved = written
         return written
 
-    def __str__(self):
-        return self.summary()
+    __str__ = summary
 
     def _repr_pretty_(self, printer, cycle):
         printer.text(self.summary())
@@ -361,12 +359,9 @@ def _mask_ids(report, name, mask_path):
         return ids[..., np.newaxis].astype(np.float32)
     if pixels.ndim == 3:
         pixels = pixels[..., 0]
-    pixels = pixels.astype(np.float64)
-    if report.mask_kind == "classes":
-        return pixels[..., np.newaxis].astype(np.float32)
-    ignored = pixels == report.ignore_value if report.ignore_value is not None else np.zeros(pixels.shape, bool)
-    binary = np.where(ignored, report.ignore_value if report.ignore_value is not None else 0, pixels > 0)
-    return binary[..., np.newaxis].astype(np.float32)
+    if report.mask_kind != "classes":  # binary and instances: 0/1, the ignore value (None: no pixel) kept
+        pixels = np.where(pixels == report.ignore_value, pixels, pixels > 0)
+    return pixels[..., np.newaxis].astype(np.float32)
 
 
 def load_checked(report, *, invert_masks=False):
@@ -390,11 +385,8 @@ def load_checked(report, *, invert_masks=False):
     images = [imageio.read_image(path, report.rescaling) for _, path, _ in report.pairs]
     images = [imageio.as_channels(image, report.image_channels) for image in images]
     masks = [_mask_ids(report, name, mask) for name, _, mask in report.pairs]
-    if invert_masks:
-        masks = [
-            np.where(mask == report.ignore_id, mask, 1 - mask) if report.ignore_id is not None else 1 - mask
-            for mask in masks
-        ]
+    if invert_masks:  # the ignore value (None: no pixel) stays
+        masks = [np.where(mask == report.ignore_id, mask, 1 - mask) for mask in masks]
     sizes = [image.shape[:2] for image in images]
     padded = [_padded(report, size) for size in sizes]
     ignore = PADDING if report.ignore_id is None and padded != sizes else report.ignore_id
@@ -416,11 +408,9 @@ def load_checked(report, *, invert_masks=False):
 def _legend(classes, count):
     """Return (names, colours) for ``count`` classes from a report, a CheckedSet, names or None."""
     names, colours = [], None
-    if isinstance(classes, FolderReport):
-        names = classes.class_names
-        if classes.mask_kind == "colours":
-            colours = list(classes.colour_to_id)
-    elif isinstance(classes, CheckedSet):
+    if isinstance(classes, FolderReport) and classes.mask_kind == "colours":
+        colours = list(classes.colour_to_id)
+    if isinstance(classes, (FolderReport, CheckedSet)):
         names = list(classes.class_names)
     elif classes is not None:
         names = [str(name) for name in classes]
@@ -490,8 +480,7 @@ def predict_folder(
         if probability.shape[-1] == 1:
             if threshold is None:
                 raise ValueError(
-                    "The model has one output (binary): pass threshold=..., chosen on the validation "
-                    "images (metrics.choose_threshold)."
+                    "The model has one output (binary): pass threshold=..., chosen on the validation images."
                 )
             mask = np.where(foreground(probability[..., 0], threshold), 255, 0).astype(np.uint8)
         else:
