@@ -206,9 +206,7 @@ def measure_objects(labels, image):
     labels = as_label_image(labels, "labels")
     image = as_2d(image, "image").astype(np.float64)
     if image.shape != labels.shape:
-        raise ValueError(
-            f"labels has shape {labels.shape} but image has {image.shape}; measure the image they come from."
-        )
+        raise ValueError(f"labels has shape {labels.shape} but image {image.shape}; measure the image they come from.")
     names = {"label": "label", "area": "area", "mean_intensity": "intensity_mean", "max_intensity": "intensity_max"}
     names.update(centroid_row="centroid-0", centroid_column="centroid-1", eccentricity="eccentricity")
     properties = ("label", "area", "intensity_mean", "intensity_max", "centroid", "eccentricity")

@@ -99,9 +99,7 @@ def check_jaccard_function(function):
         except Exception as error:  # the student's code may fail in any way
             return say(False, f"Your function failed on y_true={y_true}, y_pred={y_pred}: {error!r}")
         if np.isclose(value, 1 - expected, atol=1e-3) and expected != 0.5:
-            return say(
-                False, f"For y_true={y_true}, y_pred={y_pred} you give the IoU {value:.3f}; the loss is 1 - IoU."
-            )
+            return say(False, f"For y_true={y_true}, y_pred={y_pred} yours is the IoU {value:.3f}: loss = 1 - IoU.")
         if not np.isclose(value, expected, atol=1e-3):
             return say(False, f"For y_true={y_true}, y_pred={y_pred} the loss is {expected}, yours gives {value:.4f}.")
     return say(True, "Correct! 1 - overlap / (sum(y_true) + sum(y_pred) - overlap): a real 1 - IoU.")
