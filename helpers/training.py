@@ -31,6 +31,7 @@ __all__ = [
     "read_history",
     "RunFolderError",
     "run_identity",
+    "describe_data",
     "ResumableTraining",
     "fit_resumable",
     "HISTORY_FILE",
@@ -153,7 +154,7 @@ def _flatten(value, prefix=""):
     return flat
 
 
-def _describe_data(data):
+def describe_data(data):
     """Shapes and sha256 of arrays or a tuple of them; of a ``tf.data`` set, its ``settings`` and content (all of a
     finite set; of endless random crops their first batch, a sample the same each time on one TensorFlow version)."""
     if data is None:
@@ -193,9 +194,9 @@ def run_identity(model, training_data, targets=None, *, validation_data=None, se
         },
         "loss": {"class": type(loss).__name__, **loss.get_config()} if hasattr(loss, "get_config") else loss,
         "optimizer": {"class": type(model.optimizer).__name__, **optimizer},
-        "training data": _describe_data(training_data),
-        "training targets": _describe_data(targets),
-        "validation data": _describe_data(validation_data),
+        "training data": describe_data(training_data),
+        "training targets": describe_data(targets),
+        "validation data": describe_data(validation_data),
         **fit_settings,
         **(settings or {}),
     }
